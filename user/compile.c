@@ -1,0 +1,468 @@
+/* compile.c - a parsed policy to the exact contents of the datapath's maps.
+ *
+ * For each (direction, protocol group) the rules' port ranges are swept into
+ * segments over which the set of matching rules is constant. Each segment
+ * fills its slots with the first unrestricted deny and allow rule and the
+ * direction's default; if peer-restricted rules can still change the outcome
+ * they form a peer class (shared by every segment with the same rules), and
+ * the class's prefixes go into the peer trie with the answer longest-prefix
+ * matching must give: for a prefix, the first deny and first allow rule among
+ * all class prefixes that contain it. Deny wins: a prefix under a deny prefix
+ * carries that deny, whatever its own length. Entries that answer the same as
+ * their nearest enclosing entry are left out.
+ */
+#include "compile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sha256.h"
+
+const char *const pw_group_names[PW_GROUP_COUNT] = { "tcp", "udp", "icmp", "icmpv6", "proto" };
+
+static const uint32_t group_size[PW_GROUP_COUNT] = { 65536, 65536, 256, 256, 256 };
+static const uint8_t group_proto_bit[PW_GROUP_COUNT] = {
+	PW_P_TCP, PW_P_UDP, PW_P_ICMP, PW_P_ICMPV6, PW_P_OTHER
+};
+
+static uint32_t group_base(unsigned dir, unsigned group)
+{
+	switch (group) {
+	case PW_GROUP_TCP: return pw_slot_l4(dir, PW_L4_TCP, 0);
+	case PW_GROUP_UDP: return pw_slot_l4(dir, PW_L4_UDP, 0);
+	case PW_GROUP_ICMP: return pw_slot_icmp(dir, PW_FAM_V4, 0);
+	case PW_GROUP_ICMPV6: return pw_slot_icmp(dir, PW_FAM_V6, 0);
+	default: return pw_slot_proto(dir, 0);
+	}
+}
+
+struct event {
+	uint32_t pos;
+	uint32_t id;
+	int add;
+};
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int push_event(struct event **ev, size_t *n, size_t *cap, uint32_t pos, uint32_t id, int add)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct event *e = realloc(*ev, c * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		*ev = e;
+		*cap = c;
+	}
+	(*ev)[(*n)++] = (struct event){ pos, id, add };
+	return 0;
+}
+
+/* index of the first element >= id */
+static size_t lower_bound(const uint32_t *a, size_t n, uint32_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int pw_for_each_segment(const struct pw_policy *pol,
+			int (*fn)(const struct pw_segment *seg, void *ctx), void *ctx)
+{
+	struct event *ev = NULL;
+	size_t nev = 0, cap = 0, nactive = 0;
+	uint32_t *active = malloc((pol->nrules + 1) * sizeof(*active));
+	int rc = 0;
+
+	if (!active)
+		return -ENOMEM;
+	for (unsigned dir = 0; dir < PW_DIR_COUNT && rc == 0; dir++) {
+		for (unsigned g = 0; g < PW_GROUP_COUNT && rc == 0; g++) {
+			uint32_t size = group_size[g];
+			nev = 0;
+			nactive = 0;
+			for (size_t i = 0; i < pol->nrules && rc == 0; i++) {
+				const struct pw_rule *r = &pol->rules[i];
+				if (!(r->dirs & (1u << dir)) || !(r->protos & group_proto_bit[g]))
+					continue;
+				if (g == PW_GROUP_PROTO) {
+					rc = push_event(&ev, &nev, &cap, r->ip_proto, r->id, 1);
+					if (!rc && r->ip_proto + 1u < size)
+						rc = push_event(&ev, &nev, &cap, r->ip_proto + 1u, r->id, 0);
+					continue;
+				}
+				if (r->nranges == 0) {
+					rc = push_event(&ev, &nev, &cap, 0, r->id, 1);
+					continue;
+				}
+				for (size_t k = 0; k < r->nranges && rc == 0; k++) {
+					rc = push_event(&ev, &nev, &cap, r->ranges[k].lo, r->id, 1);
+					if (!rc && r->ranges[k].hi + 1u < size)
+						rc = push_event(&ev, &nev, &cap, r->ranges[k].hi + 1u, r->id, 0);
+				}
+			}
+			if (rc)
+				break;
+			qsort(ev, nev, sizeof(*ev), cmp_event);
+			size_t ei = 0;
+			for (uint32_t cur = 0; cur < size && rc == 0;) {
+				for (; ei < nev && ev[ei].pos == cur; ei++) {
+					size_t at = lower_bound(active, nactive, ev[ei].id);
+					if (ev[ei].add) {
+						memmove(active + at + 1, active + at, (nactive - at) * sizeof(*active));
+						active[at] = ev[ei].id;
+						nactive++;
+					} else if (at < nactive && active[at] == ev[ei].id) {
+						memmove(active + at, active + at + 1, (nactive - at - 1) * sizeof(*active));
+						nactive--;
+					}
+				}
+				uint32_t next = ei < nev ? ev[ei].pos : size;
+				struct pw_segment seg = {
+					.dir = dir, .group = g, .base = group_base(dir, g),
+					.lo = cur, .hi = next - 1, .ids = active, .n = nactive,
+				};
+				rc = fn(&seg, ctx);
+				cur = next;
+			}
+		}
+	}
+	free(ev);
+	free(active);
+	return rc;
+}
+
+/* ---- peer classes ------------------------------------------------------ */
+
+struct pclass {
+	uint32_t *ids;
+	size_t n;
+	uint64_t hash;
+};
+
+struct ctx {
+	const struct pw_policy *pol;
+	struct pw_compiled *out;
+	struct pclass *classes;		/* index = class id - 1 */
+	size_t nclasses, cap;
+	uint32_t *table;		/* open addressing: class id, 0 = empty */
+	size_t tsize;
+	uint32_t *key;			/* scratch */
+};
+
+static uint64_t hash_ids(const uint32_t *ids, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= ids[i];
+		h *= 1099511628211ull;
+	}
+	return h ^ n;
+}
+
+static int table_grow(struct ctx *c)
+{
+	size_t ns = c->tsize ? c->tsize * 2 : 1024;
+	uint32_t *t = calloc(ns, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nclasses; i++) {
+		size_t at = c->classes[i].hash & (ns - 1);
+		while (t[at])
+			at = (at + 1) & (ns - 1);
+		t[at] = (uint32_t)i + 1;
+	}
+	free(c->table);
+	c->table = t;
+	c->tsize = ns;
+	return 0;
+}
+
+/* The class id of the rule set ids[0..n), created on first sight. */
+static int intern_class(struct ctx *c, const uint32_t *ids, size_t n, uint32_t *out)
+{
+	uint64_t h = hash_ids(ids, n);
+
+	if ((c->nclasses + 1) * 2 > c->tsize && table_grow(c))
+		return -ENOMEM;
+	size_t at = h & (c->tsize - 1);
+	while (c->table[at]) {
+		const struct pclass *k = &c->classes[c->table[at] - 1];
+		if (k->hash == h && k->n == n && memcmp(k->ids, ids, n * sizeof(*ids)) == 0) {
+			*out = c->table[at];
+			return 0;
+		}
+		at = (at + 1) & (c->tsize - 1);
+	}
+	if (c->nclasses == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 64;
+		struct pclass *p = realloc(c->classes, nc * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->classes = p;
+		c->cap = nc;
+	}
+	struct pclass *k = &c->classes[c->nclasses];
+	k->ids = malloc(n * sizeof(*ids));
+	if (!k->ids)
+		return -ENOMEM;
+	memcpy(k->ids, ids, n * sizeof(*ids));
+	k->n = n;
+	k->hash = h;
+	c->nclasses++;
+	c->table[at] = (uint32_t)c->nclasses;
+	*out = (uint32_t)c->nclasses;
+	return 0;
+}
+
+static int fill_segment(const struct pw_segment *seg, void *arg)
+{
+	struct ctx *c = arg;
+	const struct pw_policy *pol = c->pol;
+	uint32_t ud = 0, ua = 0, cls = 0;
+	size_t nkey = 0;
+
+	/* ids are ascending, so the first hit of each kind is the first rule */
+	for (size_t i = 0; i < seg->n; i++) {
+		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
+		if (r->restricted)
+			continue;
+		if (r->action == PW_DROP && !ud)
+			ud = r->id;
+		if (r->action == PW_PASS && !ua)
+			ua = r->id;
+	}
+	/* restricted rules that can still change the outcome or its rule */
+	for (size_t i = 0; i < seg->n; i++) {
+		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
+		if (!r->restricted)
+			continue;
+		if (r->action == PW_DROP ? (!ud || r->id < ud) : (!ud && (!ua || r->id < ua)))
+			c->key[nkey++] = r->id;
+	}
+	if (nkey && intern_class(c, c->key, nkey, &cls))
+		return -ENOMEM;
+	struct pw_slot v = {
+		.peer_class = cls, .deny_rule = ud, .allow_rule = ua,
+		.dflt = pol->dflt[seg->dir],
+	};
+	for (uint32_t i = seg->lo; i <= seg->hi; i++)
+		c->out->slots[seg->base + i] = v;
+	return 0;
+}
+
+struct item {
+	struct pw_prefix p;
+	uint32_t deny, allow;
+};
+
+static int cmp_item(const void *a, const void *b)
+{
+	return pw_prefix_cmp(&((const struct item *)a)->p, &((const struct item *)b)->p);
+}
+
+static uint32_t min_nz(uint32_t a, uint32_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+static int push_entry(struct pw_compiled *out, size_t *cap, uint32_t cls, const struct item *it)
+{
+	if (out->npeers == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		struct pw_peer_entry *e = realloc(out->peers, nc * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		out->peers = e;
+		*cap = nc;
+	}
+	struct pw_peer_entry *e = &out->peers[out->npeers++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = PW_PEER_SCOPE_BITS + it->p.len;
+	e->key.scope = pw_peer_scope(cls, it->p.fam);
+	memcpy(e->key.addr, it->p.addr, 16);
+	e->val.deny_rule = it->deny;
+	e->val.allow_rule = it->allow;
+	return 0;
+}
+
+/* The trie entries of one class. */
+static int class_entries(struct ctx *c, uint32_t cls, size_t *cap)
+{
+	const struct pclass *k = &c->classes[cls - 1];
+	size_t n = 0, m = 0;
+
+	for (size_t i = 0; i < k->n; i++)
+		n += c->pol->rules[k->ids[i] - 1].npeers;
+	struct item *it = malloc((n ? n : 1) * sizeof(*it));
+	struct item *stack = malloc((n ? n : 1) * sizeof(*stack));
+	if (!it || !stack) {
+		free(it);
+		free(stack);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < k->n; i++) {
+		const struct pw_rule *r = &c->pol->rules[k->ids[i] - 1];
+		for (size_t j = 0; j < r->npeers; j++)
+			it[m++] = (struct item){
+				.p = r->peers[j],
+				.deny = r->action == PW_DROP ? r->id : 0,
+				.allow = r->action == PW_PASS ? r->id : 0,
+			};
+	}
+	qsort(it, m, sizeof(*it), cmp_item);
+	/* merge equal prefixes */
+	size_t u = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (u && pw_prefix_cmp(&it[u - 1].p, &it[i].p) == 0) {
+			it[u - 1].deny = min_nz(it[u - 1].deny, it[i].deny);
+			it[u - 1].allow = min_nz(it[u - 1].allow, it[i].allow);
+		} else {
+			it[u++] = it[i];
+		}
+	}
+	/* parents sort before their children: walk with a stack of enclosing
+	 * prefixes, each holding the answer accumulated down its chain */
+	size_t depth = 0;
+	int rc = 0;
+	for (size_t i = 0; i < u && rc == 0; i++) {
+		while (depth && !pw_prefix_contains(&stack[depth - 1].p, &it[i].p))
+			depth--;
+		uint32_t pd = depth ? stack[depth - 1].deny : 0;
+		uint32_t pa = depth ? stack[depth - 1].allow : 0;
+		struct item a = it[i];
+		a.deny = min_nz(pd, a.deny);
+		a.allow = a.deny ? 0 : min_nz(pa, a.allow);
+		stack[depth++] = a;
+		if (a.deny != pd || a.allow != pa)
+			rc = push_entry(c->out, cap, cls, &a);
+	}
+	free(it);
+	free(stack);
+	return rc;
+}
+
+static void hash_compiled(struct pw_compiled *c)
+{
+	struct pw_sha256 s;
+	uint64_t n = c->npeers;
+
+	pw_sha256_init(&s);
+	pw_sha256_update(&s, "portwall compiled policy v1", 27);
+	pw_sha256_update(&s, &c->mode, 1);
+	pw_sha256_update(&s, c->slots, (size_t)PW_SLOT_COUNT * sizeof(*c->slots));
+	pw_sha256_update(&s, &n, sizeof(n));
+	pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
+	pw_sha256_final(&s, c->hash);
+}
+
+int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+{
+	struct ctx c = { .pol = pol, .out = out };
+	size_t cap = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (pol->nrules >= PW_MAX_RULES) {
+		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
+			      "the policy has %zu rules; portwall takes at most %u: merge rules "
+			      "with the same action into port lists", pol->nrules, PW_MAX_RULES - 1);
+		return -1;
+	}
+	out->slots = calloc(PW_SLOT_COUNT, sizeof(*out->slots));
+	c.key = malloc((pol->nrules + 1) * sizeof(*c.key));
+	rc = out->slots && c.key ? 0 : -ENOMEM;
+	if (!rc)
+		rc = pw_for_each_segment(pol, fill_segment, &c);
+	for (uint32_t k = 1; !rc && k <= c.nclasses; k++)
+		rc = class_entries(&c, k, &cap);
+	for (size_t i = 0; i < c.nclasses; i++)
+		free(c.classes[i].ids);
+	free(c.classes);
+	free(c.table);
+	free(c.key);
+	if (!rc && out->npeers > PW_MAX_PEER_ENTRIES) {
+		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
+			      "the policy needs %zu peer-trie entries; portwall takes at most %u: "
+			      "merge peer prefixes, or give rules that share ports the same peers",
+			      out->npeers, PW_MAX_PEER_ENTRIES);
+		rc = -E2BIG;
+	} else if (rc) {
+		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
+	}
+	if (rc) {
+		pw_compiled_free(out);
+		return -1;
+	}
+	out->nclasses = (uint32_t)c.nclasses;
+	out->nrules = (uint32_t)pol->nrules;
+	out->mode = pol->mode;
+	hash_compiled(out);
+	return 0;
+}
+
+void pw_compiled_free(struct pw_compiled *c)
+{
+	free(c->slots);
+	free(c->peers);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cmp_scope(const struct pw_peer_entry *e, uint32_t scope)
+{
+	return e->key.scope < scope ? -1 : e->key.scope > scope;
+}
+
+const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t peer_class,
+					 uint8_t fam, const uint8_t addr[16])
+{
+	uint32_t scope = pw_peer_scope(peer_class, fam);
+	size_t lo = 0, hi = c->npeers;
+	const struct pw_peer_entry *best = NULL;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_scope(&c->peers[mid], scope) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < c->npeers && c->peers[i].key.scope == scope; i++) {
+		const struct pw_peer_entry *e = &c->peers[i];
+		struct pw_prefix p = { .fam = fam, .len = (uint8_t)(e->key.prefixlen - PW_PEER_SCOPE_BITS) };
+		memcpy(p.addr, e->key.addr, 16);
+		if (pw_prefix_has_addr(&p, fam, addr) && (!best || e->key.prefixlen > best->key.prefixlen))
+			best = e;
+	}
+	return best ? &best->val : NULL;
+}
+
+void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,
+		      const uint8_t addr[16], struct pw_verdict *out)
+{
+	const struct pw_slot *s = &c->slots[slot];
+	const struct pw_peer_val *v = NULL;
+
+	if (s->peer_class)
+		v = pw_peer_lookup(c, s->peer_class, fam, addr);
+	out->slot = slot;
+	out->peer_lookup = s->peer_class != 0;
+	out->rule = pw_decide(s, v, &out->action);
+}

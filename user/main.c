@@ -1,0 +1,47 @@
+/* main.c - build/portwall: one binary, subcommands from a table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cmd cmds[] = {
+	{ "check", cmd_check, "parse and compile a policy; show rules, map sizes, warnings, hash" },
+	{ "explain", cmd_explain, "the verdict of a policy for one packet, and the rule that decides" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: portwall COMMAND [ARGS]   (portwall COMMAND --help for more)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "  %-10s %s\n", "version", "print the version");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return PW_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		usage(stdout);
+		return PW_EXIT_OK;
+	}
+	if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+		printf("portwall %s\n", PW_VERSION);
+		return PW_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(name, cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "portwall: unknown command \"%s\"\n", name);
+	usage(stderr);
+	return PW_EXIT_USAGE;
+}
