@@ -116,7 +116,8 @@ int pw_for_each_segment(const struct pw_policy *pol,
 			}
 			if (rc)
 				break;
-			qsort(ev, nev, sizeof(*ev), cmp_event);
+			if (nev)
+				qsort(ev, nev, sizeof(*ev), cmp_event);
 			size_t ei = 0;
 			for (uint32_t cur = 0; cur < size && rc == 0;) {
 				for (; ei < nev && ev[ei].pos == cur; ei++) {
@@ -359,6 +360,8 @@ static int class_entries(struct ctx *c, uint32_t cls, size_t *cap)
 	return rc;
 }
 
+/* SHA-256 over the mode, the slots as runs of equal values, and the peer
+ * entries: the same tables give the same hash, whatever the text said. */
 static void hash_compiled(struct pw_compiled *c)
 {
 	struct pw_sha256 s;
@@ -367,7 +370,15 @@ static void hash_compiled(struct pw_compiled *c)
 	pw_sha256_init(&s);
 	pw_sha256_update(&s, "portwall compiled policy v1", 27);
 	pw_sha256_update(&s, &c->mode, 1);
-	pw_sha256_update(&s, c->slots, (size_t)PW_SLOT_COUNT * sizeof(*c->slots));
+	for (uint32_t i = 0; i < PW_SLOT_COUNT;) {
+		uint32_t j = i + 1;
+		while (j < PW_SLOT_COUNT && memcmp(&c->slots[j], &c->slots[i], sizeof(c->slots[i])) == 0)
+			j++;
+		uint32_t run = j - i;
+		pw_sha256_update(&s, &run, sizeof(run));
+		pw_sha256_update(&s, &c->slots[i], sizeof(c->slots[i]));
+		i = j;
+	}
 	pw_sha256_update(&s, &n, sizeof(n));
 	pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
 	pw_sha256_final(&s, c->hash);

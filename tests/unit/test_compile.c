@@ -1,0 +1,479 @@
+/* test_compile.c - the compiler: deny wins under longest-prefix matching,
+ * nested and overlapping prefixes (IPv4 and IPv6), port edges, class
+ * sharing, the content hash, and random policies against the oracle. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "sha256.h"
+#include "compile.h"
+#include "harness.h"
+#include "oracle.h"
+
+static struct pw_policy pol;
+static struct pw_compiled comp;
+static struct pw_diag diag;
+
+static int build(const char *text)
+{
+	pw_compiled_free(&comp);
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	if (pw_policy_parse_text("c.policy", text, strlen(text), &pol, &diag)) {
+		fprintf(stderr, "    parse: %s\n", diag.error);
+		return -1;
+	}
+	if (pw_compile(&pol, &comp, &diag)) {
+		fprintf(stderr, "    compile: %s\n", diag.error);
+		return -1;
+	}
+	return 0;
+}
+
+static void addr_of(const char *s, uint8_t *fam, uint8_t a[16])
+{
+	if (!pw_addr_parse(s, fam, a)) {
+		fprintf(stderr, "bad test address %s\n", s);
+		exit(2);
+	}
+}
+
+/* decide (dir, group, item, peer) from the compiled tables */
+static uint32_t decide(unsigned dir, char group, unsigned item, const char *peer, uint8_t *action)
+{
+	uint8_t fam, a[16];
+	struct pw_verdict v;
+
+	addr_of(peer, &fam, a);
+	pw_decide_packet(&comp, oracle_slot(dir, group, item), fam, a, &v);
+	*action = v.action;
+	return v.rule;
+}
+
+#define EXPECT(dir, group, item, peer, act, rule)                                         \
+	do {                                                                              \
+		uint8_t _act;                                                             \
+		uint32_t _rule = decide(dir, group, item, peer, &_act);                   \
+		if (_act != (act) || _rule != (uint32_t)(rule))                           \
+			FAILF("%s %c %u from %s: got %s by rule %u, expected %s by rule %u", \
+			      dir ? "out" : "in", group, (unsigned)(item), peer,          \
+			      _act == PW_PASS ? "PASS" : "DROP", _rule,                   \
+			      (act) == PW_PASS ? "PASS" : "DROP", (unsigned)(rule));      \
+	} while (0)
+
+#define IN PW_DIR_IN
+#define OUT PW_DIR_OUT
+
+TEST(defaults_only)
+{
+	REQUIRE(build("") == 0);
+	EXPECT(IN, 'T', 443, "192.0.2.1", PW_DROP, 0);
+	EXPECT(OUT, 'T', 443, "192.0.2.1", PW_PASS, 0);
+	EXPECT(IN, 'P', 47, "2001:db8::1", PW_DROP, 0);
+	EXPECT(OUT, '6', 128, "2001:db8::1", PW_PASS, 0);
+	CHECK_EQ_INT(comp.npeers, 0);
+	CHECK_EQ_INT(comp.nclasses, 0);
+	REQUIRE(build("default in allow\ndefault out drop\n") == 0);
+	EXPECT(IN, 'U', 9, "192.0.2.1", PW_PASS, 0);
+	EXPECT(OUT, 'U', 9, "192.0.2.1", PW_DROP, 0);
+}
+
+TEST(port_edges)
+{
+	REQUIRE(build("allow in tcp port 1, 65535\nallow in udp port 1-1023\n") == 0);
+	EXPECT(IN, 'T', 0, "192.0.2.1", PW_DROP, 0);	/* port 0 is in no list */
+	EXPECT(IN, 'T', 1, "192.0.2.1", PW_PASS, 1);
+	EXPECT(IN, 'T', 2, "192.0.2.1", PW_DROP, 0);
+	EXPECT(IN, 'T', 65534, "192.0.2.1", PW_DROP, 0);
+	EXPECT(IN, 'T', 65535, "192.0.2.1", PW_PASS, 1);
+	EXPECT(IN, 'U', 1023, "192.0.2.1", PW_PASS, 2);
+	EXPECT(IN, 'U', 1024, "192.0.2.1", PW_DROP, 0);
+	EXPECT(OUT, 'T', 1, "192.0.2.1", PW_PASS, 0);	/* an in rule says nothing of out */
+	/* a rule without "port" covers every port, 0 and 65535 included */
+	REQUIRE(build("allow in udp\n") == 0);
+	EXPECT(IN, 'U', 0, "192.0.2.1", PW_PASS, 1);
+	EXPECT(IN, 'U', 65535, "192.0.2.1", PW_PASS, 1);
+	EXPECT(IN, 'T', 53, "192.0.2.1", PW_DROP, 0);
+}
+
+TEST(deny_wins_whatever_the_order)
+{
+	REQUIRE(build("allow in tcp port 1-1000\ndeny in tcp port 22\n") == 0);
+	EXPECT(IN, 'T', 22, "192.0.2.1", PW_DROP, 2);
+	EXPECT(IN, 'T', 23, "192.0.2.1", PW_PASS, 1);
+	REQUIRE(build("deny in tcp port 22\nallow in tcp port 1-1000\n") == 0);
+	EXPECT(IN, 'T', 22, "192.0.2.1", PW_DROP, 1);
+}
+
+TEST(deny_wins_over_longer_prefix)
+{
+	/* an allow /32 inside a deny /24 is dropped at compile time */
+	REQUIRE(build("allow in tcp port 443 from 203.0.113.7\n"
+		      "deny  in tcp port 443 from 203.0.113.0/24\n") == 0);
+	EXPECT(IN, 'T', 443, "203.0.113.7", PW_DROP, 2);
+	EXPECT(IN, 'T', 443, "203.0.113.8", PW_DROP, 2);
+	EXPECT(IN, 'T', 443, "198.51.100.1", PW_DROP, 0);
+	CHECK_EQ_INT(comp.npeers, 1);	/* the /32 needs no entry of its own */
+	REQUIRE(comp.npeers == 1);
+	CHECK_EQ_INT(comp.peers[0].key.prefixlen, 32 + 24);
+	CHECK_EQ_INT(comp.peers[0].val.deny_rule, 2);
+	CHECK_EQ_INT(comp.peers[0].val.allow_rule, 0);
+}
+
+TEST(deny_inside_allow)
+{
+	REQUIRE(build("allow in tcp port 22 from 192.0.2.0/24, 2001:db8::/32\n"
+		      "deny  in tcp port 22 from 192.0.2.128/25, 2001:db8:bad::/48\n") == 0);
+	EXPECT(IN, 'T', 22, "192.0.2.1", PW_PASS, 1);
+	EXPECT(IN, 'T', 22, "192.0.2.200", PW_DROP, 2);
+	EXPECT(IN, 'T', 22, "192.0.3.1", PW_DROP, 0);
+	EXPECT(IN, 'T', 22, "2001:db8:1::1", PW_PASS, 1);
+	EXPECT(IN, 'T', 22, "2001:db8:bad::1", PW_DROP, 2);
+	EXPECT(IN, 'T', 22, "2001:db9::1", PW_DROP, 0);
+	CHECK_EQ_INT(comp.npeers, 4);
+}
+
+TEST(families_do_not_mix)
+{
+	/* an IPv4 set says nothing about IPv6 peers, mapped addresses included */
+	REQUIRE(build("allow in tcp port 22 from 192.0.2.0/24\n") == 0);
+	EXPECT(IN, 'T', 22, "192.0.2.9", PW_PASS, 1);
+	EXPECT(IN, 'T', 22, "::ffff:192.0.2.9", PW_DROP, 0);
+	EXPECT(IN, 'T', 22, "2001:db8::1", PW_DROP, 0);
+	REQUIRE(build("allow in tcp port 22 from 0.0.0.0/0\n") == 0);
+	EXPECT(IN, 'T', 22, "203.0.113.1", PW_PASS, 1);
+	EXPECT(IN, 'T', 22, "2001:db8::1", PW_DROP, 0);
+}
+
+TEST(first_rule_of_the_winning_action_decides)
+{
+	REQUIRE(build("allow in tcp port 80\n"
+		      "allow in tcp port 80 from 192.0.2.0/24\n"
+		      "allow in tcp port 1-100\n"
+		      "deny  in tcp port 80 from 198.51.100.0/24\n"
+		      "deny  in tcp port 70-90\n"
+		      "deny  in tcp port 90 from 203.0.113.0/24\n") == 0);
+	/* port 80: unrestricted allow 1 comes first: no class needed for allows */
+	EXPECT(IN, 'T', 80, "192.0.2.1", PW_DROP, 5);
+	/* port 50: only rule 3 */
+	EXPECT(IN, 'T', 50, "192.0.2.1", PW_PASS, 3);
+	/* port 90: deny 5 (unrestricted) beats deny 6 (later) */
+	EXPECT(IN, 'T', 90, "203.0.113.1", PW_DROP, 5);
+	REQUIRE(build("deny  in tcp port 80 from 198.51.100.0/24\n"
+		      "allow in tcp port 80 from 192.0.2.0/24\n"
+		      "allow in tcp port 80\n"
+		      "deny  in tcp port 80\n") == 0);
+	/* the restricted deny 1 is first: it decides for its peers */
+	EXPECT(IN, 'T', 80, "198.51.100.5", PW_DROP, 1);
+	EXPECT(IN, 'T', 80, "192.0.2.5", PW_DROP, 4);
+	REQUIRE(build("allow in tcp port 80 from 192.0.2.0/24\n"
+		      "allow in tcp port 80\n") == 0);
+	EXPECT(IN, 'T', 80, "192.0.2.5", PW_PASS, 1);
+	EXPECT(IN, 'T', 80, "203.0.113.5", PW_PASS, 2);
+}
+
+TEST(slot_needs_no_trie_when_peers_cannot_matter)
+{
+	REQUIRE(build("deny in tcp port 80\nallow in tcp port 80 from 192.0.2.0/24\n"
+		      "allow in tcp port 81\nallow in tcp port 81 from 192.0.2.0/24\n") == 0);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 80)].peer_class, 0);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 81)].peer_class, 0);
+	CHECK_EQ_INT(comp.npeers, 0);
+}
+
+TEST(classes_shared_by_identical_rule_sets)
+{
+	REQUIRE(build("set mr = 198.51.100.10\n"
+		      "allow in tcp port 38001, 38002 from @mr\n"
+		      "allow out tcp port 443 to @mr\n"
+		      "allow in udp port 5000 from 192.0.2.0/24\n") == 0);
+	uint32_t a = comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38001)].peer_class;
+	uint32_t b = comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38002)].peer_class;
+	uint32_t c = comp.slots[pw_slot_l4(OUT, PW_L4_TCP, 443)].peer_class;
+	uint32_t d = comp.slots[pw_slot_l4(IN, PW_L4_UDP, 5000)].peer_class;
+	CHECK(a != 0);
+	CHECK_EQ_INT(a, b);
+	CHECK(c != 0 && c != a);	/* another rule: another class */
+	CHECK(d != 0 && d != a && d != c);
+	CHECK_EQ_INT(comp.nclasses, 3);
+	CHECK_EQ_INT(comp.npeers, 3);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38003)].peer_class, 0);
+}
+
+TEST(icmp_and_other_protocols)
+{
+	REQUIRE(build("allow in icmp type echo-request\n"
+		      "allow in icmpv6 type echo-request from 2001:db8::/32\n"
+		      "allow both proto vrrp peer 192.0.2.0/29\n"
+		      "deny in proto gre\n") == 0);
+	EXPECT(IN, 'I', 8, "198.51.100.1", PW_PASS, 1);
+	EXPECT(IN, 'I', 0, "198.51.100.1", PW_DROP, 0);
+	EXPECT(IN, '6', 128, "2001:db8::5", PW_PASS, 2);
+	EXPECT(IN, '6', 128, "2001:db9::5", PW_DROP, 0);
+	EXPECT(IN, 'P', 112, "192.0.2.3", PW_PASS, 3);
+	EXPECT(OUT, 'P', 112, "192.0.2.3", PW_PASS, 3);
+	EXPECT(IN, 'P', 112, "192.0.2.9", PW_DROP, 0);
+	EXPECT(IN, 'P', 47, "192.0.2.3", PW_DROP, 4);
+	EXPECT(IN, 'P', 50, "192.0.2.3", PW_DROP, 0);
+}
+
+TEST(both_directions_and_tcp_udp)
+{
+	REQUIRE(build("allow both tcp,udp port 5060 peer 203.0.113.0/24\n") == 0);
+	EXPECT(IN, 'T', 5060, "203.0.113.4", PW_PASS, 1);
+	EXPECT(IN, 'U', 5060, "203.0.113.4", PW_PASS, 1);
+	EXPECT(OUT, 'U', 5060, "203.0.113.4", PW_PASS, 1);
+	EXPECT(IN, 'U', 5060, "192.0.2.4", PW_DROP, 0);
+	CHECK_EQ_INT(comp.nclasses, 1);
+}
+
+TEST(hash_stable_and_content_only)
+{
+	uint8_t h1[32], h2[32];
+
+	REQUIRE(build("policy \"a\"\nallow in tcp port 22 comment \"x\"\n") == 0);
+	memcpy(h1, comp.hash, 32);
+	REQUIRE(build("policy \"b\"\n\n# moved\nallow in tcp port 22   comment \"y\"\n") == 0);
+	CHECK(memcmp(h1, comp.hash, 32) == 0);	/* same enforcement, same hash */
+	REQUIRE(build("allow in tcp port 23\n") == 0);
+	memcpy(h2, comp.hash, 32);
+	CHECK(memcmp(h1, h2, 32) != 0);
+	REQUIRE(build("allow in tcp port 22\nmode monitor\n") == 0);
+	CHECK(memcmp(h1, comp.hash, 32) != 0);
+}
+
+TEST(sha256_known_answer)
+{
+	struct pw_sha256 s;
+	uint8_t out[32];
+	char hex[65];
+
+	pw_sha256_init(&s);
+	pw_sha256_update(&s, "abc", 3);
+	pw_sha256_final(&s, out);
+	pw_hex(out, 32, hex);
+	CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	pw_sha256_init(&s);
+	for (int i = 0; i < 1000; i++)
+		pw_sha256_update(&s, "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 112);
+	pw_sha256_final(&s, out);
+	pw_hex(out, 32, hex);
+	/* 112,000 bytes: computed independently with sha256sum */
+	CHECK_EQ_STR(hex, "7170bac6d0c5459ebac81cf8d98ae4703e83a48b5371c61dad66e8dcb4fcf0db");
+}
+
+/* ---- warnings ------------------------------------------------------------ */
+
+static size_t analyze(void)
+{
+	pw_diag_free(&diag);
+	if (pw_analyze(&pol, &comp, &diag))
+		return (size_t)-1;
+	return diag.nwarn;
+}
+
+TEST(warn_shadowed_by_deny)
+{
+	REQUIRE(build("deny in tcp port 1-1023 from 203.0.113.0/24\n"
+		      "allow in tcp port 443 from 203.0.113.7\n"		/* shadowed */
+		      "allow in tcp port 443\n"				/* not */
+		      "deny in tcp port 8000 from 192.0.2.0/25\n"
+		      "deny in tcp port 8000 from 192.0.2.128/25\n"
+		      "allow in tcp port 8000 from 192.0.2.0/24\n"		/* shadowed by two */
+		      "allow in tcp port 8000-8001 from 192.0.2.0/24\n"	/* not: 8001 */
+		      "deny in udp\nallow in udp port 53\n") == 0);	/* shadowed */
+	unsetenv("SSH_CONNECTION");
+	REQUIRE(analyze() == 3);
+	CHECK_EQ_INT(diag.warn[0].line, 2);
+	CHECK_EQ_STR(diag.warn[0].msg, "this allow rule never takes effect: deny rules drop everything "
+		     "it matches (deny wins; see c.policy:1)");
+	CHECK_EQ_INT(diag.warn[1].line, 6);
+	CHECK_EQ_INT(diag.warn[2].line, 9);
+}
+
+TEST(warn_duplicates)
+{
+	REQUIRE(build("allow in tcp port 80,443 comment \"a\"\n"
+		      "allow in tcp port 443, 80\n"
+		      "allow out tcp port 80,443\n"
+		      "allow in tcp port 80,443 from 192.0.2.1\n"
+		      "allow in tcp port 80-80, 443 comment \"again\"\n") == 0);
+	unsetenv("SSH_CONNECTION");
+	REQUIRE(analyze() == 2);
+	CHECK_EQ_INT(diag.warn[0].line, 2);
+	CHECK_EQ_STR(diag.warn[0].msg, "this rule duplicates the rule at c.policy:1; remove one");
+	CHECK_EQ_INT(diag.warn[1].line, 5);
+	CHECK_EQ_STR(diag.warn[1].msg, "this rule duplicates the rule at c.policy:1; remove one");
+}
+
+TEST(warn_nd_deny)
+{
+	REQUIRE(build("deny in icmpv6 type neighbor-solicitation\ndeny in icmpv6\n"
+		      "deny in icmpv6 type echo-request\ndeny in icmp\n") == 0);
+	unsetenv("SSH_CONNECTION");
+	REQUIRE(analyze() == 2);
+	CHECK_EQ_INT(diag.warn[0].line, 1);
+	CHECK_EQ_STR(diag.warn[0].msg, "ICMPv6 router and neighbor discovery (types 133-136) always pass "
+		     "so the host keeps its link; this deny does not block them");
+	CHECK_EQ_INT(diag.warn[1].line, 2);
+}
+
+TEST(warn_ssh_lockout)
+{
+	REQUIRE(build("allow in tcp port 443\n") == 0);
+	setenv("SSH_CONNECTION", "198.51.100.7 51000 192.0.2.2 22", 1);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 0);
+	CHECK_EQ_STR(diag.warn[0].msg, "lockout: no rule lets your SSH session in (tcp port 22 from "
+		     "198.51.100.7) and default in is drop; add \"allow in tcp port 22 from 198.51.100.7\"");
+	REQUIRE(build("allow in tcp port 22\ndeny in tcp port 22 from 198.51.100.0/24\n") == 0);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_STR(diag.warn[0].msg, "lockout: your SSH session (tcp port 22 from 198.51.100.7) would "
+		     "be dropped by the deny rule at c.policy:2; allow it before applying");
+	REQUIRE(build("allow in tcp port 2222 from 2001:db8::/32\n") == 0);
+	setenv("SSH_CONNECTION", "2001:db8::7 51000 2001:db8::2 2222", 1);
+	CHECK_EQ_INT(analyze(), 0);
+	setenv("SSH_CONNECTION", "garbage", 1);
+	CHECK_EQ_INT(analyze(), 0);
+	unsetenv("SSH_CONNECTION");
+	CHECK_EQ_INT(analyze(), 0);
+}
+
+/* ---- random policies against the oracle --------------------------------- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* prefixes from a small, deeply nested pool so that rules overlap a lot */
+static const char *const pool4[] = {
+	"0.0.0.0/0", "192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25", "192.0.2.0/26",
+	"192.0.2.64/26", "192.0.2.64/27", "192.0.2.70/31", "192.0.2.70", "192.0.2.71",
+	"192.0.2.200", "198.51.100.0/24", "198.51.100.0/30", "198.51.100.3", "203.0.113.0/24",
+	"192.0.0.0/8",
+};
+static const char *const pool6[] = {
+	"::/0", "2001:db8::/32", "2001:db8::/48", "2001:db8:1::/48", "2001:db8::/64",
+	"2001:db8::1", "2001:db8::2", "2001:db8:1::1", "2001:db8:8000::/33", "2000::/3",
+};
+static const char *const probes[] = {
+	"192.0.2.0", "192.0.2.1", "192.0.2.63", "192.0.2.64", "192.0.2.70", "192.0.2.71",
+	"192.0.2.72", "192.0.2.127", "192.0.2.128", "192.0.2.200", "192.0.2.255", "198.51.100.0",
+	"198.51.100.3", "198.51.100.4", "203.0.113.9", "192.1.1.1", "10.0.0.1", "2001:db8::",
+	"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8:0:1::1", "2001:db8:1::1",
+	"2001:db8:1::2", "2001:db8:9000::1", "2001:db9::1", "2002::1", "fe80::1",
+};
+/* ports near the edges of the ranges the generator writes */
+static const unsigned port_probe[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20, 21, 65534, 65535 };
+
+static void gen_policy(char *buf, size_t size)
+{
+	size_t o = 0;
+	unsigned nsets = rnd(3), nrules = 1 + rnd(12);
+
+	o += (size_t)snprintf(buf + o, size - o, "default in %s\ndefault out %s\n",
+			      rnd(2) ? "drop" : "allow", rnd(2) ? "drop" : "allow");
+	for (unsigned s = 0; s < nsets; s++) {
+		o += (size_t)snprintf(buf + o, size - o, "set s%u = ", s);
+		unsigned n = 1 + rnd(4);
+		for (unsigned k = 0; k < n; k++)
+			o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "",
+					      rnd(2) ? pool4[rnd(16)] : pool6[rnd(10)]);
+		o += (size_t)snprintf(buf + o, size - o, "\n");
+	}
+	for (unsigned r = 0; r < nrules; r++) {
+		unsigned dir = rnd(3), kind = rnd(10);
+		o += (size_t)snprintf(buf + o, size - o, "%s %s ", rnd(3) ? "allow" : "deny",
+				      dir == 0 ? "in" : dir == 1 ? "out" : "both");
+		if (kind < 7) {
+			o += (size_t)snprintf(buf + o, size - o, "%s", kind < 3 ? "tcp" : kind < 5 ? "udp" : "tcp,udp");
+			if (rnd(5)) {
+				o += (size_t)snprintf(buf + o, size - o, " port ");
+				unsigned n = 1 + rnd(3);
+				for (unsigned k = 0; k < n; k++) {
+					unsigned lo = 1 + rnd(12), hi = lo + rnd(4);
+					if (rnd(8) == 0)
+						lo = 65530 + rnd(6), hi = 65535;
+					if (hi == lo || rnd(2))
+						o += (size_t)snprintf(buf + o, size - o, "%s%u", k ? "," : "", lo);
+					else
+						o += (size_t)snprintf(buf + o, size - o, "%s%u-%u", k ? "," : "", lo, hi);
+				}
+			}
+		} else if (kind < 9) {
+			o += (size_t)snprintf(buf + o, size - o, "%s", kind == 7 ? "icmp" : "icmpv6");
+			if (rnd(2))
+				o += (size_t)snprintf(buf + o, size - o, " type %u-%u", rnd(5), 5 + rnd(5));
+		} else {
+			o += (size_t)snprintf(buf + o, size - o, "proto %u", 46 + rnd(4));
+		}
+		if (rnd(3)) {
+			const char *kw = dir == 0 ? "from" : dir == 1 ? "to" : "peer";
+			o += (size_t)snprintf(buf + o, size - o, " %s ", kw);
+			unsigned n = 1 + rnd(3);
+			for (unsigned k = 0; k < n; k++) {
+				unsigned pick = rnd(10);
+				if (pick < 2 && nsets)
+					o += (size_t)snprintf(buf + o, size - o, "%s@s%u", k ? ", " : "", rnd(nsets));
+				else if (pick < 6)
+					o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", pool4[rnd(16)]);
+				else
+					o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", pool6[rnd(10)]);
+			}
+		}
+		o += (size_t)snprintf(buf + o, size - o, "\n");
+	}
+}
+
+TEST(random_policies_match_oracle)
+{
+	static const char groups[] = { 'T', 'U', 'I', '6', 'P' };
+	char text[8192];
+	unsigned long checks = 0, mismatches = 0;
+
+	/* fewer under valgrind (run-tests.sh sets PW_TEST_QUICK), all under ASan */
+	int iters = getenv("PW_TEST_QUICK") ? 30 : 400;
+
+	for (int iter = 0; iter < iters && mismatches < 5; iter++) {
+		gen_policy(text, sizeof(text));
+		if (build(text)) {
+			FAILF("generated policy did not compile:\n%s", text);
+			return;
+		}
+		for (unsigned dir = 0; dir < 2; dir++) {
+			for (unsigned g = 0; g < 5; g++) {
+				unsigned nitems = groups[g] == 'P' ? 5 : sizeof(port_probe) / sizeof(port_probe[0]);
+				for (unsigned it = 0; it < nitems; it++) {
+					unsigned item = groups[g] == 'P' ? 45 + it : port_probe[it];
+					if ((groups[g] == 'I' || groups[g] == '6') && item > 255)
+						continue;
+					for (size_t p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
+						uint8_t fam, a[16], oa, ca;
+						struct pw_verdict v;
+						addr_of(probes[p], &fam, a);
+						uint32_t orule = oracle_decide(&pol, dir, groups[g], item, fam, a, &oa);
+						pw_decide_packet(&comp, oracle_slot(dir, groups[g], item), fam, a, &v);
+						ca = v.action;
+						checks++;
+						if (oa != ca || orule != v.rule) {
+							if (mismatches++ < 5)
+								FAILF("policy:\n%s\n%s %c %u from %s: compiled %s/%u, oracle %s/%u",
+								      text, dir ? "out" : "in", groups[g], item, probes[p],
+								      ca ? "PASS" : "DROP", v.rule, oa ? "PASS" : "DROP", orule);
+						}
+					}
+				}
+			}
+		}
+	}
+	printf("    %lu decisions compared, %lu mismatches\n", checks, mismatches);
+}
+
+PW_TEST_MAIN()

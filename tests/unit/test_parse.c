@@ -1,0 +1,481 @@
+/* test_parse.c - the policy parser: every statement, every error with its
+ * exact message and position, includes and cycles. No root needed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "policy.h"
+#include "portwall.h"
+
+static struct pw_policy pol;
+static struct pw_diag diag;
+
+static int parse(const char *text)
+{
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	return pw_policy_parse_text("t.policy", text, strlen(text), &pol, &diag);
+}
+
+/* The error text for a policy that must not parse. */
+static const char *error_of(const char *text)
+{
+	if (parse(text) == 0)
+		return "(parsed without error)";
+	return diag.error;
+}
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static int parse_path(const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	return pw_policy_parse_file(path, &pol, &diag);
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static void make_tmpdir(void)
+{
+	if (tmpdir[0])
+		return;
+	strcpy(tmpdir, "/tmp/pw-parse-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	atexit(rm_tmpdir);
+}
+
+/* ---- statements ----------------------------------------------------------- */
+
+TEST(defaults_when_empty)
+{
+	REQUIRE(parse("# nothing but a comment\n\n") == 0);
+	CHECK_EQ_STR(pol.name, "t.policy");
+	CHECK_EQ_INT(pol.dflt[PW_DIR_IN], PW_DROP);
+	CHECK_EQ_INT(pol.dflt[PW_DIR_OUT], PW_PASS);
+	CHECK_EQ_INT(pol.mode, PW_MODE_ENFORCE);
+	CHECK_EQ_INT(pol.nrules, 0);
+}
+
+TEST(policy_default_mode)
+{
+	REQUIRE(parse("policy \"Cisco Finesse\"\ndefault in allow\ndefault out drop\nmode monitor\n") == 0);
+	CHECK_EQ_STR(pol.name, "Cisco Finesse");
+	CHECK_EQ_INT(pol.dflt[PW_DIR_IN], PW_PASS);
+	CHECK_EQ_INT(pol.dflt[PW_DIR_OUT], PW_DROP);
+	CHECK_EQ_INT(pol.mode, PW_MODE_MONITOR);
+	CHECK_EQ_INT(diag.nwarn, 0);
+}
+
+TEST(default_changed_warns)
+{
+	REQUIRE(parse("default in drop\ndefault in allow\n") == 0);
+	CHECK_EQ_INT(pol.dflt[PW_DIR_IN], PW_PASS);
+	REQUIRE(diag.nwarn == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 2);
+	CHECK_EQ_STR(diag.warn[0].msg,
+		     "default in changes from drop (set at t.policy:1) to allow; the later line applies");
+	REQUIRE(parse("default in drop\ndefault in drop\n") == 0);
+	CHECK_EQ_INT(diag.nwarn, 0);
+}
+
+TEST(rule_full)
+{
+	REQUIRE(parse("set mr_pg = 198.51.100.10/32, 2001:db8:5::10/128\n"
+		      "allow in  tcp port 38001 from @mr_pg comment \"media routing\"  # trailing\n") == 0);
+	REQUIRE(pol.nrules == 1);
+	const struct pw_rule *r = &pol.rules[0];
+	CHECK_EQ_INT(r->id, 1);
+	CHECK_EQ_INT(r->action, PW_PASS);
+	CHECK_EQ_INT(r->dirs, 1 << PW_DIR_IN);
+	CHECK_EQ_INT(r->protos, PW_P_TCP);
+	REQUIRE(r->nranges == 1);
+	CHECK_EQ_INT(r->ranges[0].lo, 38001);
+	CHECK_EQ_INT(r->ranges[0].hi, 38001);
+	CHECK(r->restricted);
+	REQUIRE(r->npeers == 2);
+	CHECK_EQ_INT(r->peers[0].fam, PW_FAM_V4);
+	CHECK_EQ_INT(r->peers[0].len, 32);
+	CHECK_EQ_INT(r->peers[1].fam, PW_FAM_V6);
+	CHECK_EQ_INT(r->peers[1].len, 128);
+	CHECK_EQ_STR(r->comment, "media routing");
+	CHECK_EQ_STR(r->peers_text, "@mr_pg");
+	CHECK_EQ_STR(r->ports_text, "38001");
+	CHECK_EQ_STR(r->text, "allow in  tcp port 38001 from @mr_pg comment \"media routing\"");
+	CHECK_EQ_INT(r->line, 2);
+	CHECK_EQ_STR(r->file, "t.policy");
+}
+
+TEST(ports_sorted_merged)
+{
+	REQUIRE(parse("deny in tcp,udp port 443, 80,81-90, 1-1023 ,65535\n") == 0);
+	const struct pw_rule *r = &pol.rules[0];
+	CHECK_EQ_INT(r->action, PW_DROP);
+	CHECK_EQ_INT(r->protos, PW_P_TCP | PW_P_UDP);
+	REQUIRE(r->nranges == 2);
+	CHECK_EQ_INT(r->ranges[0].lo, 1);
+	CHECK_EQ_INT(r->ranges[0].hi, 1023);
+	CHECK_EQ_INT(r->ranges[1].lo, 65535);
+	CHECK_EQ_INT(r->ranges[1].hi, 65535);
+	CHECK(!r->restricted);
+}
+
+TEST(list_continues_after_trailing_comma)
+{
+	REQUIRE(parse("set big = 192.0.2.0/25,\n  192.0.2.128/25,   # more below\n\n  2001:db8::/32\n"
+		      "allow in tcp port 22 from @big\n") == 0);
+	REQUIRE(pol.nsets == 1);
+	CHECK_EQ_INT(pol.sets[0].n, 3);
+	CHECK_EQ_INT(pol.sets[0].line, 1);
+	CHECK_EQ_INT(pol.rules[0].line, 5);
+}
+
+TEST(no_port_means_every_port)
+{
+	REQUIRE(parse("allow out udp\n") == 0);
+	CHECK_EQ_INT(pol.rules[0].nranges, 0);
+	CHECK(pol.rules[0].ports_text == NULL);
+}
+
+TEST(directions_and_peers)
+{
+	REQUIRE(parse("allow out tcp port 1433 to 198.51.100.20\n"
+		      "allow both udp port 123 peer 192.0.2.0/24, 2001:db8::/48\n"
+		      "allow in tcp port 22 from any\n"
+		      "allow in tcp port 23 from 0.0.0.0/0, ::/0\n"
+		      "allow in tcp port 24 from 0.0.0.0/0\n") == 0);
+	CHECK_EQ_INT(pol.rules[0].dirs, 1 << PW_DIR_OUT);
+	CHECK(pol.rules[0].restricted);
+	CHECK_EQ_INT(pol.rules[1].dirs, (1 << PW_DIR_IN) | (1 << PW_DIR_OUT));
+	CHECK_EQ_INT(pol.rules[1].npeers, 2);
+	CHECK(!pol.rules[2].restricted);	/* any */
+	CHECK(!pol.rules[3].restricted);	/* both families whole */
+	CHECK(pol.rules[4].restricted);		/* IPv4 only */
+}
+
+TEST(icmp_types)
+{
+	REQUIRE(parse("allow in icmp type echo-request, 3, 11-12\n"
+		      "allow in icmpv6 type packet-too-big,echo-request\n"
+		      "allow out icmp\n") == 0);
+	const struct pw_rule *r = &pol.rules[0];
+	CHECK_EQ_INT(r->protos, PW_P_ICMP);
+	REQUIRE(r->nranges == 3);
+	CHECK_EQ_INT(r->ranges[0].lo, 3);
+	CHECK_EQ_INT(r->ranges[1].lo, 8);
+	CHECK_EQ_INT(r->ranges[2].lo, 11);
+	CHECK_EQ_INT(r->ranges[2].hi, 12);
+	r = &pol.rules[1];
+	CHECK_EQ_INT(r->protos, PW_P_ICMPV6);
+	REQUIRE(r->nranges == 2);
+	CHECK_EQ_INT(r->ranges[0].lo, 2);
+	CHECK_EQ_INT(r->ranges[1].lo, 128);
+	CHECK_EQ_INT(pol.rules[2].nranges, 0);
+}
+
+TEST(proto_names_and_numbers)
+{
+	REQUIRE(parse("allow in proto vrrp\nallow in proto 47\nallow in proto tcp\nallow in proto 58\n") == 0);
+	CHECK_EQ_INT(pol.rules[0].protos, PW_P_OTHER);
+	CHECK_EQ_INT(pol.rules[0].ip_proto, 112);
+	CHECK_EQ_INT(pol.rules[1].ip_proto, 47);
+	CHECK_EQ_INT(pol.rules[2].protos, PW_P_TCP);
+	CHECK_EQ_INT(pol.rules[3].protos, PW_P_ICMPV6);
+}
+
+TEST(sets_reference_sets)
+{
+	REQUIRE(parse("set a = 192.0.2.1, 192.0.2.1/32\nset b = @a, 2001:db8::1\n"
+		      "deny in tcp from @b\n") == 0);
+	CHECK_EQ_INT(pol.sets[0].n, 1);	/* duplicates folded */
+	CHECK_EQ_INT(pol.sets[1].n, 2);
+	CHECK_EQ_INT(pol.rules[0].npeers, 2);
+}
+
+TEST(clauses_any_order)
+{
+	REQUIRE(parse("allow in comment \"x\" tcp port 1\n") != 0);
+	REQUIRE(parse("allow in tcp comment \"c\" from 192.0.2.1 port 8443\n") == 0);
+	CHECK_EQ_INT(pol.rules[0].ranges[0].lo, 8443);
+	CHECK_EQ_STR(pol.rules[0].comment, "c");
+}
+
+TEST(quoted_strings)
+{
+	REQUIRE(parse("policy \"a # not a comment \\\"quoted\\\" \\\\ b\"\n") == 0);
+	CHECK_EQ_STR(pol.name, "a # not a comment \"quoted\" \\ b");
+}
+
+TEST(crlf_lines)
+{
+	REQUIRE(parse("policy \"w\"\r\nallow in tcp port 22\r\n") == 0);
+	CHECK_EQ_INT(pol.nrules, 1);
+	CHECK_EQ_STR(pol.rules[0].text, "allow in tcp port 22");
+}
+
+/* ---- errors: exact message and position --------------------------------- */
+
+struct err_case {
+	const char *text;
+	const char *error;
+};
+
+static const struct err_case err_cases[] = {
+	{ "alow in tcp\n",
+	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, allow or deny), got \"alow\"" },
+	{ "\n  , x\n",
+	  "t.policy:2:3: error: expected a statement (policy, include, default, mode, set, allow or deny), got \",\"" },
+	{ "policy\n", "t.policy:1:7: error: expected a quoted name, as in policy \"Cisco Finesse\" at end of line" },
+	{ "policy name\n", "t.policy:1:8: error: expected a quoted name, got \"name\"" },
+	{ "policy \"a\" b\n", "t.policy:1:12: error: unexpected \"b\" after the policy name" },
+	{ "policy \"a\"\npolicy \"b\"\n",
+	  "t.policy:2:1: error: the policy is already named \"a\"; keep one policy line" },
+	{ "policy \"open\n", "t.policy:1:8: error: unterminated string: close it with \" on the same line" },
+	{ "include base.policy\n", "t.policy:1:9: error: expected a quoted file name, got \"base.policy\"" },
+	{ "default\n", "t.policy:1:8: error: expected in or out, as in default in drop at end of line" },
+	{ "default both drop\n", "t.policy:1:9: error: expected in or out, got \"both\"" },
+	{ "default in\n", "t.policy:1:11: error: expected drop or allow at end of line" },
+	{ "default in reject\n", "t.policy:1:12: error: expected drop or allow, got \"reject\"" },
+	{ "default in drop now\n", "t.policy:1:17: error: unexpected \"now\" after default in drop" },
+	{ "mode learn\n", "t.policy:1:6: error: expected enforce or monitor, got \"learn\"" },
+	{ "set 1x = 192.0.2.1\n",
+	  "t.policy:1:5: error: expected a set name (letters, digits, _ - .; starting with a letter or _), got \"1x\"" },
+	{ "set a 192.0.2.1\n", "t.policy:1:7: error: expected \"=\", got \"192.0.2.1\"" },
+	{ "set a =\n", "t.policy:1:8: error: expected an address, CIDR, @set or \"any\" at end of line" },
+	{ "set a = 192.0.2.1\nset a = 192.0.2.2\n",
+	  "t.policy:2:5: error: set \"a\" is already defined at t.policy:1" },
+	{ "set a = 192.0.2.1 192.0.2.2\n", "t.policy:1:19: error: expected \",\" or end of line, got \"192.0.2.2\"" },
+	{ "set a = @b\n",
+	  "t.policy:1:9: error: unknown set \"@b\"; define it with \"set b = ...\" before this line" },
+	{ "allow\n", "t.policy:1:6: error: expected a direction: in, out or both at end of line" },
+	{ "allow inbound tcp\n", "t.policy:1:7: error: expected a direction: in, out or both, got \"inbound\"" },
+	{ "allow in\n",
+	  "t.policy:1:9: error: expected a protocol: tcp, udp, tcp,udp, icmp, icmpv6 or proto NAME|NUMBER at end of line" },
+	{ "allow in http\n",
+	  "t.policy:1:10: error: expected a protocol: tcp, udp, tcp,udp, icmp, icmpv6 or proto NAME|NUMBER, got \"http\"" },
+	{ "allow in tcp,icmp\n",
+	  "t.policy:1:14: error: only tcp and udp can share a rule; write a separate rule for icmp" },
+	{ "allow in tcp,\n", "t.policy:1:14: error: expected tcp or udp after \",\" at end of line" },
+	{ "allow in proto bogus\n",
+	  "t.policy:1:16: error: expected an IP protocol name (gre, esp, ah, vrrp, ospf, sctp, ...) or number 0-255, got \"bogus\"" },
+	{ "allow in proto 256\n",
+	  "t.policy:1:16: error: expected an IP protocol name (gre, esp, ah, vrrp, ospf, sctp, ...) or number 0-255, got \"256\"" },
+	{ "allow in proto gre port 1\n",
+	  "t.policy:1:20: error: \"port\" goes with tcp or udp; proto rules match the whole protocol" },
+	{ "allow in icmp port 1\n", "t.policy:1:15: error: \"port\" goes with tcp or udp; icmp rules take \"type\"" },
+	{ "allow in tcp type 8\n", "t.policy:1:14: error: \"type\" goes with icmp or icmpv6; tcp/udp rules take \"port\"" },
+	{ "allow in tcp port\n", "t.policy:1:18: error: expected a port or range at end of line" },
+	{ "allow in tcp port 0\n", "t.policy:1:19: error: port 0 is out of range 1-65535" },
+	{ "allow in tcp port 65536\n", "t.policy:1:19: error: port 65536 is out of range 1-65535" },
+	{ "allow in tcp port 443-80\n", "t.policy:1:19: error: range 443-80 is backwards; write 80-443" },
+	{ "allow in tcp port 80-\n", "t.policy:1:19: error: expected a port (1-65535) or a range N-M, got \"80-\"" },
+	{ "allow in tcp port https\n", "t.policy:1:19: error: expected a port (1-65535) or a range N-M, got \"https\"" },
+	{ "allow in tcp port 80,\n", "t.policy:1:22: error: expected a port after \",\" at end of line" },
+	{ "allow in tcp port 80 port 81\n",
+	  "t.policy:1:22: error: port is given twice; put every item in one comma list" },
+	{ "allow in icmp type 256\n", "t.policy:1:20: error: ICMP type 256 is out of range 0-255" },
+	{ "allow in icmp type packet-too-big\n",
+	  "t.policy:1:20: error: \"packet-too-big\" is an ICMPv6 type; for IPv4 use destination-unreachable (it carries \"fragmentation needed\")" },
+	{ "allow in icmp type neighbor-solicitation\n",
+	  "t.policy:1:20: error: \"neighbor-solicitation\" is not an ICMP type; did you mean icmpv6?" },
+	{ "allow in icmpv6 type timestamp-request\n",
+	  "t.policy:1:22: error: \"timestamp-request\" is not an ICMPv6 type; did you mean icmp?" },
+	{ "allow in icmp type ping\n", "t.policy:1:20: error: expected an ICMP type (0-255 or a name), got \"ping\"" },
+	{ "allow out tcp from 192.0.2.1\n",
+	  "t.policy:1:15: error: \"from\" names the source of inbound packets and goes with \"in\"; use \"to\" or \"peer\"" },
+	{ "allow in tcp to 192.0.2.1\n",
+	  "t.policy:1:14: error: \"to\" names the destination of outbound packets and goes with \"out\"; use \"from\" or \"peer\"" },
+	{ "allow both tcp from 192.0.2.1\n",
+	  "t.policy:1:16: error: \"from\" names the source of inbound packets and goes with \"in\"; use \"peer\"" },
+	{ "allow in tcp from\n", "t.policy:1:18: error: expected an address, CIDR, @set or \"any\" at end of line" },
+	{ "allow in tcp from 192.0.2.300\n",
+	  "t.policy:1:19: error: expected an address, CIDR, @set or \"any\", got \"192.0.2.300\"" },
+	{ "allow in tcp from 192.0.2.0/33\n",
+	  "t.policy:1:19: error: bad prefix length in \"192.0.2.0/33\": IPv4 takes /0 to /32, IPv6 /0 to /128" },
+	{ "allow in tcp from 2001:db8::/129\n",
+	  "t.policy:1:19: error: bad prefix length in \"2001:db8::/129\": IPv4 takes /0 to /32, IPv6 /0 to /128" },
+	{ "allow in tcp from 198.51.100.10/24\n",
+	  "t.policy:1:19: error: \"198.51.100.10/24\" has host bits set after /24; write 198.51.100.0/24 for the network or 198.51.100.10 for the host" },
+	{ "allow in tcp from 2001:db8::1/64\n",
+	  "t.policy:1:19: error: \"2001:db8::1/64\" has host bits set after /64; write 2001:db8::/64 for the network or 2001:db8::1 for the host" },
+	{ "allow in tcp from 192.0.2.1 from 192.0.2.2\n",
+	  "t.policy:1:29: error: peers are given twice; put every peer in one comma list" },
+	{ "allow in tcp comment\n", "t.policy:1:21: error: expected a quoted comment at end of line" },
+	{ "allow in tcp comment x\n", "t.policy:1:22: error: expected a quoted comment, got \"x\"" },
+	{ "allow in tcp comment \"a\" comment \"b\"\n", "t.policy:1:26: error: comment is given twice" },
+	{ "allow in tcp port 22 = 1\n",
+	  "t.policy:1:22: error: expected port, type, from, to, peer or comment, got \"=\"" },
+	{ "allow in tcp\nallow in udp port 99999\n", "t.policy:2:19: error: port 99999 is out of range 1-65535" },
+};
+
+TEST(error_messages_and_positions)
+{
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		const char *got = error_of(err_cases[i].text);
+		if (strcmp(got, err_cases[i].error) != 0)
+			FAILF("case %zu: %s\n      got      %s\n      expected %s", i, err_cases[i].text, got,
+			      err_cases[i].error);
+	}
+}
+
+TEST(error_fields_for_json)
+{
+	REQUIRE(parse("allow in tcp port 0\n") != 0);
+	CHECK_EQ_STR(diag.err_file, "t.policy");
+	CHECK_EQ_INT(diag.err_line, 1);
+	CHECK_EQ_INT(diag.err_col, 19);
+	CHECK_EQ_STR(diag.err_msg, "port 0 is out of range 1-65535");
+	CHECK(pol.rules == NULL && pol.nrules == 0);	/* freed on error */
+}
+
+TEST(nul_byte_rejected)
+{
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	CHECK(pw_policy_parse_text("t.policy", "allow in tcp\0x\n", 15, &pol, &diag) != 0);
+	CHECK_EQ_STR(diag.error, "t.policy:1: error: NUL byte in the file; is it a text file?");
+}
+
+/* ---- files and includes -------------------------------------------------- */
+
+TEST(missing_file)
+{
+	make_tmpdir();
+	REQUIRE(parse_path("nope.policy") != 0);
+	char want[256];
+	snprintf(want, sizeof(want), "%s/nope.policy: error: cannot read the policy: No such file or directory",
+		 tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+}
+
+TEST(include_relative_to_including_file)
+{
+	make_tmpdir();
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+	mkdir(sub, 0755);
+	write_file("sub/base.policy", "policy \"base\"\ndefault in drop\nallow in tcp port 22\n");
+	write_file("main.policy", "policy \"main\"\ninclude \"sub/base.policy\"\nallow in tcp port 443\n");
+	REQUIRE(parse_path("main.policy") == 0);
+	CHECK_EQ_STR(pol.name, "main");	/* the included file's name does not rename it */
+	REQUIRE(pol.nrules == 2);
+	CHECK_EQ_INT(pol.rules[0].ranges[0].lo, 22);	/* included rules stand where included */
+	CHECK_EQ_INT(pol.rules[0].id, 1);
+	CHECK_EQ_INT(pol.rules[1].ranges[0].lo, 443);
+	CHECK(strstr(pol.rules[0].file, "sub/base.policy") != NULL);
+	CHECK_EQ_INT(pol.rules[0].line, 3);
+	CHECK_EQ_INT(pol.nfiles, 2);
+}
+
+TEST(include_missing_names_the_line)
+{
+	make_tmpdir();
+	write_file("inc-missing.policy", "\ninclude \"gone.policy\"\n");
+	REQUIRE(parse_path("inc-missing.policy") != 0);
+	char want[384];
+	snprintf(want, sizeof(want), "%s/inc-missing.policy:2:9: error: cannot read included file "
+		 "%s/gone.policy: No such file or directory", tmpdir, tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+}
+
+TEST(include_error_inside_included_file)
+{
+	make_tmpdir();
+	write_file("bad-inner.policy", "allow in tcp\nallow in tcp port 0\n");
+	write_file("outer.policy", "include \"bad-inner.policy\"\n");
+	REQUIRE(parse_path("outer.policy") != 0);
+	char want[384];
+	snprintf(want, sizeof(want), "%s/bad-inner.policy:2:19: error: port 0 is out of range 1-65535", tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+}
+
+TEST(include_cycle)
+{
+	make_tmpdir();
+	write_file("cyc-a.policy", "include \"cyc-b.policy\"\n");
+	write_file("cyc-b.policy", "allow in tcp port 1\ninclude \"cyc-a.policy\"\n");
+	REQUIRE(parse_path("cyc-a.policy") != 0);
+	char want[384];
+	snprintf(want, sizeof(want), "%s/cyc-b.policy:2:9: error: include cycle: \"%s/cyc-a.policy\" is "
+		 "already being read (it includes this file); remove one of the includes", tmpdir, tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+	write_file("self.policy", "include \"self.policy\"\n");
+	CHECK(parse_path("self.policy") != 0);
+	CHECK(strstr(diag.error, "include cycle") != NULL);
+}
+
+TEST(include_once_diamond)
+{
+	make_tmpdir();
+	write_file("d-base.policy", "set admins = 192.0.2.0/28\nallow in tcp port 22 from @admins\n");
+	write_file("d-left.policy", "include \"d-base.policy\"\n");
+	write_file("d-right.policy", "include \"d-base.policy\"\n");
+	write_file("d-top.policy", "include \"d-left.policy\"\ninclude \"d-right.policy\"\n");
+	REQUIRE(parse_path("d-top.policy") == 0);
+	CHECK_EQ_INT(pol.nrules, 1);
+	CHECK_EQ_INT(pol.nsets, 1);
+}
+
+TEST(include_depth_limit)
+{
+	make_tmpdir();
+	char name[32], text[64];
+	/* chain of 10 files: lvl0 includes lvl1 ... lvl8 includes lvl9 */
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "lvl%d.policy", i);
+		if (i < 9)
+			snprintf(text, sizeof(text), "include \"lvl%d.policy\"\n", i + 1);
+		else
+			snprintf(text, sizeof(text), "allow in tcp port 9\n");
+		write_file(name, text);
+	}
+	/* lvl1 as root: 8 levels of includes below it -> fine */
+	REQUIRE(parse_path("lvl1.policy") == 0);
+	CHECK_EQ_INT(pol.nrules, 1);
+	/* lvl0 as root: lvl9 sits 9 levels down -> error at lvl8's include */
+	REQUIRE(parse_path("lvl0.policy") != 0);
+	char want[256];
+	snprintf(want, sizeof(want), "%s/lvl8.policy:1:9: error: includes nest deeper than 8 files; flatten them",
+		 tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+}
+
+TEST(sets_are_global_across_includes)
+{
+	make_tmpdir();
+	write_file("g-sets.policy", "set mail = 198.51.100.25\n");
+	write_file("g-main.policy", "include \"g-sets.policy\"\nallow out tcp port 25 to @mail\n"
+		   "set mail = 198.51.100.26\n");
+	REQUIRE(parse_path("g-main.policy") != 0);
+	CHECK(strstr(diag.error, "g-main.policy:3:5: error: set \"mail\" is already defined at ") != NULL);
+	CHECK(strstr(diag.error, "g-sets.policy:1") != NULL);
+}
+
+PW_TEST_MAIN()
