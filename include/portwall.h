@@ -47,7 +47,7 @@ enum pw_mode {
  * The decision array (BPF_MAP_TYPE_ARRAY, PW_SLOT_COUNT entries of
  * struct pw_slot). One lookup, indexed by (direction, protocol, port or
  * ICMP type or IP protocol number), decides a packet unless the slot names
- * a peer class, in which case one LPM lookup of (class, peer address)
+ * a peer class, in which case an LPM lookup of (class, peer address)
  * refines it.
  *
  *   [0, 262144)            TCP/UDP:  dir << 17 | l4 << 16 | port
@@ -88,21 +88,26 @@ static inline __u32 pw_slot_proto(__u32 dir, __u32 proto)
  * What the policy says for one (direction, protocol, port).
  *
  * deny_rule / allow_rule: the first matching deny / allow rule that has no
- * peer restriction (0: none). peer_class: 0 when no peer-restricted rule can
- * change the outcome; otherwise the class to look up in the peer trie.
- * dflt: the direction's default (PW_PASS / PW_DROP).
+ * peer restriction (0: none). dflt: the direction's default (PW_PASS or
+ * PW_DROP). deny_class / allow_class: 0 when no peer-restricted deny /
+ * allow rule can change the outcome; otherwise the class to look up in the
+ * peer trie, whose answer is the first such rule covering the peer.
  *
- * Decision (the same code in BPF and in `portwall explain`):
- *   d = deny_rule, a = allow_rule
- *   if peer_class and trie(peer_class, peer) -> v:
- *       if v.deny_rule:  d = v.deny_rule
- *       if v.allow_rule: a = v.allow_rule
+ * The decision (the same code in BPF and in `portwall explain`):
+ *   td = deny_class  ? trie(deny_class, peer)  : 0
+ *   ta = !td && allow_class ? trie(allow_class, peer) : 0
+ *   d = td ?: deny_rule;  a = ta ?: allow_rule
  *   d ? DROP by rule d : a ? PASS by rule a : dflt by the default
- * The compiler only puts restricted rules in a class whose ids are lower
- * than the unrestricted rule of the same action, so "replace" is "min".
+ * A denied peer costs at most one trie lookup. The compiler only puts into a
+ * class the restricted rules whose ids are lower than the unrestricted rule
+ * of the same action, and no allow class where an unrestricted deny exists,
+ * so "replace" is "first". Deny and allow rules live in separate classes so
+ * that a large deny set shared by many ports is stored once, not once per
+ * combination with each port's allow list.
  */
 struct pw_slot {
-	__u32 peer_class;
+	__u32 deny_class;
+	__u32 allow_class;
 	__u32 deny_rule;
 	__u32 allow_rule;
 	__u8 dflt;
@@ -128,29 +133,23 @@ struct pw_peer_key {
 };
 
 struct pw_peer_val {
-	__u32 deny_rule;	/* first deny rule covering the prefix, 0: none */
-	__u32 allow_rule;	/* first allow rule covering it (0 when denied) */
+	__u32 rule;		/* the first rule of the class covering the prefix */
 };
 
 #define PW_PEER_SCOPE_BITS 32u
 
 /*
  * The decision, shared word for word by the datapath and `portwall explain`
- * so that both read the same tables the same way. v is the peer trie's
- * answer (NULL: no class, or no entry matched). Returns the deciding rule id
- * (PW_RULE_DEFAULT for the default) and sets *action.
+ * so that both read the same tables the same way. td / ta are the peer
+ * trie's answers for the slot's deny / allow class (0: no class, no match,
+ * or not looked up). Returns the deciding rule id (PW_RULE_DEFAULT for the
+ * default) and sets *action.
  */
-static inline __u32 pw_decide(const struct pw_slot *s, const struct pw_peer_val *v,
-			      __u8 *action)
+static inline __u32 pw_decide(const struct pw_slot *s, __u32 td, __u32 ta, __u8 *action)
 {
-	__u32 d = s->deny_rule, a = s->allow_rule;
+	__u32 d = td ? td : s->deny_rule;
+	__u32 a = ta ? ta : s->allow_rule;
 
-	if (v) {
-		if (v->deny_rule)
-			d = v->deny_rule;
-		if (v->allow_rule)
-			a = v->allow_rule;
-	}
 	if (d) {
 		*action = PW_DROP;
 		return d;
@@ -163,8 +162,8 @@ static inline __u32 pw_decide(const struct pw_slot *s, const struct pw_peer_val 
 	return PW_RULE_DEFAULT;
 }
 
-_Static_assert(sizeof(struct pw_slot) == 16, "pw_slot layout");
+_Static_assert(sizeof(struct pw_slot) == 20, "pw_slot layout");
 _Static_assert(sizeof(struct pw_peer_key) == 24, "pw_peer_key layout");
-_Static_assert(sizeof(struct pw_peer_val) == 8, "pw_peer_val layout");
+_Static_assert(sizeof(struct pw_peer_val) == 4, "pw_peer_val layout");
 
 #endif /* PORTWALL_H */

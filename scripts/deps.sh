@@ -3,7 +3,7 @@
 # Idempotent: quiet and fast when everything is already present.
 set -euo pipefail
 
-PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind)
+PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq)
 
 missing=()
 for p in "${PKGS[@]}"; do

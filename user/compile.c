@@ -3,12 +3,14 @@
  * For each (direction, protocol group) the rules' port ranges are swept into
  * segments over which the set of matching rules is constant. Each segment
  * fills its slots with the first unrestricted deny and allow rule and the
- * direction's default; if peer-restricted rules can still change the outcome
- * they form a peer class (shared by every segment with the same rules), and
- * the class's prefixes go into the peer trie with the answer longest-prefix
- * matching must give: for a prefix, the first deny and first allow rule among
- * all class prefixes that contain it. Deny wins: a prefix under a deny prefix
- * carries that deny, whatever its own length. Entries that answer the same as
+ * direction's default. Where peer-restricted rules can still change the
+ * outcome (or which rule decides), the restricted deny rules form a deny
+ * class and the restricted allow rules an allow class, each shared by every
+ * segment with the same rules. A class's prefixes go into the peer trie with
+ * the answer longest-prefix matching must give: for a prefix, the first rule
+ * among all class prefixes that contain it. Deny wins because the allow
+ * class is consulted only when the deny class had no answer; an allow /32
+ * inside a deny /24 therefore never passes. Entries that answer the same as
  * their nearest enclosing entry are left out.
  */
 #include "compile.h"
@@ -161,7 +163,7 @@ struct ctx {
 	size_t nclasses, cap;
 	uint32_t *table;		/* open addressing: class id, 0 = empty */
 	size_t tsize;
-	uint32_t *key;			/* scratch */
+	uint32_t *dkey, *akey;		/* scratch */
 };
 
 static uint64_t hash_ids(const uint32_t *ids, size_t n)
@@ -233,8 +235,8 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 {
 	struct ctx *c = arg;
 	const struct pw_policy *pol = c->pol;
-	uint32_t ud = 0, ua = 0, cls = 0;
-	size_t nkey = 0;
+	uint32_t ud = 0, ua = 0, dcls = 0, acls = 0;
+	size_t nd = 0, na = 0;
 
 	/* ids are ascending, so the first hit of each kind is the first rule */
 	for (size_t i = 0; i < seg->n; i++) {
@@ -246,18 +248,24 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 		if (r->action == PW_PASS && !ua)
 			ua = r->id;
 	}
-	/* restricted rules that can still change the outcome or its rule */
+	/* restricted rules that can still change the outcome or its rule:
+	 * denies before the first unrestricted deny; allows before the first
+	 * unrestricted allow, and only where no unrestricted deny exists */
 	for (size_t i = 0; i < seg->n; i++) {
 		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
 		if (!r->restricted)
 			continue;
-		if (r->action == PW_DROP ? (!ud || r->id < ud) : (!ud && (!ua || r->id < ua)))
-			c->key[nkey++] = r->id;
+		if (r->action == PW_DROP && (!ud || r->id < ud))
+			c->dkey[nd++] = r->id;
+		if (r->action == PW_PASS && !ud && (!ua || r->id < ua))
+			c->akey[na++] = r->id;
 	}
-	if (nkey && intern_class(c, c->key, nkey, &cls))
+	if (nd && intern_class(c, c->dkey, nd, &dcls))
+		return -ENOMEM;
+	if (na && intern_class(c, c->akey, na, &acls))
 		return -ENOMEM;
 	struct pw_slot v = {
-		.peer_class = cls, .deny_rule = ud, .allow_rule = ua,
+		.deny_class = dcls, .allow_class = acls, .deny_rule = ud, .allow_rule = ua,
 		.dflt = pol->dflt[seg->dir],
 	};
 	for (uint32_t i = seg->lo; i <= seg->hi; i++)
@@ -267,7 +275,7 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 
 struct item {
 	struct pw_prefix p;
-	uint32_t deny, allow;
+	uint32_t rule;
 };
 
 static int cmp_item(const void *a, const void *b)
@@ -299,8 +307,7 @@ static int push_entry(struct pw_compiled *out, size_t *cap, uint32_t cls, const 
 	e->key.prefixlen = PW_PEER_SCOPE_BITS + it->p.len;
 	e->key.scope = pw_peer_scope(cls, it->p.fam);
 	memcpy(e->key.addr, it->p.addr, 16);
-	e->val.deny_rule = it->deny;
-	e->val.allow_rule = it->allow;
+	e->val.rule = it->rule;
 	return 0;
 }
 
@@ -322,37 +329,29 @@ static int class_entries(struct ctx *c, uint32_t cls, size_t *cap)
 	for (size_t i = 0; i < k->n; i++) {
 		const struct pw_rule *r = &c->pol->rules[k->ids[i] - 1];
 		for (size_t j = 0; j < r->npeers; j++)
-			it[m++] = (struct item){
-				.p = r->peers[j],
-				.deny = r->action == PW_DROP ? r->id : 0,
-				.allow = r->action == PW_PASS ? r->id : 0,
-			};
+			it[m++] = (struct item){ .p = r->peers[j], .rule = r->id };
 	}
 	qsort(it, m, sizeof(*it), cmp_item);
 	/* merge equal prefixes */
 	size_t u = 0;
 	for (size_t i = 0; i < m; i++) {
-		if (u && pw_prefix_cmp(&it[u - 1].p, &it[i].p) == 0) {
-			it[u - 1].deny = min_nz(it[u - 1].deny, it[i].deny);
-			it[u - 1].allow = min_nz(it[u - 1].allow, it[i].allow);
-		} else {
+		if (u && pw_prefix_cmp(&it[u - 1].p, &it[i].p) == 0)
+			it[u - 1].rule = min_nz(it[u - 1].rule, it[i].rule);
+		else
 			it[u++] = it[i];
-		}
 	}
 	/* parents sort before their children: walk with a stack of enclosing
-	 * prefixes, each holding the answer accumulated down its chain */
+	 * prefixes, each holding the first rule along its chain */
 	size_t depth = 0;
 	int rc = 0;
 	for (size_t i = 0; i < u && rc == 0; i++) {
 		while (depth && !pw_prefix_contains(&stack[depth - 1].p, &it[i].p))
 			depth--;
-		uint32_t pd = depth ? stack[depth - 1].deny : 0;
-		uint32_t pa = depth ? stack[depth - 1].allow : 0;
+		uint32_t parent = depth ? stack[depth - 1].rule : 0;
 		struct item a = it[i];
-		a.deny = min_nz(pd, a.deny);
-		a.allow = a.deny ? 0 : min_nz(pa, a.allow);
+		a.rule = min_nz(parent, a.rule);
 		stack[depth++] = a;
-		if (a.deny != pd || a.allow != pa)
+		if (a.rule != parent)
 			rc = push_entry(c->out, cap, cls, &a);
 	}
 	free(it);
@@ -398,8 +397,9 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 		return -1;
 	}
 	out->slots = calloc(PW_SLOT_COUNT, sizeof(*out->slots));
-	c.key = malloc((pol->nrules + 1) * sizeof(*c.key));
-	rc = out->slots && c.key ? 0 : -ENOMEM;
+	c.dkey = malloc((pol->nrules + 1) * sizeof(*c.dkey));
+	c.akey = malloc((pol->nrules + 1) * sizeof(*c.akey));
+	rc = out->slots && c.dkey && c.akey ? 0 : -ENOMEM;
 	if (!rc)
 		rc = pw_for_each_segment(pol, fill_segment, &c);
 	for (uint32_t k = 1; !rc && k <= c.nclasses; k++)
@@ -408,7 +408,8 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 		free(c.classes[i].ids);
 	free(c.classes);
 	free(c.table);
-	free(c.key);
+	free(c.dkey);
+	free(c.akey);
 	if (!rc && out->npeers > PW_MAX_PEER_ENTRIES) {
 		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
 			      "the policy needs %zu peer-trie entries; portwall takes at most %u: "
@@ -469,11 +470,20 @@ void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,
 		      const uint8_t addr[16], struct pw_verdict *out)
 {
 	const struct pw_slot *s = &c->slots[slot];
-	const struct pw_peer_val *v = NULL;
+	const struct pw_peer_val *v;
+	uint32_t td = 0, ta = 0;
 
-	if (s->peer_class)
-		v = pw_peer_lookup(c, s->peer_class, fam, addr);
 	out->slot = slot;
-	out->peer_lookup = s->peer_class != 0;
-	out->rule = pw_decide(s, v, &out->action);
+	out->trie_lookups = 0;
+	if (s->deny_class) {
+		out->trie_lookups++;
+		v = pw_peer_lookup(c, s->deny_class, fam, addr);
+		td = v ? v->rule : 0;
+	}
+	if (!td && s->allow_class) {
+		out->trie_lookups++;
+		v = pw_peer_lookup(c, s->allow_class, fam, addr);
+		ta = v ? v->rule : 0;
+	}
+	out->rule = pw_decide(s, td, ta, &out->action);
 }

@@ -21,7 +21,7 @@ struct pw_compiled {
 	struct pw_slot *slots;		/* PW_SLOT_COUNT entries, index = slot */
 	struct pw_peer_entry *peers;	/* sorted by (scope, address, length) */
 	size_t npeers;
-	uint32_t nclasses;		/* peer classes, ids 1..nclasses */
+	uint32_t nclasses;		/* peer classes (deny and allow), ids 1..nclasses */
 	uint32_t nrules;		/* rule ids 1..nrules */
 	uint8_t mode;			/* PW_MODE_* */
 	uint8_t hash[32];		/* SHA-256 of mode, slots and peer entries */
@@ -69,7 +69,7 @@ struct pw_verdict {
 	uint8_t action;		/* PW_PASS / PW_DROP */
 	uint32_t rule;		/* deciding rule id, PW_RULE_DEFAULT for the default */
 	uint32_t slot;
-	bool peer_lookup;	/* the slot needed the peer trie */
+	unsigned trie_lookups;	/* peer trie lookups it took (0-2) */
 };
 void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,
 		      const uint8_t addr[16], struct pw_verdict *out);

@@ -20,7 +20,7 @@ struct stmt {
 	struct tok *t;
 	size_t n, cap;
 	char *text;		/* owned: the statement as written */
-	size_t text_len;
+	size_t text_len, text_cap;
 };
 
 struct parser {
@@ -70,6 +70,7 @@ static void stmt_clear(struct stmt *st)
 	free(st->text);
 	st->text = NULL;
 	st->text_len = 0;
+	st->text_cap = 0;
 }
 
 static void stmt_free(struct stmt *st)
@@ -179,10 +180,8 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 		b++;
 	if (text_end > b) {
 		size_t add = text_end - b + (st->text_len ? 1 : 0);
-		char *nt = realloc(st->text, st->text_len + add + 1);
-		if (!nt)
+		if (grow((void **)&st->text, &st->text_cap, st->text_len + add + 1, 1))
 			return oom(p);
-		st->text = nt;
 		if (st->text_len)
 			st->text[st->text_len++] = ' ';
 		memcpy(st->text + st->text_len, line + b, text_end - b);

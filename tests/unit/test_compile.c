@@ -114,11 +114,17 @@ TEST(deny_wins_over_longer_prefix)
 	EXPECT(IN, 'T', 443, "203.0.113.7", PW_DROP, 2);
 	EXPECT(IN, 'T', 443, "203.0.113.8", PW_DROP, 2);
 	EXPECT(IN, 'T', 443, "198.51.100.1", PW_DROP, 0);
-	CHECK_EQ_INT(comp.npeers, 1);	/* the /32 needs no entry of its own */
-	REQUIRE(comp.npeers == 1);
+	/* the deny class holds the /24; the allow class the /32, consulted only
+	 * when the deny class has no answer */
+	const struct pw_slot *s = &comp.slots[pw_slot_l4(IN, PW_L4_TCP, 443)];
+	CHECK(s->deny_class != 0 && s->allow_class != 0 && s->deny_class != s->allow_class);
+	REQUIRE(comp.npeers == 2);
+	CHECK_EQ_INT(comp.peers[0].key.scope, pw_peer_scope(s->deny_class, PW_FAM_V4));
 	CHECK_EQ_INT(comp.peers[0].key.prefixlen, 32 + 24);
-	CHECK_EQ_INT(comp.peers[0].val.deny_rule, 2);
-	CHECK_EQ_INT(comp.peers[0].val.allow_rule, 0);
+	CHECK_EQ_INT(comp.peers[0].val.rule, 2);
+	CHECK_EQ_INT(comp.peers[1].key.scope, pw_peer_scope(s->allow_class, PW_FAM_V4));
+	CHECK_EQ_INT(comp.peers[1].key.prefixlen, 32 + 32);
+	CHECK_EQ_INT(comp.peers[1].val.rule, 1);
 }
 
 TEST(deny_inside_allow)
@@ -132,6 +138,36 @@ TEST(deny_inside_allow)
 	EXPECT(IN, 'T', 22, "2001:db8:bad::1", PW_DROP, 2);
 	EXPECT(IN, 'T', 22, "2001:db9::1", PW_DROP, 0);
 	CHECK_EQ_INT(comp.npeers, 4);
+	CHECK_EQ_INT(comp.nclasses, 2);
+}
+
+TEST(nested_entries_pruned)
+{
+	/* /16 inside /8 of the same rule answers the same: one entry; a /24 of
+	 * an earlier rule inside them needs its own */
+	REQUIRE(build("allow in tcp port 22 from 192.0.2.0/24\n"
+		      "allow in tcp port 22 from 192.0.0.0/8, 192.0.0.0/16, 192.0.2.0/25\n") == 0);
+	CHECK_EQ_INT(comp.npeers, 2);
+	EXPECT(IN, 'T', 22, "192.0.2.1", PW_PASS, 1);
+	EXPECT(IN, 'T', 22, "192.0.3.1", PW_PASS, 2);
+	EXPECT(IN, 'T', 22, "193.0.0.1", PW_DROP, 0);
+}
+
+TEST(big_deny_set_shared_not_multiplied)
+{
+	/* a deny set over many ports, each port with its own allow list: the
+	 * deny entries are stored once, not once per port */
+	char text[4096];
+	size_t o = (size_t)snprintf(text, sizeof(text), "set block = 203.0.113.0/25, 203.0.113.128/26, 2001:db8:bad::/48\n"
+				   "deny in tcp port 1-100 from @block\n");
+	for (int p = 1; p <= 100; p++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "allow in tcp port %d from 192.0.2.%d\n", p, p);
+	REQUIRE(build(text) == 0);
+	CHECK_EQ_INT(comp.npeers, 3 + 100);
+	CHECK_EQ_INT(comp.nclasses, 1 + 100);
+	EXPECT(IN, 'T', 7, "192.0.2.7", PW_PASS, 8);
+	EXPECT(IN, 'T', 7, "192.0.2.8", PW_DROP, 0);
+	EXPECT(IN, 'T', 7, "203.0.113.130", PW_DROP, 1);
 }
 
 TEST(families_do_not_mix)
@@ -177,8 +213,9 @@ TEST(slot_needs_no_trie_when_peers_cannot_matter)
 {
 	REQUIRE(build("deny in tcp port 80\nallow in tcp port 80 from 192.0.2.0/24\n"
 		      "allow in tcp port 81\nallow in tcp port 81 from 192.0.2.0/24\n") == 0);
-	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 80)].peer_class, 0);
-	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 81)].peer_class, 0);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 80)].allow_class, 0);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 80)].deny_class, 0);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 81)].allow_class, 0);
 	CHECK_EQ_INT(comp.npeers, 0);
 }
 
@@ -188,17 +225,17 @@ TEST(classes_shared_by_identical_rule_sets)
 		      "allow in tcp port 38001, 38002 from @mr\n"
 		      "allow out tcp port 443 to @mr\n"
 		      "allow in udp port 5000 from 192.0.2.0/24\n") == 0);
-	uint32_t a = comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38001)].peer_class;
-	uint32_t b = comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38002)].peer_class;
-	uint32_t c = comp.slots[pw_slot_l4(OUT, PW_L4_TCP, 443)].peer_class;
-	uint32_t d = comp.slots[pw_slot_l4(IN, PW_L4_UDP, 5000)].peer_class;
+	uint32_t a = comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38001)].allow_class;
+	uint32_t b = comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38002)].allow_class;
+	uint32_t c = comp.slots[pw_slot_l4(OUT, PW_L4_TCP, 443)].allow_class;
+	uint32_t d = comp.slots[pw_slot_l4(IN, PW_L4_UDP, 5000)].allow_class;
 	CHECK(a != 0);
 	CHECK_EQ_INT(a, b);
 	CHECK(c != 0 && c != a);	/* another rule: another class */
 	CHECK(d != 0 && d != a && d != c);
 	CHECK_EQ_INT(comp.nclasses, 3);
 	CHECK_EQ_INT(comp.npeers, 3);
-	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38003)].peer_class, 0);
+	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38003)].allow_class, 0);
 }
 
 TEST(icmp_and_other_protocols)

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_check.sh - `portwall check` and `portwall explain` as a user runs
+# them: exit codes, messages on stderr, JSON that parses, --strict.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+PW=${PORTWALL:-build/portwall}
+T=$(mktemp -d /tmp/pw-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+unset SSH_CONNECTION
+
+# run CMD...: sets OUT, ERR, RC
+run() { OUT=$("$@" 2>"$T/err"); RC=$?; ERR=$(cat "$T/err"); }
+
+for p in policies/*.policy; do
+	run "$PW" check "$p"
+	expect_eq "check $p exits 0" "$RC" 0
+	expect_match "check $p prints the hash" "$OUT" '^hash: sha256:[0-9a-f]{64}$'
+	expect_match "check $p has no warnings" "$OUT" '^warnings: none$'
+	run "$PW" check --json "$p"
+	expect_eq "check --json $p exits 0" "$RC" 0
+	expect_eq "check --json $p parses" "$(printf '%s' "$OUT" | jq -r '.valid')" true
+done
+
+run "$PW" check policies/ccp.policy --json
+expect_eq "json: policy name" "$(printf '%s' "$OUT" | jq -r '.policy')" "Cisco Customer Collaboration Platform"
+expect_eq "json: rule count" "$(printf '%s' "$OUT" | jq '.rules | length')" 19
+expect_eq "json: mr_pg rule" "$(printf '%s' "$OUT" | jq -r '.rules[] | select(.ports == "38001") | .peers')" "@mr_pg"
+expect_eq "json: slot map size" "$(printf '%s' "$OUT" | jq '.maps.slots.entries')" 263680
+expect_eq "json: files" "$(printf '%s' "$OUT" | jq -r '.files | join(" ")')" "policies/ccp.policy policies/base.policy"
+
+# the same hash from the table and the JSON, and for a copy with other comments
+h1=$("$PW" check policies/ccp.policy | sed -n 's/^hash: //p')
+h2=$("$PW" check --json policies/ccp.policy | jq -r .hash)
+expect_eq "hash: table and json agree" "$h1" "$h2"
+sed 's/comment "[^"]*"/comment "changed"/' policies/ccp.policy > "$T/ccp.policy"
+cp policies/base.policy "$T/"
+h3=$("$PW" check "$T/ccp.policy" | sed -n 's/^hash: //p')
+expect_eq "hash: comments do not change it" "$h3" "$h1"
+sed -i 's/port 8442/port 8443/' "$T/ccp.policy"
+h4=$("$PW" check "$T/ccp.policy" | sed -n 's/^hash: //p')
+[ "$h4" != "$h1" ] && pass "hash: a port change changes it" || fail "hash: a port change changes it" "$h4"
+
+# invalid policy: exit 1, file:line:col on stderr, nothing on stdout
+printf 'policy "x"\nallow in tcp port 8O\n' > "$T/bad.policy"
+run "$PW" check "$T/bad.policy"
+expect_eq "invalid: exit 1" "$RC" 1
+expect_eq "invalid: message" "$ERR" "$T/bad.policy:2:19: error: expected a port (1-65535) or a range N-M, got \"8O\""
+expect_eq "invalid: stdout empty" "$OUT" ""
+run "$PW" check --json "$T/bad.policy"
+expect_eq "invalid --json: exit 1" "$RC" 1
+expect_eq "invalid --json: position" "$(printf '%s' "$OUT" | jq -r '[.valid, .error.line, .error.column] | join(" ")')" "false 2 19"
+
+# warnings: exit 0, or 1 with --strict
+printf 'deny in tcp port 1-1023 from 203.0.113.0/24\nallow in tcp port 443 from 203.0.113.7\n' > "$T/warn.policy"
+run "$PW" check "$T/warn.policy"
+expect_eq "warning: exit 0" "$RC" 0
+expect_match "warning: printed with file:line" "$OUT" "^$T/warn.policy:2: warning: this allow rule never takes effect"
+run "$PW" check --strict "$T/warn.policy"
+expect_eq "warning --strict: exit 1" "$RC" 1
+expect_eq "warning --strict: says why" "$ERR" "portwall check: 1 warning and --strict: not valid"
+
+# lockout warning from SSH_CONNECTION
+run env SSH_CONNECTION="198.51.100.7 50000 192.0.2.2 2222" "$PW" check policies/ccp.policy
+expect_match "lockout: warned" "$OUT" 'lockout: no rule lets your SSH session in \(tcp port 2222 from 198\.51\.100\.7\)'
+run env SSH_CONNECTION="198.51.100.7 50000 192.0.2.2 22" "$PW" check --strict policies/ccp.policy
+expect_eq "lockout: port 22 is allowed by base" "$RC" 0
+
+# usage errors: exit 2
+run "$PW" check
+expect_eq "usage: no file" "$RC" 2
+run "$PW" check a b
+expect_eq "usage: two files" "$RC" 2
+run "$PW" check --bogus policies/ccp.policy
+expect_eq "usage: unknown option" "$RC" 2
+expect_match "usage: names the option" "$ERR" 'unknown option "--bogus"'
+run "$PW" frobnicate
+expect_eq "usage: unknown command" "$RC" 2
+run "$PW" check /nonexistent/x.policy
+expect_eq "missing file: exit 1" "$RC" 1
+expect_eq "missing file: message" "$ERR" "/nonexistent/x.policy: error: cannot read the policy: No such file or directory"
+
+# explain
+run "$PW" explain policies/ccp.policy in tcp 198.51.100.7 443
+expect_eq "explain: exit 0" "$RC" 0
+expect_match "explain: 443 passes by its rule" "$OUT" '^PASS  policies/ccp\.policy:[0-9]+  allow in  tcp port 80,443 '
+run "$PW" explain policies/ccp.policy in tcp 198.51.100.7 444
+expect_eq "explain: 444 drops by default" "$OUT" "DROP  default  default in drop"
+run "$PW" explain policies/ccp.policy in tcp 198.51.100.11 38001
+expect_eq "explain: 38001 from a stranger" "$OUT" "DROP  default  default in drop"
+run "$PW" explain policies/ccp.policy in icmpv6 fe80::1 neighbor-solicitation
+expect_match "explain: ND always" "$OUT" '^PASS  always  '
+run "$PW" explain policies/ccp.policy in tcp 198.51.100.7
+expect_eq "explain: missing port is usage" "$RC" 2
+expect_eq "explain: says so" "$ERR" "portwall explain: tcp needs a PORT"
+run "$PW" explain "$T/bad.policy" in tcp 198.51.100.7 1
+expect_eq "explain: invalid policy exit 1" "$RC" 1
+
+run "$PW" --help
+expect_eq "help: exit 0" "$RC" 0
+expect_match "help: lists check" "$OUT" '^  check '
+
+summary

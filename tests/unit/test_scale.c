@@ -1,0 +1,144 @@
+/* test_scale.c - a policy of 65,535 port rules and 100,000 peer prefixes
+ * compiles, its map sizes are reported, and sampled decisions agree with the
+ * oracle. Times are printed for the record, never asserted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compile.h"
+#include "harness.h"
+#include "oracle.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+#define NPREFIX 100000
+
+/* prefix i of the big set: /32s and /24s inside 10.0.0.0/8 ... (not sent
+ * anywhere: this is data), and /64s inside 2001:db8::/32 */
+static void prefix_text(unsigned i, char *buf, size_t n)
+{
+	if (i % 5 == 4)
+		snprintf(buf, n, "2001:db8:%x:%x::/64", (i >> 16) & 0xffff, i & 0xffff);
+	else if (i % 5 == 3)
+		snprintf(buf, n, "%u.%u.%u.0/24", 11 + (i >> 16), (i >> 8) & 0xff, i & 0xff);
+	else
+		snprintf(buf, n, "10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+}
+
+static char *gen(size_t *len)
+{
+	size_t cap = 16u << 20, o = 0;
+	char *t = malloc(cap), p[64];
+
+	if (!t)
+		return NULL;
+	o += (size_t)snprintf(t + o, cap - o, "policy \"scale\"\nset big = ");
+	for (unsigned i = 0; i < NPREFIX; i++) {
+		prefix_text(i, p, sizeof(p));
+		o += (size_t)snprintf(t + o, cap - o, "%s%s", p, i + 1 < NPREFIX ? (i % 8 == 7 ? ",\n  " : ", ") : "\n");
+	}
+	/* 65,535 single-port rules, every second one restricted to a /16 */
+	for (unsigned port = 1; port <= 65535; port++) {
+		if (port % 2)
+			o += (size_t)snprintf(t + o, cap - o, "allow in tcp port %u\n", port);
+		else
+			o += (size_t)snprintf(t + o, cap - o, "allow in tcp port %u from 192.0.%u.0/24\n",
+					      port, port % 256);
+	}
+	o += (size_t)snprintf(t + o, cap - o,
+			      "deny in tcp port 1-1023 from @big\n"
+			      "allow out udp port 5000-5100 to @big\n"
+			      "deny out udp port 5050 to 10.0.0.0/16\n");
+	*len = o;
+	return t;
+}
+
+TEST(scale_65535_ports_100000_prefixes)
+{
+	size_t len;
+	char *text = gen(&len);
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+
+	REQUIRE(text);
+	double t0 = now_ms();
+	int prc = pw_policy_parse_text("scale.policy", text, len, &pol, &d);
+	double t1 = now_ms();
+	free(text);
+	if (prc) {
+		FAILF("parse: %s", d.error);
+		return;
+	}
+	int crc = pw_compile(&pol, &c, &d);
+	double t2 = now_ms();
+	if (crc) {
+		FAILF("compile: %s", d.error);
+		pw_policy_free(&pol);
+		return;
+	}
+	CHECK_EQ_INT(pol.nrules, 65535 + 3);
+	CHECK_EQ_INT(pol.sets[0].n, NPREFIX);
+	printf("    parse %.0f ms, compile %.0f ms (%zu rules, %u classes)\n", t1 - t0, t2 - t1,
+	       pol.nrules, c.nclasses);
+	printf("    maps: slots %u x %zu B = %zu KiB, peer trie %zu entries x %zu B = %zu KiB\n",
+	       PW_SLOT_COUNT, sizeof(struct pw_slot), PW_SLOT_COUNT * sizeof(struct pw_slot) / 1024,
+	       c.npeers, sizeof(struct pw_peer_entry), c.npeers * sizeof(struct pw_peer_entry) / 1024);
+	/* an allow class per restricted single-port rule (32,767), one deny
+	 * class for @big on 1-1023, one allow class for @big outbound and one
+	 * deny class for the /16 on 5050: the big set is stored twice (once
+	 * per action), never once per port */
+	CHECK_EQ_INT(c.nclasses, 32767 + 3);
+	CHECK_EQ_INT(c.npeers, 32767 + 2 * NPREFIX + 1);
+
+	/* sampled decisions against the oracle */
+	uint64_t rng = 12345;
+	unsigned mism = 0, n = getenv("PW_TEST_QUICK") ? 50 : 400;
+	for (unsigned k = 0; k < n; k++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned dir = (rng >> 20) & 1, port = (unsigned)(rng >> 33) % 65536;
+		char g = (rng >> 50) & 1 ? 'T' : 'U';
+		if (k % 4 == 0)
+			port = 1 + (unsigned)(rng >> 40) % 1023;
+		if (k % 7 == 0)
+			port = 5000 + (unsigned)(rng >> 40) % 101;
+		char a[64];
+		unsigned pick = (unsigned)(rng >> 24) % 4;
+		if (pick == 0)
+			prefix_text((unsigned)(rng >> 8) % NPREFIX, a, sizeof(a));
+		else if (pick == 1)
+			snprintf(a, sizeof(a), "192.0.%u.%u", port % 256, (unsigned)(rng >> 12) & 0xff);
+		else if (pick == 2)
+			snprintf(a, sizeof(a), "10.0.%u.%u", (unsigned)(rng >> 12) & 0xff, (unsigned)(rng >> 28) & 0xff);
+		else
+			snprintf(a, sizeof(a), "2001:db8:0:%x::1", (unsigned)(rng >> 12) & 0xffff);
+		char *slash = strchr(a, '/');
+		if (slash)
+			*slash = '\0';	/* a prefix's network address is an address inside it */
+		uint8_t fam, addr[16], oa;
+		struct pw_verdict v;
+		if (!pw_addr_parse(a, &fam, addr)) {
+			FAILF("bad probe %s", a);
+			continue;
+		}
+		uint32_t orule = oracle_decide(&pol, dir, g, port, fam, addr, &oa);
+		pw_decide_packet(&c, oracle_slot(dir, g, port), fam, addr, &v);
+		if (v.action != oa || v.rule != orule) {
+			if (mism++ < 5)
+				FAILF("%s %c %u from %s: compiled %u/%u oracle %u/%u", dir ? "out" : "in", g, port,
+				      a, v.action, v.rule, oa, orule);
+		}
+	}
+	printf("    %u sampled decisions, %u mismatches\n", n, mism);
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	pw_diag_free(&d);
+}
+
+PW_TEST_MAIN()
