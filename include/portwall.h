@@ -166,4 +166,178 @@ _Static_assert(sizeof(struct pw_slot) == 20, "pw_slot layout");
 _Static_assert(sizeof(struct pw_peer_key) == 24, "pw_peer_key layout");
 _Static_assert(sizeof(struct pw_peer_val) == 4, "pw_peer_val layout");
 
+
+/* ------------------------------------------------------------------------
+ * Policy state (map pw_state, one entry): two halves so that a reload
+ * writes the half not in force and then flips `active`; every packet reads
+ * `active` once and is judged wholly by one half (slots, peer trie, config).
+ */
+struct pw_config {
+	__u8 mode;		/* PW_MODE_* */
+	__u8 pad[3];
+	__u32 ev_rate;		/* drop events per second, per CPU (token refill) */
+	__u32 ev_burst;		/* token bucket size, per CPU */
+	/* connection tracking timeouts, seconds */
+	__u32 ct_tcp_syn;	/* TCP, no reply seen yet */
+	__u32 ct_tcp_est;	/* TCP, replied */
+	__u32 ct_tcp_close;	/* TCP after FIN or RST */
+	__u32 ct_udp;
+	__u32 ct_icmp;		/* ICMP echo */
+	__u32 ct_other;
+	__u32 frag_timeout;	/* remembered first fragments */
+};
+
+struct pw_state {
+	__u32 active;		/* 0 or 1: the half in force */
+	__u32 generation;	/* bumped by every apply, for status */
+	struct pw_config cfg[2];
+};
+
+/* Defaults close to nf_conntrack's. */
+#define PW_CT_TCP_SYN_S 120
+#define PW_CT_TCP_EST_S 432000
+#define PW_CT_TCP_CLOSE_S 10
+#define PW_CT_UDP_S 120
+#define PW_CT_ICMP_S 30
+#define PW_CT_OTHER_S 600
+#define PW_FRAG_TIMEOUT_S 30
+#define PW_EV_RATE 1000
+#define PW_CT_CAPACITY 262144
+#define PW_FRAG_CAPACITY 16384
+/* A tracked flow's last-seen time is rewritten at most this often. */
+#define PW_CT_REFRESH_NS 1000000000ull
+
+/* ------------------------------------------------------------------------
+ * Connection tracking (map pw_ct, LRU hash). The key is the flow seen from
+ * this host, so both directions of a flow find the same entry: the local
+ * address and port, the remote address and port. ICMP echo: lport_be is the
+ * echo id and kind says the host sent the request, so an echo id opened
+ * outbound cannot open a path inbound.
+ */
+enum pw_ct_kind {
+	PW_CT_FLOW = 0,
+	PW_CT_ECHO_OUT = 1,
+};
+
+struct pw_ct_key {
+	__u8 local[16];
+	__u8 remote[16];
+	__u16 lport_be;
+	__u16 rport_be;
+	__u8 proto;
+	__u8 fam;
+	__u8 kind;		/* enum pw_ct_kind */
+	__u8 pad;
+};
+
+enum {
+	PW_CT_REPLIED = 1 << 0,	/* the remote side has answered */
+	PW_CT_CLOSING = 1 << 1,	/* TCP FIN or RST seen */
+};
+
+struct pw_ct_val {
+	__u64 last_ns;		/* bpf_ktime_get_coarse_ns() */
+	__u8 flags;		/* PW_CT_* */
+	__u8 dir;		/* who opened it (PW_DIR_OUT today) */
+	__u8 pad[6];
+};
+
+/* First fragments that passed (map pw_frags, LRU hash): the later fragments
+ * of the same datagram pass. */
+struct pw_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;		/* IPv4 id (16 bits) or IPv6 fragment id */
+	__u8 proto;
+	__u8 fam;
+	__u8 dir;
+	__u8 pad;
+};
+
+struct pw_frag_val {
+	__u64 last_ns;
+};
+
+/* ------------------------------------------------------------------------
+ * Verdict reasons. Every packet gets exactly one; the first block passes.
+ */
+enum pw_reason {
+	PW_R_ALLOW_RULE = 0,	/* an allow rule */
+	PW_R_ALLOW_DEFAULT,	/* the direction's default is allow */
+	PW_R_REPLY,		/* reply of a flow the host opened (conntrack) */
+	PW_R_RELATED,		/* ICMP error quoting a tracked or allowed flow */
+	PW_R_FRAGMENT_OK,	/* later fragment of a datagram that passed */
+	PW_R_NON_IP,		/* not IPv4/IPv6: ARP, LLDP, ... */
+	PW_R_NEIGHBOR,		/* ICMPv6 router/neighbor discovery */
+	PW_R_DROP_DEFAULT,	/* no rule: the default is drop */
+	PW_R_DROP_DENY,		/* a deny rule */
+	PW_R_DROP_MALFORMED,	/* truncated or inconsistent headers */
+	PW_R_DROP_FRAGMENT,	/* non-first fragment of no datagram that passed */
+	PW_R_COUNT,
+};
+
+#define PW_R_FIRST_DROP PW_R_DROP_DEFAULT
+
+/* ------------------------------------------------------------------------
+ * Counters (per-CPU arrays; userspace sums the CPUs).
+ *   pw_rule_stats   index rule * 2 + dir: packets and bytes per rule and
+ *                   direction (rule 0: the default)
+ *   pw_reason_stats index dir * PW_R_COUNT + reason
+ *   pw_port_drops   index = decision slot: dropped packets per
+ *                   (direction, protocol, port / type / protocol number)
+ *   pw_stats        one struct pw_stats
+ */
+struct pw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct pw_stats {
+	__u64 events_sent;
+	__u64 events_suppressed;	/* over the rate limit */
+	__u64 events_lost;		/* ring buffer full */
+	__u64 ct_created;		/* new tracked flows */
+	__u64 ct_removed;		/* expired or closed flows deleted */
+	__u64 frags_tracked;
+};
+
+/* Per-CPU token bucket for drop events (map pw_ratelimit). */
+struct pw_bucket {
+	__u64 tokens;		/* in units of 1/1e9 event */
+	__u64 last_ns;
+};
+
+/* ------------------------------------------------------------------------
+ * A drop event (ring buffer pw_events). In monitor mode: what would have
+ * been dropped.
+ */
+struct pw_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 ifindex;
+	__u32 rule;		/* deciding rule, 0 = default or none */
+	__u32 len;		/* bytes on the wire */
+	__u8 dir;
+	__u8 reason;		/* enum pw_reason */
+	__u8 proto;		/* IP protocol (0 when not parsed) */
+	__u8 fam;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 monitor;		/* 1: monitor mode, the packet passed */
+	__u16 vlan;
+	__u16 sport_be;		/* or ICMP echo id */
+	__u16 dport_be;
+	__u16 pad;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+_Static_assert(sizeof(struct pw_config) == 40, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 88, "pw_state layout");
+_Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
+_Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
+_Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");
+_Static_assert(sizeof(struct pw_stats) == 48, "pw_stats layout");
+_Static_assert(sizeof(struct pw_event) == 72, "pw_event layout");
+
 #endif /* PORTWALL_H */

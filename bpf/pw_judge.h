@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* pw_judge.h - the verdict for one parsed packet, the same for both hooks:
+ * the policy slot (and peer trie), connection tracking, ICMP errors,
+ * fragments, counters and drop events. One exit path records every verdict
+ * (pw_finish). */
+#ifndef PW_JUDGE_H
+#define PW_JUDGE_H
+
+#include "pw_maps.h"
+#include "pw_parse.h"
+
+struct pw_ctx {
+	__u32 wire_len;
+	__u32 ifindex;
+	__u32 dir;		/* PW_DIR_IN (XDP) / PW_DIR_OUT (tc egress) */
+};
+
+struct pw_peer {
+	__u8 fam;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct pw_result {
+	__u8 action;		/* PW_PASS / PW_DROP (before monitor mode) */
+	__u8 reason;		/* enum pw_reason */
+	__u8 has_slot;		/* slot is valid: count per-port drops */
+	__u8 pad;
+	__u32 rule;		/* deciding rule; counted when reason is a rule/default */
+	__u32 slot;
+};
+
+static __always_inline __u32 pw_slot_of(__u32 dir, const struct pw_pkt *p, int local_port)
+{
+	__u16 port_be = local_port ? p->sport_be : p->dport_be;
+
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		return pw_slot_l4(dir, PW_L4_TCP, bpf_ntohs(port_be));
+	case IPPROTO_UDP:
+		return pw_slot_l4(dir, PW_L4_UDP, bpf_ntohs(port_be));
+	case IPPROTO_ICMP:
+		return pw_slot_icmp(dir, PW_FAM_V4, p->icmp_type);
+	case IPPROTO_ICMPV6:
+		return pw_slot_icmp(dir, PW_FAM_V6, p->icmp_type);
+	default:
+		return pw_slot_proto(dir, p->proto);
+	}
+}
+
+/* The trie's answer for (class, peer), 0 when nothing matches. */
+static __always_inline __u32 pw_trie(void *trie, __u32 cls, __u8 fam, const __u8 *peer)
+{
+	struct pw_peer_key k;
+	struct pw_peer_val *v;
+
+	k.prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
+	k.scope = pw_peer_scope(cls, fam);
+	__builtin_memcpy(k.addr, peer, 16);
+	v = bpf_map_lookup_elem(trie, &k);
+	return v ? v->rule : 0;
+}
+
+/* The policy's verdict for (slot, peer) in half `half`: the deciding rule,
+ * and PW_PASS / PW_DROP in *action. A global function: verified once. */
+__noinline __u32 pw_policy(__u32 half, __u32 slot, const struct pw_peer *peer, __u8 *action)
+{
+	__u32 idx = (half & 1) * PW_SLOT_COUNT + slot;
+	struct pw_slot *s;
+	__u32 td = 0, ta = 0;
+	__u8 act = PW_DROP;
+
+	if (!peer || !action)
+		return PW_RULE_DEFAULT;
+	s = bpf_map_lookup_elem(&pw_slots, &idx);
+	if (!s) {
+		*action = PW_DROP;	/* cannot happen: idx < max_entries */
+		return PW_RULE_DEFAULT;
+	}
+	if (s->deny_class | s->allow_class) {
+		void *trie = bpf_map_lookup_elem(&pw_peers, &half);
+		if (trie) {
+			if (s->deny_class)
+				td = pw_trie(trie, s->deny_class, peer->fam, peer->addr);
+			if (!td && s->allow_class)
+				ta = pw_trie(trie, s->allow_class, peer->fam, peer->addr);
+		}
+	}
+	__u32 rule = pw_decide(s, td, ta, &act);
+	*action = act;
+	return rule;
+}
+
+static __always_inline __u32 pw_policy_pkt(__u32 half, __u32 slot, const struct pw_pkt *p,
+					   const __u8 *addr, __u8 *action)
+{
+	struct pw_peer peer = { .fam = p->fam };
+
+	__builtin_memcpy(peer.addr, addr, 16);
+	return pw_policy(half, slot, &peer, action);
+}
+
+static __always_inline struct pw_stats *pw_gstats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&pw_stats, &zero);
+}
+
+/* ---- connection tracking -------------------------------------------------- */
+
+static __always_inline __u64 pw_ct_timeout(const struct pw_config *cfg, __u8 proto, __u8 flags)
+{
+	__u32 s;
+
+	if (proto == IPPROTO_TCP)
+		s = flags & PW_CT_CLOSING ? cfg->ct_tcp_close :
+		    flags & PW_CT_REPLIED ? cfg->ct_tcp_est : cfg->ct_tcp_syn;
+	else if (proto == IPPROTO_UDP)
+		s = cfg->ct_udp;
+	else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)
+		s = cfg->ct_icmp;
+	else
+		s = cfg->ct_other;
+	return (__u64)s * 1000000000ull;
+}
+
+static __always_inline int pw_is_echo_request(const struct pw_pkt *p)
+{
+	return (p->proto == IPPROTO_ICMP && p->icmp_type == PW_ICMP_ECHO_REQUEST) ||
+	       (p->proto == IPPROTO_ICMPV6 && p->icmp_type == PW_ICMP6_ECHO_REQUEST);
+}
+
+static __always_inline int pw_is_echo_reply(const struct pw_pkt *p)
+{
+	return (p->proto == IPPROTO_ICMP && p->icmp_type == PW_ICMP_ECHO_REPLY) ||
+	       (p->proto == IPPROTO_ICMPV6 && p->icmp_type == PW_ICMP6_ECHO_REPLY);
+}
+
+/* The flow key of a packet seen from this host. Returns 0 when the packet
+ * belongs to no trackable flow (ICMP other than echo, later fragments). */
+static __always_inline int pw_ct_key_of(struct pw_ct_key *k, const struct pw_pkt *p, __u32 dir)
+{
+	int icmp = p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	if (icmp) {
+		/* the host's echo request (out) and its reply (in) */
+		if (dir == PW_DIR_OUT ? !pw_is_echo_request(p) : !pw_is_echo_reply(p))
+			return 0;
+		k->kind = PW_CT_ECHO_OUT;
+		k->lport_be = p->sport_be;
+	} else if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		k->lport_be = dir == PW_DIR_OUT ? p->sport_be : p->dport_be;
+		k->rport_be = dir == PW_DIR_OUT ? p->dport_be : p->sport_be;
+	}
+	__builtin_memcpy(k->local, dir == PW_DIR_OUT ? p->src : p->dst, 16);
+	__builtin_memcpy(k->remote, dir == PW_DIR_OUT ? p->dst : p->src, 16);
+	k->proto = p->proto;
+	k->fam = p->fam;
+	return 1;
+}
+
+/* An outbound packet passed: track its flow. Writes at most once a second
+ * per flow, unless the TCP state changes. */
+static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val *v, nv = {};
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u8 closing = p->proto == IPPROTO_TCP && (p->tcp_flags & (0x01 | 0x04)) ? PW_CT_CLOSING : 0;
+
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT))
+		return;
+	v = bpf_map_lookup_elem(&pw_ct, &k);
+	if (v) {
+		if (now - v->last_ns < PW_CT_REFRESH_NS && (v->flags & closing) == closing)
+			return;
+		v->last_ns = now;
+		v->flags |= closing;
+		return;
+	}
+	nv.last_ns = now;
+	nv.flags = closing;
+	nv.dir = PW_DIR_OUT;
+	if (bpf_map_update_elem(&pw_ct, &k, &nv, BPF_NOEXIST) == 0) {
+		struct pw_stats *gs = pw_gstats();
+		if (gs)
+			gs->ct_created++;
+	}
+}
+
+/* Is (key) a live tracked flow? Refreshes it, marks it replied/closing,
+ * and deletes it when it has expired. A global function: verified once. */
+__noinline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
+{
+	__u32 zero = 0;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+	struct pw_ct_val *v;
+	__u64 now;
+
+	if (!k || !st)
+		return 0;
+	v = bpf_map_lookup_elem(&pw_ct, k);
+	if (!v)
+		return 0;
+	const struct pw_config *cfg = &st->cfg[st->active & 1];
+	now = bpf_ktime_get_coarse_ns();
+	if (now - v->last_ns > pw_ct_timeout(cfg, k->proto, v->flags)) {
+		if (bpf_map_delete_elem(&pw_ct, k) == 0) {
+			struct pw_stats *gs = pw_gstats();
+			if (gs)
+				gs->ct_removed++;
+		}
+		return 0;
+	}
+	if (refresh) {
+		__u8 add = PW_CT_REPLIED;
+		if (k->proto == IPPROTO_TCP && (tcp_flags & (0x01 | 0x04)))
+			add |= PW_CT_CLOSING;
+		if (now - v->last_ns >= PW_CT_REFRESH_NS || (v->flags & add) != add) {
+			v->last_ns = now;
+			v->flags |= add;
+		}
+	}
+	return 1;
+}
+
+/* ---- ICMP errors ---------------------------------------------------------- */
+
+static __always_inline int pw_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+static __always_inline int pw_is_icmp_error(const struct pw_pkt *p)
+{
+	if (p->proto == IPPROTO_ICMP)
+		return p->icmp_type == PW_ICMP_DEST_UNREACH || p->icmp_type == PW_ICMP_TIME_EXCEEDED;
+	if (p->proto == IPPROTO_ICMPV6)
+		return p->icmp_type == PW_ICMP6_DEST_UNREACH || p->icmp_type == PW_ICMP6_PKT_TOOBIG ||
+		       p->icmp_type == PW_ICMP6_TIME_EXCEEDED;
+	return 0;
+}
+
+/* An inbound ICMP error quoting a packet this host sent: does the quoted
+ * packet belong to a tracked flow, or is it a reply the policy's in rules
+ * allow (a local listener's answer)? */
+static __always_inline int pw_icmp_related(const struct pw_config *cfg, __u32 half,
+					   const struct pw_pkt *p)
+{
+	struct pw_pkt in = {};
+	struct pw_ct_key k;
+	__u8 action;
+
+	if (!p->in_ok || !pw_addr_eq(p->in_src, p->dst))
+		return 0;	/* not read, or not a packet this host sent */
+	in.fam = p->fam;
+	in.proto = p->in_proto;
+	in.icmp_type = p->in_type;
+	in.sport_be = p->in_sport_be;
+	in.dport_be = p->in_dport_be;
+	__builtin_memcpy(in.src, p->in_src, 16);
+	__builtin_memcpy(in.dst, p->in_dst, 16);
+	if (pw_ct_key_of(&k, &in, PW_DIR_OUT) && pw_ct_match(&k, 0, 0))
+		return 1;
+	if (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP) {
+		pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 1), &in, in.dst, &action);
+		return action == PW_PASS;
+	}
+	return 0;
+}
+
+/* ---- fragments ------------------------------------------------------------ */
+
+static __always_inline void pw_frag_key_of(struct pw_frag_key *k, const struct pw_pkt *p, __u32 dir)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(k->src, p->src, 16);
+	__builtin_memcpy(k->dst, p->dst, 16);
+	k->id = p->frag_id;
+	k->proto = p->proto;
+	k->fam = p->fam;
+	k->dir = dir;
+}
+
+static __always_inline void pw_frag_remember(const struct pw_pkt *p, __u32 dir)
+{
+	struct pw_frag_key k;
+	struct pw_frag_val v = { .last_ns = bpf_ktime_get_coarse_ns() };
+
+	pw_frag_key_of(&k, p, dir);
+	if (bpf_map_update_elem(&pw_frags, &k, &v, BPF_ANY) == 0) {
+		struct pw_stats *gs = pw_gstats();
+		if (gs)
+			gs->frags_tracked++;
+	}
+}
+
+static __always_inline int pw_frag_known(const struct pw_config *cfg, const struct pw_pkt *p, __u32 dir)
+{
+	struct pw_frag_key k;
+	struct pw_frag_val *v;
+
+	pw_frag_key_of(&k, p, dir);
+	v = bpf_map_lookup_elem(&pw_frags, &k);
+	return v && bpf_ktime_get_coarse_ns() - v->last_ns <= (__u64)cfg->frag_timeout * 1000000000ull;
+}
+
+/* ---- counters and events -------------------------------------------------- */
+
+static __always_inline void pw_count(struct pw_counter *c, __u32 len)
+{
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_config *cfg,
+				     const struct pw_pkt *p, const struct pw_result *r, __u8 monitor)
+{
+	struct pw_stats *gs = pw_gstats();
+	__u32 zero = 0;
+	struct pw_bucket *b = bpf_map_lookup_elem(&pw_ratelimit, &zero);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!gs || !b)
+		return;
+	/* token bucket: ev_rate tokens a second, at most ev_burst saved */
+	__u64 cap = (__u64)cfg->ev_burst * 1000000000ull;
+	__u64 add = (now - b->last_ns) * cfg->ev_rate;
+	if (now - b->last_ns > 1000000000ull * 3600)
+		add = cap;	/* idle for an hour or never: a full bucket */
+	b->tokens = b->tokens + add > cap ? cap : b->tokens + add;
+	b->last_ns = now;
+	if (b->tokens < 1000000000ull) {
+		gs->events_suppressed++;
+		return;
+	}
+	b->tokens -= 1000000000ull;
+	struct pw_event *e = bpf_ringbuf_reserve(&pw_events, sizeof(*e), 0);
+	if (!e) {
+		gs->events_lost++;
+		return;
+	}
+	e->ts_ns = now;
+	e->ifindex = c->ifindex;
+	e->rule = r->rule;
+	e->len = c->wire_len;
+	e->dir = c->dir;
+	e->reason = r->reason;
+	e->proto = p->proto;
+	e->fam = p->fam;
+	e->tcp_flags = p->tcp_flags;
+	e->icmp_type = p->icmp_type;
+	e->icmp_code = p->icmp_code;
+	e->monitor = monitor;
+	e->vlan = p->vlan;
+	e->sport_be = p->sport_be;
+	e->dport_be = p->dport_be;
+	e->pad = 0;
+	__builtin_memcpy(e->src, p->src, 16);
+	__builtin_memcpy(e->dst, p->dst, 16);
+	bpf_ringbuf_submit(e, 0);
+	gs->events_sent++;
+}
+
+/* Record the verdict (counters, drop event) and return PW_PASS / PW_DROP
+ * after monitor mode. A global function: every way to a verdict ends here,
+ * and the verifier checks it once. */
+__noinline int pw_record(const struct pw_ctx *c, const struct pw_pkt *p, const struct pw_result *r)
+{
+	__u32 zero = 0;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+
+	if (!c || !p || !r || !st)
+		return PW_PASS;
+	const struct pw_config *cfg = &st->cfg[st->active & 1];
+	__u32 k = (c->dir & 1) * PW_R_COUNT + r->reason;
+
+	pw_count(bpf_map_lookup_elem(&pw_reason_stats, &k), c->wire_len);
+	if (r->reason == PW_R_ALLOW_RULE || r->reason == PW_R_ALLOW_DEFAULT ||
+	    r->reason == PW_R_DROP_DEFAULT || r->reason == PW_R_DROP_DENY) {
+		k = r->rule * 2 + (c->dir & 1);
+		pw_count(bpf_map_lookup_elem(&pw_rule_stats, &k), c->wire_len);
+	}
+	if (r->action == PW_PASS)
+		return PW_PASS;
+	if (r->has_slot) {
+		k = r->slot;
+		__u64 *d = bpf_map_lookup_elem(&pw_port_drops, &k);
+		if (d)
+			(*d)++;
+	}
+	__u8 monitor = cfg->mode == PW_MODE_MONITOR;
+	pw_event(c, cfg, p, r, monitor);
+	return monitor ? PW_PASS : PW_DROP;
+}
+
+static __always_inline int pw_finish(const struct pw_ctx *c, const struct pw_config *cfg,
+				     const struct pw_pkt *p, const struct pw_result *r)
+{
+	(void)cfg;
+	return pw_record(c, p, r);
+}
+
+/* ---- the verdict ----------------------------------------------------------- */
+
+/* What the hook knows besides the packet. */
+struct pw_hook {
+	__u32 wire_len;
+	__u32 ifindex;
+	__u32 dir;		/* PW_DIR_IN (XDP) / PW_DIR_OUT (tc egress) */
+	__u32 parse;		/* enum pw_parse_res */
+};
+
+/* The verdict for a parsed packet: a global function, so the verifier checks
+ * it once rather than once for every way the parser can end. Returns
+ * PW_PASS or PW_DROP (after monitor mode). */
+__noinline int pw_verdict(struct pw_pkt *pkt, struct pw_hook *h)
+{
+	__u32 zero = 0;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+	struct pw_result r = {};
+	struct pw_pkt p;
+	struct pw_ctx c = {};
+
+	if (!st || !pkt || !h)
+		return PW_PASS;	/* cannot happen: an array's entry 0, our own stack */
+	__builtin_memcpy(&p, pkt, sizeof(p));
+	c.wire_len = h->wire_len;
+	c.ifindex = h->ifindex;
+	c.dir = h->dir & 1;
+	__u32 half = st->active & 1;
+	const struct pw_config *cfg = &st->cfg[half];
+
+	if (h->parse == PW_PARSE_NON_IP) {
+		r.action = PW_PASS;
+		r.reason = PW_R_NON_IP;
+		return pw_finish(&c, cfg, &p, &r);
+	}
+	if (h->parse != PW_PARSE_OK) {
+		r.action = PW_DROP;
+		r.reason = PW_R_DROP_MALFORMED;
+		return pw_finish(&c, cfg, &p, &r);
+	}
+	if (p.frag == PW_FRAG_LATER) {
+		int ok = pw_frag_known(cfg, &p, c.dir);
+		r.action = ok ? PW_PASS : PW_DROP;
+		r.reason = ok ? PW_R_FRAGMENT_OK : PW_R_DROP_FRAGMENT;
+		return pw_finish(&c, cfg, &p, &r);
+	}
+	if (p.proto == IPPROTO_ICMPV6 && p.icmp_type >= PW_ICMPV6_ND_FIRST &&
+	    p.icmp_type <= PW_ICMPV6_ND_LAST) {
+		r.action = PW_PASS;
+		r.reason = PW_R_NEIGHBOR;
+		return pw_finish(&c, cfg, &p, &r);
+	}
+
+	const __u8 *peer = c.dir == PW_DIR_IN ? p.src : p.dst;
+	__u8 action;
+
+	if (c.dir == PW_DIR_OUT &&
+	    (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP || pw_is_echo_reply(&p))) {
+		/* a local listener's reply: the in rules decide, by the local
+		 * (source) port; an echo reply answers an echo request */
+		struct pw_pkt q = p;
+		if (pw_is_echo_reply(&p))
+			q.icmp_type = p.proto == IPPROTO_ICMP ? PW_ICMP_ECHO_REQUEST : PW_ICMP6_ECHO_REQUEST;
+		__u32 rule = pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &q, 1), &p, peer, &action);
+		if (action == PW_PASS && rule != PW_RULE_DEFAULT) {
+			r.action = PW_PASS;
+			r.reason = PW_R_ALLOW_RULE;
+			r.rule = rule;
+			if (p.frag == PW_FRAG_FIRST)
+				pw_frag_remember(&p, c.dir);
+			return pw_finish(&c, cfg, &p, &r);
+		}
+	}
+
+	r.slot = pw_slot_of(c.dir, &p, 0);
+	r.has_slot = 1;
+	r.rule = pw_policy_pkt(half, r.slot, &p, peer, &action);
+	r.action = action;
+	if (action == PW_PASS) {
+		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
+		if (c.dir == PW_DIR_OUT)
+			pw_ct_outbound(&p);
+	} else {
+		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
+		if (c.dir == PW_DIR_IN) {
+			struct pw_ct_key k;
+			if (pw_ct_key_of(&k, &p, PW_DIR_IN) && pw_ct_match(&k, p.tcp_flags, 1)) {
+				r.action = PW_PASS;
+				r.reason = PW_R_REPLY;
+			} else if (pw_is_icmp_error(&p) && pw_icmp_related(cfg, half, &p)) {
+				r.action = PW_PASS;
+				r.reason = PW_R_RELATED;
+			}
+		}
+	}
+	if (r.action == PW_PASS && p.frag == PW_FRAG_FIRST)
+		pw_frag_remember(&p, c.dir);
+	return pw_finish(&c, cfg, &p, &r);
+}
+
+/* Parse the frame and judge it. */
+static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h)
+{
+	struct pw_pkt p = {};
+
+	h->parse = pw_parse(ctx, &p, h->wire_len);
+	return pw_verdict(&p, h);
+}
+
+#endif

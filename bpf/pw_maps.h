@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* pw_maps.h - every map of the datapath, defined alike in ingress.bpf.c and
+ * egress.bpf.c; the loader creates them once (from the ingress object) and
+ * hands the same maps to the egress object (bpf_map__reuse_fd). Layouts are
+ * in include/portwall.h; sizes marked "set by the loader" are placeholders
+ * the loader overrides before load. */
+#ifndef PW_MAPS_H
+#define PW_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "portwall.h"
+
+/* Which half is in force, and each half's configuration. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_state);
+} pw_state SEC(".maps");
+
+/* The decision array, both halves: index = active * PW_SLOT_COUNT + slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PW_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, struct pw_slot);
+} pw_slots SEC(".maps");
+
+/* The peer tries, one per half; the loader creates each inner trie sized to
+ * its policy (with the key and value BTF below) and swaps it in.
+ * pw_peer_tmpl is the inner maps' template. clang only emits a struct into
+ * BTF in full when something holds it by value, so pw_peer_btf does. */
+const volatile struct {
+	struct pw_peer_key key;
+	struct pw_peer_val val;
+} pw_peer_btf = {};
+
+struct pw_peer_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct pw_peer_key);
+	__type(value, struct pw_peer_val);
+} pw_peer_tmpl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct pw_peer_trie);
+} pw_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_CT_CAPACITY);	/* set by the loader */
+	__type(key, struct pw_ct_key);
+	__type(value, struct pw_ct_val);
+} pw_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_FRAG_CAPACITY);
+	__type(key, struct pw_frag_key);
+	__type(value, struct pw_frag_val);
+} pw_frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * 1024);		/* set by the loader: 2 * rule capacity */
+	__type(key, __u32);
+	__type(value, struct pw_counter);
+} pw_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_DIR_COUNT * PW_R_COUNT);
+	__type(key, __u32);
+	__type(value, struct pw_counter);
+} pw_reason_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} pw_port_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_stats);
+} pw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_bucket);
+} pw_ratelimit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} pw_events SEC(".maps");
+
+#endif
