@@ -4,6 +4,7 @@
 #   make demo       install Debian deps, build, run the demo
 #   make V=1        show the commands
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 BUILD   ?= build
 CC      ?= gcc
@@ -19,14 +20,29 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SHARED_H := include/portwall.h
 USER_H   := $(wildcard user/*.h) $(SHARED_H)
 
+# BPF: one object per attach point, a libbpf skeleton for each
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH_INC := -I/usr/include/$(shell gcc -dumpmachine)
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wno-missing-field-initializers $(ARCH_INC) -Iinclude
+BPF_H    := $(wildcard bpf/*.h) $(SHARED_H)
+BPF_PROGS := ingress egress
+SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
+LIBS     := -lbpf -lelf -lz
+
 LIB_SRCS := user/addr.c user/diag.c user/names.c user/parse.c user/compile.c \
-            user/analyze.c user/sha256.c user/json.c user/explain.c user/common.c
-CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c
+            user/analyze.c user/sha256.c user/json.c user/explain.c user/common.c \
+            user/packet.c
+# the parts that need the skeletons (and libbpf)
+BPF_USER_SRCS := user/loader.c
+CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c user/cmd_test.c
 
 LIB_OBJS     := $(LIB_SRCS:user/%.c=$(BUILD)/obj/%.o)
-CMD_OBJS     := $(CMD_SRCS:user/%.c=$(BUILD)/obj/%.o)
+CMD_OBJS     := $(CMD_SRCS:user/%.c=$(BUILD)/obj/%.o) $(BPF_USER_SRCS:user/%.c=$(BUILD)/obj/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:user/%.c=$(BUILD)/san/%.o)
-SAN_CMD_OBJS := $(CMD_SRCS:user/%.c=$(BUILD)/san/%.o)
+SAN_CMD_OBJS := $(CMD_SRCS:user/%.c=$(BUILD)/san/%.o) $(BPF_USER_SRCS:user/%.c=$(BUILD)/san/%.o)
+BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -36,22 +52,39 @@ all: $(BUILD)/portwall
 deps:
 	$(Q)scripts/deps.sh
 
-$(BUILD)/obj/%.o: user/%.c $(USER_H) | $(BUILD)/obj
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_H) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(USER_H) | $(BUILD)/san
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/obj/%.o: user/%.c $(USER_H) $(SKELS) | $(BUILD)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
+
+$(BUILD)/san/%.o: user/%.c $(USER_H) $(SKELS) | $(BUILD)/san
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -O1 $(SAN) -c $< -o $@
 
 $(BUILD)/portwall: $(CMD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 
 # the CLI built with sanitizers, for the CLI tests
 $(BUILD)/san/portwall: $(SAN_CMD_OBJS) $(SAN_LIB_OBJS)
 	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $^ -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $^ $(LIBS) -o $@
+
+# BPF_PROG_TEST_RUN tests (root): the loader and libbpf linked in
+$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(LIB_OBJS) $(BUILD)/obj/loader.o | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -Itests $< $(LIB_OBJS) $(BUILD)/obj/loader.o $(LIBS) -o $@
+
+$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(SAN_LIB_OBJS) $(BUILD)/san/loader.o | $(BUILD)/tests
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -I$(BUILD)/bpf -Itests $< $(SAN_LIB_OBJS) $(BUILD)/san/loader.o $(LIBS) -o $@
 
 # unit tests: one binary per tests/unit/test_*.c, with and without sanitizers
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(LIB_OBJS) | $(BUILD)/tests
@@ -62,13 +95,14 @@ $(BUILD)/tests/san-%: tests/unit/%.c tests/harness.h $(SAN_LIB_OBJS) | $(BUILD)/
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests $< $(SAN_LIB_OBJS) -o $@
 
-$(BUILD)/obj $(BUILD)/san $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/san/portwall \
-		$(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests/san-%)
-	$(Q)BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_TESTS)
+		$(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests/san-%) \
+		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%)
+	$(Q)BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS)
 
 demo: deps all
 	$(Q)scripts/demo.sh

@@ -11,42 +11,87 @@
 
 /* ---- allow rules shadowed by deny rules --------------------------------- */
 
-struct pfxv {
-	struct pw_prefix *p;
+/* An address interval [lo, hi]; IPv4 addresses use the low 32 bits. */
+struct ivl {
+	unsigned __int128 lo, hi;
+};
+
+struct ivlv {
+	struct ivl *v;
 	size_t n, cap;
 };
 
-static int pfxv_push(struct pfxv *v, const struct pw_prefix *x)
+static struct ivl prefix_ivl(const struct pw_prefix *p)
+{
+	unsigned bits = pw_fam_bits(p->fam);
+	unsigned __int128 a = 0, host;
+
+	for (unsigned i = 0; i < bits / 8; i++)
+		a = a << 8 | p->addr[i];
+	host = p->len >= bits ? 0 : p->len == 0 && bits == 128 ? ~(unsigned __int128)0 :
+		((unsigned __int128)1 << (bits - p->len)) - 1;
+	return (struct ivl){ .lo = a & ~host, .hi = a | host };
+}
+
+static int cmp_ivl(const void *a, const void *b)
+{
+	const struct ivl *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+static int ivlv_push(struct ivlv *v, struct ivl x)
 {
 	if (v->n == v->cap) {
 		size_t c = v->cap ? v->cap * 2 : 16;
-		struct pw_prefix *p = realloc(v->p, c * sizeof(*p));
+		struct ivl *p = realloc(v->v, c * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		v->p = p;
+		v->v = p;
 		v->cap = c;
 	}
-	v->p[v->n++] = *x;
+	v->v[v->n++] = x;
 	return 0;
 }
 
-/* Is every address of p inside the union of d[0..n)? */
-static bool covered(const struct pw_prefix *p, const struct pw_prefix *d, size_t n)
+/* Sort and merge overlapping or adjacent intervals: the result is disjoint,
+ * with gaps between neighbours, so a prefix inside the union lies inside
+ * one interval. */
+static void ivlv_merge(struct ivlv *v)
 {
-	bool inner = false;
+	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (pw_prefix_contains(&d[i], p))
-			return true;
-		if (pw_prefix_contains(p, &d[i]))
-			inner = true;
+	if (v->n == 0)
+		return;
+	qsort(v->v, v->n, sizeof(*v->v), cmp_ivl);
+	for (size_t i = 1; i < v->n; i++) {
+		if (v->v[i].lo <= v->v[o].hi || v->v[i].lo - 1 == v->v[o].hi) {
+			if (v->v[i].hi > v->v[o].hi)
+				v->v[o].hi = v->v[i].hi;
+		} else {
+			v->v[++o] = v->v[i];
+		}
 	}
-	if (!inner || p->len >= pw_fam_bits(p->fam))
-		return false;
-	struct pw_prefix lo = *p, hi = *p;
-	lo.len = hi.len = (uint8_t)(p->len + 1);
-	hi.addr[p->len / 8] |= (uint8_t)(0x80 >> (p->len % 8));
-	return covered(&lo, d, n) && covered(&hi, d, n);
+	v->n = o + 1;
+}
+
+/* Is every address of p inside the merged intervals v? */
+static bool ivlv_covers(const struct ivlv *v, const struct pw_prefix *p)
+{
+	struct ivl x = prefix_ivl(p);
+	size_t lo = 0, hi = v->n;
+
+	/* the last interval that starts at or before x.lo */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->v[mid].lo <= x.lo)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && v->v[lo - 1].hi >= x.hi;
 }
 
 static const struct pw_prefix whole[2] = { { .fam = PW_FAM_V4 }, { .fam = PW_FAM_V6 } };
@@ -55,8 +100,36 @@ struct shadow {
 	const struct pw_policy *pol;
 	bool *effective;	/* by rule id: the allow rule decides some packet */
 	uint32_t *by;		/* by rule id: a deny rule that shadows it */
-	struct pfxv deny;
+	uint32_t *cur;		/* the segment's restricted deny rules */
+	size_t ncur;
+	uint32_t *built;	/* the restricted deny rules ivl[] was built from */
+	size_t nbuilt;
+	bool have_built;
+	struct ivlv ivl[2];	/* by family: the union of their peers */
 };
+
+/* Make s->ivl the union of the peers of the rules s->cur, reusing it when
+ * the previous segment had the same restricted deny rules. */
+static int shadow_build(struct shadow *s)
+{
+	if (s->have_built && s->nbuilt == s->ncur &&
+	    memcmp(s->built, s->cur, s->ncur * sizeof(*s->cur)) == 0)
+		return 0;
+	s->have_built = false;
+	s->ivl[0].n = s->ivl[1].n = 0;
+	for (size_t i = 0; i < s->ncur; i++) {
+		const struct pw_rule *r = &s->pol->rules[s->cur[i] - 1];
+		for (size_t k = 0; k < r->npeers; k++)
+			if (ivlv_push(&s->ivl[r->peers[k].fam ? 1 : 0], prefix_ivl(&r->peers[k])))
+				return -ENOMEM;
+	}
+	ivlv_merge(&s->ivl[0]);
+	ivlv_merge(&s->ivl[1]);
+	memcpy(s->built, s->cur, s->ncur * sizeof(*s->cur));
+	s->nbuilt = s->ncur;
+	s->have_built = true;
+	return 0;
+}
 
 static int shadow_segment(const struct pw_segment *seg, void *arg)
 {
@@ -64,7 +137,11 @@ static int shadow_segment(const struct pw_segment *seg, void *arg)
 	const struct pw_policy *pol = s->pol;
 	uint32_t udeny = 0, first_deny = 0;
 
-	s->deny.n = 0;
+	/* ICMPv6 router and neighbor discovery always pass: no rule decides them */
+	if (seg->group == PW_GROUP_ICMPV6 && seg->lo >= PW_ICMPV6_ND_FIRST &&
+	    seg->hi <= PW_ICMPV6_ND_LAST)
+		return 0;
+	s->ncur = 0;
 	for (size_t i = 0; i < seg->n; i++) {
 		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
 		if (r->action != PW_DROP)
@@ -73,9 +150,8 @@ static int shadow_segment(const struct pw_segment *seg, void *arg)
 			first_deny = r->id;
 		if (!r->restricted && !udeny)
 			udeny = r->id;
-		for (size_t k = 0; r->restricted && k < r->npeers; k++)
-			if (pfxv_push(&s->deny, &r->peers[k]))
-				return -ENOMEM;
+		if (r->restricted)
+			s->cur[s->ncur++] = r->id;
 	}
 	for (size_t i = 0; i < seg->n; i++) {
 		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
@@ -85,9 +161,11 @@ static int shadow_segment(const struct pw_segment *seg, void *arg)
 		if (!shadowed && first_deny) {
 			const struct pw_prefix *pp = r->restricted ? r->peers : whole;
 			size_t np = r->restricted ? r->npeers : 2;
+			if (shadow_build(s))
+				return -ENOMEM;
 			shadowed = true;
 			for (size_t k = 0; k < np && shadowed; k++)
-				shadowed = covered(&pp[k], s->deny.p, s->deny.n);
+				shadowed = ivlv_covers(&s->ivl[pp[k].fam ? 1 : 0], &pp[k]);
 		}
 		if (!shadowed)
 			s->effective[r->id] = true;
@@ -104,7 +182,10 @@ static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
 
 	s.effective = calloc(pol->nrules + 1, sizeof(*s.effective));
 	s.by = calloc(pol->nrules + 1, sizeof(*s.by));
-	rc = s.effective && s.by ? pw_for_each_segment(pol, shadow_segment, &s) : -ENOMEM;
+	s.cur = malloc((pol->nrules + 1) * sizeof(*s.cur));
+	s.built = malloc((pol->nrules + 1) * sizeof(*s.built));
+	rc = s.effective && s.by && s.cur && s.built ?
+		pw_for_each_segment(pol, shadow_segment, &s) : -ENOMEM;
 	for (size_t i = 0; i < pol->nrules && rc == 0; i++) {
 		const struct pw_rule *r = &pol->rules[i];
 		if (r->action != PW_PASS || s.effective[r->id] || !s.by[r->id])
@@ -116,7 +197,10 @@ static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
 	}
 	free(s.effective);
 	free(s.by);
-	free(s.deny.p);
+	free(s.cur);
+	free(s.built);
+	free(s.ivl[0].v);
+	free(s.ivl[1].v);
 	return rc;
 }
 
@@ -212,9 +296,16 @@ int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const
 	unsigned cport, sport;
 	uint8_t fam, addr[16];
 
-	if (!ssh_conn || sscanf(ssh_conn, "%63s %u %63s %u", client, &cport, server, &sport) != 4 ||
-	    sport == 0 || sport > 65535 || !pw_addr_parse(client, &fam, addr))
+	if (pol->mode == PW_MODE_MONITOR)
+		return 0;	/* monitor drops nothing */
+	if (!ssh_conn || sscanf(ssh_conn, "%63s %u %63s %u", client, &cport, server, &sport) != 4)
 		return 0;	/* not an SSH session we can read: nothing to say */
+	/* a link-local client comes with its zone: "fe80::5%eth0" */
+	char *zone = strchr(client, '%');
+	if (zone)
+		*zone = '\0';
+	if (sport == 0 || sport > 65535 || !pw_addr_parse(client, &fam, addr))
+		return 0;
 	struct pw_verdict v;
 	pw_decide_packet(c, pw_slot_l4(PW_DIR_IN, PW_L4_TCP, sport), fam, addr, &v);
 	if (v.action == PW_PASS)

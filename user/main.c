@@ -13,6 +13,7 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "check", cmd_check, "parse and compile a policy; show rules, map sizes, warnings, hash" },
 	{ "explain", cmd_explain, "the verdict of a policy for one packet, and the rule that decides" },
+	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,242 @@
+/* cmd_test.c - `portwall test POLICY [--json] PACKET` and `-f SCRIPT`: build
+ * packets in full and run them through the real XDP and tc programs
+ * (BPF_PROG_TEST_RUN) on private maps loaded with POLICY. A script's packets
+ * share the maps, so state carries over (an out SYN, then its in reply). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "json.h"
+#include "loader.h"
+#include "packet.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: portwall test POLICY [--json] [-v] DIR PROTO SRC DST [FLAGS] [OPTIONS]\n"
+	      "       portwall test POLICY [--json] [-v] -f SCRIPT\n"
+	      "  Run packets through the real XDP (in) and tc (out) programs with\n"
+	      "  BPF_PROG_TEST_RUN, on private maps loaded with POLICY (nothing is\n"
+	      "  attached). A script has one packet per line; state carries over.\n"
+	      "  Packet: in|out tcp|udp|icmp|icmpv6|PROTO SRC DST, where SRC/DST are\n"
+	      "  ADDR:PORT or [IPv6]:PORT (no port for other protocols); tcp FLAGS:\n"
+	      "  syn, ack, fin, rst, psh, urg joined by commas (default ack). Options:\n"
+	      "  vlan N (up to 3), frag first|later, frag-id N, icmp-type NAME|N,\n"
+	      "  icmp-code N, icmp-id N, len N, ip-options N, ext hbh,rt,dst,ah,\n"
+	      "  quote PROTO SRC DST (the packet an ICMP error carries).\n"
+	      "  e.g. portwall test policies/ccp.policy in tcp 198.51.100.7:51000 192.0.2.2:443 syn\n"
+	      "Prints one line per packet: PASS|DROP, the reason, the deciding rule\n"
+	      "(file:line) or default, the packet. Exit 0 when every packet ran\n"
+	      "(whatever the verdicts), 1 on an error, 2 on a usage error.\n"
+	      "Needs root (CAP_BPF): the programs are loaded into the kernel.\n", f);
+}
+
+struct tctx {
+	struct pw_dp dp;
+	struct pw_policy pol;
+	struct pw_compiled c;
+	bool json;
+};
+
+/* The reason and rule of the last packet, from the counters it moved. */
+static int last_verdict(struct tctx *t, uint32_t dir, const struct pw_counter before[],
+			const struct pw_counter *rules_before, int *reason, uint32_t *rule)
+{
+	struct pw_counter after[PW_DIR_COUNT * PW_R_COUNT];
+	int rc = pw_dp_reason_counts(&t->dp, after);
+
+	if (rc)
+		return rc;
+	*reason = -1;
+	for (int r = 0; r < PW_R_COUNT; r++)
+		if (after[dir * PW_R_COUNT + r].packets != before[dir * PW_R_COUNT + r].packets)
+			*reason = r;
+	*rule = PW_RULE_DEFAULT;
+	for (uint32_t id = 0; id <= t->c.nrules; id++) {
+		struct pw_counter rc2;
+		if (pw_dp_rule_count(&t->dp, id, dir, &rc2))
+			break;
+		if (rc2.packets != rules_before[id].packets)
+			*rule = id;
+	}
+	return 0;
+}
+
+static int run_packet(struct tctx *t, int argc, char **argv, const char *where)
+{
+	struct pw_pktspec s;
+	char err[256], desc[256];
+	uint8_t frame[PW_PKT_OUT_MAX];
+
+	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+		fprintf(stderr, "portwall test: %s%s\n", where, err);
+		return PW_EXIT_USAGE;
+	}
+	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
+	if (!len) {
+		fprintf(stderr, "portwall test: %spacket too large\n", where);
+		return PW_EXIT_USAGE;
+	}
+	struct pw_counter before[PW_DIR_COUNT * PW_R_COUNT];
+	struct pw_counter *rules = calloc(t->c.nrules + 1, sizeof(*rules));
+	int verdict, reason;
+	uint32_t rule;
+	int rc = rules ? pw_dp_reason_counts(&t->dp, before) : -ENOMEM;
+	for (uint32_t id = 0; rc == 0 && id <= t->c.nrules; id++)
+		rc = pw_dp_rule_count(&t->dp, id, s.dir, &rules[id]);
+	if (!rc)
+		rc = pw_dp_run(&t->dp, s.dir, frame, len, &verdict);
+	if (!rc)
+		rc = last_verdict(t, s.dir, before, rules, &reason, &rule);
+	free(rules);
+	if (rc) {
+		fprintf(stderr, "portwall test: running the packet failed: %s\n", strerror(-rc));
+		return PW_EXIT_FAIL;
+	}
+	pw_pkt_describe(&s, desc, sizeof(desc));
+	const char *rname = reason >= 0 ? pw_reason_names[reason] : "unknown";
+	bool by_rule = reason == PW_R_ALLOW_RULE || reason == PW_R_DROP_DENY ||
+		       reason == PW_R_ALLOW_DEFAULT || reason == PW_R_DROP_DEFAULT;
+	const struct pw_rule *r = by_rule && rule ? &t->pol.rules[rule - 1] : NULL;
+	bool monitor = verdict == PW_PASS && reason >= PW_R_FIRST_DROP;
+	if (t->json) {
+		printf("{\"verdict\":\"%s\",\"reason\":\"%s\",\"monitor\":%s,\"rule\":",
+		       verdict == PW_PASS ? "PASS" : "DROP", rname, monitor ? "true" : "false");
+		if (r) {
+			printf("{\"id\":%u,\"file\":", r->id);
+			pw_json_str(stdout, r->file);
+			printf(",\"line\":%d,\"text\":", r->line);
+			pw_json_str(stdout, r->text);
+			printf("}");
+		} else {
+			printf("%s", by_rule ? "\"default\"" : "null");
+		}
+		printf(",\"packet\":");
+		pw_json_str(stdout, desc);
+		printf(",\"bytes\":%zu}\n", len);
+	} else {
+		char loc[512];
+		if (r)
+			snprintf(loc, sizeof(loc), "%s:%d", r->file, r->line);
+		else
+			snprintf(loc, sizeof(loc), "%s", by_rule ? "default" : "-");
+		printf("%s  %-18s %-28s %s%s\n", verdict == PW_PASS ? "PASS" : "DROP", rname, loc, desc,
+		       monitor ? "  (monitor: would drop)" : "");
+	}
+	return PW_EXIT_OK;
+}
+
+static int run_script(struct tctx *t, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char line[1024], where[600];
+	int lineno = 0, rc = PW_EXIT_OK;
+
+	if (!f) {
+		fprintf(stderr, "portwall test: cannot read the script %s: %s\n", path, strerror(errno));
+		return PW_EXIT_FAIL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *words[64], *save, *w;
+		int n = 0;
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		for (w = strtok_r(line, " \t\r\n", &save); w && n < 64; w = strtok_r(NULL, " \t\r\n", &save))
+			words[n++] = w;
+		if (n == 0)
+			continue;
+		snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
+		rc = run_packet(t, n, words, where);
+		if (rc)
+			break;
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+int cmd_test(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct tctx t = { 0 };
+	const char *script = NULL;
+	bool verbose = false;
+	int o;
+
+	optind = 1;
+	opterr = 0;
+	/* "+": stop at the first packet word; packet words never start with '-' */
+	while ((o = getopt_long(argc, argv, "+f:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': t.json = true; break;
+		case 'f': script = optarg; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return PW_EXIT_OK;
+		default:
+			fprintf(stderr, "portwall test: unknown option \"%s\"\n", argv[optind - 1]);
+			usage(stderr);
+			return PW_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind], "in") == 0 || strcmp(argv[optind], "out") == 0) {
+		fprintf(stderr, "portwall test: give the POLICY to load (testing against the policy in "
+			"force comes with `portwall apply`)\n");
+		usage(stderr);
+		return PW_EXIT_USAGE;
+	}
+	const char *policy = argv[optind++];
+	/* options may also follow the policy */
+	while ((o = getopt_long(argc, argv, "+f:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': t.json = true; break;
+		case 'f': script = optarg; break;
+		case 'v': verbose = true; break;
+		default: usage(stderr); return PW_EXIT_USAGE;
+		}
+	}
+	if (!script && optind >= argc) {
+		fprintf(stderr, "portwall test: give a packet or -f SCRIPT\n");
+		usage(stderr);
+		return PW_EXIT_USAGE;
+	}
+	if (script && optind < argc) {
+		fprintf(stderr, "portwall test: give a packet or -f SCRIPT, not both\n");
+		return PW_EXIT_USAGE;
+	}
+	struct pw_diag d = { 0 };
+	if (pw_load_policy(policy, &t.pol, &t.c, &d)) {
+		pw_diag_free(&d);
+		return PW_EXIT_FAIL;
+	}
+	pw_diag_free(&d);
+	char err[512];
+	struct pw_dp_opts lo = { .rule_capacity = t.c.nrules + 1, .verbose = verbose };
+	struct pw_config cfg;
+	int rc = pw_dp_load(&t.dp, &lo, err, sizeof(err));
+	if (!rc) {
+		pw_config_default(&cfg, t.c.mode, t.dp.ncpus);
+		rc = pw_dp_write_half(&t.dp, 0, &t.c, &cfg, err, sizeof(err));
+	}
+	if (!rc && (rc = pw_dp_activate(&t.dp, 0, 1)) != 0)
+		snprintf(err, sizeof(err), "putting the policy in force failed: %s", strerror(-rc));
+	if (rc) {
+		fprintf(stderr, "portwall test: %s\n", err);
+		rc = PW_EXIT_FAIL;
+	} else {
+		rc = script ? run_script(&t, script) : run_packet(&t, argc - optind, argv + optind, "");
+	}
+	pw_dp_close(&t.dp);
+	pw_compiled_free(&t.c);
+	pw_policy_free(&t.pol);
+	return rc;
+}

@@ -1,0 +1,325 @@
+/* loader.c - load the datapath, write compiled policies into its maps,
+ * read its counters, run packets through it. */
+#include "loader.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "egress.skel.h"
+#include "ingress.skel.h"
+
+const char *const pw_reason_names[PW_R_COUNT] = {
+	[PW_R_ALLOW_RULE] = "allow-rule",
+	[PW_R_ALLOW_DEFAULT] = "allow-default",
+	[PW_R_REPLY] = "reply",
+	[PW_R_RELATED] = "related",
+	[PW_R_FRAGMENT_OK] = "fragment-ok",
+	[PW_R_NON_IP] = "non-ip",
+	[PW_R_NEIGHBOR] = "neighbor-discovery",
+	[PW_R_DROP_DEFAULT] = "default",
+	[PW_R_DROP_DENY] = "deny-rule",
+	[PW_R_DROP_MALFORMED] = "malformed",
+	[PW_R_DROP_FRAGMENT] = "fragment",
+};
+
+static bool verbose;
+
+/* libbpf's messages only with -v: errors are reported by the caller with
+ * what to do, and the verifier's log is long */
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static int fail(char *err, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = mode;
+	/* the rate is per CPU in the kernel: share the total out */
+	cfg->ev_rate = PW_EV_RATE / (uint32_t)(ncpus > 0 ? ncpus : 1);
+	if (cfg->ev_rate == 0)
+		cfg->ev_rate = 1;
+	cfg->ev_burst = cfg->ev_rate;
+	cfg->ct_tcp_syn = PW_CT_TCP_SYN_S;
+	cfg->ct_tcp_est = PW_CT_TCP_EST_S;
+	cfg->ct_tcp_close = PW_CT_TCP_CLOSE_S;
+	cfg->ct_udp = PW_CT_UDP_S;
+	cfg->ct_icmp = PW_CT_ICMP_S;
+	cfg->ct_other = PW_CT_OTHER_S;
+	cfg->frag_timeout = PW_FRAG_TIMEOUT_S;
+}
+
+/* Give every map of the egress object the ingress object's map of the
+ * same name, so that both programs share one set of maps. */
+static int share_maps(struct bpf_object *from, struct bpf_object *to, char *err, size_t n)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, to) {
+		const char *name = bpf_map__name(m);
+		if (strchr(name, '.'))
+			continue;	/* each object's own .rodata */
+		struct bpf_map *src = bpf_object__find_map_by_name(from, name);
+		if (!src)
+			return fail(err, n, -ENOENT, "map %s of the egress program has no twin in the ingress "
+				    "program; rebuild portwall (make clean all)", name);
+		int rc = bpf_map__reuse_fd(m, bpf_map__fd(src));
+		if (rc)
+			return fail(err, n, rc, "sharing map %s between the programs failed: %s", name,
+				    strerror(-rc));
+	}
+	return 0;
+}
+
+int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
+{
+	int rc;
+
+	memset(dp, 0, sizeof(*dp));
+	verbose = o->verbose;
+	libbpf_set_print(print_fn);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0)
+		return fail(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
+	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
+	dp->in = ingress_bpf__open();
+	dp->out = egress_bpf__open();
+	if (!dp->in || !dp->out) {
+		rc = -errno;
+		pw_dp_close(dp);
+		return fail(err, n, rc, "opening the BPF objects failed: %s", strerror(-rc));
+	}
+	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 2 * dp->rule_capacity);
+	bpf_map__set_max_entries(dp->in->maps.pw_ct, o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY);
+	rc = ingress_bpf__load(dp->in);
+	if (rc) {
+		pw_dp_close(dp);
+		if (rc == -EPERM)
+			return fail(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
+				    "with CAP_BPF and CAP_NET_ADMIN");
+		return fail(err, n, rc, "loading the XDP program failed: %s (run with -v for the "
+			    "verifier's log)", strerror(-rc));
+	}
+	rc = share_maps(dp->in->obj, dp->out->obj, err, n);
+	if (!rc) {
+		rc = egress_bpf__load(dp->out);
+		if (rc)
+			fail(err, n, rc, "loading the tc program failed: %s (run with -v for the verifier's log)",
+			     strerror(-rc));
+	}
+	if (rc) {
+		pw_dp_close(dp);
+		return rc;
+	}
+	dp->prog_fd[PW_DIR_IN] = bpf_program__fd(dp->in->progs.pw_ingress);
+	dp->prog_fd[PW_DIR_OUT] = bpf_program__fd(dp->out->progs.pw_egress);
+	dp->state_fd = bpf_map__fd(dp->in->maps.pw_state);
+	dp->slots_fd = bpf_map__fd(dp->in->maps.pw_slots);
+	dp->peers_fd = bpf_map__fd(dp->in->maps.pw_peers);
+	dp->ct_fd = bpf_map__fd(dp->in->maps.pw_ct);
+	dp->frags_fd = bpf_map__fd(dp->in->maps.pw_frags);
+	dp->rule_stats_fd = bpf_map__fd(dp->in->maps.pw_rule_stats);
+	dp->reason_stats_fd = bpf_map__fd(dp->in->maps.pw_reason_stats);
+	dp->port_drops_fd = bpf_map__fd(dp->in->maps.pw_port_drops);
+	dp->stats_fd = bpf_map__fd(dp->in->maps.pw_stats);
+	dp->ratelimit_fd = bpf_map__fd(dp->in->maps.pw_ratelimit);
+	dp->events_fd = bpf_map__fd(dp->in->maps.pw_events);
+	return 0;
+}
+
+void pw_dp_close(struct pw_dp *dp)
+{
+	if (dp->out)
+		egress_bpf__destroy(dp->out);
+	if (dp->in)
+		ingress_bpf__destroy(dp->in);
+	dp->in = NULL;
+	dp->out = NULL;
+}
+
+/* A new peer trie for one half, with the program's BTF for key and value
+ * so that bpftool prints named fields. */
+static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, size_t n)
+{
+	const struct btf *btf = bpf_object__btf(dp->in->obj);
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
+	char name[16];
+
+	if (btf) {
+		int k = btf__find_by_name_kind(btf, "pw_peer_key", BTF_KIND_STRUCT);
+		int v = btf__find_by_name_kind(btf, "pw_peer_val", BTF_KIND_STRUCT);
+		if (k > 0 && v > 0) {
+			mo.btf_fd = bpf_object__btf_fd(dp->in->obj);
+			mo.btf_key_type_id = (uint32_t)k;
+			mo.btf_value_type_id = (uint32_t)v;
+		}
+	}
+	snprintf(name, sizeof(name), "pw_peers_h%u", half);
+	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct pw_peer_key),
+				sizeof(struct pw_peer_val), entries ? (uint32_t)entries : 1, &mo);
+	if (fd < 0)
+		return fail(err, n, -errno, "creating the peer trie (%zu entries) failed: %s", entries,
+			    strerror(errno));
+	return fd;
+}
+
+int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+		     const struct pw_config *cfg, char *err, size_t n)
+{
+	uint32_t count = PW_SLOT_COUNT;
+	uint32_t *keys = malloc(PW_SLOT_COUNT * sizeof(*keys));
+	int rc = 0, fd = -1;
+
+	half &= 1;
+	if (c->nrules >= dp->rule_capacity) {
+		free(keys);
+		return fail(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
+			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
+	}
+	if (!keys)
+		return fail(err, n, -ENOMEM, "out of memory writing the policy");
+	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
+		keys[i] = half * PW_SLOT_COUNT + i;
+	if (bpf_map_update_batch(dp->slots_fd, keys, c->slots, &count, NULL)) {
+		rc = -errno;
+		free(keys);
+		return fail(err, n, rc, "writing the decision slots failed: %s", strerror(-rc));
+	}
+	free(keys);
+	fd = new_trie(dp, half, c->npeers, err, n);
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < c->npeers; i++) {
+		if (bpf_map_update_elem(fd, &c->peers[i].key, &c->peers[i].val, BPF_NOEXIST)) {
+			rc = -errno;
+			close(fd);
+			return fail(err, n, rc, "writing peer trie entry %zu of %zu failed: %s", i, c->npeers,
+				    strerror(-rc));
+		}
+	}
+	if (bpf_map_update_elem(dp->peers_fd, &half, &fd, BPF_ANY)) {
+		rc = -errno;
+		close(fd);
+		return fail(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
+	}
+	close(fd);	/* the outer map holds it now */
+	/* the half not in force gets its config; the active half's bytes are
+	 * written back unchanged */
+	struct pw_state st;
+	uint32_t zero = 0;
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
+		return fail(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
+	st.cfg[half] = *cfg;
+	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
+		return fail(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
+	return 0;
+}
+
+int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st)
+{
+	uint32_t zero = 0;
+	return bpf_map_lookup_elem(dp->state_fd, &zero, st) ? -errno : 0;
+}
+
+int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation)
+{
+	struct pw_state st;
+	uint32_t zero = 0;
+
+	if (pw_dp_read_state(dp, &st))
+		return -errno;
+	st.active = half & 1;
+	st.generation = generation;
+	/* only the active word changes (0 <-> 1: a single byte) */
+	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
+		return -errno;
+	/* a grace period: every packet that read the old half has finished */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(20000);
+	return 0;
+}
+
+/* Sum a per-CPU array entry of `words` u64 values. */
+static int percpu_sum(const struct pw_dp *dp, int fd, uint32_t key, __u64 *out, size_t words)
+{
+	size_t vsz = words * sizeof(__u64);
+	__u64 *v = calloc((size_t)dp->ncpus, vsz);
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, v)) {
+		int rc = -errno;
+		free(v);
+		return rc;
+	}
+	memset(out, 0, vsz);
+	for (int c = 0; c < dp->ncpus; c++)
+		for (size_t w = 0; w < words; w++)
+			out[w] += v[(size_t)c * words + w];
+	free(v);
+	return 0;
+}
+
+int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COUNT * PW_R_COUNT])
+{
+	for (uint32_t k = 0; k < PW_DIR_COUNT * PW_R_COUNT; k++) {
+		int rc = percpu_sum(dp, dp->reason_stats_fd, k, &out[k].packets, 2);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out)
+{
+	return percpu_sum(dp, dp->rule_stats_fd, rule * 2 + dir, &out->packets, 2);
+}
+
+int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out)
+{
+	return percpu_sum(dp, dp->port_drops_fd, slot, out, 1);
+}
+
+int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out)
+{
+	return percpu_sum(dp, dp->stats_fd, 0, &out->events_sent, sizeof(*out) / sizeof(__u64));
+}
+
+int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t len, int *verdict)
+{
+	uint8_t out[PW_PKT_OUT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+	if (len > sizeof(out))
+		return -EMSGSIZE;
+	if (bpf_prog_test_run_opts(dp->prog_fd[dir & 1], &o))
+		return -errno;
+	if (dir == PW_DIR_IN)
+		*verdict = o.retval == XDP_PASS ? PW_PASS : PW_DROP;
+	else
+		*verdict = o.retval == 0 /* TC_ACT_OK */ ? PW_PASS : PW_DROP;
+	return 0;
+}

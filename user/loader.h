@@ -1,0 +1,65 @@
+/* loader.h - load the datapath (both programs, one set of maps), write a
+ * compiled policy into one half of the policy maps, flip halves, read the
+ * counters, and run packets through the programs (BPF_PROG_TEST_RUN). */
+#ifndef PW_LOADER_H
+#define PW_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile.h"
+#include "portwall.h"
+
+/* the largest frame pw_dp_run takes */
+#define PW_PKT_OUT_MAX 10240
+
+struct ingress_bpf;
+struct egress_bpf;
+
+struct pw_dp {
+	struct ingress_bpf *in;
+	struct egress_bpf *out;
+	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress */
+	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd;
+	int rule_stats_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd;
+	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
+	int ncpus;			/* possible CPUs: per-CPU values come in this many */
+};
+
+struct pw_dp_opts {
+	uint32_t rule_capacity;		/* 0: enough for the first policy */
+	uint32_t ct_capacity;		/* 0: PW_CT_CAPACITY */
+	bool verbose;			/* libbpf's own messages on stderr */
+};
+
+/* Open and load both programs with shared maps. Returns 0, or -1 with a
+ * message (what failed and what to do) in err. */
+int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t errsz);
+void pw_dp_close(struct pw_dp *dp);
+
+/* The default configuration (timeouts, event rate) for ncpus CPUs. */
+void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus);
+
+/* Write a compiled policy and its configuration into half `half` (the one
+ * not in force): slots, a new peer trie, config. Returns 0 or -errno. */
+int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+		     const struct pw_config *cfg, char *err, size_t errsz);
+/* Put half `half` in force (one 4-byte write), then wait until no packet
+ * can still be judged by the other half (an RCU grace period). */
+int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
+int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st);
+
+/* Counters, summed over CPUs. */
+int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COUNT * PW_R_COUNT]);
+int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out);
+int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
+int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
+
+/* Run one frame through the ingress (dir IN) or egress (dir OUT) program.
+ * *verdict: PW_PASS / PW_DROP as the program returned it. */
+int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t len, int *verdict);
+
+extern const char *const pw_reason_names[PW_R_COUNT];
+
+#endif
