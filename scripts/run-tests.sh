@@ -13,7 +13,7 @@ run() {
 	local out rc line p f
 	echo "== $name"
 	out=$("$@" 2>&1); rc=$?
-	printf '%s\n' "$out" | grep -v '^ok  ' | sed 's/^/   /'
+	printf '%s\n' "$out" | grep -v '^ok  \|WARNING: unhandled eBPF command' | sed 's/^/   /'
 	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "   $name: no summary line (exit $rc): counted as 1 failure"
@@ -28,11 +28,17 @@ run() {
 	[ "$rc" -ne 0 ] && failed_suites+=("$name")
 }
 
-VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp"
 for t in "$@"; do
 	run "$t (asan+ubsan)" "$BUILD/tests/san-$t"
 	if [ "$t" = test_scale ]; then continue; fi   # minutes under valgrind; asan covers it
 	run "$t (valgrind)" env PW_TEST_QUICK=1 $VG "$BUILD/tests/$t"
+done
+
+# BPF_PROG_TEST_RUN suites (root; they say "skipped" otherwise)
+for t in ${BPF_TESTS:-}; do
+	run "$t (asan+ubsan)" "$BUILD/tests/san-$t"
+	run "$t (valgrind)" $VG "$BUILD/tests/$t"
 done
 
 for s in tests/cli/*.sh; do

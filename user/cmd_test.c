@@ -40,30 +40,6 @@ struct tctx {
 	bool json;
 };
 
-/* The reason and rule of the last packet, from the counters it moved. */
-static int last_verdict(struct tctx *t, uint32_t dir, const struct pw_counter before[],
-			const struct pw_counter *rules_before, int *reason, uint32_t *rule)
-{
-	struct pw_counter after[PW_DIR_COUNT * PW_R_COUNT];
-	int rc = pw_dp_reason_counts(&t->dp, after);
-
-	if (rc)
-		return rc;
-	*reason = -1;
-	for (int r = 0; r < PW_R_COUNT; r++)
-		if (after[dir * PW_R_COUNT + r].packets != before[dir * PW_R_COUNT + r].packets)
-			*reason = r;
-	*rule = PW_RULE_DEFAULT;
-	for (uint32_t id = 0; id <= t->c.nrules; id++) {
-		struct pw_counter rc2;
-		if (pw_dp_rule_count(&t->dp, id, dir, &rc2))
-			break;
-		if (rc2.packets != rules_before[id].packets)
-			*rule = id;
-	}
-	return 0;
-}
-
 static int run_packet(struct tctx *t, int argc, char **argv, const char *where)
 {
 	struct pw_pktspec s;
@@ -79,18 +55,10 @@ static int run_packet(struct tctx *t, int argc, char **argv, const char *where)
 		fprintf(stderr, "portwall test: %spacket too large\n", where);
 		return PW_EXIT_USAGE;
 	}
-	struct pw_counter before[PW_DIR_COUNT * PW_R_COUNT];
-	struct pw_counter *rules = calloc(t->c.nrules + 1, sizeof(*rules));
-	int verdict, reason;
-	uint32_t rule;
-	int rc = rules ? pw_dp_reason_counts(&t->dp, before) : -ENOMEM;
-	for (uint32_t id = 0; rc == 0 && id <= t->c.nrules; id++)
-		rc = pw_dp_rule_count(&t->dp, id, s.dir, &rules[id]);
-	if (!rc)
-		rc = pw_dp_run(&t->dp, s.dir, frame, len, &verdict);
-	if (!rc)
-		rc = last_verdict(t, s.dir, before, rules, &reason, &rule);
-	free(rules);
+	struct pw_dp_result res;
+	int rc = pw_dp_judge(&t->dp, t->c.nrules, s.dir, frame, len, &res);
+	int verdict = res.verdict, reason = res.reason;
+	uint32_t rule = res.rule;
 	if (rc) {
 		fprintf(stderr, "portwall test: running the packet failed: %s\n", strerror(-rc));
 		return PW_EXIT_FAIL;

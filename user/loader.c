@@ -323,3 +323,61 @@ int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t
 		*verdict = o.retval == 0 /* TC_ACT_OK */ ? PW_PASS : PW_DROP;
 	return 0;
 }
+
+int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uint8_t *frame,
+		size_t len, struct pw_dp_result *r)
+{
+	struct pw_counter before[PW_DIR_COUNT * PW_R_COUNT], after[PW_DIR_COUNT * PW_R_COUNT];
+	struct pw_counter *rules = calloc(nrules + 1, sizeof(*rules));
+	int rc = rules ? pw_dp_reason_counts(dp, before) : -ENOMEM;
+
+	dir &= 1;
+	for (uint32_t id = 0; rc == 0 && id <= nrules; id++)
+		rc = pw_dp_rule_count(dp, id, dir, &rules[id]);
+	if (!rc)
+		rc = pw_dp_run(dp, dir, frame, len, &r->verdict);
+	if (!rc)
+		rc = pw_dp_reason_counts(dp, after);
+	r->reason = -1;
+	r->rule = PW_RULE_DEFAULT;
+	for (int k = 0; rc == 0 && k < PW_R_COUNT; k++)
+		if (after[dir * PW_R_COUNT + k].packets != before[dir * PW_R_COUNT + k].packets)
+			r->reason = k;
+	for (uint32_t id = 0; rc == 0 && id <= nrules; id++) {
+		struct pw_counter c;
+		rc = pw_dp_rule_count(dp, id, dir, &c);
+		if (!rc && c.packets != rules[id].packets)
+			r->rule = id;
+	}
+	free(rules);
+	return rc;
+}
+
+struct ev_ctx {
+	void (*fn)(const struct pw_event *e, void *ctx);
+	void *ctx;
+	int n;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct ev_ctx *c = ctx;
+
+	if (size < sizeof(struct pw_event))
+		return 0;
+	c->fn(data, c->ctx);
+	c->n++;
+	return 0;
+}
+
+int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx)
+{
+	struct ev_ctx c = { fn, ctx, 0 };
+	struct ring_buffer *rb = ring_buffer__new(dp->events_fd, on_event, &c, NULL);
+
+	if (!rb)
+		return -errno;
+	int rc = ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return rc < 0 ? rc : c.n;
+}

@@ -60,6 +60,22 @@ int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
  * *verdict: PW_PASS / PW_DROP as the program returned it. */
 int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t len, int *verdict);
 
+/* Run one frame and read what the kernel counted for it: the verdict the
+ * program returned, the reason and the deciding rule (rule ids 0..nrules
+ * are looked at). Counters move for nothing else while it runs only on
+ * private maps; on live maps traffic may blur reason and rule. */
+struct pw_dp_result {
+	int verdict;		/* PW_PASS / PW_DROP as returned */
+	int reason;		/* enum pw_reason, -1 if no counter moved */
+	uint32_t rule;		/* with a rule/default reason */
+};
+int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uint8_t *frame,
+		size_t len, struct pw_dp_result *r);
+
+/* Hand every drop event waiting in the ring buffer to fn; returns how many
+ * were read, or -errno. */
+int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx);
+
 extern const char *const pw_reason_names[PW_R_COUNT];
 
 #endif

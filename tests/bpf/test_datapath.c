@@ -1,0 +1,838 @@
+/* test_datapath.c - the XDP and tc programs, packet by packet, with
+ * BPF_PROG_TEST_RUN on private maps (root): the vendor tables of every
+ * shipped policy (the kernel's verdict and rule equal explain's), VLANs,
+ * IPv4 options, IPv6 extension headers, fragments, malformed packets, ICMP
+ * errors, connection tracking, deny-wins, monitor mode, and the counters and
+ * drop events after each case. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "explain.h"
+#include "harness.h"
+#include "loader.h"
+#include "packet.h"
+#include "vendor_rows.h"
+
+/* ---- a datapath loaded with a policy ------------------------------------- */
+
+struct env {
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_dp dp;
+	struct pw_config cfg;
+	bool up;
+};
+
+static struct env E;
+
+static void down(void)
+{
+	if (!E.up)
+		return;
+	pw_dp_close(&E.dp);
+	pw_compiled_free(&E.c);
+	pw_policy_free(&E.pol);
+	E.up = false;
+}
+
+/* Load a policy (text, or a file when text is NULL) into a fresh datapath.
+ * tweak may change the config before it is written. */
+static int up_with(const char *path, const char *text, uint32_t ct_capacity,
+		   void (*tweak)(struct pw_config *cfg))
+{
+	struct pw_diag d = { 0 };
+	char err[512];
+
+	down();
+	int rc = text ? pw_policy_parse_text(path, text, strlen(text), &E.pol, &d)
+		      : pw_policy_parse_file(path, &E.pol, &d);
+	if (rc || pw_compile(&E.pol, &E.c, &d)) {
+		fprintf(stderr, "    %s\n", d.error);
+		pw_diag_free(&d);
+		pw_policy_free(&E.pol);
+		return -1;
+	}
+	pw_diag_free(&d);
+	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1, .ct_capacity = ct_capacity };
+	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
+		fprintf(stderr, "    load: %s\n", err);
+		pw_compiled_free(&E.c);
+		pw_policy_free(&E.pol);
+		return -1;
+	}
+	pw_config_default(&E.cfg, E.c.mode, E.dp.ncpus);
+	if (tweak)
+		tweak(&E.cfg);
+	if (pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) || pw_dp_activate(&E.dp, 0, 1)) {
+		fprintf(stderr, "    write: %s\n", err);
+		E.up = true;
+		down();
+		return -1;
+	}
+	E.up = true;
+	return 0;
+}
+
+static int up(const char *text)
+{
+	return up_with("t.policy", text, 0, NULL);
+}
+
+struct out {
+	int verdict, reason;
+	uint32_t rule;
+	size_t len;
+};
+
+/* Run a packet described in words through the program of its direction. */
+static struct out pkt(const char *words)
+{
+	char buf[512], *argv[64], *save, *w, err[256];
+	int argc = 0;
+	struct pw_pktspec s;
+	uint8_t frame[PW_PKT_OUT_MAX];
+	struct out o = { -1, -1, 0, 0 };
+	struct pw_dp_result r;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (w = strtok_r(buf, " ", &save); w && argc < 64; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+		FAILF("bad packet \"%s\": %s", words, err);
+		return o;
+	}
+	o.len = pw_pkt_build(&s, frame, sizeof(frame));
+	if (pw_dp_judge(&E.dp, E.c.nrules, s.dir, frame, o.len, &r)) {
+		FAILF("running \"%s\" failed", words);
+		return o;
+	}
+	o.verdict = r.verdict;
+	o.reason = r.reason;
+	o.rule = r.rule;
+	return o;
+}
+
+/* Run raw bytes (for malformed frames) */
+static struct out raw(uint32_t dir, const uint8_t *frame, size_t len)
+{
+	struct out o = { -1, -1, 0, len };
+	struct pw_dp_result r;
+
+	if (pw_dp_judge(&E.dp, E.c.nrules, dir, frame, len, &r)) {
+		FAILF("running a raw frame failed");
+		return o;
+	}
+	o.verdict = r.verdict;
+	o.reason = r.reason;
+	o.rule = r.rule;
+	return o;
+}
+
+static size_t build(const char *words, uint8_t *frame, size_t size)
+{
+	char buf[512], *argv[64], *save, *w, err[256];
+	int argc = 0;
+	struct pw_pktspec s;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (w = strtok_r(buf, " ", &save); w && argc < 64; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+		FAILF("bad packet \"%s\": %s", words, err);
+		return 0;
+	}
+	return pw_pkt_build(&s, frame, size);
+}
+
+static const char *vname(int v)
+{
+	return v == PW_PASS ? "PASS" : v == PW_DROP ? "DROP" : "?";
+}
+
+static const char *rname(int r)
+{
+	return r >= 0 && r < PW_R_COUNT ? pw_reason_names[r] : "none";
+}
+
+#define EXPECT_PKT(o, verd, why, rul)                                                       \
+	do {                                                                                \
+		struct out _o = (o);                                                        \
+		if (_o.verdict != (verd) || _o.reason != (why) || _o.rule != (uint32_t)(rul)) \
+			FAILF("%s: got %s/%s/rule %u, expected %s/%s/rule %u", #o,           \
+			      vname(_o.verdict), rname(_o.reason), _o.rule, vname(verd),      \
+			      rname(why), (unsigned)(rul));                                   \
+	} while (0)
+
+#define P PW_PASS
+#define D PW_DROP
+
+static uint64_t reason_count(uint32_t dir, int reason)
+{
+	struct pw_counter c[PW_DIR_COUNT * PW_R_COUNT];
+	if (pw_dp_reason_counts(&E.dp, c))
+		return (uint64_t)-1;
+	return c[dir * PW_R_COUNT + reason].packets;
+}
+
+/* ---- vendor tables: the kernel agrees with explain ---------------------- */
+
+static void row_packet(const struct row *r, char *buf, size_t n)
+{
+	bool v6 = strchr(r->peer, ':') != NULL;
+	const char *local = v6 ? "[2001:db8::2]" : "192.0.2.2";
+	const char *local_a = v6 ? "2001:db8::2" : "192.0.2.2";
+	bool in = strcmp(r->dir, "in") == 0;
+	char peer[80];
+
+	if (v6)
+		snprintf(peer, sizeof(peer), "[%s]", r->peer);
+	else
+		snprintf(peer, sizeof(peer), "%s", r->peer);
+	if (strcmp(r->proto, "tcp") == 0 || strcmp(r->proto, "udp") == 0) {
+		if (in)
+			snprintf(buf, n, "in %s %s:40000 %s:%s%s", r->proto, peer, local, r->port,
+				 r->proto[0] == 't' ? " syn" : "");
+		else
+			snprintf(buf, n, "out %s %s:40000 %s:%s%s", r->proto, local, peer, r->port,
+				 r->proto[0] == 't' ? " syn" : "");
+	} else if (strncmp(r->proto, "icmp", 4) == 0) {
+		if (in)
+			snprintf(buf, n, "in %s %s %s icmp-type %s", r->proto, r->peer, local_a, r->port);
+		else
+			snprintf(buf, n, "out %s %s %s icmp-type %s", r->proto, local_a, r->peer, r->port);
+	} else {
+		if (in)
+			snprintf(buf, n, "in %s %s %s", r->proto, r->peer, local_a);
+		else
+			snprintf(buf, n, "out %s %s %s", r->proto, local_a, r->peer);
+	}
+}
+
+TEST(vendor_tables_kernel_equals_explain)
+{
+	unsigned n = 0;
+
+	for (size_t t = 0; t < sizeof(vendor_tables) / sizeof(vendor_tables[0]); t++) {
+		const struct vendor_table *vt = &vendor_tables[t];
+		if (up_with(vt->policy, NULL, 0, NULL)) {
+			FAILF("%s did not load", vt->policy);
+			continue;
+		}
+		for (size_t i = 0; i < vt->n; i++) {
+			const struct row *r = &vt->rows[i];
+			struct pw_query q;
+			struct pw_verdict v;
+			char err[256], line[1024], words[256];
+			if (pw_query_parse(r->dir, r->proto, r->peer, r->port, &q, err, sizeof(err))) {
+				FAILF("%s: %s", vt->policy, err);
+				continue;
+			}
+			pw_explain(&E.pol, &E.c, &q, &v, line, sizeof(line));
+			row_packet(r, words, sizeof(words));
+			struct out o = pkt(words);
+			int want = strcmp(r->verdict, "PASS") == 0 ? P : D;
+			bool always = strcmp(r->by, "always") == 0;
+			int reason = always ? PW_R_NEIGHBOR : v.rule ? (want == P ? PW_R_ALLOW_RULE : PW_R_DROP_DENY)
+							 : (want == P ? PW_R_ALLOW_DEFAULT : PW_R_DROP_DEFAULT);
+			n++;
+			if (o.verdict != want || v.action != want || o.reason != reason ||
+			    (!always && o.rule != v.rule))
+				FAILF("%s: %s\n      kernel %s/%s/rule %u, explain: %s", vt->policy, words,
+				      vname(o.verdict), rname(o.reason), o.rule, line);
+		}
+	}
+	printf("    %u vendor-table packets, kernel and explain compared\n", n);
+	down();
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static const char *const WEB_POLICY =
+	"allow in tcp port 443\n"			/* rule 1 */
+	"allow in udp port 53\n"			/* rule 2 */
+	"deny in tcp port 443 from 203.0.113.0/24\n"	/* rule 3 */
+	"allow in tcp port 443 from 203.0.113.7\n"	/* rule 4: never wins */
+	"allow in icmpv6 type echo-request\n";		/* rule 5 */
+
+TEST(vlan_tags)
+{
+	REQUIRE(up(WEB_POLICY) == 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn vlan 10"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn vlan 10 vlan 20"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:444 syn vlan 10 vlan 20"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn vlan 10 vlan 20 vlan 30"), D,
+		   PW_R_DROP_MALFORMED, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.7:443 syn vlan 10 vlan 20 vlan 30"), D,
+		   PW_R_DROP_MALFORMED, 0);
+	down();
+}
+
+TEST(ipv4_options_and_lengths)
+{
+	uint8_t f[PW_PKT_OUT_MAX];
+	size_t n;
+
+	REQUIRE(up(WEB_POLICY) == 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn ip-options 40"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:444 syn ip-options 4"), D, PW_R_DROP_DEFAULT, 0);
+	/* IHL < 5 */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[14] = 0x44;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* IHL 15 but the frame holds no 60-byte header's worth of options */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[14] = 0x4f;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* total length longer than the frame */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[16] = 0x05;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* total length shorter than the header */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[16] = 0;
+	f[17] = 19;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* not version 4 behind an IPv4 ethertype */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[14] = 0x65;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* truncated in the IP header, and an Ethernet header alone */
+	EXPECT_PKT(raw(PW_DIR_IN, f, 14 + 10), D, PW_R_DROP_MALFORMED, 0);
+	down();
+}
+
+TEST(tcp_udp_headers)
+{
+	uint8_t f[PW_PKT_OUT_MAX];
+	size_t n;
+
+	REQUIRE(up(WEB_POLICY) == 0);
+	/* data offset < 5 */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[14 + 20 + 12] = 4 << 4;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* data offset past the segment */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[14 + 20 + 12] = 15 << 4;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* the IP header says the TCP header is cut short */
+	n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn", f, sizeof(f));
+	f[16] = 0;
+	f[17] = 20 + 10;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* UDP length larger than the datagram */
+	n = build("in udp 198.51.100.7:40000 192.0.2.2:53", f, sizeof(f));
+	f[14 + 20 + 4] = 0x10;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53 len 100"), P, PW_R_ALLOW_RULE, 2);
+	/* UDP to port 0 is judged as port 0: no rule */
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:0"), D, PW_R_DROP_DEFAULT, 0);
+	down();
+}
+
+TEST(ipv6_extension_headers)
+{
+	uint8_t f[PW_PKT_OUT_MAX];
+	size_t n;
+
+	REQUIRE(up(WEB_POLICY) == 0);
+	const char *base = "in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn";
+	char w[256];
+	static const char *const ext[] = { "hbh", "dst", "rt", "ah", "hbh,dst,rt,ah,dst",
+					   "hbh,rt,rt,rt,rt,rt,rt,dst" };
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(w, sizeof(w), "%s ext %s", base, ext[i]);
+		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 1);
+	}
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:444 syn ext dst,ah"), D, PW_R_DROP_DEFAULT, 0);
+	/* nine headers: past the parser's bound */
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn ext hbh,rt,rt,rt,rt,rt,rt,rt,dst"),
+		   D, PW_R_DROP_MALFORMED, 0);
+	/* hop-by-hop after another header */
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn ext dst,hbh"), D,
+		   PW_R_DROP_MALFORMED, 0);
+	/* an extension header longer than the payload */
+	n = build("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn ext dst", f, sizeof(f));
+	f[14 + 40 + 1] = 200;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* payload length past the frame; and a jumbogram's zero */
+	n = build("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn", f, sizeof(f));
+	f[18] = 0x10;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	n = build("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn", f, sizeof(f));
+	f[18] = 0;
+	f[19] = 0;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	/* ICMPv6 after extension headers */
+	EXPECT_PKT(pkt("in icmpv6 2001:db8::7 2001:db8::2 icmp-type echo-request ext hbh,dst"), P,
+		   PW_R_ALLOW_RULE, 5);
+	down();
+}
+
+TEST(non_ip_and_neighbor_discovery_always_pass)
+{
+	uint8_t f[64] = { 0 };
+
+	REQUIRE(up("default in drop\ndefault out drop\ndeny in icmpv6\ndeny out icmpv6\n") == 0);
+	f[12] = 0x08;
+	f[13] = 0x06;	/* ARP */
+	EXPECT_PKT(raw(PW_DIR_IN, f, 60), P, PW_R_NON_IP, 0);
+	EXPECT_PKT(raw(PW_DIR_OUT, f, 60), P, PW_R_NON_IP, 0);
+	f[12] = 0x88;
+	f[13] = 0xcc;	/* LLDP */
+	EXPECT_PKT(raw(PW_DIR_IN, f, 60), P, PW_R_NON_IP, 0);
+	static const char *const nd[] = { "router-solicitation", "router-advertisement",
+					  "neighbor-solicitation", "neighbor-advertisement" };
+	char w[160];
+	for (int i = 0; i < 4; i++) {
+		snprintf(w, sizeof(w), "in icmpv6 fe80::1 fe80::2 icmp-type %s", nd[i]);
+		EXPECT_PKT(pkt(w), P, PW_R_NEIGHBOR, 0);
+		snprintf(w, sizeof(w), "out icmpv6 fe80::2 fe80::1 icmp-type %s", nd[i]);
+		EXPECT_PKT(pkt(w), P, PW_R_NEIGHBOR, 0);
+	}
+	EXPECT_PKT(pkt("in icmpv6 fe80::1 fe80::2 icmp-type echo-request"), D, PW_R_DROP_DENY, 1);
+	CHECK_EQ_INT(reason_count(PW_DIR_IN, PW_R_NEIGHBOR), 4);
+	CHECK_EQ_INT(reason_count(PW_DIR_IN, PW_R_NON_IP), 2);
+	down();
+}
+
+/* ---- fragments ---------------------------------------------------------- */
+
+TEST(fragments)
+{
+	REQUIRE(up(WEB_POLICY) == 0);
+	/* a later fragment before its first: dropped */
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53 frag later frag-id 100"), D, PW_R_DROP_FRAGMENT, 0);
+	/* first fragment of an allowed flow, then its later fragments */
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53 frag first frag-id 100 len 1400"), P,
+		   PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53 frag later frag-id 100"), P, PW_R_FRAGMENT_OK, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53 frag later frag-id 100"), P, PW_R_FRAGMENT_OK, 0);
+	/* another id, another source, another direction: not the same datagram */
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53 frag later frag-id 101"), D, PW_R_DROP_FRAGMENT, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.8:40000 192.0.2.2:53 frag later frag-id 100"), D, PW_R_DROP_FRAGMENT, 0);
+	/* the first fragment of a denied flow: both drop */
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:54 frag first frag-id 200"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:54 frag later frag-id 200"), D, PW_R_DROP_FRAGMENT, 0);
+	/* IPv6, the same way */
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn frag later frag-id 300"), D,
+		   PW_R_DROP_FRAGMENT, 0);
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn frag first frag-id 300"), P,
+		   PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn frag later frag-id 300"), P,
+		   PW_R_FRAGMENT_OK, 0);
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn ext dst frag first frag-id 301"), P,
+		   PW_R_ALLOW_RULE, 1);
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.frags_tracked, 3);
+	down();
+}
+
+TEST(tiny_first_fragment)
+{
+	uint8_t f[PW_PKT_OUT_MAX];
+
+	REQUIRE(up(WEB_POLICY) == 0);
+	/* the TCP header split into the second fragment: the first holds 8 bytes */
+	size_t n = build("in tcp 198.51.100.7:40000 192.0.2.2:443 syn frag first frag-id 9", f, sizeof(f));
+	f[16] = 0;
+	f[17] = 20 + 8;
+	n = 14 + 28 < 60 ? 60 : n;
+	EXPECT_PKT(raw(PW_DIR_IN, f, n), D, PW_R_DROP_MALFORMED, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 frag later frag-id 9"), D, PW_R_DROP_FRAGMENT, 0);
+	down();
+}
+
+/* ---- connection tracking and ICMP errors ------------------------------- */
+
+static const char *const CLIENT_POLICY =
+	"default in drop\ndefault out drop\n"
+	"allow out tcp port 587 to 198.51.100.25\n"	/* rule 1 */
+	"allow out udp port 53\n"			/* rule 2 */
+	"allow in tcp port 443\n"			/* rule 3 */
+	"allow out icmp type echo-request\n"		/* rule 4 */
+	"allow out icmpv6 type echo-request\n"		/* rule 5 */
+	"deny in tcp port 40000-40010 from 203.0.113.0/24\n";	/* rule 6 */
+
+TEST(conntrack_replies)
+{
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	/* no flow yet: the reply drops */
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), D, PW_R_DROP_DEFAULT, 0);
+	/* the host opens it; the reply gets in, whichever way the rules say */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 1000"), P, PW_R_REPLY, 0);
+	/* another remote port, another local port, another remote: no */
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:588 192.0.2.2:40000 ack"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40001 ack"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.26:587 192.0.2.2:40000 ack"), D, PW_R_DROP_DEFAULT, 0);
+	/* a UDP flow (IPv6) */
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:50000 [2001:db8::53]:53"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("in udp [2001:db8::53]:53 [2001:db8::2]:50000"), P, PW_R_REPLY, 0);
+	/* replies pass even where a deny rule covers them (the host opened it) */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40005 203.0.113.53:53"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.53:53 192.0.2.2:40005"), P, PW_R_REPLY, 0);
+	/* what out rules do not allow opens nothing */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40002 198.51.100.25:25 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:25 192.0.2.2:40002 syn,ack"), D, PW_R_DROP_DEFAULT, 0);
+	/* a local listener's reply passes by its in rule, and opens nothing */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:443 198.51.100.7:51000 syn,ack"), P, PW_R_ALLOW_RULE, 3);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:51000 192.0.2.2:443 ack"), P, PW_R_ALLOW_RULE, 3);
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.ct_created, 3);
+	down();
+}
+
+TEST(conntrack_icmp_echo)
+{
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type echo-request icmp-id 77"), P, PW_R_ALLOW_RULE, 4);
+	EXPECT_PKT(pkt("in icmp 198.51.100.7 192.0.2.2 icmp-type echo-reply icmp-id 77"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("in icmp 198.51.100.7 192.0.2.2 icmp-type echo-reply icmp-id 78"), D, PW_R_DROP_DEFAULT, 0);
+	/* the id opened outbound opens no path for requests inbound */
+	EXPECT_PKT(pkt("in icmp 198.51.100.7 192.0.2.2 icmp-type echo-request icmp-id 77"), D, PW_R_DROP_DEFAULT, 0);
+	/* an echo reply nobody asked for (other direction's id) */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type echo-reply icmp-id 77"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type echo-request icmp-id 5"), P, PW_R_ALLOW_RULE, 5);
+	EXPECT_PKT(pkt("in icmpv6 2001:db8::7 2001:db8::2 icmp-type echo-reply icmp-id 5"), P, PW_R_REPLY, 0);
+	down();
+}
+
+/* Age every tracked flow by `secs` seconds. */
+static int age_flows(unsigned secs)
+{
+	struct pw_ct_key k, next;
+	struct pw_ct_val v;
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(E.dp.ct_fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(E.dp.ct_fd, &k, &v))
+			continue;
+		v.last_ns -= (uint64_t)secs * 1000000000ull;
+		if (bpf_map_update_elem(E.dp.ct_fd, &k, &v, BPF_EXIST) == 0)
+			n++;
+	}
+	return n;
+}
+
+static int count_flows(void)
+{
+	struct pw_ct_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(E.dp.ct_fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+TEST(conntrack_expiry_and_fin)
+{
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	/* TCP without a reply: 120 s */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	REQUIRE(age_flows(PW_CT_TCP_SYN_S - 5) == 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
+	/* replied: 5 days; a day later still fine */
+	REQUIRE(age_flows(86400) == 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), P, PW_R_REPLY, 0);
+	/* FIN: 10 s from then on */
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 fin,ack"), P, PW_R_REPLY, 0);
+	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), D, PW_R_DROP_DEFAULT, 0);
+	CHECK_EQ_INT(count_flows(), 0);	/* the expired entry is deleted */
+	/* UDP: 120 s */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:50000 192.0.2.53:53"), P, PW_R_ALLOW_RULE, 2);
+	REQUIRE(age_flows(PW_CT_UDP_S + 1) == 1);
+	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:50000"), D, PW_R_DROP_DEFAULT, 0);
+	/* RST from the host closes too */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40001 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 198.51.100.25:587 rst"), P, PW_R_ALLOW_RULE, 1);
+	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40001 ack"), D, PW_R_DROP_DEFAULT, 0);
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.ct_created, 3);
+	CHECK_EQ_INT(st.ct_removed, 3);
+	down();
+}
+
+TEST(conntrack_refresh_is_not_per_packet)
+{
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	struct pw_ct_key k, next;
+	struct pw_ct_val v1, v2;
+	REQUIRE(bpf_map_get_next_key(E.dp.ct_fd, NULL, &next) == 0);
+	k = next;
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &k, &v1) == 0);
+	/* packets within the same second leave last_ns alone */
+	for (int i = 0; i < 5; i++)
+		EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &k, &v2) == 0);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (now - v1.last_ns < 900000000ull)	/* the 5 packets ran within the second */
+		CHECK(v2.last_ns == v1.last_ns);
+	/* a second later one packet refreshes it */
+	REQUIRE(age_flows(2) == 1);
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &k, &v1) == 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &k, &v2) == 0);
+	CHECK(v2.last_ns > v1.last_ns);
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.ct_created, 1);
+	down();
+}
+
+TEST(conntrack_full_table_evicts)
+{
+	char w[128];
+
+	REQUIRE(up_with("t.policy", CLIENT_POLICY, 64, NULL) == 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 192.0.2.53:53", 20000 + i);
+		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 2);
+	}
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.ct_created, 200);
+	int live = count_flows();
+	CHECK(live > 0 && live <= 64);
+	printf("    200 flows into a 64-entry table: %d live, %llu evicted (created - removed - live)\n", live,
+	       (unsigned long long)(st.ct_created - st.ct_removed - (uint64_t)live));
+	/* the newest flow is still tracked */
+	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:20199"), P, PW_R_REPLY, 0);
+	down();
+}
+
+TEST(icmp_errors_related)
+{
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	/* quoting a flow the host opened */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in icmp 203.0.113.1 192.0.2.2 icmp-type destination-unreachable icmp-code 4 "
+		       "quote tcp 192.0.2.2:40000 198.51.100.25:587"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("in icmp 203.0.113.1 192.0.2.2 icmp-type time-exceeded "
+		       "quote tcp 192.0.2.2:40000 198.51.100.25:587"), P, PW_R_RELATED, 0);
+	/* quoting a flow never opened */
+	EXPECT_PKT(pkt("in icmp 203.0.113.1 192.0.2.2 icmp-type destination-unreachable "
+		       "quote tcp 192.0.2.2:40001 198.51.100.25:587"), D, PW_R_DROP_DEFAULT, 0);
+	/* quoting a packet the host did not send */
+	EXPECT_PKT(pkt("in icmp 203.0.113.1 192.0.2.2 icmp-type destination-unreachable "
+		       "quote tcp 192.0.2.9:40000 198.51.100.25:587"), D, PW_R_DROP_DEFAULT, 0);
+	/* quoting a local listener's reply the in rules allow (PMTU for a server) */
+	EXPECT_PKT(pkt("in icmp 203.0.113.1 192.0.2.2 icmp-type destination-unreachable icmp-code 4 "
+		       "quote tcp 192.0.2.2:443 198.51.100.7:51000"), P, PW_R_RELATED, 0);
+	/* IPv6 packet-too-big */
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:50000 [2001:db8::53]:53"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("in icmpv6 2001:db8::1 2001:db8::2 icmp-type packet-too-big "
+		       "quote udp [2001:db8::2]:50000 [2001:db8::53]:53"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("in icmpv6 2001:db8::1 2001:db8::2 icmp-type packet-too-big "
+		       "quote udp [2001:db8::2]:50001 [2001:db8::53]:53"), D, PW_R_DROP_DEFAULT, 0);
+	/* an error about the host's own ping */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type echo-request icmp-id 9"), P, PW_R_ALLOW_RULE, 4);
+	EXPECT_PKT(pkt("in icmp 203.0.113.1 192.0.2.2 icmp-type time-exceeded quote icmp 192.0.2.2 198.51.100.7"),
+		   D, PW_R_DROP_DEFAULT, 0);	/* the quote's echo id (1) is not 9 */
+	down();
+}
+
+/* ---- policy semantics in the kernel ------------------------------------ */
+
+TEST(deny_wins_with_prefixes)
+{
+	REQUIRE(up("allow in tcp port 22 from 192.0.2.0/24, 2001:db8::/32\n"
+		   "deny in tcp port 22 from 192.0.2.128/25, 2001:db8:bad::/48\n"
+		   "allow in tcp port 22 from 192.0.2.200\n") == 0);
+	EXPECT_PKT(pkt("in tcp 192.0.2.1:40000 192.0.2.2:22 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 192.0.2.200:40000 192.0.2.2:22 syn"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in tcp 192.0.3.1:40000 192.0.2.2:22 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp [2001:db8:1::1]:40000 [2001:db8::2]:22 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp [2001:db8:bad::1]:40000 [2001:db8::2]:22 syn"), D, PW_R_DROP_DENY, 2);
+	/* an IPv4-mapped IPv6 source is not the IPv4 peer */
+	EXPECT_PKT(pkt("in tcp [::ffff:192.0.2.1]:40000 [2001:db8::2]:22 syn"), D, PW_R_DROP_DEFAULT, 0);
+	down();
+}
+
+static void monitor_cfg(struct pw_config *cfg)
+{
+	cfg->mode = PW_MODE_MONITOR;
+}
+
+static void on_ev(const struct pw_event *e, void *ctx)
+{
+	struct pw_event *out = ctx;
+	*out = *e;
+}
+
+TEST(monitor_mode_counts_and_passes)
+{
+	REQUIRE(up_with("t.policy", WEB_POLICY, 0, monitor_cfg) == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:40000 192.0.2.2:443 syn"), P, PW_R_DROP_DENY, 3);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:444 syn"), P, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn vlan 1 vlan 2 vlan 3"), P, PW_R_DROP_MALFORMED, 0);
+	CHECK_EQ_INT(reason_count(PW_DIR_IN, PW_R_DROP_DENY), 1);
+	CHECK_EQ_INT(reason_count(PW_DIR_IN, PW_R_DROP_DEFAULT), 1);
+	struct pw_event e = { 0 };
+	CHECK_EQ_INT(pw_dp_read_events(&E.dp, on_ev, &e), 3);
+	CHECK_EQ_INT(e.monitor, 1);
+	CHECK_EQ_INT(e.reason, PW_R_DROP_MALFORMED);
+	down();
+}
+
+/* ---- counters and events, exactly --------------------------------------- */
+
+struct evlist {
+	struct pw_event e[64];
+	int n;
+};
+
+static void collect(const struct pw_event *e, void *ctx)
+{
+	struct evlist *l = ctx;
+	if (l->n < 64)
+		l->e[l->n++] = *e;
+}
+
+TEST(counters_and_events_exact)
+{
+	REQUIRE(up(WEB_POLICY) == 0);
+	struct out a = pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn");
+	struct out b = pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 ack len 100");
+	struct out c = pkt("in tcp 203.0.113.9:40001 192.0.2.2:443 syn");
+	struct out d = pkt("in udp [2001:db8::7]:40002 [2001:db8::2]:5353");
+	EXPECT_PKT(a, P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(c, D, PW_R_DROP_DENY, 3);
+	EXPECT_PKT(d, D, PW_R_DROP_DEFAULT, 0);
+	struct pw_counter rc;
+	REQUIRE(pw_dp_rule_count(&E.dp, 1, PW_DIR_IN, &rc) == 0);
+	CHECK_EQ_INT(rc.packets, 2);
+	CHECK_EQ_INT(rc.bytes, a.len + b.len);
+	REQUIRE(pw_dp_rule_count(&E.dp, 3, PW_DIR_IN, &rc) == 0);
+	CHECK_EQ_INT(rc.packets, 1);
+	CHECK_EQ_INT(rc.bytes, c.len);
+	REQUIRE(pw_dp_rule_count(&E.dp, 0, PW_DIR_IN, &rc) == 0);
+	CHECK_EQ_INT(rc.packets, 1);
+	REQUIRE(pw_dp_rule_count(&E.dp, 4, PW_DIR_IN, &rc) == 0);
+	CHECK_EQ_INT(rc.packets, 0);	/* the allow /32 inside the deny /24 never counts */
+	__u64 drops;
+	REQUIRE(pw_dp_port_drops(&E.dp, pw_slot_l4(PW_DIR_IN, PW_L4_TCP, 443), &drops) == 0);
+	CHECK_EQ_INT(drops, 1);
+	REQUIRE(pw_dp_port_drops(&E.dp, pw_slot_l4(PW_DIR_IN, PW_L4_UDP, 5353), &drops) == 0);
+	CHECK_EQ_INT(drops, 1);
+	CHECK_EQ_INT(reason_count(PW_DIR_IN, PW_R_ALLOW_RULE), 2);
+	CHECK_EQ_INT(reason_count(PW_DIR_OUT, PW_R_ALLOW_RULE), 0);
+	struct evlist l = { .n = 0 };
+	REQUIRE(pw_dp_read_events(&E.dp, collect, &l) == 2);
+	const struct pw_event *e = &l.e[0];
+	CHECK_EQ_INT(e->reason, PW_R_DROP_DENY);
+	CHECK_EQ_INT(e->rule, 3);
+	CHECK_EQ_INT(e->dir, PW_DIR_IN);
+	CHECK_EQ_INT(e->proto, 6);
+	CHECK_EQ_INT(e->fam, PW_FAM_V4);
+	CHECK_EQ_INT(e->tcp_flags, 0x02);
+	CHECK_EQ_INT(e->sport_be, htons(40001));
+	CHECK_EQ_INT(e->dport_be, htons(443));
+	CHECK_EQ_INT(e->len, c.len);
+	CHECK_EQ_INT(e->monitor, 0);
+	CHECK(e->src[0] == 203 && e->src[1] == 0 && e->src[2] == 113 && e->src[3] == 9);
+	CHECK(e->ts_ns > 0);
+	e = &l.e[1];
+	CHECK_EQ_INT(e->reason, PW_R_DROP_DEFAULT);
+	CHECK_EQ_INT(e->fam, PW_FAM_V6);
+	CHECK_EQ_INT(e->proto, 17);
+	CHECK_EQ_INT(e->dport_be, htons(5353));
+	CHECK(e->dst[0] == 0x20 && e->dst[1] == 0x01 && e->dst[15] == 2);
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.events_sent, 2);
+	CHECK_EQ_INT(st.events_suppressed, 0);
+	CHECK_EQ_INT(st.events_lost, 0);
+	down();
+}
+
+static void slow_events(struct pw_config *cfg)
+{
+	cfg->ev_rate = 1;
+	cfg->ev_burst = 3;
+}
+
+TEST(event_rate_limit)
+{
+	struct timespec t0, t1;
+
+	REQUIRE(up_with("t.policy", WEB_POLICY, 0, slow_events) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 20; i++)
+		EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:444 syn"), D, PW_R_DROP_DEFAULT, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	/* a full bucket of 3, plus one a second while the loop ran */
+	CHECK_EQ_INT(st.events_sent + st.events_suppressed, 20);
+	CHECK(st.events_sent >= 3 && st.events_sent <= 3 + (uint64_t)secs + 1);
+	CHECK_EQ_INT(st.events_lost, 0);
+	struct evlist l = { .n = 0 };
+	CHECK_EQ_INT(pw_dp_read_events(&E.dp, collect, &l), (int)st.events_sent);
+	printf("    20 drops in %.2f s at 1 event/s, burst 3: %llu sent, %llu suppressed\n", secs,
+	       (unsigned long long)st.events_sent, (unsigned long long)st.events_suppressed);
+	down();
+}
+
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+
+	/* per-CPU buckets and counters: keep every test run on one CPU */
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+struct pw_test pw_tests[PW_MAX_TESTS];
+int pw_ntests, pw_test_failed;
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	if (geteuid() != 0) {
+		printf("test_datapath needs root (BPF_PROG_TEST_RUN): skipped\n0 passed, 0 failed\n");
+		return 0;
+	}
+	pin_cpu();
+	for (int i = 0; i < pw_ntests; i++) {
+		if (argc > 1 && !strstr(pw_tests[i].name, argv[1]))
+			continue;
+		pw_test_failed = 0;
+		pw_tests[i].fn();
+		down();
+		printf("%s %s\n", pw_test_failed ? "FAIL" : "ok  ", pw_tests[i].name);
+		fflush(stdout);
+		pw_test_failed ? failed++ : passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

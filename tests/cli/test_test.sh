@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# test_test.sh - `portwall test` as a user runs it (root: it loads the
+# programs into the kernel): output lines, JSON, scripts with state, errors.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+PW=${PORTWALL:-build/portwall}
+if [ "$(id -u)" -ne 0 ]; then echo "test_test: needs root, skipped"; summary; exit 0; fi
+T=$(mktemp -d /tmp/pw-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+run() { OUT=$("$@" 2>"$T/err"); RC=$?; ERR=$(cat "$T/err"); }
+
+run "$PW" test policies/ccp.policy in tcp 198.51.100.7:51000 192.0.2.2:443 syn
+expect_eq "one packet: exit 0" "$RC" 0
+expect_match "one packet: PASS by the web rule" "$OUT" '^PASS  allow-rule +policies/ccp\.policy:[0-9]+ +in tcp 198\.51\.100\.7:51000 -> 192\.0\.2\.2:443 syn$'
+run "$PW" test policies/ccp.policy in tcp 198.51.100.7:51000 192.0.2.2:23 syn
+expect_eq "denied packet: still exit 0" "$RC" 0
+expect_match "denied packet: DROP default" "$OUT" '^DROP  default +default +in tcp '
+run "$PW" test policies/ccp.policy --json out udp [2001:db8::2]:40000 [2001:db8::53]:53
+expect_eq "json: verdict and reason" "$(printf '%s' "$OUT" | jq -r '[.verdict, .reason, .rule.file] | join(" ")')" "PASS allow-rule policies/base.policy"
+
+cat > "$T/script" <<'S'
+# the host sends mail; the server's reply gets in; a stranger's does not
+out tcp 192.0.2.2:40000 198.51.100.25:587 syn
+in  tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack
+in  tcp 198.51.100.99:587 192.0.2.2:40000 syn,ack
+S
+run "$PW" test policies/ccp.policy -f "$T/script"
+expect_eq "script: exit 0" "$RC" 0
+expect_eq "script: three lines" "$(printf '%s\n' "$OUT" | wc -l)" 3
+expect_eq "script: verdicts in order" "$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" "PASS/allow-rule PASS/reply DROP/default "
+
+printf 'in tcp 198.51.100.7:1 192.0.2.2:80 syn\nin tcp nonsense\n' > "$T/bad"
+run "$PW" test policies/ccp.policy -f "$T/bad"
+expect_eq "bad script line: usage exit" "$RC" 2
+expect_match "bad script line: names file:line" "$ERR" "^portwall test: $T/bad:2: "
+run "$PW" test policies/ccp.policy in tcp 198.51.100.7 192.0.2.2:80
+expect_eq "port missing: usage exit" "$RC" 2
+expect_eq "port missing: message" "$ERR" 'portwall test: "198.51.100.7" needs a port: ADDR:PORT or [IPv6]:PORT'
+run "$PW" test in tcp 198.51.100.7:1 192.0.2.2:80
+expect_eq "no policy: usage exit" "$RC" 2
+run "$PW" test /nonexistent.policy in tcp 198.51.100.7:1 192.0.2.2:80
+expect_eq "missing policy: exit 1" "$RC" 1
+
+summary
