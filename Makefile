@@ -46,7 +46,7 @@ BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps test unit-test cli-test demo clean
+.PHONY: all deps test unit-test cli-test demo bench clean
 all: $(BUILD)/portwall
 
 deps:
@@ -95,7 +95,26 @@ $(BUILD)/tests/san-%: tests/unit/%.c tests/harness.h $(SAN_LIB_OBJS) | $(BUILD)/
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests $< $(SAN_LIB_OBJS) -o $@
 
-$(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf:
+# benchmarks (root): BPF_PROG_TEST_RUN ns/packet as ratios to an empty program
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h $(LIB_OBJS) $(BUILD)/obj/loader.o \
+		$(BUILD)/bench/empty.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(BUILD)/obj/loader.o \
+		$(LIBS) -o $@
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog
+	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
+
+$(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 test: deps

@@ -15,12 +15,6 @@ struct pw_ctx {
 	__u32 dir;		/* PW_DIR_IN (XDP) / PW_DIR_OUT (tc egress) */
 };
 
-struct pw_peer {
-	__u8 fam;
-	__u8 pad[3];
-	__u8 addr[16];
-};
-
 struct pw_result {
 	__u8 action;		/* PW_PASS / PW_DROP (before monitor mode) */
 	__u8 reason;		/* enum pw_reason */
@@ -63,15 +57,13 @@ static __always_inline __u32 pw_trie(void *trie, __u32 cls, __u8 fam, const __u8
 
 /* The policy's verdict for (slot, peer) in half `half`: the deciding rule,
  * and PW_PASS / PW_DROP in *action. A global function: verified once. */
-__noinline __u32 pw_policy(__u32 half, __u32 slot, const struct pw_peer *peer, __u8 *action)
+static __always_inline __u32 pw_policy(__u32 half, __u32 slot, __u8 fam, const __u8 *addr, __u8 *action)
 {
 	__u32 idx = (half & 1) * PW_SLOT_COUNT + slot;
 	struct pw_slot *s;
 	__u32 td = 0, ta = 0;
 	__u8 act = PW_DROP;
 
-	if (!peer || !action)
-		return PW_RULE_DEFAULT;
 	s = bpf_map_lookup_elem(&pw_slots, &idx);
 	if (!s) {
 		*action = PW_DROP;	/* cannot happen: idx < max_entries */
@@ -81,9 +73,9 @@ __noinline __u32 pw_policy(__u32 half, __u32 slot, const struct pw_peer *peer, _
 		void *trie = bpf_map_lookup_elem(&pw_peers, &half);
 		if (trie) {
 			if (s->deny_class)
-				td = pw_trie(trie, s->deny_class, peer->fam, peer->addr);
+				td = pw_trie(trie, s->deny_class, fam, addr);
 			if (!td && s->allow_class)
-				ta = pw_trie(trie, s->allow_class, peer->fam, peer->addr);
+				ta = pw_trie(trie, s->allow_class, fam, addr);
 		}
 	}
 	__u32 rule = pw_decide(s, td, ta, &act);
@@ -94,10 +86,7 @@ __noinline __u32 pw_policy(__u32 half, __u32 slot, const struct pw_peer *peer, _
 static __always_inline __u32 pw_policy_pkt(__u32 half, __u32 slot, const struct pw_pkt *p,
 					   const __u8 *addr, __u8 *action)
 {
-	struct pw_peer peer = { .fam = p->fam };
-
-	__builtin_memcpy(peer.addr, addr, 16);
-	return pw_policy(half, slot, &peer, action);
+	return pw_policy(half, slot, p->fam, addr, action);
 }
 
 static __always_inline struct pw_stats *pw_gstats(void)
@@ -191,7 +180,7 @@ static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
 
 /* Is (key) a live tracked flow? Refreshes it, marks it replied/closing,
  * and deletes it when it has expired. A global function: verified once. */
-__noinline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
+static __always_inline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
 {
 	__u32 zero = 0;
 	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
@@ -374,14 +363,9 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 /* Record the verdict (counters, drop event) and return PW_PASS / PW_DROP
  * after monitor mode. A global function: every way to a verdict ends here,
  * and the verifier checks it once. */
-__noinline int pw_record(const struct pw_ctx *c, const struct pw_pkt *p, const struct pw_result *r)
+static __always_inline int pw_record(const struct pw_ctx *c, const struct pw_config *cfg,
+				     const struct pw_pkt *p, const struct pw_result *r)
 {
-	__u32 zero = 0;
-	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
-
-	if (!c || !p || !r || !st)
-		return PW_PASS;
-	const struct pw_config *cfg = &st->cfg[st->active & 1];
 	__u32 k = (c->dir & 1) * PW_R_COUNT + r->reason;
 
 	pw_count(bpf_map_lookup_elem(&pw_reason_stats, &k), c->wire_len);
@@ -406,8 +390,7 @@ __noinline int pw_record(const struct pw_ctx *c, const struct pw_pkt *p, const s
 static __always_inline int pw_finish(const struct pw_ctx *c, const struct pw_config *cfg,
 				     const struct pw_pkt *p, const struct pw_result *r)
 {
-	(void)cfg;
-	return pw_record(c, p, r);
+	return pw_record(c, cfg, p, r);
 }
 
 /* ---- the verdict ----------------------------------------------------------- */
@@ -423,17 +406,15 @@ struct pw_hook {
 /* The verdict for a parsed packet: a global function, so the verifier checks
  * it once rather than once for every way the parser can end. Returns
  * PW_PASS or PW_DROP (after monitor mode). */
-__noinline int pw_verdict(struct pw_pkt *pkt, struct pw_hook *h)
+__noinline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 {
 	__u32 zero = 0;
 	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
 	struct pw_result r = {};
-	struct pw_pkt p;
 	struct pw_ctx c = {};
 
-	if (!st || !pkt || !h)
+	if (!st || !p || !h)
 		return PW_PASS;	/* cannot happen: an array's entry 0, our own stack */
-	__builtin_memcpy(&p, pkt, sizeof(p));
 	c.wire_len = h->wire_len;
 	c.ifindex = h->ifindex;
 	c.dir = h->dir & 1;
@@ -443,71 +424,71 @@ __noinline int pw_verdict(struct pw_pkt *pkt, struct pw_hook *h)
 	if (h->parse == PW_PARSE_NON_IP) {
 		r.action = PW_PASS;
 		r.reason = PW_R_NON_IP;
-		return pw_finish(&c, cfg, &p, &r);
+		return pw_finish(&c, cfg, p, &r);
 	}
 	if (h->parse != PW_PARSE_OK) {
 		r.action = PW_DROP;
 		r.reason = PW_R_DROP_MALFORMED;
-		return pw_finish(&c, cfg, &p, &r);
+		return pw_finish(&c, cfg, p, &r);
 	}
-	if (p.frag == PW_FRAG_LATER) {
-		int ok = pw_frag_known(cfg, &p, c.dir);
+	if (p->frag == PW_FRAG_LATER) {
+		int ok = pw_frag_known(cfg, p, c.dir);
 		r.action = ok ? PW_PASS : PW_DROP;
 		r.reason = ok ? PW_R_FRAGMENT_OK : PW_R_DROP_FRAGMENT;
-		return pw_finish(&c, cfg, &p, &r);
+		return pw_finish(&c, cfg, p, &r);
 	}
-	if (p.proto == IPPROTO_ICMPV6 && p.icmp_type >= PW_ICMPV6_ND_FIRST &&
-	    p.icmp_type <= PW_ICMPV6_ND_LAST) {
+	if (p->proto == IPPROTO_ICMPV6 && p->icmp_type >= PW_ICMPV6_ND_FIRST &&
+	    p->icmp_type <= PW_ICMPV6_ND_LAST) {
 		r.action = PW_PASS;
 		r.reason = PW_R_NEIGHBOR;
-		return pw_finish(&c, cfg, &p, &r);
+		return pw_finish(&c, cfg, p, &r);
 	}
 
-	const __u8 *peer = c.dir == PW_DIR_IN ? p.src : p.dst;
+	const __u8 *peer = c.dir == PW_DIR_IN ? p->src : p->dst;
 	__u8 action;
 
 	if (c.dir == PW_DIR_OUT &&
-	    (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP || pw_is_echo_reply(&p))) {
+	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP || pw_is_echo_reply(p))) {
 		/* a local listener's reply: the in rules decide, by the local
 		 * (source) port; an echo reply answers an echo request */
-		struct pw_pkt q = p;
-		if (pw_is_echo_reply(&p))
-			q.icmp_type = p.proto == IPPROTO_ICMP ? PW_ICMP_ECHO_REQUEST : PW_ICMP6_ECHO_REQUEST;
-		__u32 rule = pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &q, 1), &p, peer, &action);
+		__u32 slot = p->proto == IPPROTO_ICMP ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V4, PW_ICMP_ECHO_REQUEST) :
+			     p->proto == IPPROTO_ICMPV6 ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V6, PW_ICMP6_ECHO_REQUEST) :
+			     pw_slot_of(PW_DIR_IN, p, 1);
+		__u32 rule = pw_policy_pkt(half, slot, p, peer, &action);
 		if (action == PW_PASS && rule != PW_RULE_DEFAULT) {
 			r.action = PW_PASS;
 			r.reason = PW_R_ALLOW_RULE;
 			r.rule = rule;
-			if (p.frag == PW_FRAG_FIRST)
-				pw_frag_remember(&p, c.dir);
-			return pw_finish(&c, cfg, &p, &r);
+			if (p->frag == PW_FRAG_FIRST)
+				pw_frag_remember(p, c.dir);
+			return pw_finish(&c, cfg, p, &r);
 		}
 	}
 
-	r.slot = pw_slot_of(c.dir, &p, 0);
+	r.slot = pw_slot_of(c.dir, p, 0);
 	r.has_slot = 1;
-	r.rule = pw_policy_pkt(half, r.slot, &p, peer, &action);
+	r.rule = pw_policy_pkt(half, r.slot, p, peer, &action);
 	r.action = action;
 	if (action == PW_PASS) {
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 		if (c.dir == PW_DIR_OUT)
-			pw_ct_outbound(&p);
+			pw_ct_outbound(p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 		if (c.dir == PW_DIR_IN) {
 			struct pw_ct_key k;
-			if (pw_ct_key_of(&k, &p, PW_DIR_IN) && pw_ct_match(&k, p.tcp_flags, 1)) {
+			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(&k, p->tcp_flags, 1)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_REPLY;
-			} else if (pw_is_icmp_error(&p) && pw_icmp_related(cfg, half, &p)) {
+			} else if (pw_is_icmp_error(p) && pw_icmp_related(cfg, half, p)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_RELATED;
 			}
 		}
 	}
-	if (r.action == PW_PASS && p.frag == PW_FRAG_FIRST)
-		pw_frag_remember(&p, c.dir);
-	return pw_finish(&c, cfg, &p, &r);
+	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
+		pw_frag_remember(p, c.dir);
+	return pw_finish(&c, cfg, p, &r);
 }
 
 /* Parse the frame and judge it. */

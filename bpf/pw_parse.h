@@ -154,7 +154,7 @@ static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *
 
 /* The L4 header at offset off; the IP payload ends at offset end (which,
  * on egress, may lie past the linear data). */
-__noinline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct pw_pkt *p)
+static __always_inline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct pw_pkt *p)
 {
 	void *data, *data_end;
 

@@ -1,0 +1,233 @@
+/* bench_prog.c - ns/packet of the XDP program by BPF_PROG_TEST_RUN, each
+ * case as a ratio to an empty XDP_DROP program measured in the same run.
+ * A benchmark, never a test: it prints numbers and passes judgement on
+ * nothing. Needs root. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "empty.skel.h"
+#include "loader.h"
+#include "packet.h"
+#include "scale_policy.h"
+
+static unsigned repeat = 1000000, rounds = 5;
+
+static const char *const small_policy =
+	"policy \"bench: 10 rules\"\n"
+	"default in drop\n"
+	"set mr = 198.51.100.10, 2001:db8:5::10\n"
+	"allow in tcp port 22\n"
+	"allow in tcp port 80,443\n"
+	"allow in tcp port 5222,7071,7443\n"
+	"allow in tcp port 38001 from @mr\n"
+	"allow out tcp port 25,465,587,993\n"
+	"allow out udp,tcp port 53\n"
+	"allow in icmp type echo-request\n"
+	"deny in tcp port 1-1023 from 203.0.113.0/24\n"
+	"allow in udp port 5060\n"
+	"allow in tcp port 8442\n";
+
+struct bcase {
+	const char *name;
+	const char *setup;	/* an outbound packet sent once first (conntrack), or NULL */
+	const char *small;	/* the packet under the 10-rule policy */
+	const char *large;	/* under the 65,535-port / 100,000-prefix policy */
+};
+
+static const struct bcase cases[] = {
+	{ "allowed port (array only)", NULL,
+	  "in tcp 198.51.100.7:40000 192.0.2.2:5222 syn",
+	  "in tcp 198.51.100.7:40000 192.0.2.2:1025 syn" },
+	{ "denied port (default drop)", NULL,
+	  "in udp 198.51.100.7:40000 192.0.2.2:9",
+	  "in udp 198.51.100.7:40000 192.0.2.2:9" },
+	{ "restricted port, allowed peer (trie)", NULL,
+	  "in tcp 198.51.100.10:40000 192.0.2.2:38001 syn",
+	  "in tcp 192.0.208.7:40000 192.0.2.2:2000 syn" },
+	{ "restricted port, denied peer (trie)", NULL,
+	  "in tcp 203.0.113.9:40000 192.0.2.2:22 syn",
+	  "in tcp 10.0.0.1:40000 192.0.2.2:22 syn" },
+	{ "tracked reply (conntrack)", "out",
+	  "in tcp 198.51.100.25:587 192.0.2.2:40000 ack",
+	  "in udp 10.0.0.1:5000 192.0.2.2:40000" },
+	{ "IPv6 + hop-by-hop, dst options", NULL,
+	  "in tcp [2001:db8::7]:40000 [2001:db8::2]:5222 syn ext hbh,dst",
+	  "in tcp [2001:db8::7]:40000 [2001:db8::2]:1025 syn ext hbh,dst" },
+};
+
+/* the outbound packets that open the flows the reply cases answer */
+static const char *const setup_small = "out tcp 192.0.2.2:40000 198.51.100.25:587 syn";
+static const char *const setup_large = "out udp 192.0.2.2:40000 10.0.0.1:5000";
+
+static size_t build(const char *words, uint8_t *frame, size_t size, uint32_t *dir)
+{
+	char buf[512], *argv[64], *save, *w, err[256];
+	int argc = 0;
+	struct pw_pktspec s;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (w = strtok_r(buf, " ", &save); w && argc < 64; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+		fprintf(stderr, "bench: bad packet \"%s\": %s\n", words, err);
+		exit(1);
+	}
+	*dir = s.dir;
+	return pw_pkt_build(&s, frame, size);
+}
+
+/* ns per run of prog on frame, repeat times in the kernel */
+static double time_prog(int fd, const uint8_t *frame, size_t len)
+{
+	uint8_t out[PW_PKT_OUT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &o)) {
+		fprintf(stderr, "bench: BPF_PROG_TEST_RUN failed: %s\n", strerror(errno));
+		exit(1);
+	}
+	return (double)o.duration;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+struct loaded {
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_dp dp;
+};
+
+static void load(struct loaded *l, const char *name, const char *text, size_t len)
+{
+	struct pw_diag d = { 0 };
+	char err[512];
+	struct pw_config cfg;
+
+	if (pw_policy_parse_text(name, text, len, &l->pol, &d) || pw_compile(&l->pol, &l->c, &d)) {
+		fprintf(stderr, "bench: %s\n", d.error);
+		exit(1);
+	}
+	pw_diag_free(&d);
+	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1 };
+	if (pw_dp_load(&l->dp, &o, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
+		exit(1);
+	}
+	pw_config_default(&cfg, PW_MODE_ENFORCE, l->dp.ncpus);
+	if (pw_dp_write_half(&l->dp, 0, &l->c, &cfg, err, sizeof(err)) || pw_dp_activate(&l->dp, 0, 1)) {
+		fprintf(stderr, "bench: %s\n", err);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench: needs root (BPF_PROG_TEST_RUN)\n");
+		return 1;
+	}
+	if (argc > 1)
+		repeat = (unsigned)strtoul(argv[1], NULL, 10);
+	if (argc > 2)
+		rounds = (unsigned)strtoul(argv[2], NULL, 10);
+	if (repeat < 100000 || rounds < 1 || rounds > 50) {
+		fprintf(stderr, "usage: bench_prog [REPEAT >= 100000 [ROUNDS 1-50]]\n");
+		return 2;
+	}
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+
+	struct empty_bpf *empty = empty_bpf__open_and_load();
+	if (!empty) {
+		fprintf(stderr, "bench: loading the empty program failed: %s\n", strerror(errno));
+		return 1;
+	}
+	static struct loaded small, large;
+	size_t llen = 0;
+	char *ltext = pw_scale_policy(&llen);
+	if (!ltext) {
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
+	struct timespec t0, t1;
+	load(&small, "small", small_policy, strlen(small_policy));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	load(&large, "scale", ltext, llen);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(ltext);
+	printf("# portwall XDP program, BPF_PROG_TEST_RUN: median of %u rounds x %u repeats, ns/packet\n",
+	       rounds, repeat);
+	printf("# small: %u rules; large: %u rules, %zu trie entries (loaded in %.0f ms)\n", small.c.nrules,
+	       large.c.nrules, large.c.npeers,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+
+	uint8_t f[PW_PKT_OUT_MAX];
+	uint32_t dir;
+	int verdict;
+	size_t n = build(setup_small, f, sizeof(f), &dir);
+	pw_dp_run(&small.dp, dir, f, n, &verdict);
+	n = build(setup_large, f, sizeof(f), &dir);
+	pw_dp_run(&large.dp, dir, f, n, &verdict);
+
+	size_t nc = sizeof(cases) / sizeof(cases[0]);
+	double *floor_ns = calloc(rounds, sizeof(double));
+	double (*sm)[16] = calloc(rounds, sizeof(*sm)), (*lg)[16] = calloc(rounds, sizeof(*lg));
+	uint8_t fs[16][PW_PKT_OUT_MAX / 8], fl[16][PW_PKT_OUT_MAX / 8];
+	size_t ns[16], nl[16];
+	int empty_fd = bpf_program__fd(empty->progs.xdp_drop_all);
+	for (size_t c = 0; c < nc; c++) {
+		ns[c] = build(cases[c].small, fs[c], sizeof(fs[c]), &dir);
+		nl[c] = build(cases[c].large, fl[c], sizeof(fl[c]), &dir);
+	}
+	/* interleave: every round measures the floor and every case once */
+	for (unsigned r = 0; r < rounds; r++) {
+		floor_ns[r] = time_prog(empty_fd, fs[0], ns[0]);
+		for (size_t c = 0; c < nc; c++) {
+			sm[r][c] = time_prog(small.dp.prog_fd[PW_DIR_IN], fs[c], ns[c]);
+			lg[r][c] = time_prog(large.dp.prog_fd[PW_DIR_IN], fl[c], nl[c]);
+		}
+	}
+	double fmed[64], tmp[64];
+	memcpy(fmed, floor_ns, rounds * sizeof(double));
+	qsort(fmed, rounds, sizeof(double), cmp_d);
+	double floor_m = fmed[rounds / 2];
+	printf("\n%-38s %9s %9s %9s %9s %11s\n", "case", "small ns", "x floor", "large ns", "x floor",
+	       "large/small");
+	printf("%-38s %9.1f %9.2f\n", "empty XDP_DROP program (the floor)", floor_m, 1.0);
+	for (size_t c = 0; c < nc; c++) {
+		for (unsigned r = 0; r < rounds; r++)
+			tmp[r] = sm[r][c];
+		qsort(tmp, rounds, sizeof(double), cmp_d);
+		double s = tmp[rounds / 2];
+		for (unsigned r = 0; r < rounds; r++)
+			tmp[r] = lg[r][c];
+		qsort(tmp, rounds, sizeof(double), cmp_d);
+		double l = tmp[rounds / 2];
+		printf("%-38s %9.1f %9.2f %9.1f %9.2f %11.2f\n", cases[c].name, s, s / floor_m, l, l / floor_m,
+		       l / s);
+	}
+	printf("\nfloor min-max over rounds: %.1f-%.1f ns\n", fmed[0], fmed[rounds - 1]);
+	free(floor_ns);
+	free(sm);
+	free(lg);
+	pw_dp_close(&small.dp);
+	pw_dp_close(&large.dp);
+	empty_bpf__destroy(empty);
+	return 0;
+}
