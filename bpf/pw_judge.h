@@ -317,7 +317,9 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 	struct pw_stats *gs = pw_gstats();
 	__u32 zero = 0;
 	struct pw_bucket *b = bpf_map_lookup_elem(&pw_ratelimit, &zero);
-	__u64 now = bpf_ktime_get_ns();
+	/* the coarse clock (a few ms) is fine for a bucket of events a second,
+	 * and cheaper on the path of a flood */
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	if (!gs || !b)
 		return;
@@ -338,7 +340,7 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 		gs->events_lost++;
 		return;
 	}
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->ifindex = c->ifindex;
 	e->rule = r->rule;
 	e->len = c->wire_len;
@@ -475,7 +477,10 @@ __noinline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			pw_ct_outbound(p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
-		if (c.dir == PW_DIR_IN) {
+		/* a TCP SYN without ACK opens a connection: it is never a reply,
+		 * so a SYN scan skips the conntrack lookup */
+		int syn_only = p->proto == IPPROTO_TCP && (p->tcp_flags & 0x12) == 0x02;
+		if (c.dir == PW_DIR_IN && !syn_only) {
 			struct pw_ct_key k;
 			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(&k, p->tcp_flags, 1)) {
 				r.action = PW_PASS;

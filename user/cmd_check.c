@@ -1,7 +1,9 @@
 /* cmd_check.c - `portwall check POLICY [--json] [--strict]`: parse, compile,
  * show the rules, classes, map sizes, warnings and the content hash. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
@@ -31,6 +33,62 @@ static struct sizes map_sizes(const struct pw_compiled *c)
 	};
 }
 
+/* The peer classes of the compiled tables, as the compiler made them. */
+struct classes {
+	size_t ndeny, nallow, deny_entries, allow_entries;
+};
+
+static void classes_of(const struct pw_compiled *c, struct classes *k)
+{
+	memset(k, 0, sizeof(*k));
+	for (uint32_t i = 0; i < c->nclasses; i++) {
+		if (c->classes[i].action == PW_DROP) {
+			k->ndeny++;
+			k->deny_entries += c->classes[i].entries;
+		} else {
+			k->nallow++;
+			k->allow_entries += c->classes[i].entries;
+		}
+	}
+}
+
+static const char *class_kind(const struct pw_class *ci)
+{
+	return ci->action == PW_DROP ? "deny" : "allow";
+}
+
+/* Rule ids as "1, 3-5, 9". */
+static void print_rule_ids(const uint32_t *r, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && r[j + 1] == r[j] + 1)
+			j++;
+		printf("%s%u", i ? ", " : "", r[i]);
+		if (j > i)
+			printf("-%u", r[j]);
+		i = j + 1;
+	}
+}
+
+static void print_classes(const struct pw_compiled *c, const struct classes *k)
+{
+	if (c->nclasses == 0) {
+		printf("classes: none\n");
+		return;
+	}
+	printf("%5s  %-5s  %7s  %s\n", "CLASS", "KIND", "ENTRIES", "RULES");
+	for (uint32_t i = 0; i < c->nclasses; i++) {
+		const struct pw_class *ci = &c->classes[i];
+		printf("%5u  %-5s  %7zu  ", i + 1, class_kind(ci), ci->entries);
+		print_rule_ids(ci->rules, ci->nrules);
+		printf("\n");
+	}
+	printf("classes: %zu deny (%zu trie entr%s), %zu allow (%zu trie entr%s)\n", k->ndeny,
+	       k->deny_entries, k->deny_entries == 1 ? "y" : "ies", k->nallow, k->allow_entries,
+	       k->allow_entries == 1 ? "y" : "ies");
+}
+
 static void print_warning(FILE *f, const struct pw_warning *w)
 {
 	if (w->line > 0)
@@ -40,7 +98,7 @@ static void print_warning(FILE *f, const struct pw_warning *w)
 }
 
 static void print_text(const char *path, const struct pw_policy *pol, const struct pw_compiled *c,
-		       const struct pw_diag *d, const char *hash)
+		       const struct classes *k, const struct pw_diag *d, const char *hash)
 {
 	struct sizes sz = map_sizes(c);
 	char proto[32], loc[300];
@@ -70,6 +128,7 @@ static void print_text(const char *path, const struct pw_policy *pol, const stru
 		       r->peers_text ? r->peers_text : "any", r->comment ? r->comment : "");
 	}
 	printf("\ncompiled: %zu rules, %u peer classes\n", pol->nrules, c->nclasses);
+	print_classes(c, k);
 	printf("maps: slots %u x %zu B = %zu KiB; peer trie %zu entries x %zu B = %zu KiB\n",
 	       PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes / 1024, c->npeers,
 	       sizeof(struct pw_peer_key) + sizeof(struct pw_peer_val), (sz.peer_bytes + 1023) / 1024);
@@ -116,6 +175,20 @@ static void json_warnings(const struct pw_diag *d)
 	printf("]");
 }
 
+static void json_classes(const struct pw_compiled *c)
+{
+	printf("\"classes\":[");
+	for (uint32_t i = 0; i < c->nclasses; i++) {
+		const struct pw_class *ci = &c->classes[i];
+		printf("%s{\"id\":%u,\"kind\":\"%s\",\"rules\":[", i ? "," : "", i + 1,
+		       class_kind(ci));
+		for (size_t r = 0; r < ci->nrules; r++)
+			printf("%s%u", r ? "," : "", ci->rules[r]);
+		printf("],\"entries\":%zu}", ci->entries);
+	}
+	printf("]");
+}
+
 static void print_json(const char *path, const struct pw_policy *pol, const struct pw_compiled *c,
 		       const struct pw_diag *d, const char *hash, bool ok)
 {
@@ -139,9 +212,11 @@ static void print_json(const char *path, const struct pw_policy *pol, const stru
 		printf("%s", i ? "," : "");
 		json_rule(&pol->rules[i]);
 	}
-	printf("],\"classes\":%u,\"maps\":{\"slots\":{\"entries\":%u,\"value_size\":%zu,\"bytes\":%zu},"
+	printf("],");
+	json_classes(c);
+	printf(",\"maps\":{\"slots\":{\"entries\":%u,\"value_size\":%zu,\"bytes\":%zu},"
 	       "\"peers\":{\"entries\":%zu,\"key_size\":%zu,\"value_size\":%zu,\"bytes\":%zu}},",
-	       c->nclasses, PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes, c->npeers,
+	       PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes, c->npeers,
 	       sizeof(struct pw_peer_key), sizeof(struct pw_peer_val), sz.peer_bytes);
 	json_warnings(d);
 	printf("}\n");
@@ -196,6 +271,7 @@ int cmd_check(int argc, char **argv)
 	struct pw_policy pol;
 	struct pw_compiled c;
 	struct pw_diag d = { 0 };
+	struct classes k = { 0 };
 	char hash[65];
 	int rc;
 
@@ -213,12 +289,13 @@ int cmd_check(int argc, char **argv)
 		rc = PW_EXIT_FAIL;
 		goto out;
 	}
+	classes_of(&c, &k);
 	pw_hex(c.hash, sizeof(c.hash), hash);
 	bool ok = !(strict && d.nwarn);
 	if (json)
 		print_json(path, &pol, &c, &d, hash, ok);
 	else
-		print_text(path, &pol, &c, &d, hash);
+		print_text(path, &pol, &c, &k, &d, hash);
 	if (!ok)
 		fprintf(stderr, "portwall check: %zu warning%s and --strict: not valid\n", d.nwarn,
 			d.nwarn == 1 ? "" : "s");

@@ -361,6 +361,34 @@ static int class_entries(struct ctx *c, uint32_t cls, size_t *cap)
 
 /* SHA-256 over the mode, the slots as runs of equal values, and the peer
  * entries: the same tables give the same hash, whatever the text said. */
+/* The classes, for `check` to show: their action, rules and entry counts. */
+static int export_classes(const struct ctx *c, struct pw_compiled *out)
+{
+	size_t total = 0, o = 0;
+
+	for (size_t i = 0; i < c->nclasses; i++)
+		total += c->classes[i].n;
+	out->classes = calloc(c->nclasses + 1, sizeof(*out->classes));
+	out->class_rules = malloc((total + 1) * sizeof(*out->class_rules));
+	if (!out->classes || !out->class_rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nclasses; i++) {
+		const struct pclass *k = &c->classes[i];
+		struct pw_class *x = &out->classes[i];
+		x->action = c->pol->rules[k->ids[0] - 1].action;	/* one action per class */
+		x->nrules = (uint32_t)k->n;
+		x->rules = out->class_rules + o;
+		memcpy(x->rules, k->ids, k->n * sizeof(*k->ids));
+		o += k->n;
+	}
+	for (size_t i = 0; i < out->npeers; i++) {
+		uint32_t cls = out->peers[i].key.scope >> 1;
+		if (cls >= 1 && cls <= c->nclasses)
+			out->classes[cls - 1].entries++;
+	}
+	return 0;
+}
+
 static void hash_compiled(struct pw_compiled *c)
 {
 	struct pw_sha256 s;
@@ -404,6 +432,8 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 		rc = pw_for_each_segment(pol, fill_segment, &c);
 	for (uint32_t k = 1; !rc && k <= c.nclasses; k++)
 		rc = class_entries(&c, k, &cap);
+	if (!rc)
+		rc = export_classes(&c, out);
 	for (size_t i = 0; i < c.nclasses; i++)
 		free(c.classes[i].ids);
 	free(c.classes);
@@ -434,6 +464,8 @@ void pw_compiled_free(struct pw_compiled *c)
 {
 	free(c->slots);
 	free(c->peers);
+	free(c->classes);
+	free(c->class_rules);
 	memset(c, 0, sizeof(*c));
 }
 

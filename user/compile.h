@@ -17,11 +17,21 @@ struct pw_peer_entry {
 	struct pw_peer_val val;
 };
 
+/* A peer class: the restricted rules of one action that share it. */
+struct pw_class {
+	uint8_t action;			/* PW_DROP (deny class) / PW_PASS (allow class) */
+	uint32_t nrules;
+	uint32_t *rules;		/* ascending rule ids (into pw_compiled.class_rules) */
+	size_t entries;			/* its peer-trie entries, both families */
+};
+
 struct pw_compiled {
 	struct pw_slot *slots;		/* PW_SLOT_COUNT entries, index = slot */
 	struct pw_peer_entry *peers;	/* sorted by (scope, address, length) */
 	size_t npeers;
 	uint32_t nclasses;		/* peer classes (deny and allow), ids 1..nclasses */
+	struct pw_class *classes;	/* index = class id - 1 */
+	uint32_t *class_rules;		/* storage of every class's rule ids */
 	uint32_t nrules;		/* rule ids 1..nrules */
 	uint8_t mode;			/* PW_MODE_* */
 	uint8_t hash[32];		/* SHA-256 of mode, slots and peer entries */

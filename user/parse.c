@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "policy.h"
 #include "portwall.h"
@@ -13,7 +14,8 @@ enum tok_type { T_WORD, T_STR, T_COMMA, T_EQ };
 struct tok {
 	enum tok_type type;
 	char *s;		/* owned; unescaped for strings */
-	int line, col;
+	int line, col;		/* col: 1-based, in characters (UTF-8) */
+	int end_col;		/* the column just past the token as written */
 };
 
 struct stmt {
@@ -32,7 +34,7 @@ struct parser {
 	char **seen;		/* real paths of every file read (include once) */
 	size_t nseen;
 	size_t rules_cap, sets_cap, files_cap, seen_cap;
-	bool root_named;
+	char *file_named;	/* the current file's `policy` name, NULL when none yet */
 	const char *dflt_file[2];
 	int dflt_line[2];
 	const char *mode_file;
@@ -99,10 +101,23 @@ static int err_at(struct parser *p, const struct tok *t, const char *fmt, ...)
 static int err_end(struct parser *p, const struct stmt *st, const char *what)
 {
 	const struct tok *t = &st->t[st->n - 1];
-	int col = t->col + (int)strlen(t->s) + (t->type == T_STR ? 2 : 0);
 
-	pw_diag_error(p->d, p->file, t->line, col, "expected %s at end of line", what);
+	pw_diag_error(p->d, p->file, t->line, t->end_col, "expected %s at end of line", what);
 	return -1;
+}
+
+/* Columns count characters: every byte but UTF-8 continuation bytes. */
+struct colpos {
+	size_t at;		/* byte offset reached */
+	int col;		/* its 1-based column */
+};
+
+static int col_at(const char *line, struct colpos *c, size_t i)
+{
+	for (; c->at < i; c->at++)
+		if (((unsigned char)line[c->at] & 0xc0) != 0x80)
+			c->col++;
+	return c->col;
 }
 
 static const char *tok_show(const struct tok *t)
@@ -118,6 +133,7 @@ static const char *tok_show(const struct tok *t)
 static int tokenize_line(struct parser *p, struct stmt *st, const char *line, size_t len, int lineno)
 {
 	size_t i = 0, text_end = 0;
+	struct colpos cp = { .at = 0, .col = 1 };
 
 	while (i < len) {
 		char c = line[i];
@@ -131,7 +147,7 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 			return oom(p);
 		struct tok *t = &st->t[st->n];
 		t->line = lineno;
-		t->col = (int)i + 1;
+		t->col = col_at(line, &cp, i);
 		t->s = NULL;
 		if (c == ',' || c == '=') {
 			t->type = c == ',' ? T_COMMA : T_EQ;
@@ -153,7 +169,7 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 			s[k] = '\0';
 			if (j >= len) {
 				free(s);
-				pw_diag_error(p->d, p->file, lineno, (int)i + 1,
+				pw_diag_error(p->d, p->file, lineno, t->col,
 					      "unterminated string: close it with \" on the same line");
 				return -1;
 			}
@@ -172,6 +188,7 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 			st->n++;
 			i = j;
 		}
+		st->t[st->n - 1].end_col = col_at(line, &cp, i);
 		text_end = i;
 	}
 	/* keep the statement text (comment stripped, trimmed) */
@@ -319,10 +336,10 @@ static int parse_range_item(struct parser *p, const struct tok *t, bool icmp, bo
 		hi = lo;
 	}
 	if (lo < min || lo > max || hi < min || hi > max)
-		return err_at(p, t, "%s %s is out of range %lu-%lu", icmp ? "ICMP type" : "port",
+		return err_at(p, t, "%s \"%s\" is out of range %lu-%lu", icmp ? "ICMP type" : "port",
 			      t->s, min, max);
 	if (lo > hi)
-		return err_at(p, t, "range %s is backwards; write %lu-%lu", t->s, hi, lo);
+		return err_at(p, t, "range \"%s\" is backwards; write %lu-%lu", t->s, hi, lo);
 	out->lo = (uint16_t)lo;
 	out->hi = (uint16_t)hi;
 	return 0;
@@ -423,16 +440,18 @@ static int st_policy(struct parser *p, const struct stmt *st)
 		return err_at(p, &st->t[1], "expected a quoted name, got \"%s\"", tok_show(&st->t[1]));
 	if (st->n > 2)
 		return err_at(p, &st->t[2], "unexpected \"%s\" after the policy name", tok_show(&st->t[2]));
+	if (p->file_named)
+		return err_at(p, &st->t[0], "%s is already named \"%s\"; keep one policy line",
+			      p->depth > 1 ? "this file" : "the policy", p->file_named);
+	p->file_named = strdup(st->t[1].s);
+	if (!p->file_named)
+		return oom(p);
 	if (p->depth > 1)
 		return 0;	/* an included file's name does not rename the policy */
-	if (p->root_named)
-		return err_at(p, &st->t[0], "the policy is already named \"%s\"; keep one policy line",
-			      p->pol->name);
 	free(p->pol->name);
 	p->pol->name = strdup(st->t[1].s);
 	if (!p->pol->name)
 		return oom(p);
-	p->root_named = true;
 	return 0;
 }
 
@@ -611,9 +630,12 @@ static int rule_protocol(struct parser *p, const struct stmt *st, size_t *i, str
 		int b = t->type == T_WORD ? proto_word(t->s) : 0;
 		if (!b)
 			return err_at(p, t, "expected %s, got \"%s\"", expect, tok_show(t));
+		if (r->protos & b)
+			return err_at(p, t, "\"%s\" is listed twice", t->s);
 		if (r->protos && ((r->protos | b) & ~(PW_P_TCP | PW_P_UDP)))
-			return err_at(p, t, "only tcp and udp can share a rule; write a separate rule "
-				      "for %s", t->s);
+			return err_at(p, t, "\"%s\" cannot share a rule with %s; write a separate rule "
+				      "for it", t->s, !(r->protos & ~(PW_P_TCP | PW_P_UDP)) ? "tcp or udp" :
+				      r->protos & PW_P_ICMP ? "icmp" : "icmpv6");
 		r->protos |= (uint8_t)b;
 		(*i)++;
 		if (*i < st->n && st->t[*i].type == T_COMMA) {
@@ -687,10 +709,6 @@ static int st_rule(struct parser *p, const struct stmt *st)
 		const struct tok *t = &st->t[i];
 		if (is_kw(st, i, "port") || is_kw(st, i, "type")) {
 			bool icmp = t->s[0] == 't';
-			if (have_ports) {
-				err_at(p, t, "%s is given twice; put every item in one comma list", t->s);
-				goto fail;
-			}
 			if (icmp && !(r.protos & (PW_P_ICMP | PW_P_ICMPV6))) {
 				err_at(p, t, "\"type\" goes with icmp or icmpv6; %s rules take \"port\"",
 				       r.protos & PW_P_OTHER ? "proto" : "tcp/udp");
@@ -701,15 +719,15 @@ static int st_rule(struct parser *p, const struct stmt *st)
 				       "proto rules match the whole protocol" : "icmp rules take \"type\"");
 				goto fail;
 			}
+			if (have_ports) {
+				err_at(p, t, "\"%s\" is given twice; put every item in one comma list", t->s);
+				goto fail;
+			}
 			i++;
 			if (rule_ranges(p, st, &i, &r, icmp))
 				goto fail;
 			have_ports = true;
 		} else if (is_kw(st, i, "from") || is_kw(st, i, "to") || is_kw(st, i, "peer")) {
-			if (have_peers) {
-				err_at(p, t, "peers are given twice; put every peer in one comma list");
-				goto fail;
-			}
 			if (t->s[0] == 'f' && r.dirs != (1 << PW_DIR_IN)) {
 				err_at(p, t, "\"from\" names the source of inbound packets and goes with "
 				       "\"in\"; use %s", r.dirs == (1 << PW_DIR_OUT) ? "\"to\" or \"peer\"" : "\"peer\"");
@@ -718,6 +736,10 @@ static int st_rule(struct parser *p, const struct stmt *st)
 			if (t->s[0] == 't' && r.dirs != (1 << PW_DIR_OUT)) {
 				err_at(p, t, "\"to\" names the destination of outbound packets and goes with "
 				       "\"out\"; use %s", r.dirs == (1 << PW_DIR_IN) ? "\"from\" or \"peer\"" : "\"peer\"");
+				goto fail;
+			}
+			if (have_peers) {
+				err_at(p, t, "peers are given twice; put every peer in one comma list");
 				goto fail;
 			}
 			i++;
@@ -732,7 +754,7 @@ static int st_rule(struct parser *p, const struct stmt *st)
 			have_peers = true;
 		} else if (is_kw(st, i, "comment")) {
 			if (have_comment) {
-				err_at(p, t, "comment is given twice");
+				err_at(p, t, "\"comment\" is given twice");
 				goto fail;
 			}
 			i++;
@@ -819,21 +841,27 @@ static int statement(struct parser *p, const struct stmt *st)
 		      "deny), got \"%s\"", tok_show(t));
 }
 
-/* Parse text that belongs to p->file. A line ending in "," goes on. */
+/* Parse text that belongs to p->file. A line ending in "," goes on. A
+ * UTF-8 byte order mark at the start is skipped. */
 static int parse_text(struct parser *p, const char *text, size_t len)
 {
 	struct stmt st = { 0 };
 	size_t pos = 0;
 	int lineno = 0, rc = 0;
 
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 	while (pos < len && rc == 0) {
 		const char *line = text + pos;
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - line) : len - pos;
 		pos += ll + (nl ? 1 : 0);
 		lineno++;
-		if (memchr(line, '\0', ll)) {
-			pw_diag_error(p->d, p->file, lineno, 0, "NUL byte in the file; is it a text file?");
+		const char *nul = memchr(line, '\0', ll);
+		if (nul) {
+			struct colpos cp = { .at = 0, .col = 1 };
+			pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)(nul - line)),
+				      "NUL byte in the file; is it a text file?");
 			rc = -1;
 			break;
 		}
@@ -856,9 +884,14 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 
 static int read_all(const char *path, char **out, size_t *len)
 {
+	struct stat sb;
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -errno;
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		return -EISDIR;
+	}
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
 	if (!buf) {
@@ -934,9 +967,13 @@ static int enter_file(struct parser *p, const char *path, const char *real, cons
 	const char *f = intern_file(p, path);
 	if (!f)
 		return oom(p);
+	char *saved_named = p->file_named;
 	p->stack[p->depth++] = p->seen[p->nseen - 1];
 	p->file = f;
+	p->file_named = NULL;
 	int rc = parse_text(p, text, len);
+	free(p->file_named);
+	p->file_named = saved_named;
 	p->depth--;
 	p->file = saved;
 	return rc;
@@ -946,12 +983,12 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 {
 	char real[PATH_MAX], *text = NULL;
 	size_t len = 0;
-	int err = 0;
+	int err = -read_all(path, &text, &len);
 
-	if (!realpath(path, real))
-		err = errno;
-	else
-		err = -read_all(path, &text, &len);
+	/* what realpath() cannot resolve but can be read (/dev/stdin, a pipe)
+	 * is known by the path given */
+	if (!err && !realpath(path, real))
+		snprintf(real, sizeof(real), "%s", path);
 	if (err) {
 		if (from)
 			return err_at(p, from, "cannot read included file %s: %s", path, strerror(err));

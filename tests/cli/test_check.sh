@@ -51,6 +51,53 @@ run "$PW" check --json "$T/bad.policy"
 expect_eq "invalid --json: exit 1" "$RC" 1
 expect_eq "invalid --json: position" "$(printf '%s' "$OUT" | jq -r '[.valid, .error.line, .error.column] | join(" ")')" "false 2 19"
 
+# parser errors quote the token; columns count characters
+printf 'allow in tcp comment "caf\xc3\xa9" port 443-80\n' > "$T/utf8.policy"
+run "$PW" check "$T/utf8.policy"
+expect_eq "invalid: backwards range quoted, column in characters" "$ERR" \
+	"$T/utf8.policy:1:34: error: range \"443-80\" is backwards; write 80-443"
+printf 'allow in icmp type 8 port 80\n' > "$T/icmp-port.policy"
+run "$PW" check "$T/icmp-port.policy"
+expect_eq "invalid: port on icmp said before given twice" "$ERR" \
+	"$T/icmp-port.policy:1:22: error: \"port\" goes with tcp or udp; icmp rules take \"type\""
+
+# a directory is no policy; a pipe is one
+run "$PW" check "$T"
+expect_eq "directory: exit 1" "$RC" 1
+expect_eq "directory: message" "$ERR" "$T: error: cannot read the policy: Is a directory"
+OUT=$(printf 'policy "piped"\nallow in tcp port 22\n' | "$PW" check /dev/stdin 2>"$T/err"); RC=$?
+expect_eq "stdin: exit 0" "$RC" 0
+expect_match "stdin: read" "$OUT" '^policy "piped" \(/dev/stdin\)$'
+
+# the peer classes, listed: id, kind, trie entries, rules
+cat > "$T/classes.policy" <<'EOF'
+deny  in tcp port 22,443 from 203.0.113.0/24, 2001:db8:bad::/48
+allow in tcp port 22 from 192.0.2.0/24
+allow in tcp port 443 from 192.0.2.0/24, 198.51.100.0/24
+deny  in tcp port 443 from 203.0.113.0/25
+deny  in tcp port 8000-8010 from 198.51.100.0/24
+deny  in tcp port 8000-8010 from 198.51.100.7
+deny  in tcp port 8000-8010 from 203.0.113.0/24
+EOF
+run "$PW" check "$T/classes.policy"
+expect_eq "classes: exit 0" "$RC" 0
+expect_eq "classes: listed" "$(printf '%s\n' "$OUT" | sed -n '/^compiled:/,/^maps:/p')" "\
+compiled: 7 rules, 5 peer classes
+CLASS  KIND   ENTRIES  RULES
+    1  deny         2  1
+    2  allow        1  2
+    3  deny         2  1, 4
+    4  allow        2  3
+    5  deny         2  5-7
+classes: 3 deny (6 trie entries), 2 allow (3 trie entries)
+maps: slots 263680 x 20 B = 5150 KiB; peer trie 9 entries x 28 B = 1 KiB"
+run "$PW" check --json "$T/classes.policy"
+expect_eq "classes --json: listed" "$(printf '%s' "$OUT" | jq -c '.classes')" \
+	'[{"id":1,"kind":"deny","rules":[1],"entries":2},{"id":2,"kind":"allow","rules":[2],"entries":1},{"id":3,"kind":"deny","rules":[1,4],"entries":2},{"id":4,"kind":"allow","rules":[3],"entries":2},{"id":5,"kind":"deny","rules":[5,6,7],"entries":2}]'
+run "$PW" check policies/base.policy
+expect_eq "classes: none" "$(printf '%s\n' "$OUT" | grep -c '^classes: none$')" 1
+expect_eq "classes --json: none" "$("$PW" check --json policies/base.policy | jq -c '.classes')" '[]'
+
 # warnings: exit 0, or 1 with --strict
 printf 'deny in tcp port 1-1023 from 203.0.113.0/24\nallow in tcp port 443 from 203.0.113.7\n' > "$T/warn.policy"
 run "$PW" check "$T/warn.policy"
@@ -65,6 +112,13 @@ run env SSH_CONNECTION="198.51.100.7 50000 192.0.2.2 2222" "$PW" check policies/
 expect_match "lockout: warned" "$OUT" 'lockout: no rule lets your SSH session in \(tcp port 2222 from 198\.51\.100\.7\)'
 run env SSH_CONNECTION="198.51.100.7 50000 192.0.2.2 22" "$PW" check --strict policies/ccp.policy
 expect_eq "lockout: port 22 is allowed by base" "$RC" 0
+printf 'allow in tcp port 443\n' > "$T/no-ssh.policy"
+run env SSH_CONNECTION="fe80::5%eth0 50000 fe80::1%eth0 22" "$PW" check "$T/no-ssh.policy"
+expect_eq "lockout: IPv6 zone left out" "$(printf '%s\n' "$OUT" | grep 'lockout')" \
+	"$T/no-ssh.policy: warning: lockout: no rule lets your SSH session in (tcp port 22 from fe80::5) and default in is drop; add \"allow in tcp port 22 from fe80::5\""
+printf 'mode monitor\nallow in tcp port 443\n' > "$T/monitor.policy"
+run env SSH_CONNECTION="198.51.100.7 50000 192.0.2.2 22" "$PW" check --strict "$T/monitor.policy"
+expect_eq "lockout: none in monitor mode" "$RC" 0
 
 # usage errors: exit 2
 run "$PW" check

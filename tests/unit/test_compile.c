@@ -329,6 +329,69 @@ TEST(warn_shadowed_by_deny)
 	CHECK_EQ_INT(diag.warn[2].line, 9);
 }
 
+/* deny rules together cover an allow rule's peers exactly when one merged
+ * interval of their addresses contains each peer prefix */
+TEST(warn_shadowed_by_merged_intervals)
+{
+	static const char *const shadowed = "this allow rule never takes effect: deny rules drop "
+		"everything it matches (deny wins; see c.policy:1)";
+
+	unsetenv("SSH_CONNECTION");
+	/* two halves of each family cover an unrestricted allow */
+	REQUIRE(build("deny in tcp port 1 from 0.0.0.0/1, 128.0.0.0/1, ::/1\n"
+		      "deny in tcp port 1 from 8000::/1\n"
+		      "allow in tcp port 1\n") == 0);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 3);
+	CHECK_EQ_STR(diag.warn[0].msg, shadowed);
+	/* one family missing: the allow still passes IPv6 */
+	REQUIRE(build("deny in tcp port 1 from 0.0.0.0/1, 128.0.0.0/1\nallow in tcp port 1\n") == 0);
+	CHECK_EQ_INT(analyze(), 0);
+	/* adjacent prefixes of different lengths merge; the top of each family */
+	REQUIRE(build("deny in tcp port 2 from 192.0.2.0/25, 192.0.2.128/26, 192.0.2.192/27,\n"
+		      "  192.0.2.224/28, 192.0.2.240/29, 192.0.2.248/30, 192.0.2.252/31, 192.0.2.254,\n"
+		      "  192.0.2.255, 255.255.255.255, ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n"
+		      "allow in tcp port 2 from 192.0.2.0/24, 255.255.255.255, ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n"
+		      "allow in tcp port 2 from 192.0.2.0/24, 255.255.255.254\n") == 0);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 4);
+	/* a gap at the end leaves the allow in effect where it reaches the gap */
+	REQUIRE(build("deny in tcp port 3 from 2001:db8::/33, 2001:db8:8000::/34, 2001:db8:c000::/35,\n"
+		      "  2001:db8:e000::/36\n"
+		      "allow in tcp port 3 from 2001:db8::/34\n"
+		      "allow in tcp port 3 from 2001:db8::/32\n"
+		      "allow in tcp port 3 from 2001:db8:f000::1\n") == 0);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 3);
+	/* shadowed on some ports, not on others: no warning; on every port: one */
+	REQUIRE(build("deny in tcp port 10-29 from 198.51.100.0/24\n"
+		      "deny in tcp port 30-39 from 198.51.100.0/25\n"
+		      "deny in tcp port 30-39 from 198.51.100.128/25\n"
+		      "allow in tcp port 15-35 from 198.51.100.7\n"
+		      "allow in tcp port 15-45 from 198.51.100.7\n") == 0);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 4);
+	CHECK_EQ_STR(diag.warn[0].msg, shadowed);
+}
+
+/* ICMPv6 types 133-136 always pass: an allow for them is not shadowed */
+TEST(warn_shadowed_skips_nd_types)
+{
+	unsetenv("SSH_CONNECTION");
+	REQUIRE(build("deny in icmpv6\nallow in icmpv6 type neighbor-solicitation\n"
+		      "allow in icmpv6 type router-solicitation, neighbor-advertisement\n") == 0);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_INT(diag.warn[0].line, 1);
+	CHECK_EQ_STR(diag.warn[0].msg, "ICMPv6 router and neighbor discovery (types 133-136) always pass "
+		     "so the host keeps its link; this deny does not block them");
+	/* echo-request does not always pass: still shadowed */
+	REQUIRE(build("deny in icmpv6\nallow in icmpv6 type echo-request, neighbor-solicitation\n") == 0);
+	REQUIRE(analyze() == 2);
+	CHECK_EQ_INT(diag.warn[0].line, 2);
+	CHECK_EQ_STR(diag.warn[0].msg, "this allow rule never takes effect: deny rules drop "
+		     "everything it matches (deny wins; see c.policy:1)");
+}
+
 TEST(warn_duplicates)
 {
 	REQUIRE(build("allow in tcp port 80,443 comment \"a\"\n"
@@ -375,6 +438,34 @@ TEST(warn_ssh_lockout)
 	CHECK_EQ_INT(analyze(), 0);
 	unsetenv("SSH_CONNECTION");
 	CHECK_EQ_INT(analyze(), 0);
+}
+
+TEST(warn_ssh_lockout_ipv6_zone)
+{
+	REQUIRE(build("allow in tcp port 443\n") == 0);
+	setenv("SSH_CONNECTION", "fe80::5%eth0 51000 fe80::1%eth0 22", 1);
+	REQUIRE(analyze() == 1);
+	CHECK_EQ_STR(diag.warn[0].msg, "lockout: no rule lets your SSH session in (tcp port 22 from "
+		     "fe80::5) and default in is drop; add \"allow in tcp port 22 from fe80::5\"");
+	REQUIRE(build("allow in tcp port 22 from fe80::/64\n") == 0);
+	CHECK_EQ_INT(analyze(), 0);
+	unsetenv("SSH_CONNECTION");
+}
+
+TEST(warn_ssh_lockout_not_in_monitor_mode)
+{
+	REQUIRE(build("mode monitor\nallow in tcp port 443\n") == 0);
+	setenv("SSH_CONNECTION", "198.51.100.7 51000 192.0.2.2 22", 1);
+	CHECK_EQ_INT(analyze(), 0);
+	REQUIRE(build("mode monitor\nallow in tcp port 22\ndeny in tcp port 22 from 198.51.100.0/24\n") == 0);
+	CHECK_EQ_INT(analyze(), 0);
+	/* monitor, then enforce: the later line applies, and so does the check */
+	REQUIRE(build("mode monitor\nmode enforce\nallow in tcp port 443\n") == 0);
+	REQUIRE(diag.nwarn == 1);
+	CHECK_EQ_STR(diag.warn[0].msg, "mode changes from monitor (set at c.policy:1) to enforce; "
+		     "the later line applies");
+	CHECK_EQ_INT(analyze(), 1);
+	unsetenv("SSH_CONNECTION");
 }
 
 /* ---- random policies against the oracle --------------------------------- */

@@ -281,7 +281,15 @@ static const struct err_case err_cases[] = {
 	{ "allow in http\n",
 	  "t.policy:1:10: error: expected a protocol: tcp, udp, tcp,udp, icmp, icmpv6 or proto NAME|NUMBER, got \"http\"" },
 	{ "allow in tcp,icmp\n",
-	  "t.policy:1:14: error: only tcp and udp can share a rule; write a separate rule for icmp" },
+	  "t.policy:1:14: error: \"icmp\" cannot share a rule with tcp or udp; write a separate rule for it" },
+	{ "allow in tcp,udp,icmpv6\n",
+	  "t.policy:1:18: error: \"icmpv6\" cannot share a rule with tcp or udp; write a separate rule for it" },
+	{ "allow in icmp,tcp\n",
+	  "t.policy:1:15: error: \"tcp\" cannot share a rule with icmp; write a separate rule for it" },
+	{ "allow in icmpv6, icmp\n",
+	  "t.policy:1:18: error: \"icmp\" cannot share a rule with icmpv6; write a separate rule for it" },
+	{ "allow in tcp,tcp\n", "t.policy:1:14: error: \"tcp\" is listed twice" },
+	{ "allow in udp, tcp, udp port 53\n", "t.policy:1:20: error: \"udp\" is listed twice" },
 	{ "allow in tcp,\n", "t.policy:1:14: error: expected tcp or udp after \",\" at end of line" },
 	{ "allow in proto bogus\n",
 	  "t.policy:1:16: error: expected an IP protocol name (gre, esp, ah, vrrp, ospf, sctp, ...) or number 0-255, got \"bogus\"" },
@@ -292,15 +300,25 @@ static const struct err_case err_cases[] = {
 	{ "allow in icmp port 1\n", "t.policy:1:15: error: \"port\" goes with tcp or udp; icmp rules take \"type\"" },
 	{ "allow in tcp type 8\n", "t.policy:1:14: error: \"type\" goes with icmp or icmpv6; tcp/udp rules take \"port\"" },
 	{ "allow in tcp port\n", "t.policy:1:18: error: expected a port or range at end of line" },
-	{ "allow in tcp port 0\n", "t.policy:1:19: error: port 0 is out of range 1-65535" },
-	{ "allow in tcp port 65536\n", "t.policy:1:19: error: port 65536 is out of range 1-65535" },
-	{ "allow in tcp port 443-80\n", "t.policy:1:19: error: range 443-80 is backwards; write 80-443" },
+	{ "allow in tcp port 0\n", "t.policy:1:19: error: port \"0\" is out of range 1-65535" },
+	{ "allow in tcp port 65536\n", "t.policy:1:19: error: port \"65536\" is out of range 1-65535" },
+	{ "allow in tcp port 1-65536\n", "t.policy:1:19: error: port \"1-65536\" is out of range 1-65535" },
+	{ "allow in tcp port 443-80\n", "t.policy:1:19: error: range \"443-80\" is backwards; write 80-443" },
 	{ "allow in tcp port 80-\n", "t.policy:1:19: error: expected a port (1-65535) or a range N-M, got \"80-\"" },
 	{ "allow in tcp port https\n", "t.policy:1:19: error: expected a port (1-65535) or a range N-M, got \"https\"" },
 	{ "allow in tcp port 80,\n", "t.policy:1:22: error: expected a port after \",\" at end of line" },
 	{ "allow in tcp port 80 port 81\n",
-	  "t.policy:1:22: error: port is given twice; put every item in one comma list" },
-	{ "allow in icmp type 256\n", "t.policy:1:20: error: ICMP type 256 is out of range 0-255" },
+	  "t.policy:1:22: error: \"port\" is given twice; put every item in one comma list" },
+	{ "allow in icmp type 8 type 0\n",
+	  "t.policy:1:22: error: \"type\" is given twice; put every item in one comma list" },
+	/* which keyword fits the protocol is said before that it is repeated */
+	{ "allow in icmp type 8 port 80\n",
+	  "t.policy:1:22: error: \"port\" goes with tcp or udp; icmp rules take \"type\"" },
+	{ "allow in tcp port 80 type 8\n",
+	  "t.policy:1:22: error: \"type\" goes with icmp or icmpv6; tcp/udp rules take \"port\"" },
+	{ "allow in icmp type 256\n", "t.policy:1:20: error: ICMP type \"256\" is out of range 0-255" },
+	{ "allow in icmpv6 type 128-300\n", "t.policy:1:22: error: ICMP type \"128-300\" is out of range 0-255" },
+	{ "allow in icmp type 11-3\n", "t.policy:1:20: error: range \"11-3\" is backwards; write 3-11" },
 	{ "allow in icmp type packet-too-big\n",
 	  "t.policy:1:20: error: \"packet-too-big\" is an ICMPv6 type; for IPv4 use destination-unreachable (it carries \"fragmentation needed\")" },
 	{ "allow in icmp type neighbor-solicitation\n",
@@ -327,12 +345,35 @@ static const struct err_case err_cases[] = {
 	  "t.policy:1:19: error: \"2001:db8::1/64\" has host bits set after /64; write 2001:db8::/64 for the network or 2001:db8::1 for the host" },
 	{ "allow in tcp from 192.0.2.1 from 192.0.2.2\n",
 	  "t.policy:1:29: error: peers are given twice; put every peer in one comma list" },
+	{ "allow in tcp from 192.0.2.1 peer 192.0.2.2\n",
+	  "t.policy:1:29: error: peers are given twice; put every peer in one comma list" },
+	/* the direction is checked before the repetition */
+	{ "allow in tcp port 1 from 192.0.2.1 to 192.0.2.2\n",
+	  "t.policy:1:36: error: \"to\" names the destination of outbound packets and goes with \"out\"; use \"from\" or \"peer\"" },
+	{ "allow out tcp to 192.0.2.1 from 192.0.2.2\n",
+	  "t.policy:1:28: error: \"from\" names the source of inbound packets and goes with \"in\"; use \"to\" or \"peer\"" },
 	{ "allow in tcp comment\n", "t.policy:1:21: error: expected a quoted comment at end of line" },
 	{ "allow in tcp comment x\n", "t.policy:1:22: error: expected a quoted comment, got \"x\"" },
-	{ "allow in tcp comment \"a\" comment \"b\"\n", "t.policy:1:26: error: comment is given twice" },
+	{ "allow in tcp comment \"a\" comment \"b\"\n", "t.policy:1:26: error: \"comment\" is given twice" },
 	{ "allow in tcp port 22 = 1\n",
 	  "t.policy:1:22: error: expected port, type, from, to, peer or comment, got \"=\"" },
-	{ "allow in tcp\nallow in udp port 99999\n", "t.policy:2:19: error: port 99999 is out of range 1-65535" },
+	{ "allow in tcp\nallow in udp port 99999\n", "t.policy:2:19: error: port \"99999\" is out of range 1-65535" },
+	/* columns count characters, not bytes: "é" is two bytes, one column */
+	{ "allow in tcp comment \"h\xc3\xa9llo\" port 0\n",
+	  "t.policy:1:35: error: port \"0\" is out of range 1-65535" },
+	{ "allow in tcp comment \"\xe2\x82\xac \\\" \xf0\x9f\x94\xa5\" port\n",
+	  "t.policy:1:35: error: expected a port or range at end of line" },
+	{ "set caf\xc3\xa9 = 192.0.2.1\n",
+	  "t.policy:1:5: error: expected a set name (letters, digits, _ - .; starting with a letter or _), got \"caf\xc3\xa9\"" },
+	{ "allow in tcp from @caf\xc3\xa9, 192.0.2.1/33\n",
+	  "t.policy:1:19: error: unknown set \"@caf\xc3\xa9\"; define it with \"set caf\xc3\xa9 = ...\" before this line" },
+	{ "allow in tcp comment \"\xc3\xa9\" from 192.0.2.1/33\n",
+	  "t.policy:1:31: error: bad prefix length in \"192.0.2.1/33\": IPv4 takes /0 to /32, IPv6 /0 to /128" },
+	/* a UTF-8 byte order mark at the start of the file is no column */
+	{ "\xef\xbb\xbf" "allow in tcp port 0\n", "t.policy:1:19: error: port \"0\" is out of range 1-65535" },
+	/* at most one policy line per file */
+	{ "policy \"a\"\nallow in tcp\npolicy \"a\"\n",
+	  "t.policy:3:1: error: the policy is already named \"a\"; keep one policy line" },
 };
 
 TEST(error_messages_and_positions)
@@ -351,7 +392,7 @@ TEST(error_fields_for_json)
 	CHECK_EQ_STR(diag.err_file, "t.policy");
 	CHECK_EQ_INT(diag.err_line, 1);
 	CHECK_EQ_INT(diag.err_col, 19);
-	CHECK_EQ_STR(diag.err_msg, "port 0 is out of range 1-65535");
+	CHECK_EQ_STR(diag.err_msg, "port \"0\" is out of range 1-65535");
 	CHECK(pol.rules == NULL && pol.nrules == 0);	/* freed on error */
 }
 
@@ -360,7 +401,24 @@ TEST(nul_byte_rejected)
 	pw_policy_free(&pol);
 	pw_diag_free(&diag);
 	CHECK(pw_policy_parse_text("t.policy", "allow in tcp\0x\n", 15, &pol, &diag) != 0);
-	CHECK_EQ_STR(diag.error, "t.policy:1: error: NUL byte in the file; is it a text file?");
+	CHECK_EQ_STR(diag.error, "t.policy:1:13: error: NUL byte in the file; is it a text file?");
+	CHECK_EQ_INT(diag.err_col, 13);
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	CHECK(pw_policy_parse_text("t.policy", "allow in tcp\n\n\xc3\xa9\xc3\xa9\0\n", 19, &pol, &diag) != 0);
+	CHECK_EQ_STR(diag.error, "t.policy:3:3: error: NUL byte in the file; is it a text file?");
+}
+
+TEST(utf8_bom_skipped)
+{
+	REQUIRE(parse("\xef\xbb\xbfpolicy \"with a BOM\"\nallow in tcp port 22\n") == 0);
+	CHECK_EQ_STR(pol.name, "with a BOM");
+	CHECK_EQ_INT(pol.nrules, 1);
+	CHECK_EQ_INT(pol.rules[0].line, 2);
+	/* only at the very start */
+	CHECK_EQ_STR(error_of("allow in tcp\n\xef\xbb\xbfpolicy \"x\"\n"),
+		     "t.policy:2:1: error: expected a statement (policy, include, default, mode, set, "
+		     "allow or deny), got \"\xef\xbb\xbfpolicy\"");
 }
 
 /* ---- files and includes -------------------------------------------------- */
@@ -373,6 +431,45 @@ TEST(missing_file)
 	snprintf(want, sizeof(want), "%s/nope.policy: error: cannot read the policy: No such file or directory",
 		 tmpdir);
 	CHECK_EQ_STR(diag.error, want);
+}
+
+TEST(directory_is_not_a_policy)
+{
+	make_tmpdir();
+	char dir[128], want[384];
+	snprintf(dir, sizeof(dir), "%s/a-dir", tmpdir);
+	mkdir(dir, 0755);
+	REQUIRE(parse_path("a-dir") != 0);
+	snprintf(want, sizeof(want), "%s/a-dir: error: cannot read the policy: Is a directory", tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+	write_file("inc-dir.policy", "allow in tcp port 22\ninclude \"a-dir\"\n");
+	REQUIRE(parse_path("inc-dir.policy") != 0);
+	snprintf(want, sizeof(want), "%s/inc-dir.policy:2:9: error: cannot read included file "
+		 "%s/a-dir: Is a directory", tmpdir, tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+}
+
+/* a pipe has no real path, but it can be read */
+TEST(policy_from_a_pipe)
+{
+	static const char text[] = "policy \"piped\"\nallow in tcp port 22\n";
+	int fds[2];
+	char path[64];
+
+	REQUIRE(pipe(fds) == 0);
+	REQUIRE(write(fds[1], text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	int rc = pw_policy_parse_file(path, &pol, &diag);
+	close(fds[0]);
+	if (rc)
+		FAILF("%s", diag.error);
+	REQUIRE(rc == 0);
+	CHECK_EQ_STR(pol.name, "piped");
+	CHECK_EQ_INT(pol.nrules, 1);
+	CHECK_EQ_STR(pol.files[0], path);
 }
 
 TEST(include_relative_to_including_file)
@@ -412,7 +509,7 @@ TEST(include_error_inside_included_file)
 	write_file("outer.policy", "include \"bad-inner.policy\"\n");
 	REQUIRE(parse_path("outer.policy") != 0);
 	char want[384];
-	snprintf(want, sizeof(want), "%s/bad-inner.policy:2:19: error: port 0 is out of range 1-65535", tmpdir);
+	snprintf(want, sizeof(want), "%s/bad-inner.policy:2:19: error: port \"0\" is out of range 1-65535", tmpdir);
 	CHECK_EQ_STR(diag.error, want);
 }
 
@@ -429,6 +526,23 @@ TEST(include_cycle)
 	write_file("self.policy", "include \"self.policy\"\n");
 	CHECK(parse_path("self.policy") != 0);
 	CHECK(strstr(diag.error, "include cycle") != NULL);
+}
+
+TEST(included_file_has_one_policy_line)
+{
+	make_tmpdir();
+	write_file("two-names.policy", "policy \"first\"\nallow in tcp port 22\npolicy \"second\"\n");
+	write_file("inc-two-names.policy", "policy \"top\"\ninclude \"two-names.policy\"\n");
+	REQUIRE(parse_path("inc-two-names.policy") != 0);
+	char want[384];
+	snprintf(want, sizeof(want), "%s/two-names.policy:3:1: error: this file is already named "
+		 "\"first\"; keep one policy line", tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+	/* one each is fine, and the included name does not rename the policy */
+	write_file("one-name.policy", "policy \"inner\"\nallow in tcp port 22\n");
+	write_file("inc-one-name.policy", "include \"one-name.policy\"\npolicy \"outer\"\n");
+	REQUIRE(parse_path("inc-one-name.policy") == 0);
+	CHECK_EQ_STR(pol.name, "outer");
 }
 
 TEST(include_once_diamond)

@@ -1,11 +1,13 @@
 /* test_scale.c - a policy of 65,535 port rules and 100,000 peer prefixes
- * compiles, its map sizes are reported, and sampled decisions agree with the
- * oracle. Times are printed for the record, never asserted. */
+ * compiles and is analyzed, its map sizes are reported, and sampled
+ * decisions agree with the oracle; a deny set of 65,536 /32s covers an
+ * allow /16. Times are printed for the record, never asserted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "analyze.h"
 #include "compile.h"
 #include "harness.h"
 #include "oracle.h"
@@ -83,10 +85,15 @@ TEST(scale_65535_ports_100000_prefixes)
 		pw_policy_free(&pol);
 		return;
 	}
+	unsetenv("SSH_CONNECTION");
+	int arc = pw_analyze(&pol, &c, &d);
+	double t3 = now_ms();
+	CHECK_EQ_INT(arc, 0);
+	CHECK_EQ_INT(d.nwarn, 0);
 	CHECK_EQ_INT(pol.nrules, 65535 + 3);
 	CHECK_EQ_INT(pol.sets[0].n, NPREFIX);
-	printf("    parse %.0f ms, compile %.0f ms (%zu rules, %u classes)\n", t1 - t0, t2 - t1,
-	       pol.nrules, c.nclasses);
+	printf("    parse %.0f ms, compile %.0f ms, analyze %.0f ms (%zu rules, %u classes)\n",
+	       t1 - t0, t2 - t1, t3 - t2, pol.nrules, c.nclasses);
 	printf("    maps: slots %u x %zu B = %zu KiB, peer trie %zu entries x %zu B = %zu KiB\n",
 	       PW_SLOT_COUNT, sizeof(struct pw_slot), PW_SLOT_COUNT * sizeof(struct pw_slot) / 1024,
 	       c.npeers, sizeof(struct pw_peer_entry), c.npeers * sizeof(struct pw_peer_entry) / 1024);
@@ -136,6 +143,51 @@ TEST(scale_65535_ports_100000_prefixes)
 		}
 	}
 	printf("    %u sampled decisions, %u mismatches\n", n, mism);
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	pw_diag_free(&d);
+}
+
+/* 65,536 deny /32s fill 10.0.0.0/16 exactly: the allow over it never takes
+ * effect; one address fewer and it does */
+TEST(scale_65536_deny_hosts_cover_a_16)
+{
+	size_t cap = 2u << 20, o = 0;
+	char *t = malloc(cap);
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+
+	REQUIRE(t);
+	o += (size_t)snprintf(t + o, cap - o, "set hosts = ");
+	/* from the top down, so that the input is not already sorted */
+	for (int i = 65535; i >= 0; i--)
+		o += (size_t)snprintf(t + o, cap - o, "10.0.%d.%d%s", i >> 8, i & 0xff,
+				      i ? (i % 8 == 0 ? ",\n  " : ", ") : "\n");
+	o += (size_t)snprintf(t + o, cap - o, "deny in tcp port 443 from @hosts\n"
+			      "allow in tcp port 443 from 10.0.0.0/16\n"
+			      "allow in tcp port 443 from 10.0.0.0/15\n");
+	unsetenv("SSH_CONNECTION");
+	int prc = pw_policy_parse_text("hosts.policy", t, o, &pol, &d);
+	free(t);
+	if (prc) {
+		FAILF("parse: %s", d.error);
+		return;
+	}
+	if (pw_compile(&pol, &c, &d)) {
+		FAILF("compile: %s", d.error);
+		pw_policy_free(&pol);
+		return;
+	}
+	double t0 = now_ms();
+	int arc = pw_analyze(&pol, &c, &d);
+	double t1 = now_ms();
+	CHECK_EQ_INT(arc, 0);
+	printf("    analyze %.0f ms (65,536 deny /32s against an allow /16)\n", t1 - t0);
+	REQUIRE(d.nwarn == 1);
+	CHECK_EQ_INT(d.warn[0].line, 8194);
+	CHECK_EQ_STR(d.warn[0].msg, "this allow rule never takes effect: deny rules drop everything "
+		     "it matches (deny wins; see hosts.policy:8193)");
 	pw_compiled_free(&c);
 	pw_policy_free(&pol);
 	pw_diag_free(&d);
