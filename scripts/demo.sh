@@ -30,9 +30,36 @@ in  icmp 198.51.100.7  echo-request   ping
 in  icmpv6 fe80::1     neighbor-solicitation   IPv6 neighbor discovery
 ROWS
 
+if [ "$(id -u)" -eq 0 ]; then
+	say "The same traffic through the real XDP and tc programs (portwall test, BPF_PROG_TEST_RUN)"
+	script=$(mktemp /tmp/pw-demo-XXXXXX)
+	trap 'rm -f "$script"' EXIT
+	cat > "$script" <<'PKTS'
+in  tcp 198.51.100.7:51000 192.0.2.2:443 syn
+in  tcp 198.51.100.7:51000 192.0.2.2:7443 syn
+in  tcp 203.0.113.9:40000 192.0.2.2:10443 syn
+in  tcp 198.51.100.10:40000 192.0.2.2:38001 syn
+in  tcp 198.51.100.66:40000 192.0.2.2:38001 syn
+out tcp 192.0.2.2:41000 198.51.100.25:587 syn
+in  tcp 198.51.100.25:587 192.0.2.2:41000 syn,ack
+in  tcp 198.51.100.25:40000 192.0.2.2:587 syn
+in  tcp 203.0.113.66:40000 192.0.2.2:3389 syn
+in  tcp 203.0.113.66:40000 192.0.2.2:23 syn vlan 7
+in  udp 203.0.113.66:40000 192.0.2.2:161
+in  tcp 203.0.113.66:40000 192.0.2.2:443 syn vlan 1 vlan 2 vlan 3
+in  icmp 198.51.100.7 192.0.2.2 icmp-type echo-request
+in  icmpv6 fe80::1 fe80::2 icmp-type neighbor-solicitation
+PKTS
+	"$PW" test "$POLICY" -f "$script"
+else
+	say "(run as root to send the same traffic through the real XDP and tc programs)"
+fi
+
 say "Where to go next"
 cat <<'TXT'
   docs/policy.md      the policy language, semantics and compiled form
   policies/           CCP, Finesse, SocialMiner, ENGAGE client, base
-  make test           every test (parser, compiler, shipped policies, CLI)
+  docs/datapath.md    the BPF programs, connection tracking, counters, portwall test
+  make test           every test (parser, compiler, shipped policies, kernel programs, CLI)
+  make bench          ns/packet of the XDP program against an empty one (root)
 TXT
