@@ -89,11 +89,11 @@ $(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(SAN_LIB_OBJS) $(BUILD)/san
 # unit tests: one binary per tests/unit/test_*.c, with and without sanitizers
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(LIB_OBJS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Ibench $< $(LIB_OBJS) -o $@
 
 $(BUILD)/tests/san-%: tests/unit/%.c tests/harness.h $(SAN_LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests $< $(SAN_LIB_OBJS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests -Ibench $< $(SAN_LIB_OBJS) -o $@
 
 # benchmarks (root): BPF_PROG_TEST_RUN ns/packet as ratios to an empty program
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c | $(BUILD)/bench

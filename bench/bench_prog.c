@@ -73,14 +73,10 @@ static const char *const setup_large = "out udp 192.0.2.2:40000 10.0.0.1:5000";
 
 static size_t build(const char *words, uint8_t *frame, size_t size, uint32_t *dir)
 {
-	char buf[512], *argv[64], *save, *w, err[256];
-	int argc = 0;
+	char err[256];
 	struct pw_pktspec s;
 
-	snprintf(buf, sizeof(buf), "%s", words);
-	for (w = strtok_r(buf, " ", &save); w && argc < 64; w = strtok_r(NULL, " ", &save))
-		argv[argc++] = w;
-	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
 		fprintf(stderr, "bench: bad packet \"%s\": %s\n", words, err);
 		exit(1);
 	}

@@ -40,16 +40,13 @@ struct tctx {
 	bool json;
 };
 
-static int run_packet(struct tctx *t, int argc, char **argv, const char *where)
+/* Run the packet s, already parsed. */
+static int run_packet(struct tctx *t, const struct pw_pktspec *sp, const char *where)
 {
-	struct pw_pktspec s;
-	char err[256], desc[256];
+	struct pw_pktspec s = *sp;
+	char desc[256];
 	uint8_t frame[PW_PKT_OUT_MAX];
 
-	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
-		fprintf(stderr, "portwall test: %s%s\n", where, err);
-		return PW_EXIT_USAGE;
-	}
 	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
 	if (!len) {
 		fprintf(stderr, "portwall test: %spacket too large\n", where);
@@ -99,26 +96,26 @@ static int run_packet(struct tctx *t, int argc, char **argv, const char *where)
 static int run_script(struct tctx *t, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char line[1024], where[600];
+	char line[1024], where[600], err[256];
 	int lineno = 0, rc = PW_EXIT_OK;
+	struct pw_pktspec s;
 
 	if (!f) {
 		fprintf(stderr, "portwall test: cannot read the script %s: %s\n", path, strerror(errno));
 		return PW_EXIT_FAIL;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *words[64], *save, *w;
-		int n = 0;
 		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		for (w = strtok_r(line, " \t\r\n", &save); w && n < 64; w = strtok_r(NULL, " \t\r\n", &save))
-			words[n++] = w;
-		if (n == 0)
-			continue;
 		snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
-		rc = run_packet(t, n, words, where);
+		int pr = pw_pkt_parse_line(line, &s, err, sizeof(err));
+		if (pr == 1)
+			continue;
+		if (pr < 0) {
+			fprintf(stderr, "portwall test: %s%s\n", where, err);
+			rc = PW_EXIT_USAGE;
+			break;
+		}
+		rc = run_packet(t, &s, where);
 		if (rc)
 			break;
 	}
@@ -201,7 +198,15 @@ int cmd_test(int argc, char **argv)
 		fprintf(stderr, "portwall test: %s\n", err);
 		rc = PW_EXIT_FAIL;
 	} else {
-		rc = script ? run_script(&t, script) : run_packet(&t, argc - optind, argv + optind, "");
+		struct pw_pktspec s;
+		if (script) {
+			rc = run_script(&t, script);
+		} else if (pw_pkt_parse(argc - optind, argv + optind, &s, err, sizeof(err))) {
+			fprintf(stderr, "portwall test: %s\n", err);
+			rc = PW_EXIT_USAGE;
+		} else {
+			rc = run_packet(&t, &s, "");
+		}
 	}
 	pw_dp_close(&t.dp);
 	pw_compiled_free(&t.c);

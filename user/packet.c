@@ -236,6 +236,27 @@ int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t 
 	return 0;
 }
 
+int pw_pkt_parse_line(const char *line, struct pw_pktspec *s, char *err, size_t n)
+{
+	char buf[1024], *argv[64], *save, *w;
+	int argc = 0;
+
+	if (strlen(line) >= sizeof(buf))
+		return bad(err, n, "%s", "line too long for a packet (1023 bytes at most)");
+	snprintf(buf, sizeof(buf), "%s", line);
+	char *hash = strchr(buf, '#');
+	if (hash)
+		*hash = '\0';
+	for (w = strtok_r(buf, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (argc == 64)
+			return bad(err, n, "%s", "too many words for a packet (64 at most)");
+		argv[argc++] = w;
+	}
+	if (argc == 0)
+		return 1;
+	return pw_pkt_parse(argc, argv, s, err, n);
+}
+
 /* ---- building ---------------------------------------------------------- */
 
 static uint32_t sum16(const uint8_t *p, size_t len, uint32_t acc)

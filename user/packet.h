@@ -39,6 +39,9 @@ struct pw_pktspec {
 /* Parse "DIR PROTO SRC DST [FLAGS] [options...]" from words. Returns 0, or
  * -1 with a message naming the bad word. */
 int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t errsz);
+/* The same from one line of words separated by blanks ("#" starts a
+ * comment). Returns 0, 1 when the line holds no packet, or -1. */
+int pw_pkt_parse_line(const char *line, struct pw_pktspec *s, char *err, size_t errsz);
 /* Build the Ethernet frame with valid checksums. Returns its length, 0 if
  * it does not fit. */
 size_t pw_pkt_build(const struct pw_pktspec *s, uint8_t *buf, size_t size);

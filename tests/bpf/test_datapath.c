@@ -96,17 +96,13 @@ struct out {
 /* Run a packet described in words through the program of its direction. */
 static struct out pkt(const char *words)
 {
-	char buf[512], *argv[64], *save, *w, err[256];
-	int argc = 0;
+	char err[256];
 	struct pw_pktspec s;
 	uint8_t frame[PW_PKT_OUT_MAX];
 	struct out o = { -1, -1, 0, 0 };
 	struct pw_dp_result r;
 
-	snprintf(buf, sizeof(buf), "%s", words);
-	for (w = strtok_r(buf, " ", &save); w && argc < 64; w = strtok_r(NULL, " ", &save))
-		argv[argc++] = w;
-	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
 		FAILF("bad packet \"%s\": %s", words, err);
 		return o;
 	}
@@ -139,14 +135,10 @@ static struct out raw(uint32_t dir, const uint8_t *frame, size_t len)
 
 static size_t build(const char *words, uint8_t *frame, size_t size)
 {
-	char buf[512], *argv[64], *save, *w, err[256];
-	int argc = 0;
+	char err[256];
 	struct pw_pktspec s;
 
-	snprintf(buf, sizeof(buf), "%s", words);
-	for (w = strtok_r(buf, " ", &save); w && argc < 64; w = strtok_r(NULL, " ", &save))
-		argv[argc++] = w;
-	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
 		FAILF("bad packet \"%s\": %s", words, err);
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include "compile.h"
 #include "harness.h"
 #include "oracle.h"
+#include "scale_policy.h"
 
 static double now_ms(void)
 {
@@ -19,52 +20,12 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-#define NPREFIX 100000
-
-/* prefix i of the big set: /32s and /24s inside 10.0.0.0/8 ... (not sent
- * anywhere: this is data), and /64s inside 2001:db8::/32 */
-static void prefix_text(unsigned i, char *buf, size_t n)
-{
-	if (i % 5 == 4)
-		snprintf(buf, n, "2001:db8:%x:%x::/64", (i >> 16) & 0xffff, i & 0xffff);
-	else if (i % 5 == 3)
-		snprintf(buf, n, "%u.%u.%u.0/24", 11 + (i >> 16), (i >> 8) & 0xff, i & 0xff);
-	else
-		snprintf(buf, n, "10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
-}
-
-static char *gen(size_t *len)
-{
-	size_t cap = 16u << 20, o = 0;
-	char *t = malloc(cap), p[64];
-
-	if (!t)
-		return NULL;
-	o += (size_t)snprintf(t + o, cap - o, "policy \"scale\"\nset big = ");
-	for (unsigned i = 0; i < NPREFIX; i++) {
-		prefix_text(i, p, sizeof(p));
-		o += (size_t)snprintf(t + o, cap - o, "%s%s", p, i + 1 < NPREFIX ? (i % 8 == 7 ? ",\n  " : ", ") : "\n");
-	}
-	/* 65,535 single-port rules, every second one restricted to a /16 */
-	for (unsigned port = 1; port <= 65535; port++) {
-		if (port % 2)
-			o += (size_t)snprintf(t + o, cap - o, "allow in tcp port %u\n", port);
-		else
-			o += (size_t)snprintf(t + o, cap - o, "allow in tcp port %u from 192.0.%u.0/24\n",
-					      port, port % 256);
-	}
-	o += (size_t)snprintf(t + o, cap - o,
-			      "deny in tcp port 1-1023 from @big\n"
-			      "allow out udp port 5000-5100 to @big\n"
-			      "deny out udp port 5050 to 10.0.0.0/16\n");
-	*len = o;
-	return t;
-}
+#define NPREFIX PW_SCALE_NPREFIX
 
 TEST(scale_65535_ports_100000_prefixes)
 {
 	size_t len;
-	char *text = gen(&len);
+	char *text = pw_scale_policy(&len);
 	struct pw_policy pol;
 	struct pw_compiled c;
 	struct pw_diag d = { 0 };
@@ -118,7 +79,7 @@ TEST(scale_65535_ports_100000_prefixes)
 		char a[64];
 		unsigned pick = (unsigned)(rng >> 24) % 4;
 		if (pick == 0)
-			prefix_text((unsigned)(rng >> 8) % NPREFIX, a, sizeof(a));
+			pw_scale_prefix((unsigned)(rng >> 8) % NPREFIX, a, sizeof(a));
 		else if (pick == 1)
 			snprintf(a, sizeof(a), "192.0.%u.%u", port % 256, (unsigned)(rng >> 12) & 0xff);
 		else if (pick == 2)
