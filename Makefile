@@ -35,8 +35,9 @@ LIB_SRCS := user/addr.c user/diag.c user/names.c user/parse.c user/compile.c \
             user/analyze.c user/sha256.c user/json.c user/explain.c user/common.c \
             user/packet.c
 # the parts that need the skeletons (and libbpf)
-BPF_USER_SRCS := user/loader.c
-CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c user/cmd_test.c
+BPF_USER_SRCS := user/loader.c user/attach.c user/agent.c
+CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c user/cmd_test.c user/cmd_apply.c \
+            user/cmd_status.c user/cmd_unload.c
 
 LIB_OBJS     := $(LIB_SRCS:user/%.c=$(BUILD)/obj/%.o)
 CMD_OBJS     := $(CMD_SRCS:user/%.c=$(BUILD)/obj/%.o) $(BPF_USER_SRCS:user/%.c=$(BUILD)/obj/%.o)
@@ -76,6 +77,11 @@ $(BUILD)/portwall: $(CMD_OBJS) $(LIB_OBJS)
 $(BUILD)/san/portwall: $(SAN_CMD_OBJS) $(SAN_LIB_OBJS)
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $^ $(LIBS) -o $@
+
+# the e2e tests' traffic tool
+$(BUILD)/pwprobe: tests/e2e/pwprobe.c | $(BUILD)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # BPF_PROG_TEST_RUN tests (root): the loader and libbpf linked in
 $(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(LIB_OBJS) $(BUILD)/obj/loader.o | $(BUILD)/tests
@@ -118,7 +124,7 @@ $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/san/portwall \
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/san/portwall $(BUILD)/pwprobe \
 		$(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests/san-%) \
 		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%)
 	$(Q)BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS)

@@ -101,6 +101,14 @@ struct {
 	__type(value, struct pw_bucket);
 } pw_ratelimit SEC(".maps");
 
+/* What is applied: written and read by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_meta);
+} pw_meta SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

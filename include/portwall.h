@@ -332,6 +332,47 @@ struct pw_event {
 	__u8 dst[16];
 };
 
+/* ------------------------------------------------------------------------
+ * What is applied (map pw_meta, one entry, written by userspace only): for
+ * `portwall status` and for reloads.
+ */
+#define PW_MAX_IFACES 8
+
+enum pw_xdp_mode {
+	PW_XDP_NONE = 0,
+	PW_XDP_NATIVE = 1,
+	PW_XDP_GENERIC = 2,
+};
+
+enum pw_tc_mode {
+	PW_TC_NONE = 0,
+	PW_TC_CLSACT = 1,	/* a filter on a clsact qdisc that was already there */
+	PW_TC_CLSACT_OURS = 2,	/* a filter on a clsact qdisc portwall created */
+};
+
+struct pw_iface {
+	__u32 ifindex;
+	__u8 xdp_mode;		/* enum pw_xdp_mode */
+	__u8 tc_mode;		/* enum pw_tc_mode */
+	__u8 pad[2];
+	char name[16];
+};
+
+struct pw_meta {
+	__u32 generation;	/* 1 for the first apply, +1 for every reload */
+	__u8 mode;		/* PW_MODE_* of the policy in force */
+	__u8 niface;
+	__u8 pad[2];
+	__u64 applied_unix;	/* seconds since the epoch */
+	__u8 hash[32];		/* of the compiled policy in force */
+	char policy_name[64];
+	char policy_path[256];	/* as given to apply, made absolute */
+	char netns[32];		/* --netns name, "" for the current one */
+	struct pw_iface iface[PW_MAX_IFACES];
+};
+
+_Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
+_Static_assert(sizeof(struct pw_meta) == 592, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 40, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 88, "pw_state layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");

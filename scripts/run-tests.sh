@@ -46,6 +46,12 @@ for s in tests/cli/*.sh; do
 	run "$(basename "$s" .sh)" env PORTWALL="$BUILD/san/portwall" bash "$s"
 done
 
+# end to end on veth pairs between namespaces the tests make (root)
+for s in tests/e2e/*.sh; do
+	[ -e "$s" ] || continue
+	run "$(basename "$s" .sh)" env PORTWALL="$BUILD/san/portwall" PWPROBE="$BUILD/pwprobe" bash "$s"
+done
+
 echo
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
 echo "$total_pass passed, $total_fail failed"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cmds.h"
 #include "json.h"
 #include "loader.h"
@@ -15,11 +16,13 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: portwall test POLICY [--json] [-v] DIR PROTO SRC DST [FLAGS] [OPTIONS]\n"
-	      "       portwall test POLICY [--json] [-v] -f SCRIPT\n"
+	fputs("usage: portwall test [POLICY] [--json] [-v] DIR PROTO SRC DST [FLAGS] [OPTIONS]\n"
+	      "       portwall test [POLICY] [--json] [-v] -f SCRIPT\n"
 	      "  Run packets through the real XDP (in) and tc (out) programs with\n"
 	      "  BPF_PROG_TEST_RUN, on private maps loaded with POLICY (nothing is\n"
-	      "  attached). A script has one packet per line; state carries over.\n"
+	      "  attached), or without POLICY on the live maps of the portwall under\n"
+	      "  --pin-root (default " PW_PIN_ROOT "): there the packets count and open\n"
+	      "  flows like real ones. A script has one packet per line; state carries over.\n"
 	      "  Packet: in|out tcp|udp|icmp|icmpv6|PROTO SRC DST, where SRC/DST are\n"
 	      "  ADDR:PORT or [IPv6]:PORT (no port for other protocols); tcp FLAGS:\n"
 	      "  syn, ack, fin, rst, psh, urg joined by commas (default ack). Options:\n"
@@ -38,6 +41,10 @@ struct tctx {
 	struct pw_policy pol;
 	struct pw_compiled c;
 	bool json;
+	bool live;
+	struct pw_applied applied;	/* live: the policy in force */
+	const struct pw_policy *rules;	/* where rule ids point */
+	uint32_t nrules;
 };
 
 /* Run the packet s, already parsed. */
@@ -53,7 +60,7 @@ static int run_packet(struct tctx *t, const struct pw_pktspec *sp, const char *w
 		return PW_EXIT_USAGE;
 	}
 	struct pw_dp_result res;
-	int rc = pw_dp_judge(&t->dp, t->c.nrules, s.dir, frame, len, &res);
+	int rc = pw_dp_judge(&t->dp, t->nrules, s.dir, frame, len, &res);
 	int verdict = res.verdict, reason = res.reason;
 	uint32_t rule = res.rule;
 	if (rc) {
@@ -64,7 +71,7 @@ static int run_packet(struct tctx *t, const struct pw_pktspec *sp, const char *w
 	const char *rname = reason >= 0 ? pw_reason_names[reason] : "unknown";
 	bool by_rule = reason == PW_R_ALLOW_RULE || reason == PW_R_DROP_DENY ||
 		       reason == PW_R_ALLOW_DEFAULT || reason == PW_R_DROP_DEFAULT;
-	const struct pw_rule *r = by_rule && rule ? &t->pol.rules[rule - 1] : NULL;
+	const struct pw_rule *r = by_rule && rule && t->rules && rule <= t->nrules ? &t->rules->rules[rule - 1] : NULL;
 	bool monitor = verdict == PW_PASS && reason >= PW_R_FIRST_DROP;
 	if (t->json) {
 		printf("{\"verdict\":\"%s\",\"reason\":\"%s\",\"monitor\":%s,\"rule\":",
@@ -130,10 +137,12 @@ int cmd_test(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "pin-root", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct tctx t = { 0 };
+	const char *root = PW_PIN_ROOT;
 	const char *script = NULL;
 	bool verbose = false;
 	int o;
@@ -146,6 +155,7 @@ int cmd_test(int argc, char **argv)
 		case 'j': t.json = true; break;
 		case 'f': script = optarg; break;
 		case 'v': verbose = true; break;
+		case 'p': root = optarg; break;
 		case 'h': usage(stdout); return PW_EXIT_OK;
 		default:
 			fprintf(stderr, "portwall test: unknown option \"%s\"\n", argv[optind - 1]);
@@ -153,19 +163,21 @@ int cmd_test(int argc, char **argv)
 			return PW_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc || strcmp(argv[optind], "in") == 0 || strcmp(argv[optind], "out") == 0) {
-		fprintf(stderr, "portwall test: give the POLICY to load (testing against the policy in "
-			"force comes with `portwall apply`)\n");
+	if (optind >= argc && !script) {
+		fprintf(stderr, "portwall test: give a packet or -f SCRIPT\n");
 		usage(stderr);
 		return PW_EXIT_USAGE;
 	}
-	const char *policy = argv[optind++];
+	const char *policy = NULL;
+	if (optind < argc && strcmp(argv[optind], "in") != 0 && strcmp(argv[optind], "out") != 0)
+		policy = argv[optind++];
 	/* options may also follow the policy */
 	while ((o = getopt_long(argc, argv, "+f:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': t.json = true; break;
 		case 'f': script = optarg; break;
 		case 'v': verbose = true; break;
+		case 'p': root = optarg; break;
 		default: usage(stderr); return PW_EXIT_USAGE;
 		}
 	}
@@ -178,22 +190,44 @@ int cmd_test(int argc, char **argv)
 		fprintf(stderr, "portwall test: give a packet or -f SCRIPT, not both\n");
 		return PW_EXIT_USAGE;
 	}
-	struct pw_diag d = { 0 };
-	if (pw_load_policy(policy, &t.pol, &t.c, &d)) {
-		pw_diag_free(&d);
-		return PW_EXIT_FAIL;
-	}
-	pw_diag_free(&d);
 	char err[512];
-	struct pw_dp_opts lo = { .rule_capacity = t.c.nrules + 1, .verbose = verbose };
-	struct pw_config cfg;
-	int rc = pw_dp_load(&t.dp, &lo, err, sizeof(err));
-	if (!rc) {
-		pw_config_default(&cfg, t.c.mode, t.dp.ncpus);
-		rc = pw_dp_write_half(&t.dp, 0, &t.c, &cfg, err, sizeof(err));
+	int rc;
+	if (!policy) {
+		/* the live maps */
+		if (pw_need_root("test"))
+			return PW_EXIT_FAIL;
+		rc = pw_dp_open_pinned(&t.dp, root, err, sizeof(err));
+		if (rc == -ENOENT) {
+			fprintf(stderr, "portwall test: %s: give a POLICY to test it on private maps, or apply one\n", err);
+			return PW_EXIT_FAIL;
+		}
+		if (!rc && pw_applied_read(&t.dp, &t.applied) == 0 && t.applied.have_rules && t.applied.same) {
+			t.rules = &t.applied.pol;
+			t.nrules = t.applied.c.nrules;
+		} else if (!rc) {
+			fprintf(stderr, "portwall test: the policy file in force changed since apply: rules are shown by id\n");
+			t.nrules = t.dp.rule_capacity ? t.dp.rule_capacity - 1 : 0;
+		}
+		t.live = true;
+	} else {
+		struct pw_diag d = { 0 };
+		if (pw_load_policy(policy, &t.pol, &t.c, &d)) {
+			pw_diag_free(&d);
+			return PW_EXIT_FAIL;
+		}
+		pw_diag_free(&d);
+		t.rules = &t.pol;
+		t.nrules = t.c.nrules;
+		struct pw_dp_opts lo = { .rule_capacity = t.c.nrules + 1, .verbose = verbose };
+		struct pw_config cfg;
+		rc = pw_dp_load(&t.dp, &lo, err, sizeof(err));
+		if (!rc) {
+			pw_config_default(&cfg, t.c.mode, t.dp.ncpus);
+			rc = pw_dp_write_half(&t.dp, 0, &t.c, &cfg, err, sizeof(err));
+		}
+		if (!rc && (rc = pw_dp_activate(&t.dp, 0, 1)) != 0)
+			snprintf(err, sizeof(err), "putting the policy in force failed: %s", strerror(-rc));
 	}
-	if (!rc && (rc = pw_dp_activate(&t.dp, 0, 1)) != 0)
-		snprintf(err, sizeof(err), "putting the policy in force failed: %s", strerror(-rc));
 	if (rc) {
 		fprintf(stderr, "portwall test: %s\n", err);
 		rc = PW_EXIT_FAIL;
@@ -209,6 +243,7 @@ int cmd_test(int argc, char **argv)
 		}
 	}
 	pw_dp_close(&t.dp);
+	pw_applied_free(&t.applied);
 	pw_compiled_free(&t.c);
 	pw_policy_free(&t.pol);
 	return rc;

@@ -15,6 +15,9 @@ enum { PW_EXIT_OK = 0, PW_EXIT_FAIL = 1, PW_EXIT_USAGE = 2 };
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
 
 /* Parse and compile a policy file; on failure print the error to stderr
  * and return -1 (nothing to free). d collects warnings either way. */

@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -146,35 +148,153 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	dp->stats_fd = bpf_map__fd(dp->in->maps.pw_stats);
 	dp->ratelimit_fd = bpf_map__fd(dp->in->maps.pw_ratelimit);
 	dp->events_fd = bpf_map__fd(dp->in->maps.pw_events);
-	return 0;
-}
-
-void pw_dp_close(struct pw_dp *dp)
-{
-	if (dp->out)
-		egress_bpf__destroy(dp->out);
-	if (dp->in)
-		ingress_bpf__destroy(dp->in);
-	dp->in = NULL;
-	dp->out = NULL;
-}
-
-/* A new peer trie for one half, with the program's BTF for key and value
- * so that bpftool prints named fields. */
-static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, size_t n)
-{
+	dp->meta_fd = bpf_map__fd(dp->in->maps.pw_meta);
+	dp->btf_fd = bpf_object__btf_fd(dp->in->obj);
 	const struct btf *btf = bpf_object__btf(dp->in->obj);
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
-	char name[16];
-
 	if (btf) {
 		int k = btf__find_by_name_kind(btf, "pw_peer_key", BTF_KIND_STRUCT);
 		int v = btf__find_by_name_kind(btf, "pw_peer_val", BTF_KIND_STRUCT);
-		if (k > 0 && v > 0) {
-			mo.btf_fd = bpf_object__btf_fd(dp->in->obj);
-			mo.btf_key_type_id = (uint32_t)k;
-			mo.btf_value_type_id = (uint32_t)v;
+		dp->btf_key_id = k > 0 ? (uint32_t)k : 0;
+		dp->btf_val_id = v > 0 ? (uint32_t)v : 0;
+	}
+	return 0;
+}
+
+/* The maps by pin name, in one table for pin, open and unpin. */
+struct pin_map {
+	const char *name;
+	size_t off;	/* of the fd in struct pw_dp */
+};
+
+static const struct pin_map pin_maps[] = {
+	{ "pw_state", offsetof(struct pw_dp, state_fd) }, { "pw_slots", offsetof(struct pw_dp, slots_fd) },
+	{ "pw_peers", offsetof(struct pw_dp, peers_fd) }, { "pw_ct", offsetof(struct pw_dp, ct_fd) },
+	{ "pw_frags", offsetof(struct pw_dp, frags_fd) },
+	{ "pw_rule_stats", offsetof(struct pw_dp, rule_stats_fd) },
+	{ "pw_reason_stats", offsetof(struct pw_dp, reason_stats_fd) },
+	{ "pw_port_drops", offsetof(struct pw_dp, port_drops_fd) },
+	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
+	{ "pw_events", offsetof(struct pw_dp, events_fd) }, { "pw_meta", offsetof(struct pw_dp, meta_fd) },
+};
+static const char *const pin_progs[PW_DIR_COUNT] = { "prog_ingress", "prog_egress" };
+#define NPIN (sizeof(pin_maps) / sizeof(pin_maps[0]))
+
+static int *fd_at(struct pw_dp *dp, size_t off)
+{
+	return (int *)((char *)dp + off);
+}
+
+int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t n)
+{
+	char path[512];
+
+	if (mkdir(root, 0700) && errno != EEXIST)
+		return fail(err, n, -errno, "creating the pin directory %s failed: %s", root, strerror(errno));
+	for (size_t i = 0; i < NPIN; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
+		if (bpf_obj_pin(*fd_at((struct pw_dp *)dp, pin_maps[i].off), path))
+			return fail(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
+	}
+	for (int d = 0; d < PW_DIR_COUNT; d++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
+		if (bpf_obj_pin(dp->prog_fd[d], path))
+			return fail(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+void pw_dp_unpin(const char *root)
+{
+	char path[512];
+
+	for (size_t i = 0; i < NPIN; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
+		unlink(path);
+	}
+	for (int d = 0; d < PW_DIR_COUNT; d++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
+		unlink(path);
+	}
+}
+
+int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
+{
+	char path[512];
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(dp, 0, sizeof(*dp));
+	for (size_t i = 0; i < NPIN; i++)
+		*fd_at(dp, pin_maps[i].off) = -1;
+	dp->prog_fd[0] = dp->prog_fd[1] = dp->btf_fd = -1;
+	dp->pinned = true;
+	dp->ncpus = libbpf_num_possible_cpus();
+	for (size_t i = 0; i < NPIN; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
+		int fd = bpf_obj_get(path);
+		if (fd < 0) {
+			int e = errno;
+			pw_dp_close(dp);
+			if (e == ENOENT && i == 0)
+				return fail(err, n, -ENOENT, "no portwall is loaded under %s", root);
+			return fail(err, n, -e, "opening %s failed: %s (a partial or older portwall: "
+				    "portwall unload --pin-root %s, then apply again)", path, strerror(e), root);
 		}
+		*fd_at(dp, pin_maps[i].off) = fd;
+	}
+	for (int d = 0; d < PW_DIR_COUNT; d++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
+		dp->prog_fd[d] = bpf_obj_get(path);
+		if (dp->prog_fd[d] < 0) {
+			int e = errno;
+			pw_dp_close(dp);
+			return fail(err, n, -e, "opening %s failed: %s", path, strerror(e));
+		}
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(dp->rule_stats_fd, &info, &len) == 0)
+		dp->rule_capacity = info.max_entries / 2;
+	/* the BTF the maps were made with, for the peer tries of reloads */
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(dp->slots_fd, &info, &len) == 0 && info.btf_id) {
+		struct btf *btf = btf__load_from_kernel_by_id(info.btf_id);
+		if (btf) {
+			int k = btf__find_by_name_kind(btf, "pw_peer_key", BTF_KIND_STRUCT);
+			int v = btf__find_by_name_kind(btf, "pw_peer_val", BTF_KIND_STRUCT);
+			dp->btf_key_id = k > 0 ? (uint32_t)k : 0;
+			dp->btf_val_id = v > 0 ? (uint32_t)v : 0;
+			btf__free(btf);
+			dp->btf_fd = bpf_btf_get_fd_by_id(info.btf_id);
+		}
+	}
+	return 0;
+}
+
+int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m)
+{
+	uint32_t zero = 0;
+	return bpf_map_lookup_elem(dp->meta_fd, &zero, m) ? -errno : 0;
+}
+
+int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m)
+{
+	uint32_t zero = 0;
+	return bpf_map_update_elem(dp->meta_fd, &zero, m, BPF_ANY) ? -errno : 0;
+}
+
+
+/* A new peer trie for one half, with the programs' BTF for key and value
+ * so that bpftool prints named fields. */
+static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
+	char name[16];
+
+	if (dp->btf_fd >= 0 && dp->btf_key_id && dp->btf_val_id) {
+		mo.btf_fd = (uint32_t)dp->btf_fd;
+		mo.btf_key_type_id = dp->btf_key_id;
+		mo.btf_value_type_id = dp->btf_val_id;
 	}
 	snprintf(name, sizeof(name), "pw_peers_h%u", half);
 	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct pw_peer_key),
@@ -380,4 +500,26 @@ int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *
 	int rc = ring_buffer__consume(rb);
 	ring_buffer__free(rb);
 	return rc < 0 ? rc : c.n;
+}
+
+void pw_dp_close(struct pw_dp *dp)
+{
+	if (dp->pinned) {
+		for (size_t i = 0; i < NPIN; i++)
+			if (*fd_at(dp, pin_maps[i].off) >= 0)
+				close(*fd_at(dp, pin_maps[i].off));
+		for (int d = 0; d < PW_DIR_COUNT; d++)
+			if (dp->prog_fd[d] >= 0)
+				close(dp->prog_fd[d]);
+		if (dp->btf_fd >= 0)
+			close(dp->btf_fd);
+		dp->pinned = false;
+		return;
+	}
+	if (dp->out)
+		egress_bpf__destroy(dp->out);
+	if (dp->in)
+		ingress_bpf__destroy(dp->in);
+	dp->in = NULL;
+	dp->out = NULL;
 }

@@ -22,7 +22,10 @@ struct pw_dp {
 	struct egress_bpf *out;
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress */
 	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd;
-	int rule_stats_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd;
+	int rule_stats_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
+	int btf_fd;			/* the programs' BTF, for new peer tries */
+	uint32_t btf_key_id, btf_val_id;
+	bool pinned;			/* opened from pins: the fds are ours to close */
 	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
 	int ncpus;			/* possible CPUs: per-CPU values come in this many */
 };
@@ -37,6 +40,16 @@ struct pw_dp_opts {
  * message (what failed and what to do) in err. */
 int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t errsz);
 void pw_dp_close(struct pw_dp *dp);
+
+/* Pin every map and both programs under root (created 0700). */
+int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* Open a loaded datapath from its pins. Returns 0, -ENOENT when nothing is
+ * pinned there, or another -errno with a message. */
+int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* Remove the pins of maps and programs under root (not the directory). */
+void pw_dp_unpin(const char *root);
+int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m);
+int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m);
 
 /* The default configuration (timeouts, event rate) for ncpus CPUs. */
 void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus);

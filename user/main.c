@@ -14,6 +14,9 @@ static const struct cmd cmds[] = {
 	{ "check", cmd_check, "parse and compile a policy; show rules, map sizes, warnings, hash" },
 	{ "explain", cmd_explain, "the verdict of a policy for one packet, and the rule that decides" },
 	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
+	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
+	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
+	{ "unload", cmd_unload, "detach and remove everything portwall pinned" },
 };
 
 static void usage(FILE *f)

@@ -37,8 +37,9 @@ expect_match "bad script line: names file:line" "$ERR" "^portwall test: $T/bad:2
 run "$PW" test policies/ccp.policy in tcp 198.51.100.7 192.0.2.2:80
 expect_eq "port missing: usage exit" "$RC" 2
 expect_eq "port missing: message" "$ERR" 'portwall test: "198.51.100.7" needs a port: ADDR:PORT or [IPv6]:PORT'
-run "$PW" test in tcp 198.51.100.7:1 192.0.2.2:80
-expect_eq "no policy: usage exit" "$RC" 2
+run "$PW" test --pin-root /sys/fs/bpf/pw-none-$$ in tcp 198.51.100.7:1 192.0.2.2:80
+expect_eq "no policy, nothing applied: exit 1" "$RC" 1
+expect_match "no policy, nothing applied: says what to do" "$ERR" "no portwall is loaded under /sys/fs/bpf/pw-none-$$: give a POLICY"
 run "$PW" test /nonexistent.policy in tcp 198.51.100.7:1 192.0.2.2:80
 expect_eq "missing policy: exit 1" "$RC" 1
 

@@ -1,0 +1,224 @@
+/* pwprobe.c - the e2e tests' traffic: TCP/UDP listeners that echo, and
+ * clients that say whether they got through. Every wait is bounded.
+ *   pwprobe serve SECONDS PORT[,PORT...] [udp PORT[,PORT...]]
+ *   pwprobe tcp ADDR PORT [TIMEOUT_MS [BYTES [SRC_ADDR]]]  -> "ok" / "timeout" / "refused"
+ *   pwprobe udp ADDR PORT COUNT                             -> sends COUNT datagrams
+ *   pwprobe udpecho ADDR PORT [TIMEOUT_MS]                  -> "ok" / "timeout"
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXFD 64
+
+static int addr_of(const char *a, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(a, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return inet_pton(AF_INET6, a, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*len = sizeof(*s4);
+	return inet_pton(AF_INET, a, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int listen_on(int port, int type)
+{
+	int fd = socket(AF_INET6, type, 0), one = 1, zero = 0;
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));	/* v4 and v6 */
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || (type == SOCK_STREAM && listen(fd, 64))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int serve(int secs, const char *tcp, const char *udp)
+{
+	struct pollfd p[MAXFD];
+	int kind[MAXFD], n = 0;
+	char buf[65536], list[512], *save, *t;
+
+	for (int u = 0; u < 2; u++) {
+		const char *l = u ? udp : tcp;
+		if (!l)
+			continue;
+		snprintf(list, sizeof(list), "%s", l);
+		for (t = strtok_r(list, ",", &save); t && n < MAXFD / 2; t = strtok_r(NULL, ",", &save)) {
+			int fd = listen_on(atoi(t), u ? SOCK_DGRAM : SOCK_STREAM);
+			if (fd < 0) {
+				fprintf(stderr, "pwprobe: cannot listen on %s/%s: %s\n", u ? "udp" : "tcp", t, strerror(errno));
+				return 1;
+			}
+			p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+			kind[n++] = u ? 1 : 0;	/* 0 listener, 1 udp, 2 connection */
+		}
+	}
+	printf("listening\n");
+	fflush(stdout);
+	long end = now_ms() + secs * 1000L;
+	while (now_ms() < end) {
+		int r = poll(p, (nfds_t)n, 200);
+		if (r <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (kind[i] == 0) {
+				int c = accept(p[i].fd, NULL, NULL);
+				if (c >= 0 && n < MAXFD) {
+					p[n] = (struct pollfd){ .fd = c, .events = POLLIN };
+					kind[n++] = 2;
+				} else if (c >= 0) {
+					close(c);
+				}
+			} else if (kind[i] == 1) {
+				struct sockaddr_storage from;
+				socklen_t fl = sizeof(from);
+				ssize_t got = recvfrom(p[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+				if (got > 0)
+					sendto(p[i].fd, buf, (size_t)got, 0, (struct sockaddr *)&from, fl);
+			} else {
+				ssize_t got = read(p[i].fd, buf, sizeof(buf));
+				if (got > 0) {
+					if (write(p[i].fd, buf, (size_t)got) < 0)
+						got = 0;
+				}
+				if (got <= 0) {
+					close(p[i].fd);
+					p[i] = p[--n];
+					kind[i] = kind[n];
+					i--;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int tcp_probe(const char *addr, int port, int timeout, int bytes, const char *src)
+{
+	struct sockaddr_storage ss, sb;
+	socklen_t len, blen;
+	char buf[4096];
+
+	if (addr_of(addr, port, &ss, &len)) {
+		fprintf(stderr, "pwprobe: bad address %s\n", addr);
+		return 2;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (src) {
+		if (addr_of(src, 0, &sb, &blen) || bind(fd, (struct sockaddr *)&sb, blen)) {
+			fprintf(stderr, "pwprobe: cannot bind %s: %s\n", src, strerror(errno));
+			return 2;
+		}
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	int r = connect(fd, (struct sockaddr *)&ss, len);
+	if (r && errno != EINPROGRESS) {
+		printf("%s\n", errno == ECONNREFUSED ? "refused" : "error");
+		return 1;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	if (poll(&p, 1, timeout) != 1) {
+		printf("timeout\n");
+		return 1;
+	}
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (soerr) {
+		printf("%s\n", soerr == ECONNREFUSED ? "refused" : soerr == ETIMEDOUT ? "timeout" : "error");
+		return 1;
+	}
+	/* data both ways: send, read the echo back */
+	long end = now_ms() + timeout;
+	int sent = 0, got = 0;
+	memset(buf, 'x', sizeof(buf));
+	while (got < bytes && now_ms() < end) {
+		if (sent < bytes) {
+			ssize_t w = write(fd, buf, (size_t)(bytes - sent < (int)sizeof(buf) ? bytes - sent : (int)sizeof(buf)));
+			if (w > 0)
+				sent += (int)w;
+		}
+		struct pollfd q = { .fd = fd, .events = POLLIN };
+		if (poll(&q, 1, 50) == 1) {
+			ssize_t rd = read(fd, buf, sizeof(buf));
+			if (rd <= 0)
+				break;
+			got += (int)rd;
+		}
+	}
+	close(fd);
+	printf("%s\n", got >= bytes ? "ok" : "timeout");
+	return got >= bytes ? 0 : 1;
+}
+
+static int udp_send(const char *addr, int port, int count, int echo_timeout)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[64] = "pwprobe";
+
+	if (addr_of(addr, port, &ss, &len)) {
+		fprintf(stderr, "pwprobe: bad address %s\n", addr);
+		return 2;
+	}
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	for (int i = 0; i < count; i++)
+		sendto(fd, buf, 8, 0, (struct sockaddr *)&ss, len);
+	if (echo_timeout <= 0)
+		return 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int ok = poll(&p, 1, echo_timeout) == 1 && recv(fd, buf, sizeof(buf), 0) > 0;
+	printf("%s\n", ok ? "ok" : "timeout");
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 4 && strcmp(argv[1], "serve") == 0) {
+		int secs = atoi(argv[2]);
+		if (secs <= 0 || secs > 600)
+			secs = 60;
+		return serve(secs, argv[3], argc >= 6 && strcmp(argv[4], "udp") == 0 ? argv[5] : NULL);
+	}
+	if (argc >= 4 && strcmp(argv[1], "tcp") == 0)
+		return tcp_probe(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 1000,
+				 argc > 5 ? atoi(argv[5]) : 1000, argc > 6 ? argv[6] : NULL);
+	if (argc >= 5 && strcmp(argv[1], "udp") == 0)
+		return udp_send(argv[2], atoi(argv[3]), atoi(argv[4]), 0);
+	if (argc >= 4 && strcmp(argv[1], "udpecho") == 0)
+		return udp_send(argv[2], atoi(argv[3]), 1, argc > 4 ? atoi(argv[4]) : 1000);
+	fprintf(stderr, "usage: pwprobe serve SECONDS PORTS [udp PORTS] | tcp ADDR PORT [MS [BYTES [SRC]]] | "
+		"udp ADDR PORT COUNT | udpecho ADDR PORT [MS]\n");
+	return 2;
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# test_apply.sh - portwall on a real veth with real TCP/UDP sockets (root).
+# A "server" namespace gets policies/ccp.policy on its veth; a "client"
+# namespace plays browser, MR PG and mail server. Addresses are from the
+# documentation ranges, assigned here; nothing else is touched.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+PW=${PORTWALL:-build/portwall}
+PROBE=${PWPROBE:-build/pwprobe}
+if [ "$(id -u)" -ne 0 ]; then echo "test_apply: needs root, skipped"; summary; exit 0; fi
+
+S=pws$$ C=pwc$$ VS=pvs$$ VC=pvc$$
+ROOT=/sys/fs/bpf/pwtest$$
+T=$(mktemp -d /tmp/pw-e2e-XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	"$PW" unload --pin-root "$ROOT" >/dev/null 2>&1
+	ip netns del "$S" 2>/dev/null
+	ip netns del "$C" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ins() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
+
+ip netns add "$S" && ip netns add "$C" || { fail "netns setup"; summary; exit 1; }
+ip link add "$VS" type veth peer name "$VC"
+ip link set "$VS" netns "$S"
+ip link set "$VC" netns "$C"
+ins "$S" ip addr add 192.0.2.2/24 dev "$VS"
+ins "$S" ip addr add 198.51.100.2/24 dev "$VS"
+ins "$S" ip addr add 2001:db8::2/64 dev "$VS" nodad
+ins "$C" ip addr add 192.0.2.1/24 dev "$VC"
+for a in 198.51.100.10 198.51.100.25 198.51.100.7; do ins "$C" ip addr add $a/24 dev "$VC"; done
+ins "$C" ip addr add 2001:db8::1/64 dev "$VC" nodad
+for ns in "$S" "$C"; do ins "$ns" ip link set lo up; done
+ins "$S" ip link set "$VS" up
+ins "$C" ip link set "$VC" up
+
+# listeners: the vendor table's ports and some that are in no table
+# (nsenter execs the probe: $! is the probe itself, so the trap can stop it)
+nsenter --net=/run/netns/"$S" "$PROBE" serve 240 80,443,5222,7071,7443,8442,10443,38001,23,3389,8080 \
+	udp 5060,9999 > "$T/srv" 2>&1 &
+PIDS+=($!)
+nsenter --net=/run/netns/"$C" "$PROBE" serve 240 25,465,587,993 > "$T/cli" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q listening "$T/srv" && grep -q listening "$T/cli" && break; sleep 0.1; done
+
+probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }            # from the client
+probe_out() { ins "$S" "$PROBE" tcp "$@" 2>&1; }        # from the server
+
+expect_eq "before apply: telnet port reachable" "$(probe 192.0.2.2 23 1000)" ok
+
+out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "apply: exit 0" "$rc" 0
+expect_match "apply: says what it did" "$out" "^applied \"Cisco Customer Collaboration Platform\" .* generation 1, "
+expect_match "apply: XDP native on veth" "$out" "$VS: XDP native, tc egress"
+
+for p in 80 443 5222 7071 7443 8442 10443; do
+	expect_eq "ccp: tcp/$p from a browser connects, data both ways" "$(probe 192.0.2.2 $p 2000 20000)" ok
+done
+expect_eq "ccp: tcp/443 over IPv6 (neighbor discovery works)" "$(probe 2001:db8::2 443 2000 20000)" ok
+for p in 23 3389 8080 5223; do
+	expect_eq "ccp: tcp/$p is blocked" "$(probe 192.0.2.2 $p 700)" timeout
+done
+expect_eq "ccp: 38001 from the MR PG" "$(probe 198.51.100.2 38001 2000 1000 198.51.100.10)" ok
+expect_eq "ccp: 38001 from anyone else" "$(probe 198.51.100.2 38001 700 1000 198.51.100.7)" timeout
+expect_eq "ccp: outbound mail, replies get in" "$(probe_out 198.51.100.25 587 2000 20000)" ok
+expect_eq "ccp: outbound IMAPS" "$(probe_out 198.51.100.25 993 2000 1000)" ok
+expect_eq "ccp: udp/5060 is blocked" "$(ins "$C" "$PROBE" udpecho 192.0.2.2 5060 700)" timeout
+
+# exact counters: 7 datagrams to a port no rule names
+ins "$C" "$PROBE" udp 192.0.2.2 9999 7
+sleep 0.2
+st=$("$PW" status --json --pin-root "$ROOT")
+expect_eq "status: 7 drops on in udp/9999" "$(printf '%s' "$st" | jq '[.top_drops[] | select(.port == "in udp/9999") | .packets] | add')" 7
+expect_eq "status: generation 1" "$(printf '%s' "$st" | jq .policy.generation)" 1
+expect_eq "status: interface attached" "$(printf '%s' "$st" | jq -r '.interfaces[0] | "\(.xdp_attached) \(.tc_attached)"')" "true true"
+expect_match "status: the web rule counted packets both ways" \
+	"$(printf '%s' "$st" | jq -r '.rules[] | select(.comment != null and (.comment | startswith("UI, APIs"))) | "\(.in.packets) \(.out.packets)"')" '^[1-9][0-9]* [1-9][0-9]*$'
+expect_match "status: conntrack has the outbound flows" "$(printf '%s' "$st" | jq .conntrack.created)" '^[1-9]'
+expect_match "bpftool prints named fields" "$(bpftool map dump pinned "$ROOT/pw_meta" 2>&1)" '"generation": 1'
+
+# portwall test on the live maps
+expect_match "test on the live maps" "$("$PW" test --pin-root "$ROOT" in tcp 198.51.100.7:5000 192.0.2.2:443 syn)" '^PASS  allow-rule +.*ccp\.policy:[0-9]+'
+
+# hot reload: a version without 8442; 443 keeps working
+sed '/port 8442/d' policies/ccp.policy > "$T/ccp-no8442.policy"
+cp policies/base.policy "$T/"
+out=$("$PW" apply "$T/ccp-no8442.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "reload: exit 0" "$rc" 0
+expect_match "reload: generation 2" "$out" '^reloaded .* generation 2,'
+expect_eq "reload: 8442 now blocked" "$(probe 192.0.2.2 8442 700)" timeout
+expect_eq "reload: 443 still open" "$(probe 192.0.2.2 443 2000 20000)" ok
+printf 'allow in tcp port 99999\n' > "$T/broken.policy"
+out=$("$PW" apply "$T/broken.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "broken policy: exit 1" "$rc" 1
+expect_match "broken policy: nothing changed" "$out" 'nothing was changed'
+expect_eq "broken policy: generation still 2" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 2
+expect_eq "broken policy: 443 still open" "$(probe 192.0.2.2 443 2000 1000)" ok
+
+# errors that change nothing
+out=$("$PW" apply policies/ccp.policy --iface nosuch0 --netns "$S" --pin-root "$ROOT.x" 2>&1); rc=$?
+expect_eq "missing interface: exit 1" "$rc" 1
+expect_match "missing interface: says so" "$out" 'no interface "nosuch0"'
+[ -e "$ROOT.x" ] && fail "missing interface: left pins" || pass "missing interface: no pins left"
+
+# unload: nothing remains
+out=$("$PW" unload --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "unload: exit 0" "$rc" 0
+[ -e "$ROOT" ] && fail "unload: pins remain" "$(ls "$ROOT")" || pass "unload: no pins"
+expect_eq "unload: no XDP on the veth" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
+expect_eq "unload: no tc filter" "$(ins "$S" tc filter show dev "$VS" egress | wc -l)" 0
+expect_eq "unload: telnet port reachable again" "$(probe 192.0.2.2 23 1000)" ok
+
+summary

@@ -1,0 +1,107 @@
+/* agent.c - what apply, status, unload and test share. */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+static int fail(char *err, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int pw_need_root(const char *cmd)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr, "portwall %s: needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): "
+		"run it with sudo; nothing was changed\n", cmd);
+	return -EPERM;
+}
+
+int pw_ensure_bpffs(const char *root, char *err, size_t n)
+{
+	struct statfs st;
+
+	if (strncmp(root, "/sys/fs/bpf", 11) != 0)
+		return 0;	/* the caller's own bpffs */
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST)
+		return fail(err, n, -errno, "creating /sys/fs/bpf failed: %s", strerror(errno));
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return fail(err, n, -errno, "mounting bpffs on /sys/fs/bpf failed: %s", strerror(errno));
+	return 0;
+}
+
+int pw_lock(const char *root, char *err, size_t n)
+{
+	char path[600], name[512];
+
+	if (mkdir(PW_LOCK_DIR, 0700) && errno != EEXIST)
+		return fail(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
+	snprintf(name, sizeof(name), "%s", root);
+	for (char *c = name; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	snprintf(path, sizeof(path), "%s/%s.lock", PW_LOCK_DIR, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX)) {
+		int e = errno;
+		close(fd);
+		return fail(err, n, -e, "locking %s failed: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/link_xdp_%s", root, ifname);
+}
+
+int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a)
+{
+	struct pw_diag d = { 0 };
+
+	memset(a, 0, sizeof(*a));
+	int rc = pw_dp_read_meta(dp, &a->meta);
+	if (rc)
+		return rc;
+	if (a->meta.policy_path[0] && pw_policy_parse_file(a->meta.policy_path, &a->pol, &d) == 0) {
+		a->pol.mode = a->meta.mode;	/* as applied (--mode may override the file) */
+		if (pw_compile(&a->pol, &a->c, &d) == 0) {
+			a->have_rules = true;
+			a->same = memcmp(a->c.hash, a->meta.hash, sizeof(a->c.hash)) == 0;
+		} else {
+			pw_policy_free(&a->pol);
+		}
+	}
+	pw_diag_free(&d);
+	return 0;
+}
+
+void pw_applied_free(struct pw_applied *a)
+{
+	if (a->have_rules) {
+		pw_compiled_free(&a->c);
+		pw_policy_free(&a->pol);
+	}
+	a->have_rules = false;
+}

@@ -1,0 +1,38 @@
+/* agent.h - what apply, status, unload and test share: the pin directory,
+ * bpffs, the lock, the policy in force. */
+#ifndef PW_AGENT_H
+#define PW_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compile.h"
+#include "loader.h"
+#include "policy.h"
+
+#define PW_PIN_ROOT "/sys/fs/bpf/portwall"
+#define PW_LOCK_DIR "/run/portwall"
+
+/* Refuse early, with what to do, when not root. */
+int pw_need_root(const char *cmd);
+/* Mount bpffs on /sys/fs/bpf when a pin root under it has none. */
+int pw_ensure_bpffs(const char *root, char *err, size_t errsz);
+/* Serialize commands that change one pin root: an exclusive flock, waited
+ * for. Returns the lock fd (close it to release) or -errno with a message. */
+int pw_lock(const char *root, char *err, size_t errsz);
+/* The pin of the XDP link on ifname. */
+void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size);
+
+/* The policy in force, re-read from the file meta names, and whether the
+ * file still compiles to the tables in force (same hash). */
+struct pw_applied {
+	struct pw_meta meta;
+	struct pw_policy pol;
+	struct pw_compiled c;
+	bool have_rules;	/* pol/c valid */
+	bool same;		/* the file's hash equals the hash in force */
+};
+int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a);
+void pw_applied_free(struct pw_applied *a);
+
+#endif

@@ -1,0 +1,344 @@
+/* cmd_apply.c - `portwall apply POLICY --iface IF[,IF...]`: compile, load,
+ * attach XDP ingress and tc egress, pin everything, record what is applied,
+ * and exit with enforcement in place. Run again while loaded, it is a hot
+ * reload: the new policy goes into the half of the policy maps not in force
+ * and one write puts it in force; programs stay attached. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "analyze.h"
+#include "attach.h"
+#include "cmds.h"
+#include "sha256.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: portwall apply POLICY --iface IF[,IF...] [--mode enforce|monitor]\n"
+	      "                      [--xdp-mode auto|native|generic] [--netns NAME]\n"
+	      "                      [--pin-root DIR] [--force] [-v]\n"
+	      "  Compile POLICY, load the XDP (ingress) and tc (egress) programs, attach\n"
+	      "  them to each interface and pin them under --pin-root (default\n"
+	      "  " PW_PIN_ROOT "); enforcement stays when the command exits.\n"
+	      "  Run again while loaded: a hot reload (programs stay attached, the new\n"
+	      "  policy takes over atomically, conntrack and counters stay).\n"
+	      "  --mode       overrides the policy's mode statement\n"
+	      "  --xdp-mode   auto (native, else generic), native or generic\n"
+	      "  --netns      interfaces are in network namespace NAME (/run/netns)\n"
+	      "  --force      replace another tool's XDP program on the interface\n"
+	      "A policy that fails to parse, compile or load changes nothing.\n", f);
+}
+
+struct opts {
+	const char *policy, *ifaces, *netns, *root;
+	int mode;		/* -1: the policy's */
+	enum pw_xdp_want xdp;
+	bool force, verbose;
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "iface", required_argument, NULL, 'i' }, { "mode", required_argument, NULL, 'm' },
+		{ "xdp-mode", required_argument, NULL, 'x' }, { "netns", required_argument, NULL, 'n' },
+		{ "pin-root", required_argument, NULL, 'p' }, { "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->root = PW_PIN_ROOT;
+	o->mode = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "i:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'i': o->ifaces = optarg; break;
+		case 'm':
+			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor")) {
+				fprintf(stderr, "portwall apply: --mode takes enforce or monitor, got \"%s\"\n", optarg);
+				return -1;
+			}
+			o->mode = optarg[0] == 'm' ? PW_MODE_MONITOR : PW_MODE_ENFORCE;
+			break;
+		case 'x':
+			if (strcmp(optarg, "auto") == 0)
+				o->xdp = PW_XDP_AUTO;
+			else if (strcmp(optarg, "native") == 0)
+				o->xdp = PW_XDP_WANT_NATIVE;
+			else if (strcmp(optarg, "generic") == 0)
+				o->xdp = PW_XDP_WANT_GENERIC;
+			else {
+				fprintf(stderr, "portwall apply: --xdp-mode takes auto, native or generic, got \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'n': o->netns = optarg; break;
+		case 'p': o->root = optarg; break;
+		case 'f': o->force = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); return 1;
+		default:
+			fprintf(stderr, "portwall apply: unknown option or missing value \"%s\"\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "portwall apply: give one policy file\n");
+		return -1;
+	}
+	o->policy = argv[optind];
+	if (strlen(o->root) > 200 || o->root[0] != '/') {
+		fprintf(stderr, "portwall apply: --pin-root must be an absolute path (200 bytes at most)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Split "a,b" into names; every one must exist (in the netns). */
+static int resolve_ifaces(const char *list, char names[][IF_NAMESIZE], unsigned idx[], int *n)
+{
+	char buf[512], *save, *t;
+
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*n == PW_MAX_IFACES) {
+			fprintf(stderr, "portwall apply: at most %d interfaces\n", PW_MAX_IFACES);
+			return -1;
+		}
+		if (strlen(t) >= IF_NAMESIZE || !(idx[*n] = if_nametoindex(t))) {
+			fprintf(stderr, "portwall apply: no interface \"%s\"%s; nothing was changed\n", t,
+				errno == ENODEV || errno == ENXIO ? "" : "");
+			return -1;
+		}
+		snprintf(names[*n], IF_NAMESIZE, "%s", t);
+		(*n)++;
+	}
+	return *n ? 0 : -1;
+}
+
+static void detach_all(const struct pw_meta *m, const char *root)
+{
+	char pin[600];
+
+	for (int i = 0; i < m->niface; i++) {
+		pw_link_pin(root, m->iface[i].name, pin, sizeof(pin));
+		pw_detach_xdp(pin);
+		if (m->iface[i].tc_mode)
+			pw_detach_tc((int)m->iface[i].ifindex, m->iface[i].tc_mode);
+	}
+}
+
+static const char *xdp_name(uint8_t m)
+{
+	return m == PW_XDP_NATIVE ? "native" : m == PW_XDP_GENERIC ? "generic" : "none";
+}
+
+/* Attach the interfaces meta does not have yet; adds them to meta. */
+static int attach_new(const struct pw_dp *dp, const struct opts *o, struct pw_meta *m,
+		      char names[][IF_NAMESIZE], const unsigned idx[], int n, char *err, size_t errsz)
+{
+	char pin[600];
+
+	for (int i = 0; i < n; i++) {
+		bool have = false;
+		for (int k = 0; k < m->niface; k++)
+			have |= strcmp(m->iface[k].name, names[i]) == 0 && m->iface[k].ifindex == idx[i];
+		if (have)
+			continue;
+		if (m->niface == PW_MAX_IFACES)
+			return snprintf(err, errsz, "at most %d interfaces", PW_MAX_IFACES), -E2BIG;
+		struct pw_iface *f = &m->iface[m->niface];
+		memset(f, 0, sizeof(*f));
+		f->ifindex = idx[i];
+		snprintf(f->name, sizeof(f->name), "%.15s", names[i]);
+		pw_link_pin(o->root, names[i], pin, sizeof(pin));
+		int rc = pw_attach_xdp(dp->prog_fd[PW_DIR_IN], (int)idx[i], names[i], o->xdp, o->force, pin,
+				       &f->xdp_mode, err, errsz);
+		if (rc)
+			return rc;
+		rc = pw_attach_tc(dp->prog_fd[PW_DIR_OUT], (int)idx[i], names[i], &f->tc_mode, err, errsz);
+		if (rc) {
+			pw_detach_xdp(pin);
+			return rc;
+		}
+		m->niface++;
+	}
+	return 0;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_opts(argc, argv, &o);
+
+	if (rc)
+		return rc > 0 ? PW_EXIT_OK : (usage(stderr), PW_EXIT_USAGE);
+	if (!o.ifaces) {
+		fprintf(stderr, "portwall apply: which interfaces? give --iface IF[,IF...]\n");
+		return PW_EXIT_USAGE;
+	}
+	if (pw_need_root("apply"))
+		return PW_EXIT_FAIL;
+
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+	char err[600], abspath[PATH_MAX];
+	if (pw_policy_parse_file(o.policy, &pol, &d)) {
+		fprintf(stderr, "%s\nportwall apply: nothing was changed\n", d.error);
+		pw_diag_free(&d);
+		return PW_EXIT_FAIL;
+	}
+	if (o.mode >= 0)
+		pol.mode = (uint8_t)o.mode;
+	if (pw_compile(&pol, &c, &d)) {
+		fprintf(stderr, "%s\nportwall apply: nothing was changed\n", d.error);
+		pw_policy_free(&pol);
+		pw_diag_free(&d);
+		return PW_EXIT_FAIL;
+	}
+	if (pw_analyze(&pol, &c, &d) == 0)
+		for (size_t i = 0; i < d.nwarn; i++)
+			fprintf(stderr, "%s:%d: warning: %s\n", d.warn[i].file, d.warn[i].line, d.warn[i].msg);
+	if (!realpath(o.policy, abspath))
+		snprintf(abspath, sizeof(abspath), "%s", o.policy);
+	if (strlen(abspath) > 255) {
+		fprintf(stderr, "portwall apply: the policy's path is longer than 255 bytes; move it; "
+			"nothing was changed\n");
+		pw_compiled_free(&c);
+		pw_policy_free(&pol);
+		pw_diag_free(&d);
+		return PW_EXIT_FAIL;
+	}
+
+	struct pw_dp dp;
+	struct pw_meta m;
+	char names[PW_MAX_IFACES][IF_NAMESIZE];
+	unsigned idx[PW_MAX_IFACES];
+	int nif = 0, saved = -1, lock = -1;
+	bool first = false;
+	rc = PW_EXIT_FAIL;
+
+	if (pw_ensure_bpffs(o.root, err, sizeof(err)) || (lock = pw_lock(o.root, err, sizeof(err))) < 0) {
+		fprintf(stderr, "portwall apply: %s; nothing was changed\n", err);
+		goto out;
+	}
+	if (pw_netns_enter(o.netns, &saved, err, sizeof(err))) {
+		fprintf(stderr, "portwall apply: %s; nothing was changed\n", err);
+		goto out;
+	}
+	if (resolve_ifaces(o.ifaces, names, idx, &nif))
+		goto out;
+
+	int orc = pw_dp_open_pinned(&dp, o.root, err, sizeof(err));
+	if (orc == -ENOENT) {
+		first = true;
+		struct pw_dp_opts lo = {
+			.rule_capacity = c.nrules * 2 + 2 > 4096 ? c.nrules * 2 + 2 : 4096,
+			.verbose = o.verbose,
+		};
+		if (pw_dp_load(&dp, &lo, err, sizeof(err))) {
+			fprintf(stderr, "portwall apply: %s; nothing was changed\n", err);
+			goto out;
+		}
+		memset(&m, 0, sizeof(m));
+		snprintf(m.netns, sizeof(m.netns), "%s", o.netns ? o.netns : "");
+	} else if (orc) {
+		fprintf(stderr, "portwall apply: %s\n", err);
+		goto out;
+	} else if (pw_dp_read_meta(&dp, &m)) {
+		fprintf(stderr, "portwall apply: reading what is applied failed: %s\n", strerror(errno));
+		pw_dp_close(&dp);
+		goto out;
+	} else if (strcmp(m.netns, o.netns ? o.netns : "") != 0) {
+		fprintf(stderr, "portwall apply: the portwall under %s works in network namespace \"%s\", not "
+			"\"%s\"; use another --pin-root for another namespace; nothing was changed\n", o.root,
+			m.netns, o.netns ? o.netns : "");
+		pw_dp_close(&dp);
+		goto out;
+	}
+
+	/* the policy into the half not in force, then flip */
+	struct pw_state st;
+	struct pw_config cfg;
+	if (pw_dp_read_state(&dp, &st)) {
+		fprintf(stderr, "portwall apply: reading the policy state failed: %s\n", strerror(errno));
+		goto close;
+	}
+	uint32_t half = first ? 0 : (st.active ^ 1) & 1;
+	if (first)
+		pw_config_default(&cfg, c.mode, dp.ncpus);
+	else {
+		cfg = st.cfg[st.active & 1];	/* keep timeouts and rates */
+		cfg.mode = c.mode;
+	}
+	if (pw_dp_write_half(&dp, half, &c, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "portwall apply: %s; the policy in force is unchanged\n", err);
+		goto close;
+	}
+	if (first && pw_dp_pin(&dp, o.root, err, sizeof(err))) {
+		fprintf(stderr, "portwall apply: %s; nothing was changed\n", err);
+		pw_dp_unpin(o.root);
+		rmdir(o.root);
+		goto close;
+	}
+	int arc = pw_dp_activate(&dp, half, m.generation + 1);
+	if (arc) {
+		fprintf(stderr, "portwall apply: putting the policy in force failed: %s\n", strerror(-arc));
+		goto close;
+	}
+	m.generation++;
+	m.mode = c.mode;
+	m.applied_unix = (uint64_t)time(NULL);
+	memcpy(m.hash, c.hash, sizeof(m.hash));
+	snprintf(m.policy_name, sizeof(m.policy_name), "%s", pol.name);
+	snprintf(m.policy_path, sizeof(m.policy_path), "%.255s", abspath);
+	int n_before = m.niface;
+	if (attach_new(&dp, &o, &m, names, idx, nif, err, sizeof(err))) {
+		fprintf(stderr, "portwall apply: %s\n", err);
+		if (first) {
+			detach_all(&m, o.root);
+			pw_dp_unpin(o.root);
+			rmdir(o.root);
+			fprintf(stderr, "portwall apply: nothing was changed\n");
+		} else {
+			/* the new policy is in force on the interfaces that had it */
+			pw_dp_write_meta(&dp, &m);
+			fprintf(stderr, "portwall apply: the policy is in force on the interfaces attached before\n");
+		}
+		goto close;
+	}
+	if (pw_dp_write_meta(&dp, &m)) {
+		fprintf(stderr, "portwall apply: recording what is applied failed: %s\n", strerror(errno));
+		goto close;
+	}
+	char hex[65];
+	pw_hex(c.hash, sizeof(c.hash), hex);
+	printf("%s \"%s\" (%s), generation %u, hash sha256:%.16s, mode %s\n", first ? "applied" : "reloaded",
+	       pol.name, abspath, m.generation, hex, c.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
+	for (int i = 0; i < m.niface; i++)
+		printf("  %s: XDP %s, tc egress%s\n", m.iface[i].name, xdp_name(m.iface[i].xdp_mode),
+		       i >= n_before ? " (attached now)" : "");
+	rc = PW_EXIT_OK;
+close:
+	pw_dp_close(&dp);
+out:
+	pw_netns_leave(saved);
+	if (lock >= 0)
+		close(lock);
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	pw_diag_free(&d);
+	return rc;
+}

@@ -1,0 +1,304 @@
+/* cmd_status.c - `portwall status [--json]`: what is applied where, and
+ * what it has done: per-rule packets and bytes, drops by reason, the most
+ * dropped (protocol, port) pairs, conntrack fill, events. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "agent.h"
+#include "attach.h"
+#include "cmds.h"
+#include "json.h"
+#include "sha256.h"
+
+#define TOP_PORTS 10
+
+struct port_drop {
+	uint32_t slot;
+	uint64_t packets;
+};
+
+static int cmp_drop(const void *a, const void *b)
+{
+	const struct port_drop *x = a, *y = b;
+	return (x->packets < y->packets) - (x->packets > y->packets);
+}
+
+/* Sum pw_port_drops over CPUs for every slot; the n largest into top.
+ * Returns how many were found, or -errno. */
+static int top_drops(const struct pw_dp *dp, struct port_drop *top, int n)
+{
+	uint32_t batch = 8192, out_batch = 0, count;
+	__u32 *keys = malloc(batch * sizeof(*keys));
+	__u64 *vals = malloc((size_t)batch * (size_t)dp->ncpus * sizeof(*vals));
+	struct port_drop *all = NULL;
+	size_t nall = 0, cap = 0;
+	void *in = NULL;
+	int rc = 0;
+
+	if (!keys || !vals)
+		rc = -ENOMEM;
+	while (rc == 0) {
+		count = batch;
+		int lr = bpf_map_lookup_batch(dp->port_drops_fd, in, &out_batch, keys, vals, &count, NULL);
+		if (lr && errno != ENOENT) {
+			rc = -errno;
+			break;
+		}
+		for (uint32_t i = 0; i < count && rc == 0; i++) {
+			uint64_t sum = 0;
+			for (int c = 0; c < dp->ncpus; c++)
+				sum += vals[(size_t)i * (size_t)dp->ncpus + (size_t)c];
+			if (!sum)
+				continue;
+			if (nall == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct port_drop *p = realloc(all, nc * sizeof(*p));
+				if (!p) {
+					rc = -ENOMEM;
+					break;
+				}
+				all = p;
+				cap = nc;
+			}
+			all[nall++] = (struct port_drop){ keys[i], sum };
+		}
+		if (lr)
+			break;	/* ENOENT: that was the last batch */
+		in = &out_batch;
+	}
+	if (rc == 0) {
+		if (nall)
+			qsort(all, nall, sizeof(*all), cmp_drop);
+		rc = (int)(nall < (size_t)n ? nall : (size_t)n);
+		if (rc)
+			memcpy(top, all, (size_t)rc * sizeof(*top));
+	}
+	free(all);
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/* "in tcp/443", "out icmpv6/echo-request", "in proto/47" */
+static void slot_name(uint32_t slot, char *buf, size_t n)
+{
+	if (slot < PW_SLOT_ICMP_BASE) {
+		snprintf(buf, n, "%s %s/%u", (slot >> 17) & 1 ? "out" : "in", (slot >> 16) & 1 ? "udp" : "tcp",
+			 slot & 0xffff);
+	} else if (slot < PW_SLOT_PROTO_BASE) {
+		uint32_t r = slot - PW_SLOT_ICMP_BASE;
+		bool v6 = (r >> 8) & 1;
+		const char *t = pw_icmp_type_name(r & 0xff, v6);
+		if (t)
+			snprintf(buf, n, "%s %s/%s", (r >> 9) & 1 ? "out" : "in", v6 ? "icmpv6" : "icmp", t);
+		else
+			snprintf(buf, n, "%s %s/%u", (r >> 9) & 1 ? "out" : "in", v6 ? "icmpv6" : "icmp", r & 0xff);
+	} else {
+		uint32_t r = slot - PW_SLOT_PROTO_BASE;
+		const char *p = pw_proto_name(r & 0xff);
+		if (p)
+			snprintf(buf, n, "%s %s", (r >> 8) & 1 ? "out" : "in", p);
+		else
+			snprintf(buf, n, "%s proto/%u", (r >> 8) & 1 ? "out" : "in", r & 0xff);
+	}
+}
+
+static int ct_entries(const struct pw_dp *dp)
+{
+	struct pw_ct_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(dp->ct_fd, prev, &next) == 0 && n < 100000000) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' }, { "pin-root", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	const char *root = PW_PIN_ROOT;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'p': root = optarg; break;
+		case 'h':
+			printf("usage: portwall status [--json] [--pin-root DIR]\n");
+			return PW_EXIT_OK;
+		default:
+			fprintf(stderr, "usage: portwall status [--json] [--pin-root DIR]\n");
+			return PW_EXIT_USAGE;
+		}
+	}
+	if (pw_need_root("status"))
+		return PW_EXIT_FAIL;
+	struct pw_dp dp;
+	char err[600];
+	int orc = pw_dp_open_pinned(&dp, root, err, sizeof(err));
+	if (orc) {
+		fprintf(stderr, "portwall status: %s\n", err);
+		return PW_EXIT_FAIL;
+	}
+	struct pw_applied a;
+	struct pw_counter reasons[PW_DIR_COUNT * PW_R_COUNT];
+	struct pw_stats gs;
+	struct pw_port_drop_list { struct port_drop d[TOP_PORTS]; } top;
+	int ntop = top_drops(&dp, top.d, TOP_PORTS);
+	if (pw_applied_read(&dp, &a) || pw_dp_reason_counts(&dp, reasons) || pw_dp_stats(&dp, &gs)) {
+		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", root, strerror(errno));
+		pw_dp_close(&dp);
+		return PW_EXIT_FAIL;
+	}
+	int ct = ct_entries(&dp);
+	struct bpf_map_info info = { 0 };
+	uint32_t ilen = sizeof(info);
+	bpf_obj_get_info_by_fd(dp.ct_fd, &info, &ilen);
+	char hex[65], when[64];
+	pw_hex(a.meta.hash, sizeof(a.meta.hash), hex);
+	time_t t = (time_t)a.meta.applied_unix;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
+	int saved = -1;
+	if (pw_netns_enter(a.meta.netns, &saved, err, sizeof(err)))
+		saved = -2;
+
+	if (json) {
+		printf("{\"pin_root\":");
+		pw_json_str(stdout, root);
+		printf(",\"policy\":{\"name\":");
+		pw_json_str(stdout, a.meta.policy_name);
+		printf(",\"file\":");
+		pw_json_str(stdout, a.meta.policy_path);
+		printf(",\"hash\":\"sha256:%s\",\"generation\":%u,\"applied_unix\":%llu,\"mode\":\"%s\","
+		       "\"file_matches\":%s},", hex, a.meta.generation, (unsigned long long)a.meta.applied_unix,
+		       a.meta.mode == PW_MODE_MONITOR ? "monitor" : "enforce", a.same ? "true" : "false");
+		printf("\"netns\":");
+		pw_json_str(stdout, a.meta.netns[0] ? a.meta.netns : NULL);
+		printf(",\"interfaces\":[");
+		for (int i = 0; i < a.meta.niface; i++) {
+			const struct pw_iface *f = &a.meta.iface[i];
+			printf("%s{\"name\":", i ? "," : "");
+			pw_json_str(stdout, f->name);
+			printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s}",
+			       f->ifindex, f->xdp_mode == PW_XDP_NATIVE ? "native" : "generic",
+			       saved != -2 && pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) == 1 ? "true" : "false",
+			       saved != -2 && pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) == 1 ? "true" : "false");
+		}
+		printf("],\"rules\":[");
+		uint32_t nr = a.have_rules && a.same ? a.c.nrules : 0;
+		for (uint32_t id = 0; id <= nr; id++) {
+			struct pw_counter in = { 0 }, out = { 0 };
+			pw_dp_rule_count(&dp, id, PW_DIR_IN, &in);
+			pw_dp_rule_count(&dp, id, PW_DIR_OUT, &out);
+			printf("%s{\"id\":%u,", id ? "," : "", id);
+			if (id) {
+				const struct pw_rule *r = &a.pol.rules[id - 1];
+				printf("\"file\":");
+				pw_json_str(stdout, r->file);
+				printf(",\"line\":%d,\"text\":", r->line);
+				pw_json_str(stdout, r->text);
+				printf(",\"comment\":");
+				pw_json_str(stdout, r->comment);
+				printf(",");
+			} else {
+				printf("\"text\":\"default\",");
+			}
+			printf("\"in\":{\"packets\":%llu,\"bytes\":%llu},\"out\":{\"packets\":%llu,\"bytes\":%llu}}",
+			       (unsigned long long)in.packets, (unsigned long long)in.bytes,
+			       (unsigned long long)out.packets, (unsigned long long)out.bytes);
+		}
+		printf("],\"reasons\":{");
+		for (int dir = 0; dir < PW_DIR_COUNT; dir++) {
+			printf("%s\"%s\":{", dir ? "," : "", dir ? "out" : "in");
+			for (int r = 0; r < PW_R_COUNT; r++)
+				printf("%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", r ? "," : "", pw_reason_names[r],
+				       (unsigned long long)reasons[dir * PW_R_COUNT + r].packets,
+				       (unsigned long long)reasons[dir * PW_R_COUNT + r].bytes);
+			printf("}");
+		}
+		printf("},\"top_drops\":[");
+		for (int i = 0; i < ntop; i++) {
+			char sn[64];
+			slot_name(top.d[i].slot, sn, sizeof(sn));
+			printf("%s{\"port\":\"%s\",\"packets\":%llu}", i ? "," : "", sn,
+			       (unsigned long long)top.d[i].packets);
+		}
+		printf("],\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu},"
+		       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", ct, info.max_entries,
+		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed,
+		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,
+		       (unsigned long long)gs.events_lost);
+	} else {
+		printf("policy \"%s\" (%s)\n  generation %u, applied %s, hash sha256:%.16s, mode %s\n",
+		       a.meta.policy_name, a.meta.policy_path, a.meta.generation, when, hex,
+		       a.meta.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
+		if (!a.same)
+			printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
+		printf("interfaces%s%s:\n", a.meta.netns[0] ? " in netns " : "", a.meta.netns);
+		for (int i = 0; i < a.meta.niface; i++) {
+			const struct pw_iface *f = &a.meta.iface[i];
+			int x = saved != -2 ? pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) : -1;
+			int tc = saved != -2 ? pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) : -1;
+			printf("  %-16s XDP %s %s, tc egress %s\n", f->name,
+			       f->xdp_mode == PW_XDP_NATIVE ? "native" : "generic",
+			       x == 1 ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
+			       tc == 1 ? "attached" : "NOT ATTACHED");
+		}
+		printf("\n%5s  %-28s %12s %14s %12s %14s  %s\n", "RULE", "LINE", "IN PKTS", "IN BYTES", "OUT PKTS",
+		       "OUT BYTES", "COMMENT");
+		uint32_t nr = a.have_rules && a.same ? a.c.nrules : 0;
+		for (uint32_t id = 0; id <= nr; id++) {
+			struct pw_counter in = { 0 }, out = { 0 };
+			char loc[300];
+			pw_dp_rule_count(&dp, id, PW_DIR_IN, &in);
+			pw_dp_rule_count(&dp, id, PW_DIR_OUT, &out);
+			const struct pw_rule *r = id ? &a.pol.rules[id - 1] : NULL;
+			if (r)
+				snprintf(loc, sizeof(loc), "%s:%d", r->file, r->line);
+			else
+				snprintf(loc, sizeof(loc), "default");
+			printf("%5u  %-28s %12llu %14llu %12llu %14llu  %s\n", id, loc, (unsigned long long)in.packets,
+			       (unsigned long long)in.bytes, (unsigned long long)out.packets,
+			       (unsigned long long)out.bytes, r && r->comment ? r->comment : "");
+		}
+		printf("\n%-20s %12s %12s\n", "REASON", "IN PKTS", "OUT PKTS");
+		for (int r = 0; r < PW_R_COUNT; r++)
+			printf("%-20s %12llu %12llu\n", pw_reason_names[r],
+			       (unsigned long long)reasons[PW_DIR_IN * PW_R_COUNT + r].packets,
+			       (unsigned long long)reasons[PW_DIR_OUT * PW_R_COUNT + r].packets);
+		printf("\ntop dropped:");
+		if (ntop <= 0)
+			printf(" none");
+		for (int i = 0; i < ntop; i++) {
+			char sn[64];
+			slot_name(top.d[i].slot, sn, sizeof(sn));
+			printf("%s %s (%llu)", i ? "," : "", sn, (unsigned long long)top.d[i].packets);
+		}
+		printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed)\n", ct, info.max_entries,
+		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed);
+		printf("drop events: %llu sent, %llu suppressed by the rate limit, %llu lost (buffer full)\n",
+		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,
+		       (unsigned long long)gs.events_lost);
+	}
+	if (saved >= 0)
+		pw_netns_leave(saved);
+	pw_applied_free(&a);
+	pw_dp_close(&dp);
+	return PW_EXIT_OK;
+}
