@@ -373,7 +373,7 @@ static __always_inline int pw_record(const struct pw_ctx *c, const struct pw_con
 	pw_count(bpf_map_lookup_elem(&pw_reason_stats, &k), c->wire_len);
 	if (r->reason == PW_R_ALLOW_RULE || r->reason == PW_R_ALLOW_DEFAULT ||
 	    r->reason == PW_R_DROP_DEFAULT || r->reason == PW_R_DROP_DENY) {
-		k = r->rule * 2 + (c->dir & 1);
+		k = cfg->rule_base + r->rule * 2 + (c->dir & 1);
 		pw_count(bpf_map_lookup_elem(&pw_rule_stats, &k), c->wire_len);
 	}
 	if (r->action == PW_PASS)

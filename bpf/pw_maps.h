@@ -68,10 +68,18 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2 * 1024);		/* set by the loader: 2 * rule capacity */
+	__uint(max_entries, 4 * 1024);		/* set by the loader: 2 halves * 2 dirs * capacity */
 	__type(key, __u32);
 	__type(value, struct pw_counter);
 } pw_rule_stats SEC(".maps");
+
+/* Rules' fingerprints and carried counts: userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * 1024);		/* set by the loader: 2 * rule capacity */
+	__type(key, __u32);
+	__type(value, struct pw_rule_info);
+} pw_rules SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

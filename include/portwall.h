@@ -185,6 +185,7 @@ struct pw_config {
 	__u32 ct_icmp;		/* ICMP echo */
 	__u32 ct_other;
 	__u32 frag_timeout;	/* remembered first fragments */
+	__u32 rule_base;	/* this half's first index in pw_rule_stats */
 };
 
 struct pw_state {
@@ -280,8 +281,10 @@ enum pw_reason {
 
 /* ------------------------------------------------------------------------
  * Counters (per-CPU arrays; userspace sums the CPUs).
- *   pw_rule_stats   index rule * 2 + dir: packets and bytes per rule and
- *                   direction (rule 0: the default)
+ *   pw_rule_stats   index cfg.rule_base + rule * 2 + dir: packets and bytes
+ *                   per rule and direction (rule 0: the default); each half
+ *                   has its own range, so a reload zeroes the new half's
+ *                   counters while no packet writes them
  *   pw_reason_stats index dir * PW_R_COUNT + reason
  *   pw_port_drops   index = decision slot: dropped packets per
  *                   (direction, protocol, port / type / protocol number)
@@ -299,6 +302,15 @@ struct pw_stats {
 	__u64 ct_created;		/* new tracked flows */
 	__u64 ct_removed;		/* expired or closed flows deleted */
 	__u64 frags_tracked;
+};
+
+/* Per rule of each half, written and read by userspace only (map
+ * pw_rules, index half * capacity + rule): the rule's fingerprint, and the
+ * counts it carried over from earlier generations, so that a reload keeps
+ * the counters of rules it did not change. status shows carry + counters. */
+struct pw_rule_info {
+	__u64 fingerprint;	/* of the rule's content; 0: no rule */
+	struct pw_counter carry[2];	/* per direction */
 };
 
 /* Per-CPU token bucket for drop events (map pw_ratelimit). */
@@ -373,8 +385,9 @@ struct pw_meta {
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_meta) == 592, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 40, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 88, "pw_state layout");
+_Static_assert(sizeof(struct pw_config) == 44, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 96, "pw_state layout");
+_Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
 _Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");

@@ -298,6 +298,17 @@ int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "portwall apply: putting the policy in force failed: %s\n", strerror(-arc));
 		goto close;
 	}
+	if (!first) {
+		/* the old half is frozen now: carry the counts of kept rules,
+		 * and end the flows the new policy no longer allows */
+		int crc = pw_dp_carry(&dp, half ^ 1, half, dp.rule_capacity - 1, c.nrules);
+		if (crc)
+			fprintf(stderr, "portwall apply: carrying rule counters over failed: %s (they restart at 0)\n",
+				strerror(-crc));
+		int gone = pw_dp_flush_ct(&dp, &c);
+		if (gone > 0)
+			printf("ended %d tracked flow%s the new policy no longer allows\n", gone, gone == 1 ? "" : "s");
+	}
 	m.generation++;
 	m.mode = c.mode;
 	m.applied_unix = (uint64_t)time(NULL);

@@ -361,6 +361,32 @@ static int class_entries(struct ctx *c, uint32_t cls, size_t *cap)
 
 /* SHA-256 over the mode, the slots as runs of equal values, and the peer
  * entries: the same tables give the same hash, whatever the text said. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* What a rule does, not where it stands or what its comment says. */
+static uint64_t rule_fingerprint(const struct pw_rule *r)
+{
+	uint64_t h = 1469598103934665603ull;
+	uint8_t f[5] = { r->action, r->dirs, r->protos, r->ip_proto, r->restricted };
+
+	h = fnv(h, f, sizeof(f));
+	h = fnv(h, &r->nranges, sizeof(r->nranges));
+	if (r->nranges)
+		h = fnv(h, r->ranges, r->nranges * sizeof(*r->ranges));
+	h = fnv(h, &r->npeers, sizeof(r->npeers));
+	if (r->npeers)
+		h = fnv(h, r->peers, r->npeers * sizeof(*r->peers));
+	return h ? h : 2;	/* 0 means "no rule", 1 is the default's */
+}
+
 /* The classes, for `check` to show: their action, rules and entry counts. */
 static int export_classes(const struct ctx *c, struct pw_compiled *out)
 {
@@ -434,6 +460,15 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 		rc = class_entries(&c, k, &cap);
 	if (!rc)
 		rc = export_classes(&c, out);
+	if (!rc) {
+		out->rule_fp = malloc((pol->nrules + 1) * sizeof(*out->rule_fp));
+		if (!out->rule_fp)
+			rc = -ENOMEM;
+		for (size_t i = 0; !rc && i < pol->nrules; i++)
+			out->rule_fp[i + 1] = rule_fingerprint(&pol->rules[i]);
+		if (!rc)
+			out->rule_fp[0] = 1;
+	}
 	for (size_t i = 0; i < c.nclasses; i++)
 		free(c.classes[i].ids);
 	free(c.classes);
@@ -466,6 +501,7 @@ void pw_compiled_free(struct pw_compiled *c)
 	free(c->peers);
 	free(c->classes);
 	free(c->class_rules);
+	free(c->rule_fp);
 	memset(c, 0, sizeof(*c));
 }
 

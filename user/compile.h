@@ -35,6 +35,10 @@ struct pw_compiled {
 	uint32_t nrules;		/* rule ids 1..nrules */
 	uint8_t mode;			/* PW_MODE_* */
 	uint8_t hash[32];		/* SHA-256 of mode, slots and peer entries */
+	/* by rule id (0: the default): a fingerprint of the rule's content
+	 * (action, directions, protocols, ports, peers), so that a reload can
+	 * tell which rules it kept */
+	uint64_t *rule_fp;
 };
 
 /* One stretch of a slot group over which the set of matching rules is

@@ -2,6 +2,7 @@
  * read its counters, run packets through it. */
 #include "loader.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <stddef.h>
@@ -113,7 +114,8 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 		pw_dp_close(dp);
 		return fail(err, n, rc, "opening the BPF objects failed: %s", strerror(-rc));
 	}
-	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 2 * dp->rule_capacity);
+	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
+	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_ct, o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY);
 	rc = ingress_bpf__load(dp->in);
 	if (rc) {
@@ -143,6 +145,7 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	dp->ct_fd = bpf_map__fd(dp->in->maps.pw_ct);
 	dp->frags_fd = bpf_map__fd(dp->in->maps.pw_frags);
 	dp->rule_stats_fd = bpf_map__fd(dp->in->maps.pw_rule_stats);
+	dp->rules_fd = bpf_map__fd(dp->in->maps.pw_rules);
 	dp->reason_stats_fd = bpf_map__fd(dp->in->maps.pw_reason_stats);
 	dp->port_drops_fd = bpf_map__fd(dp->in->maps.pw_port_drops);
 	dp->stats_fd = bpf_map__fd(dp->in->maps.pw_stats);
@@ -171,6 +174,7 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_peers", offsetof(struct pw_dp, peers_fd) }, { "pw_ct", offsetof(struct pw_dp, ct_fd) },
 	{ "pw_frags", offsetof(struct pw_dp, frags_fd) },
 	{ "pw_rule_stats", offsetof(struct pw_dp, rule_stats_fd) },
+	{ "pw_rules", offsetof(struct pw_dp, rules_fd) },
 	{ "pw_reason_stats", offsetof(struct pw_dp, reason_stats_fd) },
 	{ "pw_port_drops", offsetof(struct pw_dp, port_drops_fd) },
 	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
@@ -253,7 +257,7 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 	}
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(dp->rule_stats_fd, &info, &len) == 0)
-		dp->rule_capacity = info.max_entries / 2;
+		dp->rule_capacity = info.max_entries / 4;
 	/* the BTF the maps were made with, for the peer tries of reloads */
 	memset(&info, 0, sizeof(info));
 	len = sizeof(info);
@@ -305,6 +309,41 @@ static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, 
 	return fd;
 }
 
+/* Zero a half's rule counters (no packet writes them: the half is not in
+ * force) and record its rules' fingerprints with no carried counts. */
+static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
+{
+	uint32_t cap = dp->rule_capacity, n = 2 * cap, count = n;
+	uint32_t *keys = malloc(n * sizeof(*keys));
+	struct pw_counter *zeros = calloc((size_t)n * (size_t)dp->ncpus, sizeof(*zeros));
+	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
+	int rc = 0;
+
+	if (!keys || !zeros || !infos) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = half * 2 * cap + i;
+	if (bpf_map_update_batch(dp->rule_stats_fd, keys, zeros, &count, NULL)) {
+		rc = -errno;
+		goto out;
+	}
+	for (uint32_t i = 0; i < cap; i++) {
+		keys[i] = half * cap + i;
+		if (i <= c->nrules)
+			infos[i].fingerprint = c->rule_fp[i];
+	}
+	count = cap;
+	if (bpf_map_update_batch(dp->rules_fd, keys, infos, &count, NULL))
+		rc = -errno;
+out:
+	free(keys);
+	free(zeros);
+	free(infos);
+	return rc;
+}
+
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 		     const struct pw_config *cfg, char *err, size_t n)
 {
@@ -345,6 +384,9 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 		return fail(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
 	}
 	close(fd);	/* the outer map holds it now */
+	rc = reset_rules(dp, half, c);
+	if (rc)
+		return fail(err, n, rc, "resetting the rule counters failed: %s", strerror(-rc));
 	/* the half not in force gets its config; the active half's bytes are
 	 * written back unchanged */
 	struct pw_state st;
@@ -352,6 +394,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
 		return fail(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
 	st.cfg[half] = *cfg;
+	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return fail(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
 	return 0;
@@ -412,9 +455,102 @@ int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COU
 	return 0;
 }
 
+int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, uint32_t dir,
+			  struct pw_counter *out)
+{
+	struct pw_rule_info info;
+	uint32_t cap = dp->rule_capacity, k = (half & 1) * cap + rule;
+
+	if (rule >= cap)
+		return -ERANGE;
+	int rc = percpu_sum(dp, dp->rule_stats_fd, (half & 1) * 2 * cap + rule * 2 + (dir & 1), &out->packets, 2);
+	if (rc)
+		return rc;
+	if (bpf_map_lookup_elem(dp->rules_fd, &k, &info))
+		return -errno;
+	out->packets += info.carry[dir & 1].packets;
+	out->bytes += info.carry[dir & 1].bytes;
+	return 0;
+}
+
 int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out)
 {
-	return percpu_sum(dp, dp->rule_stats_fd, rule * 2 + dir, &out->packets, 2);
+	struct pw_state st;
+	int rc = pw_dp_read_state(dp, &st);
+
+	return rc ? rc : pw_dp_rule_count_half(dp, st.active, rule, dir, out);
+}
+
+static int cmp_fp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;	/* (fingerprint, rule id) pairs */
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
+{
+	uint32_t cap = dp->rule_capacity;
+	if (nold >= cap)
+		nold = cap - 1;
+	uint64_t (*old)[2] = calloc(nold + 1, sizeof(*old));
+	bool *used = calloc(nold + 1, sizeof(*used));
+	int rc = 0;
+
+	if (!old || !used) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (nnew >= cap) {
+		rc = -ERANGE;
+		goto out;
+	}
+	for (uint32_t i = 0; i <= nold; i++) {
+		struct pw_rule_info info;
+		uint32_t k = (from & 1) * cap + i;
+		if (bpf_map_lookup_elem(dp->rules_fd, &k, &info)) {
+			rc = -errno;
+			goto out;
+		}
+		if (i > 0 && info.fingerprint == 0) {
+			nold = i - 1;	/* past the old policy's last rule */
+			break;
+		}
+		old[i][0] = info.fingerprint;
+		old[i][1] = i;
+	}
+	qsort(old, nold + 1, sizeof(*old), cmp_fp);
+	for (uint32_t j = 0; j <= nnew && rc == 0; j++) {
+		struct pw_rule_info ni;
+		uint32_t kn = (to & 1) * cap + j;
+		if (bpf_map_lookup_elem(dp->rules_fd, &kn, &ni)) {
+			rc = -errno;
+			break;
+		}
+		/* the first old rule with the same fingerprint not taken yet */
+		size_t lo = 0, hi = nold + 1;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (old[mid][0] < ni.fingerprint)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo <= nold && old[lo][0] == ni.fingerprint && used[lo])
+			lo++;
+		if (lo > nold || old[lo][0] != ni.fingerprint || !ni.fingerprint)
+			continue;
+		used[lo] = true;
+		for (uint32_t dir = 0; dir < 2 && rc == 0; dir++)
+			rc = pw_dp_rule_count_half(dp, from, (uint32_t)old[lo][1], dir, &ni.carry[dir]);
+		if (!rc && bpf_map_update_elem(dp->rules_fd, &kn, &ni, BPF_EXIST))
+			rc = -errno;
+	}
+out:
+	free(old);
+	free(used);
+	return rc;
 }
 
 int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out)
@@ -522,4 +658,43 @@ void pw_dp_close(struct pw_dp *dp)
 		ingress_bpf__destroy(dp->in);
 	dp->in = NULL;
 	dp->out = NULL;
+}
+
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
+{
+	struct pw_ct_key k, next, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	void *prev = NULL;
+	int removed = 0;
+
+	/* first find them, then delete: deleting during the walk restarts it */
+	while (bpf_map_get_next_key(dp->ct_fd, prev, &next) == 0) {
+		uint32_t slot;
+		k = next;
+		prev = &k;
+		if (k.kind == PW_CT_ECHO_OUT)
+			slot = pw_slot_icmp(PW_DIR_OUT, k.fam, k.fam == PW_FAM_V4 ? 8 : 128);
+		else if (k.proto == 6 || k.proto == 17)
+			slot = pw_slot_l4(PW_DIR_OUT, k.proto == 6 ? PW_L4_TCP : PW_L4_UDP, ntohs(k.rport_be));
+		else
+			slot = pw_slot_proto(PW_DIR_OUT, k.proto);
+		struct pw_verdict v;
+		pw_decide_packet(c, slot, k.fam, k.remote, &v);
+		if (v.action != PW_DROP)
+			continue;
+		if (ngone == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct pw_ct_key *g = realloc(gone, nc * sizeof(*g));
+			if (!g)
+				break;
+			gone = g;
+			cap = nc;
+		}
+		gone[ngone++] = k;
+	}
+	for (size_t i = 0; i < ngone; i++)
+		if (bpf_map_delete_elem(dp->ct_fd, &gone[i]) == 0)
+			removed++;
+	free(gone);
+	return removed;
 }

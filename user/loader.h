@@ -22,7 +22,7 @@ struct pw_dp {
 	struct egress_bpf *out;
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress */
 	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd;
-	int rule_stats_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
+	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
@@ -63,9 +63,20 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
 int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st);
 
+/* Delete the tracked flows the compiled policy no longer lets out (after a
+ * reload put it in force). Returns how many were removed. */
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
+
 /* Counters, summed over CPUs. */
 int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COUNT * PW_R_COUNT]);
+/* A rule's count in the half in force (or in `half`), carried counts included. */
 int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out);
+int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, uint32_t dir,
+			  struct pw_counter *out);
+/* After a reload put half `to` in force (and the grace period passed, so
+ * nothing writes half `from` any more): every rule of `to` that has the
+ * fingerprint of a rule of `from` takes that rule's total as its carry. */
+int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
 int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
 int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
 

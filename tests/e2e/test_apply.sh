@@ -85,14 +85,30 @@ expect_match "bpftool prints named fields" "$(bpftool map dump pinned "$ROOT/pw_
 # portwall test on the live maps
 expect_match "test on the live maps" "$("$PW" test --pin-root "$ROOT" in tcp 198.51.100.7:5000 192.0.2.2:443 syn)" '^PASS  allow-rule +.*ccp\.policy:[0-9]+'
 
-# hot reload: a version without 8442; 443 keeps working
-sed '/port 8442/d' policies/ccp.policy > "$T/ccp-no8442.policy"
+# hot reload: a version with a new first rule (every rule id shifts), no
+# 8442, and outbound 587 denied
+web_counts() {
+	"$PW" status --json --pin-root "$ROOT" |
+		jq -r '.rules[] | select(.comment != null and (.comment | startswith("UI, APIs"))) | "\(.id) \(.in.packets) \(.in.bytes) \(.out.packets)"'
+}
+expect_eq "flow to the mail server is tracked" "$(probe_out 198.51.100.25 587 2000 1000)" ok
+before=$(web_counts)
+{ echo 'policy "CCP, edited"'; echo 'allow in tcp port 9090 comment "a new first rule"'
+  sed -e '/^policy /d' -e '/port 8442/d' -e 's/^allow out tcp port 587 .*/deny out tcp port 587/' policies/ccp.policy; } \
+	> "$T/ccp-b.policy"
 cp policies/base.policy "$T/"
-out=$("$PW" apply "$T/ccp-no8442.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+out=$("$PW" apply "$T/ccp-b.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
 expect_eq "reload: exit 0" "$rc" 0
 expect_match "reload: generation 2" "$out" '^reloaded .* generation 2,'
+expect_match "reload: ends the flows it no longer allows" "$out" '^ended [1-9][0-9]* tracked flows? the new policy no longer allows'
+after=$(web_counts)
+expect_eq "reload: the web rule moved from id ${before%% *} to ${after%% *}, its counters kept" \
+	"$((${before%% *} + 1)) ${before#* }" "$after"
+expect_eq "reload: the new rule starts at 0" \
+	"$("$PW" status --json --pin-root "$ROOT" | jq -r '.rules[] | select(.comment == "a new first rule") | .in.packets')" 0
 expect_eq "reload: 8442 now blocked" "$(probe 192.0.2.2 8442 700)" timeout
 expect_eq "reload: 443 still open" "$(probe 192.0.2.2 443 2000 20000)" ok
+expect_eq "reload: outbound 587 now blocked" "$(probe_out 198.51.100.25 587 700)" timeout
 printf 'allow in tcp port 99999\n' > "$T/broken.policy"
 out=$("$PW" apply "$T/broken.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
 expect_eq "broken policy: exit 1" "$rc" 1
