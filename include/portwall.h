@@ -370,21 +370,31 @@ struct pw_iface {
 	char name[16];
 };
 
-struct pw_meta {
-	__u32 generation;	/* 1 for the first apply, +1 for every reload */
-	__u8 mode;		/* PW_MODE_* of the policy in force */
-	__u8 niface;
-	__u8 pad[2];
+/* One applied policy: what `status` and `rollback` need to know of it. */
+struct pw_policy_rec {
+	__u32 generation;	/* 0: none */
+	__u8 mode;		/* PW_MODE_* */
+	__u8 pad[3];
 	__u64 applied_unix;	/* seconds since the epoch */
-	__u8 hash[32];		/* of the compiled policy in force */
-	char policy_name[64];
-	char policy_path[256];	/* as given to apply, made absolute */
+	__u8 hash[32];		/* of its compiled tables */
+	char name[64];
+	char path[256];		/* as given to apply, made absolute */
+};
+
+struct pw_meta {
+	struct pw_policy_rec cur;	/* in force */
+	struct pw_policy_rec prev;	/* in the other half: what rollback returns to */
+	__u8 niface;
+	__u8 confirm_pending;	/* apply --confirm: not confirmed yet */
+	__u8 pad[6];
+	__u64 confirm_deadline;	/* seconds since the epoch */
 	char netns[32];		/* --netns name, "" for the current one */
 	struct pw_iface iface[PW_MAX_IFACES];
 };
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
-_Static_assert(sizeof(struct pw_meta) == 592, "pw_meta layout");
+_Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
+_Static_assert(sizeof(struct pw_meta) == 976, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 44, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 96, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");

@@ -84,11 +84,11 @@ int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a)
 	int rc = pw_dp_read_meta(dp, &a->meta);
 	if (rc)
 		return rc;
-	if (a->meta.policy_path[0] && pw_policy_parse_file(a->meta.policy_path, &a->pol, &d) == 0) {
-		a->pol.mode = a->meta.mode;	/* as applied (--mode may override the file) */
+	if (a->meta.cur.path[0] && pw_policy_parse_file(a->meta.cur.path, &a->pol, &d) == 0) {
+		a->pol.mode = a->meta.cur.mode;	/* as applied (--mode may override the file) */
 		if (pw_compile(&a->pol, &a->c, &d) == 0) {
 			a->have_rules = true;
-			a->same = memcmp(a->c.hash, a->meta.hash, sizeof(a->c.hash)) == 0;
+			a->same = memcmp(a->c.hash, a->meta.cur.hash, sizeof(a->c.hash)) == 0;
 		} else {
 			pw_policy_free(&a->pol);
 		}

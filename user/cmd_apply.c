@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -24,7 +26,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: portwall apply POLICY --iface IF[,IF...] [--mode enforce|monitor]\n"
 	      "                      [--xdp-mode auto|native|generic] [--netns NAME]\n"
-	      "                      [--pin-root DIR] [--force] [-v]\n"
+	      "                      [--pin-root DIR] [--force] [--confirm SECONDS] [-v]\n"
 	      "  Compile POLICY, load the XDP (ingress) and tc (egress) programs, attach\n"
 	      "  them to each interface and pin them under --pin-root (default\n"
 	      "  " PW_PIN_ROOT "); enforcement stays when the command exits.\n"
@@ -34,6 +36,8 @@ static void usage(FILE *f)
 	      "  --xdp-mode   auto (native, else generic), native or generic\n"
 	      "  --netns      interfaces are in network namespace NAME (/run/netns)\n"
 	      "  --force      replace another tool's XDP program on the interface\n"
+	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
+	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
 }
 
@@ -42,6 +46,8 @@ struct opts {
 	int mode;		/* -1: the policy's */
 	enum pw_xdp_want xdp;
 	bool force, verbose;
+	unsigned confirm;	/* seconds, 0: no confirmation asked */
+	const char *self;	/* how reload calls itself in messages */
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -50,7 +56,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "iface", required_argument, NULL, 'i' }, { "mode", required_argument, NULL, 'm' },
 		{ "xdp-mode", required_argument, NULL, 'x' }, { "netns", required_argument, NULL, 'n' },
 		{ "pin-root", required_argument, NULL, 'p' }, { "force", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "confirm", required_argument, NULL, 'c' }, { 0 },
 	};
 	int c;
 
@@ -83,6 +90,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case 'n': o->netns = optarg; break;
+		case 'c': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 5 || v > 3600) {
+				fprintf(stderr, "portwall apply: --confirm takes 5-3600 seconds, got \"%s\"\n", optarg);
+				return -1;
+			}
+			o->confirm = (unsigned)v;
+			break;
+		}
 		case 'p': o->root = optarg; break;
 		case 'f': o->force = true; break;
 		case 'v': o->verbose = true; break;
@@ -177,6 +194,41 @@ static int attach_new(const struct pw_dp *dp, const struct opts *o, struct pw_me
 	return 0;
 }
 
+/* Start the --confirm watchdog: a process of its own session that outlives
+ * this one and the shell, sleeps, and rolls back unless confirmed. */
+static int start_watchdog(const char *root, uint32_t generation, unsigned secs)
+{
+	char gen[16], s[16];
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		int st;
+		waitpid(pid, &st, 0);
+		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
+	}
+	if (setsid() < 0)
+		_exit(1);
+	pid = fork();
+	if (pid < 0)
+		_exit(1);
+	if (pid > 0)
+		_exit(0);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	snprintf(gen, sizeof(gen), "%u", generation);
+	snprintf(s, sizeof(s), "%u", secs);
+	execl("/proc/self/exe", "portwall", "_watchdog", root, gen, s, (char *)NULL);
+	_exit(127);
+}
+
+static int apply_core(struct opts o);
+
 int cmd_apply(int argc, char **argv)
 {
 	struct opts o;
@@ -190,7 +242,62 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (pw_need_root("apply"))
 		return PW_EXIT_FAIL;
+	return apply_core(o);
+}
 
+int cmd_reload(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "pin-root", required_argument, NULL, 'p' }, { "confirm", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	struct opts o = { .root = PW_PIN_ROOT, .mode = -1 };
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p': o.root = optarg; break;
+		case 'c': o.confirm = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n"
+				 "  Apply the policy file in force again (after editing it).\n");
+			return PW_EXIT_OK;
+		default:
+			fprintf(stderr, "usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n");
+			return PW_EXIT_USAGE;
+		}
+	}
+	if (pw_need_root("reload"))
+		return PW_EXIT_FAIL;
+	struct pw_dp dp;
+	struct pw_meta m;
+	char err[600];
+	if (pw_dp_open_pinned(&dp, o.root, err, sizeof(err))) {
+		fprintf(stderr, "portwall reload: %s\n", err);
+		return PW_EXIT_FAIL;
+	}
+	int rc = pw_dp_read_meta(&dp, &m);
+	pw_dp_close(&dp);
+	if (rc || !m.cur.path[0]) {
+		fprintf(stderr, "portwall reload: no policy is recorded under %s; use apply\n", o.root);
+		return PW_EXIT_FAIL;
+	}
+	static char ifs[PW_MAX_IFACES * 17], path[256], netns[32];
+	size_t off = 0;
+	for (int i = 0; i < m.niface; i++)
+		off += (size_t)snprintf(ifs + off, sizeof(ifs) - off, "%s%s", i ? "," : "", m.iface[i].name);
+	snprintf(path, sizeof(path), "%s", m.cur.path);
+	snprintf(netns, sizeof(netns), "%s", m.netns);
+	o.policy = path;
+	o.ifaces = ifs;
+	o.netns = netns[0] ? netns : NULL;
+	return apply_core(o);
+}
+
+static int apply_core(struct opts o)
+{
+	int rc;
 	struct pw_policy pol;
 	struct pw_compiled c;
 	struct pw_diag d = { 0 };
@@ -293,7 +400,7 @@ int cmd_apply(int argc, char **argv)
 		rmdir(o.root);
 		goto close;
 	}
-	int arc = pw_dp_activate(&dp, half, m.generation + 1);
+	int arc = pw_dp_activate(&dp, half, m.cur.generation + 1);
 	if (arc) {
 		fprintf(stderr, "portwall apply: putting the policy in force failed: %s\n", strerror(-arc));
 		goto close;
@@ -309,12 +416,14 @@ int cmd_apply(int argc, char **argv)
 		if (gone > 0)
 			printf("ended %d tracked flow%s the new policy no longer allows\n", gone, gone == 1 ? "" : "s");
 	}
-	m.generation++;
-	m.mode = c.mode;
-	m.applied_unix = (uint64_t)time(NULL);
-	memcpy(m.hash, c.hash, sizeof(m.hash));
-	snprintf(m.policy_name, sizeof(m.policy_name), "%s", pol.name);
-	snprintf(m.policy_path, sizeof(m.policy_path), "%.255s", abspath);
+	if (!first)
+		m.prev = m.cur;	/* what rollback returns to: the half just left */
+	m.cur.generation++;
+	m.cur.mode = c.mode;
+	m.cur.applied_unix = (uint64_t)time(NULL);
+	memcpy(m.cur.hash, c.hash, sizeof(m.cur.hash));
+	snprintf(m.cur.name, sizeof(m.cur.name), "%s", pol.name);
+	snprintf(m.cur.path, sizeof(m.cur.path), "%.255s", abspath);
 	int n_before = m.niface;
 	if (attach_new(&dp, &o, &m, names, idx, nif, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s\n", err);
@@ -330,17 +439,27 @@ int cmd_apply(int argc, char **argv)
 		}
 		goto close;
 	}
+	m.confirm_pending = o.confirm ? 1 : 0;
+	m.confirm_deadline = o.confirm ? (uint64_t)time(NULL) + o.confirm : 0;
 	if (pw_dp_write_meta(&dp, &m)) {
 		fprintf(stderr, "portwall apply: recording what is applied failed: %s\n", strerror(errno));
 		goto close;
 	}
+	if (o.confirm && start_watchdog(o.root, m.cur.generation, o.confirm)) {
+		fprintf(stderr, "portwall apply: starting the --confirm watchdog failed: run `portwall rollback` "
+			"yourself if this policy locks you out\n");
+	}
 	char hex[65];
 	pw_hex(c.hash, sizeof(c.hash), hex);
 	printf("%s \"%s\" (%s), generation %u, hash sha256:%.16s, mode %s\n", first ? "applied" : "reloaded",
-	       pol.name, abspath, m.generation, hex, c.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
+	       pol.name, abspath, m.cur.generation, hex, c.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
 	for (int i = 0; i < m.niface; i++)
 		printf("  %s: XDP %s, tc egress%s\n", m.iface[i].name, xdp_name(m.iface[i].xdp_mode),
 		       i >= n_before ? " (attached now)" : "");
+	if (o.confirm)
+		printf("run `portwall confirm%s%s` within %u s, or portwall goes back to %s\n",
+		       strcmp(o.root, PW_PIN_ROOT) ? " --pin-root " : "", strcmp(o.root, PW_PIN_ROOT) ? o.root : "",
+		       o.confirm, first ? "no policy (unload)" : "the previous policy");
 	rc = PW_EXIT_OK;
 close:
 	pw_dp_close(&dp);

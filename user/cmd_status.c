@@ -171,8 +171,8 @@ int cmd_status(int argc, char **argv)
 	uint32_t ilen = sizeof(info);
 	bpf_obj_get_info_by_fd(dp.ct_fd, &info, &ilen);
 	char hex[65], when[64];
-	pw_hex(a.meta.hash, sizeof(a.meta.hash), hex);
-	time_t t = (time_t)a.meta.applied_unix;
+	pw_hex(a.meta.cur.hash, sizeof(a.meta.cur.hash), hex);
+	time_t t = (time_t)a.meta.cur.applied_unix;
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
 	int saved = -1;
 	if (pw_netns_enter(a.meta.netns, &saved, err, sizeof(err)))
@@ -182,12 +182,12 @@ int cmd_status(int argc, char **argv)
 		printf("{\"pin_root\":");
 		pw_json_str(stdout, root);
 		printf(",\"policy\":{\"name\":");
-		pw_json_str(stdout, a.meta.policy_name);
+		pw_json_str(stdout, a.meta.cur.name);
 		printf(",\"file\":");
-		pw_json_str(stdout, a.meta.policy_path);
+		pw_json_str(stdout, a.meta.cur.path);
 		printf(",\"hash\":\"sha256:%s\",\"generation\":%u,\"applied_unix\":%llu,\"mode\":\"%s\","
-		       "\"file_matches\":%s},", hex, a.meta.generation, (unsigned long long)a.meta.applied_unix,
-		       a.meta.mode == PW_MODE_MONITOR ? "monitor" : "enforce", a.same ? "true" : "false");
+		       "\"file_matches\":%s},", hex, a.meta.cur.generation, (unsigned long long)a.meta.cur.applied_unix,
+		       a.meta.cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce", a.same ? "true" : "false");
 		printf("\"netns\":");
 		pw_json_str(stdout, a.meta.netns[0] ? a.meta.netns : NULL);
 		printf(",\"interfaces\":[");
@@ -246,8 +246,8 @@ int cmd_status(int argc, char **argv)
 		       (unsigned long long)gs.events_lost);
 	} else {
 		printf("policy \"%s\" (%s)\n  generation %u, applied %s, hash sha256:%.16s, mode %s\n",
-		       a.meta.policy_name, a.meta.policy_path, a.meta.generation, when, hex,
-		       a.meta.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
+		       a.meta.cur.name, a.meta.cur.path, a.meta.cur.generation, when, hex,
+		       a.meta.cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
 		if (!a.same)
 			printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
 		printf("interfaces%s%s:\n", a.meta.netns[0] ? " in netns " : "", a.meta.netns);

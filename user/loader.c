@@ -309,26 +309,39 @@ static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, 
 	return fd;
 }
 
-/* Zero a half's rule counters (no packet writes them: the half is not in
- * force) and record its rules' fingerprints with no carried counts. */
-static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
 {
 	uint32_t cap = dp->rule_capacity, n = 2 * cap, count = n;
 	uint32_t *keys = malloc(n * sizeof(*keys));
 	struct pw_counter *zeros = calloc((size_t)n * (size_t)dp->ncpus, sizeof(*zeros));
-	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
 	int rc = 0;
 
-	if (!keys || !zeros || !infos) {
+	if (!keys || !zeros) {
 		rc = -ENOMEM;
-		goto out;
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			keys[i] = (half & 1) * 2 * cap + i;
+		if (bpf_map_update_batch(dp->rule_stats_fd, keys, zeros, &count, NULL))
+			rc = -errno;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		keys[i] = half * 2 * cap + i;
-	if (bpf_map_update_batch(dp->rule_stats_fd, keys, zeros, &count, NULL)) {
-		rc = -errno;
+	free(keys);
+	free(zeros);
+	return rc;
+}
+
+/* Zero a half's rule counters (no packet writes them: the half is not in
+ * force) and record its rules' fingerprints with no carried counts. */
+static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
+{
+	uint32_t cap = dp->rule_capacity, count;
+	uint32_t *keys = malloc(cap * sizeof(*keys));
+	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
+	int rc = pw_dp_zero_stats(dp, half);
+
+	if (!rc && (!keys || !infos))
+		rc = -ENOMEM;
+	if (rc)
 		goto out;
-	}
 	for (uint32_t i = 0; i < cap; i++) {
 		keys[i] = half * cap + i;
 		if (i <= c->nrules)
@@ -339,7 +352,6 @@ static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled
 		rc = -errno;
 out:
 	free(keys);
-	free(zeros);
 	free(infos);
 	return rc;
 }

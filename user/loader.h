@@ -63,6 +63,8 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
 int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st);
 
+/* Zero one half's rule counters (do it only to the half not in force). */
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half);
 /* Delete the tracked flows the compiled policy no longer lets out (after a
  * reload put it in force). Returns how many were removed. */
 int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);

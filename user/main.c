@@ -16,6 +16,9 @@ static const struct cmd cmds[] = {
 	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
 	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
+	{ "reload", cmd_reload, "apply the policy file in force again (after editing it)" },
+	{ "rollback", cmd_rollback, "go back to the previous policy at once" },
+	{ "confirm", cmd_confirm, "keep what `apply --confirm` put in force" },
 	{ "unload", cmd_unload, "detach and remove everything portwall pinned" },
 };
 
@@ -45,6 +48,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(name, cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
+	if (strcmp(name, "_watchdog") == 0)	/* started by apply --confirm */
+		return cmd_watchdog(argc - 1, argv + 1);
 	fprintf(stderr, "portwall: unknown command \"%s\"\n", name);
 	usage(stderr);
 	return PW_EXIT_USAGE;

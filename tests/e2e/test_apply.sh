@@ -116,6 +116,33 @@ expect_match "broken policy: nothing changed" "$out" 'nothing was changed'
 expect_eq "broken policy: generation still 2" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 2
 expect_eq "broken policy: 443 still open" "$(probe 192.0.2.2 443 2000 1000)" ok
 
+# rollback: the previous generation at once, and back again
+out=$("$PW" rollback --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "rollback: exit 0" "$rc" 0
+expect_match "rollback: to generation 1" "$out" '^rolled back to "Cisco Customer Collaboration Platform" \(generation 1\)'
+expect_eq "rollback: 8442 open again" "$(probe 192.0.2.2 8442 2000 1000)" ok
+expect_eq "rollback: status says generation 1" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 1
+out=$("$PW" rollback --pin-root "$ROOT" 2>&1)
+expect_match "rollback again: generation 2" "$out" '\(generation 2\)$'
+expect_eq "rollback again: 8442 blocked" "$(probe 192.0.2.2 8442 700)" timeout
+
+# --confirm: a policy that blocks the session's own port, not confirmed
+sed '/port 80,443 /d' policies/ccp.policy > "$T/no443.policy"
+out=$("$PW" apply "$T/no443.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --confirm 5 2>&1); rc=$?
+expect_eq "confirm: apply exit 0" "$rc" 0
+expect_match "confirm: says what to run" "$out" "run \`portwall confirm --pin-root $ROOT\` within 5 s"
+expect_eq "confirm: 443 blocked meanwhile" "$(probe 192.0.2.2 443 700)" timeout
+sleep 6.5
+expect_eq "confirm: not confirmed, the previous policy is back" "$(probe 192.0.2.2 443 2000 1000)" ok
+expect_eq "confirm: generation 2 again" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 2
+# ... and confirmed
+"$PW" apply "$T/no443.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --confirm 5 >/dev/null 2>&1
+expect_match "confirm: confirm says so" "$("$PW" confirm --pin-root "$ROOT")" '^confirmed generation'
+sleep 6.5
+expect_eq "confirm: confirmed policy stays" "$(probe 192.0.2.2 443 700)" timeout
+"$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" >/dev/null 2>&1
+expect_eq "confirm: ccp back, 443 open" "$(probe 192.0.2.2 443 2000 1000)" ok
+
 # errors that change nothing
 out=$("$PW" apply policies/ccp.policy --iface nosuch0 --netns "$S" --pin-root "$ROOT.x" 2>&1); rc=$?
 expect_eq "missing interface: exit 1" "$rc" 1
