@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "agent.h"
 #include "analyze.h"
 #include "attach.h"
@@ -424,6 +425,16 @@ static int apply_core(struct opts o)
 	memcpy(m.cur.hash, c.hash, sizeof(m.cur.hash));
 	snprintf(m.cur.name, sizeof(m.cur.name), "%s", pol.name);
 	snprintf(m.cur.path, sizeof(m.cur.path), "%.255s", abspath);
+	if (first) {
+		/* before attaching: no packet of an open connection meets an
+		 * empty conntrack table */
+		int ad = pw_adopt_sockets(&dp);
+		if (ad < 0)
+			fprintf(stderr, "portwall apply: reading the open connections failed: %s (replies of "
+				"connections opened before now may be dropped)\n", strerror(-ad));
+		else if (ad > 0)
+			printf("adopted %d open connection%s\n", ad, ad == 1 ? "" : "s");
+	}
 	int n_before = m.niface;
 	if (attach_new(&dp, &o, &m, names, idx, nif, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s\n", err);

@@ -4,6 +4,8 @@
  *   pwprobe tcp ADDR PORT [TIMEOUT_MS [BYTES [SRC_ADDR]]]  -> "ok" / "timeout" / "refused"
  *   pwprobe udp ADDR PORT COUNT                             -> sends COUNT datagrams
  *   pwprobe udpecho ADDR PORT [TIMEOUT_MS]                  -> "ok" / "timeout"
+ *   pwprobe push SECONDS PORT DELAY_MS BYTES    listener that waits, then sends
+ *   pwprobe pull ADDR PORT TIMEOUT_MS BYTES     connects, only reads -> "ok" / "timeout"
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -202,6 +204,70 @@ static int udp_send(const char *addr, int port, int count, int echo_timeout)
 	return ok ? 0 : 1;
 }
 
+/* a listener that, for each connection, waits delay ms and then speaks first */
+static int push(int secs, int port, int delay, int bytes)
+{
+	int fd = listen_on(port, SOCK_STREAM);
+	char buf[4096];
+
+	if (fd < 0) {
+		fprintf(stderr, "pwprobe: cannot listen on tcp/%d: %s\n", port, strerror(errno));
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	memset(buf, 'p', sizeof(buf));
+	long end = now_ms() + secs * 1000L;
+	while (now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		usleep((useconds_t)delay * 1000);
+		for (int sent = 0; sent < bytes;) {
+			ssize_t w = write(c, buf, (size_t)(bytes - sent < (int)sizeof(buf) ? bytes - sent : (int)sizeof(buf)));
+			if (w <= 0)
+				break;
+			sent += (int)w;
+		}
+		usleep(500000);
+		close(c);
+	}
+	return 0;
+}
+
+static int pull(const char *addr, int port, int timeout, int bytes)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[4096];
+
+	if (addr_of(addr, port, &ss, &len))
+		return 2;
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		printf("%s\n", errno == ECONNREFUSED ? "refused" : "error");
+		return 1;
+	}
+	printf("connected\n");
+	fflush(stdout);
+	long end = now_ms() + timeout;
+	int got = 0;
+	while (got < bytes && now_ms() < end) {
+		struct pollfd q = { .fd = fd, .events = POLLIN };
+		if (poll(&q, 1, 50) == 1) {
+			ssize_t rd = read(fd, buf, sizeof(buf));
+			if (rd <= 0)
+				break;
+			got += (int)rd;
+		}
+	}
+	printf("%s\n", got >= bytes ? "ok" : "timeout");
+	return got >= bytes ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -218,6 +284,11 @@ int main(int argc, char **argv)
 		return udp_send(argv[2], atoi(argv[3]), atoi(argv[4]), 0);
 	if (argc >= 4 && strcmp(argv[1], "udpecho") == 0)
 		return udp_send(argv[2], atoi(argv[3]), 1, argc > 4 ? atoi(argv[4]) : 1000);
+	if (argc >= 6 && strcmp(argv[1], "push") == 0)
+		return push(atoi(argv[2]) > 0 && atoi(argv[2]) <= 600 ? atoi(argv[2]) : 60, atoi(argv[3]),
+			    atoi(argv[4]), atoi(argv[5]));
+	if (argc >= 6 && strcmp(argv[1], "pull") == 0)
+		return pull(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	fprintf(stderr, "usage: pwprobe serve SECONDS PORTS [udp PORTS] | tcp ADDR PORT [MS [BYTES [SRC]]] | "
 		"udp ADDR PORT COUNT | udpecho ADDR PORT [MS]\n");
 	return 2;

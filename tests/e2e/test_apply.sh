@@ -52,10 +52,23 @@ probe_out() { ins "$S" "$PROBE" tcp "$@" 2>&1; }        # from the server
 
 expect_eq "before apply: telnet port reachable" "$(probe 192.0.2.2 23 1000)" ok
 
+# adoption: an outbound connection opened before apply, idle at apply time;
+# the peer speaks first afterwards (to a port no in rule allows)
+nsenter --net=/run/netns/"$C" "$PROBE" push 60 2525 2500 1000 > "$T/push" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q listening "$T/push" && break; sleep 0.1; done
+nsenter --net=/run/netns/"$S" "$PROBE" pull 198.51.100.25 2525 8000 1000 > "$T/pull" 2>&1 &
+PULL=$!
+PIDS+=($PULL)
+for _ in $(seq 50); do grep -q connected "$T/pull" && break; sleep 0.1; done
+
 out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
 expect_eq "apply: exit 0" "$rc" 0
 expect_match "apply: says what it did" "$out" "^applied \"Cisco Customer Collaboration Platform\" .* generation 1, "
 expect_match "apply: XDP native on veth" "$out" "$VS: XDP native, tc egress"
+expect_match "apply: adopted the open connection" "$out" '^adopted [1-9][0-9]* open connection'
+wait "$PULL"
+expect_eq "adoption: the peer's next data gets in" "$(tail -n 1 "$T/pull")" ok
 
 for p in 80 443 5222 7071 7443 8442 10443; do
 	expect_eq "ccp: tcp/$p from a browser connects, data both ways" "$(probe 192.0.2.2 $p 2000 20000)" ok
