@@ -20,9 +20,11 @@ struct {
 	__type(value, struct pw_state);
 } pw_state SEC(".maps");
 
-/* The decision array, both halves: index = active * PW_SLOT_COUNT + slot. */
+/* The decision array, both halves: index = active * PW_SLOT_COUNT + slot.
+ * Memory-mapped by the loader, which writes a half with one copy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 2 * PW_SLOT_COUNT);
 	__type(key, __u32);
 	__type(value, struct pw_slot);

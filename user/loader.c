@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -359,26 +360,24 @@ out:
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 		     const struct pw_config *cfg, char *err, size_t n)
 {
-	uint32_t count = PW_SLOT_COUNT;
-	uint32_t *keys = malloc(PW_SLOT_COUNT * sizeof(*keys));
 	int rc = 0, fd = -1;
 
 	half &= 1;
-	if (c->nrules >= dp->rule_capacity) {
-		free(keys);
+	if (c->nrules >= dp->rule_capacity)
 		return fail(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
 			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
-	}
-	if (!keys)
-		return fail(err, n, -ENOMEM, "out of memory writing the policy");
+	/* the half not in force, in one pass over the mapped array (array
+	 * elements are laid out 8-byte aligned) */
+	size_t stride = (sizeof(struct pw_slot) + 7) & ~(size_t)7;
+	size_t len = 2 * (size_t)PW_SLOT_COUNT * stride;
+	long page = sysconf(_SC_PAGESIZE);
+	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
+	uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
+	if (base == MAP_FAILED)
+		return fail(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
-		keys[i] = half * PW_SLOT_COUNT + i;
-	if (bpf_map_update_batch(dp->slots_fd, keys, c->slots, &count, NULL)) {
-		rc = -errno;
-		free(keys);
-		return fail(err, n, rc, "writing the decision slots failed: %s", strerror(-rc));
-	}
-	free(keys);
+		memcpy(base + ((size_t)half * PW_SLOT_COUNT + i) * stride, &c->slots[i], sizeof(c->slots[i]));
+	munmap(base, len);
 	fd = new_trie(dp, half, c->npeers, err, n);
 	if (fd < 0)
 		return fd;

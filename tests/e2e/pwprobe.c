@@ -6,6 +6,8 @@
  *   pwprobe udpecho ADDR PORT [TIMEOUT_MS]                  -> "ok" / "timeout"
  *   pwprobe push SECONDS PORT DELAY_MS BYTES    listener that waits, then sends
  *   pwprobe pull ADDR PORT TIMEOUT_MS BYTES     connects, only reads -> "ok" / "timeout"
+ *   pwprobe stream ADDR PORT SECONDS            TCP both ways -> "sent N received M errors E"
+ *   pwprobe udpflow ADDR PORT COUNT INTERVAL_MS -> "sent N received M"
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -268,6 +270,99 @@ static int pull(const char *addr, int port, int timeout, int bytes)
 	return got >= bytes ? 0 : 1;
 }
 
+/* a long TCP stream through the echo server: every byte must come back */
+static int stream(const char *addr, int port, int secs)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	static char buf[16384];
+	long sent = 0, got = 0, errors = 0;
+
+	if (addr_of(addr, port, &ss, &len))
+		return 2;
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		printf("sent 0 received 0 errors 1 (connect: %s)\n", strerror(errno));
+		return 1;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	memset(buf, 's', sizeof(buf));
+	long end = now_ms() + secs * 1000L;
+	while (now_ms() < end) {
+		struct pollfd q = { .fd = fd, .events = POLLIN | (sent - got < 1 << 20 ? POLLOUT : 0) };
+		if (poll(&q, 1, 50) <= 0)
+			continue;
+		if (q.revents & (POLLERR | POLLHUP)) {
+			errors++;
+			break;
+		}
+		if (q.revents & POLLOUT) {
+			ssize_t w = write(fd, buf, sizeof(buf));
+			if (w > 0)
+				sent += w;
+			else if (errno != EAGAIN)
+				errors++;
+		}
+		if (q.revents & POLLIN) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			if (r > 0)
+				got += r;
+			else if (r == 0 || errno != EAGAIN) {
+				errors++;
+				break;
+			}
+		}
+	}
+	/* drain what is still on its way back (bounded) */
+	long drain = now_ms() + 5000;
+	while (got < sent && now_ms() < drain && !errors) {
+		struct pollfd q = { .fd = fd, .events = POLLIN };
+		if (poll(&q, 1, 100) == 1) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			if (r <= 0)
+				break;
+			got += r;
+		}
+	}
+	close(fd);
+	printf("sent %ld received %ld errors %ld\n", sent, got, errors);
+	return got == sent && !errors ? 0 : 1;
+}
+
+/* datagrams at a steady rate through the UDP echo server */
+static int udpflow(const char *addr, int port, int count, int interval)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[64];
+	int got = 0;
+
+	if (addr_of(addr, port, &ss, &len))
+		return 2;
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	connect(fd, (struct sockaddr *)&ss, len);
+	for (int i = 0; i < count; i++) {
+		snprintf(buf, sizeof(buf), "%d", i);
+		if (send(fd, buf, strlen(buf), 0) < 0)
+			continue;
+		long until = now_ms() + interval;
+		while (now_ms() < until) {
+			struct pollfd q = { .fd = fd, .events = POLLIN };
+			if (poll(&q, 1, (int)(until - now_ms()) > 0 ? (int)(until - now_ms()) : 0) == 1 &&
+			    recv(fd, buf, sizeof(buf), 0) > 0)
+				got++;
+		}
+	}
+	long drain = now_ms() + 1000;
+	while (got < count && now_ms() < drain) {
+		struct pollfd q = { .fd = fd, .events = POLLIN };
+		if (poll(&q, 1, 100) == 1 && recv(fd, buf, sizeof(buf), 0) > 0)
+			got++;
+	}
+	printf("sent %d received %d\n", count, got);
+	return got == count ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -289,6 +384,11 @@ int main(int argc, char **argv)
 			    atoi(argv[4]), atoi(argv[5]));
 	if (argc >= 6 && strcmp(argv[1], "pull") == 0)
 		return pull(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (argc >= 5 && strcmp(argv[1], "stream") == 0)
+		return stream(argv[2], atoi(argv[3]), atoi(argv[4]) > 0 && atoi(argv[4]) <= 300 ? atoi(argv[4]) : 10);
+	if (argc >= 6 && strcmp(argv[1], "udpflow") == 0)
+		return udpflow(argv[2], atoi(argv[3]), atoi(argv[4]) > 0 && atoi(argv[4]) <= 100000 ? atoi(argv[4]) : 100,
+			       atoi(argv[5]) >= 0 && atoi(argv[5]) <= 1000 ? atoi(argv[5]) : 10);
 	fprintf(stderr, "usage: pwprobe serve SECONDS PORTS [udp PORTS] | tcp ADDR PORT [MS [BYTES [SRC]]] | "
 		"udp ADDR PORT COUNT | udpecho ADDR PORT [MS]\n");
 	return 2;
