@@ -14,17 +14,6 @@
 
 #define BPF_FS_MAGIC 0xcafe4a11
 
-static int fail(char *err, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t n, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 int pw_need_root(const char *cmd)
 {
 	if (geteuid() == 0)
@@ -43,9 +32,9 @@ int pw_ensure_bpffs(const char *root, char *err, size_t n)
 	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST)
-		return fail(err, n, -errno, "creating /sys/fs/bpf failed: %s", strerror(errno));
+		return pw_errf(err, n, -errno, "creating /sys/fs/bpf failed: %s", strerror(errno));
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
-		return fail(err, n, -errno, "mounting bpffs on /sys/fs/bpf failed: %s", strerror(errno));
+		return pw_errf(err, n, -errno, "mounting bpffs on /sys/fs/bpf failed: %s", strerror(errno));
 	return 0;
 }
 
@@ -54,7 +43,7 @@ int pw_lock(const char *root, char *err, size_t n)
 	char path[600], name[512];
 
 	if (mkdir(PW_LOCK_DIR, 0700) && errno != EEXIST)
-		return fail(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
+		return pw_errf(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
 	snprintf(name, sizeof(name), "%s", root);
 	for (char *c = name; *c; c++)
 		if (*c == '/')
@@ -62,11 +51,11 @@ int pw_lock(const char *root, char *err, size_t n)
 	snprintf(path, sizeof(path), "%s/%s.lock", PW_LOCK_DIR, name);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
+		return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX)) {
 		int e = errno;
 		close(fd);
-		return fail(err, n, -e, "locking %s failed: %s", path, strerror(e));
+		return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
 	}
 	return fd;
 }

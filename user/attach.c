@@ -1,6 +1,7 @@
 /* attach.c - put the programs on an interface and take them off. */
 #define _GNU_SOURCE
 #include "attach.h"
+#include "diag.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +20,6 @@
 #define PW_TC_HANDLE 0x7077
 #define PW_TC_PRIO 0x7077
 
-static int fail(char *err, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t n, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 int pw_netns_enter(const char *name, int *saved, char *err, size_t n)
 {
 	char path[300];
@@ -38,11 +28,11 @@ int pw_netns_enter(const char *name, int *saved, char *err, size_t n)
 	if (!name || !*name)
 		return 0;
 	if (strchr(name, '/'))
-		return fail(err, n, -EINVAL, "--netns takes a name from /run/netns, got \"%s\"", name);
+		return pw_errf(err, n, -EINVAL, "--netns takes a name from /run/netns, got \"%s\"", name);
 	snprintf(path, sizeof(path), "/run/netns/%s", name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, n, -errno, "network namespace %s: %s (see `ip netns list`)", name, strerror(errno));
+		return pw_errf(err, n, -errno, "network namespace %s: %s (see `ip netns list`)", name, strerror(errno));
 	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
 		int e = errno;
@@ -50,7 +40,7 @@ int pw_netns_enter(const char *name, int *saved, char *err, size_t n)
 		if (*saved >= 0)
 			close(*saved);
 		*saved = -1;
-		return fail(err, n, -e, "entering network namespace %s failed: %s", name, strerror(e));
+		return pw_errf(err, n, -e, "entering network namespace %s failed: %s", name, strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -91,7 +81,7 @@ int pw_attach_xdp(int prog_fd, int ifindex, const char *ifname, enum pw_xdp_want
 
 	if (bpf_xdp_query(ifindex, 0, &q) == 0 && q.prog_id && q.prog_id != prog_id(prog_fd)) {
 		if (!force)
-			return fail(err, n, -EBUSY, "%s already has an XDP program (id %u) that is not portwall's; "
+			return pw_errf(err, n, -EBUSY, "%s already has an XDP program (id %u) that is not portwall's; "
 				    "nothing was changed (--force replaces it)", ifname, q.prog_id);
 		bpf_xdp_detach(ifindex, q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
 				       q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE : 0, NULL);
@@ -109,12 +99,12 @@ int pw_attach_xdp(int prog_fd, int ifindex, const char *ifname, enum pw_xdp_want
 		e = errno;
 	}
 	if (fd < 0)
-		return fail(err, n, -e, "attaching XDP to %s failed: %s%s", ifname, strerror(e),
+		return pw_errf(err, n, -e, "attaching XDP to %s failed: %s%s", ifname, strerror(e),
 			    want == PW_XDP_WANT_NATIVE ? " (the driver may lack native XDP: try --xdp-mode auto)" : "");
 	if (bpf_obj_pin(fd, link_pin)) {
 		e = errno;
 		close(fd);	/* the link goes with its last fd: detached */
-		return fail(err, n, -e, "pinning the XDP link at %s failed: %s", link_pin, strerror(e));
+		return pw_errf(err, n, -e, "pinning the XDP link at %s failed: %s", link_pin, strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -139,13 +129,13 @@ int pw_attach_tc(int prog_fd, int ifindex, const char *ifname, uint8_t *got, cha
 	int rc = bpf_tc_hook_create(&hook);
 
 	if (rc && rc != -EEXIST)
-		return fail(err, n, rc, "creating the clsact qdisc on %s failed: %s", ifname, strerror(-rc));
+		return pw_errf(err, n, rc, "creating the clsact qdisc on %s failed: %s", ifname, strerror(-rc));
 	bool ours = rc == 0;
 	rc = bpf_tc_attach(&hook, &o);
 	if (rc) {
 		if (ours)
 			pw_detach_tc(ifindex, PW_TC_CLSACT_OURS);
-		return fail(err, n, rc, "attaching the tc egress program to %s failed: %s", ifname, strerror(-rc));
+		return pw_errf(err, n, rc, "attaching the tc egress program to %s failed: %s", ifname, strerror(-rc));
 	}
 	*got = ours ? PW_TC_CLSACT_OURS : PW_TC_CLSACT;
 	return 0;

@@ -149,8 +149,8 @@ int cmd_test(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	/* "+": stop at the first packet word; packet words never start with '-' */
-	while ((o = getopt_long(argc, argv, "+f:vh", opts, NULL)) != -1) {
+	/* options may stand anywhere; packet words never start with '-' */
+	while ((o = getopt_long(argc, argv, "f:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': t.json = true; break;
 		case 'f': script = optarg; break;
@@ -163,24 +163,9 @@ int cmd_test(int argc, char **argv)
 			return PW_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc && !script) {
-		fprintf(stderr, "portwall test: give a packet or -f SCRIPT\n");
-		usage(stderr);
-		return PW_EXIT_USAGE;
-	}
 	const char *policy = NULL;
 	if (optind < argc && strcmp(argv[optind], "in") != 0 && strcmp(argv[optind], "out") != 0)
 		policy = argv[optind++];
-	/* options may also follow the policy */
-	while ((o = getopt_long(argc, argv, "+f:vh", opts, NULL)) != -1) {
-		switch (o) {
-		case 'j': t.json = true; break;
-		case 'f': script = optarg; break;
-		case 'v': verbose = true; break;
-		case 'p': root = optarg; break;
-		default: usage(stderr); return PW_EXIT_USAGE;
-		}
-	}
 	if (!script && optind >= argc) {
 		fprintf(stderr, "portwall test: give a packet or -f SCRIPT\n");
 		usage(stderr);

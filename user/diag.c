@@ -63,3 +63,13 @@ void pw_diag_free(struct pw_diag *d)
 	d->nwarn = 0;
 	d->error[0] = '\0';
 }
+
+int pw_errf(char *err, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return rc;
+}

@@ -29,4 +29,8 @@ int pw_diag_warn(struct pw_diag *d, const char *file, int line,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void pw_diag_free(struct pw_diag *d);
 
+/* Write a message into err (size n) and return rc: for the functions that
+ * report failures as -errno plus a sentence. */
+int pw_errf(char *err, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif

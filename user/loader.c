@@ -21,6 +21,7 @@
 
 #include "egress.skel.h"
 #include "ingress.skel.h"
+#include "diag.h"
 
 const char *const pw_reason_names[PW_R_COUNT] = {
 	[PW_R_ALLOW_RULE] = "allow-rule",
@@ -44,17 +45,6 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
 	return verbose ? vfprintf(stderr, fmt, ap) : 0;
-}
-
-static int fail(char *err, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t n, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
@@ -87,11 +77,11 @@ static int share_maps(struct bpf_object *from, struct bpf_object *to, char *err,
 			continue;	/* each object's own .rodata */
 		struct bpf_map *src = bpf_object__find_map_by_name(from, name);
 		if (!src)
-			return fail(err, n, -ENOENT, "map %s of the egress program has no twin in the ingress "
+			return pw_errf(err, n, -ENOENT, "map %s of the egress program has no twin in the ingress "
 				    "program; rebuild portwall (make clean all)", name);
 		int rc = bpf_map__reuse_fd(m, bpf_map__fd(src));
 		if (rc)
-			return fail(err, n, rc, "sharing map %s between the programs failed: %s", name,
+			return pw_errf(err, n, rc, "sharing map %s between the programs failed: %s", name,
 				    strerror(-rc));
 	}
 	return 0;
@@ -106,14 +96,14 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	libbpf_set_print(print_fn);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0)
-		return fail(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
+		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
 	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
 	dp->in = ingress_bpf__open();
 	dp->out = egress_bpf__open();
 	if (!dp->in || !dp->out) {
 		rc = -errno;
 		pw_dp_close(dp);
-		return fail(err, n, rc, "opening the BPF objects failed: %s", strerror(-rc));
+		return pw_errf(err, n, rc, "opening the BPF objects failed: %s", strerror(-rc));
 	}
 	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
@@ -122,16 +112,16 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	if (rc) {
 		pw_dp_close(dp);
 		if (rc == -EPERM)
-			return fail(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
+			return pw_errf(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
 				    "with CAP_BPF and CAP_NET_ADMIN");
-		return fail(err, n, rc, "loading the XDP program failed: %s (run with -v for the "
+		return pw_errf(err, n, rc, "loading the XDP program failed: %s (run with -v for the "
 			    "verifier's log)", strerror(-rc));
 	}
 	rc = share_maps(dp->in->obj, dp->out->obj, err, n);
 	if (!rc) {
 		rc = egress_bpf__load(dp->out);
 		if (rc)
-			fail(err, n, rc, "loading the tc program failed: %s (run with -v for the verifier's log)",
+			pw_errf(err, n, rc, "loading the tc program failed: %s (run with -v for the verifier's log)",
 			     strerror(-rc));
 	}
 	if (rc) {
@@ -194,16 +184,16 @@ int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t n)
 	char path[512];
 
 	if (mkdir(root, 0700) && errno != EEXIST)
-		return fail(err, n, -errno, "creating the pin directory %s failed: %s", root, strerror(errno));
+		return pw_errf(err, n, -errno, "creating the pin directory %s failed: %s", root, strerror(errno));
 	for (size_t i = 0; i < NPIN; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
 		if (bpf_obj_pin(*fd_at((struct pw_dp *)dp, pin_maps[i].off), path))
-			return fail(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
+			return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 	}
 	for (int d = 0; d < PW_DIR_COUNT; d++) {
 		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
 		if (bpf_obj_pin(dp->prog_fd[d], path))
-			return fail(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
+			return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -241,8 +231,8 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 			int e = errno;
 			pw_dp_close(dp);
 			if (e == ENOENT && i == 0)
-				return fail(err, n, -ENOENT, "no portwall is loaded under %s", root);
-			return fail(err, n, -e, "opening %s failed: %s (a partial or older portwall: "
+				return pw_errf(err, n, -ENOENT, "no portwall is loaded under %s", root);
+			return pw_errf(err, n, -e, "opening %s failed: %s (a partial or older portwall: "
 				    "portwall unload --pin-root %s, then apply again)", path, strerror(e), root);
 		}
 		*fd_at(dp, pin_maps[i].off) = fd;
@@ -253,7 +243,7 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 		if (dp->prog_fd[d] < 0) {
 			int e = errno;
 			pw_dp_close(dp);
-			return fail(err, n, -e, "opening %s failed: %s", path, strerror(e));
+			return pw_errf(err, n, -e, "opening %s failed: %s", path, strerror(e));
 		}
 	}
 	memset(&info, 0, sizeof(info));
@@ -305,7 +295,7 @@ static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, 
 	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct pw_peer_key),
 				sizeof(struct pw_peer_val), entries ? (uint32_t)entries : 1, &mo);
 	if (fd < 0)
-		return fail(err, n, -errno, "creating the peer trie (%zu entries) failed: %s", entries,
+		return pw_errf(err, n, -errno, "creating the peer trie (%zu entries) failed: %s", entries,
 			    strerror(errno));
 	return fd;
 }
@@ -364,7 +354,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 
 	half &= 1;
 	if (c->nrules >= dp->rule_capacity)
-		return fail(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
+		return pw_errf(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
 			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
 	/* the half not in force, in one pass over the mapped array (array
 	 * elements are laid out 8-byte aligned) */
@@ -374,7 +364,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
 	uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
 	if (base == MAP_FAILED)
-		return fail(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
+		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
 		memcpy(base + ((size_t)half * PW_SLOT_COUNT + i) * stride, &c->slots[i], sizeof(c->slots[i]));
 	munmap(base, len);
@@ -385,29 +375,29 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 		if (bpf_map_update_elem(fd, &c->peers[i].key, &c->peers[i].val, BPF_NOEXIST)) {
 			rc = -errno;
 			close(fd);
-			return fail(err, n, rc, "writing peer trie entry %zu of %zu failed: %s", i, c->npeers,
+			return pw_errf(err, n, rc, "writing peer trie entry %zu of %zu failed: %s", i, c->npeers,
 				    strerror(-rc));
 		}
 	}
 	if (bpf_map_update_elem(dp->peers_fd, &half, &fd, BPF_ANY)) {
 		rc = -errno;
 		close(fd);
-		return fail(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
+		return pw_errf(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
 	}
 	close(fd);	/* the outer map holds it now */
 	rc = reset_rules(dp, half, c);
 	if (rc)
-		return fail(err, n, rc, "resetting the rule counters failed: %s", strerror(-rc));
+		return pw_errf(err, n, rc, "resetting the rule counters failed: %s", strerror(-rc));
 	/* the half not in force gets its config; the active half's bytes are
 	 * written back unchanged */
 	struct pw_state st;
 	uint32_t zero = 0;
 	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
-		return fail(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
+		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
 	st.cfg[half] = *cfg;
 	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
-		return fail(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
+		return pw_errf(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
 	return 0;
 }
 

@@ -13,39 +13,14 @@ if [ "$(id -u)" -ne 0 ]; then echo "test_apply: needs root, skipped"; summary; e
 S=pws$$ C=pwc$$ VS=pvs$$ VC=pvc$$
 ROOT=/sys/fs/bpf/pwtest$$
 T=$(mktemp -d /tmp/pw-e2e-XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	"$PW" unload --pin-root "$ROOT" >/dev/null 2>&1
-	ip netns del "$S" 2>/dev/null
-	ip netns del "$C" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-ins() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
-
-ip netns add "$S" && ip netns add "$C" || { fail "netns setup"; summary; exit 1; }
-ip link add "$VS" type veth peer name "$VC"
-ip link set "$VS" netns "$S"
-ip link set "$VC" netns "$C"
-ins "$S" ip addr add 192.0.2.2/24 dev "$VS"
-ins "$S" ip addr add 198.51.100.2/24 dev "$VS"
-ins "$S" ip addr add 2001:db8::2/64 dev "$VS" nodad
-ins "$C" ip addr add 192.0.2.1/24 dev "$VC"
-for a in 198.51.100.10 198.51.100.25 198.51.100.7; do ins "$C" ip addr add $a/24 dev "$VC"; done
-ins "$C" ip addr add 2001:db8::1/64 dev "$VC" nodad
-for ns in "$S" "$C"; do ins "$ns" ip link set lo up; done
-ins "$S" ip link set "$VS" up
-ins "$C" ip link set "$VC" up
+. tests/e2e/netns.sh
+e2e_hosts "192.0.2.2/24 198.51.100.2/24 2001:db8::2/64" \
+	"192.0.2.1/24 198.51.100.10/24 198.51.100.25/24 198.51.100.7/24 2001:db8::1/64" ||
+	{ fail "netns setup"; summary; exit 1; }
 
 # listeners: the vendor table's ports and some that are in no table
-# (nsenter execs the probe: $! is the probe itself, so the trap can stop it)
-nsenter --net=/run/netns/"$S" "$PROBE" serve 240 80,443,5222,7071,7443,8442,10443,38001,23,3389,8080 \
-	udp 5060,9999 > "$T/srv" 2>&1 &
-PIDS+=($!)
-nsenter --net=/run/netns/"$C" "$PROBE" serve 240 25,465,587,993 > "$T/cli" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q listening "$T/srv" && grep -q listening "$T/cli" && break; sleep 0.1; done
+e2e_bg "$S" "$T/srv" serve 240 80,443,5222,7071,7443,8442,10443,38001,23,3389,8080 udp 5060,9999
+e2e_bg "$C" "$T/cli" serve 240 25,465,587,993
 
 probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }            # from the client
 probe_out() { ins "$S" "$PROBE" tcp "$@" 2>&1; }        # from the server
@@ -54,13 +29,9 @@ expect_eq "before apply: telnet port reachable" "$(probe 192.0.2.2 23 1000)" ok
 
 # adoption: an outbound connection opened before apply, idle at apply time;
 # the peer speaks first afterwards (to a port no in rule allows)
-nsenter --net=/run/netns/"$C" "$PROBE" push 60 2525 2500 1000 > "$T/push" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q listening "$T/push" && break; sleep 0.1; done
-nsenter --net=/run/netns/"$S" "$PROBE" pull 198.51.100.25 2525 8000 1000 > "$T/pull" 2>&1 &
-PULL=$!
-PIDS+=($PULL)
-for _ in $(seq 50); do grep -q connected "$T/pull" && break; sleep 0.1; done
+e2e_bg "$C" "$T/push" push 60 2525 2500 1000
+e2e_bg "$S" "$T/pull" pull 198.51.100.25 2525 8000 1000
+PULL=$BG
 
 out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
 expect_eq "apply: exit 0" "$rc" 0

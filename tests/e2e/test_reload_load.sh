@@ -15,26 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then echo "test_reload_load: needs root, skipped"; summ
 S=pls$$ C=plc$$ VS=pls$$v VC=plc$$v
 ROOT=/sys/fs/bpf/pwload$$
 T=$(mktemp -d /tmp/pw-load-XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	"$PW" unload --pin-root "$ROOT" >/dev/null 2>&1
-	ip netns del "$S" 2>/dev/null
-	ip netns del "$C" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-ins() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
-
-ip netns add "$S" && ip netns add "$C" || { fail "netns setup"; summary; exit 1; }
-ip link add "$VS" type veth peer name "$VC"
-ip link set "$VS" netns "$S"
-ip link set "$VC" netns "$C"
-ins "$S" ip addr add 192.0.2.2/24 dev "$VS"
-ins "$C" ip addr add 192.0.2.1/24 dev "$VC"
-for ns in "$S" "$C"; do ins "$ns" ip link set lo up; done
-ins "$S" ip link set "$VS" up
-ins "$C" ip link set "$VC" up
+. tests/e2e/netns.sh
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24" || { fail "netns setup"; summary; exit 1; }
 
 cat > "$T/a.policy" <<'P'
 policy "load A"
@@ -48,16 +30,14 @@ allow in udp port 5060     comment "the flow"
 allow in tcp port 443      comment "the stream"
 allow in tcp port 9000     comment "only in B"
 P
-nsenter --net=/run/netns/"$S" "$PROBE" serve 120 443,8442,9000 udp 5060 > "$T/srv" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q listening "$T/srv" && break; sleep 0.1; done
+e2e_bg "$S" "$T/srv" serve 120 443,8442,9000 udp 5060
 
 "$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > /dev/null || fail "first apply"
 expect_eq "A allows 8442" "$(ins "$C" "$PROBE" tcp 192.0.2.2 8442 2000 1000)" ok
 
-ins "$C" "$PROBE" stream 192.0.2.2 443 20 > "$T/stream" 2>&1 &
+nsenter --net=/run/netns/"$C" "$PROBE" stream 192.0.2.2 443 20 > "$T/stream" 2>&1 &
 SP=$!
-ins "$C" "$PROBE" udpflow 192.0.2.2 5060 1500 12 > "$T/udp" 2>&1 &
+nsenter --net=/run/netns/"$C" "$PROBE" udpflow 192.0.2.2 5060 1500 12 > "$T/udp" 2>&1 &
 UP=$!
 PIDS+=($SP $UP)
 sleep 0.5
