@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "analyze.h"
 #include "attach.h"
+#include "apply.h"
 #include "cmds.h"
 #include "sha256.h"
 
@@ -42,23 +43,14 @@ static void usage(FILE *f)
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
 }
 
-struct opts {
-	const char *policy, *ifaces, *netns, *root;
-	int mode;		/* -1: the policy's */
-	enum pw_xdp_want xdp;
-	bool force, verbose;
-	unsigned confirm;	/* seconds, 0: no confirmation asked */
-	const char *self;	/* how reload calls itself in messages */
-};
-
-static int parse_opts(int argc, char **argv, struct opts *o)
+int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 {
 	static const struct option lo[] = {
 		{ "iface", required_argument, NULL, 'i' }, { "mode", required_argument, NULL, 'm' },
 		{ "xdp-mode", required_argument, NULL, 'x' }, { "netns", required_argument, NULL, 'n' },
 		{ "pin-root", required_argument, NULL, 'p' }, { "force", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "confirm", required_argument, NULL, 'c' }, { 0 },
+		{ "confirm", required_argument, NULL, 'c' }, { "unload-on-exit", no_argument, NULL, 'u' }, { 0 },
 	};
 	int c;
 
@@ -103,6 +95,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 		case 'p': o->root = optarg; break;
 		case 'f': o->force = true; break;
+		case 'u':
+			if (!run) {
+				fprintf(stderr, "portwall apply: --unload-on-exit goes with run\n");
+				return -1;
+			}
+			o->unload_on_exit = true;
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return 1;
 		default:
@@ -163,7 +162,7 @@ static const char *xdp_name(uint8_t m)
 }
 
 /* Attach the interfaces meta does not have yet; adds them to meta. */
-static int attach_new(const struct pw_dp *dp, const struct opts *o, struct pw_meta *m,
+static int attach_new(const struct pw_dp *dp, const struct pw_apply_opts *o, struct pw_meta *m,
 		      char names[][IF_NAMESIZE], const unsigned idx[], int n, char *err, size_t errsz)
 {
 	char pin[600];
@@ -228,12 +227,11 @@ static int start_watchdog(const char *root, uint32_t generation, unsigned secs)
 	_exit(127);
 }
 
-static int apply_core(struct opts o);
 
 int cmd_apply(int argc, char **argv)
 {
-	struct opts o;
-	int rc = parse_opts(argc, argv, &o);
+	struct pw_apply_opts o;
+	int rc = pw_apply_parse(argc, argv, &o, false);
 
 	if (rc)
 		return rc > 0 ? PW_EXIT_OK : (usage(stderr), PW_EXIT_USAGE);
@@ -243,7 +241,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (pw_need_root("apply"))
 		return PW_EXIT_FAIL;
-	return apply_core(o);
+	return pw_apply(o);
 }
 
 int cmd_reload(int argc, char **argv)
@@ -252,7 +250,7 @@ int cmd_reload(int argc, char **argv)
 		{ "pin-root", required_argument, NULL, 'p' }, { "confirm", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	struct opts o = { .root = PW_PIN_ROOT, .mode = -1 };
+	struct pw_apply_opts o = { .root = PW_PIN_ROOT, .mode = -1 };
 	int c;
 
 	optind = 1;
@@ -293,10 +291,10 @@ int cmd_reload(int argc, char **argv)
 	o.policy = path;
 	o.ifaces = ifs;
 	o.netns = netns[0] ? netns : NULL;
-	return apply_core(o);
+	return pw_apply(o);
 }
 
-static int apply_core(struct opts o)
+int pw_apply(struct pw_apply_opts o)
 {
 	int rc;
 	struct pw_policy pol;

@@ -16,6 +16,7 @@ static const struct cmd cmds[] = {
 	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
 	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
+	{ "run", cmd_run, "the foreground agent: apply, reload on SIGHUP or file change, log drops" },
 	{ "reload", cmd_reload, "apply the policy file in force again (after editing it)" },
 	{ "rollback", cmd_rollback, "go back to the previous policy at once" },
 	{ "confirm", cmd_confirm, "keep what `apply --confirm` put in force" },

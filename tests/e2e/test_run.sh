@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test_run.sh - `portwall run`, the foreground agent (root): drop events as
+# log lines, reload when the policy file is saved and on SIGHUP, and on
+# SIGTERM leave enforcement in place (or unload with --unload-on-exit).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+PW=${PORTWALL:-build/portwall}
+PROBE=${PWPROBE:-build/pwprobe}
+if [ "$(id -u)" -ne 0 ]; then echo "test_run: needs root, skipped"; summary; exit 0; fi
+
+S=prs$$ C=prc$$ VS=prs$$v VC=prc$$v
+ROOT=/sys/fs/bpf/pwrun$$
+T=$(mktemp -d /tmp/pw-run-XXXXXX)
+. tests/e2e/netns.sh
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24" || { fail "netns setup"; summary; exit 1; }
+e2e_bg "$S" "$T/srv" serve 120 443,23,8080
+probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }
+# wait_for FILE REGEX: up to 5 s
+wait_for() { for _ in $(seq 50); do grep -qE "$2" "$1" && return 0; sleep 0.1; done; return 1; }
+
+printf 'policy "run test"\ndefault in drop\nallow in tcp port 443 comment "web"\n' > "$T/p.policy"
+"$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
+RUN=$!
+PIDS+=($RUN)
+wait_for "$T/run.log" '^running:' && pass "run: started" || fail "run: started" "$(cat "$T/run.log")"
+expect_eq "run: 443 open" "$(probe 192.0.2.2 443 2000 1000)" ok
+expect_eq "run: 23 blocked" "$(probe 192.0.2.2 23 700)" timeout
+wait_for "$T/run.log" ' in default - tcp 192\.0\.2\.1:[0-9]+ -> 192\.0\.2\.2:23 \[S\]$' &&
+	pass "run: the drop is logged as a line" || fail "run: the drop is logged as a line" "$(tail -3 "$T/run.log")"
+
+# save the file as an editor does (write elsewhere, rename over it)
+printf 'policy "run test"\ndefault in drop\nallow in tcp port 443 comment "web"\nallow in tcp port 23\n' > "$T/p.new"
+mv "$T/p.new" "$T/p.policy"
+wait_for "$T/run.log" 'generation 2' && pass "run: saving the file reloads" || fail "run: saving the file reloads" "$(tail -3 "$T/run.log")"
+expect_eq "run: 23 open after the edit" "$(probe 192.0.2.2 23 2000 1000)" ok
+
+kill -HUP "$RUN"
+wait_for "$T/run.log" 'generation 3' && pass "run: SIGHUP reloads" || fail "run: SIGHUP reloads" "$(tail -3 "$T/run.log")"
+
+printf 'allow in tcp port 99999\n' > "$T/p.new"
+mv "$T/p.new" "$T/p.policy"
+wait_for "$T/run.log" 'the policy in force is unchanged' && pass "run: a broken save changes nothing" ||
+	fail "run: a broken save changes nothing" "$(tail -3 "$T/run.log")"
+expect_eq "run: still generation 3" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 3
+
+kill -TERM "$RUN"
+wait "$RUN"
+expect_eq "run: SIGTERM exits 0" "$?" 0
+expect_match "run: says enforcement stays" "$(tail -1 "$T/run.log")" '^stopped; enforcement stays'
+[ -e "$ROOT/pw_state" ] && pass "run: pins stay" || fail "run: pins stay"
+expect_eq "run: still enforcing after exit" "$(probe 192.0.2.2 8080 700)" timeout
+
+printf 'policy "run test"\ndefault in drop\nallow in tcp port 443\n' > "$T/p.policy"
+"$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --unload-on-exit > "$T/run2.log" 2>&1 &
+RUN=$!
+PIDS+=($RUN)
+wait_for "$T/run2.log" '^running:' || fail "run --unload-on-exit: started"
+kill -TERM "$RUN"
+wait "$RUN"
+[ -e "$ROOT" ] && fail "run --unload-on-exit: pins removed" "$(ls "$ROOT")" || pass "run --unload-on-exit: pins removed"
+expect_eq "run --unload-on-exit: 8080 open again" "$(probe 192.0.2.2 8080 2000 1000)" ok
+
+summary

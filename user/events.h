@@ -1,0 +1,15 @@
+/* events.h - drop events as log lines (for run, and later log). */
+#ifndef PW_EVENTS_H
+#define PW_EVENTS_H
+
+#include <stddef.h>
+
+#include "portwall.h"
+
+/* "2026-11-25T20:40:01.123Z eth1 in default rule=0 tcp 203.0.113.9:40000 -> 192.0.2.2:23 [S]"
+ * ifname may be NULL (the ifindex is shown); rule_loc names the rule
+ * ("file:line"), NULL for none. */
+void pw_event_format(const struct pw_event *e, const char *ifname, const char *rule_loc,
+		     char *buf, size_t size);
+
+#endif
