@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# test_more.sh - more of the agent on a real veth (root): the Finesse
+# policy, default out drop at egress, IPv6 outbound, monitor mode, two
+# applies at once, and an interface that disappears under portwall.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+PW=${PORTWALL:-build/portwall}
+PROBE=${PWPROBE:-build/pwprobe}
+if [ "$(id -u)" -ne 0 ]; then echo "test_more: needs root, skipped"; summary; exit 0; fi
+
+S=pms$$ C=pmc$$ VS=pms$$v VC=pmc$$v
+ROOT=/sys/fs/bpf/pwmore$$
+T=$(mktemp -d /tmp/pw-more-XXXXXX)
+. tests/e2e/netns.sh
+e2e_hosts "192.0.2.2/24 198.51.100.2/24 2001:db8::2/64 2001:db8:5::2/64" \
+	"192.0.2.1/24 198.51.100.30/24 198.51.100.40/24 198.51.100.41/24 198.51.100.25/24 2001:db8::1/64 2001:db8:5::25/64" ||
+	{ fail "netns setup"; summary; exit 1; }
+e2e_bg "$S" "$T/srv" serve 240 80,8082,443,8445,5222,5223,7071,7443,23,8080
+e2e_bg "$C" "$T/cli" serve 240 1433,42027,43027,587,2525
+probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }
+probe_out() { ins "$S" "$PROBE" tcp "$@" 2>&1; }
+apply() { "$PW" apply "$@" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/apply.out" 2>&1; }
+
+# Finesse: its vendor table both ways
+apply policies/finesse.policy; expect_eq "finesse: apply" "$?" 0
+for p in 80 8082 443 8445 5222 5223 7071 7443; do
+	expect_eq "finesse: tcp/$p connects" "$(probe 192.0.2.2 $p 2000 1000)" ok
+done
+expect_eq "finesse: tcp/23 blocked" "$(probe 192.0.2.2 23 700)" timeout
+expect_eq "finesse: JDBC out to the AWDB" "$(probe_out 198.51.100.30 1433 2000 1000)" ok
+expect_eq "finesse: CTI out to the Agent PG side A" "$(probe_out 198.51.100.40 42027 2000 1000)" ok
+expect_eq "finesse: CTI out to the Agent PG side B" "$(probe_out 198.51.100.41 43027 2000 1000)" ok
+expect_eq "finesse: nobody connects in on 1433" "$(probe 192.0.2.2 1433 700)" timeout
+
+# default out drop: the outbound list is enforced at egress, IPv4 and IPv6
+sed 's/^default out allow/default out drop/' policies/ccp.policy > "$T/ccp-outdrop.policy"
+cp policies/base.policy "$T/"
+apply "$T/ccp-outdrop.policy"; expect_eq "out drop: apply" "$?" 0
+expect_eq "out drop: mail out on 587 (IPv4)" "$(probe_out 198.51.100.25 587 2000 1000)" ok
+expect_eq "out drop: mail out on 587 (IPv6)" "$(probe_out 2001:db8:5::25 587 2000 1000)" ok
+expect_eq "out drop: an unlisted port fails at egress" "$(probe_out 198.51.100.25 2525 700)" timeout
+expect_eq "out drop: an unlisted port fails at egress (IPv6)" "$(probe_out 2001:db8:5::25 2525 700)" timeout
+expect_match "out drop: counted at egress" "$("$PW" status --json --pin-root "$ROOT" | jq -r '.top_drops[].port')" 'out tcp/2525'
+expect_eq "out drop: inbound web still fine" "$(probe 192.0.2.2 443 2000 1000)" ok
+
+# monitor mode: everything passes, what would drop is counted
+apply policies/ccp.policy --mode monitor; expect_eq "monitor: apply" "$?" 0
+expect_eq "monitor: tcp/23 passes" "$(probe 192.0.2.2 23 2000 1000)" ok
+st=$("$PW" status --json --pin-root "$ROOT")
+expect_eq "monitor: status says monitor" "$(printf '%s' "$st" | jq -r .policy.mode)" monitor
+expect_match "monitor: would-drops counted on in tcp/23" "$(printf '%s' "$st" | jq '[.top_drops[] | select(.port == "in tcp/23") | .packets] | add')" '^[1-9]'
+
+# two applies at once: serialized by the lock, both succeed, one generation each
+g0=$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)
+"$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/a1" 2>&1 & A1=$!
+"$PW" apply policies/finesse.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/a2" 2>&1 & A2=$!
+wait $A1; r1=$?; wait $A2; r2=$?
+expect_eq "two applies at once: both exit 0" "$r1 $r2" "0 0"
+st=$("$PW" status --json --pin-root "$ROOT")
+expect_eq "two applies at once: two generations" "$(printf '%s' "$st" | jq .policy.generation)" $((g0 + 2))
+expect_match "two applies at once: the last one wins, whole" "$(printf '%s' "$st" | jq -r '"\(.policy.name) \(.policy.file_matches)"')" \
+	'^Cisco (Customer Collaboration Platform|Finesse) true$'
+
+# the interface disappears
+ins "$S" ip link del "$VS"
+expect_match "gone: status says the interface is not attached" "$("$PW" status --pin-root "$ROOT")" "$VS +XDP native NOT ATTACHED"
+ins "$S" ip link add "$VS" type veth peer name "${VS}x"
+ins "$S" ip link set "$VS" up
+expect_eq "gone: a new interface of the same name exists" "$(ins "$S" ip -o link show "$VS" | wc -l)" 1
+expect_eq "gone: ... and is not enforced" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
+"$PW" unload --pin-root "$ROOT" > "$T/unload" 2>&1
+expect_eq "gone: unload cleans up" "$?" 0
+[ -e "$ROOT" ] && fail "gone: no pins left" "$(ls "$ROOT")" || pass "gone: no pins left"
+
+summary
