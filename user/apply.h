@@ -3,6 +3,7 @@
 #define PW_APPLY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "attach.h"
 
@@ -13,6 +14,10 @@ struct pw_apply_opts {
 	bool force, verbose;
 	unsigned confirm;	/* seconds, 0: no confirmation asked */
 	bool unload_on_exit;	/* run only */
+	uint32_t ct_capacity;	/* 0: the default (first apply only) */
+	uint32_t event_rate;	/* drop events a second, 0: keep */
+	/* conntrack timeouts in seconds, 0: keep; by pw_config's order */
+	uint32_t ct_tcp_syn, ct_tcp_est, ct_tcp_close, ct_udp, ct_icmp, ct_other, frag_timeout;
 };
 
 /* Parse apply's options (and run's, when run). 0, 1 after --help, -1. */

@@ -4,6 +4,7 @@
  * reload: the new policy goes into the half of the policy maps not in force
  * and one write puts it in force; programs stay attached. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
@@ -38,9 +39,76 @@ static void usage(FILE *f)
 	      "  --xdp-mode   auto (native, else generic), native or generic\n"
 	      "  --netns      interfaces are in network namespace NAME (/run/netns)\n"
 	      "  --force      replace another tool's XDP program on the interface\n"
+	      "  --ct-capacity N        tracked flows (first apply; default 262144)\n"
+	      "  --ct-timeout NAME=S,.. tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag\n"
+	      "  --event-rate N         drop events a second at most (default 1000)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
+}
+
+static int num_arg(const char *s, unsigned long min, unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* "udp=60,tcp-est=86400": conntrack timeouts in seconds */
+static int timeouts_arg(const char *s, struct pw_apply_opts *o)
+{
+	static const struct { const char *name; size_t off; } t[] = {
+		{ "tcp-syn", offsetof(struct pw_apply_opts, ct_tcp_syn) },
+		{ "tcp-est", offsetof(struct pw_apply_opts, ct_tcp_est) },
+		{ "tcp-close", offsetof(struct pw_apply_opts, ct_tcp_close) },
+		{ "udp", offsetof(struct pw_apply_opts, ct_udp) },
+		{ "icmp", offsetof(struct pw_apply_opts, ct_icmp) },
+		{ "other", offsetof(struct pw_apply_opts, ct_other) },
+		{ "frag", offsetof(struct pw_apply_opts, frag_timeout) },
+	};
+	char buf[256], *save, *item;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		size_t i;
+		if (eq)
+			*eq = '\0';
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+			if (strcmp(item, t[i].name) == 0)
+				break;
+		if (!eq || i == sizeof(t) / sizeof(t[0]) ||
+		    num_arg(eq + 1, 1, 30 * 86400, (uint32_t *)((char *)o + t[i].off))) {
+			fprintf(stderr, "portwall apply: --ct-timeout takes NAME=SECONDS (1-2592000) with NAME one of "
+				"tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag; got \"%s\"\n", s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The flags' settings over a configuration. */
+static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg, int ncpus)
+{
+	if (o->event_rate) {
+		cfg->ev_rate = o->event_rate / (uint32_t)(ncpus > 0 ? ncpus : 1);
+		if (!cfg->ev_rate)
+			cfg->ev_rate = 1;
+		cfg->ev_burst = cfg->ev_rate;
+	}
+#define SET(f) if (o->f) cfg->f = o->f
+	SET(ct_tcp_syn);
+	SET(ct_tcp_est);
+	SET(ct_tcp_close);
+	SET(ct_udp);
+	SET(ct_icmp);
+	SET(ct_other);
+	SET(frag_timeout);
+#undef SET
 }
 
 int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
@@ -50,7 +118,9 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "xdp-mode", required_argument, NULL, 'x' }, { "netns", required_argument, NULL, 'n' },
 		{ "pin-root", required_argument, NULL, 'p' }, { "force", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "confirm", required_argument, NULL, 'c' }, { "unload-on-exit", no_argument, NULL, 'u' }, { 0 },
+		{ "confirm", required_argument, NULL, 'c' }, { "unload-on-exit", no_argument, NULL, 'u' },
+		{ "ct-capacity", required_argument, NULL, 'C' }, { "ct-timeout", required_argument, NULL, 'T' },
+		{ "event-rate", required_argument, NULL, 'E' }, { 0 },
 	};
 	int c;
 
@@ -95,6 +165,23 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		}
 		case 'p': o->root = optarg; break;
 		case 'f': o->force = true; break;
+		case 'C':
+			if (num_arg(optarg, 1024, 1u << 24, &o->ct_capacity)) {
+				fprintf(stderr, "portwall apply: --ct-capacity takes 1024-16777216 flows, got \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'E':
+			if (num_arg(optarg, 1, 1000000, &o->event_rate)) {
+				fprintf(stderr, "portwall apply: --event-rate takes 1-1000000 events a second, got \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'T':
+			if (timeouts_arg(optarg, o))
+				return -1;
+			break;
 		case 'u':
 			if (!run) {
 				fprintf(stderr, "portwall apply: --unload-on-exit goes with run\n");
@@ -352,6 +439,7 @@ int pw_apply(struct pw_apply_opts o)
 		first = true;
 		struct pw_dp_opts lo = {
 			.rule_capacity = c.nrules * 2 + 2 > 4096 ? c.nrules * 2 + 2 : 4096,
+			.ct_capacity = o.ct_capacity,
 			.verbose = o.verbose,
 		};
 		if (pw_dp_load(&dp, &lo, err, sizeof(err))) {
@@ -383,12 +471,16 @@ int pw_apply(struct pw_apply_opts o)
 		goto close;
 	}
 	uint32_t half = first ? 0 : (st.active ^ 1) & 1;
+	if (!first && o.ct_capacity)
+		fprintf(stderr, "portwall apply: note: --ct-capacity takes effect on a first apply only "
+			"(unload, then apply)\n");
 	if (first)
 		pw_config_default(&cfg, c.mode, dp.ncpus);
 	else {
 		cfg = st.cfg[st.active & 1];	/* keep timeouts and rates */
 		cfg.mode = c.mode;
 	}
+	apply_settings(&o, &cfg, dp.ncpus);
 	if (pw_dp_write_half(&dp, half, &c, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s; the policy in force is unchanged\n", err);
 		goto close;

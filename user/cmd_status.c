@@ -239,7 +239,14 @@ int cmd_status(int argc, char **argv)
 			printf("%s{\"port\":\"%s\",\"packets\":%llu}", i ? "," : "", sn,
 			       (unsigned long long)top.d[i].packets);
 		}
-		printf("],\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu},"
+		struct pw_state sst;
+		pw_dp_read_state(&dp, &sst);
+		const struct pw_config *cf = &sst.cfg[sst.active & 1];
+		printf("],\"config\":{\"event_rate\":%u,\"ct_timeouts\":{\"tcp_syn\":%u,\"tcp_est\":%u,"
+		       "\"tcp_close\":%u,\"udp\":%u,\"icmp\":%u,\"other\":%u,\"frag\":%u}}",
+		       cf->ev_rate * (uint32_t)dp.ncpus, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
+		       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
+		printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu},"
 		       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", ct, info.max_entries,
 		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed,
 		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,

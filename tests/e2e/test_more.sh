@@ -51,6 +51,15 @@ st=$("$PW" status --json --pin-root "$ROOT")
 expect_eq "monitor: status says monitor" "$(printf '%s' "$st" | jq -r .policy.mode)" monitor
 expect_match "monitor: would-drops counted on in tcp/23" "$(printf '%s' "$st" | jq '[.top_drops[] | select(.port == "in tcp/23") | .packets] | add')" '^[1-9]'
 
+# settings: conntrack timeouts and the event rate, kept across reloads
+apply policies/ccp.policy --ct-timeout udp=30,tcp-est=3600 --event-rate 200; expect_eq "settings: apply" "$?" 0
+apply policies/ccp.policy
+expect_eq "settings: kept by a reload without them" \
+	"$("$PW" status --json --pin-root "$ROOT" | jq -c '[.config.ct_timeouts.udp, .config.ct_timeouts.tcp_est, .config.ct_timeouts.tcp_syn, .config.event_rate]')" \
+	"[30,3600,120,200]"
+apply policies/ccp.policy --ct-timeout bogus=1
+expect_eq "settings: a bad name is a usage error" "$?" 2
+
 # two applies at once: serialized by the lock, both succeed, one generation each
 g0=$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)
 "$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/a1" 2>&1 & A1=$!
