@@ -47,7 +47,7 @@ BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps test unit-test cli-test demo bench clean
+.PHONY: all deps test demo bench clean
 all: $(BUILD)/portwall
 
 deps:
@@ -116,9 +116,14 @@ $(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h $(LIB_OBJS) $
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(BUILD)/obj/loader.o \
 		$(LIBS) -o $@
 
+$(BUILD)/bench/gen_scale: bench/gen_scale.c bench/scale_policy.h | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibench $< -o $@
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog $(BUILD)/bench/gen_scale $(BUILD)/portwall
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
+	$(Q)bench/reload.sh
 
 $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench:
 	$(Q)mkdir -p $@

@@ -347,6 +347,45 @@ out:
 	return rc;
 }
 
+/* The trie's entries in batches of one syscall each (one by one where
+ * the kernel has no batch update for tries). */
+static int fill_trie(int fd, const struct pw_compiled *c)
+{
+	const size_t batch = 8192;
+	struct pw_peer_key *keys = malloc(batch * sizeof(*keys));
+	struct pw_peer_val *vals = malloc(batch * sizeof(*vals));
+	int rc = 0;
+	bool one_by_one = false;
+
+	if (!keys || !vals)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < c->npeers;) {
+		size_t k = c->npeers - i < batch ? c->npeers - i : batch;
+		for (size_t j = 0; j < k; j++) {
+			keys[j] = c->peers[i + j].key;
+			vals[j] = c->peers[i + j].val;
+		}
+		uint32_t count = (uint32_t)k;
+		if (!one_by_one && bpf_map_update_batch(fd, keys, vals, &count, NULL) == 0) {
+			i += k;
+			continue;
+		}
+		if (!one_by_one && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP) && count == 0)
+			one_by_one = true;
+		else if (!one_by_one) {
+			rc = -errno;
+			break;
+		}
+		for (size_t j = 0; j < k && rc == 0; j++)
+			if (bpf_map_update_elem(fd, &keys[j], &vals[j], BPF_NOEXIST))
+				rc = -errno;
+		i += k;
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 		     const struct pw_config *cfg, char *err, size_t n)
 {
@@ -371,13 +410,11 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	fd = new_trie(dp, half, c->npeers, err, n);
 	if (fd < 0)
 		return fd;
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (bpf_map_update_elem(fd, &c->peers[i].key, &c->peers[i].val, BPF_NOEXIST)) {
-			rc = -errno;
-			close(fd);
-			return pw_errf(err, n, rc, "writing peer trie entry %zu of %zu failed: %s", i, c->npeers,
-				    strerror(-rc));
-		}
+	rc = fill_trie(fd, c);
+	if (rc) {
+		close(fd);
+		return pw_errf(err, n, rc, "writing the peer trie (%zu entries) failed: %s", c->npeers,
+			       strerror(-rc));
 	}
 	if (bpf_map_update_elem(dp->peers_fd, &half, &fd, BPF_ANY)) {
 		rc = -errno;
@@ -490,16 +527,40 @@ static int cmp_fp(const void *a, const void *b)
 	return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
+/* Read entries [first, first + n) of an array map in one batch syscall
+ * (values of vsize bytes each, per CPU when percpu). */
+static int read_range(const struct pw_dp *dp, int fd, uint32_t first, uint32_t n, void *vals, size_t vsize,
+		      bool percpu)
 {
-	uint32_t cap = dp->rule_capacity;
-	if (nold >= cap)
-		nold = cap - 1;
-	uint64_t (*old)[2] = calloc(nold + 1, sizeof(*old));
-	bool *used = calloc(nold + 1, sizeof(*used));
+	uint32_t *keys = malloc(n * sizeof(*keys)), count = n, out = 0;
+	uint32_t in = first ? first - 1 : 0;
 	int rc = 0;
 
-	if (!old || !used) {
+	(void)dp;
+	(void)vsize;
+	(void)percpu;
+	if (!keys)
+		return -ENOMEM;
+	/* the batch walk resumes after "in": start just before first */
+	if (bpf_map_lookup_batch(fd, first ? &in : NULL, &out, keys, vals, &count, NULL) && errno != ENOENT)
+		rc = -errno;
+	else if (count < n)
+		rc = -ERANGE;
+	free(keys);
+	return rc;
+}
+
+int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
+{
+	uint32_t cap = dp->rule_capacity, ncpu = (uint32_t)dp->ncpus;
+	struct pw_rule_info *oi = calloc(cap, sizeof(*oi)), *ni = calloc(cap, sizeof(*ni));
+	struct pw_counter *os = calloc((size_t)2 * cap * ncpu, sizeof(*os));
+	uint64_t (*old)[2] = calloc(cap, sizeof(*old));
+	bool *used = calloc(cap, sizeof(*used));
+	uint32_t *keys = malloc(cap * sizeof(*keys));
+	int rc = 0;
+
+	if (!oi || !ni || !os || !old || !used || !keys) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -507,50 +568,65 @@ int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uin
 		rc = -ERANGE;
 		goto out;
 	}
+	if (nold >= cap)
+		nold = cap - 1;
+	from &= 1;
+	to &= 1;
+	/* both halves' rule records and the old half's counters, in bulk */
+	rc = read_range(dp, dp->rules_fd, from * cap, cap, oi, sizeof(*oi), false);
+	if (!rc)
+		rc = read_range(dp, dp->rules_fd, to * cap, cap, ni, sizeof(*ni), false);
+	if (!rc)
+		rc = read_range(dp, dp->rule_stats_fd, from * 2 * cap, 2 * cap, os, sizeof(*os), true);
+	if (rc)
+		goto out;
+	uint32_t n = 0;
 	for (uint32_t i = 0; i <= nold; i++) {
-		struct pw_rule_info info;
-		uint32_t k = (from & 1) * cap + i;
-		if (bpf_map_lookup_elem(dp->rules_fd, &k, &info)) {
-			rc = -errno;
-			goto out;
-		}
-		if (i > 0 && info.fingerprint == 0) {
-			nold = i - 1;	/* past the old policy's last rule */
-			break;
-		}
-		old[i][0] = info.fingerprint;
-		old[i][1] = i;
+		if (i > 0 && oi[i].fingerprint == 0)
+			break;	/* past the old policy's last rule */
+		old[n][0] = oi[i].fingerprint;
+		old[n][1] = i;
+		n++;
 	}
-	qsort(old, nold + 1, sizeof(*old), cmp_fp);
-	for (uint32_t j = 0; j <= nnew && rc == 0; j++) {
-		struct pw_rule_info ni;
-		uint32_t kn = (to & 1) * cap + j;
-		if (bpf_map_lookup_elem(dp->rules_fd, &kn, &ni)) {
-			rc = -errno;
-			break;
-		}
-		/* the first old rule with the same fingerprint not taken yet */
-		size_t lo = 0, hi = nold + 1;
+	qsort(old, n, sizeof(*old), cmp_fp);
+	for (uint32_t j = 0; j <= nnew; j++) {
+		uint64_t fp = ni[j].fingerprint;
+		size_t lo = 0, hi = n;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (old[mid][0] < ni.fingerprint)
+			if (old[mid][0] < fp)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		while (lo <= nold && old[lo][0] == ni.fingerprint && used[lo])
+		while (lo < n && old[lo][0] == fp && used[lo])
 			lo++;
-		if (lo > nold || old[lo][0] != ni.fingerprint || !ni.fingerprint)
+		if (!fp || lo >= n || old[lo][0] != fp)
 			continue;
 		used[lo] = true;
-		for (uint32_t dir = 0; dir < 2 && rc == 0; dir++)
-			rc = pw_dp_rule_count_half(dp, from, (uint32_t)old[lo][1], dir, &ni.carry[dir]);
-		if (!rc && bpf_map_update_elem(dp->rules_fd, &kn, &ni, BPF_EXIST))
-			rc = -errno;
+		uint32_t i = (uint32_t)old[lo][1];
+		for (uint32_t dir = 0; dir < 2; dir++) {
+			struct pw_counter t = oi[i].carry[dir];
+			for (uint32_t c = 0; c < ncpu; c++) {
+				const struct pw_counter *v = &os[((size_t)i * 2 + dir) * ncpu + c];
+				t.packets += v->packets;
+				t.bytes += v->bytes;
+			}
+			ni[j].carry[dir] = t;
+		}
 	}
+	for (uint32_t j = 0; j < cap; j++)
+		keys[j] = to * cap + j;
+	uint32_t count = nnew + 1;
+	if (bpf_map_update_batch(dp->rules_fd, keys, ni, &count, NULL))
+		rc = -errno;
 out:
+	free(oi);
+	free(ni);
+	free(os);
 	free(old);
 	free(used);
+	free(keys);
 	return rc;
 }
 
