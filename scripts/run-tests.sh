@@ -49,7 +49,8 @@ done
 # end to end on veth pairs between namespaces the tests make (root)
 for s in tests/e2e/*.sh; do
 	[ -e "$s" ] || continue
-	run "$(basename "$s" .sh)" env PORTWALL="$BUILD/san/portwall" PWPROBE="$BUILD/pwprobe" bash "$s"
+	run "$(basename "$s" .sh)" env PORTWALL="$BUILD/san/portwall" PWPROBE="$BUILD/pwprobe" \
+		EMPTY_BPF="$BUILD/bench/empty.bpf.o" bash "$s"
 done
 
 echo

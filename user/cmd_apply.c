@@ -205,6 +205,12 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		fprintf(stderr, "portwall apply: --pin-root must be an absolute path (200 bytes at most)\n");
 		return -1;
 	}
+	const char *base = strrchr(o->root, '/');
+	if (strncmp(o->root, "/sys/fs/bpf/", 12) == 0 && strchr(o->root + 12, '.')) {
+		fprintf(stderr, "portwall apply: bpffs refuses names with a '.' (%s): choose another --pin-root\n",
+			base + 1);
+		return -1;
+	}
 	return 0;
 }
 

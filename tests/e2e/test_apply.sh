@@ -128,10 +128,10 @@ expect_eq "confirm: confirmed policy stays" "$(probe 192.0.2.2 443 700)" timeout
 expect_eq "confirm: ccp back, 443 open" "$(probe 192.0.2.2 443 2000 1000)" ok
 
 # errors that change nothing
-out=$("$PW" apply policies/ccp.policy --iface nosuch0 --netns "$S" --pin-root "$ROOT.x" 2>&1); rc=$?
+out=$("$PW" apply policies/ccp.policy --iface nosuch0 --netns "$S" --pin-root "${ROOT}x" 2>&1); rc=$?
 expect_eq "missing interface: exit 1" "$rc" 1
 expect_match "missing interface: says so" "$out" 'no interface "nosuch0"'
-[ -e "$ROOT.x" ] && fail "missing interface: left pins" || pass "missing interface: no pins left"
+[ -e "${ROOT}x" ] && fail "missing interface: left pins" || pass "missing interface: no pins left"
 
 # unload: nothing remains
 out=$("$PW" unload --pin-root "$ROOT" 2>&1); rc=$?

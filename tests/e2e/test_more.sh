@@ -71,6 +71,34 @@ expect_eq "two applies at once: two generations" "$(printf '%s' "$st" | jq .poli
 expect_match "two applies at once: the last one wins, whole" "$(printf '%s' "$st" | jq -r '"\(.policy.name) \(.policy.file_matches)"')" \
 	'^Cisco (Customer Collaboration Platform|Finesse) true$'
 
+# not root: a clear message, nothing changed
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PW" apply policies/ccp.policy --iface "$VS" \
+	--netns "$S" --pin-root "${ROOT}nr" 2>&1); rc=$?
+expect_eq "not root: exit 1" "$rc" 1
+expect_match "not root: says what to do" "$out" 'needs root .* run it with sudo; nothing was changed'
+
+# another tool's XDP program: refused unless --force
+e2e_bg "$S" "$T/srv2" serve 60 443
+ins "$S" ip link add pmf$$ type veth peer name pmg$$
+ins "$S" ip link set pmf$$ up
+ins "$S" ip link set pmg$$ up
+ins "$S" ip link set dev pmf$$ xdpgeneric obj "${EMPTY_BPF:-build/bench/empty.bpf.o}" sec xdp
+out=$("$PW" apply policies/ccp.policy --iface pmf$$ --netns "$S" --pin-root "${ROOT}f" 2>&1); rc=$?
+expect_eq "foreign XDP: refused" "$rc" 1
+expect_match "foreign XDP: says whose and how" "$out" "pmf$$ already has an XDP program .* not portwall's; nothing was changed \(--force replaces it\)"
+[ -e "${ROOT}f" ] && fail "foreign XDP: no pins left" || pass "foreign XDP: no pins left"
+"$PW" apply policies/ccp.policy --iface pmf$$ --netns "$S" --pin-root "${ROOT}f" --force > /dev/null 2>&1
+expect_eq "foreign XDP: --force replaces it" "$?" 0
+expect_eq "two instances coexist: both report their own interface" \
+	"$("$PW" status --json --pin-root "${ROOT}f" | jq -r '.interfaces[0].name') $("$PW" status --json --pin-root "$ROOT" | jq -r '.interfaces[0].name')" \
+	"pmf$$ $VS"
+"$PW" unload --pin-root "${ROOT}f" > /dev/null 2>&1
+expect_eq "the other instance unloaded, this one still there" "$("$PW" status --json --pin-root "$ROOT" | jq -r '.interfaces[0].name')" "$VS"
+
+out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root /sys/fs/bpf/pw.dot 2>&1); rc=$?
+expect_eq "a pin root with a dot: usage error" "$rc" 2
+expect_match "a pin root with a dot: says why" "$out" "bpffs refuses names with a '\.' \(pw\.dot\)"
+
 # the interface disappears
 ins "$S" ip link del "$VS"
 expect_match "gone: status says the interface is not attached" "$("$PW" status --pin-root "$ROOT")" "$VS +XDP native NOT ATTACHED"
