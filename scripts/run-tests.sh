@@ -41,13 +41,13 @@ for t in ${BPF_TESTS:-}; do
 	run "$t (valgrind)" $VG "$BUILD/tests/$t"
 done
 
-for s in tests/cli/*.sh; do
+for s in tests/cli/test_*.sh; do
 	[ -e "$s" ] || continue
 	run "$(basename "$s" .sh)" env PORTWALL="$BUILD/san/portwall" bash "$s"
 done
 
 # end to end on veth pairs between namespaces the tests make (root)
-for s in tests/e2e/*.sh; do
+for s in tests/e2e/test_*.sh; do
 	[ -e "$s" ] || continue
 	run "$(basename "$s" .sh)" env PORTWALL="$BUILD/san/portwall" PWPROBE="$BUILD/pwprobe" \
 		EMPTY_BPF="$BUILD/bench/empty.bpf.o" bash "$s"
