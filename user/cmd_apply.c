@@ -341,9 +341,10 @@ int cmd_reload(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "pin-root", required_argument, NULL, 'p' }, { "confirm", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "netns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	struct pw_apply_opts o = { .root = PW_PIN_ROOT, .mode = -1 };
+	const char *want_netns = NULL;
 	int c;
 
 	optind = 1;
@@ -352,6 +353,7 @@ int cmd_reload(int argc, char **argv)
 		switch (c) {
 		case 'p': o.root = optarg; break;
 		case 'c': o.confirm = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'n': want_netns = optarg; break;
 		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n"
 				 "  Apply the policy file in force again (after editing it).\n");
 			return PW_EXIT_OK;
@@ -381,6 +383,11 @@ int cmd_reload(int argc, char **argv)
 		off += (size_t)snprintf(ifs + off, sizeof(ifs) - off, "%s%s", i ? "," : "", m.iface[i].name);
 	snprintf(path, sizeof(path), "%s", m.cur.path);
 	snprintf(netns, sizeof(netns), "%s", m.netns);
+	if (want_netns && strcmp(want_netns, netns) != 0) {
+		fprintf(stderr, "portwall reload: the portwall under %s works in network namespace \"%s\", not \"%s\"\n",
+			o.root, netns, want_netns);
+		return PW_EXIT_FAIL;
+	}
 	o.policy = path;
 	o.ifaces = ifs;
 	o.netns = netns[0] ? netns : NULL;

@@ -44,22 +44,28 @@ static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
 	return 0;
 }
 
+static const char *want_netns;	/* --netns given: must be the instance's */
+
 static int root_opt(int argc, char **argv, const char *cmd, const char **root)
 {
 	static const struct option lo[] = {
-		{ "pin-root", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' }, { 0 },
+		{ "pin-root", required_argument, NULL, 'p' }, { "netns", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	int c;
 
 	*root = PW_PIN_ROOT;
+	want_netns = NULL;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'p') {
 			*root = optarg;
+		} else if (c == 'n') {
+			want_netns = optarg;
 		} else {
 			FILE *f = c == 'h' ? stdout : stderr;
-			fprintf(f, "usage: portwall %s [--pin-root DIR]\n", cmd);
+			fprintf(f, "usage: portwall %s [--pin-root DIR] [--netns NAME]\n", cmd);
 			return c == 'h' ? 1 : -1;
 		}
 	}
@@ -89,6 +95,13 @@ static int open_locked(const char *cmd, const char *root, struct pw_dp *dp, stru
 	}
 	if (pw_dp_read_meta(dp, m)) {
 		fprintf(stderr, "portwall %s: reading what is applied failed: %s\n", cmd, strerror(errno));
+		pw_dp_close(dp);
+		close(*lock);
+		return PW_EXIT_FAIL;
+	}
+	if (want_netns && strcmp(want_netns, m->netns) != 0) {
+		fprintf(stderr, "portwall %s: the portwall under %s works in network namespace \"%s\", not \"%s\"; "
+			"give its --pin-root\n", cmd, root, m->netns, want_netns);
 		pw_dp_close(dp);
 		close(*lock);
 		return PW_EXIT_FAIL;

@@ -127,9 +127,10 @@ int cmd_status(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' }, { "pin-root", required_argument, NULL, 'p' },
+		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	const char *root = PW_PIN_ROOT;
+	const char *root = PW_PIN_ROOT, *netns = NULL;
 	bool json = false;
 	int c;
 
@@ -139,8 +140,9 @@ int cmd_status(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'p': root = optarg; break;
+		case 'n': netns = optarg; break;
 		case 'h':
-			printf("usage: portwall status [--json] [--pin-root DIR]\n");
+			printf("usage: portwall status [--json] [--pin-root DIR] [--netns NAME]\n");
 			return PW_EXIT_OK;
 		default:
 			fprintf(stderr, "usage: portwall status [--json] [--pin-root DIR]\n");
@@ -163,6 +165,13 @@ int cmd_status(int argc, char **argv)
 	int ntop = top_drops(&dp, top.d, TOP_PORTS);
 	if (pw_applied_read(&dp, &a) || pw_dp_reason_counts(&dp, reasons) || pw_dp_stats(&dp, &gs)) {
 		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", root, strerror(errno));
+		pw_dp_close(&dp);
+		return PW_EXIT_FAIL;
+	}
+	if (netns && strcmp(netns, a.meta.netns) != 0) {
+		fprintf(stderr, "portwall status: the portwall under %s works in network namespace \"%s\", not \"%s\"; "
+			"give its --pin-root\n", root, a.meta.netns, netns);
+		pw_applied_free(&a);
 		pw_dp_close(&dp);
 		return PW_EXIT_FAIL;
 	}

@@ -65,6 +65,11 @@ expect_match "status: the web rule counted packets both ways" \
 	"$(printf '%s' "$st" | jq -r '.rules[] | select(.comment != null and (.comment | startswith("UI, APIs"))) | "\(.in.packets) \(.out.packets)"')" '^[1-9][0-9]* [1-9][0-9]*$'
 expect_match "status: conntrack has the outbound flows" "$(printf '%s' "$st" | jq .conntrack.created)" '^[1-9]'
 expect_match "bpftool prints named fields" "$(bpftool map dump pinned "$ROOT/pw_meta" 2>&1)" '"generation": 1'
+# the same count through bpftool: slot of (in, udp, 9999) = 1 << 16 | 9999, per CPU
+slot=$(( (1 << 16) + 9999 ))
+key=$(printf '%d %d %d %d' $((slot & 255)) $(((slot >> 8) & 255)) $(((slot >> 16) & 255)) $((slot >> 24)))
+expect_eq "bpftool: 7 drops on in udp/9999, summed over CPUs" \
+	"$(bpftool -j map lookup pinned "$ROOT/pw_port_drops" key $key | jq '[.formatted.values[].value] | add')" 7
 
 # portwall test on the live maps
 expect_match "test on the live maps" "$("$PW" test --pin-root "$ROOT" in tcp 198.51.100.7:5000 192.0.2.2:443 syn)" '^PASS  allow-rule +.*ccp\.policy:[0-9]+'

@@ -95,6 +95,9 @@ expect_eq "two instances coexist: both report their own interface" \
 "$PW" unload --pin-root "${ROOT}f" > /dev/null 2>&1
 expect_eq "the other instance unloaded, this one still there" "$("$PW" status --json --pin-root "$ROOT" | jq -r '.interfaces[0].name')" "$VS"
 
+expect_eq "status --netns of the instance" "$("$PW" status --json --pin-root "$ROOT" --netns "$S" | jq -r .netns)" "$S"
+"$PW" rollback --pin-root "$ROOT" --netns not-this-one > /dev/null 2>&1
+expect_eq "rollback --netns of another namespace: refused" "$?" 1
 out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root /sys/fs/bpf/pw.dot 2>&1); rc=$?
 expect_eq "a pin root with a dot: usage error" "$rc" 2
 expect_match "a pin root with a dot: says why" "$out" "bpffs refuses names with a '\.' \(pw\.dot\)"
