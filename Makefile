@@ -135,7 +135,8 @@ test: deps
 		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%)
 	$(Q)BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS)
 
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/pwprobe
 	$(Q)scripts/demo.sh
 
 clean:

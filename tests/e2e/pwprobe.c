@@ -8,6 +8,7 @@
  *   pwprobe pull ADDR PORT TIMEOUT_MS BYTES     connects, only reads -> "ok" / "timeout"
  *   pwprobe stream ADDR PORT SECONDS            TCP both ways -> "sent N received M errors E"
  *   pwprobe udpflow ADDR PORT COUNT INTERVAL_MS -> "sent N received M"
+ *   pwprobe scan ADDR FIRST LAST TIMEOUT_MS       -> the ports that answered SYN-ACK
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -363,6 +364,58 @@ static int udpflow(const char *addr, int port, int count, int interval)
 	return got == count ? 0 : 1;
 }
 
+/* a SYN to every port in [first, last], 256 at a time, each given timeout ms */
+static int scan(const char *addr, int first, int last, int timeout)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int open_n = 0;
+
+	if (addr_of(addr, 0, &ss, &len) || first < 1 || last > 65535 || first > last)
+		return 2;
+	for (int base = first; base <= last; base += 256) {
+		struct pollfd p[256];
+		int port[256], n = 0;
+		for (int q = base; q <= last && n < 256; q++) {
+			struct sockaddr_storage t = ss;
+			if (t.ss_family == AF_INET)
+				((struct sockaddr_in *)&t)->sin_port = htons((uint16_t)q);
+			else
+				((struct sockaddr_in6 *)&t)->sin6_port = htons((uint16_t)q);
+			int fd = socket(t.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			if (fd < 0)
+				break;
+			connect(fd, (struct sockaddr *)&t, len);
+			p[n] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			port[n++] = q;
+		}
+		long end = now_ms() + timeout;
+		int left = n;
+		while (left > 0 && now_ms() < end) {
+			if (poll(p, (nfds_t)n, (int)(end - now_ms())) <= 0)
+				break;
+			for (int i = 0; i < n; i++) {
+				if (p[i].fd < 0 || !p[i].revents)
+					continue;
+				int err = 0;
+				socklen_t el = sizeof(err);
+				getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (!err) {
+					printf("%s%d", open_n++ ? " " : "", port[i]);
+				}
+				close(p[i].fd);
+				p[i].fd = -1;
+				left--;
+			}
+		}
+		for (int i = 0; i < n; i++)
+			if (p[i].fd >= 0)
+				close(p[i].fd);
+	}
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -389,6 +442,8 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "udpflow") == 0)
 		return udpflow(argv[2], atoi(argv[3]), atoi(argv[4]) > 0 && atoi(argv[4]) <= 100000 ? atoi(argv[4]) : 100,
 			       atoi(argv[5]) >= 0 && atoi(argv[5]) <= 1000 ? atoi(argv[5]) : 10);
+	if (argc >= 6 && strcmp(argv[1], "scan") == 0)
+		return scan(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]) > 0 && atoi(argv[5]) <= 10000 ? atoi(argv[5]) : 1000);
 	fprintf(stderr, "usage: pwprobe serve SECONDS PORTS [udp PORTS] | tcp ADDR PORT [MS [BYTES [SRC]]] | "
 		"udp ADDR PORT COUNT | udpecho ADDR PORT [MS]\n");
 	return 2;
