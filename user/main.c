@@ -28,7 +28,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: portwall COMMAND [ARGS]   (portwall COMMAND --help for more)\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "  %-10s %s\n", "version", "print the version");
+	fprintf(f, "  %-10s %s\n", "version", "this build, libbpf, and what the kernel offers");
 }
 
 int main(int argc, char **argv)
@@ -42,10 +42,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return PW_EXIT_OK;
 	}
-	if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
-		printf("portwall %s\n", PW_VERSION);
-		return PW_EXIT_OK;
-	}
+	if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(name, cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);

@@ -150,6 +150,11 @@ expect_eq "explain: says so" "$ERR" "portwall explain: tcp needs a PORT"
 run "$PW" explain "$T/bad.policy" in tcp 198.51.100.7 1
 expect_eq "explain: invalid policy exit 1" "$RC" 1
 
+run "$PW" version
+expect_eq "version: exit 0" "$RC" 0
+expect_match "version: names itself and libbpf" "$OUT" '^portwall [0-9]+\.[0-9]+\.[0-9]+'
+expect_match "version: libbpf" "$OUT" '^libbpf [0-9]+\.[0-9]+$'
+
 run "$PW" --help
 expect_eq "help: exit 0" "$RC" 0
 expect_match "help: lists check" "$OUT" '^  check '
