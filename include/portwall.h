@@ -388,13 +388,15 @@ struct pw_meta {
 	__u8 confirm_pending;	/* apply --confirm: not confirmed yet */
 	__u8 pad[6];
 	__u64 confirm_deadline;	/* seconds since the epoch */
+	__u64 ct_adopted;	/* flows userspace put into pw_ct (adoption) */
+	__u64 ct_flushed;	/* flows userspace took out (reloads) */
 	char netns[32];		/* --netns name, "" for the current one */
 	struct pw_iface iface[PW_MAX_IFACES];
 };
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
-_Static_assert(sizeof(struct pw_meta) == 976, "pw_meta layout");
+_Static_assert(sizeof(struct pw_meta) == 992, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 44, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 96, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");

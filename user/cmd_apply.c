@@ -518,6 +518,8 @@ int pw_apply(struct pw_apply_opts o)
 				strerror(-crc));
 		int gone = pw_dp_flush_ct(&dp, &c);
 		if (gone > 0)
+			m.ct_flushed += (uint64_t)gone;
+		if (gone > 0)
 			printf("ended %d tracked flow%s the new policy no longer allows\n", gone, gone == 1 ? "" : "s");
 	}
 	if (!first)
@@ -537,6 +539,8 @@ int pw_apply(struct pw_apply_opts o)
 				"connections opened before now may be dropped)\n", strerror(-ad));
 		else if (ad > 0)
 			printf("adopted %d open connection%s\n", ad, ad == 1 ? "" : "s");
+		if (ad > 0)
+			m.ct_adopted += (uint64_t)ad;
 	}
 	int n_before = m.niface;
 	if (attach_new(&dp, &o, &m, names, idx, nif, err, sizeof(err))) {

@@ -176,6 +176,12 @@ int cmd_status(int argc, char **argv)
 		return PW_EXIT_FAIL;
 	}
 	int ct = ct_entries(&dp);
+	/* the LRU evicts silently: what came in (created by the datapath,
+	 * adopted by apply) and is neither removed (expired, closed, flushed by
+	 * a reload) nor live was evicted */
+	uint64_t came = gs.ct_created + a.meta.ct_adopted;
+	uint64_t gone = gs.ct_removed + a.meta.ct_flushed + (uint64_t)(ct > 0 ? ct : 0);
+	uint64_t evicted = came > gone ? came - gone : 0;
 	struct bpf_map_info info = { 0 };
 	uint32_t ilen = sizeof(info);
 	bpf_obj_get_info_by_fd(dp.ct_fd, &info, &ilen);
@@ -255,9 +261,10 @@ int cmd_status(int argc, char **argv)
 		       "\"tcp_close\":%u,\"udp\":%u,\"icmp\":%u,\"other\":%u,\"frag\":%u}}",
 		       cf->ev_rate * (uint32_t)dp.ncpus, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
 		       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
-		printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu},"
+		printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,"
+		       "\"evicted\":%llu},"
 		       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", ct, info.max_entries,
-		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed,
+		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed, (unsigned long long)evicted,
 		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,
 		       (unsigned long long)gs.events_lost);
 	} else {
@@ -306,8 +313,9 @@ int cmd_status(int argc, char **argv)
 			slot_name(top.d[i].slot, sn, sizeof(sn));
 			printf("%s %s (%llu)", i ? "," : "", sn, (unsigned long long)top.d[i].packets);
 		}
-		printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed)\n", ct, info.max_entries,
-		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed);
+		printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed, %llu evicted by a full table)\n",
+		       ct, info.max_entries, (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed,
+		       (unsigned long long)evicted);
 		printf("drop events: %llu sent, %llu suppressed by the rate limit, %llu lost (buffer full)\n",
 		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,
 		       (unsigned long long)gs.events_lost);

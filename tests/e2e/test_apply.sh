@@ -64,6 +64,7 @@ expect_eq "status: interface attached" "$(printf '%s' "$st" | jq -r '.interfaces
 expect_match "status: the web rule counted packets both ways" \
 	"$(printf '%s' "$st" | jq -r '.rules[] | select(.comment != null and (.comment | startswith("UI, APIs"))) | "\(.in.packets) \(.out.packets)"')" '^[1-9][0-9]* [1-9][0-9]*$'
 expect_match "status: conntrack has the outbound flows" "$(printf '%s' "$st" | jq .conntrack.created)" '^[1-9]'
+expect_eq "status: nothing evicted from a near-empty table" "$(printf '%s' "$st" | jq .conntrack.evicted)" 0
 expect_match "bpftool prints named fields" "$(bpftool map dump pinned "$ROOT/pw_meta" 2>&1)" '"generation": 1'
 # the same count through bpftool: slot of (in, udp, 9999) = 1 << 16 | 9999, per CPU
 slot=$(( (1 << 16) + 9999 ))
