@@ -132,8 +132,12 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "portwall run: setting up failed: %s\n", strerror(errno));
 		return PW_EXIT_FAIL;
 	}
-	struct ring_buffer *rb = ring_buffer__new(r.dp.events_fd, on_event, &r, NULL);
-	if (!rb) {
+	int holder, evlock = pw_events_lock(r.o.root, &holder);
+	if (evlock < 0)
+		fprintf(stderr, "portwall run: the drop events are being read by process %d: run logs none "
+			"(stop that reader and restart run to log them)\n", holder);
+	struct ring_buffer *rb = evlock >= 0 ? ring_buffer__new(r.dp.events_fd, on_event, &r, NULL) : NULL;
+	if (evlock >= 0 && !rb) {
 		fprintf(stderr, "portwall run: reading drop events failed: %s\n", strerror(errno));
 		return PW_EXIT_FAIL;
 	}
@@ -144,7 +148,7 @@ int cmd_run(int argc, char **argv)
 		struct pollfd p[3] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = r.ino, .events = POLLIN },
-			{ .fd = ring_buffer__epoll_fd(rb), .events = POLLIN },
+			{ .fd = rb ? ring_buffer__epoll_fd(rb) : -1, .events = POLLIN },
 		};
 		if (poll(p, 3, 1000) < 0 && errno != EINTR)
 			break;
@@ -164,16 +168,16 @@ int cmd_run(int argc, char **argv)
 				;
 			reload = true;
 		}
-		if (p[2].revents & POLLIN)
+		if (rb && p[2].revents & POLLIN)
 			ring_buffer__consume(rb);
 		if (reload && !stop) {
 			printf("reloading %s\n", r.o.policy);
 			if (pw_apply(r.o) == PW_EXIT_OK) {
 				ring_buffer__free(rb);
 				rb = NULL;
-				if (refresh(&r) == 0)
+				if (refresh(&r) == 0 && evlock >= 0)
 					rb = ring_buffer__new(r.dp.events_fd, on_event, &r, NULL);
-				if (!rb) {
+				if (evlock >= 0 && !rb) {
 					fprintf(stderr, "portwall run: reopening the maps failed\n");
 					break;
 				}
@@ -192,6 +196,8 @@ int cmd_run(int argc, char **argv)
 	}
 	close(r.ino);
 	close(sfd);
+	if (evlock >= 0)
+		close(evlock);
 	if (r.o.unload_on_exit) {
 		char *args[] = { "unload", "--pin-root", (char *)r.o.root, NULL };
 		return cmd_unload(3, args);

@@ -2,6 +2,12 @@
 #include "events.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -69,4 +75,80 @@ void pw_event_format(const struct pw_event *e, const char *ifname, const char *r
 		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s%s", t, ifn, e->dir ? "out" : "in", reason,
 			 rule_loc ? rule_loc : "-", proto, a, b, mon);
 	}
+}
+
+void pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line,
+		   char *buf, size_t size)
+{
+	char t[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], proto[16], flags[8] = "", rule[400];
+	int af = e->fam == PW_FAM_V6 ? AF_INET6 : AF_INET;
+	const char *pn = pw_proto_name(e->proto);
+
+	when(e->ts_ns, t, sizeof(t));
+	inet_ntop(af, e->src, a, sizeof(a));
+	inet_ntop(af, e->dst, b, sizeof(b));
+	if (pn)
+		snprintf(proto, sizeof(proto), "%s", pn);
+	else
+		snprintf(proto, sizeof(proto), "%u", e->proto);
+	for (int i = 0, k = 0; e->proto == 6 && i < 6; i++)
+		if (e->tcp_flags & (1 << i))
+			flags[k++] = "FSRPAU"[i];
+	if (rule_file) {
+		/* file names are paths: escape the two characters JSON needs */
+		char esc[300];
+		size_t o = 0;
+		for (const char *p = rule_file; *p && o + 2 < sizeof(esc); p++) {
+			if (*p == '"' || *p == '\\')
+				esc[o++] = '\\';
+			esc[o++] = *p;
+		}
+		esc[o] = '\0';
+		snprintf(rule, sizeof(rule), "{\"id\":%u,\"file\":\"%s\",\"line\":%d}", e->rule, esc, rule_line);
+	} else if (e->rule) {
+		snprintf(rule, sizeof(rule), "{\"id\":%u}", e->rule);
+	} else {
+		snprintf(rule, sizeof(rule), "null");
+	}
+	bool ports = e->proto == 6 || e->proto == 17;
+	bool icmp = e->proto == 1 || e->proto == 58;
+	snprintf(buf, size,
+		 "{\"time\":\"%s\",\"ifindex\":%u,\"iface\":%s%s%s,\"dir\":\"%s\",\"reason\":\"%s\",\"rule\":%s,"
+		 "\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"tcp_flags\":\"%s\","
+		 "\"icmp_type\":%d,\"vlan\":%u,\"len\":%u,\"monitor\":%s}",
+		 t, e->ifindex, ifname ? "\"" : "", ifname ? ifname : "null", ifname ? "\"" : "", e->dir ? "out" : "in",
+		 e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?", rule, proto, a, b,
+		 ports ? ntohs(e->sport_be) : -1, ports ? ntohs(e->dport_be) : -1, flags,
+		 icmp ? e->icmp_type : -1, e->vlan, e->len, e->monitor ? "true" : "false");
+}
+
+int pw_events_lock(const char *root, int *holder)
+{
+	char path[600], name[512], pid[32];
+
+	*holder = 0;
+	mkdir("/run/portwall", 0700);
+	snprintf(name, sizeof(name), "%s", root);
+	for (char *c = name; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	snprintf(path, sizeof(path), "/run/portwall/%s.events", name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		if (n > 0) {
+			pid[n] = '\0';
+			*holder = atoi(pid);
+		}
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (write(fd, pid, (size_t)n) < 0)
+			n = 0;
+	}
+	return fd;
 }

@@ -12,4 +12,14 @@
 void pw_event_format(const struct pw_event *e, const char *ifname, const char *rule_loc,
 		     char *buf, size_t size);
 
+/* The same as one JSON object (a line of JSON Lines), no newline. rule_file
+ * NULL when the rule is unknown. */
+void pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line,
+		   char *buf, size_t size);
+
+/* Only one reader may consume the ring buffer (a second would take events
+ * from the first): an exclusive, non-blocking lock per pin root. Returns the
+ * lock fd, or -1 with the holder's pid in *holder (0 if unknown). */
+int pw_events_lock(const char *root, int *holder);
+
 #endif

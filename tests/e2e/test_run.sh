@@ -44,12 +44,24 @@ wait_for "$T/run.log" 'the policy in force is unchanged' && pass "run: a broken 
 	fail "run: a broken save changes nothing" "$(tail -3 "$T/run.log")"
 expect_eq "run: still generation 3" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 3
 
+out=$("$PW" log --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "log while run reads the events: refused" "$rc" 1
+expect_match "log while run reads the events: says who" "$out" "being read by process $RUN"
+
 kill -TERM "$RUN"
 wait "$RUN"
 expect_eq "run: SIGTERM exits 0" "$?" 0
 expect_match "run: says enforcement stays" "$(tail -1 "$T/run.log")" '^stopped; enforcement stays'
 [ -e "$ROOT/pw_state" ] && pass "run: pins stay" || fail "run: pins stay"
 expect_eq "run: still enforcing after exit" "$(probe 192.0.2.2 8080 700)" timeout
+# the drops of that attempt, as JSON Lines
+"$PW" log --json --pin-root "$ROOT" > "$T/log.json" 2>&1
+expect_eq "log --json: exit 0" "$?" 0
+expect_eq "log --json: every line parses" "$(jq -c . "$T/log.json" > /dev/null 2>&1; echo $?)" 0
+expect_match "log --json: the SYNs to 8080 from the client" \
+	"$(jq -r 'select(.dport == 8080) | "\(.dir) \(.reason) \(.proto) \(.src) \(.dst) \(.tcp_flags) \(.iface)"' "$T/log.json" | sort -u)" \
+	"^in default tcp 192\.0\.2\.1 192\.0\.2\.2 S $VS\$"
+expect_eq "log: read once, the buffer is empty" "$("$PW" log --pin-root "$ROOT" | wc -l)" 0
 
 printf 'policy "run test"\ndefault in drop\nallow in tcp port 443\n' > "$T/p.policy"
 "$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --unload-on-exit > "$T/run2.log" 2>&1 &
