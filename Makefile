@@ -48,7 +48,7 @@ BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps test demo bench clean
+.PHONY: all deps test demo bench clean install uninstall
 all: $(BUILD)/portwall
 
 deps:
@@ -139,6 +139,37 @@ test: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/pwprobe
 	$(Q)scripts/demo.sh
+
+# install (PREFIX, DESTDIR): the binary (the BPF objects are embedded in it
+# through the skeletons), policies, unit, defaults, man pages, completion
+PREFIX     ?= /usr
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= /lib/systemd/system
+COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+INSTALLED  := $(DESTDIR)$(SBINDIR)/portwall $(DESTDIR)$(UNITDIR)/portwall.service \
+              $(DESTDIR)$(MANDIR)/man8/portwall.8 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5 \
+              $(DESTDIR)$(COMPDIR)/portwall
+
+install: $(BUILD)/portwall
+	install -D -m 0755 $(BUILD)/portwall $(DESTDIR)$(SBINDIR)/portwall
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/portwall
+	for p in policies/*.policy; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/portwall/$$(basename $$p) ] || \
+			install -m 0644 $$p $(DESTDIR)$(SYSCONFDIR)/portwall/; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/portwall ] || \
+		install -D -m 0644 packaging/portwall.default $(DESTDIR)$(SYSCONFDIR)/default/portwall
+	sed 's|/usr/sbin/portwall|$(SBINDIR)/portwall|' packaging/portwall.service > $(BUILD)/portwall.service
+	install -D -m 0644 $(BUILD)/portwall.service $(DESTDIR)$(UNITDIR)/portwall.service
+	install -D -m 0644 docs/man/portwall.8 $(DESTDIR)$(MANDIR)/man8/portwall.8
+	install -D -m 0644 docs/man/portwall.policy.5 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5
+	install -D -m 0644 packaging/portwall.bash-completion $(DESTDIR)$(COMPDIR)/portwall
+
+# policies and /etc/default/portwall are the operator's: left in place
+uninstall:
+	rm -f $(INSTALLED)
 
 clean:
 	rm -rf $(BUILD)

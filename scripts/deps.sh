@@ -4,7 +4,7 @@
 # non-root user it only lists what is missing and how to install it.
 set -euo pipefail
 
-PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq)
+PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq man-db)
 
 missing=()
 for p in "${PKGS[@]}"; do
