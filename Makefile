@@ -35,7 +35,7 @@ LIB_SRCS := user/addr.c user/diag.c user/names.c user/parse.c user/compile.c \
             user/analyze.c user/sha256.c user/json.c user/explain.c user/common.c \
             user/packet.c
 # the parts that need the skeletons (and libbpf)
-BPF_USER_SRCS := user/loader.c user/attach.c user/agent.c user/adopt.c user/events.c
+BPF_USER_SRCS := user/loader.c user/attach.c user/agent.c user/adopt.c user/events.c user/stats.c user/metrics.c
 CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c user/cmd_test.c user/cmd_apply.c \
             user/cmd_status.c user/cmd_unload.c user/cmd_rollback.c user/cmd_run.c \
             user/cmd_version.c user/cmd_log.c

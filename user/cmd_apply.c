@@ -120,7 +120,7 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "confirm", required_argument, NULL, 'c' }, { "unload-on-exit", no_argument, NULL, 'u' },
 		{ "ct-capacity", required_argument, NULL, 'C' }, { "ct-timeout", required_argument, NULL, 'T' },
-		{ "event-rate", required_argument, NULL, 'E' }, { 0 },
+		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' }, { 0 },
 	};
 	int c;
 
@@ -181,6 +181,13 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		case 'T':
 			if (timeouts_arg(optarg, o))
 				return -1;
+			break;
+		case 'M':
+			if (!run) {
+				fprintf(stderr, "portwall apply: --metrics-file goes with run\n");
+				return -1;
+			}
+			o->metrics_file = optarg;
 			break;
 		case 'u':
 			if (!run) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -19,6 +20,7 @@
 #include "apply.h"
 #include "cmds.h"
 #include "events.h"
+#include "metrics.h"
 
 struct run {
 	struct pw_apply_opts o;
@@ -144,7 +146,14 @@ int cmd_run(int argc, char **argv)
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",
 	       r.o.unload_on_exit ? "and unloads" : "enforcement stays");
 	bool stop = false;
+	time_t next_metrics = 0;
 	while (!stop) {
+		if (r.o.metrics_file && time(NULL) >= next_metrics) {
+			int mrc = pw_metrics_write(&r.dp, &r.a, r.o.metrics_file);
+			if (mrc)
+				fprintf(stderr, "portwall run: writing %s failed: %s\n", r.o.metrics_file, strerror(-mrc));
+			next_metrics = time(NULL) + 5;
+		}
 		struct pollfd p[3] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = r.ino, .events = POLLIN },

@@ -15,113 +15,9 @@
 #include "cmds.h"
 #include "json.h"
 #include "sha256.h"
+#include "stats.h"
 
 #define TOP_PORTS 10
-
-struct port_drop {
-	uint32_t slot;
-	uint64_t packets;
-};
-
-static int cmp_drop(const void *a, const void *b)
-{
-	const struct port_drop *x = a, *y = b;
-	return (x->packets < y->packets) - (x->packets > y->packets);
-}
-
-/* Sum pw_port_drops over CPUs for every slot; the n largest into top.
- * Returns how many were found, or -errno. */
-static int top_drops(const struct pw_dp *dp, struct port_drop *top, int n)
-{
-	uint32_t batch = 8192, out_batch = 0, count;
-	__u32 *keys = malloc(batch * sizeof(*keys));
-	__u64 *vals = malloc((size_t)batch * (size_t)dp->ncpus * sizeof(*vals));
-	struct port_drop *all = NULL;
-	size_t nall = 0, cap = 0;
-	void *in = NULL;
-	int rc = 0;
-
-	if (!keys || !vals)
-		rc = -ENOMEM;
-	while (rc == 0) {
-		count = batch;
-		int lr = bpf_map_lookup_batch(dp->port_drops_fd, in, &out_batch, keys, vals, &count, NULL);
-		if (lr && errno != ENOENT) {
-			rc = -errno;
-			break;
-		}
-		for (uint32_t i = 0; i < count && rc == 0; i++) {
-			uint64_t sum = 0;
-			for (int c = 0; c < dp->ncpus; c++)
-				sum += vals[(size_t)i * (size_t)dp->ncpus + (size_t)c];
-			if (!sum)
-				continue;
-			if (nall == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct port_drop *p = realloc(all, nc * sizeof(*p));
-				if (!p) {
-					rc = -ENOMEM;
-					break;
-				}
-				all = p;
-				cap = nc;
-			}
-			all[nall++] = (struct port_drop){ keys[i], sum };
-		}
-		if (lr)
-			break;	/* ENOENT: that was the last batch */
-		in = &out_batch;
-	}
-	if (rc == 0) {
-		if (nall)
-			qsort(all, nall, sizeof(*all), cmp_drop);
-		rc = (int)(nall < (size_t)n ? nall : (size_t)n);
-		if (rc)
-			memcpy(top, all, (size_t)rc * sizeof(*top));
-	}
-	free(all);
-	free(keys);
-	free(vals);
-	return rc;
-}
-
-/* "in tcp/443", "out icmpv6/echo-request", "in proto/47" */
-static void slot_name(uint32_t slot, char *buf, size_t n)
-{
-	if (slot < PW_SLOT_ICMP_BASE) {
-		snprintf(buf, n, "%s %s/%u", (slot >> 17) & 1 ? "out" : "in", (slot >> 16) & 1 ? "udp" : "tcp",
-			 slot & 0xffff);
-	} else if (slot < PW_SLOT_PROTO_BASE) {
-		uint32_t r = slot - PW_SLOT_ICMP_BASE;
-		bool v6 = (r >> 8) & 1;
-		const char *t = pw_icmp_type_name(r & 0xff, v6);
-		if (t)
-			snprintf(buf, n, "%s %s/%s", (r >> 9) & 1 ? "out" : "in", v6 ? "icmpv6" : "icmp", t);
-		else
-			snprintf(buf, n, "%s %s/%u", (r >> 9) & 1 ? "out" : "in", v6 ? "icmpv6" : "icmp", r & 0xff);
-	} else {
-		uint32_t r = slot - PW_SLOT_PROTO_BASE;
-		const char *p = pw_proto_name(r & 0xff);
-		if (p)
-			snprintf(buf, n, "%s %s", (r >> 8) & 1 ? "out" : "in", p);
-		else
-			snprintf(buf, n, "%s proto/%u", (r >> 8) & 1 ? "out" : "in", r & 0xff);
-	}
-}
-
-static int ct_entries(const struct pw_dp *dp)
-{
-	struct pw_ct_key k, next;
-	void *prev = NULL;
-	int n = 0;
-
-	while (bpf_map_get_next_key(dp->ct_fd, prev, &next) == 0 && n < 100000000) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
-}
 
 int cmd_status(int argc, char **argv)
 {
@@ -161,8 +57,8 @@ int cmd_status(int argc, char **argv)
 	struct pw_applied a;
 	struct pw_counter reasons[PW_DIR_COUNT * PW_R_COUNT];
 	struct pw_stats gs;
-	struct pw_port_drop_list { struct port_drop d[TOP_PORTS]; } top;
-	int ntop = top_drops(&dp, top.d, TOP_PORTS);
+	struct { struct pw_port_drop d[TOP_PORTS]; } top;
+	int ntop = pw_top_drops(&dp, top.d, TOP_PORTS);
 	if (pw_applied_read(&dp, &a) || pw_dp_reason_counts(&dp, reasons) || pw_dp_stats(&dp, &gs)) {
 		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", root, strerror(errno));
 		pw_dp_close(&dp);
@@ -175,7 +71,7 @@ int cmd_status(int argc, char **argv)
 		pw_dp_close(&dp);
 		return PW_EXIT_FAIL;
 	}
-	int ct = ct_entries(&dp);
+	int ct = pw_ct_entries(&dp);
 	/* the LRU evicts silently: what came in (created by the datapath,
 	 * adopted by apply) and is neither removed (expired, closed, flushed by
 	 * a reload) nor live was evicted */
@@ -250,7 +146,7 @@ int cmd_status(int argc, char **argv)
 		printf("},\"top_drops\":[");
 		for (int i = 0; i < ntop; i++) {
 			char sn[64];
-			slot_name(top.d[i].slot, sn, sizeof(sn));
+			pw_slot_name(top.d[i].slot, sn, sizeof(sn));
 			printf("%s{\"port\":\"%s\",\"packets\":%llu}", i ? "," : "", sn,
 			       (unsigned long long)top.d[i].packets);
 		}
@@ -310,7 +206,7 @@ int cmd_status(int argc, char **argv)
 			printf(" none");
 		for (int i = 0; i < ntop; i++) {
 			char sn[64];
-			slot_name(top.d[i].slot, sn, sizeof(sn));
+			pw_slot_name(top.d[i].slot, sn, sizeof(sn));
 			printf("%s %s (%llu)", i ? "," : "", sn, (unsigned long long)top.d[i].packets);
 		}
 		printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed, %llu evicted by a full table)\n",

@@ -20,7 +20,7 @@ probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }
 wait_for() { for _ in $(seq 50); do grep -qE "$2" "$1" && return 0; sleep 0.1; done; return 1; }
 
 printf 'policy "run test"\ndefault in drop\nallow in tcp port 443 comment "web"\n' > "$T/p.policy"
-"$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
+"$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$T/portwall.prom" > "$T/run.log" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
 wait_for "$T/run.log" '^running:' && pass "run: started" || fail "run: started" "$(cat "$T/run.log")"
@@ -28,6 +28,16 @@ expect_eq "run: 443 open" "$(probe 192.0.2.2 443 2000 1000)" ok
 expect_eq "run: 23 blocked" "$(probe 192.0.2.2 23 700)" timeout
 wait_for "$T/run.log" ' in default - tcp 192\.0\.2\.1:[0-9]+ -> 192\.0\.2\.2:23 \[S\]$' &&
 	pass "run: the drop is logged as a line" || fail "run: the drop is logged as a line" "$(tail -3 "$T/run.log")"
+
+# the metrics file: Prometheus text format, rewritten every 5 s
+for _ in $(seq 70); do grep -q 'port="23"' "$T/portwall.prom" 2>/dev/null && break; sleep 0.1; done
+bad=$(grep -v '^#' "$T/portwall.prom" | grep -cvE '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? [0-9]+$')
+expect_eq "metrics: every sample line is in Prometheus text format" "$bad" 0
+expect_eq "metrics: every metric has HELP and TYPE" \
+	"$(grep -v '^#' "$T/portwall.prom" | sed 's/[{ ].*//' | sort -u | while read -r m; do grep -q "^# TYPE $m " "$T/portwall.prom" || echo "$m"; done)" ""
+expect_match "metrics: the drops on tcp/23" "$(cat "$T/portwall.prom")" '^portwall_port_drops_total\{direction="in",protocol="tcp",port="23"\} [1-9]'
+expect_match "metrics: per-rule counters with the comment" "$(cat "$T/portwall.prom")" '^portwall_rule_packets_total\{rule="1",direction="in",location="[^"]*p\.policy:3",comment="web"\} [1-9]'
+expect_eq "metrics: no temporary file left" "$(ls "$T" | grep -c 'prom\.tmp')" 0
 
 # save the file as an editor does (write elsewhere, rename over it)
 printf 'policy "run test"\ndefault in drop\nallow in tcp port 443 comment "web"\nallow in tcp port 23\n' > "$T/p.new"
