@@ -38,7 +38,7 @@ LIB_SRCS := user/addr.c user/diag.c user/names.c user/parse.c user/compile.c \
 BPF_USER_SRCS := user/loader.c user/attach.c user/agent.c user/adopt.c user/events.c user/stats.c user/metrics.c
 CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c user/cmd_test.c user/cmd_apply.c \
             user/cmd_status.c user/cmd_unload.c user/cmd_rollback.c user/cmd_run.c \
-            user/cmd_version.c user/cmd_log.c
+            user/cmd_version.c user/cmd_log.c user/cmd_top.c
 
 LIB_OBJS     := $(LIB_SRCS:user/%.c=$(BUILD)/obj/%.o)
 CMD_OBJS     := $(CMD_SRCS:user/%.c=$(BUILD)/obj/%.o) $(BPF_USER_SRCS:user/%.c=$(BUILD)/obj/%.o)

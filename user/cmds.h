@@ -25,6 +25,7 @@ int cmd_watchdog(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Parse and compile a policy file; on failure print the error to stderr
  * and return -1 (nothing to free). d collects warnings either way. */

@@ -17,6 +17,7 @@ static const struct cmd cmds[] = {
 	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
 	{ "run", cmd_run, "the foreground agent: apply, reload on SIGHUP or file change, log drops" },
+	{ "top", cmd_top, "rates every second: rules, dropped ports and sources (q quits)" },
 	{ "log", cmd_log, "drop events, one line each (--follow, --json)" },
 	{ "reload", cmd_reload, "apply the policy file in force again (after editing it)" },
 	{ "rollback", cmd_rollback, "go back to the previous policy at once" },

@@ -39,6 +39,16 @@ expect_match "metrics: the drops on tcp/23" "$(cat "$T/portwall.prom")" '^portwa
 expect_match "metrics: per-rule counters with the comment" "$(cat "$T/portwall.prom")" '^portwall_rule_packets_total\{rule="1",direction="in",location="[^"]*p\.policy:3",comment="web"\} [1-9]'
 expect_eq "metrics: no temporary file left" "$(ls "$T" | grep -c 'prom\.tmp')" 0
 
+# top: plain text when not on a terminal; full screen in a pseudo-terminal
+expect_match "top (plain): header and the drops" "$("$PW" top --count 1 --pin-root "$ROOT")" '^portwall top - "run test" generation 1'
+(for _ in 1 2 3; do probe 192.0.2.2 23 300 > /dev/null; done) &
+KNOCK=$!
+out=$(script -qec "$PW top --count 2 --pin-root $ROOT" /dev/null < /dev/null 2>&1)
+expect_match "top (terminal): clears the screen" "$(printf '%s' "$out" | od -c | head -2)" '033   \[   H 033   \[   2   J'
+expect_match "top (terminal): says q quits" "$out" '\[q quits\]'
+expect_match "top (terminal): the dropped port" "$out" 'in tcp/23 +[1-9]'
+wait "$KNOCK"
+
 # save the file as an editor does (write elsewhere, rename over it)
 printf 'policy "run test"\ndefault in drop\nallow in tcp port 443 comment "web"\nallow in tcp port 23\n' > "$T/p.new"
 mv "$T/p.new" "$T/p.policy"
