@@ -48,7 +48,7 @@ BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps test demo bench clean install uninstall
+.PHONY: all deps test demo bench clean install uninstall fuzz
 all: $(BUILD)/portwall
 
 deps:
@@ -78,6 +78,17 @@ $(BUILD)/portwall: $(CMD_OBJS) $(LIB_OBJS)
 $(BUILD)/san/portwall: $(SAN_CMD_OBJS) $(SAN_LIB_OBJS)
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $^ $(LIBS) -o $@
+
+# libFuzzer harnesses: clang, ASan and UBSan, the library sources linked in
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Iuser -Itests/unit
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_H) tests/unit/oracle.h | $(BUILD)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet
+	$(Q)BUILD=$(BUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # the e2e tests' traffic tool
 $(BUILD)/pwprobe: tests/e2e/pwprobe.c | $(BUILD)/obj
@@ -126,12 +137,12 @@ bench: deps
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
 	$(Q)bench/reload.sh
 
-$(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench:
+$(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/san/portwall $(BUILD)/pwprobe \
-		$(BUILD)/bench/empty.bpf.o \
+		$(BUILD)/bench/empty.bpf.o $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet \
 		$(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests/san-%) \
 		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%)
 	$(Q)BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS)

@@ -35,6 +35,9 @@ for t in "$@"; do
 	run "$t (valgrind)" env PW_TEST_QUICK=1 $VG "$BUILD/tests/$t"
 done
 
+# the fuzzers, deterministically (fixed seed, fixed number of runs)
+run "fuzz (seed 1, fixed runs)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
+
 # BPF_PROG_TEST_RUN suites (root; they say "skipped" otherwise)
 for t in ${BPF_TESTS:-}; do
 	run "$t (asan+ubsan)" "$BUILD/tests/san-$t"

@@ -1,0 +1,33 @@
+/* fuzz_packet.c - libFuzzer: any line as a `portwall test` packet
+ * description; when it parses, build the frame (which must fit and have the
+ * length it says). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "packet.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char line[1024], err[256];
+	struct pw_pktspec s;
+	static uint8_t frame[PW_PKT_MAX + 512];
+
+	if (size >= sizeof(line))
+		return 0;
+	memcpy(line, data, size);
+	line[size] = '\0';
+	if (pw_pkt_parse_line(line, &s, err, sizeof(err)) == 0) {
+		size_t n = pw_pkt_build(&s, frame, sizeof(frame));
+		if (n < 60 || n > sizeof(frame)) {
+			fprintf(stderr, "built %zu bytes\n", n);
+			abort();
+		}
+		char desc[256];
+		pw_pkt_describe(&s, desc, sizeof(desc));
+	}
+	return 0;
+}
