@@ -2,13 +2,16 @@
 /* pw_judge.h - the verdict for one parsed packet, the same for both hooks:
  * the policy slot (and peer trie), connection tracking, ICMP errors,
  * fragments, counters and drop events. One exit path records every verdict
- * (pw_finish). */
+ * (pw_record). */
 #ifndef PW_JUDGE_H
 #define PW_JUDGE_H
 
 #include "pw_maps.h"
 #include "pw_parse.h"
 
+/* The verdict's own copy of what struct pw_hook carries. Not a duplicate to
+ * fold away: reading the fields through the hook pointer instead made the
+ * allowed-port path 1.8x -> 2.2x the floor (measured with make bench). */
 struct pw_ctx {
 	__u32 wire_len;
 	__u32 ifindex;
@@ -227,15 +230,6 @@ static __always_inline int pw_addr_eq(const __u8 *a, const __u8 *b)
 	return a0 == b0 && a1 == b1;
 }
 
-static __always_inline int pw_is_icmp_error(const struct pw_pkt *p)
-{
-	if (p->proto == IPPROTO_ICMP)
-		return p->icmp_type == PW_ICMP_DEST_UNREACH || p->icmp_type == PW_ICMP_TIME_EXCEEDED;
-	if (p->proto == IPPROTO_ICMPV6)
-		return p->icmp_type == PW_ICMP6_DEST_UNREACH || p->icmp_type == PW_ICMP6_PKT_TOOBIG ||
-		       p->icmp_type == PW_ICMP6_TIME_EXCEEDED;
-	return 0;
-}
 
 /* An inbound ICMP error quoting a packet this host sent: does the quoted
  * packet belong to a tracked flow, or is it a reply the policy's in rules
@@ -389,11 +383,6 @@ static __always_inline int pw_record(const struct pw_ctx *c, const struct pw_con
 	return monitor ? PW_PASS : PW_DROP;
 }
 
-static __always_inline int pw_finish(const struct pw_ctx *c, const struct pw_config *cfg,
-				     const struct pw_pkt *p, const struct pw_result *r)
-{
-	return pw_record(c, cfg, p, r);
-}
 
 /* ---- the verdict ----------------------------------------------------------- */
 
@@ -428,24 +417,24 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	if (h->parse == PW_PARSE_NON_IP) {
 		r.action = PW_PASS;
 		r.reason = PW_R_NON_IP;
-		return pw_finish(&c, cfg, p, &r);
+		return pw_record(&c, cfg, p, &r);
 	}
 	if (h->parse != PW_PARSE_OK) {
 		r.action = PW_DROP;
 		r.reason = PW_R_DROP_MALFORMED;
-		return pw_finish(&c, cfg, p, &r);
+		return pw_record(&c, cfg, p, &r);
 	}
 	if (p->frag == PW_FRAG_LATER) {
 		int ok = pw_frag_known(cfg, p, c.dir);
 		r.action = ok ? PW_PASS : PW_DROP;
 		r.reason = ok ? PW_R_FRAGMENT_OK : PW_R_DROP_FRAGMENT;
-		return pw_finish(&c, cfg, p, &r);
+		return pw_record(&c, cfg, p, &r);
 	}
 	if (p->proto == IPPROTO_ICMPV6 && p->icmp_type >= PW_ICMPV6_ND_FIRST &&
 	    p->icmp_type <= PW_ICMPV6_ND_LAST) {
 		r.action = PW_PASS;
 		r.reason = PW_R_NEIGHBOR;
-		return pw_finish(&c, cfg, p, &r);
+		return pw_record(&c, cfg, p, &r);
 	}
 
 	const __u8 *peer = c.dir == PW_DIR_IN ? p->src : p->dst;
@@ -465,7 +454,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			r.rule = rule;
 			if (p->frag == PW_FRAG_FIRST)
 				pw_frag_remember(p, c.dir);
-			return pw_finish(&c, cfg, p, &r);
+			return pw_record(&c, cfg, p, &r);
 		}
 	}
 
@@ -487,7 +476,8 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(&k, p->tcp_flags, 1)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_REPLY;
-			} else if (pw_is_icmp_error(p) && pw_icmp_related(cfg, half, p)) {
+			} else if ((p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) &&
+				   pw_icmp_error_type(p->fam, p->icmp_type) && pw_icmp_related(cfg, half, p)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_RELATED;
 			}
@@ -495,7 +485,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	}
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
 		pw_frag_remember(p, c.dir);
-	return pw_finish(&c, cfg, p, &r);
+	return pw_record(&c, cfg, p, &r);
 }
 
 /* Parse the frame and judge it. */

@@ -38,17 +38,24 @@ int pw_ensure_bpffs(const char *root, char *err, size_t n)
 	return 0;
 }
 
-int pw_lock(const char *root, char *err, size_t n)
+void pw_run_path(const char *root, const char *what, char *buf, size_t size)
 {
-	char path[600], name[512];
+	char name[512];
 
-	if (mkdir(PW_LOCK_DIR, 0700) && errno != EEXIST)
-		return pw_errf(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
 	snprintf(name, sizeof(name), "%s", root);
 	for (char *c = name; *c; c++)
 		if (*c == '/')
 			*c = '_';
-	snprintf(path, sizeof(path), "%s/%s.lock", PW_LOCK_DIR, name);
+	snprintf(buf, size, "%s/%s.%s", PW_LOCK_DIR, name, what);
+}
+
+int pw_lock(const char *root, char *err, size_t n)
+{
+	char path[600];
+
+	if (mkdir(PW_LOCK_DIR, 0700) && errno != EEXIST)
+		return pw_errf(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
+	pw_run_path(root, "lock", path, sizeof(path));
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));

@@ -41,7 +41,6 @@ struct tctx {
 	struct pw_policy pol;
 	struct pw_compiled c;
 	bool json;
-	bool live;
 	struct pw_applied applied;	/* live: the policy in force */
 	const struct pw_policy *rules;	/* where rule ids point */
 	uint32_t nrules;
@@ -193,7 +192,6 @@ int cmd_test(int argc, char **argv)
 			fprintf(stderr, "portwall test: the policy file in force changed since apply: rules are shown by id\n");
 			t.nrules = t.dp.rule_capacity ? t.dp.rule_capacity - 1 : 0;
 		}
-		t.live = true;
 	} else {
 		struct pw_diag d = { 0 };
 		if (pw_load_policy(policy, &t.pol, &t.c, &d)) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "loader.h"
 #include "policy.h"
 
@@ -31,69 +32,67 @@ static void when(uint64_t ts_ns, char *buf, size_t n)
 	snprintf(buf + o, n - o, ".%03dZ", (int)((t / 1000000) % 1000));
 }
 
+/* The parts both formats print: time, addresses, protocol, TCP flags. */
+struct ev_text {
+	char t[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], proto[16], flags[8];
+};
+
+static void ev_text(const struct pw_event *e, const char *unnamed_fmt, struct ev_text *x)
+{
+	int af = e->fam == PW_FAM_V6 ? AF_INET6 : AF_INET;
+	const char *pn = pw_proto_name(e->proto);
+	size_t k = 0;
+
+	when(e->ts_ns, x->t, sizeof(x->t));
+	inet_ntop(af, e->src, x->a, sizeof(x->a));
+	inet_ntop(af, e->dst, x->b, sizeof(x->b));
+	if (pn)
+		snprintf(x->proto, sizeof(x->proto), "%s", pn);
+	else
+		snprintf(x->proto, sizeof(x->proto), unnamed_fmt, e->proto);
+	for (int i = 0; e->proto == 6 && i < 6; i++)
+		if (e->tcp_flags & (1 << i))
+			x->flags[k++] = "FSRPAU"[i];
+	x->flags[k] = '\0';
+}
+
 void pw_event_format(const struct pw_event *e, const char *ifname, const char *rule_loc,
 		     char *buf, size_t size)
 {
-	char t[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], ifn[24], proto[16], flags[16] = "";
-	int af = e->fam == PW_FAM_V6 ? AF_INET6 : AF_INET;
-	const char *pn = pw_proto_name(e->proto);
+	struct ev_text x;
+	char ifn[24], flags[16] = "";
 
-	when(e->ts_ns, t, sizeof(t));
-	inet_ntop(af, e->src, a, sizeof(a));
-	inet_ntop(af, e->dst, b, sizeof(b));
+	ev_text(e, "proto/%u", &x);
 	if (ifname)
 		snprintf(ifn, sizeof(ifn), "%s", ifname);
 	else
 		snprintf(ifn, sizeof(ifn), "if%u", e->ifindex);
-	if (pn)
-		snprintf(proto, sizeof(proto), "%s", pn);
-	else
-		snprintf(proto, sizeof(proto), "proto/%u", e->proto);
-	if (e->proto == 6) {
-		static const char fl[] = "FSRPAU";
-		size_t k = 0;
-		flags[k++] = ' ';
-		flags[k++] = '[';
-		for (int i = 0; i < 6; i++)
-			if (e->tcp_flags & (1 << i))
-				flags[k++] = fl[i];
-		flags[k++] = ']';
-		flags[k] = '\0';
-	}
+	if (e->proto == 6)
+		snprintf(flags, sizeof(flags), " [%s]", x.flags);
 	const char *reason = e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?";
 	const char *mon = e->monitor ? " (monitor: passed)" : "";
 	if (e->proto == 6 || e->proto == 17) {
 		bool v6 = e->fam == PW_FAM_V6;
-		snprintf(buf, size, "%s %s %s %s %s %s %s%s%s:%u -> %s%s%s:%u%s%s", t, ifn, e->dir ? "out" : "in",
-			 reason, rule_loc ? rule_loc : "-", proto, v6 ? "[" : "", a, v6 ? "]" : "", ntohs(e->sport_be),
-			 v6 ? "[" : "", b, v6 ? "]" : "", ntohs(e->dport_be), flags, mon);
+		snprintf(buf, size, "%s %s %s %s %s %s %s%s%s:%u -> %s%s%s:%u%s%s", x.t, ifn, e->dir ? "out" : "in",
+			 reason, rule_loc ? rule_loc : "-", x.proto, v6 ? "[" : "", x.a, v6 ? "]" : "", ntohs(e->sport_be),
+			 v6 ? "[" : "", x.b, v6 ? "]" : "", ntohs(e->dport_be), flags, mon);
 	} else if (e->proto == 1 || e->proto == 58) {
 		const char *tn = pw_icmp_type_name(e->icmp_type, e->proto == 58);
-		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s type %s%s", t, ifn, e->dir ? "out" : "in", reason,
-			 rule_loc ? rule_loc : "-", proto, a, b, tn ? tn : "?", mon);
+		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s type %s%s", x.t, ifn, e->dir ? "out" : "in", reason,
+			 rule_loc ? rule_loc : "-", x.proto, x.a, x.b, tn ? tn : "?", mon);
 	} else if (e->fam == PW_FAM_V4 || e->fam == PW_FAM_V6) {
-		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s%s", t, ifn, e->dir ? "out" : "in", reason,
-			 rule_loc ? rule_loc : "-", proto, a, b, mon);
+		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s%s", x.t, ifn, e->dir ? "out" : "in", reason,
+			 rule_loc ? rule_loc : "-", x.proto, x.a, x.b, mon);
 	}
 }
 
 void pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line,
 		   char *buf, size_t size)
 {
-	char t[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], proto[16], flags[8] = "", rule[400];
-	int af = e->fam == PW_FAM_V6 ? AF_INET6 : AF_INET;
-	const char *pn = pw_proto_name(e->proto);
+	struct ev_text x;
+	char rule[400];
 
-	when(e->ts_ns, t, sizeof(t));
-	inet_ntop(af, e->src, a, sizeof(a));
-	inet_ntop(af, e->dst, b, sizeof(b));
-	if (pn)
-		snprintf(proto, sizeof(proto), "%s", pn);
-	else
-		snprintf(proto, sizeof(proto), "%u", e->proto);
-	for (int i = 0, k = 0; e->proto == 6 && i < 6; i++)
-		if (e->tcp_flags & (1 << i))
-			flags[k++] = "FSRPAU"[i];
+	ev_text(e, "%u", &x);
 	if (rule_file) {
 		/* file names are paths: escape the two characters JSON needs */
 		char esc[300];
@@ -116,23 +115,19 @@ void pw_event_json(const struct pw_event *e, const char *ifname, const char *rul
 		 "{\"time\":\"%s\",\"ifindex\":%u,\"iface\":%s%s%s,\"dir\":\"%s\",\"reason\":\"%s\",\"rule\":%s,"
 		 "\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"tcp_flags\":\"%s\","
 		 "\"icmp_type\":%d,\"vlan\":%u,\"len\":%u,\"monitor\":%s}",
-		 t, e->ifindex, ifname ? "\"" : "", ifname ? ifname : "null", ifname ? "\"" : "", e->dir ? "out" : "in",
-		 e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?", rule, proto, a, b,
-		 ports ? ntohs(e->sport_be) : -1, ports ? ntohs(e->dport_be) : -1, flags,
+		 x.t, e->ifindex, ifname ? "\"" : "", ifname ? ifname : "null", ifname ? "\"" : "", e->dir ? "out" : "in",
+		 e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?", rule, x.proto, x.a, x.b,
+		 ports ? ntohs(e->sport_be) : -1, ports ? ntohs(e->dport_be) : -1, x.flags,
 		 icmp ? e->icmp_type : -1, e->vlan, e->len, e->monitor ? "true" : "false");
 }
 
 int pw_events_lock(const char *root, int *holder)
 {
-	char path[600], name[512], pid[32];
+	char path[600], pid[32];
 
 	*holder = 0;
-	mkdir("/run/portwall", 0700);
-	snprintf(name, sizeof(name), "%s", root);
-	for (char *c = name; *c; c++)
-		if (*c == '/')
-			*c = '_';
-	snprintf(path, sizeof(path), "/run/portwall/%s.events", name);
+	mkdir(PW_LOCK_DIR, 0700);
+	pw_run_path(root, "events", path, sizeof(path));
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;

@@ -528,17 +528,13 @@ static int cmp_fp(const void *a, const void *b)
 }
 
 /* Read entries [first, first + n) of an array map in one batch syscall
- * (values of vsize bytes each, per CPU when percpu). */
-static int read_range(const struct pw_dp *dp, int fd, uint32_t first, uint32_t n, void *vals, size_t vsize,
-		      bool percpu)
+ * (per-CPU maps give every CPU's value of an entry in a row). */
+static int read_range(int fd, uint32_t first, uint32_t n, void *vals)
 {
 	uint32_t *keys = malloc(n * sizeof(*keys)), count = n, out = 0;
 	uint32_t in = first ? first - 1 : 0;
 	int rc = 0;
 
-	(void)dp;
-	(void)vsize;
-	(void)percpu;
 	if (!keys)
 		return -ENOMEM;
 	/* the batch walk resumes after "in": start just before first */
@@ -573,11 +569,11 @@ int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uin
 	from &= 1;
 	to &= 1;
 	/* both halves' rule records and the old half's counters, in bulk */
-	rc = read_range(dp, dp->rules_fd, from * cap, cap, oi, sizeof(*oi), false);
+	rc = read_range(dp->rules_fd, from * cap, cap, oi);
 	if (!rc)
-		rc = read_range(dp, dp->rules_fd, to * cap, cap, ni, sizeof(*ni), false);
+		rc = read_range(dp->rules_fd, to * cap, cap, ni);
 	if (!rc)
-		rc = read_range(dp, dp->rule_stats_fd, from * 2 * cap, 2 * cap, os, sizeof(*os), true);
+		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * cap, os);
 	if (rc)
 		goto out;
 	uint32_t n = 0;
