@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# test_faults.sh - `kill -9` of apply at random points (root). Policy A is
+# applied, then TRIALS times an apply of the other policy is killed after a
+# random delay spread over apply's measured runtime. After every kill:
+# status names A or B by hash, the datapath enforces that one wholly (real
+# connections and `portwall test` on the live maps agree), the stale lock
+# does not block, and the next apply succeeds. At the end unload leaves no
+# pins. Also: the pin directory, the pins and the lock are root's only.
+# $RANDOM is seeded (FAULT_SEED), so a run can be repeated.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+PW=${PORTWALL:-build/portwall}
+PROBE=${PWPROBE:-build/pwprobe}
+TRIALS=${TRIALS:-20}
+RANDOM=${FAULT_SEED:-4242}
+if [ "$(id -u)" -ne 0 ]; then echo "test_faults: needs root, skipped"; summary; exit 0; fi
+
+S=pwfs$$ C=pwfc$$ VS=pwfs$$v VC=pwfc$$v
+ROOT=/sys/fs/bpf/pwfault$$
+T=$(mktemp -d /tmp/pw-faults-XXXXXX)
+. tests/e2e/netns.sh
+e2e_hosts "192.0.2.2/24 2001:db8:f::2/64" "192.0.2.1/24 2001:db8:f::1/64" ||
+	{ fail "netns setup"; summary; exit 1; }
+
+# policy files 0644 whatever the umask: apply refuses group/world-writable ones
+(
+	umask 022
+	cat > "$T/common.policy" <<'P'
+allow in tcp port 5000      comment "in both"
+allow in icmp
+allow in icmpv6
+P
+	cat > "$T/a.policy" <<'P'
+policy "fault A"
+include "common.policy"
+set peers = 192.0.2.0/24, 198.51.100.0/24, 2001:db8::/32
+allow in tcp port 5001 from @peers comment "only in A"
+allow in udp port 6001
+P
+	cat > "$T/b.policy" <<'P'
+policy "fault B"
+include "common.policy"
+set peers = 192.0.2.0/24, 203.0.113.0/24, 2001:db8::/32
+allow in tcp port 5002 from @peers comment "only in B"
+allow in udp port 6002
+P
+)
+HA=$("$PW" check --json "$T/a.policy" | jq -r .hash)
+HB=$("$PW" check --json "$T/b.policy" | jq -r .hash)
+expect_match "A and B compile to different hashes" "$HA $HB" '^sha256:[0-9a-f]{64} sha256:[0-9a-f]{64}$'
+[ "$HA" != "$HB" ] || fail "A and B have the same hash"
+
+e2e_bg "$S" "$T/srv" serve 200 5000,5001,5002
+apply() { "$PW" apply "$1" --iface "$VS" --netns "$S" --pin-root "$ROOT"; }
+
+# which policy the datapath enforces: "A", "B", or what it saw
+enforced() {
+	local r0 r1 r2 t
+	r0=$(ins "$C" "$PROBE" tcp 192.0.2.2 5000 1500 100 2>&1)
+	r1=$(ins "$C" "$PROBE" tcp 192.0.2.2 5001 400 100 2>&1)
+	r2=$(ins "$C" "$PROBE" tcp 192.0.2.2 5002 400 100 2>&1)
+	# the live programs and maps, for both ports, without a policy
+	printf 'in tcp 192.0.2.1:40001 192.0.2.2:5001 syn\nin tcp 192.0.2.1:40002 192.0.2.2:5002 syn\n' > "$T/pk"
+	t=$("$PW" test --pin-root "$ROOT" -f "$T/pk" 2>&1 | awk '{ printf "%s ", $1 }')
+	case "$r0 $r1 $r2 / $t" in
+	"ok ok timeout / PASS DROP ") echo A ;;
+	"ok timeout ok / DROP PASS ") echo B ;;
+	*) echo "mixed: $r0 $r1 $r2 / $t" ;;
+	esac
+}
+# which policy status names by hash
+named() {
+	local h
+	h=$("$PW" status --json --pin-root "$ROOT" 2>&1 | jq -r .policy.hash 2>&1)
+	if [ "$h" = "$HA" ]; then echo A; elif [ "$h" = "$HB" ]; then echo B; else echo "unknown: $h"; fi
+}
+
+apply "$T/a.policy" > "$T/apply.out" 2>&1; expect_eq "first apply of A" "$?" 0
+expect_eq "A: in force and named" "$(enforced) $(named)" "A A"
+
+# pins and state files: root's only
+expect_eq "pin directory is 0700" "$(stat -c %a "$ROOT")" 700
+bad=$(find "$ROOT" -mindepth 1 \( -type d ! -perm 0700 -o ! -type d ! -perm 0600 \) -printf '%p %m\n')
+expect_eq "every pin is 0600" "$bad" ""
+expect_eq "$ROOT holds the maps, programs and the XDP link" "$(ls "$ROOT" | wc -l)" 16
+expect_eq "lock directory /run/portwall is 0700" "$(stat -c %a /run/portwall)" 700
+lockf=/run/portwall/$(printf '%s' "$ROOT" | tr / _).lock
+expect_eq "the lock file is 0600, root's" "$(stat -c '%a %U' "$lockf")" "600 root"
+
+# apply's runtime (a reload), to spread the kills over it
+ms=()
+for p in b a b a b; do
+	t0=$(date +%s%N)
+	apply "$T/$p.policy" > /dev/null 2>&1 || fail "timing apply of $p"
+	ms+=($((($(date +%s%N) - t0) / 1000000)))
+done
+span=$(printf '%s\n' "${ms[@]}" | sort -n | sed -n 3p)
+span=$((span + 10))
+echo "apply (reload) takes ${ms[*]} ms; kills spread over 0-$span ms"
+
+cur=A old=0 new=0 early=0 bad=0
+for i in $(seq "$TRIALS"); do
+	if [ "$cur" = A ]; then want=B; else want=A; fi
+	lc=$(echo "$want" | tr AB ab)
+	delay=$((RANDOM % span))
+	"$PW" apply "$T/$lc.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/k.out" 2>&1 &
+	k=$!
+	sleep "$(printf '0.%03d' "$delay")"
+	kill -9 "$k" 2>/dev/null
+	wait "$k" 2>/dev/null
+	[ $? -eq 137 ] || early=$((early + 1))	# it had exited before the kill
+	e=$(enforced) n=$(named)
+	if [ "$e" != "$n" ] || { [ "$e" != A ] && [ "$e" != B ]; }; then
+		bad=$((bad + 1))
+		fail "trial $i ($cur -> $want, kill at $delay ms): enforced and named agree, A or B" \
+			"enforced: $e" "named:    $n"
+	else
+		pass "trial $i ($cur -> $want, kill at $delay ms): $e in force, whole, and named"
+	fi
+	if [ "$e" = "$cur" ]; then old=$((old + 1)); else new=$((new + 1)); fi
+	# the next apply: not blocked by the killed one's lock, and in force
+	timeout 20 "$PW" apply "$T/$lc.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/n.out" 2>&1 ||
+		fail "trial $i: the next apply succeeds" "$(cat "$T/n.out")"
+	e=$(enforced) n=$(named)
+	[ "$e $n" = "$want $want" ] || fail "trial $i: after the next apply $want is in force" "enforced: $e" "named: $n"
+	cur=$want
+done
+echo "kill -9 trials: $TRIALS; old policy in force after $old, new after $new; apply had finished before the kill in $early"
+expect_eq "every trial left one policy, whole" "$bad" 0
+
+# rollback after all that goes to the other policy, whole
+"$PW" rollback --pin-root "$ROOT" > /dev/null 2>&1; expect_eq "rollback succeeds" "$?" 0
+e=$(enforced) n=$(named)
+if [ "$cur" = A ]; then other=B; else other=A; fi
+expect_eq "rollback: the other policy, whole and named" "$e $n" "$other $other"
+
+timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/unload.out" 2>&1; expect_eq "unload succeeds" "$?" 0
+[ -e "$ROOT" ] && fail "unload: no pins left" "$(ls "$ROOT")" || pass "unload: no pins left"
+expect_eq "unload: no XDP program on the interface" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
+
+summary
