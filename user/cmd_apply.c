@@ -501,6 +501,17 @@ int pw_apply(struct pw_apply_opts o)
 		cfg.mode = c.mode;
 	}
 	apply_settings(&o, &cfg, dp.ncpus);
+	/* the half about to be written is what rollback would return to:
+	 * forget it first, so that a kill -9 mid-write leaves no rollback
+	 * into a half-written half */
+	if (!first && m.prev.generation) {
+		memset(&m.prev, 0, sizeof(m.prev));
+		if (pw_dp_write_meta(&dp, &m)) {
+			fprintf(stderr, "portwall apply: recording what is applied failed: %s; nothing was changed\n",
+				strerror(errno));
+			goto close;
+		}
+	}
 	if (pw_dp_write_half(&dp, half, &c, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s; the policy in force is unchanged\n", err);
 		goto close;
@@ -511,7 +522,30 @@ int pw_apply(struct pw_apply_opts o)
 		rmdir(o.root);
 		goto close;
 	}
-	int arc = pw_dp_activate(&dp, half, m.cur.generation + 1);
+	/* record the new generation before it goes in force: killed between
+	 * the two writes, the generation in pw_state still names the record
+	 * in force (pw_dp_read_meta shows that one), and afterwards meta
+	 * never names a policy that is not the one in force */
+	if (!first)
+		m.prev = m.cur;	/* what rollback returns to: the half about to be left */
+	m.cur.generation++;
+	m.cur.mode = c.mode;
+	m.cur.applied_unix = (uint64_t)time(NULL);
+	memcpy(m.cur.hash, c.hash, sizeof(m.cur.hash));
+	snprintf(m.cur.name, sizeof(m.cur.name), "%s", pol.name);
+	snprintf(m.cur.path, sizeof(m.cur.path), "%.255s", abspath);
+	m.confirm_pending = 0;
+	m.confirm_deadline = 0;
+	if (pw_dp_write_meta(&dp, &m)) {
+		fprintf(stderr, "portwall apply: recording what is applied failed: %s; %s\n", strerror(errno),
+			first ? "nothing was changed" : "the policy in force is unchanged");
+		if (first) {
+			pw_dp_unpin(o.root);
+			rmdir(o.root);
+		}
+		goto close;
+	}
+	int arc = pw_dp_activate(&dp, half, m.cur.generation);
 	if (arc) {
 		fprintf(stderr, "portwall apply: putting the policy in force failed: %s\n", strerror(-arc));
 		goto close;
@@ -529,14 +563,6 @@ int pw_apply(struct pw_apply_opts o)
 		if (gone > 0)
 			printf("ended %d tracked flow%s the new policy no longer allows\n", gone, gone == 1 ? "" : "s");
 	}
-	if (!first)
-		m.prev = m.cur;	/* what rollback returns to: the half just left */
-	m.cur.generation++;
-	m.cur.mode = c.mode;
-	m.cur.applied_unix = (uint64_t)time(NULL);
-	memcpy(m.cur.hash, c.hash, sizeof(m.cur.hash));
-	snprintf(m.cur.name, sizeof(m.cur.name), "%s", pol.name);
-	snprintf(m.cur.path, sizeof(m.cur.path), "%.255s", abspath);
 	if (first) {
 		/* before attaching: no packet of an open connection meets an
 		 * empty conntrack table */

@@ -269,7 +269,21 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m)
 {
 	uint32_t zero = 0;
-	return bpf_map_lookup_elem(dp->meta_fd, &zero, m) ? -errno : 0;
+	struct pw_state st;
+
+	if (bpf_map_lookup_elem(dp->meta_fd, &zero, m))
+		return -errno;
+	/* apply records a generation before it puts it in force, rollback
+	 * after: a process killed between the two writes leaves pw_state
+	 * with the generation meta calls previous. What is in force is what
+	 * pw_state says; the other half holds the other record, whole. */
+	if (m->prev.generation && m->prev.generation != m->cur.generation &&
+	    pw_dp_read_state(dp, &st) == 0 && st.generation == m->prev.generation) {
+		struct pw_policy_rec t = m->cur;
+		m->cur = m->prev;
+		m->prev = t;
+	}
+	return 0;
 }
 
 int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m)
