@@ -408,7 +408,9 @@ int pw_apply(struct pw_apply_opts o)
 	struct pw_compiled c;
 	struct pw_diag d = { 0 };
 	char err[600], abspath[PATH_MAX];
-	if (pw_policy_parse_file(o.policy, &pol, &d)) {
+	/* StrictModes: a policy others than root could have written is refused */
+	const struct pw_parse_opts po = { .files = PW_FILES_STRICT };
+	if (pw_policy_parse_file_opts(o.policy, &po, &pol, &d)) {
 		fprintf(stderr, "%s\nportwall apply: nothing was changed\n", d.error);
 		pw_diag_free(&d);
 		return PW_EXIT_FAIL;

@@ -275,7 +275,9 @@ int cmd_check(int argc, char **argv)
 	char hash[65];
 	int rc;
 
-	if (pw_policy_parse_file(path, &pol, &d) || pw_compile(&pol, &c, &d)) {
+	/* StrictModes: apply refuses what others than root could have written; check warns */
+	const struct pw_parse_opts po = { .files = PW_FILES_WARN };
+	if (pw_policy_parse_file_opts(path, &po, &pol, &d) || pw_compile(&pol, &c, &d)) {
 		if (json)
 			print_json_error(path, &d);
 		else

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "portwall.h"
@@ -39,6 +40,7 @@ struct parser {
 	int dflt_line[2];
 	const char *mode_file;
 	int mode_line;
+	enum pw_file_check files;	/* StrictModes for every file read */
 };
 
 static const char *const dir_names[] = { "in", "out" };
@@ -882,13 +884,19 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 	return rc;
 }
 
-static int read_all(const char *path, char **out, size_t *len)
+/* Read a whole file; *sb: the status of what was read (from the open file,
+ * so what is judged is what was read). */
+static int read_all(const char *path, char **out, size_t *len, struct stat *sb)
 {
-	struct stat sb;
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+	if (fstat(fileno(f), sb)) {
+		int e = -errno;
+		fclose(f);
+		return e;
+	}
+	if (S_ISDIR(sb->st_mode)) {
 		fclose(f);
 		return -EISDIR;
 	}
@@ -979,11 +987,70 @@ static int enter_file(struct parser *p, const char *path, const char *real, cons
 	return rc;
 }
 
+int pw_policy_file_safe(const char *path, const struct stat *sb, bool dir, uid_t uid,
+			char *msg, size_t n)
+{
+	mode_t w = sb->st_mode & (S_IWGRP | S_IWOTH);
+
+	if (!(dir ? S_ISDIR(sb->st_mode) : S_ISREG(sb->st_mode)))
+		return 0;	/* a pipe, /dev/stdin: its writer is the caller */
+	if (sb->st_uid != 0 && sb->st_uid != uid) {
+		snprintf(msg, n, "%s is owned by uid %u, not root: that user could change what portwall "
+			 "enforces; fix: chown root %s", dir ? "its directory" : "the file",
+			 (unsigned)sb->st_uid, path);
+		return -EPERM;
+	}
+	if (w && !(dir && (sb->st_mode & S_ISVTX))) {
+		snprintf(msg, n, "%s is %s-writable (mode %04o): %s could %s what portwall enforces; "
+			 "fix: chmod go-w %s", dir ? "its directory" : "the file",
+			 w == (S_IWGRP | S_IWOTH) ? "group- and world" : w == S_IWGRP ? "group" : "world",
+			 (unsigned)(sb->st_mode & 07777), w & S_IWOTH ? "any user" : "the group's members",
+			 dir ? "replace files in it and so change" : "change", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* StrictModes: the file just read (sb) and the directory holding it. */
+static int check_file(struct parser *p, const char *path, const char *real, const struct stat *sb,
+		      const struct tok *from)
+{
+	char msg[PATH_MAX * 2 + 200], dir[PATH_MAX];
+	struct stat ds;
+	uid_t uid = geteuid();
+	int rc = pw_policy_file_safe(path, sb, false, uid, msg, sizeof(msg));
+
+	if (rc == 0 && S_ISREG(sb->st_mode)) {
+		/* the real directory: a symlink's target is what is read */
+		const char *slash = strrchr(real, '/');
+		if (slash == real)
+			snprintf(dir, sizeof(dir), "/");
+		else if (slash)
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (stat(dir, &ds) == 0)
+			rc = pw_policy_file_safe(dir, &ds, true, uid, msg, sizeof(msg));
+	}
+	if (rc == 0)
+		return 0;
+	if (p->files == PW_FILES_WARN) {
+		if (pw_diag_warn(p->d, path, 0, "%s (apply, reload and run refuse it)", msg))
+			return oom(p);
+		return 0;
+	}
+	if (from)
+		return err_at(p, from, "refused: included file %s: %s", path, msg);
+	pw_diag_error(p->d, path, 0, 0, "refused: %s", msg);
+	return -1;
+}
+
 static int parse_file(struct parser *p, const char *path, const struct tok *from)
 {
 	char real[PATH_MAX], *text = NULL;
 	size_t len = 0;
-	int err = -read_all(path, &text, &len);
+	struct stat sb;
+	int err = -read_all(path, &text, &len, &sb);
 
 	/* what realpath() cannot resolve but can be read (/dev/stdin, a pipe)
 	 * is known by the path given */
@@ -993,6 +1060,10 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 		if (from)
 			return err_at(p, from, "cannot read included file %s: %s", path, strerror(err));
 		pw_diag_error(p->d, path, 0, 0, "cannot read the policy: %s", strerror(err));
+		return -1;
+	}
+	if (p->files != PW_FILES_ANY && check_file(p, path, real, &sb, from)) {
+		free(text);
 		return -1;
 	}
 	int rc = enter_file(p, path, real, from, text, len);
@@ -1031,13 +1102,19 @@ static int finish(struct parser *p, const char *root, int rc)
 	return rc;
 }
 
-int pw_policy_parse_file(const char *path, struct pw_policy *pol, struct pw_diag *d)
+int pw_policy_parse_file_opts(const char *path, const struct pw_parse_opts *o, struct pw_policy *pol,
+			      struct pw_diag *d)
 {
-	struct parser p = { .pol = pol, .d = d };
+	struct parser p = { .pol = pol, .d = d, .files = o ? o->files : PW_FILES_ANY };
 
 	policy_init(pol);
 	errno = 0;
 	return finish(&p, path, parse_file(&p, path, NULL));
+}
+
+int pw_policy_parse_file(const char *path, struct pw_policy *pol, struct pw_diag *d)
+{
+	return pw_policy_parse_file_opts(path, NULL, pol, d);
 }
 
 int pw_policy_parse_text(const char *name, const char *text, size_t len,

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "diag.h"
@@ -65,10 +67,34 @@ struct pw_policy {
 	size_t nfiles;
 };
 
+/* What the parser does about a file others than root could have written
+ * (sshd's StrictModes), for the file given and every file it includes. */
+enum pw_file_check {
+	PW_FILES_ANY = 0,	/* read what can be read (tests, display) */
+	PW_FILES_WARN,		/* read it, with a warning per unsafe file (check) */
+	PW_FILES_STRICT,	/* an error: refuse the policy (apply, reload, run) */
+};
+
+struct pw_parse_opts {
+	enum pw_file_check files;
+};
+
+/* Whether a policy file (dir false) or the directory holding one (dir
+ * true) with status *sb is safe to enforce for user uid: writable by its
+ * owner only (a directory: or sticky, as /tmp), owned by root or uid.
+ * Only regular files and directories are judged. Returns 0, or -EPERM
+ * with what is wrong, why and the fix in msg, e.g. "group-writable (mode
+ * 0664): ...; fix: chmod go-w FILE". */
+int pw_policy_file_safe(const char *path, const struct stat *sb, bool dir, uid_t uid,
+			char *msg, size_t n);
+
 /* Parse a policy file and everything it includes. Returns 0, or -1 with
  * d->error set ("FILE:LINE:COL: error: ..."). Warnings found while parsing
  * are appended to d. On error *pol is freed and zeroed. */
 int pw_policy_parse_file(const char *path, struct pw_policy *pol, struct pw_diag *d);
+/* Same, with options (NULL: the defaults, PW_FILES_ANY). */
+int pw_policy_parse_file_opts(const char *path, const struct pw_parse_opts *o, struct pw_policy *pol,
+			      struct pw_diag *d);
 /* Same, from text; `name` stands for the file (includes are relative to it). */
 int pw_policy_parse_text(const char *name, const char *text, size_t len,
 			 struct pw_policy *pol, struct pw_diag *d);

@@ -1,5 +1,7 @@
 /* test_parse.c - the policy parser: every statement, every error with its
  * exact message and position, includes and cycles. No root needed. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,6 +592,137 @@ TEST(sets_are_global_across_includes)
 	REQUIRE(parse_path("g-main.policy") != 0);
 	CHECK(strstr(diag.error, "g-main.policy:3:5: error: set \"mail\" is already defined at ") != NULL);
 	CHECK(strstr(diag.error, "g-sets.policy:1") != NULL);
+}
+
+/* ---- StrictModes: who could have written the files ---------------------- */
+
+static int file_safe(mode_t mode, uid_t owner, bool dir, uid_t uid, char *msg, size_t n)
+{
+	struct stat sb;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.st_mode = mode;
+	sb.st_uid = owner;
+	msg[0] = '\0';
+	return pw_policy_file_safe("/etc/p/x.policy", &sb, dir, uid, msg, n);
+}
+
+TEST(strict_modes_check_function)
+{
+	char m[512];
+
+	CHECK_EQ_INT(file_safe(S_IFREG | 0644, 0, false, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFREG | 0600, 0, false, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFREG | 0444, 0, false, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFREG | 0664, 0, false, 0, m, sizeof(m)), -EPERM);
+	CHECK_EQ_STR(m, "the file is group-writable (mode 0664): the group's members could change what "
+		     "portwall enforces; fix: chmod go-w /etc/p/x.policy");
+	CHECK_EQ_INT(file_safe(S_IFREG | 0646, 0, false, 0, m, sizeof(m)), -EPERM);
+	CHECK(strstr(m, "the file is world-writable (mode 0646): any user could change") == m);
+	CHECK_EQ_INT(file_safe(S_IFREG | 0666, 0, false, 0, m, sizeof(m)), -EPERM);
+	CHECK(strstr(m, "the file is group- and world-writable (mode 0666)") == m);
+	CHECK_EQ_INT(file_safe(S_IFREG | 02666, 0, false, 0, m, sizeof(m)), -EPERM);
+	CHECK(strstr(m, "(mode 2666)") != NULL);
+	/* the owner: root or the user running portwall */
+	CHECK_EQ_INT(file_safe(S_IFREG | 0644, 1000, false, 0, m, sizeof(m)), -EPERM);
+	CHECK_EQ_STR(m, "the file is owned by uid 1000, not root: that user could change what portwall "
+		     "enforces; fix: chown root /etc/p/x.policy");
+	CHECK_EQ_INT(file_safe(S_IFREG | 0644, 1000, false, 1000, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFREG | 0644, 0, false, 1000, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFREG | 0644, 1001, false, 1000, m, sizeof(m)), -EPERM);
+	/* directories: writable by the owner only, or sticky (/tmp) */
+	CHECK_EQ_INT(file_safe(S_IFDIR | 0755, 0, true, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFDIR | 0700, 0, true, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFDIR | 01777, 0, true, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFDIR | 0775, 0, true, 0, m, sizeof(m)), -EPERM);
+	CHECK(strstr(m, "its directory is group-writable (mode 0775): the group's members could replace "
+		     "files in it") == m);
+	CHECK_EQ_INT(file_safe(S_IFDIR | 0755, 1000, true, 0, m, sizeof(m)), -EPERM);
+	CHECK(strstr(m, "its directory is owned by uid 1000, not root") == m);
+	/* what is neither (a pipe, /dev/stdin) is not judged */
+	CHECK_EQ_INT(file_safe(S_IFIFO | 0666, 1000, false, 0, m, sizeof(m)), 0);
+	CHECK_EQ_INT(file_safe(S_IFCHR | 0666, 0, false, 0, m, sizeof(m)), 0);
+}
+
+static int parse_path_opts(const char *name, enum pw_file_check files)
+{
+	char path[256];
+	struct pw_parse_opts o = { .files = files };
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	return pw_policy_parse_file_opts(path, &o, &pol, &diag);
+}
+
+static void chmod_file(const char *name, mode_t mode)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (chmod(path, mode))
+		perror(path);
+}
+
+TEST(strict_modes_in_the_parser)
+{
+	char want[512];
+
+	make_tmpdir();	/* 0700, ours */
+	write_file("sm-ww.policy", "policy \"ww\"\nallow in tcp port 22\n");
+	chmod_file("sm-ww.policy", 0666);
+	write_file("sm-main.policy", "include \"sm-inc.policy\"\nallow in tcp port 443\n");
+	chmod_file("sm-main.policy", 0644);
+	write_file("sm-inc.policy", "allow in tcp port 22\n");
+	chmod_file("sm-inc.policy", 0664);
+
+	/* strict: refused, naming the file, the mode and the fix */
+	REQUIRE(parse_path_opts("sm-ww.policy", PW_FILES_STRICT) != 0);
+	snprintf(want, sizeof(want), "%s/sm-ww.policy: error: refused: the file is group- and world-writable "
+		 "(mode 0666): any user could change what portwall enforces; fix: chmod go-w %s/sm-ww.policy",
+		 tmpdir, tmpdir);
+	CHECK_EQ_STR(diag.error, want);
+	CHECK_EQ_INT(pol.nrules, 0);
+	/* an included file: the error is at the include */
+	REQUIRE(parse_path_opts("sm-main.policy", PW_FILES_STRICT) != 0);
+	snprintf(want, sizeof(want), "%s/sm-main.policy:1:9: error: refused: included file %s/sm-inc.policy: "
+		 "the file is group-writable (mode 0664)", tmpdir, tmpdir);
+	CHECK(strncmp(diag.error, want, strlen(want)) == 0);
+	CHECK(strstr(diag.error, "fix: chmod go-w ") != NULL);
+
+	/* warn: parsed, one warning per unsafe file */
+	REQUIRE(parse_path_opts("sm-main.policy", PW_FILES_WARN) == 0);
+	CHECK_EQ_INT(pol.nrules, 2);
+	REQUIRE(diag.nwarn == 1);
+	CHECK(strstr(diag.warn[0].file, "sm-inc.policy") != NULL);
+	CHECK_EQ_INT(diag.warn[0].line, 0);
+	CHECK(strstr(diag.warn[0].msg, "group-writable (mode 0664)") != NULL);
+	CHECK(strstr(diag.warn[0].msg, "(apply, reload and run refuse it)") != NULL);
+
+	/* the default: files are not judged */
+	REQUIRE(parse_path("sm-main.policy") == 0);
+	CHECK_EQ_INT(diag.nwarn, 0);
+
+	/* fixed: accepted */
+	chmod_file("sm-inc.policy", 0644);
+	chmod_file("sm-ww.policy", 0600);
+	CHECK_EQ_INT(parse_path_opts("sm-main.policy", PW_FILES_STRICT), 0);
+	CHECK_EQ_INT(parse_path_opts("sm-ww.policy", PW_FILES_STRICT), 0);
+	CHECK_EQ_INT(diag.nwarn, 0);
+
+	/* the directory holding a file */
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s/sm-sub", tmpdir);
+	REQUIRE(mkdir(sub, 0700) == 0);
+	write_file("sm-sub/p.policy", "allow in tcp port 22\n");
+	chmod_file("sm-sub/p.policy", 0644);
+	REQUIRE(chmod(sub, 0770) == 0);
+	REQUIRE(parse_path_opts("sm-sub/p.policy", PW_FILES_STRICT) != 0);
+	snprintf(want, sizeof(want), "its directory is group-writable (mode 0770): the group's members could "
+		 "replace files in it and so change what portwall enforces; fix: chmod go-w %s", sub);
+	CHECK(strstr(diag.error, want) != NULL);
+	REQUIRE(chmod(sub, 01777) == 0);	/* sticky, as /tmp */
+	CHECK_EQ_INT(parse_path_opts("sm-sub/p.policy", PW_FILES_STRICT), 0);
 }
 
 PW_TEST_MAIN()
