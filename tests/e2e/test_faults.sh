@@ -135,6 +135,31 @@ e=$(enforced) n=$(named)
 if [ "$cur" = A ]; then other=B; else other=A; fi
 expect_eq "rollback: the other policy, whole and named" "$e $n" "$other $other"
 
+# StrictModes: what others than root could have written is refused, and
+# nothing changes (same policy, same generation)
+before=$("$PW" status --json --pin-root "$ROOT" | jq -r '"\(.policy.hash) \(.policy.generation)"')
+(umask 022; cp "$T/a.policy" "$T/ww.policy"; cp "$T/common.policy" "$T/gw.policy"
+ printf 'include "gw.policy"\nallow in tcp port 5003\n' > "$T/inc.policy")
+chmod 0666 "$T/ww.policy"; chmod 0664 "$T/gw.policy"
+out=$(apply "$T/ww.policy" 2>&1); rc=$?
+expect_eq "0666 policy: apply refuses it" "$rc" 1
+expect_match "0666 policy: names the file, the mode, why and the fix" "$out" \
+	"^$T/ww\.policy: error: refused: the file is group- and world-writable \(mode 0666\): any user could change what portwall enforces; fix: chmod go-w $T/ww\.policy$"
+expect_match "0666 policy: nothing was changed" "$out" 'portwall apply: nothing was changed'
+out=$(apply "$T/inc.policy" 2>&1); rc=$?
+expect_eq "0644 policy including a 0664 file: apply refuses it" "$rc" 1
+expect_match "0664 include: names the include and the fix" "$out" \
+	"^$T/inc\.policy:1:9: error: refused: included file $T/gw\.policy: the file is group-writable \(mode 0664\).*fix: chmod go-w $T/gw\.policy$"
+chmod g+w "$T/common.policy"
+out=$("$PW" reload --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "reload of the applied policy after its include turned 0664: refused" "$rc" 1
+expect_match "reload: says why" "$out" "common\.policy: the file is group-writable \(mode 0664\)"
+chmod g-w "$T/common.policy"
+expect_eq "refusals changed nothing: same hash and generation" \
+	"$("$PW" status --json --pin-root "$ROOT" | jq -r '"\(.policy.hash) \(.policy.generation)"')" "$before"
+e=$(enforced) n=$(named)
+[ "$e" = "$n" ] && pass "refusals changed nothing: $e in force, whole" || fail "after refusals" "$e" "$n"
+
 timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/unload.out" 2>&1; expect_eq "unload succeeds" "$?" 0
 [ -e "$ROOT" ] && fail "unload: no pins left" "$(ls "$ROOT")" || pass "unload: no pins left"
 expect_eq "unload: no XDP program on the interface" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
