@@ -49,16 +49,28 @@ void pw_run_path(const char *root, const char *what, char *buf, size_t size)
 	snprintf(buf, size, "%s/%s.%s", PW_LOCK_DIR, name, what);
 }
 
+void pw_run_private(const char *dir)
+{
+	struct stat st;
+
+	/* made by someone else (a RuntimeDirectory= of 0755, by hand): root's
+	 * own directory is made root's only; anything else is left alone */
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 07777) != 0700)
+		chmod(dir, 0700);
+}
+
 int pw_lock(const char *root, char *err, size_t n)
 {
 	char path[600];
 
 	if (mkdir(PW_LOCK_DIR, 0700) && errno != EEXIST)
 		return pw_errf(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
+	pw_run_private(PW_LOCK_DIR);
 	pw_run_path(root, "lock", path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
+	fchmod(fd, 0600);	/* one made before (another umask, by hand) too */
 	if (flock(fd, LOCK_EX)) {
 		int e = errno;
 		close(fd);

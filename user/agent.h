@@ -19,6 +19,9 @@ int pw_need_root(const char *cmd);
 int pw_ensure_bpffs(const char *root, char *err, size_t errsz);
 /* PW_LOCK_DIR/<root with / as _>.<what>: a per-pin-root file name. */
 void pw_run_path(const char *root, const char *what, char *buf, size_t size);
+/* Make a directory portwall keeps state in (the lock directory, a pin
+ * root) root's only, 0700, when it is a directory root owns. */
+void pw_run_private(const char *dir);
 /* Serialize commands that change one pin root: an exclusive flock, waited
  * for. Returns the lock fd (close it to release) or -errno with a message. */
 int pw_lock(const char *root, char *err, size_t errsz);

@@ -127,10 +127,12 @@ int pw_events_lock(const char *root, int *holder)
 
 	*holder = 0;
 	mkdir(PW_LOCK_DIR, 0700);
+	pw_run_private(PW_LOCK_DIR);
 	pw_run_path(root, "events", path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
+	fchmod(fd, 0600);
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		ssize_t n = read(fd, pid, sizeof(pid) - 1);
 		if (n > 0) {

@@ -3,6 +3,7 @@
 #include "loader.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <stddef.h>
@@ -179,12 +180,33 @@ static int *fd_at(struct pw_dp *dp, size_t off)
 	return (int *)((char *)dp + off);
 }
 
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return false;
+	while (empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
 int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t n)
 {
 	char path[512];
 
-	if (mkdir(root, 0700) && errno != EEXIST)
-		return pw_errf(err, n, -errno, "creating the pin directory %s failed: %s", root, strerror(errno));
+	if (mkdir(root, 0700)) {
+		if (errno != EEXIST)
+			return pw_errf(err, n, -errno, "creating the pin directory %s failed: %s", root,
+				       strerror(errno));
+		/* made before (by hand, another umask): empty, it is ours now,
+		 * and root's only like one made here */
+		if (dir_empty(root) && chmod(root, 0700))
+			return pw_errf(err, n, -errno, "making %s root's only failed: %s", root, strerror(errno));
+	}
 	for (size_t i = 0; i < NPIN; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
 		if (bpf_obj_pin(*fd_at((struct pw_dp *)dp, pin_maps[i].off), path))

@@ -20,6 +20,7 @@ S=pwfs$$ C=pwfc$$ VS=pwfs$$v VC=pwfc$$v
 ROOT=/sys/fs/bpf/pwfault$$
 T=$(mktemp -d /tmp/pw-faults-XXXXXX)
 . tests/e2e/netns.sh
+trap 'e2e_cleanup; rm -f "/run/portwall/$(printf "%s" "$ROOT" | tr / _).lock"' EXIT
 e2e_hosts "192.0.2.2/24 2001:db8:f::2/64" "192.0.2.1/24 2001:db8:f::1/64" ||
 	{ fail "netns setup"; summary; exit 1; }
 
@@ -76,16 +77,19 @@ named() {
 	if [ "$h" = "$HA" ]; then echo A; elif [ "$h" = "$HB" ]; then echo B; else echo "unknown: $h"; fi
 }
 
+# a pin directory and a lock file made before, readable by all: apply makes them root's only
+lockf=/run/portwall/$(printf '%s' "$ROOT" | tr / _).lock
+mkdir -p /run/portwall
+(umask 022; mkdir "$ROOT"; : > "$lockf"; chmod 0644 "$lockf")
 apply "$T/a.policy" > "$T/apply.out" 2>&1; expect_eq "first apply of A" "$?" 0
 expect_eq "A: in force and named" "$(enforced) $(named)" "A A"
 
-# pins and state files: root's only
+# pins and state files: root's only (the directory and the lock file were 0755 and 0644)
 expect_eq "pin directory is 0700" "$(stat -c %a "$ROOT")" 700
 bad=$(find "$ROOT" -mindepth 1 \( -type d ! -perm 0700 -o ! -type d ! -perm 0600 \) -printf '%p %m\n')
 expect_eq "every pin is 0600" "$bad" ""
 expect_eq "$ROOT holds the maps, programs and the XDP link" "$(ls "$ROOT" | wc -l)" 16
 expect_eq "lock directory /run/portwall is 0700" "$(stat -c %a /run/portwall)" 700
-lockf=/run/portwall/$(printf '%s' "$ROOT" | tr / _).lock
 expect_eq "the lock file is 0600, root's" "$(stat -c '%a %U' "$lockf")" "600 root"
 
 # apply's runtime (a reload), to spread the kills over it
