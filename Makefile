@@ -48,7 +48,7 @@ BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps test demo bench clean install uninstall fuzz
+.PHONY: all deps test demo bench bench-live clean install uninstall fuzz
 all: $(BUILD)/portwall
 
 deps:
@@ -128,6 +128,14 @@ $(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h $(LIB_OBJS) $
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(BUILD)/obj/loader.o \
 		$(LIBS) -o $@
 
+$(BUILD)/bench/live_gen.bpf.o: bench/live_gen.bpf.c bench/live.h | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/bench/live: bench/live.c bench/live.h $(LIB_OBJS) $(BUILD)/bench/live_gen.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(LIBS) -o $@
+
 $(BUILD)/bench/gen_scale: bench/gen_scale.c bench/scale_policy.h | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibench $< -o $@
@@ -136,6 +144,14 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog $(BUILD)/bench/gen_scale $(BUILD)/portwall
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
 	$(Q)bench/reload.sh
+
+# live packet rates on a veth pair: portwall against nftables, iptables,
+# xdp-filter and an empty XDP drop (root; BENCH_ROUNDS, BENCH_PACKETS)
+bench-live:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/live $(BUILD)/bench/empty.bpf.o $(BUILD)/bench/gen_scale \
+		$(BUILD)/portwall
+	$(Q)BUILD=$(BUILD) bench/live.sh
 
 $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
