@@ -133,6 +133,49 @@ static void load(struct loaded *l, const char *name, const char *text, size_t le
 	}
 }
 
+static double median_of(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(double), cmp_d);
+	return v[n / 2];
+}
+
+/* New outbound flows: the egress program tracks a flow on its first packet
+ * and only looks it up after that. One long flow (the same packet, repeat x
+ * rounds times) must create exactly one conntrack entry, and cost per
+ * packet what a tracked reply costs on ingress (both: one lookup). */
+static void long_flow(struct loaded *l, struct empty_bpf *empty)
+{
+	static const char *const flow = "out udp 192.0.2.2:41000 198.51.100.25:53";
+	static const char *const reply = "in udp 198.51.100.25:53 192.0.2.2:41000";
+	uint8_t f[PW_PKT_OUT_MAX], rf[PW_PKT_OUT_MAX];
+	uint32_t dir;
+	struct pw_stats before, after;
+	double eg[64], in[64], tfl[64], xfl[64];
+	size_t n = build(flow, f, sizeof(f), &dir), rn = build(reply, rf, sizeof(rf), &dir);
+
+	if (pw_dp_stats(&l->dp, &before)) {
+		fprintf(stderr, "bench: reading the counters failed\n");
+		exit(1);
+	}
+	for (unsigned r = 0; r < rounds; r++) {
+		tfl[r] = time_prog(bpf_program__fd(empty->progs.tc_pass_all), f, n);
+		eg[r] = time_prog(l->dp.prog_fd[PW_DIR_OUT], f, n);
+		xfl[r] = time_prog(bpf_program__fd(empty->progs.xdp_drop_all), rf, rn);
+		in[r] = time_prog(l->dp.prog_fd[PW_DIR_IN], rf, rn);
+	}
+	pw_dp_stats(&l->dp, &after);
+	double t = median_of(tfl, rounds), e = median_of(eg, rounds);
+	double x = median_of(xfl, rounds), i = median_of(in, rounds);
+	printf("\n# a long outbound flow: %u packets of one UDP flow through the tc egress program\n",
+	       repeat * rounds);
+	printf("%-38s %9.1f %9.2f   (x the empty tc program, %.1f ns)\n", "long flow, egress (conntrack lookup)",
+	       e, e / t, t);
+	printf("%-38s %9.1f %9.2f   (x the empty XDP program, %.1f ns)\n", "its replies, ingress (conntrack lookup)",
+	       i, i / x, x);
+	printf("conntrack entries created: %llu for %u packets (once per flow)\n",
+	       (unsigned long long)(after.ct_created - before.ct_created), repeat * rounds);
+}
+
 int main(int argc, char **argv)
 {
 	if (geteuid() != 0) {
@@ -222,6 +265,7 @@ int main(int argc, char **argv)
 		       l / s);
 	}
 	printf("\nfloor min-max over rounds: %.1f-%.1f ns\n", fmed[0], fmed[rounds - 1]);
+	long_flow(&small, empty);
 	free(floor_ns);
 	free(sm);
 	free(lg);
