@@ -59,7 +59,7 @@ static __always_inline __u32 pw_trie(void *trie, __u32 cls, __u8 fam, const __u8
 }
 
 /* The policy's verdict for (slot, peer) in half `half`: the deciding rule,
- * and PW_PASS / PW_DROP in *action. A global function: verified once. */
+ * and PW_PASS / PW_DROP in *action. */
 static __always_inline __u32 pw_policy(__u32 half, __u32 slot, __u8 fam, const __u8 *addr, __u8 *action)
 {
 	__u32 idx = (half & 1) * PW_SLOT_COUNT + slot;
@@ -182,7 +182,7 @@ static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
 }
 
 /* Is (key) a live tracked flow? Refreshes it, marks it replied/closing,
- * and deletes it when it has expired. A global function: verified once. */
+ * and deletes it when it has expired. */
 static __always_inline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
 {
 	__u32 zero = 0;
@@ -357,8 +357,7 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 }
 
 /* Record the verdict (counters, drop event) and return PW_PASS / PW_DROP
- * after monitor mode. A global function: every way to a verdict ends here,
- * and the verifier checks it once. */
+ * after monitor mode. Every way to a verdict ends here. */
 static __always_inline int pw_record(const struct pw_ctx *c, const struct pw_config *cfg,
 				     const struct pw_pkt *p, const struct pw_result *r)
 {

@@ -12,9 +12,10 @@
  *   PW_DATA(c)      start of the frame
  *   PW_DATA_END(c)  end of the directly readable part
  *   PW_LOAD_BYTES(c, off, to, len)   the hook's load-bytes helper
- * The L4 and IPv6 extension parsers are global functions that take the
- * context and scalar offsets: the verifier checks each once, instead of once
- * for every combination of VLAN tags, IP versions and header lengths. */
+ * The IPv6 extension walk is a global function that takes the context and
+ * scalar offsets: the verifier checks its loop once, instead of once for
+ * every combination of VLAN tags and header lengths. The rest is inlined
+ * (a global call costs about 35 ns a packet; see pw_judge.h). */
 #ifndef PW_PARSE_H
 #define PW_PARSE_H
 
