@@ -12,6 +12,9 @@
 #   Mpps      frames the receiver processed / the generator's wall time
 #   ns/pkt    the NAPI thread's CPU time / frames processed
 #   lost      frames the veth ring refused (receiver too slow), in %
+#   prog ns   the XDP program's own run time a frame (kernel.bpf_stats_enabled,
+#             which adds two clock reads a run to every program alike); the
+#             rest of ns/pkt is veth, NAPI and (after XDP_PASS) the stack
 # Medians and min-max over BENCH_ROUNDS rounds; ratios are to the empty
 # drop program in the same round. A benchmark, never a test. Root.
 set -u
@@ -158,23 +161,34 @@ rx_count() {
 	fi
 }
 
+# "run_time_ns run_cnt" of the XDP program on the receiver, "0 0" if none
+xdp_stats() {
+	local id
+	id=$(ip -n "$RX" -j -d link show "$RXIF" | jq '.[0].xdp.prog.id // empty')
+	if [ -n "$id" ]; then bpftool -j prog show id "$id" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
+	else echo "0 0"; fi
+}
+
 # measure ROUND CONFIG CASE: one line to $OUT/raw.tsv
 measure() {
-	local pid c0 c1 r0 r1 line sent ns
+	local pid c0 c1 r0 r1 line sent ns p0 p1
 	pid=$(napi_pid)
 	[ -n "$pid" ] || { echo "live.sh: no NAPI thread for $RXIF" >&2; return 1; }
 	taskset -pc 1 "$pid" >/dev/null
-	c0=$(cpu_ns "$pid"); r0=$(rx_count)
+	c0=$(cpu_ns "$pid"); r0=$(rx_count); p0=$(xdp_stats)
 	line=$("$LIVE" --tx-netns /run/netns/"$TX" --tx-if "$TXIF" --rx-netns /run/netns/"$RX" --rx-if "$RXIF" \
 		--case "$3" --packets "$PACKETS" --cpu 0) || return 1
 	sleep 0.05	# let the receiver drain its ring
-	c1=$(cpu_ns "$pid"); r1=$(rx_count)
+	c1=$(cpu_ns "$pid"); r1=$(rx_count); p1=$(xdp_stats)
 	sent=$(echo "$line" | awk '{ print $2 }'); ns=$(echo "$line" | awk '{ print $4 }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$sent" "$((r1 - r0))" "$ns" "$((c1 - c0))" \
-		>> "$OUT/raw.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$sent" "$((r1 - r0))" "$ns" "$((c1 - c0))" \
+		"$(echo "$p0 $p1" | awk '{ print ($4 > $2) ? ($3 - $1) / ($4 - $2) : 0 }')" >> "$OUT/raw.tsv"
 }
 
 setup || { echo "live.sh: setting up the namespaces failed" >&2; exit 1; }
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=1
+trap 'sysctl -qw kernel.bpf_stats_enabled="$stats_was"; cleanup' EXIT
 : > "$OUT/raw.tsv"
 echo "# live packet rates: $PACKETS frames of 128 bytes per case, $ROUNDS rounds; $(uname -r), $(nproc) CPUs"
 for round in $(seq "$ROUNDS"); do
@@ -197,14 +211,15 @@ function median(a, n,   i, j, t) {
 {
 	mpps = $5 / ($6 / 1e3); k = $2 SUBSEP $3
 	rate[k, ++n[k]] = mpps; nsp[k, n[k]] = $7 / ($5 ? $5 : 1); lost[k, n[k]] = 100 * ($4 - $5) / $4
+	prog[k, n[k]] = $8
 	r[$1, $2, $3] = mpps
 	if ($2 == "empty-drop") base[$1, $3] = mpps
 	rounds[$1] = 1
 }
 END {
 	nc = split(cfgs, C, " "); nk = split(cases, K, " ")
-	printf "\n| configuration | case | Mpps median | min-max | x empty drop | rx CPU ns/pkt | ring lost |\n"
-	printf "|---|---|---|---|---|---|---|\n"
+	printf "\n| configuration | case | Mpps median | min-max | x empty drop | rx CPU ns/pkt | prog ns | ring lost |\n"
+	printf "|---|---|---|---|---|---|---|---|\n"
 	for (i = 1; i <= nc; i++) for (j = 1; j <= nk; j++) {
 		k = C[i] SUBSEP K[j]; m = n[k]; if (!m) continue
 		lo = 1e18; hi = 0
@@ -215,8 +230,10 @@ END {
 		cpu = median(a, m)
 		for (x = 1; x <= m; x++) a[x] = lost[k, x]
 		ls = median(a, m)
-		printf "| %s | %s | %.2f | %.2f-%.2f | %s | %.0f | %.0f%% |\n", C[i], K[j], med, lo, hi,
-			q ? sprintf("%.2f", median(b, q)) : "-", cpu, ls
+		for (x = 1; x <= m; x++) a[x] = prog[k, x]
+		pg = median(a, m)
+		printf "| %s | %s | %.2f | %.2f-%.2f | %s | %.0f | %s | %.0f%% |\n", C[i], K[j], med, lo, hi,
+			q ? sprintf("%.2f", median(b, q)) : "-", cpu, (pg > 0 ? sprintf("%.0f", pg) : "-"), ls
 		printf "%s\t%s\t%.3f\t%.3f\t%.3f\n", C[i], K[j], med, lo, hi > (OUT "/summary.tsv")
 	}
 }' OUT="$OUT" "$OUT/raw.tsv"
