@@ -299,6 +299,12 @@ static __always_inline int pw_parse_ipv4(PW_CTX *ctx, struct pw_pkt *p, void *da
 	return pw_parse_l4(ctx, l3off + hlen, l3off + tot, p);
 }
 
+static __always_inline int pw_v4mapped(const struct in6_addr *a)
+{
+	return (a->in6_u.u6_addr32[0] | a->in6_u.u6_addr32[1]) == 0 &&
+	       a->in6_u.u6_addr32[2] == bpf_htonl(0x0000ffff);
+}
+
 static __always_inline int pw_parse_ipv6(PW_CTX *ctx, struct pw_pkt *p, void *data, void *data_end,
 					 __u32 l3off, long wire_left)
 {
@@ -311,6 +317,12 @@ static __always_inline int pw_parse_ipv6(PW_CTX *ctx, struct pw_pkt *p, void *da
 	__u32 plen = bpf_ntohs(ip6->payload_len);
 	if (plen == 0 || (long)(plen + sizeof(*ip6)) > wire_left)
 		return PW_PARSE_MALFORMED;	/* jumbograms are not supported */
+	/* IPv4-mapped addresses (::ffff:a.b.c.d) are a socket API's notation,
+	 * never an address on the wire (RFC 4291 2.5.5.2, RFC 5156 2.2): a
+	 * packet carrying one is forged to borrow an IPv4 peer's standing, or
+	 * to make the host answer over IPv4. Malformed, as BSD stacks do. */
+	if (pw_v4mapped(&ip6->saddr) || pw_v4mapped(&ip6->daddr))
+		return PW_PARSE_MALFORMED;
 	p->fam = PW_FAM_V6;
 	p->proto = ip6->nexthdr;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);

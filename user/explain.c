@@ -92,6 +92,15 @@ void pw_explain(const struct pw_policy *pol, const struct pw_compiled *c, const 
 			 "whatever the policy", PW_ICMPV6_ND_FIRST, PW_ICMPV6_ND_LAST);
 		return;
 	}
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (q->fam == PW_FAM_V6 && !memcmp(q->addr, mapped, sizeof(mapped))) {
+		memset(v, 0, sizeof(*v));
+		v->action = PW_DROP;
+		v->slot = pw_query_slot(q);
+		snprintf(line, size, "DROP  always  an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is never on the "
+			 "wire: malformed whatever the policy");
+		return;
+	}
 	pw_decide_packet(c, pw_query_slot(q), q->fam, q->addr, v);
 	const char *act = v->action == PW_PASS ? "PASS" : "DROP";
 	if (v->rule == PW_RULE_DEFAULT) {

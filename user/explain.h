@@ -21,8 +21,9 @@ int pw_query_parse(const char *dir, const char *proto, const char *peer, const c
 		   struct pw_query *q, char *err, size_t errsz);
 /* The decision-array slot a query reads. */
 uint32_t pw_query_slot(const struct pw_query *q);
-/* Decide q and write "PASS|DROP  WHERE  WHAT" into line. ICMPv6 neighbor
- * discovery passes whatever the tables say, as in the datapath. */
+/* Decide q and write "PASS|DROP  WHERE  WHAT" into line. As in the
+ * datapath, ICMPv6 neighbor discovery passes and an IPv4-mapped IPv6 peer
+ * drops (malformed) whatever the tables say. */
 void pw_explain(const struct pw_policy *pol, const struct pw_compiled *c, const struct pw_query *q,
 		struct pw_verdict *v, char *line, size_t size);
 
