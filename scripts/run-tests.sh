@@ -46,7 +46,7 @@ run "fuzz (seed 1, fixed runs)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
 # BPF_PROG_TEST_RUN suites (root; they say "skipped" otherwise)
 for t in ${BPF_TESTS:-}; do
 	run "$t (asan+ubsan)" "$BUILD/tests/san-$t"
-	run "$t (valgrind)" $VG "$BUILD/tests/$t"
+	run "$t (valgrind)" env PW_TEST_QUICK=1 $VG "$BUILD/tests/$t"
 done
 
 for s in tests/cli/test_*.sh; do
