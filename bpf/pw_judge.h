@@ -267,7 +267,7 @@ static __always_inline void pw_frag_key_of(struct pw_frag_key *k, const struct p
 	__builtin_memcpy(k->src, p->src, 16);
 	__builtin_memcpy(k->dst, p->dst, 16);
 	k->id = p->frag_id;
-	k->proto = p->proto;
+	k->proto = p->frag_proto;
 	k->fam = p->fam;
 	k->dir = dir;
 }
@@ -429,8 +429,10 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 		r.reason = ok ? PW_R_FRAGMENT_OK : PW_R_DROP_FRAGMENT;
 		return pw_record(&c, cfg, p, &r);
 	}
+	/* neighbor discovery passes whole; fragmented ND (RFC 6980 forbids it)
+	 * gets no free pass, the rules judge it */
 	if (p->proto == IPPROTO_ICMPV6 && p->icmp_type >= PW_ICMPV6_ND_FIRST &&
-	    p->icmp_type <= PW_ICMPV6_ND_LAST) {
+	    p->icmp_type <= PW_ICMPV6_ND_LAST && p->frag == PW_FRAG_NONE) {
 		r.action = PW_PASS;
 		r.reason = PW_R_NEIGHBOR;
 		return pw_record(&c, cfg, p, &r);

@@ -71,6 +71,9 @@ struct pw_pkt {
 	__u16 sport_be;		/* TCP/UDP ports; ICMP echo: sport_be = id */
 	__u16 dport_be;
 	__u32 frag_id;
+	__u8 frag_proto;	/* fragments: the protocol every fragment names
+				 * (IPv4 header; IPv6 fragment header's next) */
+	__u8 pad0[3];
 	__u8 src[16];
 	__u8 dst[16];
 	/* ICMP errors: the quoted packet's header (in_ok = 1 when read) */
@@ -117,10 +120,13 @@ static __always_inline int pw_icmp_error_type(__u8 fam, __u8 type)
 
 /* The packet an ICMP error quotes: its addresses and the first 8 bytes of
  * its L4 header (all an error is sure to carry). Quotes that are cut short
- * or carry IPv6 extension headers are simply not read (in_ok = 0). */
-static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *data_end)
+ * (by the frame or by the error's own datagram: `left` bytes of it follow
+ * the ICMP header; Ethernet padding is not a quote) or carry IPv6
+ * extension headers are simply not read (in_ok = 0). */
+static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *data_end, long left)
 {
 	__u8 *l4;
+	long need;
 
 	if (p->fam == PW_FAM_V4) {
 		struct iphdr *iph = inner;
@@ -128,6 +134,7 @@ static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *
 			return;
 		if (bpf_ntohs(iph->frag_off) & 0x1fff)
 			return;
+		need = iph->ihl * 4 + 8;
 		l4 = inner + iph->ihl * 4;
 		p->in_proto = iph->protocol;
 		pw_copy4(p->in_src, &iph->saddr);
@@ -136,12 +143,13 @@ static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *
 		struct ipv6hdr *ip6 = inner;
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 			return;
+		need = sizeof(*ip6) + 8;
 		l4 = (__u8 *)(ip6 + 1);
 		p->in_proto = ip6->nexthdr;
 		__builtin_memcpy(p->in_src, &ip6->saddr, 16);
 		__builtin_memcpy(p->in_dst, &ip6->daddr, 16);
 	}
-	if ((void *)(l4 + 8) > data_end)
+	if ((void *)(l4 + 8) > data_end || need > left)
 		return;
 	p->in_type = l4[0];
 	if (p->in_proto == IPPROTO_ICMP || p->in_proto == IPPROTO_ICMPV6) {
@@ -209,7 +217,7 @@ static __always_inline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct
 		p->icmp_code = ih[1];
 		__builtin_memcpy(&p->sport_be, ih + 4, 2);	/* echo id */
 		if (pw_icmp_error_type(p->fam, p->icmp_type))
-			pw_parse_quote(p, ih + 8, data_end);
+			pw_parse_quote(p, ih + 8, data_end, avail - 8);
 		return PW_PARSE_OK;
 	}
 	default:
@@ -246,6 +254,9 @@ __noinline int pw_parse_ipv6_ext(PW_CTX *ctx, __u32 off, __u32 end, struct pw_pk
 		if (nh == PW_IPPROTO_FRAGMENT) {
 			__u16 fo = ((__u16)h[2] << 8) | h[3];
 			p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) | ((__u32)h[6] << 8) | h[7];
+			/* what follows the fragment header: in a later fragment
+			 * only this is known, so every fragment is keyed by it */
+			p->frag_proto = h[0];
 			if (fo & 0xfff8)
 				p->frag = PW_FRAG_LATER;
 			else if (fo & 1)
@@ -296,6 +307,7 @@ static __always_inline int pw_parse_ipv4(PW_CTX *ctx, struct pw_pkt *p, void *da
 	else if (fo & 0x2000)
 		p->frag = PW_FRAG_FIRST;
 	p->frag_id = bpf_ntohs(iph->id);
+	p->frag_proto = iph->protocol;
 	return pw_parse_l4(ctx, l3off + hlen, l3off + tot, p);
 }
 
