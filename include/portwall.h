@@ -317,7 +317,13 @@ struct pw_rule_info {
 struct pw_bucket {
 	__u64 tokens;		/* in units of 1/1e9 event */
 	__u64 last_ns;
+	__u32 skip;		/* empty bucket: drops to suppress before the
+				 * clock is read again (a flood reads it once
+				 * every PW_EV_SKIP + 1 drops) */
+	__u32 pad;
 };
+
+#define PW_EV_SKIP 63
 
 /* ------------------------------------------------------------------------
  * A drop event (ring buffer pw_events). In monitor mode: what would have
