@@ -228,47 +228,66 @@ int main(int argc, char **argv)
 	pw_dp_run(&large.dp, dir, f, n, &verdict);
 
 	size_t nc = sizeof(cases) / sizeof(cases[0]);
-	double *floor_ns = calloc(rounds, sizeof(double));
+	/* per round and case: small and large ns, and each as a ratio to the
+	 * floor measured right before and after it (this machine's speed
+	 * drifts within a round; a ratio of neighbours does not) */
 	double (*sm)[16] = calloc(rounds, sizeof(*sm)), (*lg)[16] = calloc(rounds, sizeof(*lg));
+	double (*rs)[16] = calloc(rounds, sizeof(*rs)), (*rl)[16] = calloc(rounds, sizeof(*rl));
+	double *floors = calloc(rounds * (nc + 1), sizeof(double));
 	uint8_t fs[16][PW_PKT_OUT_MAX / 8], fl[16][PW_PKT_OUT_MAX / 8];
-	size_t ns[16], nl[16];
+	size_t ns[16], nl[16], nf = 0;
 	int empty_fd = bpf_program__fd(empty->progs.xdp_drop_all);
+	if (!sm || !lg || !rs || !rl || !floors) {
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
 	for (size_t c = 0; c < nc; c++) {
 		ns[c] = build(cases[c].small, fs[c], sizeof(fs[c]), &dir);
 		nl[c] = build(cases[c].large, fl[c], sizeof(fl[c]), &dir);
 	}
-	/* interleave: every round measures the floor and every case once */
 	for (unsigned r = 0; r < rounds; r++) {
-		floor_ns[r] = time_prog(empty_fd, fs[0], ns[0]);
+		double before = time_prog(empty_fd, fs[0], ns[0]);
+		floors[nf++] = before;
 		for (size_t c = 0; c < nc; c++) {
 			sm[r][c] = time_prog(small.dp.prog_fd[PW_DIR_IN], fs[c], ns[c]);
 			lg[r][c] = time_prog(large.dp.prog_fd[PW_DIR_IN], fl[c], nl[c]);
+			double after = time_prog(empty_fd, fs[0], ns[0]);
+			floors[nf++] = after;
+			rs[r][c] = sm[r][c] * 2 / (before + after);
+			rl[r][c] = lg[r][c] * 2 / (before + after);
+			before = after;
 		}
 	}
-	double fmed[64], tmp[64];
-	memcpy(fmed, floor_ns, rounds * sizeof(double));
-	qsort(fmed, rounds, sizeof(double), cmp_d);
-	double floor_m = fmed[rounds / 2];
+	double tmp[64], tmp2[64];
 	printf("\n%-38s %9s %9s %9s %9s %11s\n", "case", "small ns", "x floor", "large ns", "x floor",
 	       "large/small");
-	printf("%-38s %9.1f %9.2f\n", "empty XDP_DROP program (the floor)", floor_m, 1.0);
 	for (size_t c = 0; c < nc; c++) {
+		double s, l, xs, xl, ls;
 		for (unsigned r = 0; r < rounds; r++)
 			tmp[r] = sm[r][c];
-		qsort(tmp, rounds, sizeof(double), cmp_d);
-		double s = tmp[rounds / 2];
+		s = median_of(tmp, rounds);
 		for (unsigned r = 0; r < rounds; r++)
 			tmp[r] = lg[r][c];
-		qsort(tmp, rounds, sizeof(double), cmp_d);
-		double l = tmp[rounds / 2];
-		printf("%-38s %9.1f %9.2f %9.1f %9.2f %11.2f\n", cases[c].name, s, s / floor_m, l, l / floor_m,
-		       l / s);
+		l = median_of(tmp, rounds);
+		for (unsigned r = 0; r < rounds; r++)
+			tmp[r] = rs[r][c], tmp2[r] = rl[r][c];
+		xs = median_of(tmp, rounds);
+		xl = median_of(tmp2, rounds);
+		for (unsigned r = 0; r < rounds; r++)
+			tmp[r] = lg[r][c] / sm[r][c];
+		ls = median_of(tmp, rounds);
+		printf("%-38s %9.1f %9.2f %9.1f %9.2f %11.2f\n", cases[c].name, s, xs, l, xl, ls);
 	}
-	printf("\nfloor min-max over rounds: %.1f-%.1f ns\n", fmed[0], fmed[rounds - 1]);
+	qsort(floors, nf, sizeof(double), cmp_d);
+	printf("\nfloor (empty XDP_DROP, measured between cases): median %.1f ns, min-max %.1f-%.1f ns\n",
+	       floors[nf / 2], floors[0], floors[nf - 1]);
+	printf("x floor: median over rounds of the case against the mean of the floors just before and after it\n");
 	long_flow(&small, empty);
-	free(floor_ns);
+	free(floors);
 	free(sm);
 	free(lg);
+	free(rs);
+	free(rl);
 	pw_dp_close(&small.dp);
 	pw_dp_close(&large.dp);
 	empty_bpf__destroy(empty);
