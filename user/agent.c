@@ -1,6 +1,7 @@
 /* agent.c - what apply, status, unload and test share. */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -82,6 +83,24 @@ int pw_lock(const char *root, char *err, size_t n)
 void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/link_xdp_%s", root, ifname);
+}
+
+int pw_link_unpin_all(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char path[600];
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "link_xdp_", 9)) {
+			snprintf(path, sizeof(path), "%s/%s", root, e->d_name);
+			n += unlink(path) == 0;
+		}
+	closedir(d);
+	return n;
 }
 
 int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a)

@@ -27,6 +27,9 @@ void pw_run_private(const char *dir);
 int pw_lock(const char *root, char *err, size_t errsz);
 /* The pin of the XDP link on ifname. */
 void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size);
+/* Remove every XDP link pin under root (which detaches those links), for
+ * a load too broken to say which interfaces it has. Returns how many. */
+int pw_link_unpin_all(const char *root);
 
 /* The policy in force, re-read from the file meta names, and whether the
  * file still compiles to the tables in force (same hash). */

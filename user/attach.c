@@ -71,7 +71,10 @@ int pw_xdp_attached(int ifindex, int prog_fd)
 	if (bpf_xdp_query(ifindex, 0, &q))
 		return -errno;
 	__u32 id = prog_id(prog_fd);
-	return id && (q.drv_prog_id == id || q.skb_prog_id == id || q.prog_id == id);
+	if (!id)
+		return 0;
+	return q.drv_prog_id == id ? PW_XDP_NATIVE : q.skb_prog_id == id ? PW_XDP_GENERIC :
+	       q.prog_id == id ? PW_XDP_NATIVE : 0;
 }
 
 int pw_attach_xdp(int prog_fd, int ifindex, const char *ifname, enum pw_xdp_want want, bool force,

@@ -27,7 +27,8 @@ int pw_attach_tc(int prog_fd, int ifindex, const char *ifname, uint8_t *got, cha
 void pw_detach_xdp(const char *link_pin);
 void pw_detach_tc(int ifindex, uint8_t tc_mode);
 
-/* Is our XDP program (prog_fd) attached on ifindex? 1 yes, 0 no, -errno. */
+/* Is our XDP program (prog_fd) attached on ifindex? Its mode
+ * (PW_XDP_NATIVE / PW_XDP_GENERIC, both > 0) if so, 0 if not, or -errno. */
 int pw_xdp_attached(int ifindex, int prog_fd);
 /* Is a tc egress filter of ours there? 1 yes, 0 no. */
 int pw_tc_attached(int ifindex, int prog_fd);

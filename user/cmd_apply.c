@@ -261,35 +261,70 @@ static const char *xdp_name(uint8_t m)
 	return m == PW_XDP_NATIVE ? "native" : m == PW_XDP_GENERIC ? "generic" : "none";
 }
 
-/* Attach the interfaces meta does not have yet; adds them to meta. */
+/* Attach one interface (its record f is in meta already). What an apply
+ * killed mid-attach left is taken over: our XDP link still pinned and
+ * attached stays, the tc filter is replaced in place. */
+static int attach_one(const struct pw_dp *dp, const struct pw_apply_opts *o, struct pw_iface *f,
+		      const char *pin, char *err, size_t errsz)
+{
+	int rc = pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]);
+
+	if (rc > 0 && access(pin, F_OK) == 0) {
+		f->xdp_mode = (uint8_t)rc;
+		rc = 0;
+	} else {
+		pw_detach_xdp(pin);	/* a stale pin, if any */
+		rc = pw_attach_xdp(dp->prog_fd[PW_DIR_IN], (int)f->ifindex, f->name, o->xdp, o->force, pin,
+				   &f->xdp_mode, err, errsz);
+	}
+	if (!rc) {
+		rc = pw_attach_tc(dp->prog_fd[PW_DIR_OUT], (int)f->ifindex, f->name, &f->tc_mode, err, errsz);
+		if (rc)
+			pw_detach_xdp(pin);
+	}
+	return rc;
+}
+
+/* Attach the interfaces meta does not have attached yet; adds them to
+ * meta. Each is recorded in meta before it is attached and again when it
+ * is (an intent log): killed in between, apply leaves a record by which
+ * `unload` takes the programs off (a tc filter, unlike the XDP link, has
+ * no pin to find it by) and the next apply finishes the job. */
 static int attach_new(const struct pw_dp *dp, const struct pw_apply_opts *o, struct pw_meta *m,
 		      char names[][IF_NAMESIZE], const unsigned idx[], int n, char *err, size_t errsz)
 {
 	char pin[600];
 
 	for (int i = 0; i < n; i++) {
-		bool have = false;
-		for (int k = 0; k < m->niface; k++)
-			have |= strcmp(m->iface[k].name, names[i]) == 0 && m->iface[k].ifindex == idx[i];
-		if (have)
-			continue;
-		if (m->niface == PW_MAX_IFACES)
-			return snprintf(err, errsz, "at most %d interfaces", PW_MAX_IFACES), -E2BIG;
-		struct pw_iface *f = &m->iface[m->niface];
-		memset(f, 0, sizeof(*f));
-		f->ifindex = idx[i];
-		snprintf(f->name, sizeof(f->name), "%.15s", names[i]);
+		int k = 0, rc;
+		while (k < m->niface && !(strcmp(m->iface[k].name, names[i]) == 0 && m->iface[k].ifindex == idx[i]))
+			k++;
+		if (k < m->niface && m->iface[k].xdp_mode)
+			continue;	/* attached by an apply that finished */
+		if (k == m->niface) {
+			if (m->niface == PW_MAX_IFACES)
+				return snprintf(err, errsz, "at most %d interfaces", PW_MAX_IFACES), -E2BIG;
+			struct pw_iface *f = &m->iface[m->niface++];
+			memset(f, 0, sizeof(*f));
+			f->ifindex = idx[i];
+			snprintf(f->name, sizeof(f->name), "%.15s", names[i]);
+			f->tc_mode = PW_TC_CLSACT;	/* until attached: our filter, if any, goes */
+			rc = pw_dp_write_meta(dp, m);
+			if (rc) {
+				m->niface--;
+				return pw_errf(err, errsz, rc, "recording interface %s failed: %s", names[i],
+					       strerror(-rc));
+			}
+		}
 		pw_link_pin(o->root, names[i], pin, sizeof(pin));
-		int rc = pw_attach_xdp(dp->prog_fd[PW_DIR_IN], (int)idx[i], names[i], o->xdp, o->force, pin,
-				       &f->xdp_mode, err, errsz);
-		if (rc)
-			return rc;
-		rc = pw_attach_tc(dp->prog_fd[PW_DIR_OUT], (int)idx[i], names[i], &f->tc_mode, err, errsz);
+		rc = attach_one(dp, o, &m->iface[k], pin, err, errsz);
 		if (rc) {
-			pw_detach_xdp(pin);
+			memmove(&m->iface[k], &m->iface[k + 1], (size_t)(m->niface - k - 1) * sizeof(m->iface[0]));
+			m->niface--;
+			pw_dp_write_meta(dp, m);
 			return rc;
 		}
-		m->niface++;
+		pw_dp_write_meta(dp, m);	/* done: its modes recorded */
 	}
 	return 0;
 }

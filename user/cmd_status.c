@@ -108,7 +108,7 @@ int cmd_status(int argc, char **argv)
 			pw_json_str(stdout, f->name);
 			printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s}",
 			       f->ifindex, f->xdp_mode == PW_XDP_NATIVE ? "native" : "generic",
-			       saved != -2 && pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) == 1 ? "true" : "false",
+			       saved != -2 && pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) > 0 ? "true" : "false",
 			       saved != -2 && pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) == 1 ? "true" : "false");
 		}
 		printf("],\"rules\":[");
@@ -176,7 +176,7 @@ int cmd_status(int argc, char **argv)
 			int tc = saved != -2 ? pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) : -1;
 			printf("  %-16s XDP %s %s, tc egress %s\n", f->name,
 			       f->xdp_mode == PW_XDP_NATIVE ? "native" : "generic",
-			       x == 1 ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
+			       x > 0 ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
 			       tc == 1 ? "attached" : "NOT ATTACHED");
 		}
 		printf("\n%5s  %-28s %12s %14s %12s %14s  %s\n", "RULE", "LINE", "IN PKTS", "IN BYTES", "OUT PKTS",

@@ -62,6 +62,9 @@ int cmd_unload(int argc, char **argv)
 		fprintf(stderr, "portwall unload: %s; removing the pins anyway\n", rc ? err : strerror(errno));
 		if (!rc)
 			pw_dp_close(&dp);
+		int nl = pw_link_unpin_all(root);
+		if (nl)
+			printf("detached %d XDP link%s by pin\n", nl, nl == 1 ? "" : "s");
 		pw_dp_unpin(root);
 		rmdir(root);
 		close(lock);

@@ -5,7 +5,10 @@
 # status names A or B by hash, the datapath enforces that one wholly (real
 # connections and `portwall test` on the live maps agree), the stale lock
 # does not block, and the next apply succeeds. At the end unload leaves no
-# pins. Also: the pin directory, the pins and the lock are root's only.
+# pins. Then FIRST_TRIALS (10) kills of a first apply: nothing or the
+# policy in force, whole; the next apply and unload succeed and leave no
+# pin, XDP program or tc filter. Also: the pin directory, the pins and the
+# lock are root's only.
 # $RANDOM is seeded (FAULT_SEED), so a run can be repeated.
 set -u
 cd "$(dirname "$0")/../.."
@@ -167,5 +170,50 @@ e=$(enforced) n=$(named)
 timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/unload.out" 2>&1; expect_eq "unload succeeds" "$?" 0
 [ -e "$ROOT" ] && fail "unload: no pins left" "$(ls "$ROOT")" || pass "unload: no pins left"
 expect_eq "unload: no XDP program on the interface" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
+
+# kill -9 of a FIRST apply (nothing loaded before), at random points of its
+# runtime (loading, pinning, adopting, attaching): afterwards nothing or A
+# is in force, and the next apply, then unload, succeed and leave nothing
+probed() {
+	local r
+	r="$(ins "$C" "$PROBE" tcp 192.0.2.2 5000 1500 100 2>&1) $(ins "$C" "$PROBE" tcp 192.0.2.2 5001 400 100 2>&1)"
+	r="$r $(ins "$C" "$PROBE" tcp 192.0.2.2 5002 400 100 2>&1)"
+	case $r in "ok ok timeout") echo A ;; "ok ok ok") echo none ;; *) echo "mixed: $r" ;; esac
+}
+leftovers() {
+	printf '%s' "pins:$(ls "$ROOT" 2>/dev/null | wc -l) xdp:$(ins "$S" ip link show "$VS" | grep -c xdp)"
+	printf ' tc:%s' "$(ins "$S" tc filter show dev "$VS" egress 2>/dev/null | grep -c bpf)"
+}
+t0=$(date +%s%N)
+apply "$T/a.policy" > /dev/null 2>&1 || fail "timing a first apply"
+fspan=$((($(date +%s%N) - t0) / 1000000 + 10))
+"$PW" unload --pin-root "$ROOT" > /dev/null 2>&1
+echo "a first apply takes $((fspan - 10)) ms; kills spread over 0-$fspan ms"
+none=0 whole=0 fbad=0
+for i in $(seq "${FIRST_TRIALS:-10}"); do
+	delay=$((RANDOM % fspan))
+	"$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/k.out" 2>&1 &
+	k=$!
+	sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
+	kill -9 "$k" 2>/dev/null
+	wait "$k" 2>/dev/null
+	e=$(probed)
+	case $e in
+	none) none=$((none + 1)); pass "first apply killed at $delay ms: nothing in force" ;;
+	A) whole=$((whole + 1)); pass "first apply killed at $delay ms: A in force, whole" ;;
+	*) fbad=$((fbad + 1)); fail "first apply killed at $delay ms: nothing or A in force" "$e" ;;
+	esac
+	timeout 20 "$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/n.out" 2>&1 ||
+		fail "first-apply trial $i: the next apply succeeds" "$(cat "$T/n.out")"
+	e=$(enforced) n=$(named)
+	[ "$e $n" = "A A" ] || fail "first-apply trial $i: then A is in force and named" "enforced: $e" "named: $n"
+	timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/u.out" 2>&1 ||
+		fail "first-apply trial $i: unload succeeds" "$(cat "$T/u.out")"
+	l=$(leftovers)
+	[ "$l" = "pins:0 xdp:0 tc:0" ] && pass "first-apply trial $i: unload leaves nothing" ||
+		fail "first-apply trial $i: unload leaves nothing" "$l"
+done
+echo "first-apply kill -9 trials: nothing in force after $none, A after $whole"
+expect_eq "every first-apply trial left nothing or A, whole" "$fbad" 0
 
 summary
