@@ -595,6 +595,145 @@ TEST(event_rate_limit)
 	down();
 }
 
+/* Run one packet `repeat` times in the kernel (one BPF_PROG_TEST_RUN):
+ * a flood at the program's own speed. Returns 0 or -1. */
+static int flood(const char *words, uint32_t repeat)
+{
+	char err[256];
+	struct pw_pktspec s;
+	uint8_t frame[PW_PKT_OUT_MAX], out[PW_PKT_OUT_MAX];
+
+	if (pw_pkt_parse_line(words, &s, err, sizeof(err)))
+		return -1;
+	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = repeat);
+	return bpf_prog_test_run_opts(E.dp.prog_fd[s.dir & 1], &o) ? -1 : 0;
+}
+
+static void fast_events(struct pw_config *cfg)
+{
+	cfg->ev_rate = 100000000;
+	cfg->ev_burst = 1000000;
+}
+
+static void count_events(const struct pw_event *e, void *ctx)
+{
+	(void)e;
+	(*(int *)ctx)++;
+}
+
+/* No reader and a flood the rate limit lets through: the ring buffer fills,
+ * every further event is counted lost, and no verdict changes. */
+TEST(events_ring_full_no_reader)
+{
+	struct pw_counter before[PW_DIR_COUNT * PW_R_COUNT], after[PW_DIR_COUNT * PW_R_COUNT];
+	struct pw_stats st;
+	int n = 0;
+
+	REQUIRE(up_with("t.policy", WEB_POLICY, 0, fast_events) == 0);
+	REQUIRE(pw_dp_reason_counts(&E.dp, before) == 0);
+	REQUIRE(flood("in tcp 198.51.100.7:40000 192.0.2.2:444 syn", 20000) == 0);
+	REQUIRE(pw_dp_reason_counts(&E.dp, after) == 0);
+	for (int k = 0; k < PW_DIR_COUNT * PW_R_COUNT; k++)
+		CHECK_EQ_INT(after[k].packets - before[k].packets, k == PW_R_DROP_DEFAULT ? 20000 : 0);
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.events_sent + st.events_lost + st.events_suppressed, 20000);
+	CHECK_EQ_INT(st.events_suppressed, 0);
+	/* 256 KiB of 80-byte records (72 and the ring's 8-byte header) */
+	CHECK(st.events_sent > 3000 && st.events_sent <= 256 * 1024 / 80);
+	CHECK(st.events_lost > 0);
+	CHECK_EQ_INT(pw_dp_read_events(&E.dp, count_events, &n), (int)st.events_sent);
+	/* drained: the next drop's event gets through again */
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:444 syn"), D, PW_R_DROP_DEFAULT, 0);
+	struct pw_stats st2;
+	REQUIRE(pw_dp_stats(&E.dp, &st2) == 0);
+	CHECK_EQ_INT(st2.events_sent, st.events_sent + 1);
+	printf("    20000 drops, no reader: %llu events in the ring, %llu lost, verdicts unchanged\n",
+	       (unsigned long long)st.events_sent, (unsigned long long)st.events_lost);
+	down();
+}
+
+static void rate_200(struct pw_config *cfg)
+{
+	cfg->ev_rate = 200;
+	cfg->ev_burst = 20;
+}
+
+/* A flood for half a second at full speed against 200 events/s, burst 20:
+ * the events sent stay within the bucket's promise, measured. */
+TEST(event_rate_holds_under_flood)
+{
+	struct timespec t0, t1;
+	struct pw_stats st;
+	double secs = 0;
+	uint64_t pkts = 0;
+
+	REQUIRE(up_with("t.policy", WEB_POLICY, 0, rate_200) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 200 && secs < 0.5; i++) {
+		REQUIRE(flood("in udp 198.51.100.7:40000 192.0.2.2:9", 20000) == 0);
+		pkts += 20000;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	}
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.events_sent + st.events_suppressed + st.events_lost, pkts);
+	CHECK_EQ_INT(st.events_lost, 0);
+	/* at most the burst plus 200 a second; at least most of the refill
+	 * (the coarse clock ticks every few ms) */
+	CHECK(st.events_sent <= 20 + (uint64_t)(200 * secs) + 2);
+	CHECK(st.events_sent >= (uint64_t)(200 * secs * 0.8));
+	printf("    %llu drops in %.2f s: %llu events (%.0f/s against 200/s, burst 20), %llu suppressed\n",
+	       (unsigned long long)pkts, secs, (unsigned long long)st.events_sent,
+	       (double)st.events_sent / secs, (unsigned long long)st.events_suppressed);
+	down();
+}
+
+/* A connection table beyond capacity: the flows that keep sending stay,
+ * idle ones are evicted first, and the evictions show in the counters. */
+TEST(conntrack_full_keeps_busy_flows)
+{
+	char w[128];
+	int kept = 0, idle_gone = 0;
+
+	REQUIRE(up_with("t.policy", CLIENT_POLICY, 256, NULL) == 0);
+	for (int b = 0; b < 16; b++) {
+		snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 192.0.2.53:53", 3000 + b);
+		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 2);
+	}
+	/* 2000 new flows, 50 at a time; the 16 busy flows send between */
+	for (int r = 0; r < 40; r++) {
+		for (int i = 0; i < 50; i++) {
+			snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 192.0.2.54:53", 20000 + r * 50 + i);
+			pkt(w);
+		}
+		for (int b = 0; b < 16; b++) {
+			snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 192.0.2.53:53", 3000 + b);
+			pkt(w);
+		}
+	}
+	for (int b = 0; b < 16; b++) {
+		snprintf(w, sizeof(w), "in udp 192.0.2.53:53 192.0.2.2:%d", 3000 + b);
+		kept += pkt(w).reason == PW_R_REPLY;
+	}
+	for (int i = 0; i < 100; i++) {
+		snprintf(w, sizeof(w), "in udp 192.0.2.54:53 192.0.2.2:%d", 20000 + i);
+		idle_gone += pkt(w).reason == PW_R_DROP_DEFAULT;
+	}
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	int live = count_flows();
+	uint64_t evicted = st.ct_created - st.ct_removed - (uint64_t)live;
+	CHECK_EQ_INT(kept, 16);
+	CHECK_EQ_INT(idle_gone, 100);
+	CHECK_EQ_INT(st.ct_created, 2016);
+	CHECK(live <= 256 && evicted >= 2016 - 256);
+	printf("    2016 flows into 256 entries: the 16 busy flows kept, the 100 oldest idle ones evicted, "
+	       "%llu evictions counted\n", (unsigned long long)evicted);
+	down();
+}
+
 static void pin_cpu(void)
 {
 	cpu_set_t set;
