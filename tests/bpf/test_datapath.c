@@ -690,6 +690,21 @@ TEST(event_rate_holds_under_flood)
 	down();
 }
 
+/* A long outbound flow: one conntrack insert on its first packet, lookups
+ * after that, however many packets follow. */
+TEST(conntrack_insert_once_per_flow)
+{
+	struct pw_stats st;
+
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	REQUIRE(flood("out udp 192.0.2.2:41000 198.51.100.25:53", 100000) == 0);
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.ct_created, 1);
+	CHECK_EQ_INT(count_flows(), 1);
+	EXPECT_PKT(pkt("in udp 198.51.100.25:53 192.0.2.2:41000"), P, PW_R_REPLY, 0);
+	down();
+}
+
 /* A connection table beyond capacity: the flows that keep sending stay,
  * idle ones are evicted first, and the evictions show in the counters. */
 TEST(conntrack_full_keeps_busy_flows)
