@@ -96,11 +96,11 @@ $(BUILD)/pwprobe: tests/e2e/pwprobe.c | $(BUILD)/obj
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # BPF_PROG_TEST_RUN tests (root): the loader and libbpf linked in
-$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(LIB_OBJS) $(BUILD)/obj/loader.o | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(BUILD)/obj/loader.o | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -Itests $< $(LIB_OBJS) $(BUILD)/obj/loader.o $(LIBS) -o $@
 
-$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(SAN_LIB_OBJS) $(BUILD)/san/loader.o | $(BUILD)/tests
+$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(BUILD)/san/loader.o | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -I$(BUILD)/bpf -Itests $< $(SAN_LIB_OBJS) $(BUILD)/san/loader.o $(LIBS) -o $@
 

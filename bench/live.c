@@ -130,6 +130,24 @@ static int if_info(const char *ifname, int *ifindex, uint8_t mac[6])
 	return *ifindex > 0 ? 0 : -1;
 }
 
+/* addr:port as a socket address of family 4 or 6; returns its length */
+static socklen_t sock_addr(int fam, const char *addr, int port, struct sockaddr_storage *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (fam == 4) {
+		struct sockaddr_in *v4 = (void *)sa;
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, addr, &v4->sin_addr);
+		return sizeof(*v4);
+	}
+	struct sockaddr_in6 *v6 = (void *)sa;
+	v6->sin6_family = AF_INET6;
+	v6->sin6_port = htons((uint16_t)port);
+	inet_pton(AF_INET6, addr, &v6->sin6_addr);
+	return sizeof(*v6);
+}
+
 /* Open the flows a reply case answers: NFLOWS UDP sockets in the receiving
  * namespace, each sending one datagram to its peer's port 53, so that
  * whatever tracks connections there (portwall's egress program, or
@@ -140,29 +158,16 @@ static int open_flows(int fam, int socks[NFLOWS])
 	for (int k = 0; k < NFLOWS; k++)
 		socks[k] = -1;
 	for (int k = 0; k < NFLOWS; k++) {
-		struct sockaddr_storage me = { 0 }, peer = { 0 };
+		struct sockaddr_storage me, peer;
 		socklen_t len;
 		char a[64];
 
-		if (fam == 4) {
-			struct sockaddr_in *m = (void *)&me, *p = (void *)&peer;
-			m->sin_family = p->sin_family = AF_INET;
-			m->sin_port = htons(40000 + k);
-			inet_pton(AF_INET, "192.0.2.2", &m->sin_addr);
-			p->sin_port = htons(53);
+		if (fam == 4)
 			snprintf(a, sizeof(a), "198.51.100.%d", k + 1);
-			inet_pton(AF_INET, a, &p->sin_addr);
-			len = sizeof(*m);
-		} else {
-			struct sockaddr_in6 *m = (void *)&me, *p = (void *)&peer;
-			m->sin6_family = p->sin6_family = AF_INET6;
-			m->sin6_port = htons(40000 + k);
-			inet_pton(AF_INET6, "2001:db8::2", &m->sin6_addr);
-			p->sin6_port = htons(53);
+		else
 			snprintf(a, sizeof(a), "2001:db8:1::%x", k + 1);
-			inet_pton(AF_INET6, a, &p->sin6_addr);
-			len = sizeof(*m);
-		}
+		len = sock_addr(fam, fam == 4 ? "192.0.2.2" : "2001:db8::2", 40000 + k, &me);
+		sock_addr(fam, a, 53, &peer);
 		socks[k] = socket(fam == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (socks[k] < 0 || bind(socks[k], (void *)&me, len) ||
 		    sendto(socks[k], "q", 1, 0, (void *)&peer, len) != 1) {

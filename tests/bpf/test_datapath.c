@@ -19,6 +19,7 @@
 
 #include <bpf/bpf.h>
 
+#include "dp_env.h"
 #include "explain.h"
 #include "harness.h"
 #include "loader.h"
@@ -26,64 +27,6 @@
 #include "vendor_rows.h"
 
 /* ---- a datapath loaded with a policy ------------------------------------- */
-
-struct env {
-	struct pw_policy pol;
-	struct pw_compiled c;
-	struct pw_dp dp;
-	struct pw_config cfg;
-	bool up;
-};
-
-static struct env E;
-
-static void down(void)
-{
-	if (!E.up)
-		return;
-	pw_dp_close(&E.dp);
-	pw_compiled_free(&E.c);
-	pw_policy_free(&E.pol);
-	E.up = false;
-}
-
-/* Load a policy (text, or a file when text is NULL) into a fresh datapath.
- * tweak may change the config before it is written. */
-static int up_with(const char *path, const char *text, uint32_t ct_capacity,
-		   void (*tweak)(struct pw_config *cfg))
-{
-	struct pw_diag d = { 0 };
-	char err[512];
-
-	down();
-	int rc = text ? pw_policy_parse_text(path, text, strlen(text), &E.pol, &d)
-		      : pw_policy_parse_file(path, &E.pol, &d);
-	if (rc || pw_compile(&E.pol, &E.c, &d)) {
-		fprintf(stderr, "    %s\n", d.error);
-		pw_diag_free(&d);
-		pw_policy_free(&E.pol);
-		return -1;
-	}
-	pw_diag_free(&d);
-	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1, .ct_capacity = ct_capacity };
-	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
-		fprintf(stderr, "    load: %s\n", err);
-		pw_compiled_free(&E.c);
-		pw_policy_free(&E.pol);
-		return -1;
-	}
-	pw_config_default(&E.cfg, E.c.mode, E.dp.ncpus);
-	if (tweak)
-		tweak(&E.cfg);
-	if (pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) || pw_dp_activate(&E.dp, 0, 1)) {
-		fprintf(stderr, "    write: %s\n", err);
-		E.up = true;
-		down();
-		return -1;
-	}
-	E.up = true;
-	return 0;
-}
 
 static int up(const char *text)
 {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_env.h"
 #include "harness.h"
 #include "loader.h"
 #include "packet.h"
@@ -32,56 +33,13 @@ static unsigned total_packets;
 
 /* ---- the datapath of one case --------------------------------------------- */
 
-struct env {
-	struct pw_policy pol;
-	struct pw_compiled c;
-	struct pw_dp dp;
-	struct pw_config cfg;
-	bool up;
-};
-
-static struct env E;
-
-static void down(void)
-{
-	if (!E.up)
-		return;
-	pw_dp_close(&E.dp);
-	pw_compiled_free(&E.c);
-	pw_policy_free(&E.pol);
-	E.up = false;
-}
-
-/* Load a policy (its text; path names it in messages) into a fresh
- * datapath. Returns 0, or -1 after a message. */
+/* Load a case's policy (its text; path names it in messages). */
 static int up(const char *path, const char *text)
 {
-	struct pw_diag d = { 0 };
-	char err[512];
-
-	down();
-	if (pw_policy_parse_text(path, text, strlen(text), &E.pol, &d) || pw_compile(&E.pol, &E.c, &d)) {
-		FAILF("%s: %s", path, d.error ? d.error : "does not compile");
-		pw_diag_free(&d);
-		pw_policy_free(&E.pol);
-		return -1;
-	}
-	pw_diag_free(&d);
-	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1 };
-	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
-		FAILF("load: %s", err);
-		pw_compiled_free(&E.c);
-		pw_policy_free(&E.pol);
-		return -1;
-	}
-	pw_config_default(&E.cfg, E.c.mode, E.dp.ncpus);
-	E.up = true;
-	if (pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) || pw_dp_activate(&E.dp, 0, 1)) {
-		FAILF("write: %s", err);
-		down();
-		return -1;
-	}
-	return 0;
+	if (up_with(path, text, 0, NULL) == 0)
+		return 0;
+	FAILF("%s: the policy does not load (above)", path);
+	return -1;
 }
 
 /* ---- reading a case ------------------------------------------------------- */

@@ -1,0 +1,75 @@
+/* dp_env.h - one private datapath loaded with a policy, for the
+ * BPF_PROG_TEST_RUN tests (test_datapath, test_evasion): parse, compile,
+ * load both programs on fresh maps, write half 0 and put it in force. */
+#ifndef PW_TEST_DP_ENV_H
+#define PW_TEST_DP_ENV_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compile.h"
+#include "diag.h"
+#include "loader.h"
+#include "policy.h"
+
+struct env {
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_dp dp;
+	struct pw_config cfg;
+	bool up;
+};
+
+static struct env E;
+
+static void down(void)
+{
+	if (!E.up)
+		return;
+	pw_dp_close(&E.dp);
+	pw_compiled_free(&E.c);
+	pw_policy_free(&E.pol);
+	E.up = false;
+}
+
+/* Load a policy (text, or the file path when text is NULL) into a fresh
+ * datapath with room for ct_capacity flows (0: the default); tweak may
+ * change the config before it is written. Returns 0, or -1 after saying
+ * why on stderr. */
+static int up_with(const char *path, const char *text, uint32_t ct_capacity,
+		   void (*tweak)(struct pw_config *cfg))
+{
+	struct pw_diag d = { 0 };
+	char err[512];
+
+	down();
+	int rc = text ? pw_policy_parse_text(path, text, strlen(text), &E.pol, &d)
+		      : pw_policy_parse_file(path, &E.pol, &d);
+	if (rc || pw_compile(&E.pol, &E.c, &d)) {
+		fprintf(stderr, "    %s: %s\n", path, d.error[0] ? d.error : "does not compile");
+		pw_diag_free(&d);
+		pw_policy_free(&E.pol);
+		return -1;
+	}
+	pw_diag_free(&d);
+	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1, .ct_capacity = ct_capacity };
+	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
+		fprintf(stderr, "    load: %s\n", err);
+		pw_compiled_free(&E.c);
+		pw_policy_free(&E.pol);
+		return -1;
+	}
+	pw_config_default(&E.cfg, E.c.mode, E.dp.ncpus);
+	if (tweak)
+		tweak(&E.cfg);
+	E.up = true;
+	if (pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) || pw_dp_activate(&E.dp, 0, 1)) {
+		fprintf(stderr, "    write: %s\n", err);
+		down();
+		return -1;
+	}
+	return 0;
+}
+
+#endif
