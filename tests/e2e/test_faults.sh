@@ -136,11 +136,15 @@ done
 echo "kill -9 trials: $TRIALS; old policy in force after $old, new after $new; apply had finished before the kill in $early"
 expect_eq "every trial left one policy, whole" "$bad" 0
 
-# rollback after all that goes to the other policy, whole
+# after all that, apply the other policy and roll back: the one before it
+# comes back, whole (the last trial's apply may have re-applied the policy
+# its killed apply had already put in force, so roll back from a fresh one)
+if [ "$cur" = A ]; then other=B; else other=A; fi
+apply "$T/$(echo "$other" | tr AB ab).policy" > /dev/null 2>&1; expect_eq "apply $other after the trials" "$?" 0
+expect_eq "$other in force and named" "$(enforced) $(named)" "$other $other"
 "$PW" rollback --pin-root "$ROOT" > /dev/null 2>&1; expect_eq "rollback succeeds" "$?" 0
 e=$(enforced) n=$(named)
-if [ "$cur" = A ]; then other=B; else other=A; fi
-expect_eq "rollback: the other policy, whole and named" "$e $n" "$other $other"
+expect_eq "rollback: the policy before, whole and named" "$e $n" "$cur $cur"
 
 # StrictModes: what others than root could have written is refused, and
 # nothing changes (same policy, same generation)
