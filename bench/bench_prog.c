@@ -60,16 +60,19 @@ static const struct bcase cases[] = {
 	  "in tcp 203.0.113.9:40000 192.0.2.2:22 syn",
 	  "in tcp 10.0.0.1:40000 192.0.2.2:22 syn" },
 	{ "tracked reply (conntrack)", "out",
-	  "in tcp 198.51.100.25:587 192.0.2.2:40000 ack",
-	  "in udp 10.0.0.1:5000 192.0.2.2:40000" },
+	  "in udp 198.51.100.25:53 192.0.2.2:40000",
+	  "in udp 198.51.100.25:53 192.0.2.2:40000" },
 	{ "IPv6 + hop-by-hop, dst options", NULL,
 	  "in tcp [2001:db8::7]:40000 [2001:db8::2]:5222 syn ext hbh,dst",
 	  "in tcp [2001:db8::7]:40000 [2001:db8::2]:1025 syn ext hbh,dst" },
 };
 
-/* the outbound packets that open the flows the reply cases answer */
-static const char *const setup_small = "out tcp 192.0.2.2:40000 198.51.100.25:587 syn";
-static const char *const setup_large = "out udp 192.0.2.2:40000 10.0.0.1:5000";
+/* the outbound packets that open the flows the reply cases answer: the
+ * same flow under both policies (an allow rule in one, the default out
+ * allow in the other), and the same path for its reply (no in rule for
+ * UDP 40000 in either: the slot says drop, conntrack says reply) */
+static const char *const setup_small = "out udp 192.0.2.2:40000 198.51.100.25:53";
+static const char *const setup_large = "out udp 192.0.2.2:40000 198.51.100.25:53";
 
 static size_t build(const char *words, uint8_t *frame, size_t size, uint32_t *dir)
 {

@@ -30,7 +30,7 @@ TX=pwl-tx RX=pwl-rx TXIF=pwlt RXIF=pwlr PIN=/sys/fs/bpf/pwlive
 
 [ "$(id -u)" -eq 0 ] || { echo "live.sh: needs root (namespaces, XDP)" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "live.sh: needs 2 CPUs (generator and receiver on their own)" >&2; exit 1; }
-for t in nft iptables ip6tables xdp-filter ethtool jq; do
+for t in nft iptables ip6tables xdp-filter ethtool jq bpftool pgrep taskset nsenter; do
 	command -v "$t" >/dev/null || { echo "live.sh: $t is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
 mkdir -p "$OUT"
@@ -152,7 +152,8 @@ config_down() {
 
 napi_pid() { pgrep -x "napi/$RXIF-[0-9]*" | head -1; }
 cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
-# rx_queue_0_xdp_packets when XDP runs, else the packets the veth received
+# frames the veth's NAPI took off its ring (rx_queue_0_xdp_packets counts
+# them with or without an XDP program); the RX count if a driver has not it
 rx_count() {
 	local x
 	x=$(ip netns exec "$RX" ethtool -S "$RXIF" | awk '/rx_queue_0_xdp_packets:/ { print $2 }')

@@ -305,6 +305,23 @@ static __always_inline void pw_count(struct pw_counter *c, __u32 len)
 	}
 }
 
+/* The kernel's HZ, from its config (0 when libbpf finds no config). */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* The time of the last timer tick, in ns. With HZ known it is jiffies times
+ * the tick, and bpf_jiffies64() is a load the verifier inlines; otherwise
+ * the coarse clock, as fine but a helper call, and a call costs tens of ns
+ * where returns are mitigated (SRSO safe-RET): a flood of drops pays it
+ * for every packet. Not the clock of conntrack entries (userspace writes
+ * and reads those with CLOCK_MONOTONIC_COARSE). */
+static __always_inline __u64 pw_tick_ns(void)
+{
+	__u64 tick = CONFIG_HZ == 1000 ? 1000000 : CONFIG_HZ == 250 ? 4000000 :
+		     CONFIG_HZ == 300 ? 3333333 : CONFIG_HZ == 100 ? 10000000 : 0;
+
+	return tick ? bpf_jiffies64() * tick : bpf_ktime_get_coarse_ns();
+}
+
 static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_config *cfg,
 				     const struct pw_pkt *p, const struct pw_result *r, __u8 monitor)
 {
@@ -314,17 +331,8 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 
 	if (!gs || !b)
 		return;
-	/* In a flood the bucket is empty: suppress the next PW_EV_SKIP drops
-	 * without a clock read (a helper call, ~30 ns of a denied packet's cost
-	 * here). The refill counts from the last read, so no token is lost;
-	 * events resume at most PW_EV_SKIP drops late. */
-	if (b->skip) {
-		b->skip--;
-		gs->events_suppressed++;
-		return;
-	}
-	/* the coarse clock (a few ms) is fine for a bucket of events a second */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	/* the time of the last tick: a bucket of events a second needs no more */
+	__u64 now = pw_tick_ns();
 	/* token bucket: ev_rate tokens a second, at most ev_burst saved */
 	__u64 cap = (__u64)cfg->ev_burst * 1000000000ull;
 	__u64 add = (now - b->last_ns) * cfg->ev_rate;
@@ -333,7 +341,6 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 	b->tokens = b->tokens + add > cap ? cap : b->tokens + add;
 	b->last_ns = now;
 	if (b->tokens < 1000000000ull) {
-		b->skip = PW_EV_SKIP;
 		gs->events_suppressed++;
 		return;
 	}

@@ -333,12 +333,12 @@ static __always_inline int pw_parse_ipv6(PW_CTX *ctx, struct pw_pkt *p, void *da
 	 * never an address on the wire (RFC 4291 2.5.5.2, RFC 5156 2.2): a
 	 * packet carrying one is forged to borrow an IPv4 peer's standing, or
 	 * to make the host answer over IPv4. Malformed, as BSD stacks do. */
-	if (pw_v4mapped(&ip6->saddr) || pw_v4mapped(&ip6->daddr))
-		return PW_PARSE_MALFORMED;
 	p->fam = PW_FAM_V6;
 	p->proto = ip6->nexthdr;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
+	if (pw_v4mapped(&ip6->saddr) || pw_v4mapped(&ip6->daddr))
+		return PW_PARSE_MALFORMED;	/* after the copy: the drop event shows them */
 	__u32 off = l3off + sizeof(*ip6), end = off + plen;
 	if (pw_is_ext(p->proto))
 		return pw_parse_ipv6_ext(ctx, off, end, p);

@@ -316,14 +316,8 @@ struct pw_rule_info {
 /* Per-CPU token bucket for drop events (map pw_ratelimit). */
 struct pw_bucket {
 	__u64 tokens;		/* in units of 1/1e9 event */
-	__u64 last_ns;
-	__u32 skip;		/* empty bucket: drops to suppress before the
-				 * clock is read again (a flood reads it once
-				 * every PW_EV_SKIP + 1 drops) */
-	__u32 pad;
+	__u64 last_ns;		/* tick time of the last refill */
 };
-
-#define PW_EV_SKIP 63
 
 /* ------------------------------------------------------------------------
  * A drop event (ring buffer pw_events). In monitor mode: what would have
@@ -387,11 +381,17 @@ struct pw_policy_rec {
 	char path[256];		/* as given to apply, made absolute */
 };
 
+/* pw_meta.confirm_pending: what the --confirm watchdog undoes */
+enum {
+	PW_CONFIRM_RELOAD = 1,	/* a reload: roll back to the previous policy */
+	PW_CONFIRM_FIRST = 2,	/* a first apply: unload */
+};
+
 struct pw_meta {
 	struct pw_policy_rec cur;	/* in force */
 	struct pw_policy_rec prev;	/* in the other half: what rollback returns to */
 	__u8 niface;
-	__u8 confirm_pending;	/* apply --confirm: not confirmed yet */
+	__u8 confirm_pending;	/* apply --confirm not confirmed yet: PW_CONFIRM_* */
 	__u8 pad[6];
 	__u64 confirm_deadline;	/* seconds since the epoch */
 	__u64 ct_adopted;	/* flows userspace put into pw_ct (adoption) */

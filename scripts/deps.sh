@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq man-db)
 if [ "${1:-}" = bench ]; then
-    PKGS+=(nftables iptables xdp-tools ethtool gnuplot-nox)
+    PKGS+=(nftables iptables xdp-tools ethtool gnuplot-nox procps util-linux)
 fi
 
 missing=()

@@ -319,6 +319,9 @@ static int attach_new(const struct pw_dp *dp, const struct pw_apply_opts *o, str
 		pw_link_pin(o->root, names[i], pin, sizeof(pin));
 		rc = attach_one(dp, o, &m->iface[k], pin, err, errsz);
 		if (rc) {
+			/* a filter a killed apply left loses its record here */
+			if (pw_tc_attached((int)idx[i], dp->prog_fd[PW_DIR_OUT]) == 1)
+				pw_detach_tc((int)idx[i], PW_TC_CLSACT);
 			memmove(&m->iface[k], &m->iface[k + 1], (size_t)(m->niface - k - 1) * sizeof(m->iface[0]));
 			m->niface--;
 			pw_dp_write_meta(dp, m);
@@ -492,6 +495,28 @@ int pw_apply(struct pw_apply_opts o)
 		goto out;
 
 	int orc = pw_dp_open_pinned(&dp, o.root, err, sizeof(err));
+	if (orc == 0) {
+		if (pw_dp_read_meta(&dp, &m)) {
+			fprintf(stderr, "portwall apply: reading what is applied failed: %s\n", strerror(errno));
+			pw_dp_close(&dp);
+			goto out;
+		}
+		if (m.cur.generation == 0 && m.niface == 0) {
+			/* a first apply killed after pinning, before it recorded
+			 * anything: nothing of it was ever in force */
+			fprintf(stderr, "portwall apply: note: removing the pins of a first apply that did not "
+				"finish\n");
+			pw_dp_close(&dp);
+			pw_dp_unpin(o.root);
+			orc = -ENOENT;
+		} else if (strcmp(m.netns, o.netns ? o.netns : "") != 0) {
+			fprintf(stderr, "portwall apply: the portwall under %s works in network namespace \"%s\", "
+				"not \"%s\"; use another --pin-root for another namespace; nothing was changed\n",
+				o.root, m.netns, o.netns ? o.netns : "");
+			pw_dp_close(&dp);
+			goto out;
+		}
+	}
 	if (orc == -ENOENT) {
 		first = true;
 		struct pw_dp_opts lo = {
@@ -507,16 +532,6 @@ int pw_apply(struct pw_apply_opts o)
 		snprintf(m.netns, sizeof(m.netns), "%s", o.netns ? o.netns : "");
 	} else if (orc) {
 		fprintf(stderr, "portwall apply: %s\n", err);
-		goto out;
-	} else if (pw_dp_read_meta(&dp, &m)) {
-		fprintf(stderr, "portwall apply: reading what is applied failed: %s\n", strerror(errno));
-		pw_dp_close(&dp);
-		goto out;
-	} else if (strcmp(m.netns, o.netns ? o.netns : "") != 0) {
-		fprintf(stderr, "portwall apply: the portwall under %s works in network namespace \"%s\", not "
-			"\"%s\"; use another --pin-root for another namespace; nothing was changed\n", o.root,
-			m.netns, o.netns ? o.netns : "");
-		pw_dp_close(&dp);
 		goto out;
 	}
 
@@ -538,6 +553,11 @@ int pw_apply(struct pw_apply_opts o)
 		cfg.mode = c.mode;
 	}
 	apply_settings(&o, &cfg, dp.ncpus);
+	/* what pw_dp_write_half would refuse, refused before anything changes */
+	if (pw_dp_fits(&dp, &c, err, sizeof(err))) {
+		fprintf(stderr, "portwall apply: %s; the policy in force is unchanged\n", err);
+		goto close;
+	}
 	/* the half about to be written is what rollback would return to:
 	 * forget it first, so that a kill -9 mid-write leaves no rollback
 	 * into a half-written half */
@@ -627,7 +647,8 @@ int pw_apply(struct pw_apply_opts o)
 		}
 		goto close;
 	}
-	m.confirm_pending = o.confirm ? 1 : 0;
+	/* 2: a first apply, which the watchdog undoes by unloading */
+	m.confirm_pending = o.confirm ? (first ? PW_CONFIRM_FIRST : PW_CONFIRM_RELOAD) : 0;
 	m.confirm_deadline = o.confirm ? (uint64_t)time(NULL) + o.confirm : 0;
 	if (pw_dp_write_meta(&dp, &m)) {
 		fprintf(stderr, "portwall apply: recording what is applied failed: %s\n", strerror(errno));

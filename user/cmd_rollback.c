@@ -191,6 +191,17 @@ int cmd_watchdog(int argc, char **argv)
 		close(lock);
 		return PW_EXIT_OK;
 	}
+	if (m.confirm_pending != PW_CONFIRM_FIRST) {
+		/* a reload whose previous half a failed or killed apply has
+		 * since begun to overwrite: nothing whole to go back to, and
+		 * unloading a firewall the operator replaced is not undoing */
+		syslog(LOG_ERR, "generation %u not confirmed within %u s, but the previous policy is gone (an "
+		       "apply after it did not finish): left in force; run `portwall apply` or `portwall unload`",
+		       gen, secs);
+		pw_dp_close(&dp);
+		close(lock);
+		return PW_EXIT_FAIL;
+	}
 	/* the first apply: nothing to go back to but no portwall at all */
 	int saved = -1;
 	bool ns = pw_netns_enter(m.netns, &saved, err, sizeof(err)) == 0;

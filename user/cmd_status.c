@@ -106,9 +106,11 @@ int cmd_status(int argc, char **argv)
 			const struct pw_iface *f = &a.meta.iface[i];
 			printf("%s{\"name\":", i ? "," : "");
 			pw_json_str(stdout, f->name);
+			int x = saved != -2 ? pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) : -1;
+			int mode = x > 0 ? x : f->xdp_mode;
 			printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s}",
-			       f->ifindex, f->xdp_mode == PW_XDP_NATIVE ? "native" : "generic",
-			       saved != -2 && pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) > 0 ? "true" : "false",
+			       f->ifindex, mode == PW_XDP_NATIVE ? "native" : mode == PW_XDP_GENERIC ? "generic" : "none",
+			       x > 0 ? "true" : "false",
 			       saved != -2 && pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) == 1 ? "true" : "false");
 		}
 		printf("],\"rules\":[");
@@ -174,8 +176,9 @@ int cmd_status(int argc, char **argv)
 			const struct pw_iface *f = &a.meta.iface[i];
 			int x = saved != -2 ? pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) : -1;
 			int tc = saved != -2 ? pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) : -1;
+			int mode = x > 0 ? x : f->xdp_mode;
 			printf("  %-16s XDP %s %s, tc egress %s\n", f->name,
-			       f->xdp_mode == PW_XDP_NATIVE ? "native" : "generic",
+			       mode == PW_XDP_NATIVE ? "native" : mode == PW_XDP_GENERIC ? "generic" : "none",
 			       x > 0 ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
 			       tc == 1 ? "attached" : "NOT ATTACHED");
 		}

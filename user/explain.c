@@ -84,14 +84,6 @@ uint32_t pw_query_slot(const struct pw_query *q)
 void pw_explain(const struct pw_policy *pol, const struct pw_compiled *c, const struct pw_query *q,
 		struct pw_verdict *v, char *line, size_t size)
 {
-	if (q->proto == 58 && q->port >= PW_ICMPV6_ND_FIRST && q->port <= PW_ICMPV6_ND_LAST) {
-		memset(v, 0, sizeof(*v));
-		v->action = PW_PASS;
-		v->slot = pw_query_slot(q);
-		snprintf(line, size, "PASS  always  ICMPv6 neighbor discovery (types %d-%d) passes "
-			 "whatever the policy", PW_ICMPV6_ND_FIRST, PW_ICMPV6_ND_LAST);
-		return;
-	}
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	if (q->fam == PW_FAM_V6 && !memcmp(q->addr, mapped, sizeof(mapped))) {
 		memset(v, 0, sizeof(*v));
@@ -99,6 +91,14 @@ void pw_explain(const struct pw_policy *pol, const struct pw_compiled *c, const 
 		v->slot = pw_query_slot(q);
 		snprintf(line, size, "DROP  always  an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is never on the "
 			 "wire: malformed whatever the policy");
+		return;
+	}
+	if (q->proto == 58 && q->port >= PW_ICMPV6_ND_FIRST && q->port <= PW_ICMPV6_ND_LAST) {
+		memset(v, 0, sizeof(*v));
+		v->action = PW_PASS;
+		v->slot = pw_query_slot(q);
+		snprintf(line, size, "PASS  always  ICMPv6 neighbor discovery (types %d-%d) passes "
+			 "whatever the policy", PW_ICMPV6_ND_FIRST, PW_ICMPV6_ND_LAST);
 		return;
 	}
 	pw_decide_packet(c, pw_query_slot(q), q->fam, q->addr, v);

@@ -422,15 +422,22 @@ static int fill_trie(int fd, const struct pw_compiled *c)
 	return rc;
 }
 
+int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t n)
+{
+	if (c->nrules >= dp->rule_capacity)
+		return pw_errf(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
+			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
+	return 0;
+}
+
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 		     const struct pw_config *cfg, char *err, size_t n)
 {
 	int rc = 0, fd = -1;
 
 	half &= 1;
-	if (c->nrules >= dp->rule_capacity)
-		return pw_errf(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
-			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
+	if ((rc = pw_dp_fits(dp, c, err, n)))
+		return rc;
 	/* the half not in force, in one pass over the mapped array (array
 	 * elements are laid out 8-byte aligned) */
 	size_t stride = (sizeof(struct pw_slot) + 7) & ~(size_t)7;

@@ -54,6 +54,9 @@ int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m);
 /* The default configuration (timeouts, event rate) for ncpus CPUs. */
 void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus);
 
+/* Can this datapath hold the compiled policy (its rule counters)? 0, or
+ * -E2BIG with a message. pw_dp_write_half checks it too. */
+int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t errsz);
 /* Write a compiled policy and its configuration into half `half` (the one
  * not in force): slots, a new peer trie, config. Returns 0 or -errno. */
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,

@@ -630,6 +630,12 @@ TEST(event_rate_holds_under_flood)
 	printf("    %llu drops in %.2f s: %llu events (%.0f/s against 200/s, burst 20), %llu suppressed\n",
 	       (unsigned long long)pkts, secs, (unsigned long long)st.events_sent,
 	       (double)st.events_sent / secs, (unsigned long long)st.events_suppressed);
+	/* after the flood, a lone drop 50 ms later (10 tokens' worth) is logged */
+	usleep(50 * 1000);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:9"), D, PW_R_DROP_DEFAULT, 0);
+	struct pw_stats st2;
+	REQUIRE(pw_dp_stats(&E.dp, &st2) == 0);
+	CHECK_EQ_INT(st2.events_sent, st.events_sent + 1);
 	down();
 }
 

@@ -140,6 +140,8 @@ expect_eq "explain: exit 0" "$RC" 0
 expect_match "explain: 443 passes by its rule" "$OUT" '^PASS  policies/ccp\.policy:[0-9]+  allow in  tcp port 80,443 '
 run "$PW" explain policies/ccp.policy in tcp ::ffff:198.51.100.7 443
 expect_match "explain: an IPv4-mapped peer drops as the datapath drops it" "$OUT" '^DROP  always  an IPv4-mapped IPv6'
+run "$PW" explain policies/base.policy in icmpv6 ::ffff:192.0.2.1 135
+expect_match "explain: a mapped peer drops even for neighbor discovery" "$OUT" '^DROP  always  an IPv4-mapped IPv6'
 run "$PW" explain policies/ccp.policy in tcp 198.51.100.7 444
 expect_eq "explain: 444 drops by default" "$OUT" "DROP  default  default in drop"
 run "$PW" explain policies/ccp.policy in tcp 198.51.100.11 38001

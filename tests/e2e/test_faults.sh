@@ -171,6 +171,20 @@ expect_eq "refusals changed nothing: same hash and generation" \
 e=$(enforced) n=$(named)
 [ "$e" = "$n" ] && pass "refusals changed nothing: $e in force, whole" || fail "after refusals" "$e" "$n"
 
+# a reload that cannot fit (more rules than the first apply made room for)
+# is refused before anything is written: the rollback target survives
+(umask 022; { echo 'policy "too big"'; for p in $(seq 10000 14999); do echo "allow in tcp port $p"; done; } \
+	> "$T/big.policy")
+cur=$(named)
+if [ "$cur" = A ]; then other=B; else other=A; fi
+apply "$T/$(echo "$other" | tr AB ab).policy" > /dev/null 2>&1; expect_eq "apply $other before the big one" "$?" 0
+out=$(apply "$T/big.policy" 2>&1); rc=$?
+expect_eq "5,000 rules into room for 4,095: refused" "$rc" 1
+expect_match "too big: says why and that nothing changed" "$out" \
+	'the policy has 5000 rules; this datapath counts at most 4095: unload and apply again; the policy in force is unchanged'
+"$PW" rollback --pin-root "$ROOT" > /dev/null 2>&1; expect_eq "rollback after the refusal succeeds" "$?" 0
+expect_eq "rollback after the refusal: $cur, whole and named" "$(enforced) $(named)" "$cur $cur"
+
 timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/unload.out" 2>&1; expect_eq "unload succeeds" "$?" 0
 [ -e "$ROOT" ] && fail "unload: no pins left" "$(ls "$ROOT")" || pass "unload: no pins left"
 expect_eq "unload: no XDP program on the interface" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
