@@ -4,8 +4,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -83,6 +85,14 @@ int pw_lock(const char *root, char *err, size_t n)
 void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/link_xdp_%s", root, ifname);
+}
+
+void pw_fault_point(const char *name)
+{
+	const char *f = getenv("PORTWALL_FAULT");
+
+	if (f && strcmp(f, name) == 0)
+		kill(getpid(), SIGKILL);
 }
 
 int pw_link_unpin_all(const char *root)

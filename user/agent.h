@@ -25,6 +25,11 @@ void pw_run_private(const char *dir);
 /* Serialize commands that change one pin root: an exclusive flock, waited
  * for. Returns the lock fd (close it to release) or -errno with a message. */
 int pw_lock(const char *root, char *err, size_t errsz);
+/* For the fault tests: with PORTWALL_FAULT=NAME in the environment the
+ * process kills itself (SIGKILL, as `kill -9` would) on reaching the point
+ * NAME, so that each window between two steps is tested, not only the
+ * ones a random delay happens to hit. A no-op otherwise. */
+void pw_fault_point(const char *name);
 /* The pin of the XDP link on ifname. */
 void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size);
 /* Remove every XDP link pin under root (which detaches those links), for

@@ -278,6 +278,7 @@ static int attach_one(const struct pw_dp *dp, const struct pw_apply_opts *o, str
 				   &f->xdp_mode, err, errsz);
 	}
 	if (!rc) {
+		pw_fault_point("mid-attach");	/* XDP on, tc not yet */
 		rc = pw_attach_tc(dp->prog_fd[PW_DIR_OUT], (int)f->ifindex, f->name, &f->tc_mode, err, errsz);
 		if (rc)
 			pw_detach_xdp(pin);
@@ -569,16 +570,19 @@ int pw_apply(struct pw_apply_opts o)
 			goto close;
 		}
 	}
+	pw_fault_point("before-write");
 	if (pw_dp_write_half(&dp, half, &c, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s; the policy in force is unchanged\n", err);
 		goto close;
 	}
+	pw_fault_point("before-pin");
 	if (first && pw_dp_pin(&dp, o.root, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s; nothing was changed\n", err);
 		pw_dp_unpin(o.root);
 		rmdir(o.root);
 		goto close;
 	}
+	pw_fault_point("before-record");
 	/* record the new generation before it goes in force: killed between
 	 * the two writes, the generation in pw_state still names the record
 	 * in force (pw_dp_read_meta shows that one), and afterwards meta
@@ -602,6 +606,7 @@ int pw_apply(struct pw_apply_opts o)
 		}
 		goto close;
 	}
+	pw_fault_point("before-activate");
 	int arc = pw_dp_activate(&dp, half, m.cur.generation);
 	if (arc) {
 		fprintf(stderr, "portwall apply: putting the policy in force failed: %s\n", strerror(-arc));
@@ -632,6 +637,7 @@ int pw_apply(struct pw_apply_opts o)
 		if (ad > 0)
 			m.ct_adopted += (uint64_t)ad;
 	}
+	pw_fault_point("before-attach");
 	int n_before = m.niface;
 	if (attach_new(&dp, &o, &m, names, idx, nif, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s\n", err);
@@ -648,6 +654,7 @@ int pw_apply(struct pw_apply_opts o)
 		goto close;
 	}
 	/* 2: a first apply, which the watchdog undoes by unloading */
+	pw_fault_point("before-final-record");
 	m.confirm_pending = o.confirm ? (first ? PW_CONFIRM_FIRST : PW_CONFIRM_RELOAD) : 0;
 	m.confirm_deadline = o.confirm ? (uint64_t)time(NULL) + o.confirm : 0;
 	if (pw_dp_write_meta(&dp, &m)) {

@@ -5,10 +5,10 @@
 # status names A or B by hash, the datapath enforces that one wholly (real
 # connections and `portwall test` on the live maps agree), the stale lock
 # does not block, and the next apply succeeds. At the end unload leaves no
-# pins. Then FIRST_TRIALS (10) kills of a first apply: nothing or the
-# policy in force, whole; the next apply and unload succeed and leave no
-# pin, XDP program or tc filter. Also: the pin directory, the pins and the
-# lock are root's only.
+# pins. Then a kill at every named step of a first apply and of a reload
+# (PORTWALL_FAULT): exactly what should be in force is, whole; unload, or
+# the next apply and then unload, leave no pin, XDP program or tc filter.
+# Also: the pin directory, the pins and the lock are root's only.
 # $RANDOM is seeded (FAULT_SEED), so a run can be repeated.
 set -u
 cd "$(dirname "$0")/../.."
@@ -189,49 +189,52 @@ timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/unload.out" 2>&1; expect_eq "un
 [ -e "$ROOT" ] && fail "unload: no pins left" "$(ls "$ROOT")" || pass "unload: no pins left"
 expect_eq "unload: no XDP program on the interface" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
 
-# kill -9 of a FIRST apply (nothing loaded before), at random points of its
-# runtime (loading, pinning, adopting, attaching): afterwards nothing or A
-# is in force, and the next apply, then unload, succeed and leave nothing
+# kill -9 at each named step (PORTWALL_FAULT, see pw_fault_point): every
+# window between two steps, not only those a random delay happens to hit.
 probed() {
 	local r
 	r="$(ins "$C" "$PROBE" tcp 192.0.2.2 5000 1500 100 2>&1) $(ins "$C" "$PROBE" tcp 192.0.2.2 5001 400 100 2>&1)"
 	r="$r $(ins "$C" "$PROBE" tcp 192.0.2.2 5002 400 100 2>&1)"
-	case $r in "ok ok timeout") echo A ;; "ok ok ok") echo none ;; *) echo "mixed: $r" ;; esac
+	case $r in "ok ok timeout") echo A ;; "ok timeout ok") echo B ;; "ok ok ok") echo none ;;
+	*) echo "mixed: $r" ;; esac
 }
 leftovers() {
 	printf '%s' "pins:$(ls "$ROOT" 2>/dev/null | wc -l) xdp:$(ins "$S" ip link show "$VS" | grep -c xdp)"
 	printf ' tc:%s' "$(ins "$S" tc filter show dev "$VS" egress 2>/dev/null | grep -c bpf)"
 }
-t0=$(date +%s%N)
-apply "$T/a.policy" > /dev/null 2>&1 || fail "timing a first apply"
-fspan=$((($(date +%s%N) - t0) / 1000000 + 10))
-"$PW" unload --pin-root "$ROOT" > /dev/null 2>&1
-echo "a first apply takes $((fspan - 10)) ms; kills spread over 0-$fspan ms"
-none=0 whole=0 fbad=0
-for i in $(seq "${FIRST_TRIALS:-10}"); do
-	delay=$((RANDOM % fspan))
-	"$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/k.out" 2>&1 &
-	k=$!
-	sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
-	kill -9 "$k" 2>/dev/null
-	wait "$k" 2>/dev/null
-	e=$(probed)
-	case $e in
-	none) none=$((none + 1)); pass "first apply killed at $delay ms: nothing in force" ;;
-	A) whole=$((whole + 1)); pass "first apply killed at $delay ms: A in force, whole" ;;
-	*) fbad=$((fbad + 1)); fail "first apply killed at $delay ms: nothing or A in force" "$e" ;;
-	esac
-	timeout 20 "$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/n.out" 2>&1 ||
-		fail "first-apply trial $i: the next apply succeeds" "$(cat "$T/n.out")"
-	e=$(enforced) n=$(named)
-	[ "$e $n" = "A A" ] || fail "first-apply trial $i: then A is in force and named" "enforced: $e" "named: $n"
-	timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/u.out" 2>&1 ||
-		fail "first-apply trial $i: unload succeeds" "$(cat "$T/u.out")"
-	l=$(leftovers)
-	[ "$l" = "pins:0 xdp:0 tc:0" ] && pass "first-apply trial $i: unload leaves nothing" ||
-		fail "first-apply trial $i: unload leaves nothing" "$l"
+killed_at() {	# POINT POLICY: an apply that dies at POINT; its exit status
+	PORTWALL_FAULT=$1 "$PW" apply "$T/$2.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" \
+		> "$T/k.out" 2>&1
+	echo $?
+}
+
+# a first apply (nothing loaded before): what is in force at each point,
+# then unload straight away, or the next apply and then unload
+for pt in before-write:none before-pin:none before-record:none before-activate:none before-attach:none \
+	mid-attach:A before-final-record:A; do
+	p=${pt%%:*} want=${pt#*:}
+	expect_eq "first apply killed $p: it died there" "$(killed_at "$p" a)" 137
+	expect_eq "first apply killed $p: $want in force" "$(probed)" "$want"
+	timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/u.out" 2>&1
+	expect_eq "first apply killed $p: unload leaves nothing" "$(leftovers)" "pins:0 xdp:0 tc:0"
+	killed_at "$p" a > /dev/null
+	timeout 20 "$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/n.out" 2>&1
+	expect_eq "first apply killed $p: the next apply succeeds" "$?" 0
+	expect_eq "first apply killed $p: then A, whole and named" "$(enforced) $(named)" "A A"
+	timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/u.out" 2>&1
+	expect_eq "first apply killed $p: then unload leaves nothing" "$(leftovers)" "pins:0 xdp:0 tc:0"
 done
-echo "first-apply kill -9 trials: nothing in force after $none, A after $whole"
-expect_eq "every first-apply trial left nothing or A, whole" "$fbad" 0
+
+# a reload of B over A: A up to the switch, B from it; status agrees
+apply "$T/a.policy" > /dev/null 2>&1 || fail "apply A before the reload points"
+for pt in before-write:A before-record:A before-activate:A before-attach:B before-final-record:B; do
+	p=${pt%%:*} want=${pt#*:}
+	expect_eq "reload killed $p: it died there" "$(killed_at "$p" b)" 137
+	expect_eq "reload killed $p: $want in force, whole and named" "$(enforced) $(named)" "$want $want"
+	timeout 20 "$PW" apply "$T/a.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/n.out" 2>&1
+	expect_eq "reload killed $p: the next apply (A) succeeds, whole" "$?/$(enforced) $(named)" "0/A A"
+done
+timeout 20 "$PW" unload --pin-root "$ROOT" > "$T/u.out" 2>&1
+expect_eq "after the reload points: unload leaves nothing" "$(leftovers)" "pins:0 xdp:0 tc:0"
 
 summary
