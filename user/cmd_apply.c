@@ -638,7 +638,9 @@ int pw_apply(struct pw_apply_opts o)
 			m.ct_adopted += (uint64_t)ad;
 	}
 	pw_fault_point("before-attach");
-	int n_before = m.niface;
+	bool had[PW_MAX_IFACES] = { false };	/* attached by an apply that finished */
+	for (int i = 0; i < m.niface; i++)
+		had[i] = m.iface[i].xdp_mode != 0;
 	if (attach_new(&dp, &o, &m, names, idx, nif, err, sizeof(err))) {
 		fprintf(stderr, "portwall apply: %s\n", err);
 		if (first) {
@@ -671,7 +673,7 @@ int pw_apply(struct pw_apply_opts o)
 	       pol.name, abspath, m.cur.generation, hex, c.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
 	for (int i = 0; i < m.niface; i++)
 		printf("  %s: XDP %s, tc egress%s\n", m.iface[i].name, xdp_name(m.iface[i].xdp_mode),
-		       i >= n_before ? " (attached now)" : "");
+		       had[i] ? "" : " (attached now)");
 	if (o.confirm)
 		printf("run `portwall confirm%s%s` within %u s, or portwall goes back to %s\n",
 		       strcmp(o.root, PW_PIN_ROOT) ? " --pin-root " : "", strcmp(o.root, PW_PIN_ROOT) ? o.root : "",

@@ -1,24 +1,42 @@
 # netns.sh - the e2e tests' two hosts: a "server" and a "client" network
-# namespace joined by a veth pair, with documentation-range addresses. The
-# caller sets S, C, VS, VC, ROOT and T, and PW/PROBE; cleanup runs on exit,
-# also when a test fails: it stops the probes, unloads and deletes both
-# namespaces (which deletes the veth pair).
+# namespace joined by a veth pair, with documentation-range addresses.
+# e2e_setup names everything for this run; cleanup runs on exit, also when
+# a test fails: it stops the probes, unloads, deletes both namespaces
+# (which deletes the veth pair), the scratch directory and the lock file.
+
+# e2e_setup TEST PREFIX: what every e2e test shares. PW and PROBE (from
+# PORTWALL / PWPROBE), the namespaces S and C with their veth ends VS and
+# VC, the pin root ROOT, all named PREFIX + this shell's pid, and a scratch
+# directory T. Without root the test is skipped (exit 0).
+e2e_setup() {
+	PW=${PORTWALL:-build/portwall}
+	PROBE=${PWPROBE:-build/pwprobe}
+	if [ "$(id -u)" -ne 0 ]; then echo "$1: needs root, skipped"; summary; exit 0; fi
+	S=$2s$$ C=$2c$$ VS=$2s$$v VC=$2c$$v
+	ROOT=/sys/fs/bpf/$2$$
+	T=$(mktemp -d "/tmp/pw-$1-XXXXXX")
+	trap e2e_cleanup EXIT
+}
+
 PIDS=()
 e2e_cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	"$PW" unload --pin-root "$ROOT" >/dev/null 2>&1
 	ip netns del "$S" 2>/dev/null
 	ip netns del "$C" 2>/dev/null
-	rm -rf "$T"
+	rm -rf "$T" "/run/portwall/$(printf '%s' "$ROOT" | tr / _).lock"
 }
-trap e2e_cleanup EXIT
 
 ins() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
 
-# e2e_hosts SERVER_ADDRS CLIENT_ADDRS: "A/N A/N ..." each
+# e2e_hosts SERVER_ADDRS CLIENT_ADDRS: "A/N A/N ..." each. A host that
+# cannot be made ends the test as one failure.
 e2e_hosts() {
-	ip netns add "$S" && ip netns add "$C" || return 1
-	ip link add "$VS" type veth peer name "$VC" || return 1
+	if ! { ip netns add "$S" && ip netns add "$C" && ip link add "$VS" type veth peer name "$VC"; }; then
+		fail "netns setup"
+		summary
+		exit 1
+	fi
 	ip link set "$VS" netns "$S"
 	ip link set "$VC" netns "$C"
 	for a in $1; do ins "$S" ip addr add "$a" dev "$VS" nodad 2>/dev/null || ins "$S" ip addr add "$a" dev "$VS"; done

@@ -6,17 +6,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-PW=${PORTWALL:-build/portwall}
-PROBE=${PWPROBE:-build/pwprobe}
-if [ "$(id -u)" -ne 0 ]; then echo "test_apply: needs root, skipped"; summary; exit 0; fi
-
-S=pws$$ C=pwc$$ VS=pvs$$ VC=pvc$$
-ROOT=/sys/fs/bpf/pwtest$$
-T=$(mktemp -d /tmp/pw-e2e-XXXXXX)
 . tests/e2e/netns.sh
+e2e_setup test_apply pwa
+
 e2e_hosts "192.0.2.2/24 198.51.100.2/24 2001:db8::2/64" \
-	"192.0.2.1/24 198.51.100.10/24 198.51.100.25/24 198.51.100.7/24 2001:db8::1/64" ||
-	{ fail "netns setup"; summary; exit 1; }
+	"192.0.2.1/24 198.51.100.10/24 198.51.100.25/24 198.51.100.7/24 2001:db8::1/64"
 
 # listeners: the vendor table's ports and some that are in no table
 e2e_bg "$S" "$T/srv" serve 240 80,443,5222,7071,7443,8442,10443,38001,23,3389,8080 udp 5060,9999

@@ -13,19 +13,12 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-PW=${PORTWALL:-build/portwall}
-PROBE=${PWPROBE:-build/pwprobe}
+. tests/e2e/netns.sh
+e2e_setup test_faults pwf
 TRIALS=${TRIALS:-20}
 RANDOM=${FAULT_SEED:-4242}
-if [ "$(id -u)" -ne 0 ]; then echo "test_faults: needs root, skipped"; summary; exit 0; fi
 
-S=pwfs$$ C=pwfc$$ VS=pwfs$$v VC=pwfc$$v
-ROOT=/sys/fs/bpf/pwfault$$
-T=$(mktemp -d /tmp/pw-faults-XXXXXX)
-. tests/e2e/netns.sh
-trap 'e2e_cleanup; rm -f "/run/portwall/$(printf "%s" "$ROOT" | tr / _).lock"' EXIT
-e2e_hosts "192.0.2.2/24 2001:db8:f::2/64" "192.0.2.1/24 2001:db8:f::1/64" ||
-	{ fail "netns setup"; summary; exit 1; }
+e2e_hosts "192.0.2.2/24 2001:db8:f::2/64" "192.0.2.1/24 2001:db8:f::1/64"
 
 # policy files 0644 whatever the umask: apply refuses group/world-writable ones
 (

@@ -5,17 +5,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-PW=${PORTWALL:-build/portwall}
-PROBE=${PWPROBE:-build/pwprobe}
-if [ "$(id -u)" -ne 0 ]; then echo "test_more: needs root, skipped"; summary; exit 0; fi
-
-S=pms$$ C=pmc$$ VS=pms$$v VC=pmc$$v
-ROOT=/sys/fs/bpf/pwmore$$
-T=$(mktemp -d /tmp/pw-more-XXXXXX)
 . tests/e2e/netns.sh
+e2e_setup test_more pwm
+
 e2e_hosts "192.0.2.2/24 198.51.100.2/24 2001:db8::2/64 2001:db8:5::2/64" \
-	"192.0.2.1/24 198.51.100.30/24 198.51.100.40/24 198.51.100.41/24 198.51.100.25/24 2001:db8::1/64 2001:db8:5::25/64" ||
-	{ fail "netns setup"; summary; exit 1; }
+	"192.0.2.1/24 198.51.100.30/24 198.51.100.40/24 198.51.100.41/24 198.51.100.25/24 2001:db8::1/64 2001:db8:5::25/64"
 e2e_bg "$S" "$T/srv" serve 240 80,8082,443,8445,5222,5223,7071,7443,23,8080
 e2e_bg "$C" "$T/cli" serve 240 1433,42027,43027,587,2525
 probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }

@@ -7,16 +7,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-PW=${PORTWALL:-build/portwall}
-PROBE=${PWPROBE:-build/pwprobe}
-RELOADS=${RELOADS:-100}
-if [ "$(id -u)" -ne 0 ]; then echo "test_reload_load: needs root, skipped"; summary; exit 0; fi
-
-S=pls$$ C=plc$$ VS=pls$$v VC=plc$$v
-ROOT=/sys/fs/bpf/pwload$$
-T=$(mktemp -d /tmp/pw-load-XXXXXX)
 . tests/e2e/netns.sh
-e2e_hosts "192.0.2.2/24" "192.0.2.1/24" || { fail "netns setup"; summary; exit 1; }
+e2e_setup test_reload_load pwl
+RELOADS=${RELOADS:-100}
+
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
 
 cat > "$T/a.policy" <<'P'
 policy "load A"

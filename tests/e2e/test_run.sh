@@ -5,15 +5,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-PW=${PORTWALL:-build/portwall}
-PROBE=${PWPROBE:-build/pwprobe}
-if [ "$(id -u)" -ne 0 ]; then echo "test_run: needs root, skipped"; summary; exit 0; fi
-
-S=prs$$ C=prc$$ VS=prs$$v VC=prc$$v
-ROOT=/sys/fs/bpf/pwrun$$
-T=$(mktemp -d /tmp/pw-run-XXXXXX)
 . tests/e2e/netns.sh
-e2e_hosts "192.0.2.2/24" "192.0.2.1/24" || { fail "netns setup"; summary; exit 1; }
+e2e_setup test_run pwr
+
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
 e2e_bg "$S" "$T/srv" serve 120 443,23,8080
 probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }
 # wait_for FILE REGEX: up to 5 s
