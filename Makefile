@@ -18,7 +18,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -Iinclude -Iuser
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SHARED_H := include/portwall.h
-USER_H   := $(wildcard user/*.h) $(SHARED_H)
+USER_H   := $(wildcard user/*/*.h) $(SHARED_H)
 
 # BPF: one object per attach point, a libbpf skeleton for each
 CLANG    ?= clang
@@ -31,19 +31,19 @@ BPF_PROGS := ingress egress
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 LIBS     := -lbpf -lelf -lz
 
-LIB_SRCS := user/addr.c user/diag.c user/names.c user/parse.c user/compile.c \
-            user/analyze.c user/sha256.c user/json.c user/explain.c user/common.c \
-            user/packet.c
-# the parts that need the skeletons (and libbpf)
-BPF_USER_SRCS := user/loader.c user/attach.c user/agent.c user/adopt.c user/events.c user/stats.c user/metrics.c
-CMD_SRCS := user/main.c user/cmd_check.c user/cmd_explain.c user/cmd_test.c user/cmd_apply.c \
-            user/cmd_status.c user/cmd_unload.c user/cmd_rollback.c user/cmd_run.c \
-            user/cmd_version.c user/cmd_log.c user/cmd_top.c
+# userspace in layers (docs/architecture.md): lib/ <- policy/ <- datapath/ <- cli/
+# lib and policy need no kernel (unit tests and fuzzers link them alone)
+LIB_SRCS := $(wildcard user/lib/*.c user/policy/*.c)
+# the parts that talk to the kernel (libbpf, the skeletons)
+DP_SRCS  := $(wildcard user/datapath/*.c)
+CMD_SRCS := $(wildcard user/cli/*.c)
 
 LIB_OBJS     := $(LIB_SRCS:user/%.c=$(BUILD)/obj/%.o)
-CMD_OBJS     := $(CMD_SRCS:user/%.c=$(BUILD)/obj/%.o) $(BPF_USER_SRCS:user/%.c=$(BUILD)/obj/%.o)
+DP_OBJS      := $(DP_SRCS:user/%.c=$(BUILD)/obj/%.o)
+CMD_OBJS     := $(CMD_SRCS:user/%.c=$(BUILD)/obj/%.o) $(DP_OBJS)
 SAN_LIB_OBJS := $(LIB_SRCS:user/%.c=$(BUILD)/san/%.o)
-SAN_CMD_OBJS := $(CMD_SRCS:user/%.c=$(BUILD)/san/%.o) $(BPF_USER_SRCS:user/%.c=$(BUILD)/san/%.o)
+SAN_DP_OBJS  := $(DP_SRCS:user/%.c=$(BUILD)/san/%.o)
+SAN_CMD_OBJS := $(CMD_SRCS:user/%.c=$(BUILD)/san/%.o) $(SAN_DP_OBJS)
 BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -62,12 +62,14 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/obj/%.o: user/%.c $(USER_H) $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(USER_H) $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(USER_H) $(SKELS) | $(BUILD)/san
+$(BUILD)/san/%.o: user/%.c $(USER_H) $(SKELS)
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -O1 $(SAN) -c $< -o $@
 
 $(BUILD)/portwall: $(CMD_OBJS) $(LIB_OBJS)
@@ -96,13 +98,13 @@ $(BUILD)/pwprobe: tests/e2e/pwprobe.c | $(BUILD)/obj
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # BPF_PROG_TEST_RUN tests (root): the loader and libbpf linked in
-$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(BUILD)/obj/loader.o | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(DP_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -Itests $< $(LIB_OBJS) $(BUILD)/obj/loader.o $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -Itests $< $(LIB_OBJS) $(DP_OBJS) $(LIBS) -o $@
 
-$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(BUILD)/san/loader.o | $(BUILD)/tests
+$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(SAN_DP_OBJS) | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -I$(BUILD)/bpf -Itests $< $(SAN_LIB_OBJS) $(BUILD)/san/loader.o $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -I$(BUILD)/bpf -Itests $< $(SAN_LIB_OBJS) $(SAN_DP_OBJS) $(LIBS) -o $@
 
 # unit tests: one binary per tests/unit/test_*.c, with and without sanitizers
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(LIB_OBJS) | $(BUILD)/tests
@@ -122,10 +124,10 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h $(LIB_OBJS) $(BUILD)/obj/loader.o \
+$(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h $(LIB_OBJS) $(DP_OBJS) \
 		$(BUILD)/bench/empty.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(BUILD)/obj/loader.o \
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(DP_OBJS) \
 		$(LIBS) -o $@
 
 $(BUILD)/bench/live_gen.bpf.o: bench/live_gen.bpf.c bench/live.h | $(BUILD)/bench

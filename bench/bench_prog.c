@@ -15,8 +15,8 @@
 #include <bpf/libbpf.h>
 
 #include "empty.skel.h"
-#include "loader.h"
-#include "packet.h"
+#include "datapath/loader.h"
+#include "policy/packet.h"
 #include "scale_policy.h"
 
 static unsigned repeat = 1000000, rounds = 5;

@@ -33,7 +33,7 @@
 
 #include "live.h"
 #include "live_gen.skel.h"
-#include "packet.h"
+#include "policy/packet.h"
 
 #define NFLOWS 254	/* flows a reply case opens (one per source host) */
 

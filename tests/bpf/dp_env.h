@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compile.h"
-#include "diag.h"
-#include "loader.h"
-#include "policy.h"
+#include "policy/compile.h"
+#include "lib/diag.h"
+#include "datapath/loader.h"
+#include "policy/policy.h"
 
 struct env {
 	struct pw_policy pol;

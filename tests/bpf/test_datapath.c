@@ -20,10 +20,10 @@
 #include <bpf/bpf.h>
 
 #include "dp_env.h"
-#include "explain.h"
+#include "policy/explain.h"
 #include "harness.h"
-#include "loader.h"
-#include "packet.h"
+#include "datapath/loader.h"
+#include "policy/packet.h"
 #include "vendor_rows.h"
 
 /* ---- a datapath loaded with a policy ------------------------------------- */

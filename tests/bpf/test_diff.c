@@ -64,7 +64,7 @@
 #include <bpf/bpf.h>
 
 #include "harness.h"
-#include "loader.h"
+#include "datapath/loader.h"
 #include "unit/oracle.h"
 
 #define DEFAULT_SEED 0x70077a11d1ffull

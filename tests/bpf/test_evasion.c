@@ -21,8 +21,8 @@
 
 #include "dp_env.h"
 #include "harness.h"
-#include "loader.h"
-#include "packet.h"
+#include "datapath/loader.h"
+#include "policy/packet.h"
 
 #define CASE_SUFFIX ".case"
 #define LINE_MAX_LEN 1024

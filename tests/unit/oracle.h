@@ -4,7 +4,7 @@
 #ifndef PW_ORACLE_H
 #define PW_ORACLE_H
 
-#include "policy.h"
+#include "policy/policy.h"
 #include "portwall.h"
 
 /* group: 'T' tcp, 'U' udp, 'I' icmp, '6' icmpv6, 'P' other protocol

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze.h"
-#include "sha256.h"
-#include "compile.h"
+#include "policy/analyze.h"
+#include "lib/sha256.h"
+#include "policy/compile.h"
 #include "harness.h"
 #include "oracle.h"
 

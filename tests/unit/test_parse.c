@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "policy.h"
+#include "policy/policy.h"
 #include "portwall.h"
 
 static struct pw_policy pol;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze.h"
-#include "explain.h"
+#include "policy/analyze.h"
+#include "policy/explain.h"
 #include "harness.h"
 #include "vendor_rows.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "analyze.h"
-#include "compile.h"
+#include "policy/analyze.h"
+#include "policy/compile.h"
 #include "harness.h"
 #include "oracle.h"
 #include "scale_policy.h"

@@ -1,0 +1,222 @@
+/* cmd_rollback.c - `portwall rollback`: the previous generation at once
+ * (it is still in the half not in force); `portwall confirm`: keep what an
+ * `apply --confirm` put in force; and the watchdog that rolls back when
+ * nobody confirms. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "datapath/state.h"
+#include "datapath/attach.h"
+#include "cli/cmds.h"
+
+/* Put the other half back in force; meta's records swap. Called locked. */
+static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
+{
+	struct pw_state st;
+
+	if (!m->prev.generation)
+		return snprintf(err, n, "there is no previous policy to go back to"), -ENOENT;
+	if (pw_dp_read_state(dp, &st))
+		return snprintf(err, n, "reading the policy state failed: %s", strerror(errno)), -errno;
+	uint32_t from = st.active & 1, to = from ^ 1;
+	/* the half we go back to counts afresh; its rules get the totals of
+	 * the half we leave (which include its own counts from before) */
+	int rc = pw_dp_zero_stats(dp, to);
+	if (!rc)
+		rc = pw_dp_activate(dp, to, m->prev.generation);
+	if (rc)
+		return snprintf(err, n, "switching back failed: %s", strerror(-rc)), rc;
+	if (pw_dp_carry(dp, from, to, dp->rule_capacity - 1, dp->rule_capacity - 1))
+		fprintf(stderr, "portwall rollback: carrying rule counters over failed (they restart at 0)\n");
+	struct pw_policy_rec t = m->cur;
+	m->cur = m->prev;
+	m->prev = t;
+	m->confirm_pending = 0;
+	m->confirm_deadline = 0;
+	if (pw_dp_write_meta(dp, m))
+		return snprintf(err, n, "recording the rollback failed: %s", strerror(errno)), -errno;
+	return 0;
+}
+
+static const char *want_netns;	/* --netns given: must be the instance's */
+
+static int root_opt(int argc, char **argv, const char *cmd, const char **root)
+{
+	static const struct option lo[] = {
+		{ "pin-root", required_argument, NULL, 'p' }, { "netns", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	int c;
+
+	*root = PW_PIN_ROOT;
+	want_netns = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'p') {
+			*root = optarg;
+		} else if (c == 'n') {
+			want_netns = optarg;
+		} else {
+			FILE *f = c == 'h' ? stdout : stderr;
+			fprintf(f, "usage: portwall %s [--pin-root DIR] [--netns NAME]\n", cmd);
+			return c == 'h' ? 1 : -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "portwall %s: unexpected \"%s\"\n", cmd, argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open, lock and read meta; 0 or an exit code. */
+static int open_locked(const char *cmd, const char *root, struct pw_dp *dp, struct pw_meta *m, int *lock)
+{
+	char err[600];
+
+	if (pw_need_root(cmd))
+		return PW_EXIT_FAIL;
+	*lock = pw_lock(root, err, sizeof(err));
+	if (*lock < 0) {
+		fprintf(stderr, "portwall %s: %s\n", cmd, err);
+		return PW_EXIT_FAIL;
+	}
+	if (pw_dp_open_pinned(dp, root, err, sizeof(err))) {
+		fprintf(stderr, "portwall %s: %s\n", cmd, err);
+		close(*lock);
+		return PW_EXIT_FAIL;
+	}
+	if (pw_dp_read_meta(dp, m)) {
+		fprintf(stderr, "portwall %s: reading what is applied failed: %s\n", cmd, strerror(errno));
+		pw_dp_close(dp);
+		close(*lock);
+		return PW_EXIT_FAIL;
+	}
+	if (want_netns && strcmp(want_netns, m->netns) != 0) {
+		fprintf(stderr, "portwall %s: the portwall under %s works in network namespace \"%s\", not \"%s\"; "
+			"give its --pin-root\n", cmd, root, m->netns, want_netns);
+		pw_dp_close(dp);
+		close(*lock);
+		return PW_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int cmd_rollback(int argc, char **argv)
+{
+	const char *root;
+	int r = root_opt(argc, argv, "rollback", &root), lock;
+	struct pw_dp dp;
+	struct pw_meta m;
+	char err[300];
+
+	if (r)
+		return r > 0 ? PW_EXIT_OK : PW_EXIT_USAGE;
+	if ((r = open_locked("rollback", root, &dp, &m, &lock)) != 0)
+		return r;
+	r = rollback(&dp, &m, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "portwall rollback: %s\n", err);
+	else
+		printf("rolled back to \"%s\" (generation %u)\n", m.cur.name, m.cur.generation);
+	pw_dp_close(&dp);
+	close(lock);
+	return r ? PW_EXIT_FAIL : PW_EXIT_OK;
+}
+
+int cmd_confirm(int argc, char **argv)
+{
+	const char *root;
+	int r = root_opt(argc, argv, "confirm", &root), lock;
+	struct pw_dp dp;
+	struct pw_meta m;
+
+	if (r)
+		return r > 0 ? PW_EXIT_OK : PW_EXIT_USAGE;
+	if ((r = open_locked("confirm", root, &dp, &m, &lock)) != 0)
+		return r;
+	if (!m.confirm_pending) {
+		printf("nothing to confirm: generation %u is in force\n", m.cur.generation);
+	} else {
+		m.confirm_pending = 0;
+		m.confirm_deadline = 0;
+		if (pw_dp_write_meta(&dp, &m))
+			r = PW_EXIT_FAIL;
+		else
+			printf("confirmed generation %u (\"%s\")\n", m.cur.generation, m.cur.name);
+	}
+	pw_dp_close(&dp);
+	close(lock);
+	return r;
+}
+
+/* portwall _watchdog ROOT GENERATION SECONDS (started by apply --confirm) */
+int cmd_watchdog(int argc, char **argv)
+{
+	if (argc != 4)
+		return PW_EXIT_USAGE;
+	const char *root = argv[1];
+	uint32_t gen = (uint32_t)strtoul(argv[2], NULL, 10);
+	unsigned secs = (unsigned)strtoul(argv[3], NULL, 10);
+	struct pw_dp dp;
+	struct pw_meta m;
+	char err[600], pin[600];
+	int lock;
+
+	openlog("portwall", LOG_PID, LOG_DAEMON);
+	if (secs > 3600)
+		secs = 3600;
+	sleep(secs);
+	if (open_locked("_watchdog", root, &dp, &m, &lock))
+		return PW_EXIT_FAIL;
+	if (!m.confirm_pending || m.cur.generation != gen) {
+		pw_dp_close(&dp);
+		close(lock);
+		return PW_EXIT_OK;	/* confirmed, or replaced since */
+	}
+	if (m.prev.generation) {
+		if (rollback(&dp, &m, err, sizeof(err)))
+			syslog(LOG_ERR, "generation %u not confirmed; rolling back failed: %s", gen, err);
+		else
+			syslog(LOG_WARNING, "generation %u not confirmed within %u s: rolled back to generation %u",
+			       gen, secs, m.cur.generation);
+		pw_dp_close(&dp);
+		close(lock);
+		return PW_EXIT_OK;
+	}
+	if (m.confirm_pending != PW_CONFIRM_FIRST) {
+		/* a reload whose previous half a failed or killed apply has
+		 * since begun to overwrite: nothing whole to go back to, and
+		 * unloading a firewall the operator replaced is not undoing */
+		syslog(LOG_ERR, "generation %u not confirmed within %u s, but the previous policy is gone (an "
+		       "apply after it did not finish): left in force; run `portwall apply` or `portwall unload`",
+		       gen, secs);
+		pw_dp_close(&dp);
+		close(lock);
+		return PW_EXIT_FAIL;
+	}
+	/* the first apply: nothing to go back to but no portwall at all */
+	int saved = -1;
+	bool ns = pw_netns_enter(m.netns, &saved, err, sizeof(err)) == 0;
+	for (int i = 0; i < m.niface; i++) {
+		pw_link_pin(root, m.iface[i].name, pin, sizeof(pin));
+		pw_detach_xdp(pin);
+		if (ns && m.iface[i].tc_mode)
+			pw_detach_tc((int)m.iface[i].ifindex, m.iface[i].tc_mode);
+	}
+	if (ns)
+		pw_netns_leave(saved);
+	pw_dp_close(&dp);
+	pw_dp_unpin(root);
+	rmdir(root);
+	syslog(LOG_WARNING, "generation %u not confirmed within %u s: unloaded", gen, secs);
+	close(lock);
+	return PW_EXIT_OK;
+}

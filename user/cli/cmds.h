@@ -1,0 +1,40 @@
+/* cmds.h - the subcommands of build/portwall and what they share. */
+#ifndef PW_CMDS_H
+#define PW_CMDS_H
+
+#include <stdbool.h>
+
+#include "policy/compile.h"
+#include "policy/policy.h"
+
+#define PW_VERSION "0.1.0"
+
+/* Exit codes of every command. */
+enum { PW_EXIT_OK = 0, PW_EXIT_FAIL = 1, PW_EXIT_USAGE = 2 };
+
+int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_confirm(int argc, char **argv);
+int cmd_watchdog(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+
+/* Parse and compile a policy file; on failure print the error to stderr
+ * and return -1 (nothing to free). d collects warnings either way. */
+int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *c,
+		   struct pw_diag *d);
+
+/* Display forms of a rule's fields. */
+const char *pw_dir_name(uint8_t dirs);
+void pw_rule_proto_str(const struct pw_rule *r, char *buf, size_t size);
+const char *pw_action_name(uint8_t action);
+
+#endif

@@ -1,0 +1,51 @@
+/* common.c - what the subcommands share: loading a policy, display names. */
+#include <stdio.h>
+
+#include "cli/cmds.h"
+
+int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *c,
+		   struct pw_diag *d)
+{
+	if (pw_policy_parse_file(path, pol, d)) {
+		fprintf(stderr, "%s\n", d->error);
+		return -1;
+	}
+	if (pw_compile(pol, c, d)) {
+		fprintf(stderr, "%s\n", d->error);
+		pw_policy_free(pol);
+		return -1;
+	}
+	return 0;
+}
+
+const char *pw_dir_name(uint8_t dirs)
+{
+	switch (dirs) {
+	case 1 << PW_DIR_IN: return "in";
+	case 1 << PW_DIR_OUT: return "out";
+	default: return "both";
+	}
+}
+
+const char *pw_action_name(uint8_t action)
+{
+	return action == PW_PASS ? "allow" : "deny";
+}
+
+void pw_rule_proto_str(const struct pw_rule *r, char *buf, size_t size)
+{
+	if (r->protos == (PW_P_TCP | PW_P_UDP))
+		snprintf(buf, size, "tcp,udp");
+	else if (r->protos == PW_P_TCP)
+		snprintf(buf, size, "tcp");
+	else if (r->protos == PW_P_UDP)
+		snprintf(buf, size, "udp");
+	else if (r->protos == PW_P_ICMP)
+		snprintf(buf, size, "icmp");
+	else if (r->protos == PW_P_ICMPV6)
+		snprintf(buf, size, "icmpv6");
+	else if (pw_proto_name(r->ip_proto))
+		snprintf(buf, size, "proto %s", pw_proto_name(r->ip_proto));
+	else
+		snprintf(buf, size, "proto %u", r->ip_proto);
+}

@@ -1,0 +1,57 @@
+/* main.c - build/portwall: one binary, subcommands from a table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmds.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cmd cmds[] = {
+	{ "check", cmd_check, "parse and compile a policy; show rules, map sizes, warnings, hash" },
+	{ "explain", cmd_explain, "the verdict of a policy for one packet, and the rule that decides" },
+	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
+	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
+	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
+	{ "run", cmd_run, "the foreground agent: apply, reload on SIGHUP or file change, log drops" },
+	{ "top", cmd_top, "rates every second: rules, dropped ports and sources (q quits)" },
+	{ "log", cmd_log, "drop events, one line each (--follow, --json)" },
+	{ "reload", cmd_reload, "apply the policy file in force again (after editing it)" },
+	{ "rollback", cmd_rollback, "go back to the previous policy at once" },
+	{ "confirm", cmd_confirm, "keep what `apply --confirm` put in force" },
+	{ "unload", cmd_unload, "detach and remove everything portwall pinned" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: portwall COMMAND [ARGS]   (portwall COMMAND --help for more)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "  %-10s %s\n", "version", "this build, libbpf, and what the kernel offers");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return PW_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		usage(stdout);
+		return PW_EXIT_OK;
+	}
+	if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(name, cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	if (strcmp(name, "_watchdog") == 0)	/* started by apply --confirm */
+		return cmd_watchdog(argc - 1, argv + 1);
+	fprintf(stderr, "portwall: unknown command \"%s\"\n", name);
+	usage(stderr);
+	return PW_EXIT_USAGE;
+}

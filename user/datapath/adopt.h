@@ -1,0 +1,11 @@
+/* adopt.h - seed connection tracking with the connections already open. */
+#ifndef PW_ADOPT_H
+#define PW_ADOPT_H
+
+#include "datapath/loader.h"
+
+/* Track every established outbound TCP connection and connected UDP socket
+ * of the caller's network namespace. Returns how many, or -errno. */
+int pw_adopt_sockets(struct pw_dp *dp);
+
+#endif

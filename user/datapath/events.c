@@ -1,0 +1,151 @@
+/* events.c - drop events as log lines. */
+#include "datapath/events.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "datapath/state.h"
+#include "datapath/loader.h"
+#include "policy/policy.h"
+
+/* the event's monotonic time as wall-clock time */
+static void when(uint64_t ts_ns, char *buf, size_t n)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	int64_t now_mono = (int64_t)mono.tv_sec * 1000000000ll + mono.tv_nsec;
+	int64_t t = (int64_t)real.tv_sec * 1000000000ll + real.tv_nsec - (now_mono - (int64_t)ts_ns);
+	time_t s = (time_t)(t / 1000000000ll);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t o = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + o, n - o, ".%03dZ", (int)((t / 1000000) % 1000));
+}
+
+/* The parts both formats print: time, addresses, protocol, TCP flags. */
+struct ev_text {
+	char t[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], proto[16], flags[8];
+};
+
+static void ev_text(const struct pw_event *e, const char *unnamed_fmt, struct ev_text *x)
+{
+	int af = e->fam == PW_FAM_V6 ? AF_INET6 : AF_INET;
+	const char *pn = pw_proto_name(e->proto);
+	size_t k = 0;
+
+	when(e->ts_ns, x->t, sizeof(x->t));
+	inet_ntop(af, e->src, x->a, sizeof(x->a));
+	inet_ntop(af, e->dst, x->b, sizeof(x->b));
+	if (pn)
+		snprintf(x->proto, sizeof(x->proto), "%s", pn);
+	else
+		snprintf(x->proto, sizeof(x->proto), unnamed_fmt, e->proto);
+	for (int i = 0; e->proto == 6 && i < 6; i++)
+		if (e->tcp_flags & (1 << i))
+			x->flags[k++] = "FSRPAU"[i];
+	x->flags[k] = '\0';
+}
+
+void pw_event_format(const struct pw_event *e, const char *ifname, const char *rule_loc,
+		     char *buf, size_t size)
+{
+	struct ev_text x;
+	char ifn[24], flags[16] = "";
+
+	ev_text(e, "proto/%u", &x);
+	if (ifname)
+		snprintf(ifn, sizeof(ifn), "%s", ifname);
+	else
+		snprintf(ifn, sizeof(ifn), "if%u", e->ifindex);
+	if (e->proto == 6)
+		snprintf(flags, sizeof(flags), " [%s]", x.flags);
+	const char *reason = e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?";
+	const char *mon = e->monitor ? " (monitor: passed)" : "";
+	if (e->proto == 6 || e->proto == 17) {
+		bool v6 = e->fam == PW_FAM_V6;
+		snprintf(buf, size, "%s %s %s %s %s %s %s%s%s:%u -> %s%s%s:%u%s%s", x.t, ifn, e->dir ? "out" : "in",
+			 reason, rule_loc ? rule_loc : "-", x.proto, v6 ? "[" : "", x.a, v6 ? "]" : "", ntohs(e->sport_be),
+			 v6 ? "[" : "", x.b, v6 ? "]" : "", ntohs(e->dport_be), flags, mon);
+	} else if (e->proto == 1 || e->proto == 58) {
+		const char *tn = pw_icmp_type_name(e->icmp_type, e->proto == 58);
+		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s type %s%s", x.t, ifn, e->dir ? "out" : "in", reason,
+			 rule_loc ? rule_loc : "-", x.proto, x.a, x.b, tn ? tn : "?", mon);
+	} else if (e->fam == PW_FAM_V4 || e->fam == PW_FAM_V6) {
+		snprintf(buf, size, "%s %s %s %s %s %s %s -> %s%s", x.t, ifn, e->dir ? "out" : "in", reason,
+			 rule_loc ? rule_loc : "-", x.proto, x.a, x.b, mon);
+	}
+}
+
+void pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line,
+		   char *buf, size_t size)
+{
+	struct ev_text x;
+	char rule[400];
+
+	ev_text(e, "%u", &x);
+	if (rule_file) {
+		/* file names are paths: escape the two characters JSON needs */
+		char esc[300];
+		size_t o = 0;
+		for (const char *p = rule_file; *p && o + 2 < sizeof(esc); p++) {
+			if (*p == '"' || *p == '\\')
+				esc[o++] = '\\';
+			esc[o++] = *p;
+		}
+		esc[o] = '\0';
+		snprintf(rule, sizeof(rule), "{\"id\":%u,\"file\":\"%s\",\"line\":%d}", e->rule, esc, rule_line);
+	} else if (e->rule) {
+		snprintf(rule, sizeof(rule), "{\"id\":%u}", e->rule);
+	} else {
+		snprintf(rule, sizeof(rule), "null");
+	}
+	bool ports = e->proto == 6 || e->proto == 17;
+	bool icmp = e->proto == 1 || e->proto == 58;
+	snprintf(buf, size,
+		 "{\"time\":\"%s\",\"ifindex\":%u,\"iface\":%s%s%s,\"dir\":\"%s\",\"reason\":\"%s\",\"rule\":%s,"
+		 "\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"tcp_flags\":\"%s\","
+		 "\"icmp_type\":%d,\"vlan\":%u,\"len\":%u,\"monitor\":%s}",
+		 x.t, e->ifindex, ifname ? "\"" : "", ifname ? ifname : "null", ifname ? "\"" : "", e->dir ? "out" : "in",
+		 e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?", rule, x.proto, x.a, x.b,
+		 ports ? ntohs(e->sport_be) : -1, ports ? ntohs(e->dport_be) : -1, x.flags,
+		 icmp ? e->icmp_type : -1, e->vlan, e->len, e->monitor ? "true" : "false");
+}
+
+int pw_events_lock(const char *root, int *holder)
+{
+	char path[600], pid[32];
+
+	*holder = 0;
+	mkdir(PW_LOCK_DIR, 0700);
+	pw_run_private(PW_LOCK_DIR);
+	pw_run_path(root, "events", path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	fchmod(fd, 0600);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		if (n > 0) {
+			pid[n] = '\0';
+			*holder = atoi(pid);
+		}
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (write(fd, pid, (size_t)n) < 0)
+			n = 0;
+	}
+	return fd;
+}

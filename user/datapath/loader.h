@@ -1,0 +1,110 @@
+/* loader.h - load the datapath (both programs, one set of maps), write a
+ * compiled policy into one half of the policy maps, flip halves, read the
+ * counters, and run packets through the programs (BPF_PROG_TEST_RUN). */
+#ifndef PW_LOADER_H
+#define PW_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/compile.h"
+#include "portwall.h"
+
+/* the largest frame pw_dp_run takes */
+#define PW_PKT_OUT_MAX 10240
+
+struct ingress_bpf;
+struct egress_bpf;
+
+struct pw_dp {
+	struct ingress_bpf *in;
+	struct egress_bpf *out;
+	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress */
+	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd;
+	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
+	int btf_fd;			/* the programs' BTF, for new peer tries */
+	uint32_t btf_key_id, btf_val_id;
+	bool pinned;			/* opened from pins: the fds are ours to close */
+	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
+	int ncpus;			/* possible CPUs: per-CPU values come in this many */
+};
+
+struct pw_dp_opts {
+	uint32_t rule_capacity;		/* 0: enough for the first policy */
+	uint32_t ct_capacity;		/* 0: PW_CT_CAPACITY */
+	bool verbose;			/* libbpf's own messages on stderr */
+};
+
+/* Open and load both programs with shared maps. Returns 0, or -1 with a
+ * message (what failed and what to do) in err. */
+int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t errsz);
+void pw_dp_close(struct pw_dp *dp);
+
+/* Pin every map and both programs under root (created 0700). */
+int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* Open a loaded datapath from its pins. Returns 0, -ENOENT when nothing is
+ * pinned there, or another -errno with a message. */
+int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* Remove the pins of maps and programs under root (not the directory). */
+void pw_dp_unpin(const char *root);
+int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m);
+int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m);
+
+/* The default configuration (timeouts, event rate) for ncpus CPUs. */
+void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus);
+
+/* Can this datapath hold the compiled policy (its rule counters)? 0, or
+ * -E2BIG with a message. pw_dp_write_half checks it too. */
+int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t errsz);
+/* Write a compiled policy and its configuration into half `half` (the one
+ * not in force): slots, a new peer trie, config. Returns 0 or -errno. */
+int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+		     const struct pw_config *cfg, char *err, size_t errsz);
+/* Put half `half` in force (one 4-byte write), then wait until no packet
+ * can still be judged by the other half (an RCU grace period). */
+int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
+int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st);
+
+/* Zero one half's rule counters (do it only to the half not in force). */
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half);
+/* Delete the tracked flows the compiled policy no longer lets out (after a
+ * reload put it in force). Returns how many were removed. */
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
+
+/* Counters, summed over CPUs. */
+int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COUNT * PW_R_COUNT]);
+/* A rule's count in the half in force (or in `half`), carried counts included. */
+int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out);
+int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, uint32_t dir,
+			  struct pw_counter *out);
+/* After a reload put half `to` in force (and the grace period passed, so
+ * nothing writes half `from` any more): every rule of `to` that has the
+ * fingerprint of a rule of `from` takes that rule's total as its carry. */
+int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
+int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
+int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
+
+/* Run one frame through the ingress (dir IN) or egress (dir OUT) program.
+ * *verdict: PW_PASS / PW_DROP as the program returned it. */
+int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t len, int *verdict);
+
+/* Run one frame and read what the kernel counted for it: the verdict the
+ * program returned, the reason and the deciding rule (rule ids 0..nrules
+ * are looked at). Counters move for nothing else while it runs only on
+ * private maps; on live maps traffic may blur reason and rule. */
+struct pw_dp_result {
+	int verdict;		/* PW_PASS / PW_DROP as returned */
+	int reason;		/* enum pw_reason, -1 if no counter moved */
+	uint32_t rule;		/* with a rule/default reason */
+};
+int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uint8_t *frame,
+		size_t len, struct pw_dp_result *r);
+
+/* Hand every drop event waiting in the ring buffer to fn; returns how many
+ * were read, or -errno. */
+int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx);
+
+extern const char *const pw_reason_names[PW_R_COUNT];
+
+#endif

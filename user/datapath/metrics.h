@@ -1,0 +1,11 @@
+/* metrics.h - Prometheus text-format metrics of a loaded portwall. */
+#ifndef PW_METRICS_H
+#define PW_METRICS_H
+
+#include "datapath/state.h"
+
+/* Write the metrics to path atomically (a temporary file renamed over it,
+ * as node_exporter's textfile collector wants). 0 or -errno. */
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path);
+
+#endif

@@ -1,0 +1,144 @@
+/* agent.c - what apply, status, unload and test share. */
+#include "datapath/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+int pw_need_root(const char *cmd)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr, "portwall %s: needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): "
+		"run it with sudo; nothing was changed\n", cmd);
+	return -EPERM;
+}
+
+int pw_ensure_bpffs(const char *root, char *err, size_t n)
+{
+	struct statfs st;
+
+	if (strncmp(root, "/sys/fs/bpf", 11) != 0)
+		return 0;	/* the caller's own bpffs */
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST)
+		return pw_errf(err, n, -errno, "creating /sys/fs/bpf failed: %s", strerror(errno));
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return pw_errf(err, n, -errno, "mounting bpffs on /sys/fs/bpf failed: %s", strerror(errno));
+	return 0;
+}
+
+void pw_run_path(const char *root, const char *what, char *buf, size_t size)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s", root);
+	for (char *c = name; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	snprintf(buf, size, "%s/%s.%s", PW_LOCK_DIR, name, what);
+}
+
+void pw_run_private(const char *dir)
+{
+	struct stat st;
+
+	/* made by someone else (a RuntimeDirectory= of 0755, by hand): root's
+	 * own directory is made root's only; anything else is left alone */
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 07777) != 0700)
+		chmod(dir, 0700);
+}
+
+int pw_lock(const char *root, char *err, size_t n)
+{
+	char path[600];
+
+	if (mkdir(PW_LOCK_DIR, 0700) && errno != EEXIST)
+		return pw_errf(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
+	pw_run_private(PW_LOCK_DIR);
+	pw_run_path(root, "lock", path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
+	fchmod(fd, 0600);	/* one made before (another umask, by hand) too */
+	if (flock(fd, LOCK_EX)) {
+		int e = errno;
+		close(fd);
+		return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/link_xdp_%s", root, ifname);
+}
+
+void pw_fault_point(const char *name)
+{
+	const char *f = getenv("PORTWALL_FAULT");
+
+	if (f && strcmp(f, name) == 0)
+		kill(getpid(), SIGKILL);
+}
+
+int pw_link_unpin_all(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char path[600];
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "link_xdp_", 9)) {
+			snprintf(path, sizeof(path), "%s/%s", root, e->d_name);
+			n += unlink(path) == 0;
+		}
+	closedir(d);
+	return n;
+}
+
+int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a)
+{
+	struct pw_diag d = { 0 };
+
+	memset(a, 0, sizeof(*a));
+	int rc = pw_dp_read_meta(dp, &a->meta);
+	if (rc)
+		return rc;
+	if (a->meta.cur.path[0] && pw_policy_parse_file(a->meta.cur.path, &a->pol, &d) == 0) {
+		a->pol.mode = a->meta.cur.mode;	/* as applied (--mode may override the file) */
+		if (pw_compile(&a->pol, &a->c, &d) == 0) {
+			a->have_rules = true;
+			a->same = memcmp(a->c.hash, a->meta.cur.hash, sizeof(a->c.hash)) == 0;
+		} else {
+			pw_policy_free(&a->pol);
+		}
+	}
+	pw_diag_free(&d);
+	return 0;
+}
+
+void pw_applied_free(struct pw_applied *a)
+{
+	if (a->have_rules) {
+		pw_compiled_free(&a->c);
+		pw_policy_free(&a->pol);
+	}
+	a->have_rules = false;
+}

@@ -1,0 +1,51 @@
+/* agent.h - what apply, status, unload and test share: the pin directory,
+ * bpffs, the lock, the policy in force. */
+#ifndef PW_AGENT_H
+#define PW_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/compile.h"
+#include "datapath/loader.h"
+#include "policy/policy.h"
+
+#define PW_PIN_ROOT "/sys/fs/bpf/portwall"
+#define PW_LOCK_DIR "/run/portwall"
+
+/* Refuse early, with what to do, when not root. */
+int pw_need_root(const char *cmd);
+/* Mount bpffs on /sys/fs/bpf when a pin root under it has none. */
+int pw_ensure_bpffs(const char *root, char *err, size_t errsz);
+/* PW_LOCK_DIR/<root with / as _>.<what>: a per-pin-root file name. */
+void pw_run_path(const char *root, const char *what, char *buf, size_t size);
+/* Make a directory portwall keeps state in (the lock directory, a pin
+ * root) root's only, 0700, when it is a directory root owns. */
+void pw_run_private(const char *dir);
+/* Serialize commands that change one pin root: an exclusive flock, waited
+ * for. Returns the lock fd (close it to release) or -errno with a message. */
+int pw_lock(const char *root, char *err, size_t errsz);
+/* For the fault tests: with PORTWALL_FAULT=NAME in the environment the
+ * process kills itself (SIGKILL, as `kill -9` would) on reaching the point
+ * NAME, so that each window between two steps is tested, not only the
+ * ones a random delay happens to hit. A no-op otherwise. */
+void pw_fault_point(const char *name);
+/* The pin of the XDP link on ifname. */
+void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size);
+/* Remove every XDP link pin under root (which detaches those links), for
+ * a load too broken to say which interfaces it has. Returns how many. */
+int pw_link_unpin_all(const char *root);
+
+/* The policy in force, re-read from the file meta names, and whether the
+ * file still compiles to the tables in force (same hash). */
+struct pw_applied {
+	struct pw_meta meta;
+	struct pw_policy pol;
+	struct pw_compiled c;
+	bool have_rules;	/* pol/c valid */
+	bool same;		/* the file's hash equals the hash in force */
+};
+int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a);
+void pw_applied_free(struct pw_applied *a);
+
+#endif

@@ -1,0 +1,111 @@
+/* addr.c - IPv4/IPv6 prefixes: parse, format, compare, contain. */
+#include "policy/addr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portwall.h"
+
+bool pw_addr_parse(const char *s, uint8_t *fam, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, addr) != 1)
+			return false;
+		*fam = PW_FAM_V6;
+		return true;
+	}
+	if (inet_pton(AF_INET, s, addr) != 1)
+		return false;
+	*fam = PW_FAM_V4;
+	return true;
+}
+
+static bool host_bits_clear(const struct pw_prefix *p)
+{
+	unsigned bits = pw_fam_bits(p->fam);
+
+	for (unsigned i = p->len; i < bits; i++)
+		if (pw_addr_bit(p->addr, i))
+			return false;
+	return true;
+}
+
+enum pw_addr_err pw_prefix_parse(const char *s, struct pw_prefix *out)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+
+	memset(out, 0, sizeof(*out));
+	if (alen == 0 || alen >= sizeof(buf))
+		return PW_ADDR_SYNTAX;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (!pw_addr_parse(buf, &out->fam, out->addr))
+		return PW_ADDR_SYNTAX;
+	unsigned bits = pw_fam_bits(out->fam);
+	if (!slash) {
+		out->len = (uint8_t)bits;
+		return PW_ADDR_OK;
+	}
+	const char *n = slash + 1;
+	if (*n == '\0' || strlen(n) > 3)
+		return PW_ADDR_BADLEN;
+	unsigned v = 0;
+	for (const char *c = n; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return PW_ADDR_BADLEN;
+		v = v * 10 + (unsigned)(*c - '0');
+	}
+	if (v > bits)
+		return PW_ADDR_BADLEN;
+	out->len = (uint8_t)v;
+	return host_bits_clear(out) ? PW_ADDR_OK : PW_ADDR_HOSTBITS;
+}
+
+void pw_prefix_format(const struct pw_prefix *p, char *buf, size_t size, bool host_bare)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->fam == PW_FAM_V6 ? AF_INET6 : AF_INET, p->addr, a, sizeof(a));
+	if (host_bare && p->len == pw_fam_bits(p->fam))
+		snprintf(buf, size, "%s", a);
+	else
+		snprintf(buf, size, "%s/%u", a, p->len);
+}
+
+int pw_prefix_cmp(const struct pw_prefix *a, const struct pw_prefix *b)
+{
+	if (a->fam != b->fam)
+		return a->fam < b->fam ? -1 : 1;
+	int c = memcmp(a->addr, b->addr, 16);
+	if (c)
+		return c < 0 ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return 0;
+}
+
+bool pw_prefix_has_addr(const struct pw_prefix *p, uint8_t fam, const uint8_t addr[16])
+{
+	if (p->fam != fam)
+		return false;
+	unsigned full = p->len / 8, rest = p->len % 8;
+
+	if (memcmp(p->addr, addr, full))
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+		if ((p->addr[full] & mask) != (addr[full] & mask))
+			return false;
+	}
+	return true;
+}
+
+bool pw_prefix_contains(const struct pw_prefix *a, const struct pw_prefix *b)
+{
+	return a->len <= b->len && pw_prefix_has_addr(a, b->fam, b->addr);
+}

@@ -1,0 +1,338 @@
+/* analyze.c - warnings about a policy that parses and compiles: allow rules
+ * that deny rules shadow, duplicate rules, denies of ICMPv6 neighbor
+ * discovery, and a policy that would cut off the SSH session in use. */
+#include "policy/analyze.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- allow rules shadowed by deny rules --------------------------------- */
+
+/* An address interval [lo, hi]; IPv4 addresses use the low 32 bits. */
+struct ivl {
+	unsigned __int128 lo, hi;
+};
+
+struct ivlv {
+	struct ivl *v;
+	size_t n, cap;
+};
+
+static struct ivl prefix_ivl(const struct pw_prefix *p)
+{
+	unsigned bits = pw_fam_bits(p->fam);
+	unsigned __int128 a = 0, host;
+
+	for (unsigned i = 0; i < bits / 8; i++)
+		a = a << 8 | p->addr[i];
+	host = p->len >= bits ? 0 : p->len == 0 && bits == 128 ? ~(unsigned __int128)0 :
+		((unsigned __int128)1 << (bits - p->len)) - 1;
+	return (struct ivl){ .lo = a & ~host, .hi = a | host };
+}
+
+static int cmp_ivl(const void *a, const void *b)
+{
+	const struct ivl *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+static int ivlv_push(struct ivlv *v, struct ivl x)
+{
+	if (v->n == v->cap) {
+		size_t c = v->cap ? v->cap * 2 : 16;
+		struct ivl *p = realloc(v->v, c * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		v->v = p;
+		v->cap = c;
+	}
+	v->v[v->n++] = x;
+	return 0;
+}
+
+/* Sort and merge overlapping or adjacent intervals: the result is disjoint,
+ * with gaps between neighbours, so a prefix inside the union lies inside
+ * one interval. */
+static void ivlv_merge(struct ivlv *v)
+{
+	size_t o = 0;
+
+	if (v->n == 0)
+		return;
+	qsort(v->v, v->n, sizeof(*v->v), cmp_ivl);
+	for (size_t i = 1; i < v->n; i++) {
+		if (v->v[i].lo <= v->v[o].hi || v->v[i].lo - 1 == v->v[o].hi) {
+			if (v->v[i].hi > v->v[o].hi)
+				v->v[o].hi = v->v[i].hi;
+		} else {
+			v->v[++o] = v->v[i];
+		}
+	}
+	v->n = o + 1;
+}
+
+/* Is every address of p inside the merged intervals v? */
+static bool ivlv_covers(const struct ivlv *v, const struct pw_prefix *p)
+{
+	struct ivl x = prefix_ivl(p);
+	size_t lo = 0, hi = v->n;
+
+	/* the last interval that starts at or before x.lo */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->v[mid].lo <= x.lo)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && v->v[lo - 1].hi >= x.hi;
+}
+
+static const struct pw_prefix whole[2] = { { .fam = PW_FAM_V4 }, { .fam = PW_FAM_V6 } };
+
+struct shadow {
+	const struct pw_policy *pol;
+	bool *effective;	/* by rule id: the allow rule decides some packet */
+	uint32_t *by;		/* by rule id: a deny rule that shadows it */
+	uint32_t *cur;		/* the segment's restricted deny rules */
+	size_t ncur;
+	uint32_t *built;	/* the restricted deny rules ivl[] was built from */
+	size_t nbuilt;
+	bool have_built;
+	struct ivlv ivl[2];	/* by family: the union of their peers */
+};
+
+/* Make s->ivl the union of the peers of the rules s->cur, reusing it when
+ * the previous segment had the same restricted deny rules. */
+static int shadow_build(struct shadow *s)
+{
+	if (s->have_built && s->nbuilt == s->ncur &&
+	    memcmp(s->built, s->cur, s->ncur * sizeof(*s->cur)) == 0)
+		return 0;
+	s->have_built = false;
+	s->ivl[0].n = s->ivl[1].n = 0;
+	for (size_t i = 0; i < s->ncur; i++) {
+		const struct pw_rule *r = &s->pol->rules[s->cur[i] - 1];
+		for (size_t k = 0; k < r->npeers; k++)
+			if (ivlv_push(&s->ivl[r->peers[k].fam ? 1 : 0], prefix_ivl(&r->peers[k])))
+				return -ENOMEM;
+	}
+	ivlv_merge(&s->ivl[0]);
+	ivlv_merge(&s->ivl[1]);
+	memcpy(s->built, s->cur, s->ncur * sizeof(*s->cur));
+	s->nbuilt = s->ncur;
+	s->have_built = true;
+	return 0;
+}
+
+static int shadow_segment(const struct pw_segment *seg, void *arg)
+{
+	struct shadow *s = arg;
+	const struct pw_policy *pol = s->pol;
+	uint32_t udeny = 0, first_deny = 0;
+
+	/* ICMPv6 router and neighbor discovery always pass: no rule decides them */
+	if (seg->group == PW_GROUP_ICMPV6 && seg->lo >= PW_ICMPV6_ND_FIRST &&
+	    seg->hi <= PW_ICMPV6_ND_LAST)
+		return 0;
+	s->ncur = 0;
+	for (size_t i = 0; i < seg->n; i++) {
+		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
+		if (r->action != PW_DROP)
+			continue;
+		if (!first_deny)
+			first_deny = r->id;
+		if (!r->restricted && !udeny)
+			udeny = r->id;
+		if (r->restricted)
+			s->cur[s->ncur++] = r->id;
+	}
+	for (size_t i = 0; i < seg->n; i++) {
+		const struct pw_rule *r = &pol->rules[seg->ids[i] - 1];
+		if (r->action != PW_PASS || s->effective[r->id])
+			continue;
+		bool shadowed = udeny != 0;
+		if (!shadowed && first_deny) {
+			const struct pw_prefix *pp = r->restricted ? r->peers : whole;
+			size_t np = r->restricted ? r->npeers : 2;
+			if (shadow_build(s))
+				return -ENOMEM;
+			shadowed = true;
+			for (size_t k = 0; k < np && shadowed; k++)
+				shadowed = ivlv_covers(&s->ivl[pp[k].fam ? 1 : 0], &pp[k]);
+		}
+		if (!shadowed)
+			s->effective[r->id] = true;
+		else if (!s->by[r->id])
+			s->by[r->id] = udeny ? udeny : first_deny;
+	}
+	return 0;
+}
+
+static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
+{
+	struct shadow s = { .pol = pol };
+	int rc;
+
+	s.effective = calloc(pol->nrules + 1, sizeof(*s.effective));
+	s.by = calloc(pol->nrules + 1, sizeof(*s.by));
+	s.cur = malloc((pol->nrules + 1) * sizeof(*s.cur));
+	s.built = malloc((pol->nrules + 1) * sizeof(*s.built));
+	rc = s.effective && s.by && s.cur && s.built ?
+		pw_for_each_segment(pol, shadow_segment, &s) : -ENOMEM;
+	for (size_t i = 0; i < pol->nrules && rc == 0; i++) {
+		const struct pw_rule *r = &pol->rules[i];
+		if (r->action != PW_PASS || s.effective[r->id] || !s.by[r->id])
+			continue;
+		const struct pw_rule *by = &pol->rules[s.by[r->id] - 1];
+		if (pw_diag_warn(d, r->file, r->line, "this allow rule never takes effect: deny rules "
+				 "drop everything it matches (deny wins; see %s:%d)", by->file, by->line))
+			rc = -ENOMEM;
+	}
+	free(s.effective);
+	free(s.by);
+	free(s.cur);
+	free(s.built);
+	free(s.ivl[0].v);
+	free(s.ivl[1].v);
+	return rc;
+}
+
+/* ---- duplicates -------------------------------------------------------- */
+
+static int rule_content_cmp(const struct pw_rule *x, const struct pw_rule *y)
+{
+	int c;
+
+#define CMPF(f) if (x->f != y->f) return x->f < y->f ? -1 : 1
+	CMPF(action);
+	CMPF(dirs);
+	CMPF(protos);
+	CMPF(ip_proto);
+	CMPF(restricted);
+	CMPF(nranges);
+	CMPF(npeers);
+#undef CMPF
+	if (x->nranges && (c = memcmp(x->ranges, y->ranges, x->nranges * sizeof(*x->ranges))) != 0)
+		return c;
+	for (size_t i = 0; i < x->npeers; i++)
+		if ((c = pw_prefix_cmp(&x->peers[i], &y->peers[i])) != 0)
+			return c;
+	return 0;
+}
+
+static int cmp_rule_ptr(const void *a, const void *b)
+{
+	const struct pw_rule *x = *(const struct pw_rule *const *)a;
+	const struct pw_rule *y = *(const struct pw_rule *const *)b;
+	int c = rule_content_cmp(x, y);
+
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static int warn_duplicates(const struct pw_policy *pol, struct pw_diag *d)
+{
+	const struct pw_rule **v = malloc((pol->nrules + 1) * sizeof(*v));
+	uint32_t *of = calloc(pol->nrules + 1, sizeof(*of));	/* by id: the first copy */
+	int rc = 0;
+
+	if (!v || !of) {
+		free(v);
+		free(of);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pol->nrules; i++)
+		v[i] = &pol->rules[i];
+	qsort(v, pol->nrules, sizeof(*v), cmp_rule_ptr);
+	for (size_t i = 1; i < pol->nrules; i++)
+		if (rule_content_cmp(v[i - 1], v[i]) == 0)
+			of[v[i]->id] = of[v[i - 1]->id] ? of[v[i - 1]->id] : v[i - 1]->id;
+	for (size_t i = 0; i < pol->nrules && rc == 0; i++) {
+		const struct pw_rule *r = &pol->rules[i];
+		if (!of[r->id])
+			continue;
+		const struct pw_rule *o = &pol->rules[of[r->id] - 1];
+		if (pw_diag_warn(d, r->file, r->line, "this rule duplicates the rule at %s:%d; remove one",
+				 o->file, o->line))
+			rc = -ENOMEM;
+	}
+	free(v);
+	free(of);
+	return rc;
+}
+
+/* ---- ICMPv6 neighbor discovery ------------------------------------------ */
+
+static int warn_nd(const struct pw_policy *pol, struct pw_diag *d)
+{
+	for (size_t i = 0; i < pol->nrules; i++) {
+		const struct pw_rule *r = &pol->rules[i];
+		bool hits = false;
+		if (r->action != PW_DROP || !(r->protos & PW_P_ICMPV6))
+			continue;
+		hits = r->nranges == 0;
+		for (size_t k = 0; k < r->nranges; k++)
+			hits |= r->ranges[k].lo <= PW_ICMPV6_ND_LAST && r->ranges[k].hi >= PW_ICMPV6_ND_FIRST;
+		if (hits && pw_diag_warn(d, r->file, r->line, "ICMPv6 router and neighbor discovery "
+					 "(types %d-%d) always pass so the host keeps its link; this "
+					 "deny does not block them", PW_ICMPV6_ND_FIRST, PW_ICMPV6_ND_LAST))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- lockout ------------------------------------------------------------- */
+
+int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
+		 struct pw_diag *d)
+{
+	char client[64], server[64];
+	unsigned cport, sport;
+	uint8_t fam, addr[16];
+
+	if (pol->mode == PW_MODE_MONITOR)
+		return 0;	/* monitor drops nothing */
+	if (!ssh_conn || sscanf(ssh_conn, "%63s %u %63s %u", client, &cport, server, &sport) != 4)
+		return 0;	/* not an SSH session we can read: nothing to say */
+	/* a link-local client comes with its zone: "fe80::5%eth0" */
+	char *zone = strchr(client, '%');
+	if (zone)
+		*zone = '\0';
+	if (sport == 0 || sport > 65535 || !pw_addr_parse(client, &fam, addr))
+		return 0;
+	struct pw_verdict v;
+	pw_decide_packet(c, pw_slot_l4(PW_DIR_IN, PW_L4_TCP, sport), fam, addr, &v);
+	if (v.action == PW_PASS)
+		return 0;
+	const char *file = pol->nfiles ? pol->files[0] : "";
+	if (v.rule != PW_RULE_DEFAULT) {
+		const struct pw_rule *r = &pol->rules[v.rule - 1];
+		return pw_diag_warn(d, file, 0, "lockout: your SSH session (tcp port %u from %s) "
+				    "would be dropped by the deny rule at %s:%d; allow it before applying",
+				    sport, client, r->file, r->line) ? -ENOMEM : 0;
+	}
+	return pw_diag_warn(d, file, 0, "lockout: no rule lets your SSH session in (tcp port %u "
+			    "from %s) and default in is drop; add \"allow in tcp port %u from %s\"",
+			    sport, client, sport, client) ? -ENOMEM : 0;
+}
+
+int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct pw_diag *d)
+{
+	int rc = warn_shadowed(pol, d);
+
+	if (!rc)
+		rc = warn_duplicates(pol, d);
+	if (!rc)
+		rc = warn_nd(pol, d);
+	if (!rc)
+		rc = pw_ssh_check(pol, c, getenv("SSH_CONNECTION"), d);
+	if (rc)
+		pw_diag_error(d, NULL, 0, 0, "out of memory checking the policy");
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,1155 @@
+/* parse.c - policy text to struct pw_policy: tokens, statements, includes. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy/policy.h"
+#include "portwall.h"
+
+enum tok_type { T_WORD, T_STR, T_COMMA, T_EQ };
+
+struct tok {
+	enum tok_type type;
+	char *s;		/* owned; unescaped for strings */
+	int line, col;		/* col: 1-based, in characters (UTF-8) */
+	int end_col;		/* the column just past the token as written */
+};
+
+struct stmt {
+	struct tok *t;
+	size_t n, cap;
+	char *text;		/* owned: the statement as written */
+	size_t text_len, text_cap;
+};
+
+struct parser {
+	struct pw_policy *pol;
+	struct pw_diag *d;
+	const char *file;	/* current file, interned in pol->files */
+	char *stack[PW_INCLUDE_MAX_DEPTH + 2];	/* real paths of the include chain */
+	int depth;
+	char **seen;		/* real paths of every file read (include once) */
+	size_t nseen;
+	size_t rules_cap, sets_cap, files_cap, seen_cap;
+	char *file_named;	/* the current file's `policy` name, NULL when none yet */
+	const char *dflt_file[2];
+	int dflt_line[2];
+	const char *mode_file;
+	int mode_line;
+	enum pw_file_check files;	/* StrictModes for every file read */
+};
+
+static const char *const dir_names[] = { "in", "out" };
+
+static int oom(struct parser *p)
+{
+	pw_diag_error(p->d, p->file, 0, 0, "out of memory");
+	return -1;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 8;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*arr, c * elem);
+	if (!n)
+		return -1;
+	*arr = n;
+	*cap = c;
+	return 0;
+}
+
+static void stmt_clear(struct stmt *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		free(st->t[i].s);
+	st->n = 0;
+	free(st->text);
+	st->text = NULL;
+	st->text_len = 0;
+	st->text_cap = 0;
+}
+
+static void stmt_free(struct stmt *st)
+{
+	stmt_clear(st);
+	free(st->t);
+	st->t = NULL;
+	st->cap = 0;
+}
+
+static int err_at(struct parser *p, const struct tok *t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int err_at(struct parser *p, const struct tok *t, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pw_diag_error(p->d, p->file, t->line, t->col, "%s", msg);
+	return -1;
+}
+
+/* An error just past the last token of the statement. */
+static int err_end(struct parser *p, const struct stmt *st, const char *what)
+{
+	const struct tok *t = &st->t[st->n - 1];
+
+	pw_diag_error(p->d, p->file, t->line, t->end_col, "expected %s at end of line", what);
+	return -1;
+}
+
+/* Columns count characters: every byte but UTF-8 continuation bytes. */
+struct colpos {
+	size_t at;		/* byte offset reached */
+	int col;		/* its 1-based column */
+};
+
+static int col_at(const char *line, struct colpos *c, size_t i)
+{
+	for (; c->at < i; c->at++)
+		if (((unsigned char)line[c->at] & 0xc0) != 0x80)
+			c->col++;
+	return c->col;
+}
+
+static const char *tok_show(const struct tok *t)
+{
+	switch (t->type) {
+	case T_COMMA: return ",";
+	case T_EQ: return "=";
+	default: return t->s;
+	}
+}
+
+/* Tokenize one physical line into st. Returns 0 or -1. */
+static int tokenize_line(struct parser *p, struct stmt *st, const char *line, size_t len, int lineno)
+{
+	size_t i = 0, text_end = 0;
+	struct colpos cp = { .at = 0, .col = 1 };
+
+	while (i < len) {
+		char c = line[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+			i++;
+			continue;
+		}
+		if (c == '#')
+			break;
+		if (grow((void **)&st->t, &st->cap, st->n + 1, sizeof(*st->t)))
+			return oom(p);
+		struct tok *t = &st->t[st->n];
+		t->line = lineno;
+		t->col = col_at(line, &cp, i);
+		t->s = NULL;
+		if (c == ',' || c == '=') {
+			t->type = c == ',' ? T_COMMA : T_EQ;
+			t->s = strdup(c == ',' ? "," : "=");
+			if (!t->s)
+				return oom(p);
+			st->n++;
+			i++;
+		} else if (c == '"') {
+			size_t j = i + 1, k = 0;
+			char *s = malloc(len - i + 1);
+			if (!s)
+				return oom(p);
+			while (j < len && line[j] != '"') {
+				if (line[j] == '\\' && j + 1 < len && (line[j + 1] == '"' || line[j + 1] == '\\'))
+					j++;
+				s[k++] = line[j++];
+			}
+			s[k] = '\0';
+			if (j >= len) {
+				free(s);
+				pw_diag_error(p->d, p->file, lineno, t->col,
+					      "unterminated string: close it with \" on the same line");
+				return -1;
+			}
+			t->type = T_STR;
+			t->s = s;
+			st->n++;
+			i = j + 1;
+		} else {
+			size_t j = i;
+			while (j < len && !strchr(" \t\r\f\v,=\"#", line[j]))
+				j++;
+			t->type = T_WORD;
+			t->s = strndup(line + i, j - i);
+			if (!t->s)
+				return oom(p);
+			st->n++;
+			i = j;
+		}
+		st->t[st->n - 1].end_col = col_at(line, &cp, i);
+		text_end = i;
+	}
+	/* keep the statement text (comment stripped, trimmed) */
+	size_t b = 0;
+	while (b < text_end && (line[b] == ' ' || line[b] == '\t'))
+		b++;
+	if (text_end > b) {
+		size_t add = text_end - b + (st->text_len ? 1 : 0);
+		if (grow((void **)&st->text, &st->text_cap, st->text_len + add + 1, 1))
+			return oom(p);
+		if (st->text_len)
+			st->text[st->text_len++] = ' ';
+		memcpy(st->text + st->text_len, line + b, text_end - b);
+		st->text_len += text_end - b;
+		st->text[st->text_len] = '\0';
+	}
+	return 0;
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool is_kw(const struct stmt *st, size_t i, const char *kw)
+{
+	return i < st->n && st->t[i].type == T_WORD && strcmp(st->t[i].s, kw) == 0;
+}
+
+/* Join the tokens [from, to) as written, for display: "a, b, c". */
+static char *join_tokens(const struct stmt *st, size_t from, size_t to)
+{
+	size_t len = 1;
+	for (size_t i = from; i < to; i++)
+		len += strlen(st->t[i].s) + 1;
+	char *s = malloc(len), *o = s;
+	if (!s)
+		return NULL;
+	for (size_t i = from; i < to; i++) {
+		const struct tok *t = &st->t[i];
+		if (t->type == T_COMMA) {
+			*o++ = ',';
+			*o++ = ' ';
+			continue;
+		}
+		size_t l = strlen(t->s);
+		memcpy(o, t->s, l);
+		o += l;
+	}
+	*o = '\0';
+	/* "a, " never ends a list, but be safe */
+	return s;
+}
+
+/* ---- numbers, ranges, prefixes --------------------------------------- */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct pw_range *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+static void normalize_ranges(struct pw_range *r, size_t *n)
+{
+	if (*n == 0)
+		return;
+	qsort(r, *n, sizeof(*r), cmp_range);
+	size_t o = 0;
+	for (size_t i = 1; i < *n; i++) {
+		if ((unsigned)r[i].lo <= (unsigned)r[o].hi + 1) {
+			if (r[i].hi > r[o].hi)
+				r[o].hi = r[i].hi;
+		} else {
+			r[++o] = r[i];
+		}
+	}
+	*n = o + 1;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return pw_prefix_cmp(a, b);
+}
+
+static void normalize_prefixes(struct pw_prefix *p, size_t *n)
+{
+	if (*n == 0)
+		return;
+	qsort(p, *n, sizeof(*p), cmp_prefix);
+	size_t o = 0;
+	for (size_t i = 1; i < *n; i++)
+		if (pw_prefix_cmp(&p[i], &p[o]) != 0)
+			p[++o] = p[i];
+	*n = o + 1;
+}
+
+/* port or ICMP type item: N, N-M, or (ICMP) a type name */
+static int parse_range_item(struct parser *p, const struct tok *t, bool icmp, bool v6,
+			    struct pw_range *out)
+{
+	unsigned long lo, hi, min = icmp ? 0 : 1, max = icmp ? 255 : 65535;
+	const char *what = icmp ? "an ICMP type (0-255 or a name)" : "a port (1-65535) or a range N-M";
+
+	if (t->type != T_WORD)
+		return err_at(p, t, "expected %s, got \"%s\"", what, tok_show(t));
+	if (icmp) {
+		int ty = pw_icmp_type_by_name(t->s, v6);
+		if (ty >= 0) {
+			out->lo = out->hi = (uint16_t)ty;
+			return 0;
+		}
+		if (!v6 && strcmp(t->s, "packet-too-big") == 0)
+			return err_at(p, t, "\"packet-too-big\" is an ICMPv6 type; for IPv4 "
+				      "use destination-unreachable (it carries \"fragmentation needed\")");
+		if (pw_icmp_type_by_name(t->s, !v6) >= 0)
+			return err_at(p, t, "\"%s\" is not an %s type; did you mean %s?", t->s,
+				      v6 ? "ICMPv6" : "ICMP", v6 ? "icmp" : "icmpv6");
+	}
+	char buf[32];
+	const char *dash = strchr(t->s, '-');
+	if (strlen(t->s) >= sizeof(buf))
+		return err_at(p, t, "expected %s, got \"%s\"", what, t->s);
+	if (dash) {
+		memcpy(buf, t->s, (size_t)(dash - t->s));
+		buf[dash - t->s] = '\0';
+		if (!parse_uint(buf, ULONG_MAX, &lo) || !parse_uint(dash + 1, ULONG_MAX, &hi))
+			return err_at(p, t, "expected %s, got \"%s\"", what, t->s);
+	} else {
+		if (!parse_uint(t->s, ULONG_MAX, &lo))
+			return err_at(p, t, "expected %s, got \"%s\"", what, t->s);
+		hi = lo;
+	}
+	if (lo < min || lo > max || hi < min || hi > max)
+		return err_at(p, t, "%s \"%s\" is out of range %lu-%lu", icmp ? "ICMP type" : "port",
+			      t->s, min, max);
+	if (lo > hi)
+		return err_at(p, t, "range \"%s\" is backwards; write %lu-%lu", t->s, hi, lo);
+	out->lo = (uint16_t)lo;
+	out->hi = (uint16_t)hi;
+	return 0;
+}
+
+static const struct pw_set *find_set(const struct pw_policy *pol, const char *name)
+{
+	for (size_t i = 0; i < pol->nsets; i++)
+		if (strcmp(pol->sets[i].name, name) == 0)
+			return &pol->sets[i];
+	return NULL;
+}
+
+struct pfx_list {
+	struct pw_prefix *p;
+	size_t n, cap;
+	bool any;
+};
+
+static int push_prefix(struct parser *p, struct pfx_list *l, const struct pw_prefix *x)
+{
+	if (grow((void **)&l->p, &l->cap, l->n + 1, sizeof(*l->p)))
+		return oom(p);
+	l->p[l->n++] = *x;
+	return 0;
+}
+
+/* One peer item: CIDR, address, @set or any. */
+static int parse_peer_item(struct parser *p, const struct tok *t, struct pfx_list *l)
+{
+	struct pw_prefix x;
+
+	if (t->type != T_WORD)
+		return err_at(p, t, "expected an address, CIDR, @set or \"any\", got \"%s\"", tok_show(t));
+	if (strcmp(t->s, "any") == 0) {
+		struct pw_prefix v4 = { .fam = PW_FAM_V4 }, v6 = { .fam = PW_FAM_V6 };
+		l->any = true;
+		return push_prefix(p, l, &v4) || push_prefix(p, l, &v6) ? -1 : 0;
+	}
+	if (t->s[0] == '@') {
+		const struct pw_set *s = find_set(p->pol, t->s + 1);
+		if (!s)
+			return err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" "
+				      "before this line", t->s, t->s + 1);
+		for (size_t i = 0; i < s->n; i++)
+			if (push_prefix(p, l, &s->pfx[i]))
+				return -1;
+		return 0;
+	}
+	switch (pw_prefix_parse(t->s, &x)) {
+	case PW_ADDR_OK:
+		return push_prefix(p, l, &x);
+	case PW_ADDR_BADLEN:
+		return err_at(p, t, "bad prefix length in \"%s\": IPv4 takes /0 to /32, IPv6 /0 to /128",
+			      t->s);
+	case PW_ADDR_HOSTBITS: {
+		char net[64];
+		int alen = (int)(strchr(t->s, '/') - t->s);
+		for (unsigned i = x.len; i < pw_fam_bits(x.fam); i++)
+			x.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		pw_prefix_format(&x, net, sizeof(net), false);
+		return err_at(p, t, "\"%s\" has host bits set after /%u; write %s for the network "
+			      "or %.*s for the host", t->s, x.len, net, alen, t->s);
+	}
+	default:
+		return err_at(p, t, "expected an address, CIDR, @set or \"any\", got \"%s\"", t->s);
+	}
+}
+
+/* A comma list of peers starting at *i. */
+static int parse_peer_list(struct parser *p, const struct stmt *st, size_t *i, struct pfx_list *l)
+{
+	if (*i >= st->n)
+		return err_end(p, st, "an address, CIDR, @set or \"any\"");
+	for (;;) {
+		if (parse_peer_item(p, &st->t[*i], l))
+			return -1;
+		(*i)++;
+		if (*i < st->n && st->t[*i].type == T_COMMA) {
+			(*i)++;
+			if (*i >= st->n)
+				return err_end(p, st, "an address, CIDR, @set or \"any\" after \",\"");
+			continue;
+		}
+		return 0;
+	}
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+static int parse_file(struct parser *p, const char *path, const struct tok *from);
+
+static int st_policy(struct parser *p, const struct stmt *st)
+{
+	if (st->n < 2)
+		return err_end(p, st, "a quoted name, as in policy \"Cisco Finesse\"");
+	if (st->t[1].type != T_STR)
+		return err_at(p, &st->t[1], "expected a quoted name, got \"%s\"", tok_show(&st->t[1]));
+	if (st->n > 2)
+		return err_at(p, &st->t[2], "unexpected \"%s\" after the policy name", tok_show(&st->t[2]));
+	if (p->file_named)
+		return err_at(p, &st->t[0], "%s is already named \"%s\"; keep one policy line",
+			      p->depth > 1 ? "this file" : "the policy", p->file_named);
+	p->file_named = strdup(st->t[1].s);
+	if (!p->file_named)
+		return oom(p);
+	if (p->depth > 1)
+		return 0;	/* an included file's name does not rename the policy */
+	free(p->pol->name);
+	p->pol->name = strdup(st->t[1].s);
+	if (!p->pol->name)
+		return oom(p);
+	return 0;
+}
+
+static int st_include(struct parser *p, const struct stmt *st)
+{
+	if (st->n < 2)
+		return err_end(p, st, "a quoted file name, as in include \"base.policy\"");
+	if (st->t[1].type != T_STR)
+		return err_at(p, &st->t[1], "expected a quoted file name, got \"%s\"", tok_show(&st->t[1]));
+	if (st->n > 2)
+		return err_at(p, &st->t[2], "unexpected \"%s\" after the file name", tok_show(&st->t[2]));
+	const char *name = st->t[1].s;
+	char path[PATH_MAX];
+	if (name[0] == '/') {
+		snprintf(path, sizeof(path), "%s", name);
+	} else {
+		const char *slash = strrchr(p->file, '/');
+		int dl = slash ? (int)(slash - p->file) : 0;
+		if (slash)
+			snprintf(path, sizeof(path), "%.*s/%s", dl, p->file, name);
+		else
+			snprintf(path, sizeof(path), "%s", name);
+	}
+	return parse_file(p, path, &st->t[1]);
+}
+
+static int st_default(struct parser *p, const struct stmt *st)
+{
+	if (st->n < 2)
+		return err_end(p, st, "in or out, as in default in drop");
+	int dir = is_kw(st, 1, "in") ? PW_DIR_IN : is_kw(st, 1, "out") ? PW_DIR_OUT : -1;
+	if (dir < 0)
+		return err_at(p, &st->t[1], "expected in or out, got \"%s\"", tok_show(&st->t[1]));
+	if (st->n < 3)
+		return err_end(p, st, "drop or allow");
+	int act = is_kw(st, 2, "drop") ? PW_DROP : is_kw(st, 2, "allow") ? PW_PASS : -1;
+	if (act < 0)
+		return err_at(p, &st->t[2], "expected drop or allow, got \"%s\"", tok_show(&st->t[2]));
+	if (st->n > 3)
+		return err_at(p, &st->t[3], "unexpected \"%s\" after default %s %s", tok_show(&st->t[3]),
+			      dir_names[dir], st->t[2].s);
+	if (p->dflt_file[dir] && p->pol->dflt[dir] != act &&
+	    pw_diag_warn(p->d, p->file, st->t[0].line,
+			 "default %s changes from %s (set at %s:%d) to %s; the later line applies",
+			 dir_names[dir], p->pol->dflt[dir] == PW_PASS ? "allow" : "drop",
+			 p->dflt_file[dir], p->dflt_line[dir], act == PW_PASS ? "allow" : "drop"))
+		return oom(p);
+	p->pol->dflt[dir] = (uint8_t)act;
+	p->dflt_file[dir] = p->file;
+	p->dflt_line[dir] = st->t[0].line;
+	return 0;
+}
+
+static int st_mode(struct parser *p, const struct stmt *st)
+{
+	if (st->n < 2)
+		return err_end(p, st, "enforce or monitor");
+	int m = is_kw(st, 1, "enforce") ? PW_MODE_ENFORCE : is_kw(st, 1, "monitor") ? PW_MODE_MONITOR : -1;
+	if (m < 0)
+		return err_at(p, &st->t[1], "expected enforce or monitor, got \"%s\"", tok_show(&st->t[1]));
+	if (st->n > 2)
+		return err_at(p, &st->t[2], "unexpected \"%s\" after mode %s", tok_show(&st->t[2]), st->t[1].s);
+	if (p->mode_file && p->pol->mode != m &&
+	    pw_diag_warn(p->d, p->file, st->t[0].line,
+			 "mode changes from %s (set at %s:%d) to %s; the later line applies",
+			 p->pol->mode == PW_MODE_MONITOR ? "monitor" : "enforce", p->mode_file,
+			 p->mode_line, st->t[1].s))
+		return oom(p);
+	p->pol->mode = (uint8_t)m;
+	p->mode_file = p->file;
+	p->mode_line = st->t[0].line;
+	return 0;
+}
+
+static bool valid_set_name(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static int st_set(struct parser *p, const struct stmt *st)
+{
+	struct pfx_list l = { 0 };
+	size_t i = 3;
+
+	if (st->n < 2)
+		return err_end(p, st, "a set name, as in set mail = 198.51.100.25");
+	const struct tok *nt = &st->t[1];
+	if (nt->type != T_WORD || !valid_set_name(nt->s))
+		return err_at(p, nt, "expected a set name (letters, digits, _ - .; starting with a "
+			      "letter or _), got \"%s\"", tok_show(nt));
+	const struct pw_set *old = find_set(p->pol, nt->s);
+	if (old)
+		return err_at(p, nt, "set \"%s\" is already defined at %s:%d", nt->s, old->file, old->line);
+	if (st->n < 3)
+		return err_end(p, st, "\"=\"");
+	if (st->t[2].type != T_EQ)
+		return err_at(p, &st->t[2], "expected \"=\", got \"%s\"", tok_show(&st->t[2]));
+	if (parse_peer_list(p, st, &i, &l))
+		goto fail;
+	if (i < st->n) {
+		err_at(p, &st->t[i], "expected \",\" or end of line, got \"%s\"", tok_show(&st->t[i]));
+		goto fail;
+	}
+	normalize_prefixes(l.p, &l.n);
+	if (grow((void **)&p->pol->sets, &p->sets_cap, p->pol->nsets + 1,
+		 sizeof(*p->pol->sets))) {
+		oom(p);
+		goto fail;
+	}
+	struct pw_set *s = &p->pol->sets[p->pol->nsets];
+	s->name = strdup(nt->s);
+	if (!s->name) {
+		oom(p);
+		goto fail;
+	}
+	s->pfx = l.p;
+	s->n = l.n;
+	s->file = p->file;
+	s->line = nt->line;
+	p->pol->nsets++;
+	return 0;
+fail:
+	free(l.p);
+	return -1;
+}
+
+static int proto_word(const char *s)
+{
+	if (strcmp(s, "tcp") == 0)
+		return PW_P_TCP;
+	if (strcmp(s, "udp") == 0)
+		return PW_P_UDP;
+	if (strcmp(s, "icmp") == 0)
+		return PW_P_ICMP;
+	if (strcmp(s, "icmpv6") == 0)
+		return PW_P_ICMPV6;
+	return 0;
+}
+
+static int rule_protocol(struct parser *p, const struct stmt *st, size_t *i, struct pw_rule *r)
+{
+	const char *expect = "a protocol: tcp, udp, tcp,udp, icmp, icmpv6 or proto NAME|NUMBER";
+
+	if (*i >= st->n)
+		return err_end(p, st, expect);
+	const struct tok *t = &st->t[*i];
+	if (is_kw(st, *i, "proto")) {
+		(*i)++;
+		if (*i >= st->n)
+			return err_end(p, st, "an IP protocol name or number (0-255)");
+		t = &st->t[*i];
+		unsigned long v;
+		int n = t->type == T_WORD ? pw_proto_by_name(t->s) : -1;
+		if (n < 0 && t->type == T_WORD && parse_uint(t->s, 255, &v))
+			n = (int)v;
+		if (n < 0)
+			return err_at(p, t, "expected an IP protocol name (gre, esp, ah, vrrp, ospf, "
+				      "sctp, ...) or number 0-255, got \"%s\"", tok_show(t));
+		(*i)++;
+		/* the protocols with their own words mean the same either way */
+		if (n == 6 || n == 17 || n == 1 || n == 58) {
+			r->protos = n == 6 ? PW_P_TCP : n == 17 ? PW_P_UDP : n == 1 ? PW_P_ICMP : PW_P_ICMPV6;
+			return 0;
+		}
+		r->protos = PW_P_OTHER;
+		r->ip_proto = (uint8_t)n;
+		return 0;
+	}
+	for (;;) {
+		int b = t->type == T_WORD ? proto_word(t->s) : 0;
+		if (!b)
+			return err_at(p, t, "expected %s, got \"%s\"", expect, tok_show(t));
+		if (r->protos & b)
+			return err_at(p, t, "\"%s\" is listed twice", t->s);
+		if (r->protos && ((r->protos | b) & ~(PW_P_TCP | PW_P_UDP)))
+			return err_at(p, t, "\"%s\" cannot share a rule with %s; write a separate rule "
+				      "for it", t->s, !(r->protos & ~(PW_P_TCP | PW_P_UDP)) ? "tcp or udp" :
+				      r->protos & PW_P_ICMP ? "icmp" : "icmpv6");
+		r->protos |= (uint8_t)b;
+		(*i)++;
+		if (*i < st->n && st->t[*i].type == T_COMMA) {
+			(*i)++;
+			if (*i >= st->n)
+				return err_end(p, st, "tcp or udp after \",\"");
+			t = &st->t[*i];
+			continue;
+		}
+		return 0;
+	}
+}
+
+static int rule_ranges(struct parser *p, const struct stmt *st, size_t *i, struct pw_rule *r, bool icmp)
+{
+	size_t cap = 0, start = *i;
+	bool v6 = r->protos & PW_P_ICMPV6;
+
+	if (*i >= st->n)
+		return err_end(p, st, icmp ? "an ICMP type" : "a port or range");
+	for (;;) {
+		if (grow((void **)&r->ranges, &cap, r->nranges + 1, sizeof(*r->ranges)))
+			return oom(p);
+		if (parse_range_item(p, &st->t[*i], icmp, v6, &r->ranges[r->nranges]))
+			return -1;
+		r->nranges++;
+		(*i)++;
+		if (*i < st->n && st->t[*i].type == T_COMMA) {
+			(*i)++;
+			if (*i >= st->n)
+				return err_end(p, st, icmp ? "an ICMP type after \",\"" : "a port after \",\"");
+			continue;
+		}
+		break;
+	}
+	r->ports_text = join_tokens(st, start, *i);
+	if (!r->ports_text)
+		return oom(p);
+	normalize_ranges(r->ranges, &r->nranges);
+	return 0;
+}
+
+static int st_rule(struct parser *p, const struct stmt *st)
+{
+	struct pw_rule r = { 0 };
+	struct pfx_list peers = { 0 };
+	size_t i = 1;
+	bool have_ports = false, have_peers = false, have_comment = false;
+
+	r.action = strcmp(st->t[0].s, "allow") == 0 ? PW_PASS : PW_DROP;
+	r.file = p->file;
+	r.line = st->t[0].line;
+	if (st->n < 2) {
+		err_end(p, st, "a direction: in, out or both");
+		goto fail;
+	}
+	if (is_kw(st, 1, "in"))
+		r.dirs = 1 << PW_DIR_IN;
+	else if (is_kw(st, 1, "out"))
+		r.dirs = 1 << PW_DIR_OUT;
+	else if (is_kw(st, 1, "both"))
+		r.dirs = (1 << PW_DIR_IN) | (1 << PW_DIR_OUT);
+	else {
+		err_at(p, &st->t[1], "expected a direction: in, out or both, got \"%s\"", tok_show(&st->t[1]));
+		goto fail;
+	}
+	i = 2;
+	if (rule_protocol(p, st, &i, &r))
+		goto fail;
+	while (i < st->n) {
+		const struct tok *t = &st->t[i];
+		if (is_kw(st, i, "port") || is_kw(st, i, "type")) {
+			bool icmp = t->s[0] == 't';
+			if (icmp && !(r.protos & (PW_P_ICMP | PW_P_ICMPV6))) {
+				err_at(p, t, "\"type\" goes with icmp or icmpv6; %s rules take \"port\"",
+				       r.protos & PW_P_OTHER ? "proto" : "tcp/udp");
+				goto fail;
+			}
+			if (!icmp && !(r.protos & (PW_P_TCP | PW_P_UDP))) {
+				err_at(p, t, "\"port\" goes with tcp or udp; %s", r.protos & PW_P_OTHER ?
+				       "proto rules match the whole protocol" : "icmp rules take \"type\"");
+				goto fail;
+			}
+			if (have_ports) {
+				err_at(p, t, "\"%s\" is given twice; put every item in one comma list", t->s);
+				goto fail;
+			}
+			i++;
+			if (rule_ranges(p, st, &i, &r, icmp))
+				goto fail;
+			have_ports = true;
+		} else if (is_kw(st, i, "from") || is_kw(st, i, "to") || is_kw(st, i, "peer")) {
+			if (t->s[0] == 'f' && r.dirs != (1 << PW_DIR_IN)) {
+				err_at(p, t, "\"from\" names the source of inbound packets and goes with "
+				       "\"in\"; use %s", r.dirs == (1 << PW_DIR_OUT) ? "\"to\" or \"peer\"" : "\"peer\"");
+				goto fail;
+			}
+			if (t->s[0] == 't' && r.dirs != (1 << PW_DIR_OUT)) {
+				err_at(p, t, "\"to\" names the destination of outbound packets and goes with "
+				       "\"out\"; use %s", r.dirs == (1 << PW_DIR_IN) ? "\"from\" or \"peer\"" : "\"peer\"");
+				goto fail;
+			}
+			if (have_peers) {
+				err_at(p, t, "peers are given twice; put every peer in one comma list");
+				goto fail;
+			}
+			i++;
+			size_t start = i;
+			if (parse_peer_list(p, st, &i, &peers))
+				goto fail;
+			r.peers_text = join_tokens(st, start, i);
+			if (!r.peers_text) {
+				oom(p);
+				goto fail;
+			}
+			have_peers = true;
+		} else if (is_kw(st, i, "comment")) {
+			if (have_comment) {
+				err_at(p, t, "\"comment\" is given twice");
+				goto fail;
+			}
+			i++;
+			if (i >= st->n) {
+				err_end(p, st, "a quoted comment");
+				goto fail;
+			}
+			if (st->t[i].type != T_STR) {
+				err_at(p, &st->t[i], "expected a quoted comment, got \"%s\"", tok_show(&st->t[i]));
+				goto fail;
+			}
+			r.comment = strdup(st->t[i].s);
+			if (!r.comment) {
+				oom(p);
+				goto fail;
+			}
+			i++;
+			have_comment = true;
+		} else {
+			err_at(p, t, "expected port, type, from, to, peer or comment, got \"%s\"", tok_show(t));
+			goto fail;
+		}
+	}
+	if (have_peers) {
+		normalize_prefixes(peers.p, &peers.n);
+		/* "any", or both whole address families, is no restriction */
+		bool all4 = false, all6 = false;
+		for (size_t k = 0; k < peers.n; k++) {
+			all4 |= peers.p[k].fam == PW_FAM_V4 && peers.p[k].len == 0;
+			all6 |= peers.p[k].fam == PW_FAM_V6 && peers.p[k].len == 0;
+		}
+		if (all4 && all6) {
+			free(peers.p);
+			peers.p = NULL;
+			peers.n = 0;
+		} else {
+			r.restricted = true;
+		}
+	}
+	r.peers = peers.p;
+	r.npeers = peers.n;
+	r.text = strdup(st->text ? st->text : "");
+	if (!r.text) {
+		oom(p);
+		goto fail;
+	}
+	if (grow((void **)&p->pol->rules, &p->rules_cap, p->pol->nrules + 1,
+		 sizeof(r))) {
+		oom(p);
+		goto fail;
+	}
+	r.id = (uint32_t)p->pol->nrules + 1;
+	p->pol->rules[p->pol->nrules++] = r;
+	return 0;
+fail:
+	free(peers.p);
+	free(r.ranges);
+	free(r.ports_text);
+	free(r.peers_text);
+	free(r.comment);
+	free(r.text);
+	return -1;
+}
+
+static int statement(struct parser *p, const struct stmt *st)
+{
+	const struct tok *t = &st->t[0];
+
+	if (t->type == T_WORD) {
+		if (strcmp(t->s, "policy") == 0)
+			return st_policy(p, st);
+		if (strcmp(t->s, "include") == 0)
+			return st_include(p, st);
+		if (strcmp(t->s, "default") == 0)
+			return st_default(p, st);
+		if (strcmp(t->s, "mode") == 0)
+			return st_mode(p, st);
+		if (strcmp(t->s, "set") == 0)
+			return st_set(p, st);
+		if (strcmp(t->s, "allow") == 0 || strcmp(t->s, "deny") == 0)
+			return st_rule(p, st);
+	}
+	return err_at(p, t, "expected a statement (policy, include, default, mode, set, allow or "
+		      "deny), got \"%s\"", tok_show(t));
+}
+
+/* Parse text that belongs to p->file. A line ending in "," goes on. A
+ * UTF-8 byte order mark at the start is skipped. */
+static int parse_text(struct parser *p, const char *text, size_t len)
+{
+	struct stmt st = { 0 };
+	size_t pos = 0;
+	int lineno = 0, rc = 0;
+
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len && rc == 0) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+		pos += ll + (nl ? 1 : 0);
+		lineno++;
+		const char *nul = memchr(line, '\0', ll);
+		if (nul) {
+			struct colpos cp = { .at = 0, .col = 1 };
+			pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)(nul - line)),
+				      "NUL byte in the file; is it a text file?");
+			rc = -1;
+			break;
+		}
+		if (tokenize_line(p, &st, line, ll, lineno)) {
+			rc = -1;
+			break;
+		}
+		if (st.n == 0)
+			continue;
+		if (st.t[st.n - 1].type == T_COMMA && pos < len)
+			continue;	/* the list goes on on the next line */
+		rc = statement(p, &st);
+		stmt_clear(&st);
+	}
+	if (rc == 0 && st.n > 0)
+		rc = statement(p, &st);
+	stmt_free(&st);
+	return rc;
+}
+
+/* Read a whole file; *sb: the status of what was read (from the open file,
+ * so what is judged is what was read). */
+static int read_all(const char *path, char **out, size_t *len, struct stat *sb)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (fstat(fileno(f), sb)) {
+		int e = -errno;
+		fclose(f);
+		return e;
+	}
+	if (S_ISDIR(sb->st_mode)) {
+		fclose(f);
+		return -EISDIR;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap > (64u << 20)) {
+				free(buf);
+				fclose(f);
+				return -EFBIG;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	int err = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static const char *intern_file(struct parser *p, const char *path)
+{
+	if (grow((void **)&p->pol->files, &p->files_cap, p->pol->nfiles + 1,
+		 sizeof(char *)))
+		return NULL;
+	char *s = strdup(path);
+	if (!s)
+		return NULL;
+	p->pol->files[p->pol->nfiles++] = s;
+	return s;
+}
+
+static int enter_file(struct parser *p, const char *path, const char *real, const struct tok *from,
+		      const char *text, size_t len)
+{
+	const char *saved = p->file;
+
+	for (int k = 0; k < p->depth; k++) {
+		if (strcmp(p->stack[k], real) == 0)
+			return err_at(p, from, "include cycle: \"%s\" is already being read "
+				      "(it includes this file); remove one of the includes", path);
+	}
+	for (size_t k = 0; k < p->nseen; k++)
+		if (strcmp(p->seen[k], real) == 0)
+			return 0;	/* included once already (a diamond): nothing new */
+	if (p->depth > PW_INCLUDE_MAX_DEPTH)
+		return err_at(p, from, "includes nest deeper than %d files; flatten them",
+			      PW_INCLUDE_MAX_DEPTH);
+	if (grow((void **)&p->seen, &p->seen_cap, p->nseen + 1, sizeof(char *)))
+		return oom(p);
+	p->seen[p->nseen] = strdup(real);
+	if (!p->seen[p->nseen])
+		return oom(p);
+	p->nseen++;
+	const char *f = intern_file(p, path);
+	if (!f)
+		return oom(p);
+	char *saved_named = p->file_named;
+	p->stack[p->depth++] = p->seen[p->nseen - 1];
+	p->file = f;
+	p->file_named = NULL;
+	int rc = parse_text(p, text, len);
+	free(p->file_named);
+	p->file_named = saved_named;
+	p->depth--;
+	p->file = saved;
+	return rc;
+}
+
+int pw_policy_file_safe(const char *path, const struct stat *sb, bool dir, uid_t uid,
+			char *msg, size_t n)
+{
+	mode_t w = sb->st_mode & (S_IWGRP | S_IWOTH);
+
+	if (!(dir ? S_ISDIR(sb->st_mode) : S_ISREG(sb->st_mode)))
+		return 0;	/* a pipe, /dev/stdin: its writer is the caller */
+	if (sb->st_uid != 0 && sb->st_uid != uid) {
+		snprintf(msg, n, "%s is owned by uid %u, not root: that user could change what portwall "
+			 "enforces; fix: chown root %s", dir ? "its directory" : "the file",
+			 (unsigned)sb->st_uid, path);
+		return -EPERM;
+	}
+	if (w && !(dir && (sb->st_mode & S_ISVTX))) {
+		snprintf(msg, n, "%s is %s-writable (mode %04o): %s could %s what portwall enforces; "
+			 "fix: chmod go-w %s", dir ? "its directory" : "the file",
+			 w == (S_IWGRP | S_IWOTH) ? "group- and world" : w == S_IWGRP ? "group" : "world",
+			 (unsigned)(sb->st_mode & 07777), w & S_IWOTH ? "any user" : "the group's members",
+			 dir ? "replace files in it and so change" : "change", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* StrictModes: the file just read (sb) and the directory holding it. */
+static int check_file(struct parser *p, const char *path, const char *real, const struct stat *sb,
+		      const struct tok *from)
+{
+	char msg[PATH_MAX * 2 + 200], dir[PATH_MAX];
+	struct stat ds;
+	uid_t uid = geteuid();
+	int rc = pw_policy_file_safe(path, sb, false, uid, msg, sizeof(msg));
+
+	if (rc == 0 && S_ISREG(sb->st_mode)) {
+		/* the real directory: a symlink's target is what is read */
+		const char *slash = strrchr(real, '/');
+		if (slash == real)
+			snprintf(dir, sizeof(dir), "/");
+		else if (slash)
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (stat(dir, &ds) == 0)
+			rc = pw_policy_file_safe(dir, &ds, true, uid, msg, sizeof(msg));
+	}
+	if (rc == 0)
+		return 0;
+	if (p->files == PW_FILES_WARN) {
+		if (pw_diag_warn(p->d, path, 0, "%s (apply, reload and run refuse it)", msg))
+			return oom(p);
+		return 0;
+	}
+	if (from)
+		return err_at(p, from, "refused: included file %s: %s", path, msg);
+	pw_diag_error(p->d, path, 0, 0, "refused: %s", msg);
+	return -1;
+}
+
+static int parse_file(struct parser *p, const char *path, const struct tok *from)
+{
+	char real[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	struct stat sb;
+	int err = -read_all(path, &text, &len, &sb);
+
+	/* what realpath() cannot resolve but can be read (/dev/stdin, a pipe)
+	 * is known by the path given */
+	if (!err && !realpath(path, real))
+		snprintf(real, sizeof(real), "%s", path);
+	if (err) {
+		if (from)
+			return err_at(p, from, "cannot read included file %s: %s", path, strerror(err));
+		pw_diag_error(p->d, path, 0, 0, "cannot read the policy: %s", strerror(err));
+		return -1;
+	}
+	if (p->files != PW_FILES_ANY && check_file(p, path, real, &sb, from)) {
+		free(text);
+		return -1;
+	}
+	int rc = enter_file(p, path, real, from, text, len);
+	free(text);
+	return rc;
+}
+
+static void parser_done(struct parser *p)
+{
+	for (size_t k = 0; k < p->nseen; k++)
+		free(p->seen[k]);
+	free(p->seen);
+}
+
+static void policy_init(struct pw_policy *pol)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->dflt[PW_DIR_IN] = PW_DROP;
+	pol->dflt[PW_DIR_OUT] = PW_PASS;
+	pol->mode = PW_MODE_ENFORCE;
+}
+
+static int finish(struct parser *p, const char *root, int rc)
+{
+	parser_done(p);
+	if (rc == 0 && !p->pol->name) {
+		const char *b = strrchr(root, '/');
+		p->pol->name = strdup(b ? b + 1 : root);
+		if (!p->pol->name) {
+			pw_diag_error(p->d, root, 0, 0, "out of memory");
+			rc = -1;
+		}
+	}
+	if (rc != 0)
+		pw_policy_free(p->pol);
+	return rc;
+}
+
+int pw_policy_parse_file_opts(const char *path, const struct pw_parse_opts *o, struct pw_policy *pol,
+			      struct pw_diag *d)
+{
+	struct parser p = { .pol = pol, .d = d, .files = o ? o->files : PW_FILES_ANY };
+
+	policy_init(pol);
+	errno = 0;
+	return finish(&p, path, parse_file(&p, path, NULL));
+}
+
+int pw_policy_parse_file(const char *path, struct pw_policy *pol, struct pw_diag *d)
+{
+	return pw_policy_parse_file_opts(path, NULL, pol, d);
+}
+
+int pw_policy_parse_text(const char *name, const char *text, size_t len,
+			 struct pw_policy *pol, struct pw_diag *d)
+{
+	struct parser p = { .pol = pol, .d = d };
+	char real[PATH_MAX];
+
+	policy_init(pol);
+	/* a name that is no file still gets a unique key for include cycles */
+	if (!realpath(name, real))
+		snprintf(real, sizeof(real), "\x01%s", name);
+	return finish(&p, name, enter_file(&p, name, real, NULL, text, len));
+}
+
+void pw_policy_free(struct pw_policy *pol)
+{
+	for (size_t i = 0; i < pol->nrules; i++) {
+		struct pw_rule *r = &pol->rules[i];
+		free(r->ranges);
+		free(r->peers);
+		free(r->ports_text);
+		free(r->peers_text);
+		free(r->comment);
+		free(r->text);
+	}
+	free(pol->rules);
+	for (size_t i = 0; i < pol->nsets; i++) {
+		free(pol->sets[i].name);
+		free(pol->sets[i].pfx);
+	}
+	free(pol->sets);
+	for (size_t i = 0; i < pol->nfiles; i++)
+		free(pol->files[i]);
+	free(pol->files);
+	free(pol->name);
+	memset(pol, 0, sizeof(*pol));
+}
