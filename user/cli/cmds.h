@@ -6,6 +6,7 @@
 
 #include "policy/compile.h"
 #include "policy/policy.h"
+#include "datapath/apply.h"
 
 #define PW_VERSION "0.1.0"
 
@@ -26,6 +27,11 @@ int cmd_run(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+
+/* Parse apply's options (and run's, when run). 0, 1 after --help, -1. */
+int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run);
+/* Apply or hot-reload (pw_apply_tx), and print what it did. An exit code. */
+int pw_apply(struct pw_apply_opts o);
 
 /* Parse and compile a policy file; on failure print the error to stderr
  * and return -1 (nothing to free). d collects warnings either way. */

@@ -1,11 +1,14 @@
-/* apply.h - apply (and hot-reload) a policy: shared by apply, reload and run. */
+/* apply.h - the apply transaction (a first apply or a hot reload), below
+ * the commands: apply, reload and run call it and print its result. */
 #ifndef PW_APPLY_H
 #define PW_APPLY_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/diag.h"
 #include "datapath/attach.h"
+#include "portwall.h"
 
 struct pw_apply_opts {
 	const char *policy, *ifaces, *netns, *root;
@@ -21,9 +24,38 @@ struct pw_apply_opts {
 	uint32_t ct_tcp_syn, ct_tcp_est, ct_tcp_close, ct_udp, ct_icmp, ct_other, frag_timeout;
 };
 
-/* Parse apply's options (and run's, when run). 0, 1 after --help, -1. */
-int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run);
-/* Apply or hot-reload; prints what it did. Returns an exit code. */
-int pw_apply(struct pw_apply_opts o);
+/* What a failed apply leaves in force, for the last words of its message. */
+enum pw_apply_left {
+	PW_LEFT_SAID,		/* err says it (or it is unknown) */
+	PW_LEFT_NOTHING,	/* "nothing was changed" */
+	PW_LEFT_OLD,		/* "the policy in force is unchanged" */
+	PW_LEFT_UNDONE,		/* attaching failed and was undone: nothing changed */
+	PW_LEFT_PART,		/* the new policy, on the interfaces attached before */
+};
+
+/* What pw_apply_tx did, in the order it happened, for the caller to print. */
+struct pw_apply_result {
+	struct pw_diag diag;	/* the analysis' warnings; a parse or compile error */
+	bool diag_failed;	/* the policy did not parse or compile: diag.error */
+	char err[700];		/* what failed, when it failed otherwise */
+	enum pw_apply_left left;
+	bool removed_unfinished;	/* pins of a killed first apply were removed */
+	bool capacity_ignored;	/* --ct-capacity on a reload */
+	int carry_rc;		/* carrying rule counters: 0 or -errno */
+	int ended;		/* tracked flows the new policy forbids, ended */
+	int adopted;		/* open connections adopted, or -errno */
+	bool watchdog_failed;	/* --confirm's watchdog did not start */
+	bool first;		/* a first apply, not a reload */
+	struct pw_meta meta;	/* the record in force at the end */
+	bool had[PW_MAX_IFACES];	/* meta.iface[i] was attached before */
+};
+
+/* Apply o->policy: prepare it (parse, compile, analyze), open the loaded
+ * datapath or load one, write the half not in force, record, activate,
+ * carry counters and end revoked flows (or adopt open connections), attach
+ * and record again, start the --confirm watchdog. 0 or -1; *r says what
+ * happened either way: free it with pw_apply_result_free. */
+int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r);
+void pw_apply_result_free(struct pw_apply_result *r);
 
 #endif

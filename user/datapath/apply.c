@@ -1,0 +1,500 @@
+/* apply.c - the apply transaction: compile a policy, write it into the
+ * half of the policy maps not in force and put it in force with one
+ * write; on a first apply load and pin the programs and attach them.
+ * Each step is a function with the cleanup it owns; pw_apply_tx reads as
+ * their order, with the kill -9 fault points between them
+ * (docs/reliability.md). A reload changes nothing of the policy in force
+ * until pw_dp_activate; a first apply changes nothing until it attaches. */
+#include "datapath/apply.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/analyze.h"
+#include "datapath/adopt.h"
+#include "datapath/state.h"
+
+/* One apply in progress: what the steps hand each other. */
+struct tx {
+	const struct pw_apply_opts *o;
+	struct pw_apply_result *r;
+	struct pw_policy pol;
+	struct pw_compiled c;
+	bool have_policy;
+	char abspath[PATH_MAX];
+	char names[PW_MAX_IFACES][IF_NAMESIZE];
+	unsigned idx[PW_MAX_IFACES];
+	int nif, saved, lock;
+	struct pw_dp dp;
+	bool dp_open;
+	struct pw_meta m;
+	bool first;
+	uint32_t half;		/* the half the new policy goes into */
+	struct pw_config cfg;
+};
+
+/* Fail with a message in r->err and what is left in force. */
+static int fail(struct tx *t, enum pw_apply_left left, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct tx *t, enum pw_apply_left left, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->r->err, sizeof(t->r->err), fmt, ap);
+	va_end(ap);
+	t->r->left = left;
+	return -1;
+}
+
+/* Step 1, no kernel contact: parse (StrictModes: a policy others than root
+ * could have written is refused), compile, analyze, and the absolute path
+ * that reload and status will read again. */
+static int prepare(struct tx *t)
+{
+	const struct pw_parse_opts po = { .files = PW_FILES_STRICT };
+	struct pw_diag *d = &t->r->diag;
+
+	if (pw_policy_parse_file_opts(t->o->policy, &po, &t->pol, d))
+		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
+	if (t->o->mode >= 0)
+		t->pol.mode = (uint8_t)t->o->mode;
+	if (pw_compile(&t->pol, &t->c, d)) {
+		pw_policy_free(&t->pol);
+		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
+	}
+	t->have_policy = true;
+	pw_analyze(&t->pol, &t->c, d);	/* warnings only */
+	if (!realpath(t->o->policy, t->abspath))
+		snprintf(t->abspath, sizeof(t->abspath), "%s", t->o->policy);
+	if (strlen(t->abspath) > 255)
+		return fail(t, PW_LEFT_NOTHING, "the policy's path is longer than 255 bytes; move it");
+	return 0;
+}
+
+/* Split "a,b" into names; every one must exist (in the netns). */
+static int resolve_ifaces(struct tx *t)
+{
+	char buf[512], *save, *s;
+
+	t->nif = 0;
+	snprintf(buf, sizeof(buf), "%s", t->o->ifaces);
+	for (s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+		if (t->nif == PW_MAX_IFACES)
+			return fail(t, PW_LEFT_SAID, "at most %d interfaces", PW_MAX_IFACES);
+		if (strlen(s) >= IF_NAMESIZE || !(t->idx[t->nif] = if_nametoindex(s)))
+			return fail(t, PW_LEFT_NOTHING, "no interface \"%s\"", s);
+		snprintf(t->names[t->nif], IF_NAMESIZE, "%s", s);
+		t->nif++;
+	}
+	return t->nif ? 0 : fail(t, PW_LEFT_NOTHING, "no interface given");
+}
+
+/* The datapath pinned under the root, when it is whole and ours: 0, or
+ * -ENOENT when there is none (a first apply), or -1 having failed. */
+static int open_loaded(struct tx *t)
+{
+	const char *root = t->o->root, *netns = t->o->netns ? t->o->netns : "";
+	char err[600];
+	int rc = pw_dp_open_pinned(&t->dp, root, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		return rc;
+	if (rc)
+		return fail(t, PW_LEFT_SAID, "%s", err);
+	if (pw_dp_read_meta(&t->dp, &t->m)) {
+		int e = errno;
+		pw_dp_close(&t->dp);
+		return fail(t, PW_LEFT_SAID, "reading what is applied failed: %s", strerror(e));
+	}
+	if (t->m.cur.generation == 0 && t->m.niface == 0) {
+		/* a first apply killed after pinning, before it recorded
+		 * anything: nothing of it was ever in force */
+		t->r->removed_unfinished = true;
+		pw_dp_close(&t->dp);
+		pw_dp_unpin(root);
+		return -ENOENT;
+	}
+	if (strcmp(t->m.netns, netns) != 0) {
+		pw_dp_close(&t->dp);
+		return fail(t, PW_LEFT_NOTHING, "the portwall under %s works in network namespace \"%s\", not "
+			    "\"%s\"; use another --pin-root for another namespace", root, t->m.netns, netns);
+	}
+	t->dp_open = true;
+	return 0;
+}
+
+/* Step 2: lock the pin root, enter the netns, find the interfaces, and
+ * open the loaded datapath or load a new one (not pinned yet). */
+static int open_or_load(struct tx *t)
+{
+	char err[600];
+
+	if (pw_ensure_bpffs(t->o->root, err, sizeof(err)) || (t->lock = pw_lock(t->o->root, err, sizeof(err))) < 0)
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
+	if (pw_netns_enter(t->o->netns, &t->saved, err, sizeof(err)))
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
+	if (resolve_ifaces(t))
+		return -1;
+	int rc = open_loaded(t);
+	if (rc != -ENOENT)
+		return rc;
+	t->first = true;
+	struct pw_dp_opts lo = {
+		.rule_capacity = t->c.nrules * 2 + 2 > 4096 ? t->c.nrules * 2 + 2 : 4096,
+		.ct_capacity = t->o->ct_capacity,
+		.verbose = t->o->verbose,
+	};
+	if (pw_dp_load(&t->dp, &lo, err, sizeof(err)))
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
+	t->dp_open = true;
+	memset(&t->m, 0, sizeof(t->m));
+	snprintf(t->m.netns, sizeof(t->m.netns), "%s", t->o->netns ? t->o->netns : "");
+	return 0;
+}
+
+/* The flags' settings over a configuration. */
+static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg, int ncpus)
+{
+	if (o->event_rate) {
+		cfg->ev_rate = o->event_rate / (uint32_t)(ncpus > 0 ? ncpus : 1);
+		if (!cfg->ev_rate)
+			cfg->ev_rate = 1;
+		cfg->ev_burst = cfg->ev_rate;
+	}
+#define SET(f) if (o->f) cfg->f = o->f
+	SET(ct_tcp_syn);
+	SET(ct_tcp_est);
+	SET(ct_tcp_close);
+	SET(ct_udp);
+	SET(ct_icmp);
+	SET(ct_other);
+	SET(frag_timeout);
+#undef SET
+}
+
+/* The configuration of the new half: a reload keeps the timeouts and
+ * rates in force, then the flags given now apply. */
+static int choose_half(struct tx *t)
+{
+	struct pw_state st;
+
+	if (pw_dp_read_state(&t->dp, &st))
+		return fail(t, PW_LEFT_SAID, "reading the policy state failed: %s", strerror(errno));
+	t->half = t->first ? 0 : (st.active ^ 1) & 1;
+	t->r->capacity_ignored = !t->first && t->o->ct_capacity;
+	if (t->first) {
+		pw_config_default(&t->cfg, t->c.mode, t->dp.ncpus);
+	} else {
+		t->cfg = st.cfg[st.active & 1];
+		t->cfg.mode = t->c.mode;
+	}
+	apply_settings(t->o, &t->cfg, t->dp.ncpus);
+	return 0;
+}
+
+/* Step 3: the policy into the half not in force; a first apply pins the
+ * datapath after that. */
+static int write_inactive(struct tx *t)
+{
+	enum pw_apply_left kept = t->first ? PW_LEFT_NOTHING : PW_LEFT_OLD;
+	char err[600];
+
+	if (choose_half(t))
+		return -1;
+	/* what pw_dp_write_half would refuse, refused before anything changes */
+	if (pw_dp_fits(&t->dp, &t->c, err, sizeof(err)))
+		return fail(t, PW_LEFT_OLD, "%s", err);
+	/* the half about to be written is what rollback would return to:
+	 * forget it first, so that a kill -9 mid-write leaves no rollback
+	 * into a half-written half */
+	if (!t->first && t->m.prev.generation) {
+		memset(&t->m.prev, 0, sizeof(t->m.prev));
+		if (pw_dp_write_meta(&t->dp, &t->m))
+			return fail(t, PW_LEFT_NOTHING, "recording what is applied failed: %s", strerror(errno));
+	}
+	pw_fault_point("before-write");
+	if (pw_dp_write_half(&t->dp, t->half, &t->c, &t->cfg, err, sizeof(err)))
+		return fail(t, kept, "%s", err);
+	pw_fault_point("before-pin");
+	if (t->first && pw_dp_pin(&t->dp, t->o->root, err, sizeof(err))) {
+		pw_dp_unpin(t->o->root);
+		rmdir(t->o->root);
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
+	}
+	return 0;
+}
+
+/* Step 4: record the new generation before it goes in force. Killed
+ * between this write and the activation, the generation in pw_state still
+ * names the record in force (pw_dp_read_meta shows that one); afterwards
+ * meta never names a policy that is not the one in force. */
+static int record(struct tx *t)
+{
+	struct pw_meta *m = &t->m;
+
+	pw_fault_point("before-record");
+	if (!t->first)
+		m->prev = m->cur;	/* what rollback returns to: the half about to be left */
+	m->cur.generation++;
+	m->cur.mode = t->c.mode;
+	m->cur.applied_unix = (uint64_t)time(NULL);
+	memcpy(m->cur.hash, t->c.hash, sizeof(m->cur.hash));
+	snprintf(m->cur.name, sizeof(m->cur.name), "%s", t->pol.name);
+	snprintf(m->cur.path, sizeof(m->cur.path), "%.255s", t->abspath);
+	m->confirm_pending = 0;
+	m->confirm_deadline = 0;
+	if (pw_dp_write_meta(&t->dp, m) == 0)
+		return 0;
+	int e = errno;
+	if (t->first) {
+		pw_dp_unpin(t->o->root);
+		rmdir(t->o->root);
+	}
+	return fail(t, t->first ? PW_LEFT_NOTHING : PW_LEFT_OLD, "recording what is applied failed: %s", strerror(e));
+}
+
+/* Step 5: one write puts the new half in force (then a grace period). */
+static int activate(struct tx *t)
+{
+	pw_fault_point("before-activate");
+	int rc = pw_dp_activate(&t->dp, t->half, t->m.cur.generation);
+	return rc ? fail(t, PW_LEFT_SAID, "putting the policy in force failed: %s", strerror(-rc)) : 0;
+}
+
+/* Step 6. A reload: the old half is frozen now; carry the counts of kept
+ * rules, and end the flows the new policy no longer allows. A first apply,
+ * before attaching: adopt the open connections, so that no packet of one
+ * meets an empty conntrack table. Failures here are reported, not fatal. */
+static void carry_or_adopt(struct tx *t)
+{
+	struct pw_apply_result *r = t->r;
+
+	if (t->first) {
+		r->adopted = pw_adopt_sockets(&t->dp);
+		if (r->adopted > 0)
+			t->m.ct_adopted += (uint64_t)r->adopted;
+		return;
+	}
+	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
+	r->ended = pw_dp_flush_ct(&t->dp, &t->c);
+	if (r->ended > 0)
+		t->m.ct_flushed += (uint64_t)r->ended;
+}
+
+static void detach_all(const struct pw_meta *m, const char *root)
+{
+	char pin[600];
+
+	for (int i = 0; i < m->niface; i++) {
+		pw_link_pin(root, m->iface[i].name, pin, sizeof(pin));
+		pw_detach_xdp(pin);
+		if (m->iface[i].tc_mode)
+			pw_detach_tc((int)m->iface[i].ifindex, m->iface[i].tc_mode);
+	}
+}
+
+/* Attach one interface (its record f is in meta already). What an apply
+ * killed mid-attach left is taken over: our XDP link still pinned and
+ * attached stays, the tc filter is replaced in place. */
+static int attach_one(const struct pw_dp *dp, const struct pw_apply_opts *o, struct pw_iface *f,
+		      const char *pin, char *err, size_t errsz)
+{
+	int rc = pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]);
+
+	if (rc > 0 && access(pin, F_OK) == 0) {
+		f->xdp_mode = (uint8_t)rc;
+		rc = 0;
+	} else {
+		pw_detach_xdp(pin);	/* a stale pin, if any */
+		rc = pw_attach_xdp(dp->prog_fd[PW_DIR_IN], (int)f->ifindex, f->name, o->xdp, o->force, pin,
+				   &f->xdp_mode, err, errsz);
+	}
+	if (!rc) {
+		pw_fault_point("mid-attach");	/* XDP on, tc not yet */
+		rc = pw_attach_tc(dp->prog_fd[PW_DIR_OUT], (int)f->ifindex, f->name, &f->tc_mode, err, errsz);
+		if (rc)
+			pw_detach_xdp(pin);
+	}
+	return rc;
+}
+
+/* The record of interface i, added to meta (and written) when it has
+ * none: its index in meta, or -1 with a message. */
+static int iface_record(struct tx *t, int i, char *err, size_t errsz)
+{
+	struct pw_meta *m = &t->m;
+	int k = 0;
+
+	while (k < m->niface && !(strcmp(m->iface[k].name, t->names[i]) == 0 && m->iface[k].ifindex == t->idx[i]))
+		k++;
+	if (k < m->niface)
+		return k;
+	if (m->niface == PW_MAX_IFACES)
+		return pw_errf(err, errsz, -E2BIG, "at most %d interfaces", PW_MAX_IFACES), -1;
+	struct pw_iface *f = &m->iface[m->niface++];
+	memset(f, 0, sizeof(*f));
+	f->ifindex = t->idx[i];
+	_Static_assert(sizeof(f->name) == IF_NAMESIZE, "an interface name");
+	memcpy(f->name, t->names[i], sizeof(f->name));	/* NUL-terminated by resolve_ifaces */
+	f->tc_mode = PW_TC_CLSACT;	/* until attached: our filter, if any, goes */
+	int rc = pw_dp_write_meta(&t->dp, m);
+	if (rc) {
+		m->niface--;
+		return pw_errf(err, errsz, rc, "recording interface %s failed: %s", t->names[i], strerror(-rc)), -1;
+	}
+	return k;
+}
+
+/* Attach the interfaces meta does not have attached yet; adds them to
+ * meta. Each is recorded in meta before it is attached and again when it
+ * is (an intent log): killed in between, apply leaves a record by which
+ * `unload` takes the programs off (a tc filter, unlike the XDP link, has
+ * no pin to find it by) and the next apply finishes the job. */
+static int attach_new(struct tx *t, char *err, size_t errsz)
+{
+	struct pw_meta *m = &t->m;
+	char pin[600];
+
+	for (int i = 0; i < t->nif; i++) {
+		int k = iface_record(t, i, err, errsz);
+		if (k < 0)
+			return -1;
+		if (m->iface[k].xdp_mode)
+			continue;	/* attached by an apply that finished */
+		pw_link_pin(t->o->root, t->names[i], pin, sizeof(pin));
+		if (attach_one(&t->dp, t->o, &m->iface[k], pin, err, errsz)) {
+			/* a filter a killed apply left loses its record here */
+			if (pw_tc_attached((int)t->idx[i], t->dp.prog_fd[PW_DIR_OUT]) == 1)
+				pw_detach_tc((int)t->idx[i], PW_TC_CLSACT);
+			memmove(&m->iface[k], &m->iface[k + 1], (size_t)(m->niface - k - 1) * sizeof(m->iface[0]));
+			m->niface--;
+			pw_dp_write_meta(&t->dp, m);
+			return -1;
+		}
+		pw_dp_write_meta(&t->dp, m);	/* done: its modes recorded */
+	}
+	return 0;
+}
+
+/* Step 7: attach where not attached yet. A first apply that fails takes
+ * everything off again; a reload stays in force where it was. */
+static int attach(struct tx *t)
+{
+	char err[600];
+
+	pw_fault_point("before-attach");
+	for (int i = 0; i < t->m.niface; i++)
+		t->r->had[i] = t->m.iface[i].xdp_mode != 0;	/* attached by an apply that finished */
+	if (attach_new(t, err, sizeof(err)) == 0)
+		return 0;
+	if (t->first) {
+		detach_all(&t->m, t->o->root);
+		pw_dp_unpin(t->o->root);
+		rmdir(t->o->root);
+		return fail(t, PW_LEFT_UNDONE, "%s", err);
+	}
+	pw_dp_write_meta(&t->dp, &t->m);
+	return fail(t, PW_LEFT_PART, "%s", err);
+}
+
+/* Start the --confirm watchdog: a process of its own session that outlives
+ * this one and the shell, sleeps, and rolls back unless confirmed. */
+static int start_watchdog(const char *root, uint32_t generation, unsigned secs)
+{
+	char gen[16], s[16];
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		int st;
+		waitpid(pid, &st, 0);
+		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
+	}
+	if (setsid() < 0)
+		_exit(1);
+	pid = fork();
+	if (pid < 0)
+		_exit(1);
+	if (pid > 0)
+		_exit(0);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	snprintf(gen, sizeof(gen), "%u", generation);
+	snprintf(s, sizeof(s), "%u", secs);
+	execl("/proc/self/exe", "portwall", "_watchdog", root, gen, s, (char *)NULL);
+	_exit(127);
+}
+
+/* Step 8: the final record (the interfaces' modes, a pending --confirm),
+ * then the watchdog; the watchdog undoes a first apply by unloading. */
+static int finish(struct tx *t)
+{
+	unsigned secs = t->o->confirm;
+
+	pw_fault_point("before-final-record");
+	t->m.confirm_pending = secs ? (t->first ? PW_CONFIRM_FIRST : PW_CONFIRM_RELOAD) : 0;
+	t->m.confirm_deadline = secs ? (uint64_t)time(NULL) + secs : 0;
+	if (pw_dp_write_meta(&t->dp, &t->m))
+		return fail(t, PW_LEFT_SAID, "recording what is applied failed: %s", strerror(errno));
+	t->r->watchdog_failed = secs && start_watchdog(t->o->root, t->m.cur.generation, secs);
+	return 0;
+}
+
+static void tx_end(struct tx *t)
+{
+	if (t->dp_open)
+		pw_dp_close(&t->dp);
+	pw_netns_leave(t->saved);
+	if (t->lock >= 0)
+		close(t->lock);
+	if (t->have_policy) {
+		pw_compiled_free(&t->c);
+		pw_policy_free(&t->pol);
+	}
+	t->r->first = t->first;
+	t->r->meta = t->m;
+}
+
+int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
+{
+	struct tx t = { .o = o, .r = r, .saved = -1, .lock = -1 };
+
+	memset(r, 0, sizeof(*r));
+	int rc = prepare(&t);
+	if (!rc)
+		rc = open_or_load(&t);
+	if (!rc)
+		rc = write_inactive(&t);
+	if (!rc)
+		rc = record(&t);
+	if (!rc)
+		rc = activate(&t);
+	if (!rc) {
+		carry_or_adopt(&t);
+		rc = attach(&t);
+	}
+	if (!rc)
+		rc = finish(&t);
+	tx_end(&t);
+	return rc;
+}
+
+void pw_apply_result_free(struct pw_apply_result *r)
+{
+	pw_diag_free(&r->diag);
+}
