@@ -464,7 +464,9 @@ TEST(policy_from_a_pipe)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
 	pw_policy_free(&pol);
 	pw_diag_free(&diag);
-	int rc = pw_policy_parse_file(path, &pol, &diag);
+	/* only when the caller says the file named may be a stream */
+	const struct pw_parse_opts po = { .streams = true };
+	int rc = pw_policy_parse_file_opts(path, &po, &pol, &diag);
 	close(fds[0]);
 	if (rc)
 		FAILF("%s", diag.error);
@@ -644,6 +646,17 @@ TEST(strict_modes_check_function)
 	CHECK_EQ_INT(file_safe(S_IFCHR | 0666, 0, false, 0, m, sizeof(m)), 0);
 }
 
+static int parse_path_opts_streams(const char *name, enum pw_file_check files, bool streams)
+{
+	char path[256];
+	struct pw_parse_opts o = { .files = files, .streams = streams };
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	pw_policy_free(&pol);
+	pw_diag_free(&diag);
+	return pw_policy_parse_file_opts(path, &o, &pol, &diag);
+}
+
 static int parse_path_opts(const char *name, enum pw_file_check files)
 {
 	char path[256];
@@ -723,6 +736,73 @@ TEST(strict_modes_in_the_parser)
 	CHECK(strstr(diag.error, want) != NULL);
 	REQUIRE(chmod(sub, 01777) == 0);	/* sticky, as /tmp */
 	CHECK_EQ_INT(parse_path_opts("sm-sub/p.policy", PW_FILES_STRICT), 0);
+}
+
+/* A FIFO would block the root agent in open() or read() (and whoever
+ * writes it chooses the policy): refused at once, as the file given and as
+ * an include; alarm() turns a hang of the old code into a failure. */
+TEST(fifos_refused_without_blocking)
+{
+	char fifo[128], want[400];
+
+	make_tmpdir();
+	snprintf(fifo, sizeof(fifo), "%s/fifo.policy", tmpdir);
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	write_file("inc-fifo.policy", "allow in tcp port 22\ninclude \"fifo.policy\"\n");
+	alarm(10);
+	REQUIRE(parse_path("fifo.policy") != 0);
+	snprintf(want, sizeof(want), "%s: error: cannot read the policy: %s is a FIFO: policies are read from "
+		 "regular files only", fifo, fifo);
+	CHECK(strncmp(diag.error, want, strlen(want)) == 0);
+	REQUIRE(parse_path_opts_streams("fifo.policy", PW_FILES_STRICT, false) != 0);
+	/* an include is a regular file even where the file named may be a pipe */
+	REQUIRE(parse_path_opts_streams("inc-fifo.policy", PW_FILES_ANY, true) != 0);
+	snprintf(want, sizeof(want), "%s/inc-fifo.policy:2:9: error: cannot read included file %s: %s is a FIFO",
+		 tmpdir, fifo, fifo);
+	CHECK(strncmp(diag.error, want, strlen(want)) == 0);
+	alarm(0);
+	unlink(fifo);
+}
+
+/* Every directory up to / is judged, for the name given and for what it
+ * resolves to: whoever may write one of them can rename what is below it,
+ * or plant a symlink at the policy's name (sshd's secure_filename). */
+TEST(strict_modes_every_directory_up_to_root)
+{
+	char d[128], want[600];
+
+	make_tmpdir();
+	snprintf(d, sizeof(d), "%s/anc", tmpdir);
+	REQUIRE(mkdir(d, 0755) == 0);
+	snprintf(d, sizeof(d), "%s/anc/fw", tmpdir);
+	REQUIRE(mkdir(d, 0755) == 0);
+	write_file("anc/fw/p.policy", "allow in tcp port 22\n");
+	chmod_file("anc/fw/p.policy", 0644);
+	CHECK_EQ_INT(parse_path_opts("anc/fw/p.policy", PW_FILES_STRICT), 0);
+	snprintf(d, sizeof(d), "%s/anc", tmpdir);
+	REQUIRE(chmod(d, 0777) == 0);	/* anyone may rename fw/ away */
+	REQUIRE(parse_path_opts("anc/fw/p.policy", PW_FILES_STRICT) != 0);
+	snprintf(want, sizeof(want), "refused: the directory %s above it is group- and world-writable (mode 0777)",
+		 d);
+	CHECK(strstr(diag.error, want) != NULL);
+	CHECK(strstr(diag.error, "fix: chmod go-w ") != NULL);
+	REQUIRE(parse_path_opts("anc/fw/p.policy", PW_FILES_WARN) == 0);
+	CHECK_EQ_INT(diag.nwarn, 1);
+	REQUIRE(chmod(d, 0755) == 0);
+
+	/* a symlink at the name, in a directory anyone may write, to a file
+	 * whose own directories are all safe */
+	snprintf(d, sizeof(d), "%s/open", tmpdir);
+	REQUIRE(mkdir(d, 0700) == 0);
+	REQUIRE(chmod(d, 0777) == 0);
+	char target[160], link[160];
+	snprintf(target, sizeof(target), "%s/anc/fw/p.policy", tmpdir);
+	snprintf(link, sizeof(link), "%s/open/p.policy", tmpdir);
+	REQUIRE(symlink(target, link) == 0);
+	REQUIRE(parse_path_opts("open/p.policy", PW_FILES_STRICT) != 0);
+	CHECK(strstr(diag.error, "its directory is group- and world-writable (mode 0777)") != NULL);
+	REQUIRE(chmod(d, 0755) == 0);
+	CHECK_EQ_INT(parse_path_opts("open/p.policy", PW_FILES_STRICT), 0);
 }
 
 PW_TEST_MAIN()

@@ -6,7 +6,10 @@
 int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *c,
 		   struct pw_diag *d)
 {
-	if (pw_policy_parse_file(path, pol, d)) {
+	/* the file named on the command line may be a pipe (/dev/stdin) */
+	const struct pw_parse_opts po = { .streams = true };
+
+	if (pw_policy_parse_file_opts(path, &po, pol, d)) {
 		fprintf(stderr, "%s\n", d->error);
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/files.h"
 #include "policy/policy.h"
 #include "portwall.h"
 
@@ -41,6 +42,7 @@ struct parser {
 	const char *mode_file;
 	int mode_line;
 	enum pw_file_check files;	/* StrictModes for every file read */
+	bool streams;		/* the root file may be a pipe (pw_parse_opts) */
 };
 
 static const char *const dir_names[] = { "in", "out" };
@@ -884,60 +886,6 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 	return rc;
 }
 
-/* Read a whole file; *sb: the status of what was read (from the open file,
- * so what is judged is what was read). */
-static int read_all(const char *path, char **out, size_t *len, struct stat *sb)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (fstat(fileno(f), sb)) {
-		int e = -errno;
-		fclose(f);
-		return e;
-	}
-	if (S_ISDIR(sb->st_mode)) {
-		fclose(f);
-		return -EISDIR;
-	}
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap > (64u << 20)) {
-				free(buf);
-				fclose(f);
-				return -EFBIG;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	int err = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static const char *intern_file(struct parser *p, const char *path)
 {
 	if (grow((void **)&p->pol->files, &p->files_cap, p->pol->nfiles + 1,
@@ -1011,28 +959,13 @@ int pw_policy_file_safe(const char *path, const struct stat *sb, bool dir, uid_t
 	return 0;
 }
 
-/* StrictModes: the file just read (sb) and the directory holding it. */
-static int check_file(struct parser *p, const char *path, const char *real, const struct stat *sb,
-		      const struct tok *from)
+/* StrictModes: the file just read, the directories holding its name and
+ * its real path (files.c). */
+static int check_file(struct parser *p, const char *path, const struct pw_file *f, const struct tok *from)
 {
-	char msg[PATH_MAX * 2 + 200], dir[PATH_MAX];
-	struct stat ds;
-	uid_t uid = geteuid();
-	int rc = pw_policy_file_safe(path, sb, false, uid, msg, sizeof(msg));
+	char msg[PATH_MAX * 2 + 200];
 
-	if (rc == 0 && S_ISREG(sb->st_mode)) {
-		/* the real directory: a symlink's target is what is read */
-		const char *slash = strrchr(real, '/');
-		if (slash == real)
-			snprintf(dir, sizeof(dir), "/");
-		else if (slash)
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if (stat(dir, &ds) == 0)
-			rc = pw_policy_file_safe(dir, &ds, true, uid, msg, sizeof(msg));
-	}
-	if (rc == 0)
+	if (pw_file_trusted(path, f, geteuid(), msg, sizeof(msg)) == 0)
 		return 0;
 	if (p->files == PW_FILES_WARN) {
 		if (pw_diag_warn(p->d, path, 0, "%s (apply, reload and run refuse it)", msg))
@@ -1047,27 +980,22 @@ static int check_file(struct parser *p, const char *path, const char *real, cons
 
 static int parse_file(struct parser *p, const char *path, const struct tok *from)
 {
-	char real[PATH_MAX], *text = NULL;
-	size_t len = 0;
-	struct stat sb;
-	int err = -read_all(path, &text, &len, &sb);
+	char msg[PATH_MAX + 300];
+	struct pw_file f;
 
-	/* what realpath() cannot resolve but can be read (/dev/stdin, a pipe)
-	 * is known by the path given */
-	if (!err && !realpath(path, real))
-		snprintf(real, sizeof(real), "%s", path);
-	if (err) {
+	/* a pipe or terminal only as the file named on the command line */
+	if (pw_file_read(path, p->streams && !from, &f, msg, sizeof(msg))) {
 		if (from)
-			return err_at(p, from, "cannot read included file %s: %s", path, strerror(err));
-		pw_diag_error(p->d, path, 0, 0, "cannot read the policy: %s", strerror(err));
+			return err_at(p, from, "cannot read included file %s: %s", path, msg);
+		pw_diag_error(p->d, path, 0, 0, "cannot read the policy: %s", msg);
 		return -1;
 	}
-	if (p->files != PW_FILES_ANY && check_file(p, path, real, &sb, from)) {
-		free(text);
+	if (p->files != PW_FILES_ANY && check_file(p, path, &f, from)) {
+		pw_file_free(&f);
 		return -1;
 	}
-	int rc = enter_file(p, path, real, from, text, len);
-	free(text);
+	int rc = enter_file(p, path, f.real, from, f.text, f.len);
+	pw_file_free(&f);
 	return rc;
 }
 
@@ -1105,7 +1033,7 @@ static int finish(struct parser *p, const char *root, int rc)
 int pw_policy_parse_file_opts(const char *path, const struct pw_parse_opts *o, struct pw_policy *pol,
 			      struct pw_diag *d)
 {
-	struct parser p = { .pol = pol, .d = d, .files = o ? o->files : PW_FILES_ANY };
+	struct parser p = { .pol = pol, .d = d, .files = o ? o->files : PW_FILES_ANY, .streams = o && o->streams };
 
 	policy_init(pol);
 	errno = 0;

@@ -77,6 +77,9 @@ enum pw_file_check {
 
 struct pw_parse_opts {
 	enum pw_file_check files;
+	/* the root file may be a pipe or a terminal (/dev/stdin given to
+	 * check, explain or test); includes are regular files always */
+	bool streams;
 };
 
 /* Whether a policy file (dir false) or the directory holding one (dir

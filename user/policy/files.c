@@ -1,0 +1,179 @@
+/* files.c - reading policy files as root safely: never block on one,
+ * judge what was opened (not the path), and know who could have changed
+ * it (sshd's StrictModes and secure_filename). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy/files.h"
+#include "policy/policy.h"
+
+#define PW_FILE_MAX (64u << 20)	/* larger is no policy: refused */
+
+static const char *kind_name(mode_t m)
+{
+	return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+	     : S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory" : "not a regular file";
+}
+
+/* Read fd to its end into a buffer of up to PW_FILE_MAX bytes. */
+static int read_fd(int fd, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			char *nb = cap >= PW_FILE_MAX ? NULL : realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return cap >= PW_FILE_MAX ? -EFBIG : -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Did the file change between the two looks (a writer still at it)? */
+static bool changed(const struct stat *a, const struct stat *b, size_t len)
+{
+	return a->st_ino != b->st_ino || a->st_size != b->st_size || (size_t)b->st_size != len ||
+	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+	       a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+/* What the open descriptor is may be read: a regular file; with streams a
+ * pipe or terminal too (read blocking, as the caller gave it). */
+static int judge_open(int fd, const char *path, bool streams, struct pw_file *f, char *msg, size_t n)
+{
+	if (fstat(fd, &f->sb))
+		return snprintf(msg, n, "%s", strerror(errno)), -errno;
+	if (S_ISDIR(f->sb.st_mode))
+		return snprintf(msg, n, "%s", strerror(EISDIR)), -EISDIR;
+	if (S_ISREG(f->sb.st_mode)) {
+		if ((uint64_t)f->sb.st_size > PW_FILE_MAX)
+			return snprintf(msg, n, "%s", strerror(EFBIG)), -EFBIG;
+		return 0;
+	}
+	if (streams && (S_ISFIFO(f->sb.st_mode) || S_ISCHR(f->sb.st_mode))) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))
+			return snprintf(msg, n, "%s", strerror(errno)), -errno;
+		return 0;
+	}
+	snprintf(msg, n, "%s is %s: policies are read from regular files only (%s could block portwall "
+		 "or feed it anything); put the policy in a file", path, kind_name(f->sb.st_mode),
+		 S_ISFIFO(f->sb.st_mode) ? "a FIFO's writer" : "its driver");
+	return -EINVAL;
+}
+
+int pw_file_read(const char *path, bool streams, struct pw_file *f, char *msg, size_t n)
+{
+	struct stat after;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	/* O_NONBLOCK: opening a FIFO with no writer returns at once */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return snprintf(msg, n, "%s", strerror(errno)), -errno;
+	rc = judge_open(fd, path, streams, f, msg, n);
+	if (!rc && (rc = read_fd(fd, &f->text, &f->len)))
+		snprintf(msg, n, "%s", strerror(-rc));
+	if (!rc && S_ISREG(f->sb.st_mode) && (fstat(fd, &after) || changed(&f->sb, &after, f->len))) {
+		snprintf(msg, n, "%s changed while it was read (a writer is still at it): try again when it is done",
+			 path);
+		rc = -EAGAIN;
+	}
+	close(fd);
+	if (rc) {
+		pw_file_free(f);
+		return rc;
+	}
+	/* what realpath() cannot resolve but could be read (/dev/stdin, a
+	 * pipe) is known by the path given */
+	if (!realpath(path, f->real))
+		snprintf(f->real, sizeof(f->real), "%s", path);
+	return 0;
+}
+
+void pw_file_free(struct pw_file *f)
+{
+	free(f->text);
+	f->text = NULL;
+	f->len = 0;
+}
+
+/* Every directory from the one holding path's last name up to /, judged
+ * as pw_policy_file_safe judges the nearest: anyone who may write one of
+ * them may rename what is below it and so replace the file. */
+static int dirs_trusted(const char *path, uid_t uid, char *msg, size_t n)
+{
+	char buf[PATH_MAX], m[PATH_MAX + 300];
+	struct stat st;
+
+	if (path[0] == '/')
+		snprintf(buf, sizeof(buf), "%s", path);
+	else if (!getcwd(buf, sizeof(buf)) || strlen(buf) + strlen(path) + 2 > sizeof(buf))
+		return snprintf(msg, n, "cannot tell the directories holding %s: %s", path, strerror(errno)), -EPERM;
+	else
+		strcat(strcat(buf, "/"), path);
+	for (int depth = 0;; depth++) {
+		char *slash = strrchr(buf, '/');
+		if (!slash)
+			return 0;
+		if (slash == buf) {
+			if (!buf[1])
+				return 0;	/* "/" was judged last time */
+			buf[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		if (stat(buf, &st))
+			continue;	/* gone: what was read is judged by its other path */
+		if (pw_policy_file_safe(buf, &st, true, uid, m, sizeof(m)) == 0)
+			continue;
+		if (depth == 0)
+			return snprintf(msg, n, "%s", m), -EPERM;
+		/* "its directory is ..." of a directory further up */
+		return snprintf(msg, n, "the directory %s above it%s", buf, m + strlen("its directory")), -EPERM;
+	}
+}
+
+int pw_file_trusted(const char *path, const struct pw_file *f, uid_t uid, char *msg, size_t n)
+{
+	int rc = pw_policy_file_safe(path, &f->sb, false, uid, msg, n);
+
+	if (rc)
+		return rc;
+	if (!S_ISREG(f->sb.st_mode))	/* a pipe that check read */
+		return snprintf(msg, n, "%s is %s, not a regular file", path, kind_name(f->sb.st_mode)), -EPERM;
+	/* the name given (a symlink planted there is judged by who could plant
+	 * it) and what it resolves to */
+	rc = dirs_trusted(path, uid, msg, n);
+	if (!rc && strcmp(path, f->real) != 0)
+		rc = dirs_trusted(f->real, uid, msg, n);
+	return rc;
+}
