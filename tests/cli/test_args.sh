@@ -36,6 +36,11 @@ refused "${A[@]}" --ct-timeout bogus=3 -- 'NAME one of tcp-syn, tcp-est, tcp-clo
 refused "${A[@]}" --ct-timeout udp -- '--ct-timeout takes NAME=SECONDS'
 refused "${A[@]}" --xdp-mode fast -- '--xdp-mode takes auto, native or generic, got "fast"'
 refused "${A[@]}" --mode audit -- '--mode'
+# reload takes apply's range (it once started no watchdog for 0 or "abc",
+# rolled back after 1 s, and printed 4294967295 s for -1)
+for v in 0 abc 1 -1 3601; do
+	refused reload --pin-root "$ROOT" --confirm "$v" -- "portwall reload: --confirm takes 5-3600 seconds, got \"$v\""
+done
 [ -e "$ROOT" ] && fail "nothing was pinned by refused commands" "$(ls "$ROOT")" ||
 	pass "nothing was pinned by refused commands"
 

@@ -104,28 +104,28 @@ static int mode_arg(int c, const char *arg, struct pw_apply_opts *o)
 }
 
 /* The options that take a number: --confirm, --ct-capacity, --event-rate. */
-static int number_opt(int c, const char *arg, struct pw_apply_opts *o)
+static int number_opt(const char *cmd, int c, const char *arg, struct pw_apply_opts *o)
 {
 	uint32_t v;
 
 	switch (c) {
 	case 'c':
 		if (num_arg(arg, 5, 3600, &v)) {
-			fprintf(stderr, "portwall apply: --confirm takes 5-3600 seconds, got \"%s\"\n", arg);
+			fprintf(stderr, "portwall %s: --confirm takes 5-3600 seconds, got \"%s\"\n", cmd, arg);
 			return -1;
 		}
 		o->confirm = v;
 		return 0;
 	case 'C':
 		if (num_arg(arg, 1024, 1u << 24, &o->ct_capacity)) {
-			fprintf(stderr, "portwall apply: --ct-capacity takes 1024-16777216 flows, got \"%s\"\n", arg);
+			fprintf(stderr, "portwall %s: --ct-capacity takes 1024-16777216 flows, got \"%s\"\n", cmd, arg);
 			return -1;
 		}
 		return 0;
 	default:
 		if (num_arg(arg, 1, 1000000, &o->event_rate)) {
-			fprintf(stderr, "portwall apply: --event-rate takes 1-1000000 events a second, got \"%s\"\n",
-				arg);
+			fprintf(stderr, "portwall %s: --event-rate takes 1-1000000 events a second, got \"%s\"\n",
+				cmd, arg);
 			return -1;
 		}
 		return 0;
@@ -138,7 +138,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	switch (c) {
 	case 'i': o->ifaces = optarg; return 0;
 	case 'm': case 'x': return mode_arg(c, optarg, o);
-	case 'c': case 'C': case 'E': return number_opt(c, optarg, o);
+	case 'c': case 'C': case 'E': return number_opt("apply", c, optarg, o);
 	case 'T': return timeouts_arg(optarg, o);
 	case 'n': o->netns = optarg; return 0;
 	case 'p': o->root = optarg; return 0;
@@ -236,7 +236,10 @@ int cmd_reload(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p': o.root = optarg; break;
-		case 'c': o.confirm = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'c':
+			if (number_opt("reload", 'c', optarg, &o))	/* as apply's */
+				return PW_EXIT_USAGE;
+			break;
 		case 'n': want_netns = optarg; break;
 		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n"
 				 "  Apply the policy file in force again (after editing it).\n");
