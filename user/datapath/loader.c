@@ -724,35 +724,6 @@ int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uin
 	return rc;
 }
 
-struct ev_ctx {
-	void (*fn)(const struct pw_event *e, void *ctx);
-	void *ctx;
-	int n;
-};
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	struct ev_ctx *c = ctx;
-
-	if (size < sizeof(struct pw_event))
-		return 0;
-	c->fn(data, c->ctx);
-	c->n++;
-	return 0;
-}
-
-int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx)
-{
-	struct ev_ctx c = { fn, ctx, 0 };
-	struct ring_buffer *rb = ring_buffer__new(dp->events_fd, on_event, &c, NULL);
-
-	if (!rb)
-		return -errno;
-	int rc = ring_buffer__consume(rb);
-	ring_buffer__free(rb);
-	return rc < 0 ? rc : c.n;
-}
-
 void pw_dp_close(struct pw_dp *dp)
 {
 	if (dp->pinned) {
