@@ -254,6 +254,34 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 	return 0;
 }
 
+void pw_dp_close(struct pw_dp *dp)
+{
+	if (dp->pinned) {
+		for (size_t i = 0; i < NPIN; i++)
+			if (*fd_at(dp, pin_maps[i].off) >= 0)
+				close(*fd_at(dp, pin_maps[i].off));
+		for (int d = 0; d < PW_DIR_COUNT; d++)
+			if (dp->prog_fd[d] >= 0)
+				close(dp->prog_fd[d]);
+		if (dp->btf_fd >= 0)
+			close(dp->btf_fd);
+		dp->pinned = false;
+		return;
+	}
+	if (dp->out)
+		egress_bpf__destroy(dp->out);
+	if (dp->in)
+		ingress_bpf__destroy(dp->in);
+	dp->in = NULL;
+	dp->out = NULL;
+}
+
+int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st)
+{
+	uint32_t zero = 0;
+	return bpf_map_lookup_elem(dp->state_fd, &zero, st) ? -errno : 0;
+}
+
 int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m)
 {
 	uint32_t zero = 0;
@@ -278,32 +306,4 @@ int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m)
 {
 	uint32_t zero = 0;
 	return bpf_map_update_elem(dp->meta_fd, &zero, m, BPF_ANY) ? -errno : 0;
-}
-
-int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st)
-{
-	uint32_t zero = 0;
-	return bpf_map_lookup_elem(dp->state_fd, &zero, st) ? -errno : 0;
-}
-
-void pw_dp_close(struct pw_dp *dp)
-{
-	if (dp->pinned) {
-		for (size_t i = 0; i < NPIN; i++)
-			if (*fd_at(dp, pin_maps[i].off) >= 0)
-				close(*fd_at(dp, pin_maps[i].off));
-		for (int d = 0; d < PW_DIR_COUNT; d++)
-			if (dp->prog_fd[d] >= 0)
-				close(dp->prog_fd[d]);
-		if (dp->btf_fd >= 0)
-			close(dp->btf_fd);
-		dp->pinned = false;
-		return;
-	}
-	if (dp->out)
-		egress_bpf__destroy(dp->out);
-	if (dp->in)
-		ingress_bpf__destroy(dp->in);
-	dp->in = NULL;
-	dp->out = NULL;
 }
