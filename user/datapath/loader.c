@@ -54,47 +54,45 @@ static int share_maps(struct bpf_object *from, struct bpf_object *to, char *err,
 	return 0;
 }
 
-int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
+/* Open both objects and size the maps whose size the caller chooses. */
+static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
 {
-	int rc;
-
-	memset(dp, 0, sizeof(*dp));
-	verbose = o->verbose;
-	libbpf_set_print(print_fn);
-	dp->ncpus = libbpf_num_possible_cpus();
-	if (dp->ncpus <= 0)
-		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
-	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
 	dp->in = ingress_bpf__open();
 	dp->out = egress_bpf__open();
 	if (!dp->in || !dp->out) {
-		rc = -errno;
-		pw_dp_close(dp);
+		int rc = -errno;
 		return pw_errf(err, n, rc, "opening the BPF objects failed: %s", strerror(-rc));
 	}
 	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_ct, o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY);
-	rc = ingress_bpf__load(dp->in);
-	if (rc) {
-		pw_dp_close(dp);
-		if (rc == -EPERM)
-			return pw_errf(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
-				    "with CAP_BPF and CAP_NET_ADMIN");
+	return 0;
+}
+
+/* Load ingress, which creates the maps, then egress on those maps. */
+static int load_objects(struct pw_dp *dp, char *err, size_t n)
+{
+	int rc = ingress_bpf__load(dp->in);
+
+	if (rc == -EPERM)
+		return pw_errf(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
+			       "with CAP_BPF and CAP_NET_ADMIN");
+	if (rc)
 		return pw_errf(err, n, rc, "loading the XDP program failed: %s (run with -v for the "
-			    "verifier's log)", strerror(-rc));
-	}
+			       "verifier's log)", strerror(-rc));
 	rc = share_maps(dp->in->obj, dp->out->obj, err, n);
-	if (!rc) {
-		rc = egress_bpf__load(dp->out);
-		if (rc)
-			pw_errf(err, n, rc, "loading the tc program failed: %s (run with -v for the verifier's log)",
-			     strerror(-rc));
-	}
-	if (rc) {
-		pw_dp_close(dp);
+	if (rc)
 		return rc;
-	}
+	rc = egress_bpf__load(dp->out);
+	if (rc)
+		return pw_errf(err, n, rc, "loading the tc program failed: %s (run with -v for the "
+			       "verifier's log)", strerror(-rc));
+	return 0;
+}
+
+/* The loaded objects' fds, and the BTF new peer tries are made with. */
+static void take_fds(struct pw_dp *dp)
+{
 	dp->prog_fd[PW_DIR_IN] = bpf_program__fd(dp->in->progs.pw_ingress);
 	dp->prog_fd[PW_DIR_OUT] = bpf_program__fd(dp->out->progs.pw_egress);
 	dp->state_fd = bpf_map__fd(dp->in->maps.pw_state);
@@ -118,6 +116,27 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 		dp->btf_key_id = k > 0 ? (uint32_t)k : 0;
 		dp->btf_val_id = v > 0 ? (uint32_t)v : 0;
 	}
+}
+
+int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
+{
+	int rc;
+
+	memset(dp, 0, sizeof(*dp));
+	verbose = o->verbose;
+	libbpf_set_print(print_fn);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0)
+		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
+	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
+	rc = open_objects(dp, o, err, n);
+	if (!rc)
+		rc = load_objects(dp, err, n);
+	if (rc) {
+		pw_dp_close(dp);	/* what was opened or loaded so far */
+		return rc;
+	}
+	take_fds(dp);
 	return 0;
 }
 
