@@ -108,83 +108,143 @@ static int read_range(int fd, uint32_t first, uint32_t n, void *vals)
 	return rc;
 }
 
-int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
+/* What pw_dp_carry reads and builds, for its steps. */
+struct carry {
+	uint32_t cap, ncpu;
+	struct pw_rule_info *oi, *ni;	/* the old and the new half's rule records */
+	struct pw_counter *os;		/* the old half's rule counters, every CPU's */
+	uint64_t (*old)[2];		/* the old rules as (fingerprint, id), sorted */
+	uint32_t nold;			/* entries in old */
+	bool *used;			/* old[i] already carried into a new rule */
+	uint32_t *keys;
+};
+
+static int carry_alloc(struct carry *k, const struct pw_dp *dp)
 {
 	uint32_t cap = dp->rule_capacity, ncpu = (uint32_t)dp->ncpus;
-	struct pw_rule_info *oi = calloc(cap, sizeof(*oi)), *ni = calloc(cap, sizeof(*ni));
-	struct pw_counter *os = calloc((size_t)2 * cap * ncpu, sizeof(*os));
-	uint64_t (*old)[2] = calloc(cap, sizeof(*old));
-	bool *used = calloc(cap, sizeof(*used));
-	uint32_t *keys = malloc(cap * sizeof(*keys));
-	int rc = 0;
 
-	if (!oi || !ni || !os || !old || !used || !keys) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (nnew >= cap) {
-		rc = -ERANGE;
-		goto out;
-	}
-	if (nold >= cap)
-		nold = cap - 1;
-	from &= 1;
-	to &= 1;
-	/* both halves' rule records and the old half's counters, in bulk */
-	rc = read_range(dp->rules_fd, from * cap, cap, oi);
+	k->cap = cap;
+	k->ncpu = ncpu;
+	k->nold = 0;
+	k->oi = calloc(cap, sizeof(*k->oi));
+	k->ni = calloc(cap, sizeof(*k->ni));
+	k->os = calloc((size_t)2 * cap * ncpu, sizeof(*k->os));
+	k->old = calloc(cap, sizeof(*k->old));
+	k->used = calloc(cap, sizeof(*k->used));
+	k->keys = malloc(cap * sizeof(*k->keys));
+	if (!k->oi || !k->ni || !k->os || !k->old || !k->used || !k->keys)
+		return -ENOMEM;
+	return 0;
+}
+
+static void carry_free(struct carry *k)
+{
+	free(k->oi);
+	free(k->ni);
+	free(k->os);
+	free(k->old);
+	free(k->used);
+	free(k->keys);
+}
+
+/* Both halves' rule records and the old half's counters, in bulk. */
+static int carry_read(const struct pw_dp *dp, struct carry *k, uint32_t from, uint32_t to)
+{
+	uint32_t cap = k->cap;
+	int rc = read_range(dp->rules_fd, from * cap, cap, k->oi);
+
 	if (!rc)
-		rc = read_range(dp->rules_fd, to * cap, cap, ni);
+		rc = read_range(dp->rules_fd, to * cap, cap, k->ni);
 	if (!rc)
-		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * cap, os);
-	if (rc)
-		goto out;
+		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * cap, k->os);
+	return rc;
+}
+
+/* The old policy's rules 0..nold by fingerprint, to look them up. */
+static void sort_old(struct carry *k, uint32_t nold)
+{
 	uint32_t n = 0;
+
 	for (uint32_t i = 0; i <= nold; i++) {
-		if (i > 0 && oi[i].fingerprint == 0)
+		if (i > 0 && k->oi[i].fingerprint == 0)
 			break;	/* past the old policy's last rule */
-		old[n][0] = oi[i].fingerprint;
-		old[n][1] = i;
+		k->old[n][0] = k->oi[i].fingerprint;
+		k->old[n][1] = i;
 		n++;
 	}
-	qsort(old, n, sizeof(*old), cmp_fp);
-	for (uint32_t j = 0; j <= nnew; j++) {
-		uint64_t fp = ni[j].fingerprint;
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (old[mid][0] < fp)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		while (lo < n && old[lo][0] == fp && used[lo])
-			lo++;
-		if (!fp || lo >= n || old[lo][0] != fp)
-			continue;
-		used[lo] = true;
-		uint32_t i = (uint32_t)old[lo][1];
-		for (uint32_t dir = 0; dir < 2; dir++) {
-			struct pw_counter t = oi[i].carry[dir];
-			for (uint32_t c = 0; c < ncpu; c++) {
-				const struct pw_counter *v = &os[((size_t)i * 2 + dir) * ncpu + c];
-				t.packets += v->packets;
-				t.bytes += v->bytes;
-			}
-			ni[j].carry[dir] = t;
-		}
+	qsort(k->old, n, sizeof(*k->old), cmp_fp);
+	k->nold = n;
+}
+
+/* The first old rule with fingerprint fp not carried yet (two new rules
+ * alike take two old ones, in id order): its index in old, or nold. */
+static size_t find_old(const struct carry *k, uint64_t fp)
+{
+	size_t lo = 0, hi = k->nold;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (k->old[mid][0] < fp)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	for (uint32_t j = 0; j < cap; j++)
-		keys[j] = to * cap + j;
+	while (lo < k->nold && k->old[lo][0] == fp && k->used[lo])
+		lo++;
+	if (!fp || lo >= k->nold || k->old[lo][0] != fp)
+		return k->nold;
+	return lo;
+}
+
+/* New rule j carries old rule i's total: its counts on every CPU and
+ * what it carried itself. */
+static void carry_rule(struct carry *k, uint32_t i, uint32_t j)
+{
+	for (uint32_t dir = 0; dir < 2; dir++) {
+		struct pw_counter t = k->oi[i].carry[dir];
+		for (uint32_t c = 0; c < k->ncpu; c++) {
+			const struct pw_counter *v = &k->os[((size_t)i * 2 + dir) * k->ncpu + c];
+			t.packets += v->packets;
+			t.bytes += v->bytes;
+		}
+		k->ni[j].carry[dir] = t;
+	}
+}
+
+/* The new half's records 0..nnew, carries set, in one batch. */
+static int write_new(const struct pw_dp *dp, struct carry *k, uint32_t to, uint32_t nnew)
+{
+	for (uint32_t j = 0; j < k->cap; j++)
+		k->keys[j] = to * k->cap + j;
 	uint32_t count = nnew + 1;
-	if (bpf_map_update_batch(dp->rules_fd, keys, ni, &count, NULL))
-		rc = -errno;
-out:
-	free(oi);
-	free(ni);
-	free(os);
-	free(old);
-	free(used);
-	free(keys);
+	if (bpf_map_update_batch(dp->rules_fd, k->keys, k->ni, &count, NULL))
+		return -errno;
+	return 0;
+}
+
+int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
+{
+	struct carry k;
+	int rc = carry_alloc(&k, dp);
+
+	if (!rc && nnew >= k.cap)
+		rc = -ERANGE;
+	from &= 1;
+	to &= 1;
+	if (!rc)
+		rc = carry_read(dp, &k, from, to);
+	if (!rc) {
+		sort_old(&k, nold < k.cap ? nold : k.cap - 1);
+		for (uint32_t j = 0; j <= nnew; j++) {
+			size_t lo = find_old(&k, k.ni[j].fingerprint);
+			if (lo < k.nold) {
+				k.used[lo] = true;
+				carry_rule(&k, (uint32_t)k.old[lo][1], j);
+			}
+		}
+		rc = write_new(dp, &k, to, nnew);
+	}
+	carry_free(&k);
 	return rc;
 }
 
