@@ -1,8 +1,7 @@
 /* loader.c - load the datapath (both programs, one set of maps) or open
  * it from its pins, pin and unpin it, read and write its meta and state
- * records. Writing policies, the counters, test runs, the conntrack flush
- * and the events are in halves.c, counters.c, testrun.c, ct_flush.c and
- * events.c (all declared in loader.h). */
+ * records. The rest of the struct pw_dp API (loader.h) is in halves.c,
+ * counters.c, testrun.c, ct_flush.c and events.c. */
 #include "datapath/loader.h"
 
 #include <dirent.h>
