@@ -1,4 +1,5 @@
-/* events.c - drop events as log lines. */
+/* events.c - drop events: read from the ring buffer (one reader at a
+ * time), as log lines. */
 #include "datapath/events.h"
 
 #include <arpa/inet.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <bpf/libbpf.h>
 
 #include "datapath/state.h"
 #include "datapath/loader.h"
@@ -148,4 +151,34 @@ int pw_events_lock(const char *root, int *holder)
 			n = 0;
 	}
 	return fd;
+}
+
+/* for pw_dp_read_events (in loader.h: it reads the datapath's ring buffer) */
+struct ev_ctx {
+	void (*fn)(const struct pw_event *e, void *ctx);
+	void *ctx;
+	int n;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct ev_ctx *c = ctx;
+
+	if (size < sizeof(struct pw_event))
+		return 0;
+	c->fn(data, c->ctx);
+	c->n++;
+	return 0;
+}
+
+int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx)
+{
+	struct ev_ctx c = { fn, ctx, 0 };
+	struct ring_buffer *rb = ring_buffer__new(dp->events_fd, on_event, &c, NULL);
+
+	if (!rb)
+		return -errno;
+	int rc = ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return rc < 0 ? rc : c.n;
 }

@@ -1,19 +1,16 @@
-/* loader.c - load the datapath, write compiled policies into its maps,
- * read its counters, run packets through it. */
+/* loader.c - load the datapath (both programs, one set of maps) or open
+ * it from its pins, pin and unpin it, read and write its meta and state
+ * records. The rest of the struct pw_dp API (loader.h) is in halves.c,
+ * counters.c, testrun.c, ct_flush.c and events.c. */
 #include "datapath/loader.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <linux/membarrier.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -24,20 +21,6 @@
 #include "ingress.skel.h"
 #include "lib/diag.h"
 
-const char *const pw_reason_names[PW_R_COUNT] = {
-	[PW_R_ALLOW_RULE] = "allow-rule",
-	[PW_R_ALLOW_DEFAULT] = "allow-default",
-	[PW_R_REPLY] = "reply",
-	[PW_R_RELATED] = "related",
-	[PW_R_FRAGMENT_OK] = "fragment-ok",
-	[PW_R_NON_IP] = "non-ip",
-	[PW_R_NEIGHBOR] = "neighbor-discovery",
-	[PW_R_DROP_DEFAULT] = "default",
-	[PW_R_DROP_DENY] = "deny-rule",
-	[PW_R_DROP_MALFORMED] = "malformed",
-	[PW_R_DROP_FRAGMENT] = "fragment",
-};
-
 static bool verbose;
 
 /* libbpf's messages only with -v: errors are reported by the caller with
@@ -46,24 +29,6 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
 	return verbose ? vfprintf(stderr, fmt, ap) : 0;
-}
-
-void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->mode = mode;
-	/* the rate is per CPU in the kernel: share the total out */
-	cfg->ev_rate = PW_EV_RATE / (uint32_t)(ncpus > 0 ? ncpus : 1);
-	if (cfg->ev_rate == 0)
-		cfg->ev_rate = 1;
-	cfg->ev_burst = cfg->ev_rate;
-	cfg->ct_tcp_syn = PW_CT_TCP_SYN_S;
-	cfg->ct_tcp_est = PW_CT_TCP_EST_S;
-	cfg->ct_tcp_close = PW_CT_TCP_CLOSE_S;
-	cfg->ct_udp = PW_CT_UDP_S;
-	cfg->ct_icmp = PW_CT_ICMP_S;
-	cfg->ct_other = PW_CT_OTHER_S;
-	cfg->frag_timeout = PW_FRAG_TIMEOUT_S;
 }
 
 /* Give every map of the egress object the ingress object's map of the
@@ -88,47 +53,45 @@ static int share_maps(struct bpf_object *from, struct bpf_object *to, char *err,
 	return 0;
 }
 
-int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
+/* Open both objects and size the maps whose size the caller chooses. */
+static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
 {
-	int rc;
-
-	memset(dp, 0, sizeof(*dp));
-	verbose = o->verbose;
-	libbpf_set_print(print_fn);
-	dp->ncpus = libbpf_num_possible_cpus();
-	if (dp->ncpus <= 0)
-		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
-	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
 	dp->in = ingress_bpf__open();
 	dp->out = egress_bpf__open();
 	if (!dp->in || !dp->out) {
-		rc = -errno;
-		pw_dp_close(dp);
+		int rc = -errno;
 		return pw_errf(err, n, rc, "opening the BPF objects failed: %s", strerror(-rc));
 	}
 	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_ct, o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY);
-	rc = ingress_bpf__load(dp->in);
-	if (rc) {
-		pw_dp_close(dp);
-		if (rc == -EPERM)
-			return pw_errf(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
-				    "with CAP_BPF and CAP_NET_ADMIN");
+	return 0;
+}
+
+/* Load ingress, which creates the maps, then egress on those maps. */
+static int load_objects(struct pw_dp *dp, char *err, size_t n)
+{
+	int rc = ingress_bpf__load(dp->in);
+
+	if (rc == -EPERM)
+		return pw_errf(err, n, rc, "loading the XDP program was refused (EPERM): run as root or "
+			       "with CAP_BPF and CAP_NET_ADMIN");
+	if (rc)
 		return pw_errf(err, n, rc, "loading the XDP program failed: %s (run with -v for the "
-			    "verifier's log)", strerror(-rc));
-	}
+			       "verifier's log)", strerror(-rc));
 	rc = share_maps(dp->in->obj, dp->out->obj, err, n);
-	if (!rc) {
-		rc = egress_bpf__load(dp->out);
-		if (rc)
-			pw_errf(err, n, rc, "loading the tc program failed: %s (run with -v for the verifier's log)",
-			     strerror(-rc));
-	}
-	if (rc) {
-		pw_dp_close(dp);
+	if (rc)
 		return rc;
-	}
+	rc = egress_bpf__load(dp->out);
+	if (rc)
+		return pw_errf(err, n, rc, "loading the tc program failed: %s (run with -v for the "
+			       "verifier's log)", strerror(-rc));
+	return 0;
+}
+
+/* The loaded objects' fds, and the BTF new peer tries are made with. */
+static void take_fds(struct pw_dp *dp)
+{
 	dp->prog_fd[PW_DIR_IN] = bpf_program__fd(dp->in->progs.pw_ingress);
 	dp->prog_fd[PW_DIR_OUT] = bpf_program__fd(dp->out->progs.pw_egress);
 	dp->state_fd = bpf_map__fd(dp->in->maps.pw_state);
@@ -152,6 +115,27 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 		dp->btf_key_id = k > 0 ? (uint32_t)k : 0;
 		dp->btf_val_id = v > 0 ? (uint32_t)v : 0;
 	}
+}
+
+int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n)
+{
+	int rc;
+
+	memset(dp, 0, sizeof(*dp));
+	verbose = o->verbose;
+	libbpf_set_print(print_fn);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0)
+		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
+	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
+	rc = open_objects(dp, o, err, n);
+	if (!rc)
+		rc = load_objects(dp, err, n);
+	if (rc) {
+		pw_dp_close(dp);	/* what was opened or loaded so far */
+		return rc;
+	}
+	take_fds(dp);
 	return 0;
 }
 
@@ -288,6 +272,34 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 	return 0;
 }
 
+void pw_dp_close(struct pw_dp *dp)
+{
+	if (dp->pinned) {
+		for (size_t i = 0; i < NPIN; i++)
+			if (*fd_at(dp, pin_maps[i].off) >= 0)
+				close(*fd_at(dp, pin_maps[i].off));
+		for (int d = 0; d < PW_DIR_COUNT; d++)
+			if (dp->prog_fd[d] >= 0)
+				close(dp->prog_fd[d]);
+		if (dp->btf_fd >= 0)
+			close(dp->btf_fd);
+		dp->pinned = false;
+		return;
+	}
+	if (dp->out)
+		egress_bpf__destroy(dp->out);
+	if (dp->in)
+		ingress_bpf__destroy(dp->in);
+	dp->in = NULL;
+	dp->out = NULL;
+}
+
+int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st)
+{
+	uint32_t zero = 0;
+	return bpf_map_lookup_elem(dp->state_fd, &zero, st) ? -errno : 0;
+}
+
 int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m)
 {
 	uint32_t zero = 0;
@@ -312,505 +324,4 @@ int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m)
 {
 	uint32_t zero = 0;
 	return bpf_map_update_elem(dp->meta_fd, &zero, m, BPF_ANY) ? -errno : 0;
-}
-
-
-/* A new peer trie for one half, with the programs' BTF for key and value
- * so that bpftool prints named fields. */
-static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, size_t n)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
-	char name[16];
-
-	if (dp->btf_fd >= 0 && dp->btf_key_id && dp->btf_val_id) {
-		mo.btf_fd = (uint32_t)dp->btf_fd;
-		mo.btf_key_type_id = dp->btf_key_id;
-		mo.btf_value_type_id = dp->btf_val_id;
-	}
-	snprintf(name, sizeof(name), "pw_peers_h%u", half);
-	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct pw_peer_key),
-				sizeof(struct pw_peer_val), entries ? (uint32_t)entries : 1, &mo);
-	if (fd < 0)
-		return pw_errf(err, n, -errno, "creating the peer trie (%zu entries) failed: %s", entries,
-			    strerror(errno));
-	return fd;
-}
-
-int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
-{
-	uint32_t cap = dp->rule_capacity, n = 2 * cap, count = n;
-	uint32_t *keys = malloc(n * sizeof(*keys));
-	struct pw_counter *zeros = calloc((size_t)n * (size_t)dp->ncpus, sizeof(*zeros));
-	int rc = 0;
-
-	if (!keys || !zeros) {
-		rc = -ENOMEM;
-	} else {
-		for (uint32_t i = 0; i < n; i++)
-			keys[i] = (half & 1) * 2 * cap + i;
-		if (bpf_map_update_batch(dp->rule_stats_fd, keys, zeros, &count, NULL))
-			rc = -errno;
-	}
-	free(keys);
-	free(zeros);
-	return rc;
-}
-
-/* Zero a half's rule counters (no packet writes them: the half is not in
- * force) and record its rules' fingerprints with no carried counts. */
-static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
-{
-	uint32_t cap = dp->rule_capacity, count;
-	uint32_t *keys = malloc(cap * sizeof(*keys));
-	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
-	int rc = pw_dp_zero_stats(dp, half);
-
-	if (!rc && (!keys || !infos))
-		rc = -ENOMEM;
-	if (rc)
-		goto out;
-	for (uint32_t i = 0; i < cap; i++) {
-		keys[i] = half * cap + i;
-		if (i <= c->nrules)
-			infos[i].fingerprint = c->rule_fp[i];
-	}
-	count = cap;
-	if (bpf_map_update_batch(dp->rules_fd, keys, infos, &count, NULL))
-		rc = -errno;
-out:
-	free(keys);
-	free(infos);
-	return rc;
-}
-
-/* The trie's entries in batches of one syscall each (one by one where
- * the kernel has no batch update for tries). */
-static int fill_trie(int fd, const struct pw_compiled *c)
-{
-	const size_t batch = 8192;
-	struct pw_peer_key *keys = malloc(batch * sizeof(*keys));
-	struct pw_peer_val *vals = malloc(batch * sizeof(*vals));
-	int rc = 0;
-	bool one_by_one = false;
-
-	if (!keys || !vals)
-		rc = -ENOMEM;
-	for (size_t i = 0; rc == 0 && i < c->npeers;) {
-		size_t k = c->npeers - i < batch ? c->npeers - i : batch;
-		for (size_t j = 0; j < k; j++) {
-			keys[j] = c->peers[i + j].key;
-			vals[j] = c->peers[i + j].val;
-		}
-		uint32_t count = (uint32_t)k;
-		if (!one_by_one && bpf_map_update_batch(fd, keys, vals, &count, NULL) == 0) {
-			i += k;
-			continue;
-		}
-		if (!one_by_one && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP) && count == 0)
-			one_by_one = true;
-		else if (!one_by_one) {
-			rc = -errno;
-			break;
-		}
-		for (size_t j = 0; j < k && rc == 0; j++)
-			if (bpf_map_update_elem(fd, &keys[j], &vals[j], BPF_NOEXIST))
-				rc = -errno;
-		i += k;
-	}
-	free(keys);
-	free(vals);
-	return rc;
-}
-
-int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t n)
-{
-	if (c->nrules >= dp->rule_capacity)
-		return pw_errf(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
-			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
-	return 0;
-}
-
-int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
-		     const struct pw_config *cfg, char *err, size_t n)
-{
-	int rc = 0, fd = -1;
-
-	half &= 1;
-	if ((rc = pw_dp_fits(dp, c, err, n)))
-		return rc;
-	/* the half not in force, in one pass over the mapped array (array
-	 * elements are laid out 8-byte aligned) */
-	size_t stride = (sizeof(struct pw_slot) + 7) & ~(size_t)7;
-	size_t len = 2 * (size_t)PW_SLOT_COUNT * stride;
-	long page = sysconf(_SC_PAGESIZE);
-	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
-	uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
-	if (base == MAP_FAILED)
-		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
-	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
-		memcpy(base + ((size_t)half * PW_SLOT_COUNT + i) * stride, &c->slots[i], sizeof(c->slots[i]));
-	munmap(base, len);
-	fd = new_trie(dp, half, c->npeers, err, n);
-	if (fd < 0)
-		return fd;
-	rc = fill_trie(fd, c);
-	if (rc) {
-		close(fd);
-		return pw_errf(err, n, rc, "writing the peer trie (%zu entries) failed: %s", c->npeers,
-			       strerror(-rc));
-	}
-	if (bpf_map_update_elem(dp->peers_fd, &half, &fd, BPF_ANY)) {
-		rc = -errno;
-		close(fd);
-		return pw_errf(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
-	}
-	close(fd);	/* the outer map holds it now */
-	rc = reset_rules(dp, half, c);
-	if (rc)
-		return pw_errf(err, n, rc, "resetting the rule counters failed: %s", strerror(-rc));
-	/* the half not in force gets its config; the active half's bytes are
-	 * written back unchanged */
-	struct pw_state st;
-	uint32_t zero = 0;
-	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
-		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
-	st.cfg[half] = *cfg;
-	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
-	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
-		return pw_errf(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
-	return 0;
-}
-
-int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st)
-{
-	uint32_t zero = 0;
-	return bpf_map_lookup_elem(dp->state_fd, &zero, st) ? -errno : 0;
-}
-
-int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation)
-{
-	struct pw_state st;
-	uint32_t zero = 0;
-
-	if (pw_dp_read_state(dp, &st))
-		return -errno;
-	st.active = half & 1;
-	st.generation = generation;
-	/* only the active word changes (0 <-> 1: a single byte) */
-	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
-		return -errno;
-	/* a grace period: every packet that read the old half has finished */
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
-		usleep(20000);
-	return 0;
-}
-
-/* Sum a per-CPU array entry of `words` u64 values. */
-static int percpu_sum(const struct pw_dp *dp, int fd, uint32_t key, __u64 *out, size_t words)
-{
-	size_t vsz = words * sizeof(__u64);
-	__u64 *v = calloc((size_t)dp->ncpus, vsz);
-
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, v)) {
-		int rc = -errno;
-		free(v);
-		return rc;
-	}
-	memset(out, 0, vsz);
-	for (int c = 0; c < dp->ncpus; c++)
-		for (size_t w = 0; w < words; w++)
-			out[w] += v[(size_t)c * words + w];
-	free(v);
-	return 0;
-}
-
-int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COUNT * PW_R_COUNT])
-{
-	for (uint32_t k = 0; k < PW_DIR_COUNT * PW_R_COUNT; k++) {
-		int rc = percpu_sum(dp, dp->reason_stats_fd, k, &out[k].packets, 2);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, uint32_t dir,
-			  struct pw_counter *out)
-{
-	struct pw_rule_info info;
-	uint32_t cap = dp->rule_capacity, k = (half & 1) * cap + rule;
-
-	if (rule >= cap)
-		return -ERANGE;
-	int rc = percpu_sum(dp, dp->rule_stats_fd, (half & 1) * 2 * cap + rule * 2 + (dir & 1), &out->packets, 2);
-	if (rc)
-		return rc;
-	if (bpf_map_lookup_elem(dp->rules_fd, &k, &info))
-		return -errno;
-	out->packets += info.carry[dir & 1].packets;
-	out->bytes += info.carry[dir & 1].bytes;
-	return 0;
-}
-
-int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out)
-{
-	struct pw_state st;
-	int rc = pw_dp_read_state(dp, &st);
-
-	return rc ? rc : pw_dp_rule_count_half(dp, st.active, rule, dir, out);
-}
-
-static int cmp_fp(const void *a, const void *b)
-{
-	const uint64_t *x = a, *y = b;	/* (fingerprint, rule id) pairs */
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return (x[1] > y[1]) - (x[1] < y[1]);
-}
-
-/* Read entries [first, first + n) of an array map in one batch syscall
- * (per-CPU maps give every CPU's value of an entry in a row). */
-static int read_range(int fd, uint32_t first, uint32_t n, void *vals)
-{
-	uint32_t *keys = malloc(n * sizeof(*keys)), count = n, out = 0;
-	uint32_t in = first ? first - 1 : 0;
-	int rc = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	/* the batch walk resumes after "in": start just before first */
-	if (bpf_map_lookup_batch(fd, first ? &in : NULL, &out, keys, vals, &count, NULL) && errno != ENOENT)
-		rc = -errno;
-	else if (count < n)
-		rc = -ERANGE;
-	free(keys);
-	return rc;
-}
-
-int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
-{
-	uint32_t cap = dp->rule_capacity, ncpu = (uint32_t)dp->ncpus;
-	struct pw_rule_info *oi = calloc(cap, sizeof(*oi)), *ni = calloc(cap, sizeof(*ni));
-	struct pw_counter *os = calloc((size_t)2 * cap * ncpu, sizeof(*os));
-	uint64_t (*old)[2] = calloc(cap, sizeof(*old));
-	bool *used = calloc(cap, sizeof(*used));
-	uint32_t *keys = malloc(cap * sizeof(*keys));
-	int rc = 0;
-
-	if (!oi || !ni || !os || !old || !used || !keys) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (nnew >= cap) {
-		rc = -ERANGE;
-		goto out;
-	}
-	if (nold >= cap)
-		nold = cap - 1;
-	from &= 1;
-	to &= 1;
-	/* both halves' rule records and the old half's counters, in bulk */
-	rc = read_range(dp->rules_fd, from * cap, cap, oi);
-	if (!rc)
-		rc = read_range(dp->rules_fd, to * cap, cap, ni);
-	if (!rc)
-		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * cap, os);
-	if (rc)
-		goto out;
-	uint32_t n = 0;
-	for (uint32_t i = 0; i <= nold; i++) {
-		if (i > 0 && oi[i].fingerprint == 0)
-			break;	/* past the old policy's last rule */
-		old[n][0] = oi[i].fingerprint;
-		old[n][1] = i;
-		n++;
-	}
-	qsort(old, n, sizeof(*old), cmp_fp);
-	for (uint32_t j = 0; j <= nnew; j++) {
-		uint64_t fp = ni[j].fingerprint;
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (old[mid][0] < fp)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		while (lo < n && old[lo][0] == fp && used[lo])
-			lo++;
-		if (!fp || lo >= n || old[lo][0] != fp)
-			continue;
-		used[lo] = true;
-		uint32_t i = (uint32_t)old[lo][1];
-		for (uint32_t dir = 0; dir < 2; dir++) {
-			struct pw_counter t = oi[i].carry[dir];
-			for (uint32_t c = 0; c < ncpu; c++) {
-				const struct pw_counter *v = &os[((size_t)i * 2 + dir) * ncpu + c];
-				t.packets += v->packets;
-				t.bytes += v->bytes;
-			}
-			ni[j].carry[dir] = t;
-		}
-	}
-	for (uint32_t j = 0; j < cap; j++)
-		keys[j] = to * cap + j;
-	uint32_t count = nnew + 1;
-	if (bpf_map_update_batch(dp->rules_fd, keys, ni, &count, NULL))
-		rc = -errno;
-out:
-	free(oi);
-	free(ni);
-	free(os);
-	free(old);
-	free(used);
-	free(keys);
-	return rc;
-}
-
-int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out)
-{
-	return percpu_sum(dp, dp->port_drops_fd, slot, out, 1);
-}
-
-int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out)
-{
-	return percpu_sum(dp, dp->stats_fd, 0, &out->events_sent, sizeof(*out) / sizeof(__u64));
-}
-
-int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t len, int *verdict)
-{
-	uint8_t out[PW_PKT_OUT_MAX];
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len,
-		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-
-	if (len > sizeof(out))
-		return -EMSGSIZE;
-	if (bpf_prog_test_run_opts(dp->prog_fd[dir & 1], &o))
-		return -errno;
-	if (dir == PW_DIR_IN)
-		*verdict = o.retval == XDP_PASS ? PW_PASS : PW_DROP;
-	else
-		*verdict = o.retval == 0 /* TC_ACT_OK */ ? PW_PASS : PW_DROP;
-	return 0;
-}
-
-int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uint8_t *frame,
-		size_t len, struct pw_dp_result *r)
-{
-	struct pw_counter before[PW_DIR_COUNT * PW_R_COUNT], after[PW_DIR_COUNT * PW_R_COUNT];
-	struct pw_counter *rules = calloc(nrules + 1, sizeof(*rules));
-	int rc = rules ? pw_dp_reason_counts(dp, before) : -ENOMEM;
-
-	dir &= 1;
-	for (uint32_t id = 0; rc == 0 && id <= nrules; id++)
-		rc = pw_dp_rule_count(dp, id, dir, &rules[id]);
-	if (!rc)
-		rc = pw_dp_run(dp, dir, frame, len, &r->verdict);
-	if (!rc)
-		rc = pw_dp_reason_counts(dp, after);
-	r->reason = -1;
-	r->rule = PW_RULE_DEFAULT;
-	for (int k = 0; rc == 0 && k < PW_R_COUNT; k++)
-		if (after[dir * PW_R_COUNT + k].packets != before[dir * PW_R_COUNT + k].packets)
-			r->reason = k;
-	for (uint32_t id = 0; rc == 0 && id <= nrules; id++) {
-		struct pw_counter c;
-		rc = pw_dp_rule_count(dp, id, dir, &c);
-		if (!rc && c.packets != rules[id].packets)
-			r->rule = id;
-	}
-	free(rules);
-	return rc;
-}
-
-struct ev_ctx {
-	void (*fn)(const struct pw_event *e, void *ctx);
-	void *ctx;
-	int n;
-};
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	struct ev_ctx *c = ctx;
-
-	if (size < sizeof(struct pw_event))
-		return 0;
-	c->fn(data, c->ctx);
-	c->n++;
-	return 0;
-}
-
-int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx)
-{
-	struct ev_ctx c = { fn, ctx, 0 };
-	struct ring_buffer *rb = ring_buffer__new(dp->events_fd, on_event, &c, NULL);
-
-	if (!rb)
-		return -errno;
-	int rc = ring_buffer__consume(rb);
-	ring_buffer__free(rb);
-	return rc < 0 ? rc : c.n;
-}
-
-void pw_dp_close(struct pw_dp *dp)
-{
-	if (dp->pinned) {
-		for (size_t i = 0; i < NPIN; i++)
-			if (*fd_at(dp, pin_maps[i].off) >= 0)
-				close(*fd_at(dp, pin_maps[i].off));
-		for (int d = 0; d < PW_DIR_COUNT; d++)
-			if (dp->prog_fd[d] >= 0)
-				close(dp->prog_fd[d]);
-		if (dp->btf_fd >= 0)
-			close(dp->btf_fd);
-		dp->pinned = false;
-		return;
-	}
-	if (dp->out)
-		egress_bpf__destroy(dp->out);
-	if (dp->in)
-		ingress_bpf__destroy(dp->in);
-	dp->in = NULL;
-	dp->out = NULL;
-}
-
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
-{
-	struct pw_ct_key k, next, *gone = NULL;
-	size_t ngone = 0, cap = 0;
-	void *prev = NULL;
-	int removed = 0;
-
-	/* first find them, then delete: deleting during the walk restarts it */
-	while (bpf_map_get_next_key(dp->ct_fd, prev, &next) == 0) {
-		uint32_t slot;
-		k = next;
-		prev = &k;
-		if (k.kind == PW_CT_ECHO_OUT)
-			slot = pw_slot_icmp(PW_DIR_OUT, k.fam, k.fam == PW_FAM_V4 ? 8 : 128);
-		else if (k.proto == 6 || k.proto == 17)
-			slot = pw_slot_l4(PW_DIR_OUT, k.proto == 6 ? PW_L4_TCP : PW_L4_UDP, ntohs(k.rport_be));
-		else
-			slot = pw_slot_proto(PW_DIR_OUT, k.proto);
-		struct pw_verdict v;
-		pw_decide_packet(c, slot, k.fam, k.remote, &v);
-		if (v.action != PW_DROP)
-			continue;
-		if (ngone == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct pw_ct_key *g = realloc(gone, nc * sizeof(*g));
-			if (!g)
-				break;
-			gone = g;
-			cap = nc;
-		}
-		gone[ngone++] = k;
-	}
-	for (size_t i = 0; i < ngone; i++)
-		if (bpf_map_delete_elem(dp->ct_fd, &gone[i]) == 0)
-			removed++;
-	free(gone);
-	return removed;
 }

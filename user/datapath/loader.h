@@ -1,6 +1,8 @@
-/* loader.h - load the datapath (both programs, one set of maps), write a
- * compiled policy into one half of the policy maps, flip halves, read the
- * counters, and run packets through the programs (BPF_PROG_TEST_RUN). */
+/* loader.h - the struct pw_dp API: load the datapath (both programs, one
+ * set of maps), write a compiled policy into one half of the policy maps,
+ * flip halves, read the counters, and run packets through the programs
+ * (BPF_PROG_TEST_RUN). One header for it all, grouped below by the file
+ * that implements each part. */
 #ifndef PW_LOADER_H
 #define PW_LOADER_H
 
@@ -10,9 +12,6 @@
 
 #include "policy/compile.h"
 #include "portwall.h"
-
-/* the largest frame pw_dp_run takes */
-#define PW_PKT_OUT_MAX 10240
 
 struct ingress_bpf;
 struct egress_bpf;
@@ -36,6 +35,8 @@ struct pw_dp_opts {
 	bool verbose;			/* libbpf's own messages on stderr */
 };
 
+/* ---- loader.c: load, pins, close, the meta and state records ---- */
+
 /* Open and load both programs with shared maps. Returns 0, or -1 with a
  * message (what failed and what to do) in err. */
 int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t errsz);
@@ -50,6 +51,9 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t errs
 void pw_dp_unpin(const char *root);
 int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m);
 int pw_dp_write_meta(const struct pw_dp *dp, const struct pw_meta *m);
+int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st);
+
+/* ---- halves.c: a policy into the half not in force, then in force ---- */
 
 /* The default configuration (timeouts, event rate) for ncpus CPUs. */
 void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus);
@@ -64,15 +68,14 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 /* Put half `half` in force (one 4-byte write), then wait until no packet
  * can still be judged by the other half (an RCU grace period). */
 int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
-int pw_dp_read_state(const struct pw_dp *dp, struct pw_state *st);
-
 /* Zero one half's rule counters (do it only to the half not in force). */
 int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half);
-/* Delete the tracked flows the compiled policy no longer lets out (after a
- * reload put it in force). Returns how many were removed. */
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
 
-/* Counters, summed over CPUs. */
+/* ---- counters.c: the counters summed over CPUs, and their carry ---- */
+
+/* "allow-rule", "default", ...: each reason as status and the events name it */
+extern const char *const pw_reason_names[PW_R_COUNT];
+
 int pw_dp_reason_counts(const struct pw_dp *dp, struct pw_counter out[PW_DIR_COUNT * PW_R_COUNT]);
 /* A rule's count in the half in force (or in `half`), carried counts included. */
 int pw_dp_rule_count(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out);
@@ -84,6 +87,11 @@ int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, 
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
 int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
 int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
+
+/* ---- testrun.c: packets through the programs (BPF_PROG_TEST_RUN) ---- */
+
+/* the largest frame pw_dp_run takes */
+#define PW_PKT_OUT_MAX 10240
 
 /* Run one frame through the ingress (dir IN) or egress (dir OUT) program.
  * *verdict: PW_PASS / PW_DROP as the program returned it. */
@@ -101,10 +109,16 @@ struct pw_dp_result {
 int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uint8_t *frame,
 		size_t len, struct pw_dp_result *r);
 
+/* ---- ct_flush.c: conntrack after a reload ---- */
+
+/* Delete the tracked flows the compiled policy no longer lets out (after a
+ * reload put it in force). Returns how many were removed. */
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
+
+/* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
+
 /* Hand every drop event waiting in the ring buffer to fn; returns how many
  * were read, or -errno. */
 int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx);
-
-extern const char *const pw_reason_names[PW_R_COUNT];
 
 #endif

@@ -1,0 +1,220 @@
+/* halves.c - write a compiled policy into the half of the policy maps not
+ * in force (slots, a new peer trie, rule records, config), so that every
+ * packet meets one whole policy, then put that half in force with one
+ * write and wait until no packet is still judged by the other half. */
+#include "datapath/loader.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "lib/diag.h"
+
+void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = mode;
+	/* the rate is per CPU in the kernel: share the total out */
+	cfg->ev_rate = PW_EV_RATE / (uint32_t)(ncpus > 0 ? ncpus : 1);
+	if (cfg->ev_rate == 0)
+		cfg->ev_rate = 1;
+	cfg->ev_burst = cfg->ev_rate;
+	cfg->ct_tcp_syn = PW_CT_TCP_SYN_S;
+	cfg->ct_tcp_est = PW_CT_TCP_EST_S;
+	cfg->ct_tcp_close = PW_CT_TCP_CLOSE_S;
+	cfg->ct_udp = PW_CT_UDP_S;
+	cfg->ct_icmp = PW_CT_ICMP_S;
+	cfg->ct_other = PW_CT_OTHER_S;
+	cfg->frag_timeout = PW_FRAG_TIMEOUT_S;
+}
+
+/* A new peer trie for one half, with the programs' BTF for key and value
+ * so that bpftool prints named fields. */
+static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
+	char name[16];
+
+	if (dp->btf_fd >= 0 && dp->btf_key_id && dp->btf_val_id) {
+		mo.btf_fd = (uint32_t)dp->btf_fd;
+		mo.btf_key_type_id = dp->btf_key_id;
+		mo.btf_value_type_id = dp->btf_val_id;
+	}
+	snprintf(name, sizeof(name), "pw_peers_h%u", half);
+	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(struct pw_peer_key),
+				sizeof(struct pw_peer_val), entries ? (uint32_t)entries : 1, &mo);
+	if (fd < 0)
+		return pw_errf(err, n, -errno, "creating the peer trie (%zu entries) failed: %s", entries,
+			    strerror(errno));
+	return fd;
+}
+
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
+{
+	uint32_t cap = dp->rule_capacity, n = 2 * cap, count = n;
+	uint32_t *keys = malloc(n * sizeof(*keys));
+	struct pw_counter *zeros = calloc((size_t)n * (size_t)dp->ncpus, sizeof(*zeros));
+	int rc = 0;
+
+	if (!keys || !zeros) {
+		rc = -ENOMEM;
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			keys[i] = (half & 1) * 2 * cap + i;
+		if (bpf_map_update_batch(dp->rule_stats_fd, keys, zeros, &count, NULL))
+			rc = -errno;
+	}
+	free(keys);
+	free(zeros);
+	return rc;
+}
+
+/* Zero a half's rule counters (no packet writes them: the half is not in
+ * force) and record its rules' fingerprints with no carried counts. */
+static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
+{
+	uint32_t cap = dp->rule_capacity, count;
+	uint32_t *keys = malloc(cap * sizeof(*keys));
+	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
+	int rc = pw_dp_zero_stats(dp, half);
+
+	if (!rc && (!keys || !infos))
+		rc = -ENOMEM;
+	if (rc)
+		goto out;
+	for (uint32_t i = 0; i < cap; i++) {
+		keys[i] = half * cap + i;
+		if (i <= c->nrules)
+			infos[i].fingerprint = c->rule_fp[i];
+	}
+	count = cap;
+	if (bpf_map_update_batch(dp->rules_fd, keys, infos, &count, NULL))
+		rc = -errno;
+out:
+	free(keys);
+	free(infos);
+	return rc;
+}
+
+/* The trie's entries in batches of one syscall each (one by one where
+ * the kernel has no batch update for tries). */
+static int fill_trie(int fd, const struct pw_compiled *c)
+{
+	const size_t batch = 8192;
+	struct pw_peer_key *keys = malloc(batch * sizeof(*keys));
+	struct pw_peer_val *vals = malloc(batch * sizeof(*vals));
+	int rc = 0;
+	bool one_by_one = false;
+
+	if (!keys || !vals)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < c->npeers;) {
+		size_t k = c->npeers - i < batch ? c->npeers - i : batch;
+		for (size_t j = 0; j < k; j++) {
+			keys[j] = c->peers[i + j].key;
+			vals[j] = c->peers[i + j].val;
+		}
+		uint32_t count = (uint32_t)k;
+		if (!one_by_one && bpf_map_update_batch(fd, keys, vals, &count, NULL) == 0) {
+			i += k;
+			continue;
+		}
+		if (!one_by_one && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP) && count == 0)
+			one_by_one = true;
+		else if (!one_by_one) {
+			rc = -errno;
+			break;
+		}
+		for (size_t j = 0; j < k && rc == 0; j++)
+			if (bpf_map_update_elem(fd, &keys[j], &vals[j], BPF_NOEXIST))
+				rc = -errno;
+		i += k;
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t n)
+{
+	if (c->nrules >= dp->rule_capacity)
+		return pw_errf(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
+			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
+	return 0;
+}
+
+int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+		     const struct pw_config *cfg, char *err, size_t n)
+{
+	int rc = 0, fd = -1;
+
+	half &= 1;
+	if ((rc = pw_dp_fits(dp, c, err, n)))
+		return rc;
+	/* the half not in force, in one pass over the mapped array (array
+	 * elements are laid out 8-byte aligned) */
+	size_t stride = (sizeof(struct pw_slot) + 7) & ~(size_t)7;
+	size_t len = 2 * (size_t)PW_SLOT_COUNT * stride;
+	long page = sysconf(_SC_PAGESIZE);
+	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
+	uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
+	if (base == MAP_FAILED)
+		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
+	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
+		memcpy(base + ((size_t)half * PW_SLOT_COUNT + i) * stride, &c->slots[i], sizeof(c->slots[i]));
+	munmap(base, len);
+	fd = new_trie(dp, half, c->npeers, err, n);
+	if (fd < 0)
+		return fd;
+	rc = fill_trie(fd, c);
+	if (rc) {
+		close(fd);
+		return pw_errf(err, n, rc, "writing the peer trie (%zu entries) failed: %s", c->npeers,
+			       strerror(-rc));
+	}
+	if (bpf_map_update_elem(dp->peers_fd, &half, &fd, BPF_ANY)) {
+		rc = -errno;
+		close(fd);
+		return pw_errf(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
+	}
+	close(fd);	/* the outer map holds it now */
+	rc = reset_rules(dp, half, c);
+	if (rc)
+		return pw_errf(err, n, rc, "resetting the rule counters failed: %s", strerror(-rc));
+	/* the half not in force gets its config; the active half's bytes are
+	 * written back unchanged */
+	struct pw_state st;
+	uint32_t zero = 0;
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
+		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
+	st.cfg[half] = *cfg;
+	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
+	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
+		return pw_errf(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
+	return 0;
+}
+
+int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation)
+{
+	struct pw_state st;
+	uint32_t zero = 0;
+
+	if (pw_dp_read_state(dp, &st))
+		return -errno;
+	st.active = half & 1;
+	st.generation = generation;
+	/* only the active word changes (0 <-> 1: a single byte) */
+	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
+		return -errno;
+	/* a grace period: every packet that read the old half has finished */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(20000);
+	return 0;
+}
