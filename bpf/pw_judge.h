@@ -128,92 +128,187 @@ static __always_inline int pw_is_echo_reply(const struct pw_pkt *p)
 	       (p->proto == IPPROTO_ICMPV6 && p->icmp_type == PW_ICMP6_ECHO_REPLY);
 }
 
-/* The flow key of a packet seen from this host. Returns 0 when the packet
- * belongs to no trackable flow (ICMP other than echo, later fragments). */
+/* The flow key of a packet seen from this host: both directions of a flow
+ * find the same key. Ports for every protocol that has them. ICMP: echo
+ * only, by its id, and kind says who sent the request: the host
+ * (PW_CT_ECHO_OUT: its request goes out, the reply comes in) or the peer
+ * (PW_CT_ECHO_IN: the request comes in, the host's reply goes out). Returns
+ * 0 when the packet belongs to no trackable flow (other ICMP). */
 static __always_inline int pw_ct_key_of(struct pw_ct_key *k, const struct pw_pkt *p, __u32 dir)
 {
-	int icmp = p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6;
+	int out = dir == PW_DIR_OUT;
 
 	__builtin_memset(k, 0, sizeof(*k));
-	if (icmp) {
-		/* the host's echo request (out) and its reply (in) */
-		if (dir == PW_DIR_OUT ? !pw_is_echo_request(p) : !pw_is_echo_reply(p))
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+		if (pw_is_echo_request(p))
+			k->kind = out ? PW_CT_ECHO_OUT : PW_CT_ECHO_IN;
+		else if (pw_is_echo_reply(p))
+			k->kind = out ? PW_CT_ECHO_IN : PW_CT_ECHO_OUT;
+		else
 			return 0;
-		k->kind = PW_CT_ECHO_OUT;
 		k->lport_be = p->sport_be;
-	} else if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
-		k->lport_be = dir == PW_DIR_OUT ? p->sport_be : p->dport_be;
-		k->rport_be = dir == PW_DIR_OUT ? p->dport_be : p->sport_be;
+	} else if (pw_port_hdr_len(p->proto)) {
+		k->lport_be = out ? p->sport_be : p->dport_be;
+		k->rport_be = out ? p->dport_be : p->sport_be;
 	}
-	__builtin_memcpy(k->local, dir == PW_DIR_OUT ? p->src : p->dst, 16);
-	__builtin_memcpy(k->remote, dir == PW_DIR_OUT ? p->dst : p->src, 16);
+	__builtin_memcpy(k->local, out ? p->src : p->dst, 16);
+	__builtin_memcpy(k->remote, out ? p->dst : p->src, 16);
 	k->proto = p->proto;
 	k->fam = p->fam;
 	return 1;
 }
 
-/* An outbound packet passed: track its flow. Writes at most once a second
- * per flow, unless the TCP state changes. */
+#define PW_TCP_FIN 0x01
+#define PW_TCP_SYN 0x02
+#define PW_TCP_RST 0x04
+#define PW_TCP_ACK 0x10
+
+/* A TCP segment that opens a connection: SYN without ACK. */
+static __always_inline int pw_bare_syn(const struct pw_pkt *p)
+{
+	return p->proto == IPPROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN;
+}
+
+/* The TCP state after the host sent flags fl on a flow in state `was`:
+ * a bare SYN starts afresh (the 4-tuple used again), FIN or RST closes, an
+ * ACK without SYN establishes (the host accepted the peer's answer). */
+static __always_inline __u8 pw_tcp_next(__u8 was, __u8 fl)
+{
+	if ((fl & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN)
+		return 0;
+	if (fl & (PW_TCP_FIN | PW_TCP_RST))
+		return was | PW_CT_CLOSING;
+	if ((fl & PW_TCP_ACK) && !(fl & PW_TCP_SYN) && !(was & PW_CT_CLOSING))
+		return was | PW_CT_REPLIED;
+	return was;
+}
+
+static __always_inline void pw_ct_created(int in_origin)
+{
+	struct pw_stats *gs = pw_gstats();
+
+	if (gs) {
+		if (in_origin)
+			gs->ct_in_created++;
+		else
+			gs->ct_created++;
+	}
+}
+
+/* An outbound packet the out rules let pass: track its flow in pw_ct.
+ * Writes at most once a second per flow, unless the state changes. */
 static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v, nv = {};
 	__u64 now = bpf_ktime_get_coarse_ns();
-	__u8 closing = p->proto == IPPROTO_TCP && (p->tcp_flags & (0x01 | 0x04)) ? PW_CT_CLOSING : 0;
+	int tcp = p->proto == IPPROTO_TCP;
 
-	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT))
-		return;
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
+		return;	/* the host's echo reply opens nothing */
 	v = bpf_map_lookup_elem(&pw_ct, &k);
 	if (v) {
-		if (now - v->last_ns < PW_CT_REFRESH_NS && (v->flags & closing) == closing)
+		__u8 next = tcp ? pw_tcp_next(v->flags, p->tcp_flags) : v->flags;
+		if (now - v->last_ns < PW_CT_REFRESH_NS && next == v->flags)
 			return;
 		v->last_ns = now;
-		v->flags |= closing;
+		v->flags = next;
 		return;
 	}
 	nv.last_ns = now;
-	nv.flags = closing;
+	nv.flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
 	nv.dir = PW_DIR_OUT;
-	if (bpf_map_update_elem(&pw_ct, &k, &nv, BPF_NOEXIST) == 0) {
-		struct pw_stats *gs = pw_gstats();
-		if (gs)
-			gs->ct_created++;
-	}
+	if (bpf_map_update_elem(&pw_ct, &k, &nv, BPF_NOEXIST) == 0)
+		pw_ct_created(0);
 }
 
-/* Is (key) a live tracked flow? Refreshes it, marks it replied/closing,
- * and deletes it when it has expired. */
-static __always_inline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
+/* A live entry of ct for key k, or NULL; an expired one is deleted. */
+static __always_inline struct pw_ct_val *pw_ct_live(void *ct, struct pw_ct_key *k, __u64 now)
 {
 	__u32 zero = 0;
 	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
-	struct pw_ct_val *v;
-	__u64 now;
+	struct pw_ct_val *v = bpf_map_lookup_elem(ct, k);
 
-	if (!k || !st)
-		return 0;
-	v = bpf_map_lookup_elem(&pw_ct, k);
+	if (!v || !st)
+		return NULL;
+	if (now - v->last_ns <= pw_ct_timeout(&st->cfg[st->active & 1], k->proto, v->flags))
+		return v;
+	if (bpf_map_delete_elem(ct, k) == 0) {
+		struct pw_stats *gs = pw_gstats();
+		if (gs)
+			gs->ct_removed++;
+	}
+	return NULL;
+}
+
+/* Is (key) a live flow the host opened (pw_ct)? With refresh (an inbound
+ * packet of it): the entry is refreshed and marked replied, except for
+ * TCP, whose state only the host's own segments change; an inbound FIN or
+ * RST there is counted as ignored (a blind one could stall the flow). */
+static __always_inline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct pw_ct_val *v;
+
+	if (!k || k->kind == PW_CT_ECHO_IN)
+		return 0;	/* a peer's echo request is no reply */
+	v = pw_ct_live(&pw_ct, k, now);
 	if (!v)
 		return 0;
-	const struct pw_config *cfg = &st->cfg[st->active & 1];
-	now = bpf_ktime_get_coarse_ns();
-	if (now - v->last_ns > pw_ct_timeout(cfg, k->proto, v->flags)) {
-		if (bpf_map_delete_elem(&pw_ct, k) == 0) {
+	if (!refresh)
+		return 1;
+	if (k->proto == IPPROTO_TCP) {
+		if ((tcp_flags & (PW_TCP_FIN | PW_TCP_RST)) && !(v->flags & PW_CT_CLOSING)) {
 			struct pw_stats *gs = pw_gstats();
 			if (gs)
-				gs->ct_removed++;
+				gs->ct_ignored++;
 		}
-		return 0;
+		return 1;
 	}
-	if (refresh) {
-		__u8 add = PW_CT_REPLIED;
-		if (k->proto == IPPROTO_TCP && (tcp_flags & (0x01 | 0x04)))
-			add |= PW_CT_CLOSING;
-		if (now - v->last_ns >= PW_CT_REFRESH_NS || (v->flags & add) != add) {
+	if (now - v->last_ns >= PW_CT_REFRESH_NS || !(v->flags & PW_CT_REPLIED)) {
+		v->last_ns = now;
+		v->flags |= PW_CT_REPLIED;
+	}
+	return 1;
+}
+
+/* An inbound packet the policy let in (not TCP): remember its flow in
+ * pw_ct_in, so that the host's replies pass on egress. */
+static __always_inline void pw_ct_inbound(const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val *v, nv = {};
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (p->proto == IPPROTO_TCP || p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) ||
+	    k.kind == PW_CT_ECHO_OUT)
+		return;	/* the reply to the host's own echo request opens nothing */
+	v = bpf_map_lookup_elem(&pw_ct_in, &k);
+	if (v) {
+		if (now - v->last_ns >= PW_CT_REFRESH_NS)
 			v->last_ns = now;
-			v->flags |= add;
-		}
+		return;
 	}
+	nv.last_ns = now;
+	nv.dir = PW_DIR_IN;
+	if (bpf_map_update_elem(&pw_ct_in, &k, &nv, BPF_NOEXIST) == 0)
+		pw_ct_created(1);
+}
+
+/* Egress, not TCP: does the packet reply to a flow the peer started (and
+ * the policy let in)? Refreshes it. */
+static __always_inline int pw_ct_in_reply(const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (!pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_OUT)
+		return 0;	/* the host's own echo request: the out rules judge it */
+	struct pw_ct_val *v = pw_ct_live(&pw_ct_in, &k, now);
+	if (!v)
+		return 0;
+	if (now - v->last_ns >= PW_CT_REFRESH_NS)
+		v->last_ns = now;
 	return 1;
 }
 
@@ -272,11 +367,41 @@ static __always_inline void pw_frag_key_of(struct pw_frag_key *k, const struct p
 	k->dir = dir;
 }
 
-static __always_inline void pw_frag_remember(const struct pw_pkt *p, __u32 dir)
+/* May the peer of this first fragment have one more remembered? At most
+ * PW_FRAG_SHARE within a fragment timeout, so that one peer cannot flush
+ * the others' entries out of pw_frags (a flood from many forged sources
+ * still can: docs/datapath.md). */
+static __always_inline int pw_frag_share(const struct pw_config *cfg, const struct pw_pkt *p, __u32 dir, __u64 now)
+{
+	struct pw_frag_src_key k = {};
+	struct pw_frag_src_val *v, nv = { .window_ns = now, .count = 1 };
+
+	__builtin_memcpy(k.peer, dir == PW_DIR_IN ? p->src : p->dst, 16);
+	k.fam = p->fam;
+	v = bpf_map_lookup_elem(&pw_frag_src, &k);
+	if (!v)
+		return bpf_map_update_elem(&pw_frag_src, &k, &nv, BPF_ANY), 1;
+	if (now - v->window_ns > (__u64)cfg->frag_timeout * 1000000000ull) {
+		v->window_ns = now;
+		v->count = 0;
+	}
+	if (v->count >= PW_FRAG_SHARE) {
+		struct pw_stats *gs = pw_gstats();
+		if (gs)
+			gs->frags_over_share++;
+		return 0;
+	}
+	v->count++;
+	return 1;
+}
+
+static __always_inline void pw_frag_remember(const struct pw_config *cfg, const struct pw_pkt *p, __u32 dir)
 {
 	struct pw_frag_key k;
 	struct pw_frag_val v = { .last_ns = bpf_ktime_get_coarse_ns() };
 
+	if (!pw_frag_share(cfg, p, dir, v.last_ns))
+		return;
 	pw_frag_key_of(&k, p, dir);
 	if (bpf_map_update_elem(&pw_frags, &k, &v, BPF_ANY) == 0) {
 		struct pw_stats *gs = pw_gstats();
@@ -457,22 +582,23 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	const __u8 *peer = c.dir == PW_DIR_IN ? p->src : p->dst;
 	__u8 action;
 
-	if (c.dir == PW_DIR_OUT &&
-	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP || pw_is_echo_reply(p))) {
-		/* a local listener's reply: the in rules decide, by the local
-		 * (source) port; an echo reply answers an echo request */
-		__u32 slot = p->proto == IPPROTO_ICMP ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V4, PW_ICMP_ECHO_REQUEST) :
-			     p->proto == IPPROTO_ICMPV6 ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V6, PW_ICMP6_ECHO_REQUEST) :
-			     pw_slot_of(PW_DIR_IN, p, 1);
-		__u32 rule = pw_policy_pkt(half, slot, p, peer, &action);
+	if (c.dir == PW_DIR_OUT && p->proto == IPPROTO_TCP && !pw_bare_syn(p)) {
+		/* a local listener's segment: the in rules of its local
+		 * (source) port decide. The host's TCP sends anything but a
+		 * bare SYN only within a connection it holds, so this opens
+		 * nothing a connect() could use (docs/datapath.md) */
+		__u32 rule = pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, p, 1), p, peer, &action);
 		if (action == PW_PASS && rule != PW_RULE_DEFAULT) {
 			r.action = PW_PASS;
 			r.reason = PW_R_ALLOW_RULE;
 			r.rule = rule;
-			if (p->frag == PW_FRAG_FIRST)
-				pw_frag_remember(p, c.dir);
-			return pw_record(&c, cfg, p, &r);
+			goto pass;
 		}
+	} else if (c.dir == PW_DIR_OUT && pw_ct_in_reply(p)) {
+		/* the reply to a flow the peer started and the in rules let in */
+		r.action = PW_PASS;
+		r.reason = PW_R_REPLY;
+		goto pass;
 	}
 
 	r.slot = pw_slot_of(c.dir, p, 0);
@@ -483,12 +609,13 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 		if (c.dir == PW_DIR_OUT)
 			pw_ct_outbound(p);
+		else
+			pw_ct_inbound(p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 		/* a TCP SYN without ACK opens a connection: it is never a reply,
 		 * so a SYN scan skips the conntrack lookup */
-		int syn_only = p->proto == IPPROTO_TCP && (p->tcp_flags & 0x12) == 0x02;
-		if (c.dir == PW_DIR_IN && !syn_only) {
+		if (c.dir == PW_DIR_IN && !pw_bare_syn(p)) {
 			struct pw_ct_key k;
 			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(&k, p->tcp_flags, 1)) {
 				r.action = PW_PASS;
@@ -500,8 +627,9 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			}
 		}
 	}
+pass:
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
-		pw_frag_remember(p, c.dir);
+		pw_frag_remember(cfg, p, c.dir);
 	return pw_record(&c, cfg, p, &r);
 }
 

@@ -61,12 +61,28 @@ struct {
 	__type(value, struct pw_ct_val);
 } pw_ct SEC(".maps");
 
+/* Flows a peer started, for the host's replies (portwall.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_CT_CAPACITY / PW_CT_IN_SHARE);	/* set by the loader */
+	__type(key, struct pw_ct_key);
+	__type(value, struct pw_ct_val);
+} pw_ct_in SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PW_FRAG_CAPACITY);
 	__type(key, struct pw_frag_key);
 	__type(value, struct pw_frag_val);
 } pw_frags SEC(".maps");
+
+/* Each peer's share of pw_frags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_FRAG_SRC_CAPACITY);
+	__type(key, struct pw_frag_src_key);
+	__type(value, struct pw_frag_src_val);
+} pw_frag_src SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

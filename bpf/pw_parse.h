@@ -161,6 +161,19 @@ static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *
 	p->in_ok = 1;
 }
 
+/* DCCP, SCTP, UDP-Lite: ports first, as TCP and UDP, and their flows are
+ * tracked by them; a header shorter than `need` is malformed. */
+static __always_inline int pw_parse_ports(struct pw_pkt *p, void *l4, void *data_end, long avail, long need)
+{
+	__u16 *ports = l4;
+
+	if ((void *)(ports + 2) > data_end || l4 + need > data_end || avail < need)
+		return PW_PARSE_MALFORMED;
+	p->sport_be = ports[0];
+	p->dport_be = ports[1];
+	return PW_PARSE_OK;
+}
+
 /* The L4 header at offset off; the IP payload ends at offset end (which,
  * on egress, may lie past the linear data). */
 static __always_inline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct pw_pkt *p)
@@ -220,6 +233,11 @@ static __always_inline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct
 			pw_parse_quote(p, ih + 8, data_end, avail - 8);
 		return PW_PARSE_OK;
 	}
+	case IPPROTO_UDPLITE:
+		return pw_parse_ports(p, l4, data_end, avail, 8);
+	case IPPROTO_DCCP:
+	case IPPROTO_SCTP:
+		return pw_parse_ports(p, l4, data_end, avail, 12);
 	default:
 		return PW_PARSE_OK;
 	}

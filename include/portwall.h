@@ -215,9 +215,19 @@ struct pw_state {
  * echo id and kind says the host sent the request, so an echo id opened
  * outbound cannot open a path inbound.
  */
+/* The protocols whose header starts with a source and a destination port,
+ * and the shortest header each may have: their flows are tracked by ports
+ * (TCP 6, UDP 17, DCCP 33, SCTP 132, UDP-Lite 136). Others (GRE, ESP, ...)
+ * by addresses and protocol alone. 0: no ports. */
+static inline __u32 pw_port_hdr_len(__u32 proto)
+{
+	return proto == 6 ? 20 : proto == 17 || proto == 136 ? 8 : proto == 33 || proto == 132 ? 12 : 0;
+}
+
 enum pw_ct_kind {
 	PW_CT_FLOW = 0,
-	PW_CT_ECHO_OUT = 1,
+	PW_CT_ECHO_OUT = 1,	/* the host sent the echo request */
+	PW_CT_ECHO_IN = 2,	/* the peer sent it (pw_ct_in only) */
 };
 
 struct pw_ct_key {
@@ -231,16 +241,48 @@ struct pw_ct_key {
 	__u8 pad;
 };
 
+/* A flow's state. TCP's changes only on what the host itself sends (the
+ * egress program), never on what arrives: a spoofed packet cannot move
+ * it. The host's bare SYN starts a fresh entry (a 4-tuple used again), its
+ * ACK without SYN establishes the flow, its FIN or RST closes it. */
 enum {
-	PW_CT_REPLIED = 1 << 0,	/* the remote side has answered */
-	PW_CT_CLOSING = 1 << 1,	/* TCP FIN or RST seen */
+	PW_CT_REPLIED = 1 << 0,	/* TCP: established (the host acknowledged the
+				 * peer); others: the peer has answered */
+	PW_CT_CLOSING = 1 << 1,	/* TCP: the host sent FIN or RST */
 };
 
 struct pw_ct_val {
 	__u64 last_ns;		/* bpf_ktime_get_coarse_ns() */
 	__u8 flags;		/* PW_CT_* */
-	__u8 dir;		/* who opened it (PW_DIR_OUT today) */
+	__u8 dir;		/* who opened it: PW_DIR_OUT in pw_ct, PW_DIR_IN in pw_ct_in */
 	__u8 pad[6];
+};
+
+/* Flows a peer started (map pw_ct_in, LRU hash, a budget of its own so a
+ * flood to an open port evicts none of the flows the host opened): every
+ * protocol but TCP, created by an inbound packet the policy let in, so
+ * that the host's replies pass on egress. TCP needs none: the host's
+ * kernel sends a segment other than a bare SYN only within a connection
+ * it holds, so egress judges a non-SYN segment by the in rules of its
+ * local port (docs/datapath.md). Default capacity: pw_ct's / 4. */
+#define PW_CT_IN_SHARE 4
+
+/* At most this many first fragments of one peer are remembered within a
+ * fragment timeout (map pw_frag_src): one peer cannot flush the others'
+ * entries from pw_frags. */
+#define PW_FRAG_SHARE 1024
+#define PW_FRAG_SRC_CAPACITY 4096
+
+struct pw_frag_src_key {
+	__u8 peer[16];
+	__u8 fam;
+	__u8 pad[3];
+};
+
+struct pw_frag_src_val {
+	__u64 window_ns;	/* when this peer's window began */
+	__u32 count;		/* first fragments remembered in it */
+	__u32 pad;
 };
 
 /* First fragments that passed (map pw_frags, LRU hash): the later fragments
@@ -302,6 +344,9 @@ struct pw_stats {
 	__u64 ct_created;		/* new tracked flows */
 	__u64 ct_removed;		/* expired or closed flows deleted */
 	__u64 frags_tracked;
+	__u64 ct_in_created;		/* new flows a peer started (pw_ct_in) */
+	__u64 ct_ignored;		/* inbound FIN/RST that changed no state */
+	__u64 frags_over_share;		/* first fragments of a peer over its share, not remembered */
 };
 
 /* Per rule of each half, written and read by userspace only (map
@@ -409,7 +454,9 @@ _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
 _Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");
-_Static_assert(sizeof(struct pw_stats) == 48, "pw_stats layout");
+_Static_assert(sizeof(struct pw_stats) == 72, "pw_stats layout");
+_Static_assert(sizeof(struct pw_frag_src_key) == 20, "pw_frag_src_key layout");
+_Static_assert(sizeof(struct pw_frag_src_val) == 16, "pw_frag_src_val layout");
 _Static_assert(sizeof(struct pw_event) == 72, "pw_event layout");
 
 #endif /* PORTWALL_H */

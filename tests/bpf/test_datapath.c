@@ -321,11 +321,19 @@ TEST(conntrack_expiry_and_fin)
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
 	REQUIRE(age_flows(PW_CT_TCP_SYN_S - 5) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
-	/* replied: 5 days; a day later still fine */
+	/* established by the host's own ACK (an answer from outside alone
+	 * proves nothing): 5 days; a day later still fine */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
 	REQUIRE(age_flows(86400) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), P, PW_R_REPLY, 0);
-	/* FIN: 10 s from then on */
+	/* a FIN or RST from outside changes nothing (a blind one is easy to
+	 * forge); they pass to the host's stack, which judges them */
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 fin,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 rst"), P, PW_R_REPLY, 0);
+	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), P, PW_R_REPLY, 0);
+	/* the host's FIN: 10 s from then on */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 fin,ack"), P, PW_R_ALLOW_RULE, 1);
 	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), D, PW_R_DROP_DEFAULT, 0);
 	CHECK_EQ_INT(count_flows(), 0);	/* the expired entry is deleted */
@@ -343,6 +351,7 @@ TEST(conntrack_expiry_and_fin)
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
 	CHECK_EQ_INT(st.ct_created, 3);
 	CHECK_EQ_INT(st.ct_removed, 3);
+	CHECK_EQ_INT(st.ct_ignored, 2);	/* the inbound FIN and RST */
 	down();
 }
 

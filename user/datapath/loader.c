@@ -64,7 +64,9 @@ static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err,
 	}
 	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
-	bpf_map__set_max_entries(dp->in->maps.pw_ct, o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY);
+	uint32_t ct = o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY;
+	bpf_map__set_max_entries(dp->in->maps.pw_ct, ct);
+	bpf_map__set_max_entries(dp->in->maps.pw_ct_in, ct / PW_CT_IN_SHARE);	/* flows peers start */
 	return 0;
 }
 
@@ -89,24 +91,39 @@ static int load_objects(struct pw_dp *dp, char *err, size_t n)
 	return 0;
 }
 
+/* The maps by pin name, in one table for pin, open and unpin. */
+struct pin_map {
+	const char *name;
+	size_t off;	/* of the fd in struct pw_dp */
+};
+
+static const struct pin_map pin_maps[] = {
+	{ "pw_state", offsetof(struct pw_dp, state_fd) }, { "pw_slots", offsetof(struct pw_dp, slots_fd) },
+	{ "pw_peers", offsetof(struct pw_dp, peers_fd) }, { "pw_ct", offsetof(struct pw_dp, ct_fd) },
+	{ "pw_frags", offsetof(struct pw_dp, frags_fd) }, { "pw_ct_in", offsetof(struct pw_dp, ct_in_fd) },
+	{ "pw_frag_src", offsetof(struct pw_dp, frag_src_fd) },
+	{ "pw_rule_stats", offsetof(struct pw_dp, rule_stats_fd) },
+	{ "pw_rules", offsetof(struct pw_dp, rules_fd) },
+	{ "pw_reason_stats", offsetof(struct pw_dp, reason_stats_fd) },
+	{ "pw_port_drops", offsetof(struct pw_dp, port_drops_fd) },
+	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
+	{ "pw_events", offsetof(struct pw_dp, events_fd) }, { "pw_meta", offsetof(struct pw_dp, meta_fd) },
+};
+static const char *const pin_progs[PW_DIR_COUNT] = { "prog_ingress", "prog_egress" };
+#define NPIN (sizeof(pin_maps) / sizeof(pin_maps[0]))
+
+static int *fd_at(struct pw_dp *dp, size_t off)
+{
+	return (int *)((char *)dp + off);
+}
+
 /* The loaded objects' fds, and the BTF new peer tries are made with. */
 static void take_fds(struct pw_dp *dp)
 {
 	dp->prog_fd[PW_DIR_IN] = bpf_program__fd(dp->in->progs.pw_ingress);
 	dp->prog_fd[PW_DIR_OUT] = bpf_program__fd(dp->out->progs.pw_egress);
-	dp->state_fd = bpf_map__fd(dp->in->maps.pw_state);
-	dp->slots_fd = bpf_map__fd(dp->in->maps.pw_slots);
-	dp->peers_fd = bpf_map__fd(dp->in->maps.pw_peers);
-	dp->ct_fd = bpf_map__fd(dp->in->maps.pw_ct);
-	dp->frags_fd = bpf_map__fd(dp->in->maps.pw_frags);
-	dp->rule_stats_fd = bpf_map__fd(dp->in->maps.pw_rule_stats);
-	dp->rules_fd = bpf_map__fd(dp->in->maps.pw_rules);
-	dp->reason_stats_fd = bpf_map__fd(dp->in->maps.pw_reason_stats);
-	dp->port_drops_fd = bpf_map__fd(dp->in->maps.pw_port_drops);
-	dp->stats_fd = bpf_map__fd(dp->in->maps.pw_stats);
-	dp->ratelimit_fd = bpf_map__fd(dp->in->maps.pw_ratelimit);
-	dp->events_fd = bpf_map__fd(dp->in->maps.pw_events);
-	dp->meta_fd = bpf_map__fd(dp->in->maps.pw_meta);
+	for (size_t i = 0; i < NPIN; i++)	/* every map has its pin's name */
+		*fd_at(dp, pin_maps[i].off) = bpf_map__fd(bpf_object__find_map_by_name(dp->in->obj, pin_maps[i].name));
 	dp->btf_fd = bpf_object__btf_fd(dp->in->obj);
 	const struct btf *btf = bpf_object__btf(dp->in->obj);
 	if (btf) {
@@ -139,30 +156,6 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	return 0;
 }
 
-/* The maps by pin name, in one table for pin, open and unpin. */
-struct pin_map {
-	const char *name;
-	size_t off;	/* of the fd in struct pw_dp */
-};
-
-static const struct pin_map pin_maps[] = {
-	{ "pw_state", offsetof(struct pw_dp, state_fd) }, { "pw_slots", offsetof(struct pw_dp, slots_fd) },
-	{ "pw_peers", offsetof(struct pw_dp, peers_fd) }, { "pw_ct", offsetof(struct pw_dp, ct_fd) },
-	{ "pw_frags", offsetof(struct pw_dp, frags_fd) },
-	{ "pw_rule_stats", offsetof(struct pw_dp, rule_stats_fd) },
-	{ "pw_rules", offsetof(struct pw_dp, rules_fd) },
-	{ "pw_reason_stats", offsetof(struct pw_dp, reason_stats_fd) },
-	{ "pw_port_drops", offsetof(struct pw_dp, port_drops_fd) },
-	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
-	{ "pw_events", offsetof(struct pw_dp, events_fd) }, { "pw_meta", offsetof(struct pw_dp, meta_fd) },
-};
-static const char *const pin_progs[PW_DIR_COUNT] = { "prog_ingress", "prog_egress" };
-#define NPIN (sizeof(pin_maps) / sizeof(pin_maps[0]))
-
-static int *fd_at(struct pw_dp *dp, size_t off)
-{
-	return (int *)((char *)dp + off);
-}
 
 static bool dir_empty(const char *path)
 {

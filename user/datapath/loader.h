@@ -20,7 +20,7 @@ struct pw_dp {
 	struct ingress_bpf *in;
 	struct egress_bpf *out;
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress */
-	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd;
+	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
