@@ -421,6 +421,23 @@ static int directive(struct rd *r, char **w, int n)
 		r->inline_len += (size_t)sprintf(grown + r->inline_len, "%s\n", line);
 		return 0;
 	}
+	if (strcmp(d, "wait") == 0) {
+		unsigned long secs;
+		if (r->p.open || !r->policy) {
+			CASE_FAIL(r, "wait comes between packets (after an expect)");
+			return -1;
+		}
+		if (n != 2 || !number(w[1], 30 * 86400, &secs)) {
+			CASE_FAIL(r, "wait takes SECONDS (0-2592000)");
+			return -1;
+		}
+		/* the flows and fragments age as if the time had passed */
+		if (pw_dp_age(&E.dp, (uint32_t)secs) < 0) {
+			CASE_FAIL(r, "ageing the datapath's state failed");
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(d, "packet") == 0) {
 		char err[256];
 		struct pw_pktspec s;

@@ -121,4 +121,9 @@ int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
  * were read, or -errno. */
 int pw_dp_read_events(const struct pw_dp *dp, void (*fn)(const struct pw_event *e, void *ctx), void *ctx);
 
+/* age.c: make every tracked flow and fragment entry secs seconds older,
+ * as if that time had passed (private maps only: `wait` in test scripts).
+ * How many entries, or -EINVAL. */
+int pw_dp_age(const struct pw_dp *dp, uint32_t secs);
+
 #endif
