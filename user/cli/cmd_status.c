@@ -1,17 +1,14 @@
 /* cmd_status.c - `portwall status [--json]`: what is applied where, and
  * what it has done: per-rule packets and bytes, drops by reason, the most
- * dropped (protocol, port) pairs, conntrack fill, events. */
-#include <errno.h>
+ * dropped (protocol, port) pairs, conntrack fill, events. The snapshot is
+ * read by datapath/status.c; this file parses options and prints. */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
-
 #include "datapath/state.h"
-#include "datapath/attach.h"
+#include "datapath/status.h"
 #include "cli/cmds.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
@@ -19,24 +16,29 @@
 
 #define TOP_PORTS 10
 
-int cmd_status(int argc, char **argv)
+struct status_opts {
+	const char *root, *netns;
+	bool json;
+};
+
+/* -1 to go on, or the exit code (--help, a bad option). */
+static int status_options(int argc, char **argv, struct status_opts *o)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' }, { "pin-root", required_argument, NULL, 'p' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	const char *root = PW_PIN_ROOT, *netns = NULL;
-	bool json = false;
 	int c;
 
+	*o = (struct status_opts){ .root = PW_PIN_ROOT };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = true; break;
-		case 'p': root = optarg; break;
-		case 'n': netns = optarg; break;
+		case 'j': o->json = true; break;
+		case 'p': o->root = optarg; break;
+		case 'n': o->netns = optarg; break;
 		case 'h':
 			printf("usage: portwall status [--json] [--pin-root DIR] [--netns NAME]\n");
 			return PW_EXIT_OK;
@@ -45,182 +47,241 @@ int cmd_status(int argc, char **argv)
 			return PW_EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+static const char *mode_name(uint8_t mode)
+{
+	return mode == PW_MODE_MONITOR ? "monitor" : "enforce";
+}
+
+static const char *xdp_mode_name(int mode)
+{
+	return mode == PW_XDP_NATIVE ? "native" : mode == PW_XDP_GENERIC ? "generic" : "none";
+}
+
+static int niface(const struct pw_status *s)
+{
+	return s->a->meta.niface < PW_MAX_IFACES ? s->a->meta.niface : PW_MAX_IFACES;
+}
+
+static void json_policy(const char *root, const struct pw_status *s)
+{
+	const struct pw_applied *a = s->a;
+	char hex[65];
+
+	pw_hex(a->meta.cur.hash, sizeof(a->meta.cur.hash), hex);
+	printf("{\"pin_root\":");
+	pw_json_str(stdout, root);
+	printf(",\"policy\":{\"name\":");
+	pw_json_str(stdout, a->meta.cur.name);
+	printf(",\"file\":");
+	pw_json_str(stdout, a->meta.cur.path);
+	printf(",\"hash\":\"sha256:%s\",\"generation\":%u,\"applied_unix\":%llu,\"mode\":\"%s\","
+	       "\"file_matches\":%s},", hex, a->meta.cur.generation, (unsigned long long)a->meta.cur.applied_unix,
+	       mode_name(a->meta.cur.mode), a->same ? "true" : "false");
+	printf("\"netns\":");
+	pw_json_str(stdout, a->meta.netns[0] ? a->meta.netns : NULL);
+	printf(",\"interfaces\":[");
+	for (int i = 0; i < niface(s); i++) {
+		const struct pw_iface *f = &a->meta.iface[i];
+		printf("%s{\"name\":", i ? "," : "");
+		pw_json_str(stdout, f->name);
+		printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s}", f->ifindex,
+		       xdp_mode_name(s->iface[i].xdp_mode), s->iface[i].xdp ? "true" : "false",
+		       s->iface[i].tc ? "true" : "false");
+	}
+	printf("],");
+}
+
+static void json_counter(const char *key, const struct pw_counter *c)
+{
+	printf("\"%s\":{\"packets\":%llu,\"bytes\":%llu}", key, (unsigned long long)c->packets,
+	       (unsigned long long)c->bytes);
+}
+
+static void json_rules(const struct pw_status *s)
+{
+	printf("\"rules\":[");
+	for (uint32_t id = 0; id <= s->n.nrules; id++) {
+		const struct pw_rule *r = pw_applied_rule(s->a, id);
+		printf("%s{\"id\":%u,", id ? "," : "", id);
+		if (r) {
+			printf("\"file\":");
+			pw_json_str(stdout, r->file);
+			printf(",\"line\":%d,\"text\":", r->line);
+			pw_json_str(stdout, r->text);
+			printf(",\"comment\":");
+			pw_json_str(stdout, r->comment);
+			printf(",");
+		} else {
+			printf("\"text\":\"default\",");
+		}
+		json_counter("in", &s->n.rule[id][PW_DIR_IN]);
+		printf(",");
+		json_counter("out", &s->n.rule[id][PW_DIR_OUT]);
+		printf("}");
+	}
+	printf("],\"reasons\":{");
+	for (int dir = 0; dir < PW_DIR_COUNT; dir++) {
+		printf("%s\"%s\":{", dir ? "," : "", dir ? "out" : "in");
+		for (int r = 0; r < PW_R_COUNT; r++) {
+			printf("%s", r ? "," : "");
+			json_counter(pw_reason_names[r], &s->n.reason[dir * PW_R_COUNT + r]);
+		}
+		printf("}");
+	}
+	printf("},");
+}
+
+static void json_rest(const struct pw_status *s)
+{
+	const struct pw_config *cf = &s->cfg;
+
+	printf("\"top_drops\":[");
+	for (int i = 0; i < s->n.ntop; i++) {
+		char sn[64];
+		pw_slot_name(s->n.top[i].slot, sn, sizeof(sn));
+		printf("%s{\"port\":\"%s\",\"packets\":%llu}", i ? "," : "", sn,
+		       (unsigned long long)s->n.top[i].packets);
+	}
+	printf("],\"config\":{\"event_rate\":%u,\"ct_timeouts\":{\"tcp_syn\":%u,\"tcp_est\":%u,"
+	       "\"tcp_close\":%u,\"udp\":%u,\"icmp\":%u,\"other\":%u,\"frag\":%u}}",
+	       s->event_rate, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
+	       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
+	printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,"
+	       "\"evicted\":%llu},"
+	       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", s->ct_entries, s->ct_capacity,
+	       (unsigned long long)s->gs.ct_created, (unsigned long long)s->gs.ct_removed,
+	       (unsigned long long)s->ct_evicted, (unsigned long long)s->gs.events_sent,
+	       (unsigned long long)s->gs.events_suppressed, (unsigned long long)s->gs.events_lost);
+}
+
+static void print_json(const char *root, const struct pw_status *s)
+{
+	json_policy(root, s);
+	json_rules(s);
+	json_rest(s);
+}
+
+static void text_policy(const struct pw_status *s)
+{
+	const struct pw_applied *a = s->a;
+	char hex[65], when[64];
+
+	pw_hex(a->meta.cur.hash, sizeof(a->meta.cur.hash), hex);
+	time_t t = (time_t)a->meta.cur.applied_unix;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
+	printf("policy \"%s\" (%s)\n  generation %u, applied %s, hash sha256:%.16s, mode %s\n",
+	       a->meta.cur.name, a->meta.cur.path, a->meta.cur.generation, when, hex, mode_name(a->meta.cur.mode));
+	if (!a->same)
+		printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
+	printf("interfaces%s%s:\n", a->meta.netns[0] ? " in netns " : "", a->meta.netns);
+	for (int i = 0; i < niface(s); i++)
+		printf("  %-16s XDP %s %s, tc egress %s\n", a->meta.iface[i].name,
+		       xdp_mode_name(s->iface[i].xdp_mode),
+		       s->iface[i].xdp ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
+		       s->iface[i].tc ? "attached" : "NOT ATTACHED");
+}
+
+static void text_counters(const struct pw_status *s)
+{
+	printf("\n%5s  %-28s %12s %14s %12s %14s  %s\n", "RULE", "LINE", "IN PKTS", "IN BYTES", "OUT PKTS",
+	       "OUT BYTES", "COMMENT");
+	for (uint32_t id = 0; id <= s->n.nrules; id++) {
+		const struct pw_rule *r = pw_applied_rule(s->a, id);
+		const struct pw_counter *in = &s->n.rule[id][PW_DIR_IN], *out = &s->n.rule[id][PW_DIR_OUT];
+		char loc[300];
+		if (r)
+			snprintf(loc, sizeof(loc), "%s:%d", r->file, r->line);
+		else
+			snprintf(loc, sizeof(loc), "default");
+		printf("%5u  %-28s %12llu %14llu %12llu %14llu  %s\n", id, loc, (unsigned long long)in->packets,
+		       (unsigned long long)in->bytes, (unsigned long long)out->packets,
+		       (unsigned long long)out->bytes, r && r->comment ? r->comment : "");
+	}
+	printf("\n%-20s %12s %12s\n", "REASON", "IN PKTS", "OUT PKTS");
+	for (int r = 0; r < PW_R_COUNT; r++)
+		printf("%-20s %12llu %12llu\n", pw_reason_names[r],
+		       (unsigned long long)s->n.reason[PW_DIR_IN * PW_R_COUNT + r].packets,
+		       (unsigned long long)s->n.reason[PW_DIR_OUT * PW_R_COUNT + r].packets);
+}
+
+static void text_rest(const struct pw_status *s)
+{
+	printf("\ntop dropped:");
+	if (s->n.ntop <= 0)
+		printf(" none");
+	for (int i = 0; i < s->n.ntop; i++) {
+		char sn[64];
+		pw_slot_name(s->n.top[i].slot, sn, sizeof(sn));
+		printf("%s %s (%llu)", i ? "," : "", sn, (unsigned long long)s->n.top[i].packets);
+	}
+	printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed, %llu evicted by a full table)\n",
+	       s->ct_entries, s->ct_capacity, (unsigned long long)s->gs.ct_created,
+	       (unsigned long long)s->gs.ct_removed, (unsigned long long)s->ct_evicted);
+	printf("drop events: %llu sent, %llu suppressed by the rate limit, %llu lost (buffer full)\n",
+	       (unsigned long long)s->gs.events_sent, (unsigned long long)s->gs.events_suppressed,
+	       (unsigned long long)s->gs.events_lost);
+}
+
+static void print_text(const struct pw_status *s)
+{
+	text_policy(s);
+	text_counters(s);
+	text_rest(s);
+}
+
+/* Open the pins under o->root and read the snapshot; the portwall there
+ * must work in o->netns when that is given. 0, or -1 with a message. */
+static int status_read(const struct status_opts *o, struct pw_dp *dp, struct pw_applied *a, struct pw_status *s)
+{
+	char err[600];
+
+	if (pw_dp_open_pinned(dp, o->root, err, sizeof(err))) {
+		fprintf(stderr, "portwall status: %s\n", err);
+		return -1;
+	}
+	int rc = pw_applied_read(dp, a);
+	if (!rc)
+		rc = pw_status_read(dp, a, TOP_PORTS, s);
+	if (rc) {
+		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", o->root, strerror(-rc));
+		pw_applied_free(a);
+		pw_dp_close(dp);
+		return -1;
+	}
+	if (o->netns && strcmp(o->netns, a->meta.netns) != 0) {
+		fprintf(stderr, "portwall status: the portwall under %s works in network namespace \"%s\", not \"%s\"; "
+			"give its --pin-root\n", o->root, a->meta.netns, o->netns);
+		pw_status_free(s);
+		pw_applied_free(a);
+		pw_dp_close(dp);
+		return -1;
+	}
+	pw_status_ifaces(dp, s);
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_opts o;
+	int rc = status_options(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
 	if (pw_need_root("status"))
 		return PW_EXIT_FAIL;
 	struct pw_dp dp;
-	char err[600];
-	int orc = pw_dp_open_pinned(&dp, root, err, sizeof(err));
-	if (orc) {
-		fprintf(stderr, "portwall status: %s\n", err);
-		return PW_EXIT_FAIL;
-	}
 	struct pw_applied a;
-	struct pw_counter reasons[PW_DIR_COUNT * PW_R_COUNT];
-	struct pw_stats gs;
-	struct { struct pw_port_drop d[TOP_PORTS]; } top;
-	int ntop = pw_top_drops(&dp, top.d, TOP_PORTS);
-	if (pw_applied_read(&dp, &a) || pw_dp_reason_counts(&dp, reasons) || pw_dp_stats(&dp, &gs)) {
-		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", root, strerror(errno));
-		pw_dp_close(&dp);
+	struct pw_status s;
+	if (status_read(&o, &dp, &a, &s))
 		return PW_EXIT_FAIL;
-	}
-	if (netns && strcmp(netns, a.meta.netns) != 0) {
-		fprintf(stderr, "portwall status: the portwall under %s works in network namespace \"%s\", not \"%s\"; "
-			"give its --pin-root\n", root, a.meta.netns, netns);
-		pw_applied_free(&a);
-		pw_dp_close(&dp);
-		return PW_EXIT_FAIL;
-	}
-	int ct = pw_ct_entries(&dp);
-	/* the LRU evicts silently: what came in (created by the datapath,
-	 * adopted by apply) and is neither removed (expired, closed, flushed by
-	 * a reload) nor live was evicted */
-	uint64_t came = gs.ct_created + a.meta.ct_adopted;
-	uint64_t gone = gs.ct_removed + a.meta.ct_flushed + (uint64_t)(ct > 0 ? ct : 0);
-	uint64_t evicted = came > gone ? came - gone : 0;
-	struct bpf_map_info info = { 0 };
-	uint32_t ilen = sizeof(info);
-	bpf_obj_get_info_by_fd(dp.ct_fd, &info, &ilen);
-	char hex[65], when[64];
-	pw_hex(a.meta.cur.hash, sizeof(a.meta.cur.hash), hex);
-	time_t t = (time_t)a.meta.cur.applied_unix;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
-	int saved = -1;
-	if (pw_netns_enter(a.meta.netns, &saved, err, sizeof(err)))
-		saved = -2;
-
-	if (json) {
-		printf("{\"pin_root\":");
-		pw_json_str(stdout, root);
-		printf(",\"policy\":{\"name\":");
-		pw_json_str(stdout, a.meta.cur.name);
-		printf(",\"file\":");
-		pw_json_str(stdout, a.meta.cur.path);
-		printf(",\"hash\":\"sha256:%s\",\"generation\":%u,\"applied_unix\":%llu,\"mode\":\"%s\","
-		       "\"file_matches\":%s},", hex, a.meta.cur.generation, (unsigned long long)a.meta.cur.applied_unix,
-		       a.meta.cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce", a.same ? "true" : "false");
-		printf("\"netns\":");
-		pw_json_str(stdout, a.meta.netns[0] ? a.meta.netns : NULL);
-		printf(",\"interfaces\":[");
-		for (int i = 0; i < a.meta.niface; i++) {
-			const struct pw_iface *f = &a.meta.iface[i];
-			printf("%s{\"name\":", i ? "," : "");
-			pw_json_str(stdout, f->name);
-			int x = saved != -2 ? pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) : -1;
-			int mode = x > 0 ? x : f->xdp_mode;
-			printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s}",
-			       f->ifindex, mode == PW_XDP_NATIVE ? "native" : mode == PW_XDP_GENERIC ? "generic" : "none",
-			       x > 0 ? "true" : "false",
-			       saved != -2 && pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) == 1 ? "true" : "false");
-		}
-		printf("],\"rules\":[");
-		uint32_t nr = a.have_rules && a.same ? a.c.nrules : 0;
-		for (uint32_t id = 0; id <= nr; id++) {
-			struct pw_counter in = { 0 }, out = { 0 };
-			pw_dp_rule_count(&dp, id, PW_DIR_IN, &in);
-			pw_dp_rule_count(&dp, id, PW_DIR_OUT, &out);
-			printf("%s{\"id\":%u,", id ? "," : "", id);
-			if (id) {
-				const struct pw_rule *r = &a.pol.rules[id - 1];
-				printf("\"file\":");
-				pw_json_str(stdout, r->file);
-				printf(",\"line\":%d,\"text\":", r->line);
-				pw_json_str(stdout, r->text);
-				printf(",\"comment\":");
-				pw_json_str(stdout, r->comment);
-				printf(",");
-			} else {
-				printf("\"text\":\"default\",");
-			}
-			printf("\"in\":{\"packets\":%llu,\"bytes\":%llu},\"out\":{\"packets\":%llu,\"bytes\":%llu}}",
-			       (unsigned long long)in.packets, (unsigned long long)in.bytes,
-			       (unsigned long long)out.packets, (unsigned long long)out.bytes);
-		}
-		printf("],\"reasons\":{");
-		for (int dir = 0; dir < PW_DIR_COUNT; dir++) {
-			printf("%s\"%s\":{", dir ? "," : "", dir ? "out" : "in");
-			for (int r = 0; r < PW_R_COUNT; r++)
-				printf("%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", r ? "," : "", pw_reason_names[r],
-				       (unsigned long long)reasons[dir * PW_R_COUNT + r].packets,
-				       (unsigned long long)reasons[dir * PW_R_COUNT + r].bytes);
-			printf("}");
-		}
-		printf("},\"top_drops\":[");
-		for (int i = 0; i < ntop; i++) {
-			char sn[64];
-			pw_slot_name(top.d[i].slot, sn, sizeof(sn));
-			printf("%s{\"port\":\"%s\",\"packets\":%llu}", i ? "," : "", sn,
-			       (unsigned long long)top.d[i].packets);
-		}
-		struct pw_state sst;
-		pw_dp_read_state(&dp, &sst);
-		const struct pw_config *cf = &sst.cfg[sst.active & 1];
-		printf("],\"config\":{\"event_rate\":%u,\"ct_timeouts\":{\"tcp_syn\":%u,\"tcp_est\":%u,"
-		       "\"tcp_close\":%u,\"udp\":%u,\"icmp\":%u,\"other\":%u,\"frag\":%u}}",
-		       cf->ev_rate * (uint32_t)dp.ncpus, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
-		       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
-		printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,"
-		       "\"evicted\":%llu},"
-		       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", ct, info.max_entries,
-		       (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed, (unsigned long long)evicted,
-		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,
-		       (unsigned long long)gs.events_lost);
-	} else {
-		printf("policy \"%s\" (%s)\n  generation %u, applied %s, hash sha256:%.16s, mode %s\n",
-		       a.meta.cur.name, a.meta.cur.path, a.meta.cur.generation, when, hex,
-		       a.meta.cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
-		if (!a.same)
-			printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
-		printf("interfaces%s%s:\n", a.meta.netns[0] ? " in netns " : "", a.meta.netns);
-		for (int i = 0; i < a.meta.niface; i++) {
-			const struct pw_iface *f = &a.meta.iface[i];
-			int x = saved != -2 ? pw_xdp_attached((int)f->ifindex, dp.prog_fd[PW_DIR_IN]) : -1;
-			int tc = saved != -2 ? pw_tc_attached((int)f->ifindex, dp.prog_fd[PW_DIR_OUT]) : -1;
-			int mode = x > 0 ? x : f->xdp_mode;
-			printf("  %-16s XDP %s %s, tc egress %s\n", f->name,
-			       mode == PW_XDP_NATIVE ? "native" : mode == PW_XDP_GENERIC ? "generic" : "none",
-			       x > 0 ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
-			       tc == 1 ? "attached" : "NOT ATTACHED");
-		}
-		printf("\n%5s  %-28s %12s %14s %12s %14s  %s\n", "RULE", "LINE", "IN PKTS", "IN BYTES", "OUT PKTS",
-		       "OUT BYTES", "COMMENT");
-		uint32_t nr = a.have_rules && a.same ? a.c.nrules : 0;
-		for (uint32_t id = 0; id <= nr; id++) {
-			struct pw_counter in = { 0 }, out = { 0 };
-			char loc[300];
-			pw_dp_rule_count(&dp, id, PW_DIR_IN, &in);
-			pw_dp_rule_count(&dp, id, PW_DIR_OUT, &out);
-			const struct pw_rule *r = id ? &a.pol.rules[id - 1] : NULL;
-			if (r)
-				snprintf(loc, sizeof(loc), "%s:%d", r->file, r->line);
-			else
-				snprintf(loc, sizeof(loc), "default");
-			printf("%5u  %-28s %12llu %14llu %12llu %14llu  %s\n", id, loc, (unsigned long long)in.packets,
-			       (unsigned long long)in.bytes, (unsigned long long)out.packets,
-			       (unsigned long long)out.bytes, r && r->comment ? r->comment : "");
-		}
-		printf("\n%-20s %12s %12s\n", "REASON", "IN PKTS", "OUT PKTS");
-		for (int r = 0; r < PW_R_COUNT; r++)
-			printf("%-20s %12llu %12llu\n", pw_reason_names[r],
-			       (unsigned long long)reasons[PW_DIR_IN * PW_R_COUNT + r].packets,
-			       (unsigned long long)reasons[PW_DIR_OUT * PW_R_COUNT + r].packets);
-		printf("\ntop dropped:");
-		if (ntop <= 0)
-			printf(" none");
-		for (int i = 0; i < ntop; i++) {
-			char sn[64];
-			pw_slot_name(top.d[i].slot, sn, sizeof(sn));
-			printf("%s %s (%llu)", i ? "," : "", sn, (unsigned long long)top.d[i].packets);
-		}
-		printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed, %llu evicted by a full table)\n",
-		       ct, info.max_entries, (unsigned long long)gs.ct_created, (unsigned long long)gs.ct_removed,
-		       (unsigned long long)evicted);
-		printf("drop events: %llu sent, %llu suppressed by the rate limit, %llu lost (buffer full)\n",
-		       (unsigned long long)gs.events_sent, (unsigned long long)gs.events_suppressed,
-		       (unsigned long long)gs.events_lost);
-	}
-	if (saved >= 0)
-		pw_netns_leave(saved);
+	if (o.json)
+		print_json(o.root, &s);
+	else
+		print_text(&s);
+	pw_status_free(&s);
 	pw_applied_free(&a);
 	pw_dp_close(&dp);
 	return PW_EXIT_OK;

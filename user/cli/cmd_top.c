@@ -19,25 +19,37 @@
 #include "datapath/state.h"
 #include "cli/cmds.h"
 #include "datapath/events.h"
+#include "datapath/status.h"
 #include "lib/sha256.h"
 #include "datapath/stats.h"
 
 #define TOPN 8
 #define NSRC 64
+#define NPORTS 256	/* dropped slots compared from one second to the next */
 
 struct src {
 	uint8_t fam, addr[16];
 	uint64_t n;
 };
 
-struct topctx {
-	struct src src[NSRC];
+/* One run of top: what it opened, and the counters of a second ago. */
+struct top {
+	const char *root;
+	long count;		/* screens, -1: until q or a signal */
+	struct pw_dp dp;
+	struct pw_applied a;
+	struct pw_counts prev;
+	bool tty;
+	struct termios saved;	/* the terminal as it was */
+	int evlock, holder;	/* the events lock, or who holds it */
+	struct ring_buffer *rb;	/* NULL: somebody else reads the events */
+	struct src src[NSRC];	/* this second's dropped sources */
 	int nsrc;
 };
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	struct topctx *t = ctx;
+	struct top *t = ctx;
 	const struct pw_event *e = data;
 
 	if (size < sizeof(*e))
@@ -70,22 +82,23 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-int cmd_top(int argc, char **argv)
+/* -1 to go on, or the exit code (--help, a bad option). */
+static int top_options(int argc, char **argv, struct top *t)
 {
 	static const struct option lo[] = {
 		{ "pin-root", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	const char *root = PW_PIN_ROOT;
-	long count = -1;
 	int c;
 
+	t->root = PW_PIN_ROOT;
+	t->count = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'p': root = optarg; break;
-		case 'n': count = strtol(optarg, NULL, 10); break;
+		case 'p': t->root = optarg; break;
+		case 'n': t->count = strtol(optarg, NULL, 10); break;
 		case 'h':
 			printf("usage: portwall top [--pin-root DIR] [--count N]\n"
 			       "  Rates every second: rules, dropped ports, drops by reason, dropped\n"
@@ -96,22 +109,33 @@ int cmd_top(int argc, char **argv)
 			return PW_EXIT_USAGE;
 		}
 	}
-	if (pw_need_root("top"))
-		return PW_EXIT_FAIL;
-	struct pw_dp dp;
-	struct pw_applied a;
+	return -1;
+}
+
+/* Open the pins, the policy record and the first counters, then the
+ * terminal and the drop events. 0, or -1 with a message. */
+static int top_open(struct top *t)
+{
 	char err[600];
-	if (pw_dp_open_pinned(&dp, root, err, sizeof(err))) {
+
+	if (pw_dp_open_pinned(&t->dp, t->root, err, sizeof(err))) {
 		fprintf(stderr, "portwall top: %s\n", err);
-		return PW_EXIT_FAIL;
+		return -1;
 	}
-	pw_applied_read(&dp, &a);
-	bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
-	struct termios saved;
-	if (tty) {
+	int rc = pw_applied_read(&t->dp, &t->a);
+	if (!rc)
+		rc = pw_counts_read(&t->dp, &t->a, NPORTS, &t->prev);
+	if (rc) {
+		fprintf(stderr, "portwall top: reading the maps under %s failed: %s\n", t->root, strerror(-rc));
+		pw_applied_free(&t->a);
+		pw_dp_close(&t->dp);
+		return -1;
+	}
+	t->tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	if (t->tty) {
 		struct termios raw;
-		tcgetattr(STDIN_FILENO, &saved);
-		raw = saved;
+		tcgetattr(STDIN_FILENO, &t->saved);
+		raw = t->saved;
 		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 		printf("\033[?25l");	/* hide the cursor */
@@ -119,119 +143,165 @@ int cmd_top(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* the sources come from drop events: only while nobody else reads them */
-	struct topctx t = { 0 };
-	int holder, evlock = pw_events_lock(root, &holder);
-	struct ring_buffer *rb = evlock >= 0 ? ring_buffer__new(dp.events_fd, on_event, &t, NULL) : NULL;
-	uint32_t nr = a.have_rules && a.same ? a.c.nrules : 0;
-	struct pw_counter *prev = calloc((size_t)(nr + 1) * 2, sizeof(*prev));
-	struct pw_counter rprev[PW_DIR_COUNT * PW_R_COUNT], rnow[PW_DIR_COUNT * PW_R_COUNT];
-	struct pw_port_drop dprev[256];
-	int ndprev = pw_top_drops(&dp, dprev, 256);
-	pw_dp_reason_counts(&dp, rprev);
-	for (uint32_t id = 0; prev && id <= nr; id++)
-		for (uint32_t d = 0; d < 2; d++)
-			pw_dp_rule_count(&dp, id, d, &prev[id * 2 + d]);
-	for (long screen = 0; !stop && (count < 0 || screen < count); screen++) {
-		/* wait a second, or for q */
-		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-		long end = (long)time(NULL) + 1;
-		while (!stop && (long)time(NULL) < end) {
-			if (rb)
-				ring_buffer__consume(rb);
-			if (tty && poll(&p, 1, 100) == 1) {
-				char k;
-				if (read(STDIN_FILENO, &k, 1) == 1 && (k == 'q' || k == 'Q'))
-					stop = 1;
-			} else if (!tty) {
-				usleep(100000);
-			}
-		}
-		if (stop)
-			break;
-		pw_dp_reason_counts(&dp, rnow);
-		if (tty)
-			printf("\033[H\033[2J");
-		char hex[65];
-		pw_hex(a.meta.cur.hash, sizeof(a.meta.cur.hash), hex);
-		printf("portwall top - \"%s\" generation %u (sha256:%.12s) %s%s\n", a.meta.cur.name,
-		       a.meta.cur.generation, hex, a.meta.cur.mode == PW_MODE_MONITOR ? "MONITOR" : "enforce",
-		       tty ? "   [q quits]" : "");
-		uint64_t pass = 0, drop = 0;
-		for (int d = 0; d < PW_DIR_COUNT; d++)
-			for (int r = 0; r < PW_R_COUNT; r++) {
-				uint64_t dv = rnow[d * PW_R_COUNT + r].packets - rprev[d * PW_R_COUNT + r].packets;
-				if (r >= PW_R_FIRST_DROP)
-					drop += dv;
-				else
-					pass += dv;
-			}
-		printf("packets/s: %llu passed, %llu dropped\n\n", (unsigned long long)pass, (unsigned long long)drop);
-		printf("DROPS/S BY REASON     IN      OUT\n");
-		for (int r = PW_R_FIRST_DROP; r < PW_R_COUNT; r++)
-			printf("  %-16s %7llu %8llu\n", pw_reason_names[r],
-			       (unsigned long long)(rnow[r].packets - rprev[r].packets),
-			       (unsigned long long)(rnow[PW_R_COUNT + r].packets - rprev[PW_R_COUNT + r].packets));
-		memcpy(rprev, rnow, sizeof(rprev));
-		printf("\nRULES (packets/s)        IN      OUT  COMMENT\n");
-		for (uint32_t id = 0; prev && id <= nr; id++) {
-			struct pw_counter in, out;
-			pw_dp_rule_count(&dp, id, 0, &in);
-			pw_dp_rule_count(&dp, id, 1, &out);
-			uint64_t di = in.packets - prev[id * 2].packets, dout = out.packets - prev[id * 2 + 1].packets;
-			prev[id * 2] = in;
-			prev[id * 2 + 1] = out;
-			if (!di && !dout)
-				continue;
-			const struct pw_rule *r = id ? &a.pol.rules[id - 1] : NULL;
-			printf("  %-18s %7llu %8llu  %s\n", r ? r->text : "default", (unsigned long long)di,
-			       (unsigned long long)dout, r && r->comment ? r->comment : "");
-		}
-		struct pw_port_drop dnow[256];
-		int ndnow = pw_top_drops(&dp, dnow, 256);
-		printf("\nDROPPED PORTS (packets/s)\n");
-		int shown = 0;
-		for (int i = 0; i < ndnow && shown < TOPN; i++) {
-			uint64_t before = 0;
-			for (int k = 0; k < ndprev; k++)
-				if (dprev[k].slot == dnow[i].slot)
-					before = dprev[k].packets;
-			if (dnow[i].packets == before)
-				continue;
-			char sn[64];
-			pw_slot_name(dnow[i].slot, sn, sizeof(sn));
-			printf("  %-24s %8llu\n", sn, (unsigned long long)(dnow[i].packets - before));
-			shown++;
-		}
-		if (!shown)
-			printf("  none\n");
-		memcpy(dprev, dnow, sizeof(dnow));
-		ndprev = ndnow;
-		printf("\nDROPPED SOURCES (events this second)\n");
-		if (!rb)
-			printf("  (the drop events are read by process %d)\n", holder);
-		qsort(t.src, (size_t)t.nsrc, sizeof(t.src[0]), cmp_src);
-		for (int i = 0; i < t.nsrc && i < TOPN; i++) {
-			char s[INET6_ADDRSTRLEN];
-			inet_ntop(t.src[i].fam == PW_FAM_V6 ? AF_INET6 : AF_INET, t.src[i].addr, s, sizeof(s));
-			printf("  %-40s %8llu\n", s, (unsigned long long)t.src[i].n);
-		}
-		if (rb && !t.nsrc)
-			printf("  none\n");
-		t.nsrc = 0;
-		if (!tty)
-			printf("\n");
-		fflush(stdout);
-	}
-	if (tty) {
+	t->evlock = pw_events_lock(t->root, &t->holder);
+	t->rb = t->evlock >= 0 ? ring_buffer__new(t->dp.events_fd, on_event, t, NULL) : NULL;
+	return 0;
+}
+
+static void top_close(struct top *t)
+{
+	if (t->tty) {
 		printf("\033[?25h");
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
 	}
-	if (rb)
-		ring_buffer__free(rb);
-	if (evlock >= 0)
-		close(evlock);
-	free(prev);
-	pw_applied_free(&a);
-	pw_dp_close(&dp);
+	if (t->rb)
+		ring_buffer__free(t->rb);
+	if (t->evlock >= 0)
+		close(t->evlock);
+	pw_counts_free(&t->prev);
+	pw_applied_free(&t->a);
+	pw_dp_close(&t->dp);
+}
+
+/* Until the next second begins, or q: read the drop events meanwhile. */
+static void wait_second(struct top *t)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	long end = (long)time(NULL) + 1;
+
+	while (!stop && (long)time(NULL) < end) {
+		if (t->rb)
+			ring_buffer__consume(t->rb);
+		if (t->tty && poll(&p, 1, 100) == 1) {
+			char k;
+			if (read(STDIN_FILENO, &k, 1) == 1 && (k == 'q' || k == 'Q'))
+				stop = 1;
+		} else if (!t->tty) {
+			usleep(100000);
+		}
+	}
+}
+
+static uint64_t dpackets(const struct pw_counter *now, const struct pw_counter *before)
+{
+	return now->packets - before->packets;
+}
+
+/* The policy, packets passed and dropped, drops by reason. */
+static void show_reasons(const struct top *t, const struct pw_counts *now)
+{
+	const struct pw_counter *was = t->prev.reason, *is = now->reason;
+	char hex[65];
+
+	pw_hex(t->a.meta.cur.hash, sizeof(t->a.meta.cur.hash), hex);
+	printf("portwall top - \"%s\" generation %u (sha256:%.12s) %s%s\n", t->a.meta.cur.name,
+	       t->a.meta.cur.generation, hex, t->a.meta.cur.mode == PW_MODE_MONITOR ? "MONITOR" : "enforce",
+	       t->tty ? "   [q quits]" : "");
+	uint64_t pass = 0, drop = 0;
+	for (int k = 0; k < PW_DIR_COUNT * PW_R_COUNT; k++) {
+		if (k % PW_R_COUNT >= PW_R_FIRST_DROP)
+			drop += dpackets(&is[k], &was[k]);
+		else
+			pass += dpackets(&is[k], &was[k]);
+	}
+	printf("packets/s: %llu passed, %llu dropped\n\n", (unsigned long long)pass, (unsigned long long)drop);
+	printf("DROPS/S BY REASON     IN      OUT\n");
+	for (int r = PW_R_FIRST_DROP; r < PW_R_COUNT; r++)
+		printf("  %-16s %7llu %8llu\n", pw_reason_names[r], (unsigned long long)dpackets(&is[r], &was[r]),
+		       (unsigned long long)dpackets(&is[PW_R_COUNT + r], &was[PW_R_COUNT + r]));
+}
+
+/* The rules that moved, and the ports with new drops. */
+static void show_rules_ports(const struct top *t, const struct pw_counts *now)
+{
+	printf("\nRULES (packets/s)        IN      OUT  COMMENT\n");
+	for (uint32_t id = 0; id <= now->nrules; id++) {
+		uint64_t di = dpackets(&now->rule[id][PW_DIR_IN], &t->prev.rule[id][PW_DIR_IN]);
+		uint64_t dout = dpackets(&now->rule[id][PW_DIR_OUT], &t->prev.rule[id][PW_DIR_OUT]);
+		if (!di && !dout)
+			continue;
+		const struct pw_rule *r = pw_applied_rule(&t->a, id);
+		printf("  %-18s %7llu %8llu  %s\n", r ? r->text : "default", (unsigned long long)di,
+		       (unsigned long long)dout, r && r->comment ? r->comment : "");
+	}
+	printf("\nDROPPED PORTS (packets/s)\n");
+	int shown = 0;
+	for (int i = 0; i < now->ntop && shown < TOPN; i++) {
+		uint64_t before = 0;
+		for (int k = 0; k < t->prev.ntop; k++)
+			if (t->prev.top[k].slot == now->top[i].slot)
+				before = t->prev.top[k].packets;
+		if (now->top[i].packets == before)
+			continue;
+		char sn[64];
+		pw_slot_name(now->top[i].slot, sn, sizeof(sn));
+		printf("  %-24s %8llu\n", sn, (unsigned long long)(now->top[i].packets - before));
+		shown++;
+	}
+	if (!shown)
+		printf("  none\n");
+}
+
+/* This second's busiest dropped sources; then start counting afresh. */
+static void show_sources(struct top *t)
+{
+	printf("\nDROPPED SOURCES (events this second)\n");
+	if (!t->rb)
+		printf("  (the drop events are read by process %d)\n", t->holder);
+	qsort(t->src, (size_t)t->nsrc, sizeof(t->src[0]), cmp_src);
+	for (int i = 0; i < t->nsrc && i < TOPN; i++) {
+		char s[INET6_ADDRSTRLEN];
+		inet_ntop(t->src[i].fam == PW_FAM_V6 ? AF_INET6 : AF_INET, t->src[i].addr, s, sizeof(s));
+		printf("  %-40s %8llu\n", s, (unsigned long long)t->src[i].n);
+	}
+	if (t->rb && !t->nsrc)
+		printf("  none\n");
+	t->nsrc = 0;
+}
+
+/* One screen: the counters now against a second ago. 0 or -errno. */
+static int show_screen(struct top *t)
+{
+	struct pw_counts now;
+	int rc = pw_counts_read(&t->dp, &t->a, NPORTS, &now);
+
+	if (rc)
+		return rc;
+	if (t->tty)
+		printf("\033[H\033[2J");
+	show_reasons(t, &now);
+	show_rules_ports(t, &now);
+	show_sources(t);
+	if (!t->tty)
+		printf("\n");
+	fflush(stdout);
+	pw_counts_free(&t->prev);
+	t->prev = now;
+	return 0;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top t = { .evlock = -1 };
+	int rc = top_options(argc, argv, &t);
+
+	if (rc >= 0)
+		return rc;
+	if (pw_need_root("top"))
+		return PW_EXIT_FAIL;
+	if (top_open(&t))
+		return PW_EXIT_FAIL;
+	rc = 0;
+	for (long screen = 0; !stop && (t.count < 0 || screen < t.count) && !rc; screen++) {
+		wait_second(&t);
+		if (!stop)
+			rc = show_screen(&t);
+	}
+	top_close(&t);
+	if (rc) {
+		fprintf(stderr, "portwall top: reading the counters under %s failed: %s (is portwall still loaded? "
+			"see portwall status)\n", t.root, strerror(-rc));
+		return PW_EXIT_FAIL;
+	}
 	return PW_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "lib/sha256.h"
 #include "datapath/stats.h"
+#include "datapath/status.h"
 
 #define TOP 50
 
@@ -32,22 +33,10 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path)
+static void policy_info(FILE *f, const struct pw_applied *a)
 {
-	char tmp[4200], hex[65];
-	struct pw_counter reasons[PW_DIR_COUNT * PW_R_COUNT];
-	struct pw_stats gs;
-	struct pw_port_drop top[TOP];
+	char hex[65];
 
-	if (strlen(path) > 4000)
-		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int ntop = pw_top_drops(dp, top, TOP);
-	if (pw_dp_reason_counts(dp, reasons) || pw_dp_stats(dp, &gs))
-		return -errno;
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
 	pw_hex(a->meta.cur.hash, sizeof(a->meta.cur.hash), hex);
 	head(f, "portwall_policy_info", "gauge", "The policy in force (value 1).");
 	fprintf(f, "portwall_policy_info{name=");
@@ -55,59 +44,105 @@ int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const c
 	fprintf(f, ",file=");
 	label(f, a->meta.cur.path);
 	fprintf(f, ",hash=\"sha256:%s\",mode=\"%s\"} 1\n", hex, a->meta.cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
-	head(f, "portwall_policy_generation", "gauge", "Generation of the policy in force.");
-	fprintf(f, "portwall_policy_generation %u\n", a->meta.cur.generation);
+}
 
-	uint32_t nr = a->have_rules && a->same ? a->c.nrules : 0;
+/* One metric with one sample and no labels. */
+static void single(FILE *f, const char *name, const char *type, const char *help, unsigned long long v)
+{
+	head(f, name, type, help);
+	fprintf(f, "%s %llu\n", name, v);
+}
+
+/* Packets, then bytes, of every rule in both directions. */
+static void rule_counters(FILE *f, const struct pw_status *s)
+{
 	static const char *const what[2] = { "packets", "bytes" };
+
 	for (int w = 0; w < 2; w++) {
 		char name[64], help[128];
 		snprintf(name, sizeof(name), "portwall_rule_%s_total", what[w]);
 		snprintf(help, sizeof(help), "%s decided by a rule, per direction (rule 0: the default).",
 			 w ? "Bytes" : "Packets");
 		head(f, name, "counter", help);
-		for (uint32_t id = 0; id <= nr; id++) {
+		for (uint32_t id = 0; id <= s->n.nrules; id++) {
+			const struct pw_rule *r = pw_applied_rule(s->a, id);
+			char loc[300];
+			snprintf(loc, sizeof(loc), "%s:%d", r ? r->file : "default", r ? r->line : 0);
 			for (uint32_t dir = 0; dir < PW_DIR_COUNT; dir++) {
-				struct pw_counter c = { 0 };
-				pw_dp_rule_count(dp, id, dir, &c);
-				const struct pw_rule *r = id ? &a->pol.rules[id - 1] : NULL;
+				const struct pw_counter *c = &s->n.rule[id][dir];
 				fprintf(f, "%s{rule=\"%u\",direction=\"%s\",location=", name, id, dir ? "out" : "in");
-				char loc[300];
-				snprintf(loc, sizeof(loc), "%s:%d", r ? r->file : "default", r ? r->line : 0);
 				label(f, r ? loc : "default");
 				fprintf(f, ",comment=");
 				label(f, r && r->comment ? r->comment : "");
-				fprintf(f, "} %llu\n", (unsigned long long)(w ? c.bytes : c.packets));
+				fprintf(f, "} %llu\n", (unsigned long long)(w ? c->bytes : c->packets));
 			}
 		}
 	}
+}
+
+static void reason_counters(FILE *f, const struct pw_status *s)
+{
 	head(f, "portwall_packets_total", "counter", "Packets by verdict reason and direction.");
 	for (uint32_t dir = 0; dir < PW_DIR_COUNT; dir++)
 		for (int r = 0; r < PW_R_COUNT; r++)
 			fprintf(f, "portwall_packets_total{direction=\"%s\",reason=\"%s\",verdict=\"%s\"} %llu\n",
 				dir ? "out" : "in", pw_reason_names[r], r >= PW_R_FIRST_DROP ? "drop" : "pass",
-				(unsigned long long)reasons[dir * PW_R_COUNT + r].packets);
+				(unsigned long long)s->n.reason[dir * PW_R_COUNT + r].packets);
+}
+
+static void port_drops(FILE *f, const struct pw_status *s)
+{
 	head(f, "portwall_port_drops_total", "counter",
 	     "Dropped packets per direction, protocol and port (the 50 most dropped).");
-	for (int i = 0; i < ntop; i++) {
+	for (int i = 0; i < s->n.ntop; i++) {
 		char sn[64], dir[8], proto[32], port[32] = "";
-		pw_slot_name(top[i].slot, sn, sizeof(sn));
+		pw_slot_name(s->n.top[i].slot, sn, sizeof(sn));
 		if (sscanf(sn, "%7s %31[^/]/%31s", dir, proto, port) < 2)
 			continue;
 		fprintf(f, "portwall_port_drops_total{direction=\"%s\",protocol=\"%s\",port=\"%s\"} %llu\n", dir,
-			proto, port, (unsigned long long)top[i].packets);
+			proto, port, (unsigned long long)s->n.top[i].packets);
 	}
-	head(f, "portwall_conntrack_entries", "gauge", "Tracked flows.");
-	fprintf(f, "portwall_conntrack_entries %d\n", pw_ct_entries(dp));
-	head(f, "portwall_conntrack_created_total", "counter", "Flows the datapath started tracking.");
-	fprintf(f, "portwall_conntrack_created_total %llu\n", (unsigned long long)gs.ct_created);
-	head(f, "portwall_events_sent_total", "counter", "Drop events put into the ring buffer.");
-	fprintf(f, "portwall_events_sent_total %llu\n", (unsigned long long)gs.events_sent);
-	head(f, "portwall_events_suppressed_total", "counter", "Drop events over the rate limit.");
-	fprintf(f, "portwall_events_suppressed_total %llu\n", (unsigned long long)gs.events_suppressed);
-	head(f, "portwall_events_lost_total", "counter", "Drop events lost to a full ring buffer.");
-	fprintf(f, "portwall_events_lost_total %llu\n", (unsigned long long)gs.events_lost);
-	int rc = ferror(f) ? -EIO : 0;
+}
+
+static void write_all(FILE *f, const struct pw_status *s)
+{
+	policy_info(f, s->a);
+	single(f, "portwall_policy_generation", "gauge", "Generation of the policy in force.",
+	       s->a->meta.cur.generation);
+	rule_counters(f, s);
+	reason_counters(f, s);
+	port_drops(f, s);
+	single(f, "portwall_conntrack_entries", "gauge", "Tracked flows.", (unsigned long long)s->ct_entries);
+	single(f, "portwall_conntrack_created_total", "counter", "Flows the datapath started tracking.",
+	       s->gs.ct_created);
+	single(f, "portwall_events_sent_total", "counter", "Drop events put into the ring buffer.",
+	       s->gs.events_sent);
+	single(f, "portwall_events_suppressed_total", "counter", "Drop events over the rate limit.",
+	       s->gs.events_suppressed);
+	single(f, "portwall_events_lost_total", "counter", "Drop events lost to a full ring buffer.",
+	       s->gs.events_lost);
+}
+
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path)
+{
+	char tmp[4200];
+	struct pw_status s;
+
+	if (strlen(path) > 4000)
+		return -ENAMETOOLONG;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int rc = pw_status_read(dp, a, TOP, &s);
+	if (rc)
+		return rc;
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		rc = -errno;
+		pw_status_free(&s);
+		return rc;
+	}
+	write_all(f, &s);
+	pw_status_free(&s);
+	rc = ferror(f) ? -EIO : 0;
 	if (fclose(f) && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path))

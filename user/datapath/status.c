@@ -1,0 +1,116 @@
+/* status.c - a snapshot of a loaded portwall, read once and printed by
+ * status, exported by the metrics file, compared second by second by top. */
+#include "datapath/status.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "datapath/attach.h"
+
+int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_counts *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->nrules = pw_applied_nrules(a);
+	n->rule = calloc((size_t)n->nrules + 1, sizeof(*n->rule));
+	n->top = calloc((size_t)maxtop, sizeof(*n->top));
+	int rc = n->rule && n->top ? pw_dp_reason_counts(dp, n->reason) : -ENOMEM;
+	if (rc) {
+		pw_counts_free(n);
+		return rc;
+	}
+	/* a list that cannot be read (no batch lookups) is shown empty, and a
+	 * rule that cannot be read as zero: the rest still says what is loaded */
+	n->ntop = pw_top_drops(dp, n->top, maxtop);
+	if (n->ntop < 0)
+		n->ntop = 0;
+	for (uint32_t id = 0; id <= n->nrules; id++)
+		for (uint32_t dir = 0; dir < PW_DIR_COUNT; dir++)
+			pw_dp_rule_count(dp, id, dir, &n->rule[id][dir]);
+	return 0;
+}
+
+void pw_counts_free(struct pw_counts *n)
+{
+	free(n->rule);
+	free(n->top);
+	n->rule = NULL;
+	n->top = NULL;
+	n->nrules = 0;
+	n->ntop = 0;
+}
+
+/* The conntrack table's fill. The LRU evicts silently: what came in
+ * (created by the datapath, adopted by apply) and is neither removed
+ * (expired, closed, flushed by a reload) nor live was evicted. */
+static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t ilen = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(dp->ct_fd, &info, &ilen))
+		return -errno;
+	s->ct_capacity = info.max_entries;
+	s->ct_entries = pw_ct_entries(dp);
+	uint64_t came = s->gs.ct_created + s->a->meta.ct_adopted;
+	uint64_t gone = s->gs.ct_removed + s->a->meta.ct_flushed + (uint64_t)(s->ct_entries > 0 ? s->ct_entries : 0);
+	s->ct_evicted = came > gone ? came - gone : 0;
+	return 0;
+}
+
+int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_status *s)
+{
+	struct pw_state st;
+
+	memset(s, 0, sizeof(*s));
+	s->a = a;
+	int rc = pw_counts_read(dp, a, maxtop, &s->n);
+	if (!rc)
+		rc = pw_dp_stats(dp, &s->gs);
+	if (!rc)
+		rc = read_conntrack(dp, s);
+	if (!rc)
+		rc = pw_dp_read_state(dp, &st);
+	if (rc) {
+		pw_counts_free(&s->n);
+		return rc;
+	}
+	s->cfg = st.cfg[st.active & 1];
+	s->event_rate = s->cfg.ev_rate * (uint32_t)dp->ncpus;	/* the token bucket is per CPU */
+	return 0;
+}
+
+void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
+{
+	const struct pw_meta *m = &s->a->meta;
+	char err[600];
+	int saved;
+	bool in = pw_netns_enter(m->netns, &saved, err, sizeof(err)) == 0;
+
+	for (int i = 0; i < m->niface && i < PW_MAX_IFACES; i++) {
+		const struct pw_iface *f = &m->iface[i];
+		int x = in ? pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]) : -1;
+		s->iface[i].xdp = x > 0;
+		s->iface[i].xdp_mode = x > 0 ? x : f->xdp_mode;
+		s->iface[i].tc = in && pw_tc_attached((int)f->ifindex, dp->prog_fd[PW_DIR_OUT]) == 1;
+	}
+	if (saved >= 0)
+		pw_netns_leave(saved);
+}
+
+void pw_status_free(struct pw_status *s)
+{
+	pw_counts_free(&s->n);
+}
+
+uint32_t pw_applied_nrules(const struct pw_applied *a)
+{
+	return a->have_rules && a->same ? a->c.nrules : 0;
+}
+
+const struct pw_rule *pw_applied_rule(const struct pw_applied *a, uint32_t id)
+{
+	return id && id <= pw_applied_nrules(a) ? &a->pol.rules[id - 1] : NULL;
+}
