@@ -5,7 +5,8 @@
 # non-root user it only lists what is missing and how to install it.
 set -euo pipefail
 
-PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq man-db)
+PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq man-db
+      python3 python3-scapy util-linux)
 if [ "${1:-}" = bench ]; then
     PKGS+=(nftables iptables xdp-tools ethtool gnuplot-nox procps util-linux)
 fi

@@ -309,6 +309,9 @@ static void print_notes(const struct pw_apply_result *r)
 			"connections opened before now may be dropped)\n", strerror(-r->adopted));
 	else if (r->adopted > 0)
 		printf("adopted %d open connection%s\n", r->adopted, r->adopted == 1 ? "" : "s");
+	if (r->not_adopted > 0)
+		printf("left out %d open connection%s the policy does not let out (their replies now drop)\n",
+		       r->not_adopted, r->not_adopted == 1 ? "" : "s");
 }
 
 static void print_failure(const struct pw_apply_result *r)

@@ -150,10 +150,14 @@ static void json_rest(const struct pw_status *s)
 	       s->event_rate, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
 	       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
 	printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,"
-	       "\"evicted\":%llu},"
+	       "\"evicted\":%llu,\"peer_started\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu},"
+	       "\"inbound_fin_rst_ignored\":%llu},\"fragments\":{\"remembered\":%llu,\"over_share\":%llu},"
 	       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", s->ct_entries, s->ct_capacity,
 	       (unsigned long long)s->gs.ct_created, (unsigned long long)s->gs.ct_removed,
-	       (unsigned long long)s->ct_evicted, (unsigned long long)s->gs.events_sent,
+	       (unsigned long long)s->ct_evicted, s->ct_in_entries, s->ct_in_capacity,
+	       (unsigned long long)s->gs.ct_in_created, (unsigned long long)s->gs.ct_ignored,
+	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share,
+	       (unsigned long long)s->gs.events_sent,
 	       (unsigned long long)s->gs.events_suppressed, (unsigned long long)s->gs.events_lost);
 }
 
@@ -220,8 +224,14 @@ static void text_rest(const struct pw_status *s)
 	printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed, %llu evicted by a full table)\n",
 	       s->ct_entries, s->ct_capacity, (unsigned long long)s->gs.ct_created,
 	       (unsigned long long)s->gs.ct_removed, (unsigned long long)s->ct_evicted);
-	printf("drop events: %llu sent, %llu suppressed by the rate limit, %llu lost (buffer full)\n",
-	       (unsigned long long)s->gs.events_sent, (unsigned long long)s->gs.events_suppressed,
+	printf("  flows peers started: %d of %u entries (%llu created); inbound FIN/RST that changed no state: %llu\n",
+	       s->ct_in_entries, s->ct_in_capacity, (unsigned long long)s->gs.ct_in_created,
+	       (unsigned long long)s->gs.ct_ignored);
+	printf("fragments: %llu first fragments remembered, %llu over their peer's share (not remembered)\n",
+	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share);
+	printf("drop events: %llu sent, %llu suppressed by the rate limit (%u a second: %u per CPU), "
+	       "%llu lost (buffer full)\n", (unsigned long long)s->gs.events_sent,
+	       (unsigned long long)s->gs.events_suppressed, s->event_rate, s->cfg.ev_rate,
 	       (unsigned long long)s->gs.events_lost);
 }
 

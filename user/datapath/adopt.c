@@ -79,7 +79,7 @@ static int read_table(const char *path, uint8_t fam, uint8_t proto, struct sock_
 	return 0;
 }
 
-int pw_adopt_sockets(struct pw_dp *dp)
+int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused)
 {
 	static const struct { const char *path; uint8_t fam, proto; } tables[] = {
 		{ "/proc/self/net/tcp", PW_FAM_V4, 6 }, { "/proc/self/net/tcp6", PW_FAM_V6, 6 },
@@ -89,6 +89,7 @@ int pw_adopt_sockets(struct pw_dp *dp)
 	size_t n = 0, cap = 0;
 	int rc = 0, adopted = 0;
 
+	*refused = 0;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && rc == 0; t++)
 		rc = read_table(tables[t].path, tables[t].fam, tables[t].proto, &v, &n, &cap);
 	if (rc) {
@@ -116,7 +117,11 @@ int pw_adopt_sockets(struct pw_dp *dp)
 		key.lport_be = htons(e->lport);
 		key.rport_be = htons(e->rport);
 		struct pw_ct_val val = { .last_ns = now, .flags = PW_CT_REPLIED, .dir = PW_DIR_OUT };
-		if (bpf_map_update_elem(dp->ct_fd, &key, &val, BPF_NOEXIST) == 0)
+		/* what the policy would not let out now stays out, as a reload
+		 * would end it */
+		if (!pw_ct_key_allowed(c, &key, PW_DIR_OUT))
+			(*refused)++;
+		else if (bpf_map_update_elem(dp->ct_fd, &key, &val, BPF_NOEXIST) == 0)
 			adopted++;
 	}
 	free(v);

@@ -5,7 +5,9 @@
 #include "datapath/loader.h"
 
 /* Track every established outbound TCP connection and connected UDP socket
- * of the caller's network namespace. Returns how many, or -errno. */
-int pw_adopt_sockets(struct pw_dp *dp);
+ * of the caller's network namespace that the policy c lets out (the same
+ * judgement as a reload's); *refused counts the others. Returns how many
+ * were adopted, or -errno. */
+int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused);
 
 #endif

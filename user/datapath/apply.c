@@ -280,7 +280,7 @@ static void carry_or_adopt(struct tx *t)
 	struct pw_apply_result *r = t->r;
 
 	if (t->first) {
-		r->adopted = pw_adopt_sockets(&t->dp);
+		r->adopted = pw_adopt_sockets(&t->dp, &t->c, &r->not_adopted);
 		if (r->adopted > 0)
 			t->m.ct_adopted += (uint64_t)r->adopted;
 		return;

@@ -44,6 +44,7 @@ struct pw_apply_result {
 	int carry_rc;		/* carrying rule counters: 0 or -errno */
 	int ended;		/* tracked flows the new policy forbids, ended */
 	int adopted;		/* open connections adopted, or -errno */
+	int not_adopted;	/* open connections the policy does not let out */
 	bool watchdog_failed;	/* --confirm's watchdog did not start */
 	bool first;		/* a first apply, not a reload */
 	struct pw_meta meta;	/* the record in force at the end */

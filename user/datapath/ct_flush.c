@@ -1,5 +1,6 @@
-/* ct_flush.c - after a reload, forget the tracked flows the new policy no
- * longer lets out: their entries would keep letting replies in. */
+/* ct_flush.c - which tracked flows a policy allows: after a reload the
+ * flows the new policy forbids are forgotten (their entries would keep
+ * letting packets through), and adoption tracks only what it allows. */
 #include "datapath/loader.h"
 
 #include <arpa/inet.h>
@@ -7,7 +8,26 @@
 
 #include <bpf/bpf.h>
 
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
+bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin)
+{
+	uint32_t dir = origin == PW_DIR_IN ? PW_DIR_IN : PW_DIR_OUT, slot;
+	/* the port the opening packet was judged by: the remote one going out,
+	 * the local one coming in */
+	uint16_t port = ntohs(dir == PW_DIR_OUT ? k->rport_be : k->lport_be);
+
+	if (k->kind == PW_CT_ECHO_OUT || k->kind == PW_CT_ECHO_IN)
+		slot = pw_slot_icmp(dir, k->fam, k->fam == PW_FAM_V4 ? 8 : 128);
+	else if (k->proto == 6 || k->proto == 17)
+		slot = pw_slot_l4(dir, k->proto == 6 ? PW_L4_TCP : PW_L4_UDP, port);
+	else
+		slot = pw_slot_proto(dir, k->proto);
+	struct pw_verdict v;
+	pw_decide_packet(c, slot, k->fam, k->remote, &v);
+	return v.action == PW_PASS;
+}
+
+/* Delete the flows of one table that the policy forbids. */
+static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin)
 {
 	struct pw_ct_key k, next, *gone = NULL;
 	size_t ngone = 0, cap = 0;
@@ -15,19 +35,10 @@ int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
 	int removed = 0;
 
 	/* first find them, then delete: deleting during the walk restarts it */
-	while (bpf_map_get_next_key(dp->ct_fd, prev, &next) == 0) {
-		uint32_t slot;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (k.kind == PW_CT_ECHO_OUT)
-			slot = pw_slot_icmp(PW_DIR_OUT, k.fam, k.fam == PW_FAM_V4 ? 8 : 128);
-		else if (k.proto == 6 || k.proto == 17)
-			slot = pw_slot_l4(PW_DIR_OUT, k.proto == 6 ? PW_L4_TCP : PW_L4_UDP, ntohs(k.rport_be));
-		else
-			slot = pw_slot_proto(PW_DIR_OUT, k.proto);
-		struct pw_verdict v;
-		pw_decide_packet(c, slot, k.fam, k.remote, &v);
-		if (v.action != PW_DROP)
+		if (pw_ct_key_allowed(c, &k, origin))
 			continue;
 		if (ngone == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -40,8 +51,14 @@ int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
 		gone[ngone++] = k;
 	}
 	for (size_t i = 0; i < ngone; i++)
-		if (bpf_map_delete_elem(dp->ct_fd, &gone[i]) == 0)
+		if (bpf_map_delete_elem(fd, &gone[i]) == 0)
 			removed++;
 	free(gone);
 	return removed;
+}
+
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
+{
+	/* flows the host opened by the out rules, flows peers started by the in rules */
+	return flush_table(dp->ct_fd, c, PW_DIR_OUT) + flush_table(dp->ct_in_fd, c, PW_DIR_IN);
 }

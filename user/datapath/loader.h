@@ -114,6 +114,9 @@ int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uin
 /* Delete the tracked flows the compiled policy no longer lets out (after a
  * reload put it in force). Returns how many were removed. */
 int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
+/* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
+ * pw_ct, PW_DIR_IN for pw_ct_in) as its opening packet was judged? */
+bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
 
 /* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
 

@@ -115,6 +115,14 @@ static void write_all(FILE *f, const struct pw_status *s)
 	single(f, "portwall_conntrack_entries", "gauge", "Tracked flows.", (unsigned long long)s->ct_entries);
 	single(f, "portwall_conntrack_created_total", "counter", "Flows the datapath started tracking.",
 	       s->gs.ct_created);
+	single(f, "portwall_conntrack_peer_started_entries", "gauge", "Tracked flows a peer started.",
+	       (unsigned long long)s->ct_in_entries);
+	single(f, "portwall_conntrack_peer_started_created_total", "counter",
+	       "Flows a peer started that the datapath began tracking.", s->gs.ct_in_created);
+	single(f, "portwall_conntrack_inbound_fin_rst_ignored_total", "counter",
+	       "Inbound TCP FIN or RST that changed no tracked state.", s->gs.ct_ignored);
+	single(f, "portwall_fragments_over_share_total", "counter",
+	       "First fragments not remembered: their peer had its share.", s->gs.frags_over_share);
 	single(f, "portwall_events_sent_total", "counter", "Drop events put into the ring buffer.",
 	       s->gs.events_sent);
 	single(f, "portwall_events_suppressed_total", "counter", "Drop events over the rate limit.",

@@ -96,13 +96,13 @@ void pw_slot_name(uint32_t slot, char *buf, size_t n)
 	}
 }
 
-int pw_ct_entries(const struct pw_dp *dp)
+int pw_ct_entries(const struct pw_dp *dp, bool in_origin)
 {
 	struct pw_ct_key k, next;
 	void *prev = NULL;
-	int n = 0;
+	int n = 0, fd = in_origin ? dp->ct_in_fd : dp->ct_fd;
 
-	while (bpf_map_get_next_key(dp->ct_fd, prev, &next) == 0 && n < 100000000) {
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < 100000000) {
 		k = next;
 		prev = &k;
 		n++;

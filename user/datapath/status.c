@@ -53,9 +53,17 @@ static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 	if (bpf_obj_get_info_by_fd(dp->ct_fd, &info, &ilen))
 		return -errno;
 	s->ct_capacity = info.max_entries;
-	s->ct_entries = pw_ct_entries(dp);
-	uint64_t came = s->gs.ct_created + s->a->meta.ct_adopted;
-	uint64_t gone = s->gs.ct_removed + s->a->meta.ct_flushed + (uint64_t)(s->ct_entries > 0 ? s->ct_entries : 0);
+	ilen = sizeof(info);
+	if (bpf_obj_get_info_by_fd(dp->ct_in_fd, &info, &ilen))
+		return -errno;
+	s->ct_in_capacity = info.max_entries;
+	s->ct_entries = pw_ct_entries(dp, false);
+	s->ct_in_entries = pw_ct_entries(dp, true);
+	/* both tables: removals and flushes are counted for both */
+	uint64_t came = s->gs.ct_created + s->gs.ct_in_created + s->a->meta.ct_adopted;
+	uint64_t live = (uint64_t)(s->ct_entries > 0 ? s->ct_entries : 0) +
+			(uint64_t)(s->ct_in_entries > 0 ? s->ct_in_entries : 0);
+	uint64_t gone = s->gs.ct_removed + s->a->meta.ct_flushed + live;
 	s->ct_evicted = came > gone ? came - gone : 0;
 	return 0;
 }

@@ -37,9 +37,11 @@ struct pw_status {
 	const struct pw_applied *a;	/* the policy record the counters belong to */
 	struct pw_counts n;
 	struct pw_stats gs;		/* conntrack and drop event counts */
-	int ct_entries;
+	int ct_entries;			/* flows the host opened (pw_ct) */
 	uint32_t ct_capacity;
-	uint64_t ct_evicted;		/* by the LRU, from a full table */
+	int ct_in_entries;		/* flows peers started (pw_ct_in) */
+	uint32_t ct_in_capacity;
+	uint64_t ct_evicted;		/* by the LRU from a full table, both tables */
 	struct pw_config cfg;		/* of the half in force */
 	uint32_t event_rate;		/* drop events per second, all CPUs */
 	struct pw_iface_state iface[PW_MAX_IFACES];	/* per a->meta.iface, by pw_status_ifaces */

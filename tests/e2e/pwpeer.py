@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""pwpeer.py - what the e2e tests need beyond pwprobe: sockets bound to a
+chosen source port (an unprivileged user borrowing a listener's port, a
+4-tuple used twice, connections open before apply) and forged packets
+(scapy). Every wait is bounded; each command prints one word or line.
+
+  pwpeer.py connect LPORT ADDR PORT TIMEOUT_S      -> ok / timeout / refused
+  pwpeer.py udp LPORT ADDR PORT TIMEOUT_S          -> ok (an answer) / timeout
+  pwpeer.py hold ADDR PORT LPORT TIMEOUT_S         connect now, print "open",
+        wait for data pushed later -> ok / timeout (a connection open
+        before apply)
+  pwpeer.py udphold LPORT ADDR PORT TIMEOUT_S      a connected, silent UDP
+        socket: "open", then ok (a datagram came) / timeout
+  pwpeer.py reuse ADDR PORT LPORT TIMEOUT_S        connection 1 from LPORT,
+        closed by the host (RST), then connection 2 on the same 4-tuple
+        waits for the server's push -> ok / timeout
+  pwpeer.py rstspray SRC SPORT DST FIRST LAST      forged RSTs, then FINs,
+        from SRC:SPORT to every port FIRST..LAST of DST, random sequence
+        numbers -> "sent N"
+"""
+import random
+import select
+import socket
+import struct
+import sys
+import time
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def tcp_from(lport, addr, port, timeout):
+    s = socket.socket(family(addr), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", lport))
+    s.settimeout(timeout)
+    s.connect((addr, port))
+    return s
+
+
+def cmd_connect(lport, addr, port, timeout):
+    try:
+        s = tcp_from(lport, addr, port, timeout)
+    except socket.timeout:
+        return "timeout"
+    except ConnectionRefusedError:
+        return "refused"
+    s.close()
+    return "ok"
+
+
+def cmd_udp(lport, addr, port, timeout):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.bind(("", lport))
+    s.sendto(b"pwpeer", (addr, port))
+    r, _, _ = select.select([s], [], [], timeout)
+    return "ok" if r else "timeout"
+
+
+def wait_data(s, timeout):
+    s.settimeout(timeout)
+    try:
+        return "ok" if s.recv(4096) else "timeout"
+    except (socket.timeout, ConnectionResetError):
+        return "timeout"
+
+
+def cmd_hold(addr, port, lport, timeout):
+    try:
+        s = tcp_from(lport, addr, port, 3)
+    except OSError as e:
+        return "connect failed: %s" % e
+    print("open", flush=True)
+    return wait_data(s, timeout)
+
+
+def cmd_udphold(lport, addr, port, timeout):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.bind(("", lport))
+    s.connect((addr, port))
+    print("open", flush=True)
+    r, _, _ = select.select([s], [], [], timeout)
+    return "ok" if r else "timeout"
+
+
+def cmd_reuse(addr, port, lport, timeout):
+    s = tcp_from(lport, addr, port, 3)
+    # close with RST: no TIME_WAIT, so the same 4-tuple can connect again
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    time.sleep(0.5)
+    try:
+        s = tcp_from(lport, addr, port, 3)
+    except OSError as e:
+        return "connect 2 failed: %s" % e
+    return wait_data(s, timeout)
+
+
+def csum_fix(csum, old, new):
+    """RFC 1624: the 16-bit one's complement checksum after one 16-bit word
+    changed from old to new."""
+    c = (~csum & 0xffff) + (~old & 0xffff) + new
+    c = (c & 0xffff) + (c >> 16)
+    c = (c & 0xffff) + (c >> 16)
+    return ~c & 0xffff
+
+
+def cmd_rstspray(src, sport, dst, first, last):
+    from scapy.all import IP, IPv6, TCP  # python3-scapy
+    raw = socket.socket(family(dst), socket.SOCK_RAW, socket.IPPROTO_RAW)
+    n = 0
+    for flags in ("R", "FA"):
+        # scapy builds one packet (checksums right); each port then patches
+        # the destination port and sequence number and fixes the checksum
+        l3 = IPv6(src=src, dst=dst) if ":" in dst else IP(src=src, dst=dst)
+        pkt = bytearray(bytes(l3 / TCP(sport=sport, dport=first, flags=flags, seq=0, ack=1)))
+        t = 40 if ":" in dst else (pkt[0] & 15) * 4
+        for dport in range(first, last + 1):
+            seq = random.getrandbits(32)
+            old = struct.unpack_from("!HHHH", pkt, t + 2)	# dport, seq hi, seq lo, ack hi
+            c = struct.unpack_from("!H", pkt, t + 16)[0]
+            c = csum_fix(c, old[0], dport)
+            c = csum_fix(c, old[1], seq >> 16)
+            c = csum_fix(c, old[2], seq & 0xffff)
+            struct.pack_into("!HI", pkt, t + 2, dport, seq)
+            struct.pack_into("!H", pkt, t + 16, c)
+            raw.sendto(pkt, (dst, 0))	# IPPROTO_RAW: the whole packet
+            n += 1
+    return "sent %d" % n
+
+
+def main(a):
+    try:
+        if a[0] == "connect":
+            return cmd_connect(int(a[1]), a[2], int(a[3]), float(a[4]))
+        if a[0] == "udp":
+            return cmd_udp(int(a[1]), a[2], int(a[3]), float(a[4]))
+        if a[0] == "hold":
+            return cmd_hold(a[1], int(a[2]), int(a[3]), float(a[4]))
+        if a[0] == "udphold":
+            return cmd_udphold(int(a[1]), a[2], int(a[3]), float(a[4]))
+        if a[0] == "reuse":
+            return cmd_reuse(a[1], int(a[2]), int(a[3]), float(a[4]))
+        if a[0] == "rstspray":
+            return cmd_rstspray(a[1], int(a[2]), a[3], int(a[4]), int(a[5]))
+    except (IndexError, ValueError):
+        pass
+    print(__doc__, file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    print(main(sys.argv[1:]), flush=True)
