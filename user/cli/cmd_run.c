@@ -28,6 +28,10 @@ struct run {
 	struct pw_applied a;
 	bool open;
 	int ino;		/* inotify fd */
+	int sfd;		/* signalfd: SIGHUP, SIGTERM, SIGINT */
+	int evlock;		/* the drop events' lock; -1: another process reads them */
+	struct ring_buffer *rb;	/* the drop events, NULL when not ours */
+	time_t next_metrics;	/* when to write the metrics file next */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -106,9 +110,129 @@ static bool touches_policy(struct run *r)
 	return hit;
 }
 
+/* Signals, the policy's files and the drop events, watched. Returns 0, or
+ * PW_EXIT_FAIL when it has told why. */
+static int start(struct run *r)
+{
+	sigset_t mask;
+	int holder;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	r->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (r->sfd < 0 || r->ino < 0 || refresh(r)) {
+		fprintf(stderr, "portwall run: setting up failed: %s\n", strerror(errno));
+		return PW_EXIT_FAIL;
+	}
+	r->evlock = pw_events_lock(r->o.root, &holder);
+	if (r->evlock < 0)
+		fprintf(stderr, "portwall run: the drop events are being read by process %d: run logs none "
+			"(stop that reader and restart run to log them)\n", holder);
+	r->rb = r->evlock >= 0 ? ring_buffer__new(r->dp.events_fd, on_event, r, NULL) : NULL;
+	if (r->evlock >= 0 && !r->rb) {
+		fprintf(stderr, "portwall run: reading drop events failed: %s\n", strerror(errno));
+		return PW_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* The metrics file, every 5 seconds. */
+static void write_metrics(struct run *r)
+{
+	if (!r->o.metrics_file || time(NULL) < r->next_metrics)
+		return;
+	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file);
+	if (mrc)
+		fprintf(stderr, "portwall run: writing %s failed: %s\n", r->o.metrics_file, strerror(-mrc));
+	r->next_metrics = time(NULL) + 5;
+}
+
+/* SIGHUP asks for a reload, SIGTERM and SIGINT for a stop. */
+static void read_signals(struct run *r, bool *reload, bool *stop)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			*reload = true;
+		else
+			*stop = true;
+	}
+}
+
+/* Apply the policy again and, when that put it in force, reopen what is
+ * applied. Returns -1 when the maps cannot be reopened: run stops. */
+static int reload_policy(struct run *r)
+{
+	printf("reloading %s\n", r->o.policy);
+	if (pw_apply(r->o) != PW_EXIT_OK) {
+		printf("the policy in force is unchanged\n");
+		return 0;
+	}
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
+	if (refresh(r) == 0 && r->evlock >= 0)
+		r->rb = ring_buffer__new(r->dp.events_fd, on_event, r, NULL);
+	if (r->evlock >= 0 && !r->rb) {
+		fprintf(stderr, "portwall run: reopening the maps failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* One turn: wait up to a second for a signal, a change to the policy's
+ * files or drop events, and act on them. Returns false to stop. */
+static bool turn(struct run *r)
+{
+	bool reload = false, stop = false;
+	struct pollfd p[3] = {
+		{ .fd = r->sfd, .events = POLLIN },
+		{ .fd = r->ino, .events = POLLIN },
+		{ .fd = r->rb ? ring_buffer__epoll_fd(r->rb) : -1, .events = POLLIN },
+	};
+
+	write_metrics(r);
+	if (poll(p, 3, 1000) < 0 && errno != EINTR)
+		return false;
+	if (p[0].revents & POLLIN)
+		read_signals(r, &reload, &stop);
+	if (p[1].revents & POLLIN && touches_policy(r)) {
+		usleep(200000);	/* let an editor finish writing */
+		while (touches_policy(r))
+			;
+		reload = true;
+	}
+	if (r->rb && p[2].revents & POLLIN)
+		ring_buffer__consume(r->rb);
+	if (reload && !stop && reload_policy(r))
+		return false;
+	return !stop;
+}
+
+/* Log the last drop events and close everything run opened. */
+static void finish(struct run *r)
+{
+	if (r->rb) {
+		ring_buffer__consume(r->rb);
+		ring_buffer__free(r->rb);
+	}
+	if (r->open) {
+		pw_applied_free(&r->a);
+		pw_dp_close(&r->dp);
+	}
+	close(r->ino);
+	close(r->sfd);
+	if (r->evlock >= 0)
+		close(r->evlock);
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run r = { .ino = -1 };
+	struct run r = { .ino = -1, .sfd = -1, .evlock = -1 };
 	int rc = pw_apply_parse(argc, argv, &r.o, true);
 
 	if (rc)
@@ -120,93 +244,13 @@ int cmd_run(int argc, char **argv)
 	if (pw_need_root("run"))
 		return PW_EXIT_FAIL;
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
-	if (pw_apply(r.o) != PW_EXIT_OK)
+	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
 		return PW_EXIT_FAIL;
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	r.ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (sfd < 0 || r.ino < 0 || refresh(&r)) {
-		fprintf(stderr, "portwall run: setting up failed: %s\n", strerror(errno));
-		return PW_EXIT_FAIL;
-	}
-	int holder, evlock = pw_events_lock(r.o.root, &holder);
-	if (evlock < 0)
-		fprintf(stderr, "portwall run: the drop events are being read by process %d: run logs none "
-			"(stop that reader and restart run to log them)\n", holder);
-	struct ring_buffer *rb = evlock >= 0 ? ring_buffer__new(r.dp.events_fd, on_event, &r, NULL) : NULL;
-	if (evlock >= 0 && !rb) {
-		fprintf(stderr, "portwall run: reading drop events failed: %s\n", strerror(errno));
-		return PW_EXIT_FAIL;
-	}
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",
 	       r.o.unload_on_exit ? "and unloads" : "enforcement stays");
-	bool stop = false;
-	time_t next_metrics = 0;
-	while (!stop) {
-		if (r.o.metrics_file && time(NULL) >= next_metrics) {
-			int mrc = pw_metrics_write(&r.dp, &r.a, r.o.metrics_file);
-			if (mrc)
-				fprintf(stderr, "portwall run: writing %s failed: %s\n", r.o.metrics_file, strerror(-mrc));
-			next_metrics = time(NULL) + 5;
-		}
-		struct pollfd p[3] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = r.ino, .events = POLLIN },
-			{ .fd = rb ? ring_buffer__epoll_fd(rb) : -1, .events = POLLIN },
-		};
-		if (poll(p, 3, 1000) < 0 && errno != EINTR)
-			break;
-		bool reload = false;
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
-					reload = true;
-				else
-					stop = true;
-			}
-		}
-		if (p[1].revents & POLLIN && touches_policy(&r)) {
-			usleep(200000);	/* let an editor finish writing */
-			while (touches_policy(&r))
-				;
-			reload = true;
-		}
-		if (rb && p[2].revents & POLLIN)
-			ring_buffer__consume(rb);
-		if (reload && !stop) {
-			printf("reloading %s\n", r.o.policy);
-			if (pw_apply(r.o) == PW_EXIT_OK) {
-				ring_buffer__free(rb);
-				rb = NULL;
-				if (refresh(&r) == 0 && evlock >= 0)
-					rb = ring_buffer__new(r.dp.events_fd, on_event, &r, NULL);
-				if (evlock >= 0 && !rb) {
-					fprintf(stderr, "portwall run: reopening the maps failed\n");
-					break;
-				}
-			} else {
-				printf("the policy in force is unchanged\n");
-			}
-		}
-	}
-	if (rb) {
-		ring_buffer__consume(rb);
-		ring_buffer__free(rb);
-	}
-	if (r.open) {
-		pw_applied_free(&r.a);
-		pw_dp_close(&r.dp);
-	}
-	close(r.ino);
-	close(sfd);
-	if (evlock >= 0)
-		close(evlock);
+	while (turn(&r))
+		;
+	finish(&r);
 	if (r.o.unload_on_exit) {
 		char *args[] = { "unload", "--pin-root", (char *)r.o.root, NULL };
 		return cmd_unload(3, args);

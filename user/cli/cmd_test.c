@@ -130,7 +130,17 @@ static int run_script(struct tctx *t, const char *path)
 	return rc;
 }
 
-int cmd_test(int argc, char **argv)
+/* What the command line asks for beyond what tctx keeps. */
+struct targs {
+	const char *root;	/* --pin-root: where the live maps are */
+	const char *policy;	/* NULL: test on the live maps */
+	const char *script;	/* NULL: one packet from the words left */
+	bool verbose;
+};
+
+/* Options may stand anywhere; the words left are [POLICY] PACKET, and
+ * optind points at the packet. Returns -1 to go on, or the exit code. */
+static int parse_args(int argc, char **argv, struct tctx *t, struct targs *a)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -140,21 +150,17 @@ int cmd_test(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct tctx t = { 0 };
-	const char *root = PW_PIN_ROOT;
-	const char *script = NULL;
-	bool verbose = false;
 	int o;
 
 	optind = 1;
 	opterr = 0;
-	/* options may stand anywhere; packet words never start with '-' */
+	/* packet words never start with '-' */
 	while ((o = getopt_long(argc, argv, "f:vh", opts, NULL)) != -1) {
 		switch (o) {
-		case 'j': t.json = true; break;
-		case 'f': script = optarg; break;
-		case 'v': verbose = true; break;
-		case 'p': root = optarg; break;
+		case 'j': t->json = true; break;
+		case 'f': a->script = optarg; break;
+		case 'v': a->verbose = true; break;
+		case 'p': a->root = optarg; break;
 		case 'h': usage(stdout); return PW_EXIT_OK;
 		default:
 			fprintf(stderr, "portwall test: unknown option \"%s\"\n", argv[optind - 1]);
@@ -162,68 +168,102 @@ int cmd_test(int argc, char **argv)
 			return PW_EXIT_USAGE;
 		}
 	}
-	const char *policy = NULL;
 	if (optind < argc && strcmp(argv[optind], "in") != 0 && strcmp(argv[optind], "out") != 0)
-		policy = argv[optind++];
-	if (!script && optind >= argc) {
+		a->policy = argv[optind++];
+	if (!a->script && optind >= argc) {
 		fprintf(stderr, "portwall test: give a packet or -f SCRIPT\n");
 		usage(stderr);
 		return PW_EXIT_USAGE;
 	}
-	if (script && optind < argc) {
+	if (a->script && optind < argc) {
 		fprintf(stderr, "portwall test: give a packet or -f SCRIPT, not both\n");
 		return PW_EXIT_USAGE;
 	}
-	char err[512];
-	int rc;
-	if (!policy) {
-		/* the live maps */
-		if (pw_need_root("test"))
-			return PW_EXIT_FAIL;
-		rc = pw_dp_open_pinned(&t.dp, root, err, sizeof(err));
-		if (rc == -ENOENT) {
-			fprintf(stderr, "portwall test: %s: give a POLICY to test it on private maps, or apply one\n", err);
-			return PW_EXIT_FAIL;
-		}
-		if (!rc && pw_applied_read(&t.dp, &t.applied) == 0 && t.applied.have_rules && t.applied.same) {
-			t.rules = &t.applied.pol;
-			t.nrules = t.applied.c.nrules;
-		} else if (!rc) {
-			fprintf(stderr, "portwall test: the policy file in force changed since apply: rules are shown by id\n");
-			t.nrules = t.dp.rule_capacity ? t.dp.rule_capacity - 1 : 0;
-		}
-	} else {
-		struct pw_diag d = { 0 };
-		if (pw_load_policy(policy, &t.pol, &t.c, &d)) {
-			pw_diag_free(&d);
-			return PW_EXIT_FAIL;
-		}
-		pw_diag_free(&d);
-		t.rules = &t.pol;
-		t.nrules = t.c.nrules;
-		struct pw_dp_opts lo = { .rule_capacity = t.c.nrules + 1, .verbose = verbose };
-		struct pw_config cfg;
-		rc = pw_dp_load(&t.dp, &lo, err, sizeof(err));
-		if (!rc) {
-			pw_config_default(&cfg, t.c.mode, t.dp.ncpus);
-			rc = pw_dp_write_half(&t.dp, 0, &t.c, &cfg, err, sizeof(err));
-		}
-		if (!rc && (rc = pw_dp_activate(&t.dp, 0, 1)) != 0)
-			snprintf(err, sizeof(err), "putting the policy in force failed: %s", strerror(-rc));
+	return -1;
+}
+
+/* The live maps of the portwall under root, with the rules in force when
+ * the policy file still compiles to them. Returns 0, -1 with a message in
+ * err, or PW_EXIT_FAIL when it has told why. */
+static int open_live(struct tctx *t, const char *root, char *err, size_t errsz)
+{
+	if (pw_need_root("test"))
+		return PW_EXIT_FAIL;
+	int rc = pw_dp_open_pinned(&t->dp, root, err, errsz);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "portwall test: %s: give a POLICY to test it on private maps, or apply one\n", err);
+		return PW_EXIT_FAIL;
 	}
+	if (rc)
+		return -1;
+	if (pw_applied_read(&t->dp, &t->applied) == 0 && t->applied.have_rules && t->applied.same) {
+		t->rules = &t->applied.pol;
+		t->nrules = t->applied.c.nrules;
+	} else {
+		fprintf(stderr, "portwall test: the policy file in force changed since apply: rules are shown by id\n");
+		t->nrules = t->dp.rule_capacity ? t->dp.rule_capacity - 1 : 0;
+	}
+	return 0;
+}
+
+/* Private maps, loaded with the policy file and nothing attached. Returns
+ * as open_live does. */
+static int load_private(struct tctx *t, const char *policy, bool verbose, char *err, size_t errsz)
+{
+	struct pw_diag d = { 0 };
+
+	if (pw_load_policy(policy, &t->pol, &t->c, &d)) {
+		pw_diag_free(&d);
+		return PW_EXIT_FAIL;
+	}
+	pw_diag_free(&d);
+	t->rules = &t->pol;
+	t->nrules = t->c.nrules;
+	struct pw_dp_opts lo = { .rule_capacity = t->c.nrules + 1, .verbose = verbose };
+	struct pw_config cfg;
+	int rc = pw_dp_load(&t->dp, &lo, err, errsz);
+	if (!rc) {
+		pw_config_default(&cfg, t->c.mode, t->dp.ncpus);
+		rc = pw_dp_write_half(&t->dp, 0, &t->c, &cfg, err, errsz);
+	}
+	if (!rc && (rc = pw_dp_activate(&t->dp, 0, 1)) != 0)
+		snprintf(err, errsz, "putting the policy in force failed: %s", strerror(-rc));
+	return rc ? -1 : 0;
+}
+
+/* The script, or the one packet the words describe. */
+static int run_packets(struct tctx *t, const char *script, int argc, char **argv)
+{
+	struct pw_pktspec s;
+	char err[512];
+
+	if (script)
+		return run_script(t, script);
+	if (pw_pkt_parse(argc, argv, &s, err, sizeof(err))) {
+		fprintf(stderr, "portwall test: %s\n", err);
+		return PW_EXIT_USAGE;
+	}
+	return run_packet(t, &s, "");
+}
+
+int cmd_test(int argc, char **argv)
+{
+	struct tctx t = { 0 };
+	struct targs a = { .root = PW_PIN_ROOT };
+	char err[512];
+	int rc = parse_args(argc, argv, &t, &a);
+
+	if (rc >= 0)
+		return rc;
+	rc = a.policy ? load_private(&t, a.policy, a.verbose, err, sizeof(err))
+		      : open_live(&t, a.root, err, sizeof(err));
+	if (rc > 0)
+		return rc;
 	if (rc) {
 		fprintf(stderr, "portwall test: %s\n", err);
 		rc = PW_EXIT_FAIL;
 	} else {
-		struct pw_pktspec s;
-		if (script) {
-			rc = run_script(&t, script);
-		} else if (pw_pkt_parse(argc - optind, argv + optind, &s, err, sizeof(err))) {
-			fprintf(stderr, "portwall test: %s\n", err);
-			rc = PW_EXIT_USAGE;
-		} else {
-			rc = run_packet(&t, &s, "");
-		}
+		rc = run_packets(&t, a.script, argc - optind, argv + optind);
 	}
 	pw_dp_close(&t.dp);
 	pw_applied_free(&t.applied);

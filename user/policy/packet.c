@@ -114,9 +114,11 @@ static bool has_ports(uint8_t proto)
 	return proto == 6 || proto == 17;
 }
 
-int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t n)
+/* DIR PROTO SRC DST [FLAGS]: the words every packet has. Returns the
+ * index of the first option, or -1. */
+static int pkt_head(int argc, char **argv, struct pw_pktspec *s, char *err, size_t n)
 {
-	unsigned long v;
+	uint8_t f2;
 	int i = 4;
 
 	memset(s, 0, sizeof(*s));
@@ -132,7 +134,6 @@ int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t 
 		return bad(err, n, "direction must be in or out, got \"%s\"", argv[0]);
 	if (proto_word(argv[1], &s->proto))
 		return bad(err, n, "unknown protocol \"%s\"", argv[1]);
-	uint8_t f2;
 	if (endpoint(argv[2], &s->fam, s->src, &s->sport, has_ports(s->proto), err, n) ||
 	    endpoint(argv[3], &f2, s->dst, &s->dport, has_ports(s->proto), err, n))
 		return -1;
@@ -146,94 +147,178 @@ int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t 
 		i++;
 	else if (s->proto == 6)
 		s->tcp_flags = 0x10;	/* a bare ACK: mid-flow */
-	while (i < argc) {
-		const char *o = argv[i++];
-		const char *a = i < argc ? argv[i] : NULL;
-		if (strcmp(o, "vlan") == 0) {
-			if (!a || !num(a, 4095, &v))
-				return bad(err, n, "vlan takes an id 0-4095, got \"%s\"", a ? a : "");
-			if (s->nvlan == PW_PKT_MAX_VLAN)
-				return bad(err, n, "at most %s VLAN tags", "3");
-			s->vlan[s->nvlan++] = (uint16_t)v;
-			i++;
-		} else if (strcmp(o, "frag") == 0) {
-			if (a && strcmp(a, "first") == 0)
-				s->frag = PW_PKT_FRAG_FIRST;
-			else if (a && strcmp(a, "later") == 0)
-				s->frag = PW_PKT_FRAG_LATER;
-			else
-				return bad(err, n, "frag takes first or later, got \"%s\"", a ? a : "");
-			if (!s->frag_id)
-				s->frag_id = 0x4242;
-			i++;
-		} else if (strcmp(o, "frag-id") == 0) {
-			if (!a || !num(a, 0xffffffff, &v) || v == 0)
-				return bad(err, n, "frag-id takes a number 1-4294967295, got \"%s\"", a ? a : "");
-			s->frag_id = (uint32_t)v;
-			i++;
-		} else if (strcmp(o, "icmp-type") == 0) {
-			int t = a ? pw_icmp_type_by_name(a, s->fam == PW_FAM_V6) : -1;
-			if (t < 0 && a && num(a, 255, &v))
-				t = (int)v;
-			if (t < 0 || (s->proto != 1 && s->proto != 58))
-				return bad(err, n, "icmp-type takes an ICMP type name or number (icmp packets only), got \"%s\"",
-					   a ? a : "");
-			s->icmp_type = (uint8_t)t;
-			i++;
-		} else if (strcmp(o, "icmp-code") == 0 || strcmp(o, "icmp-id") == 0) {
-			if (!a || !num(a, o[5] == 'c' ? 255 : 65535, &v))
-				return bad(err, n, "%s takes a number", o);
-			if (o[5] == 'c')
-				s->icmp_code = (uint8_t)v;
-			else
-				s->icmp_id = (uint16_t)v;
-			i++;
-		} else if (strcmp(o, "len") == 0) {
-			if (!a || !num(a, PW_PKT_MAX - 200, &v))
-				return bad(err, n, "len takes the payload length in bytes (0-9016), got \"%s\"", a ? a : "");
-			s->payload = (unsigned)v;
-			i++;
-		} else if (strcmp(o, "ip-options") == 0) {
-			if (!a || !num(a, 40, &v) || v % 4 || s->fam != PW_FAM_V4)
-				return bad(err, n, "ip-options takes a multiple of 4 up to 40 (IPv4 only), got \"%s\"",
-					   a ? a : "");
-			s->ip_opts = (unsigned)v;
-			i++;
-		} else if (strcmp(o, "ext") == 0) {
-			char buf[128], *save, *t;
-			if (!a || s->fam != PW_FAM_V6)
-				return bad(err, n, "ext takes IPv6 extension headers, e.g. hbh,dst,rt,ah (IPv6 only)%s", "");
-			snprintf(buf, sizeof(buf), "%s", a);
-			for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				uint8_t h = strcmp(t, "hbh") == 0 ? 0 : strcmp(t, "rt") == 0 ? 43 :
-					    strcmp(t, "dst") == 0 ? 60 : strcmp(t, "ah") == 0 ? 51 : 255;
-				if (h == 255)
-					return bad(err, n, "unknown extension header \"%s\": hbh, rt, dst or ah", t);
-				if (s->next == PW_PKT_MAX_EXT)
-					return bad(err, n, "at most %s extension headers", "10");
-				s->ext[s->next++] = h;
-			}
-			i++;
-		} else if (strcmp(o, "quote") == 0) {
-			/* quote PROTO SRC DST: the packet an ICMP error carries */
-			if (i + 3 > argc || (s->proto != 1 && s->proto != 58))
-				return bad(err, n, "quote takes PROTO SRC DST of the quoted packet (ICMP errors only)%s", "");
-			if (proto_word(argv[i], &s->q_proto))
-				return bad(err, n, "unknown protocol \"%s\"", argv[i]);
-			uint8_t qf1, qf2;
-			if (endpoint(argv[i + 1], &qf1, s->q_src, &s->q_sport, has_ports(s->q_proto), err, n) ||
-			    endpoint(argv[i + 2], &qf2, s->q_dst, &s->q_dport, has_ports(s->q_proto), err, n))
-				return -1;
-			if (qf1 != s->fam || qf2 != s->fam)
-				return bad(err, n, "the quoted packet must be of the error's family%s", "");
-			s->quote = true;
-			i += 3;
-		} else {
-			return bad(err, n, "unknown packet option \"%s\": vlan, frag, frag-id, icmp-type, "
-				   "icmp-code, icmp-id, len, ip-options, ext, quote", o);
+	return i;
+}
+
+/* An option and the words after it. Each option's parser returns how many
+ * of those words it took, or -1. */
+struct pkt_opt {
+	const char *name;
+	const char *a;		/* the word after it, NULL at the end */
+	const char *got;	/* a, or "" when there is none: for messages */
+	char **rest;		/* the words after it */
+	int nrest;
+};
+
+static int opt_vlan(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+
+	if (!o->a || !num(o->a, 4095, &v))
+		return bad(err, n, "vlan takes an id 0-4095, got \"%s\"", o->got);
+	if (s->nvlan == PW_PKT_MAX_VLAN)
+		return bad(err, n, "at most %s VLAN tags", "3");
+	s->vlan[s->nvlan++] = (uint16_t)v;
+	return 1;
+}
+
+static int opt_frag(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	if (o->a && strcmp(o->a, "first") == 0)
+		s->frag = PW_PKT_FRAG_FIRST;
+	else if (o->a && strcmp(o->a, "later") == 0)
+		s->frag = PW_PKT_FRAG_LATER;
+	else
+		return bad(err, n, "frag takes first or later, got \"%s\"", o->got);
+	if (!s->frag_id)
+		s->frag_id = 0x4242;
+	return 1;
+}
+
+static int opt_frag_id(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+
+	if (!o->a || !num(o->a, 0xffffffff, &v) || v == 0)
+		return bad(err, n, "frag-id takes a number 1-4294967295, got \"%s\"", o->got);
+	s->frag_id = (uint32_t)v;
+	return 1;
+}
+
+static int opt_icmp_type(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+	int t = o->a ? pw_icmp_type_by_name(o->a, s->fam == PW_FAM_V6) : -1;
+
+	if (t < 0 && o->a && num(o->a, 255, &v))
+		t = (int)v;
+	if (t < 0 || (s->proto != 1 && s->proto != 58))
+		return bad(err, n, "icmp-type takes an ICMP type name or number (icmp packets only), got \"%s\"",
+			   o->got);
+	s->icmp_type = (uint8_t)t;
+	return 1;
+}
+
+/* icmp-code and icmp-id: a plain number each */
+static int opt_icmp_num(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+	bool code = o->name[5] == 'c';
+
+	if (!o->a || !num(o->a, code ? 255 : 65535, &v))
+		return bad(err, n, "%s takes a number", o->name);
+	if (code)
+		s->icmp_code = (uint8_t)v;
+	else
+		s->icmp_id = (uint16_t)v;
+	return 1;
+}
+
+static int opt_len(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+
+	if (!o->a || !num(o->a, PW_PKT_MAX - 200, &v))
+		return bad(err, n, "len takes the payload length in bytes (0-9016), got \"%s\"", o->got);
+	s->payload = (unsigned)v;
+	return 1;
+}
+
+static int opt_ip_options(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+
+	if (!o->a || !num(o->a, 40, &v) || v % 4 || s->fam != PW_FAM_V4)
+		return bad(err, n, "ip-options takes a multiple of 4 up to 40 (IPv4 only), got \"%s\"",
+			   o->got);
+	s->ip_opts = (unsigned)v;
+	return 1;
+}
+
+static int opt_ext(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	char buf[128], *save, *t;
+
+	if (!o->a || s->fam != PW_FAM_V6)
+		return bad(err, n, "ext takes IPv6 extension headers, e.g. hbh,dst,rt,ah (IPv6 only)%s", "");
+	snprintf(buf, sizeof(buf), "%s", o->a);
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		uint8_t h = strcmp(t, "hbh") == 0 ? 0 : strcmp(t, "rt") == 0 ? 43 :
+			    strcmp(t, "dst") == 0 ? 60 : strcmp(t, "ah") == 0 ? 51 : 255;
+		if (h == 255)
+			return bad(err, n, "unknown extension header \"%s\": hbh, rt, dst or ah", t);
+		if (s->next == PW_PKT_MAX_EXT)
+			return bad(err, n, "at most %s extension headers", "10");
+		s->ext[s->next++] = h;
+	}
+	return 1;
+}
+
+/* quote PROTO SRC DST: the packet an ICMP error carries */
+static int opt_quote(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	char **w = o->rest;
+	uint8_t qf1, qf2;
+
+	if (o->nrest < 3 || (s->proto != 1 && s->proto != 58))
+		return bad(err, n, "quote takes PROTO SRC DST of the quoted packet (ICMP errors only)%s", "");
+	if (proto_word(w[0], &s->q_proto))
+		return bad(err, n, "unknown protocol \"%s\"", w[0]);
+	if (endpoint(w[1], &qf1, s->q_src, &s->q_sport, has_ports(s->q_proto), err, n) ||
+	    endpoint(w[2], &qf2, s->q_dst, &s->q_dport, has_ports(s->q_proto), err, n))
+		return -1;
+	if (qf1 != s->fam || qf2 != s->fam)
+		return bad(err, n, "the quoted packet must be of the error's family%s", "");
+	s->quote = true;
+	return 3;
+}
+
+static const struct {
+	const char *name;
+	int (*parse)(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n);
+} pkt_opts[] = {
+	{ "vlan", opt_vlan }, { "frag", opt_frag }, { "frag-id", opt_frag_id },
+	{ "icmp-type", opt_icmp_type }, { "icmp-code", opt_icmp_num }, { "icmp-id", opt_icmp_num },
+	{ "len", opt_len }, { "ip-options", opt_ip_options }, { "ext", opt_ext }, { "quote", opt_quote },
+};
+
+/* The option at w[0]; returns how many words it took in all, or -1. */
+static int pkt_option(struct pw_pktspec *s, int nw, char **w, char *err, size_t n)
+{
+	struct pkt_opt o = {
+		.name = w[0], .a = nw > 1 ? w[1] : NULL, .got = nw > 1 ? w[1] : "",
+		.rest = w + 1, .nrest = nw - 1,
+	};
+
+	for (size_t k = 0; k < sizeof(pkt_opts) / sizeof(pkt_opts[0]); k++) {
+		if (strcmp(o.name, pkt_opts[k].name) == 0) {
+			int used = pkt_opts[k].parse(s, &o, err, n);
+			return used < 0 ? -1 : 1 + used;
 		}
 	}
-	return 0;
+	return bad(err, n, "unknown packet option \"%s\": vlan, frag, frag-id, icmp-type, "
+		   "icmp-code, icmp-id, len, ip-options, ext, quote", o.name);
+}
+
+int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t n)
+{
+	int i = pkt_head(argc, argv, s, err, n);
+
+	while (i >= 0 && i < argc) {
+		int used = pkt_option(s, argc - i, argv + i, err, n);
+		i = used < 0 ? -1 : i + used;
+	}
+	return i < 0 ? -1 : 0;
 }
 
 int pw_pkt_parse_line(const char *line, struct pw_pktspec *s, char *err, size_t n)
@@ -360,86 +445,131 @@ static size_t ip_header(uint8_t *p, uint8_t fam, uint8_t proto, const uint8_t *s
 	return 40;
 }
 
-size_t pw_pkt_build(const struct pw_pktspec *s, uint8_t *buf, size_t size)
+/* What an ICMP error quotes: the IP header and 8 bytes of the packet.
+ * Returns their length. */
+static size_t build_quote(const struct pw_pktspec *s, uint8_t *p)
 {
-	uint8_t l4[PW_PKT_MAX];
-	size_t l4len, o = 0;
+	uint8_t inner[128];
+	size_t il4 = build_l4(inner + 64, s->q_proto, s->q_sport, s->q_dport, 0x18, 0);
+	size_t ih = ip_header(inner, s->fam, s->q_proto, s->q_src, s->q_dst, il4, 0, NULL);
 
-	if (size < 256 + s->payload)
-		return 0;
-	/* the transport segment */
-	if (s->proto == 1 || s->proto == 58) {
-		memset(l4, 0, 8);
-		l4[0] = s->icmp_type;
-		l4[1] = s->icmp_code;
-		l4len = 8;
-		if (s->quote) {
-			uint8_t inner[128];
-			size_t il4 = build_l4(inner + 64, s->q_proto, s->q_sport, s->q_dport, 0x18, 0);
-			size_t ih = ip_header(inner, s->fam, s->q_proto, s->q_src, s->q_dst, il4, 0, NULL);
-			memmove(inner + ih, inner + 64, il4);
-			memcpy(l4 + 8, inner, ih + 8);	/* quote: IP header + 8 bytes */
-			l4len += ih + 8;
-		} else {
-			put16(l4 + 4, s->icmp_id);
-			put16(l4 + 6, 1);
-		}
-		for (unsigned i = 0; i < s->payload; i++)
-			l4[l4len + i] = (uint8_t)i;
-		l4len += s->payload;
-		if (s->proto == 1)
-			put16(l4 + 2, fold(sum16(l4, l4len, 0)));
-		else
-			put16(l4 + 2, l4_csum(PW_FAM_V6, s->src, s->dst, 58, l4, l4len));
-	} else if (s->proto == 6 || s->proto == 17) {
-		l4len = build_l4(l4, s->proto, s->sport, s->dport, s->tcp_flags, s->payload);
-		put16(l4 + (s->proto == 6 ? 16 : 6), l4_csum(s->fam, s->src, s->dst, s->proto, l4, l4len));
+	memmove(inner + ih, inner + 64, il4);
+	memcpy(p, inner, ih + 8);
+	return ih + 8;
+}
+
+/* An ICMP or ICMPv6 message: an echo, or an error quoting a packet. */
+static size_t build_icmp(const struct pw_pktspec *s, uint8_t *l4)
+{
+	size_t len = 8;
+
+	memset(l4, 0, 8);
+	l4[0] = s->icmp_type;
+	l4[1] = s->icmp_code;
+	if (s->quote) {
+		len += build_quote(s, l4 + 8);
 	} else {
-		l4len = s->payload ? s->payload : 8;
-		for (size_t i = 0; i < l4len; i++)
-			l4[i] = (uint8_t)i;
+		put16(l4 + 4, s->icmp_id);
+		put16(l4 + 6, 1);
 	}
-	/* Ethernet and VLAN tags */
+	for (unsigned i = 0; i < s->payload; i++)
+		l4[len + i] = (uint8_t)i;
+	len += s->payload;
+	if (s->proto == 1)
+		put16(l4 + 2, fold(sum16(l4, len, 0)));
+	else
+		put16(l4 + 2, l4_csum(PW_FAM_V6, s->src, s->dst, 58, l4, len));
+	return len;
+}
+
+/* The transport segment; returns its length. */
+static size_t build_segment(const struct pw_pktspec *s, uint8_t *l4)
+{
+	size_t len;
+
+	if (s->proto == 1 || s->proto == 58)
+		return build_icmp(s, l4);
+	if (has_ports(s->proto)) {
+		len = build_l4(l4, s->proto, s->sport, s->dport, s->tcp_flags, s->payload);
+		put16(l4 + (s->proto == 6 ? 16 : 6), l4_csum(s->fam, s->src, s->dst, s->proto, l4, len));
+		return len;
+	}
+	len = s->payload ? s->payload : 8;
+	for (size_t i = 0; i < len; i++)
+		l4[i] = (uint8_t)i;
+	return len;
+}
+
+/* Ethernet and VLAN tags, up to the EtherType; returns their length. */
+static size_t build_ethernet(const struct pw_pktspec *s, uint8_t *buf)
+{
 	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 }, smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	size_t o = 12;
+
 	memcpy(buf, dmac, 6);
 	memcpy(buf + 6, smac, 6);
-	o = 12;
 	for (int i = 0; i < s->nvlan; i++) {
 		put16(buf + o, i == 0 && s->nvlan > 1 ? 0x88a8 : 0x8100);
 		put16(buf + o + 2, s->vlan[i]);
 		o += 4;
 	}
 	put16(buf + o, s->fam == PW_FAM_V4 ? 0x0800 : 0x86dd);
-	o += 2;
-	if (s->fam == PW_FAM_V4) {
-		/* a later fragment carries payload bytes, not the L4 header */
-		o += ip_header(buf + o, PW_FAM_V4, s->proto, s->src, s->dst, l4len, s->ip_opts, s);
-	} else {
-		size_t ext = 0;
-		uint8_t eh[PW_PKT_MAX_EXT * 8 + 8];
-		int n = s->next + (s->frag ? 1 : 0);
-		for (int i = 0; i < n; i++) {
-			uint8_t type = i < s->next ? s->ext[i] : 44;
-			uint8_t next = i + 1 < s->next ? s->ext[i + 1] : i + 1 < n ? 44 : s->proto;
-			memset(eh + ext, 0, 8);
-			eh[ext] = next;
-			if (type == 44) {
-				put16(eh + ext + 2, s->frag == PW_PKT_FRAG_FIRST ? 1 : (1480 / 8) << 3);
-				put32(eh + ext + 4, s->frag_id);
-			} else if (type == 51) {
-				eh[ext + 1] = 0;	/* AH: (0 + 2) * 4 = 8 bytes */
-			} else {
-				eh[ext + 1] = 0;	/* (0 + 1) * 8 = 8 bytes, PadN */
-				eh[ext + 2] = 1;
-				eh[ext + 3] = 4;
-			}
-			ext += 8;
+	return o + 2;
+}
+
+/* The IPv6 extension headers, then a fragment header when the packet is a
+ * fragment, 8 bytes each; returns their length. */
+static size_t build_ext(const struct pw_pktspec *s, uint8_t *eh)
+{
+	size_t ext = 0;
+	int n = s->next + (s->frag ? 1 : 0);
+
+	for (int i = 0; i < n; i++) {
+		uint8_t type = i < s->next ? s->ext[i] : 44;
+		uint8_t next = i + 1 < s->next ? s->ext[i + 1] : i + 1 < n ? 44 : s->proto;
+		memset(eh + ext, 0, 8);
+		eh[ext] = next;
+		if (type == 44) {
+			put16(eh + ext + 2, s->frag == PW_PKT_FRAG_FIRST ? 1 : (1480 / 8) << 3);
+			put32(eh + ext + 4, s->frag_id);
+		} else if (type == 51) {
+			eh[ext + 1] = 0;	/* AH: (0 + 2) * 4 = 8 bytes */
+		} else {
+			eh[ext + 1] = 0;	/* (0 + 1) * 8 = 8 bytes, PadN */
+			eh[ext + 2] = 1;
+			eh[ext + 3] = 4;
 		}
-		uint8_t first = n ? (s->next ? s->ext[0] : 44) : s->proto;
-		o += ip_header(buf + o, PW_FAM_V6, first, s->src, s->dst, ext + l4len, 0, s);
-		memcpy(buf + o, eh, ext);
-		o += ext;
+		ext += 8;
 	}
+	return ext;
+}
+
+/* The IP header (with IPv6's extension headers) of a segment of l4len
+ * bytes; returns its length. */
+static size_t build_ip(const struct pw_pktspec *s, uint8_t *p, size_t l4len)
+{
+	uint8_t eh[PW_PKT_MAX_EXT * 8 + 8];
+
+	/* a later fragment carries payload bytes, not the L4 header */
+	if (s->fam == PW_FAM_V4)
+		return ip_header(p, PW_FAM_V4, s->proto, s->src, s->dst, l4len, s->ip_opts, s);
+	size_t ext = build_ext(s, eh);
+	uint8_t first = !ext ? s->proto : s->next ? s->ext[0] : 44;
+	size_t h = ip_header(p, PW_FAM_V6, first, s->src, s->dst, ext + l4len, 0, s);
+	memcpy(p + h, eh, ext);
+	return h + ext;
+}
+
+size_t pw_pkt_build(const struct pw_pktspec *s, uint8_t *buf, size_t size)
+{
+	uint8_t l4[PW_PKT_MAX];
+	size_t l4len, o;
+
+	if (size < 256 + s->payload)
+		return 0;
+	l4len = build_segment(s, l4);
+	o = build_ethernet(s, buf);
+	o += build_ip(s, buf + o, l4len);
 	memcpy(buf + o, l4, l4len);
 	o += l4len;
 	/* the minimum Ethernet frame */

@@ -682,144 +682,175 @@ static int rule_ranges(struct parser *p, const struct stmt *st, size_t *i, struc
 	return 0;
 }
 
+/* A rule being read: what it owns until it is stored, and which clauses
+ * it has had (each may be given once). */
+struct rule_acc {
+	struct pw_rule r;
+	struct pfx_list peers;
+	bool have_ports, have_peers, have_comment;
+};
+
+static int rule_direction(struct parser *p, const struct stmt *st, struct pw_rule *r)
+{
+	if (st->n < 2)
+		return err_end(p, st, "a direction: in, out or both");
+	if (is_kw(st, 1, "in"))
+		r->dirs = 1 << PW_DIR_IN;
+	else if (is_kw(st, 1, "out"))
+		r->dirs = 1 << PW_DIR_OUT;
+	else if (is_kw(st, 1, "both"))
+		r->dirs = (1 << PW_DIR_IN) | (1 << PW_DIR_OUT);
+	else
+		return err_at(p, &st->t[1], "expected a direction: in, out or both, got \"%s\"", tok_show(&st->t[1]));
+	return 0;
+}
+
+/* port LIST (tcp, udp) or type LIST (icmp, icmpv6) at *i */
+static int rule_ports(struct parser *p, const struct stmt *st, size_t *i, struct rule_acc *a)
+{
+	const struct tok *t = &st->t[*i];
+	bool icmp = t->s[0] == 't';
+	uint8_t protos = a->r.protos;
+
+	if (icmp && !(protos & (PW_P_ICMP | PW_P_ICMPV6)))
+		return err_at(p, t, "\"type\" goes with icmp or icmpv6; %s rules take \"port\"",
+			      protos & PW_P_OTHER ? "proto" : "tcp/udp");
+	if (!icmp && !(protos & (PW_P_TCP | PW_P_UDP)))
+		return err_at(p, t, "\"port\" goes with tcp or udp; %s", protos & PW_P_OTHER ?
+			      "proto rules match the whole protocol" : "icmp rules take \"type\"");
+	if (a->have_ports)
+		return err_at(p, t, "\"%s\" is given twice; put every item in one comma list", t->s);
+	(*i)++;
+	if (rule_ranges(p, st, i, &a->r, icmp))
+		return -1;
+	a->have_ports = true;
+	return 0;
+}
+
+/* from LIST (in), to LIST (out) or peer LIST (any direction) at *i */
+static int rule_peers(struct parser *p, const struct stmt *st, size_t *i, struct rule_acc *a)
+{
+	const struct tok *t = &st->t[*i];
+	uint8_t dirs = a->r.dirs;
+
+	if (t->s[0] == 'f' && dirs != (1 << PW_DIR_IN))
+		return err_at(p, t, "\"from\" names the source of inbound packets and goes with "
+			      "\"in\"; use %s", dirs == (1 << PW_DIR_OUT) ? "\"to\" or \"peer\"" : "\"peer\"");
+	if (t->s[0] == 't' && dirs != (1 << PW_DIR_OUT))
+		return err_at(p, t, "\"to\" names the destination of outbound packets and goes with "
+			      "\"out\"; use %s", dirs == (1 << PW_DIR_IN) ? "\"from\" or \"peer\"" : "\"peer\"");
+	if (a->have_peers)
+		return err_at(p, t, "peers are given twice; put every peer in one comma list");
+	size_t start = ++*i;
+	if (parse_peer_list(p, st, i, &a->peers))
+		return -1;
+	a->r.peers_text = join_tokens(st, start, *i);
+	if (!a->r.peers_text)
+		return oom(p);
+	a->have_peers = true;
+	return 0;
+}
+
+/* comment "TEXT" at *i */
+static int rule_comment(struct parser *p, const struct stmt *st, size_t *i, struct rule_acc *a)
+{
+	if (a->have_comment)
+		return err_at(p, &st->t[*i], "\"comment\" is given twice");
+	(*i)++;
+	if (*i >= st->n)
+		return err_end(p, st, "a quoted comment");
+	if (st->t[*i].type != T_STR)
+		return err_at(p, &st->t[*i], "expected a quoted comment, got \"%s\"", tok_show(&st->t[*i]));
+	a->r.comment = strdup(st->t[*i].s);
+	if (!a->r.comment)
+		return oom(p);
+	(*i)++;
+	a->have_comment = true;
+	return 0;
+}
+
+/* The clause that starts at *i; moves *i past it. */
+static int rule_clause(struct parser *p, const struct stmt *st, size_t *i, struct rule_acc *a)
+{
+	const struct tok *t = &st->t[*i];
+
+	if (is_kw(st, *i, "port") || is_kw(st, *i, "type"))
+		return rule_ports(p, st, i, a);
+	if (is_kw(st, *i, "from") || is_kw(st, *i, "to") || is_kw(st, *i, "peer"))
+		return rule_peers(p, st, i, a);
+	if (is_kw(st, *i, "comment"))
+		return rule_comment(p, st, i, a);
+	return err_at(p, t, "expected port, type, from, to, peer or comment, got \"%s\"", tok_show(t));
+}
+
+static void rule_settle_peers(struct rule_acc *a)
+{
+	bool all4 = false, all6 = false;
+
+	if (!a->have_peers)
+		return;
+	normalize_prefixes(a->peers.p, &a->peers.n);
+	/* "any", or both whole address families, is no restriction */
+	for (size_t k = 0; k < a->peers.n; k++) {
+		all4 |= a->peers.p[k].fam == PW_FAM_V4 && a->peers.p[k].len == 0;
+		all6 |= a->peers.p[k].fam == PW_FAM_V6 && a->peers.p[k].len == 0;
+	}
+	if (all4 && all6) {
+		free(a->peers.p);
+		a->peers.p = NULL;
+		a->peers.n = 0;
+	} else {
+		a->r.restricted = true;
+	}
+}
+
+/* Append the rule to the policy, which owns its parts from then on. */
+static int rule_store(struct parser *p, const struct stmt *st, struct rule_acc *a)
+{
+	a->r.peers = a->peers.p;
+	a->r.npeers = a->peers.n;
+	a->r.text = strdup(st->text ? st->text : "");
+	if (!a->r.text)
+		return oom(p);
+	if (grow((void **)&p->pol->rules, &p->rules_cap, p->pol->nrules + 1,
+		 sizeof(a->r)))
+		return oom(p);
+	a->r.id = (uint32_t)p->pol->nrules + 1;
+	p->pol->rules[p->pol->nrules++] = a->r;
+	return 0;
+}
+
+/* A rule that failed: free what it gathered. */
+static void rule_acc_free(struct rule_acc *a)
+{
+	free(a->peers.p);
+	free(a->r.ranges);
+	free(a->r.ports_text);
+	free(a->r.peers_text);
+	free(a->r.comment);
+	free(a->r.text);
+}
+
+/* allow|deny DIRECTION PROTOCOL [clauses] */
 static int st_rule(struct parser *p, const struct stmt *st)
 {
-	struct pw_rule r = { 0 };
-	struct pfx_list peers = { 0 };
-	size_t i = 1;
-	bool have_ports = false, have_peers = false, have_comment = false;
+	struct rule_acc a = { 0 };
+	size_t i = 2;
 
-	r.action = strcmp(st->t[0].s, "allow") == 0 ? PW_PASS : PW_DROP;
-	r.file = p->file;
-	r.line = st->t[0].line;
-	if (st->n < 2) {
-		err_end(p, st, "a direction: in, out or both");
+	a.r.action = strcmp(st->t[0].s, "allow") == 0 ? PW_PASS : PW_DROP;
+	a.r.file = p->file;
+	a.r.line = st->t[0].line;
+	if (rule_direction(p, st, &a.r) || rule_protocol(p, st, &i, &a.r))
 		goto fail;
-	}
-	if (is_kw(st, 1, "in"))
-		r.dirs = 1 << PW_DIR_IN;
-	else if (is_kw(st, 1, "out"))
-		r.dirs = 1 << PW_DIR_OUT;
-	else if (is_kw(st, 1, "both"))
-		r.dirs = (1 << PW_DIR_IN) | (1 << PW_DIR_OUT);
-	else {
-		err_at(p, &st->t[1], "expected a direction: in, out or both, got \"%s\"", tok_show(&st->t[1]));
-		goto fail;
-	}
-	i = 2;
-	if (rule_protocol(p, st, &i, &r))
-		goto fail;
-	while (i < st->n) {
-		const struct tok *t = &st->t[i];
-		if (is_kw(st, i, "port") || is_kw(st, i, "type")) {
-			bool icmp = t->s[0] == 't';
-			if (icmp && !(r.protos & (PW_P_ICMP | PW_P_ICMPV6))) {
-				err_at(p, t, "\"type\" goes with icmp or icmpv6; %s rules take \"port\"",
-				       r.protos & PW_P_OTHER ? "proto" : "tcp/udp");
-				goto fail;
-			}
-			if (!icmp && !(r.protos & (PW_P_TCP | PW_P_UDP))) {
-				err_at(p, t, "\"port\" goes with tcp or udp; %s", r.protos & PW_P_OTHER ?
-				       "proto rules match the whole protocol" : "icmp rules take \"type\"");
-				goto fail;
-			}
-			if (have_ports) {
-				err_at(p, t, "\"%s\" is given twice; put every item in one comma list", t->s);
-				goto fail;
-			}
-			i++;
-			if (rule_ranges(p, st, &i, &r, icmp))
-				goto fail;
-			have_ports = true;
-		} else if (is_kw(st, i, "from") || is_kw(st, i, "to") || is_kw(st, i, "peer")) {
-			if (t->s[0] == 'f' && r.dirs != (1 << PW_DIR_IN)) {
-				err_at(p, t, "\"from\" names the source of inbound packets and goes with "
-				       "\"in\"; use %s", r.dirs == (1 << PW_DIR_OUT) ? "\"to\" or \"peer\"" : "\"peer\"");
-				goto fail;
-			}
-			if (t->s[0] == 't' && r.dirs != (1 << PW_DIR_OUT)) {
-				err_at(p, t, "\"to\" names the destination of outbound packets and goes with "
-				       "\"out\"; use %s", r.dirs == (1 << PW_DIR_IN) ? "\"from\" or \"peer\"" : "\"peer\"");
-				goto fail;
-			}
-			if (have_peers) {
-				err_at(p, t, "peers are given twice; put every peer in one comma list");
-				goto fail;
-			}
-			i++;
-			size_t start = i;
-			if (parse_peer_list(p, st, &i, &peers))
-				goto fail;
-			r.peers_text = join_tokens(st, start, i);
-			if (!r.peers_text) {
-				oom(p);
-				goto fail;
-			}
-			have_peers = true;
-		} else if (is_kw(st, i, "comment")) {
-			if (have_comment) {
-				err_at(p, t, "\"comment\" is given twice");
-				goto fail;
-			}
-			i++;
-			if (i >= st->n) {
-				err_end(p, st, "a quoted comment");
-				goto fail;
-			}
-			if (st->t[i].type != T_STR) {
-				err_at(p, &st->t[i], "expected a quoted comment, got \"%s\"", tok_show(&st->t[i]));
-				goto fail;
-			}
-			r.comment = strdup(st->t[i].s);
-			if (!r.comment) {
-				oom(p);
-				goto fail;
-			}
-			i++;
-			have_comment = true;
-		} else {
-			err_at(p, t, "expected port, type, from, to, peer or comment, got \"%s\"", tok_show(t));
+	while (i < st->n)
+		if (rule_clause(p, st, &i, &a))
 			goto fail;
-		}
-	}
-	if (have_peers) {
-		normalize_prefixes(peers.p, &peers.n);
-		/* "any", or both whole address families, is no restriction */
-		bool all4 = false, all6 = false;
-		for (size_t k = 0; k < peers.n; k++) {
-			all4 |= peers.p[k].fam == PW_FAM_V4 && peers.p[k].len == 0;
-			all6 |= peers.p[k].fam == PW_FAM_V6 && peers.p[k].len == 0;
-		}
-		if (all4 && all6) {
-			free(peers.p);
-			peers.p = NULL;
-			peers.n = 0;
-		} else {
-			r.restricted = true;
-		}
-	}
-	r.peers = peers.p;
-	r.npeers = peers.n;
-	r.text = strdup(st->text ? st->text : "");
-	if (!r.text) {
-		oom(p);
+	rule_settle_peers(&a);
+	if (rule_store(p, st, &a))
 		goto fail;
-	}
-	if (grow((void **)&p->pol->rules, &p->rules_cap, p->pol->nrules + 1,
-		 sizeof(r))) {
-		oom(p);
-		goto fail;
-	}
-	r.id = (uint32_t)p->pol->nrules + 1;
-	p->pol->rules[p->pol->nrules++] = r;
 	return 0;
 fail:
-	free(peers.p);
-	free(r.ranges);
-	free(r.ports_text);
-	free(r.peers_text);
-	free(r.comment);
-	free(r.text);
+	rule_acc_free(&a);
 	return -1;
 }
 

@@ -1,0 +1,104 @@
+/* unload.c - take portwall off: detach, unpin, and keep the record of what
+ * is applied right when only some interfaces go. */
+#include "datapath/unload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "datapath/attach.h"
+#include "datapath/loader.h"
+#include "datapath/state.h"
+
+/* A load too broken to say what it has: clear what can be cleared. */
+static void unload_broken(const char *root, struct pw_unload *u)
+{
+	u->partial = true;
+	u->links_by_pin = pw_link_unpin_all(root);
+	pw_dp_unpin(root);
+	rmdir(root);
+}
+
+/* Take the programs off the interfaces asked for, inside the namespace
+ * they were applied in; left gets the interfaces that keep them. */
+static void detach_ifaces(const char *root, const char *only, const struct pw_dp *dp,
+			  const struct pw_unload_tell *tell, struct pw_unload *u, struct pw_meta *left)
+{
+	const struct pw_meta *m = &u->meta;
+	char pin[600];
+	int saved = -1;
+
+	u->pin_only = pw_netns_enter(m->netns, &saved, u->ns_err, sizeof(u->ns_err)) != 0;
+	if (tell->found)
+		tell->found(tell->ctx, u);
+	*left = *m;
+	left->niface = 0;
+	u->not_on = only != NULL;
+	for (int i = 0; i < m->niface; i++) {
+		const struct pw_iface *f = &m->iface[i];
+		if (only && strcmp(only, f->name) != 0) {
+			left->iface[left->niface++] = *f;
+			continue;
+		}
+		u->not_on = false;
+		pw_link_pin(root, f->name, pin, sizeof(pin));
+		pw_detach_xdp(pin);
+		if (!u->pin_only && f->tc_mode && pw_tc_attached((int)f->ifindex, dp->prog_fd[PW_DIR_OUT]) == 1)
+			pw_detach_tc((int)f->ifindex, f->tc_mode);
+		if (tell->detached)
+			tell->detached(tell->ctx, f);
+	}
+	if (!u->pin_only)
+		pw_netns_leave(saved);
+}
+
+/* The unload itself, under the lock. */
+static int unload_locked(const char *root, const char *only, const struct pw_unload_tell *tell,
+			 struct pw_unload *u, char *err, size_t errsz)
+{
+	struct pw_dp dp;
+	struct pw_meta left;
+	int rc = pw_dp_open_pinned(&dp, root, err, errsz);
+
+	if (rc == -ENOENT) {
+		u->nothing = true;
+		return 0;
+	}
+	if (rc || pw_dp_read_meta(&dp, &u->meta)) {
+		if (!rc) {
+			snprintf(err, errsz, "%s", strerror(errno));
+			pw_dp_close(&dp);
+		}
+		unload_broken(root, u);
+		return -1;
+	}
+	detach_ifaces(root, only, &dp, tell, u, &left);
+	if (u->not_on) {
+		pw_dp_close(&dp);
+		return -1;
+	}
+	if (left.niface) {
+		/* the others keep it: only the record of its interfaces changes */
+		u->kept = true;
+		pw_dp_write_meta(&dp, &left);
+		pw_dp_close(&dp);
+		return 0;
+	}
+	pw_dp_close(&dp);
+	pw_dp_unpin(root);
+	u->not_empty = rmdir(root) && errno != ENOENT;
+	return 0;
+}
+
+int pw_unload(const char *root, const char *only, const struct pw_unload_tell *tell, struct pw_unload *u,
+	      char *err, size_t errsz)
+{
+	memset(u, 0, sizeof(*u));
+	int lock = pw_lock(root, err, errsz);
+	if (lock < 0)
+		return -1;
+	int rc = unload_locked(root, only, tell, u, err, errsz);
+	close(lock);
+	return rc;
+}
