@@ -35,6 +35,9 @@ run() {
 	[ "$rc" -ne 0 ] && failed_suites+=("$name")
 }
 
+# the layers of user/ and the length of its functions (docs/architecture.md)
+run "layers" bash scripts/check-layers.sh
+
 VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp"
 for t in "$@"; do
 	run "$t (asan+ubsan)" "$BUILD/tests/san-$t"
