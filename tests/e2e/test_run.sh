@@ -32,7 +32,7 @@ expect_eq "metrics: every metric has HELP and TYPE" \
 	"$(grep -v '^#' "$T/portwall.prom" | sed 's/[{ ].*//' | sort -u | while read -r m; do grep -q "^# TYPE $m " "$T/portwall.prom" || echo "$m"; done)" ""
 expect_match "metrics: the drops on tcp/23" "$(cat "$T/portwall.prom")" '^portwall_port_drops_total\{direction="in",protocol="tcp",port="23"\} [1-9]'
 expect_match "metrics: per-rule counters with the comment" "$(cat "$T/portwall.prom")" '^portwall_rule_packets_total\{rule="1",direction="in",location="[^"]*p\.policy:3",comment="web"\} [1-9]'
-expect_eq "metrics: no temporary file left" "$(ls "$T" | grep -c 'prom\.tmp')" 0
+expect_eq "metrics: no temporary file left" "$(ls "$T" | grep -c '^portwall\.prom\.')" 0
 
 # top: plain text when not on a terminal; full screen in a pseudo-terminal
 expect_match "top (plain): header and the drops" "$("$PW" top --count 1 --pin-root "$ROOT")" '^portwall top - "run test" generation 1'

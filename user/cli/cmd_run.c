@@ -145,9 +145,10 @@ static void write_metrics(struct run *r)
 {
 	if (!r->o.metrics_file || time(NULL) < r->next_metrics)
 		return;
-	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file);
+	char err[4400];
+	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file, err, sizeof(err));
 	if (mrc)
-		fprintf(stderr, "portwall run: writing %s failed: %s\n", r->o.metrics_file, strerror(-mrc));
+		fprintf(stderr, "portwall run: --metrics-file: %s\n", err);
 	r->next_metrics = time(NULL) + 5;
 }
 

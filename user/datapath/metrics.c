@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/replace.h"
 #include "lib/sha256.h"
 #include "datapath/stats.h"
 #include "datapath/status.h"
@@ -131,31 +132,24 @@ static void write_all(FILE *f, const struct pw_status *s)
 	       s->gs.events_lost);
 }
 
-int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path)
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path, char *err,
+		     size_t errsz)
 {
-	char tmp[4200];
+	struct pw_replace out;
 	struct pw_status s;
-
-	if (strlen(path) > 4000)
-		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int rc = pw_status_read(dp, a, TOP, &s);
+
 	if (rc)
-		return rc;
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		rc = -errno;
+		return snprintf(err, errsz, "reading the counters: %s", strerror(-rc)), rc;
+	rc = pw_replace_open(&out, path, err, errsz);
+	if (rc) {
 		pw_status_free(&s);
 		return rc;
 	}
-	write_all(f, &s);
+	write_all(out.f, &s);
 	pw_status_free(&s);
-	rc = ferror(f) ? -EIO : 0;
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
+	rc = pw_replace_commit(&out, 0);
 	if (rc)
-		unlink(tmp);
+		snprintf(err, errsz, "writing %s: %s", path, strerror(-rc));
 	return rc;
 }

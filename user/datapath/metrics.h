@@ -4,8 +4,12 @@
 
 #include "datapath/state.h"
 
-/* Write the metrics to path atomically (a temporary file renamed over it,
- * as node_exporter's textfile collector wants). 0 or -errno. */
-int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path);
+#include <stddef.h>
+
+/* Write the metrics to path atomically (a fresh temporary file renamed
+ * over it, as node_exporter's textfile collector wants; lib/replace.h
+ * says which directories are refused). 0 or -errno with what failed. */
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path, char *err,
+		     size_t errsz);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "policy/files.h"
@@ -21,11 +22,16 @@ static const char *kind_name(mode_t m)
 	     : S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory" : "not a regular file";
 }
 
-/* Read fd to its end into a buffer of up to PW_FILE_MAX bytes. */
+#define PW_STREAM_WAIT_MS 10000	/* a pipe that says nothing this long is done */
+
+/* Read fd (O_NONBLOCK) to its end into a buffer of up to PW_FILE_MAX
+ * bytes. A pipe is waited for, at most PW_STREAM_WAIT_MS for each chunk:
+ * no read may block for good. */
 static int read_fd(int fd, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
+	int rc = 0;
 
 	if (!buf)
 		return -ENOMEM;
@@ -33,23 +39,34 @@ static int read_fd(int fd, char **out, size_t *len)
 		if (n == cap) {
 			char *nb = cap >= PW_FILE_MAX ? NULL : realloc(buf, cap * 2);
 			if (!nb) {
-				free(buf);
-				return cap >= PW_FILE_MAX ? -EFBIG : -ENOMEM;
+				rc = cap >= PW_FILE_MAX ? -EFBIG : -ENOMEM;
+				break;
 			}
 			buf = nb;
 			cap *= 2;
 		}
 		ssize_t got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
+		if (got > 0) {
+			n += (size_t)got;
 			continue;
-		if (got < 0) {
-			int e = -errno;
-			free(buf);
-			return e;
 		}
 		if (got == 0)
 			break;
-		n += (size_t)got;
+		if (errno == EINTR)
+			continue;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (errno != EAGAIN) {
+			rc = -errno;
+			break;
+		}
+		if (poll(&p, 1, PW_STREAM_WAIT_MS) == 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (rc) {
+		free(buf);
+		return rc;
 	}
 	*out = buf;
 	*len = n;
@@ -77,12 +94,8 @@ static int judge_open(int fd, const char *path, bool streams, struct pw_file *f,
 			return snprintf(msg, n, "%s", strerror(EFBIG)), -EFBIG;
 		return 0;
 	}
-	if (streams && (S_ISFIFO(f->sb.st_mode) || S_ISCHR(f->sb.st_mode))) {
-		int fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))
-			return snprintf(msg, n, "%s", strerror(errno)), -errno;
-		return 0;
-	}
+	if (streams && (S_ISFIFO(f->sb.st_mode) || S_ISCHR(f->sb.st_mode)))
+		return 0;	/* read with a bounded wait (read_fd) */
 	snprintf(msg, n, "%s is %s: policies are read from regular files only (%s could block portwall "
 		 "or feed it anything); put the policy in a file", path, kind_name(f->sb.st_mode),
 		 S_ISFIFO(f->sb.st_mode) ? "a FIFO's writer" : "its driver");
@@ -101,7 +114,7 @@ int pw_file_read(const char *path, bool streams, struct pw_file *f, char *msg, s
 		return snprintf(msg, n, "%s", strerror(errno)), -errno;
 	rc = judge_open(fd, path, streams, f, msg, n);
 	if (!rc && (rc = read_fd(fd, &f->text, &f->len)))
-		snprintf(msg, n, "%s", strerror(-rc));
+		snprintf(msg, n, "%s", rc == -ETIMEDOUT ? "nothing came from it for 10 s" : strerror(-rc));
 	if (!rc && S_ISREG(f->sb.st_mode) && (fstat(fd, &after) || changed(&f->sb, &after, f->len))) {
 		snprintf(msg, n, "%s changed while it was read (a writer is still at it): try again when it is done",
 			 path);

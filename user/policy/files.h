@@ -20,7 +20,8 @@ struct pw_file {
 /* Read path whole without ever blocking on it: opened O_NONBLOCK and
  * judged by fstat of that descriptor. Only a regular file of at most
  * 64 MiB, unless streams (the file a user named on the command line of
- * check, explain or test): then a pipe or terminal too, read to its end.
+ * check, explain or test): then a pipe or terminal too, read to its end
+ * (waiting at most 10 s for each piece: a FIFO nobody writes reads empty).
  * A regular file that changed while it was read is refused (-EAGAIN).
  * 0, or -errno with what is wrong in msg. */
 int pw_file_read(const char *path, bool streams, struct pw_file *f, char *msg, size_t n);
