@@ -443,11 +443,15 @@ struct pw_meta {
 	__u64 ct_flushed;	/* flows userspace took out (reloads) */
 	char netns[32];		/* --netns name, "" for the current one */
 	struct pw_iface iface[PW_MAX_IFACES];
+	/* the load a pending --confirm belongs to: random and new for every
+	 * such apply, so a watchdog left from an earlier load (unloaded and
+	 * applied again since) never matches */
+	__u64 confirm_token;
 };
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
-_Static_assert(sizeof(struct pw_meta) == 992, "pw_meta layout");
+_Static_assert(sizeof(struct pw_meta) == 1000, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 44, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 96, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");

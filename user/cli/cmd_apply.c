@@ -296,6 +296,9 @@ static void print_notes(const struct pw_apply_result *r)
 		fprintf(stderr, "%s:%d: warning: %s\n", d->warn[i].file, d->warn[i].line, d->warn[i].msg);
 	if (r->removed_unfinished)
 		fprintf(stderr, "portwall apply: note: removing the pins of a first apply that did not finish\n");
+	if (r->replaced_pending)
+		fprintf(stderr, "portwall apply: note: generation %u was waiting for `portwall confirm`; this "
+			"apply replaces it, and its watchdog stands down\n", r->replaced_pending);
 	if (r->capacity_ignored)
 		fprintf(stderr, "portwall apply: note: --ct-capacity takes effect on a first apply only "
 			"(unload, then apply)\n");

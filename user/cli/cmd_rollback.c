@@ -38,6 +38,7 @@ static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
 	m->cur = m->prev;
 	m->prev = t;
 	m->confirm_pending = 0;
+	m->confirm_token = 0;
 	m->confirm_deadline = 0;
 	if (pw_dp_write_meta(dp, m))
 		return snprintf(err, n, "recording the rollback failed: %s", strerror(errno)), -errno;
@@ -146,6 +147,7 @@ int cmd_confirm(int argc, char **argv)
 		printf("nothing to confirm: generation %u is in force\n", m.cur.generation);
 	} else {
 		m.confirm_pending = 0;
+		m.confirm_token = 0;
 		m.confirm_deadline = 0;
 		if (pw_dp_write_meta(&dp, &m))
 			r = PW_EXIT_FAIL;
@@ -157,13 +159,16 @@ int cmd_confirm(int argc, char **argv)
 	return r;
 }
 
-/* portwall _watchdog ROOT GENERATION SECONDS (started by apply --confirm) */
+/* portwall _watchdog ROOT TOKEN SECONDS (started by apply --confirm): it
+ * acts only on the load and the apply it was started for (meta still holds
+ * TOKEN), so one left from an earlier load, or replaced since, does
+ * nothing. */
 int cmd_watchdog(int argc, char **argv)
 {
 	if (argc != 4)
 		return PW_EXIT_USAGE;
 	const char *root = argv[1];
-	uint32_t gen = (uint32_t)strtoul(argv[2], NULL, 10);
+	uint64_t token = strtoull(argv[2], NULL, 16);
 	unsigned secs = (unsigned)strtoul(argv[3], NULL, 10);
 	struct pw_dp dp;
 	struct pw_meta m;
@@ -176,11 +181,12 @@ int cmd_watchdog(int argc, char **argv)
 	sleep(secs);
 	if (open_locked("_watchdog", root, &dp, &m, &lock))
 		return PW_EXIT_FAIL;
-	if (!m.confirm_pending || m.cur.generation != gen) {
+	if (!m.confirm_pending || !token || m.confirm_token != token) {
 		pw_dp_close(&dp);
 		close(lock);
 		return PW_EXIT_OK;	/* confirmed, or replaced since */
 	}
+	uint32_t gen = m.cur.generation;
 	if (m.prev.generation) {
 		if (rollback(&dp, &m, err, sizeof(err)))
 			syslog(LOG_ERR, "generation %u not confirmed; rolling back failed: %s", gen, err);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +163,28 @@ static int open_or_load(struct tx *t)
 	return 0;
 }
 
+/* A reload while an `apply --confirm` waits: with --confirm again it is
+ * refused (the watchdog could then only go back to the unconfirmed one,
+ * the previous policy being overwritten); without, it replaces the waiting
+ * one, as a plain commit confirms in a router, and its watchdog stands
+ * down. A deadline long past (its watchdog gone) no longer counts. */
+static int check_pending(struct tx *t)
+{
+	const struct pw_meta *m = &t->m;
+	uint64_t now = (uint64_t)time(NULL);
+
+	if (t->first || !m->confirm_pending || m->confirm_deadline + 5 < now)
+		return 0;
+	if (!t->o->confirm) {
+		t->r->replaced_pending = m->cur.generation;
+		return 0;
+	}
+	return fail(t, PW_LEFT_NOTHING, "generation %u waits for `portwall confirm` (or goes back in %llu s): "
+		    "confirm it or roll it back first, so that an unconfirmed policy is never what the next "
+		    "watchdog goes back to", m->cur.generation,
+		    (unsigned long long)(m->confirm_deadline > now ? m->confirm_deadline - now : 0));
+}
+
 /* The flags' settings over a configuration. */
 static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg, int ncpus)
 {
@@ -251,8 +274,9 @@ static int record(struct tx *t)
 	memcpy(m->cur.hash, t->c.hash, sizeof(m->cur.hash));
 	snprintf(m->cur.name, sizeof(m->cur.name), "%s", t->pol.name);
 	snprintf(m->cur.path, sizeof(m->cur.path), "%.255s", t->abspath);
-	m->confirm_pending = 0;
+	m->confirm_pending = 0;	/* a pending one is replaced (check_pending) */
 	m->confirm_deadline = 0;
+	m->confirm_token = 0;
 	if (pw_dp_write_meta(&t->dp, m) == 0)
 		return 0;
 	int e = errno;
@@ -408,10 +432,11 @@ static int attach(struct tx *t)
 }
 
 /* Start the --confirm watchdog: a process of its own session that outlives
- * this one and the shell, sleeps, and rolls back unless confirmed. */
-static int start_watchdog(const char *root, uint32_t generation, unsigned secs)
+ * this one and the shell, sleeps, and rolls back unless confirmed; it
+ * acts only while meta still holds its token. */
+static int start_watchdog(const char *root, uint64_t token, unsigned secs)
 {
-	char gen[16], s[16];
+	char gen[24], s[16];
 	pid_t pid = fork();
 
 	if (pid < 0)
@@ -434,7 +459,7 @@ static int start_watchdog(const char *root, uint32_t generation, unsigned secs)
 		dup2(null, 1);
 		dup2(null, 2);
 	}
-	snprintf(gen, sizeof(gen), "%u", generation);
+	snprintf(gen, sizeof(gen), "%016llx", (unsigned long long)token);
 	snprintf(s, sizeof(s), "%u", secs);
 	execl("/proc/self/exe", "portwall", "_watchdog", root, gen, s, (char *)NULL);
 	_exit(127);
@@ -449,9 +474,13 @@ static int finish(struct tx *t)
 	pw_fault_point("before-final-record");
 	t->m.confirm_pending = secs ? (t->first ? PW_CONFIRM_FIRST : PW_CONFIRM_RELOAD) : 0;
 	t->m.confirm_deadline = secs ? (uint64_t)time(NULL) + secs : 0;
+	t->m.confirm_token = 0;
+	if (secs && (getrandom(&t->m.confirm_token, sizeof(t->m.confirm_token), 0) != sizeof(t->m.confirm_token) ||
+		     !t->m.confirm_token))
+		t->m.confirm_token = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ 1;	/* no entropy yet */
 	if (pw_dp_write_meta(&t->dp, &t->m))
 		return fail(t, PW_LEFT_SAID, "recording what is applied failed: %s", strerror(errno));
-	t->r->watchdog_failed = secs && start_watchdog(t->o->root, t->m.cur.generation, secs);
+	t->r->watchdog_failed = secs && start_watchdog(t->o->root, t->m.confirm_token, secs);
 	return 0;
 }
 
@@ -478,6 +507,8 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 	int rc = prepare(&t);
 	if (!rc)
 		rc = open_or_load(&t);
+	if (!rc)
+		rc = check_pending(&t);
 	if (!rc)
 		rc = write_inactive(&t);
 	if (!rc)

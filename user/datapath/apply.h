@@ -46,6 +46,7 @@ struct pw_apply_result {
 	int adopted;		/* open connections adopted, or -errno */
 	int not_adopted;	/* open connections the policy does not let out */
 	bool watchdog_failed;	/* --confirm's watchdog did not start */
+	uint32_t replaced_pending;	/* a generation that waited for confirm, replaced */
 	bool first;		/* a first apply, not a reload */
 	struct pw_meta meta;	/* the record in force at the end */
 	bool had[PW_MAX_IFACES];	/* meta.iface[i] was attached before */

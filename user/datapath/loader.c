@@ -211,6 +211,31 @@ void pw_dp_unpin(const char *root)
 	}
 }
 
+/* Maps pinned by another version of portwall hold other layouts: refuse
+ * them rather than read or write them wrongly (the programs attached are
+ * that version's too, and a reload only writes maps). */
+static int check_layout(const struct pw_dp *dp, const char *root, char *err, size_t n)
+{
+	static const struct { const char *name; size_t off, size; } want[] = {
+		{ "pw_meta", offsetof(struct pw_dp, meta_fd), sizeof(struct pw_meta) },
+		{ "pw_stats", offsetof(struct pw_dp, stats_fd), sizeof(struct pw_stats) },
+		{ "pw_state", offsetof(struct pw_dp, state_fd), sizeof(struct pw_state) },
+		{ "pw_ct", offsetof(struct pw_dp, ct_fd), sizeof(struct pw_ct_val) },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = *(const int *)((const char *)dp + want[i].off);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size == want[i].size)
+			continue;
+		return pw_errf(err, n, -EPROTO, "the portwall under %s was loaded by another version (its %s holds "
+			       "%u bytes, this one %zu): run `portwall unload --pin-root %s` with either, then apply "
+			       "again", root, want[i].name, info.value_size, want[i].size, root);
+	}
+	return 0;
+}
+
 int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 {
 	char path[512];
@@ -244,6 +269,10 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 			pw_dp_close(dp);
 			return pw_errf(err, n, -e, "opening %s failed: %s", path, strerror(e));
 		}
+	}
+	if (check_layout(dp, root, err, n)) {
+		pw_dp_close(dp);
+		return -EPROTO;
 	}
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(dp->rule_stats_fd, &info, &len) == 0)

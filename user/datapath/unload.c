@@ -7,14 +7,49 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "datapath/attach.h"
 #include "datapath/loader.h"
 #include "datapath/state.h"
+
+/* The tc filters a load that cannot be opened whole (partial, or of
+ * another version) may have left: its record's interfaces, read even from
+ * an older layout (the records' offsets have not moved; a value larger
+ * than ours is not trusted), and its egress program's pin. */
+static void detach_tc_broken(const char *root)
+{
+	static union { struct pw_meta m; uint8_t raw[65536]; } v;
+	char path[600];
+	uint32_t zero = 0;
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int saved = -1;
+
+	snprintf(path, sizeof(path), "%s/pw_meta", root);
+	int mfd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/prog_egress", root);
+	int pfd = bpf_obj_get(path);
+	memset(&v, 0, sizeof(v));
+	if (mfd >= 0 && pfd >= 0 && bpf_obj_get_info_by_fd(mfd, &info, &len) == 0 &&
+	    info.value_size <= sizeof(v.m) && bpf_map_lookup_elem(mfd, &zero, v.raw) == 0 &&
+	    v.m.niface <= PW_MAX_IFACES && pw_netns_enter(v.m.netns, &saved, path, sizeof(path)) == 0) {
+		for (int i = 0; i < v.m.niface; i++)
+			if (pw_tc_attached((int)v.m.iface[i].ifindex, pfd) == 1)
+				pw_detach_tc((int)v.m.iface[i].ifindex, v.m.iface[i].tc_mode);
+		pw_netns_leave(saved);
+	}
+	if (mfd >= 0)
+		close(mfd);
+	if (pfd >= 0)
+		close(pfd);
+}
 
 /* A load too broken to say what it has: clear what can be cleared. */
 static void unload_broken(const char *root, struct pw_unload *u)
 {
 	u->partial = true;
+	detach_tc_broken(root);
 	u->links_by_pin = pw_link_unpin_all(root);
 	pw_dp_unpin(root);
 	rmdir(root);
