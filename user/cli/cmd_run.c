@@ -57,6 +57,41 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Watch the directory holding path for files written whole: closed after
+ * writing, or renamed into place. Not a file's creation: a slow writer's
+ * half-written policy is never applied. */
+static void watch_dir_of(struct run *r, const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	inotify_add_watch(r->ino, dir, IN_CLOSE_WRITE | IN_MOVED_TO);
+}
+
+/* Is name the last part of one of the policy's files, by the name given
+ * or by the file it resolves to? */
+static bool policy_file_named(const struct run *r, const char *name)
+{
+	char real[PATH_MAX];
+
+	for (size_t i = 0; r->a.have_rules && i < r->a.pol.nfiles; i++) {
+		const char *f = r->a.pol.files[i], *base = strrchr(f, '/');
+		if (strcmp(base ? base + 1 : f, name) == 0)
+			return true;
+		if (realpath(f, real) && strcmp(strrchr(real, '/') + 1, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* (Re)open the pins and what is applied, and watch the policy's files. */
 static int refresh(struct run *r)
 {
@@ -74,17 +109,15 @@ static int refresh(struct run *r)
 	r->open = true;
 	if (pw_applied_read(&r->dp, &r->a))
 		return -1;
-	/* watch the directories of every file the policy reads: editors
-	 * replace files by renaming, which a watch on the file would miss */
+	/* watch the directories of every file the policy reads, by the name
+	 * the policy gives and by the file it resolves to: editors replace
+	 * files by renaming (a watch on the file would miss it), and a
+	 * symlink switched to another file is a rename too */
 	for (size_t i = 0; r->a.have_rules && i < r->a.pol.nfiles; i++) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", r->a.pol.files[i]);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		inotify_add_watch(r->ino, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+		char real[PATH_MAX];
+		watch_dir_of(r, r->a.pol.files[i]);
+		if (realpath(r->a.pol.files[i], real))
+			watch_dir_of(r, real);
 	}
 	return 0;
 }
@@ -99,11 +132,7 @@ static bool touches_policy(struct run *r)
 	while ((n = read(r->ino, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
-			for (size_t i = 0; ev->len && r->a.have_rules && i < r->a.pol.nfiles; i++) {
-				const char *base = strrchr(r->a.pol.files[i], '/');
-				base = base ? base + 1 : r->a.pol.files[i];
-				hit |= strcmp(base, ev->name) == 0;
-			}
+			hit |= ev->len && policy_file_named(r, ev->name);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -202,7 +231,7 @@ static bool turn(struct run *r)
 	if (p[0].revents & POLLIN)
 		read_signals(r, &reload, &stop);
 	if (p[1].revents & POLLIN && touches_policy(r)) {
-		usleep(200000);	/* let an editor finish writing */
+		usleep(200000);	/* an editor's next steps (a backup, a rename) */
 		while (touches_policy(r))
 			;
 		reload = true;

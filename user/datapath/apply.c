@@ -75,9 +75,15 @@ static int prepare(struct tx *t)
 	}
 	t->have_policy = true;
 	pw_analyze(&t->pol, &t->c, d);	/* warnings only */
-	if (!realpath(t->o->policy, t->abspath))
+	/* what the operator named, made absolute but not resolved: reload
+	 * and status read it again, and a symlink switched to another file
+	 * since then means that file */
+	char cwd[PATH_MAX - 256];	/* the record holds 255 bytes anyway */
+	if (t->o->policy[0] == '/' || !getcwd(cwd, sizeof(cwd)))
 		snprintf(t->abspath, sizeof(t->abspath), "%s", t->o->policy);
-	if (strlen(t->abspath) > 255)
+	else
+		snprintf(t->abspath, sizeof(t->abspath), "%s/%.250s", cwd, t->o->policy);
+	if (strlen(t->abspath) > 255 || strlen(t->o->policy) > 250)
 		return fail(t, PW_LEFT_NOTHING, "the policy's path is longer than 255 bytes; move it");
 	return 0;
 }
