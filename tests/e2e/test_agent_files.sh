@@ -103,4 +103,10 @@ expect_match "metrics in a world-writable directory: refused with the fix" "$(ca
 expect_eq "metrics in a world-writable directory: nothing written" "$(ls -A "$W")" ""
 kill -TERM "$R3" 2>/dev/null; wait "$R3" 2>/dev/null; rm -rf "$W"
 
+# unload leaves nothing of portwall: no pins, no lock file
+"$PW" apply "$T/ok.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > /dev/null 2>&1
+"$PW" unload --pin-root "$ROOT" > "$T/out" 2>&1
+expect_eq "unload: no pin directory left" "$([ -e "$ROOT" ] && echo left || echo gone)" gone
+expect_eq "unload: no lock file left in /run/portwall" "$(ls /run/portwall | grep -c "${ROOT##*/}")" 0
+
 summary

@@ -738,6 +738,32 @@ TEST(strict_modes_in_the_parser)
 	CHECK_EQ_INT(parse_path_opts("sm-sub/p.policy", PW_FILES_STRICT), 0);
 }
 
+/* A policy is UTF-8 text without control characters (but tab): what is
+ * not would reach terminals raw from check, status, top or the metrics
+ * file (a CR overprints a rule line with a fake one), and check --json
+ * would print invalid JSON. CRLF line ends are fine. */
+TEST(utf8_and_control_characters)
+{
+	CHECK_EQ_STR(error_of("allow in tcp port 22 # caf\xe9\n"),
+		     "t.policy:1:27: error: invalid UTF-8 (byte 0xe9): a policy is UTF-8 text; save it as UTF-8");
+	CHECK_EQ_STR(error_of("allow in tcp port 22\nallow in tcp port 25 # \xc3\xa9t\xc3\n"),
+		     "t.policy:2:26: error: invalid UTF-8 (byte 0xc3): a policy is UTF-8 text; save it as UTF-8");
+	/* overlong "/", a surrogate, past U+10FFFF */
+	CHECK(strstr(error_of("allow in tcp port 22 # \xc0\xaf\n"), "invalid UTF-8 (byte 0xc0)") != NULL);
+	CHECK(strstr(error_of("allow in tcp port 22 # \xed\xa0\x80\n"), "invalid UTF-8 (byte 0xed)") != NULL);
+	CHECK(strstr(error_of("allow in tcp port 22 # \xf4\x90\x80\x80\n"), "invalid UTF-8 (byte 0xf4)") != NULL);
+	CHECK_EQ_STR(error_of("policy \"a\x1b[31mred\"\n"),
+		     "t.policy:1:10: error: a control character (U+001B) in the text: it would reach terminals raw; "
+		     "remove it");
+	CHECK(strstr(error_of("allow in tcp port 22 # \x07\n"), "1:24: error: a control character (U+0007)") != NULL);
+	CHECK(strstr(error_of("allow in tcp port 22 # x\rdeny in tcp port 22\n"), "(U+000D)") != NULL);
+	CHECK(strstr(error_of("allow in tcp port 22 # \xc2\x9b" "31m\n"), "(U+009B)") != NULL);
+	/* fine: tabs, CRLF, UTF-8 in comments and names */
+	CHECK_EQ_INT(parse("policy \"caf\xc3\xa9 \xe2\x9c\x93\"\r\nallow\tin tcp port 22 # \xf0\x9f\x94\x92\r\n"), 0);
+	CHECK_EQ_INT(pol.nrules, 1);
+	CHECK_EQ_STR(pol.name, "caf\xc3\xa9 \xe2\x9c\x93");
+}
+
 /* A FIFO would block the root agent in open() or read() (and whoever
  * writes it chooses the policy): refused at once, as the file given and as
  * an include; alarm() turns a hang of the old code into a failure. */

@@ -70,16 +70,34 @@ int pw_lock(const char *root, char *err, size_t n)
 		return pw_errf(err, n, -errno, "creating %s failed: %s", PW_LOCK_DIR, strerror(errno));
 	pw_run_private(PW_LOCK_DIR);
 	pw_run_path(root, "lock", path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
-	fchmod(fd, 0600);	/* one made before (another umask, by hand) too */
-	if (flock(fd, LOCK_EX)) {
-		int e = errno;
+	/* an unload removes the file while it holds it: whoever waited on
+	 * that file then holds a lock nobody else sees, and takes the new one */
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat held, now;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
+		fchmod(fd, 0600);	/* one made before (another umask, by hand) too */
+		if (flock(fd, LOCK_EX)) {
+			int e = errno;
+			close(fd);
+			return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
+		}
+		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
+		    held.st_dev == now.st_dev)
+			return fd;
 		close(fd);
-		return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
 	}
-	return fd;
+	return pw_errf(err, n, -EAGAIN, "locking %s failed: it keeps being removed; is an unload running in a "
+		       "loop?", path);
+}
+
+void pw_lock_remove(const char *root)
+{
+	char path[600];
+
+	pw_run_path(root, "lock", path, sizeof(path));
+	unlink(path);
 }
 
 void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)

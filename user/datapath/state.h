@@ -25,6 +25,9 @@ void pw_run_private(const char *dir);
 /* Serialize commands that change one pin root: an exclusive flock, waited
  * for. Returns the lock fd (close it to release) or -errno with a message. */
 int pw_lock(const char *root, char *err, size_t errsz);
+/* Remove root's lock file, holding the lock (nothing is left to guard:
+ * unload); a command waiting on it then takes a new one. */
+void pw_lock_remove(const char *root);
 /* For the fault tests: with PORTWALL_FAULT=NAME in the environment the
  * process kills itself (SIGKILL, as `kill -9` would) on reaching the point
  * NAME, so that each window between two steps is tested, not only the

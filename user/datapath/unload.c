@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "datapath/attach.h"
+#include "datapath/events.h"
 #include "datapath/loader.h"
 #include "datapath/state.h"
 
@@ -134,6 +135,10 @@ int pw_unload(const char *root, const char *only, const struct pw_unload_tell *t
 	if (lock < 0)
 		return -1;
 	int rc = unload_locked(root, only, tell, u, err, errsz);
+	if (rc == 0 && !u->kept && !u->not_empty) {
+		pw_events_lock_remove(root);	/* nothing of portwall remains under root */
+		pw_lock_remove(root);
+	}
 	close(lock);
 	return rc;
 }

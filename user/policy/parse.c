@@ -876,6 +876,51 @@ static int statement(struct parser *p, const struct stmt *st)
 		      "deny), got \"%s\"", tok_show(t));
 }
 
+/* The length of the UTF-8 sequence at s (n bytes left) if it is a
+ * well-formed one (RFC 3629: no overlong forms, no surrogates, nothing
+ * past U+10FFFF), else 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+		      c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	if (!need || need > n)
+		return 0;
+	for (size_t k = 1; k < need; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+	    (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return need;
+}
+
+/* The byte offset in line of the first thing a policy may not hold, or
+ * -1: bytes that are not UTF-8, and control characters but tab (ESC, BEL,
+ * a CR inside the line, C1 controls): shown by check, apply, status, top
+ * or the metrics file they would reach a terminal raw, and a CR overprints
+ * a line with another. One CR just before the newline (CRLF) is fine. */
+static long bad_text(const char *line, size_t len, char *why, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)line;
+
+	if (len && u[len - 1] == '\r')
+		len--;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_len(u + i, len - i);
+		if (!k)
+			return snprintf(why, n, "invalid UTF-8 (byte 0x%02x): a policy is UTF-8 text; save it "
+					"as UTF-8", u[i]), (long)i;
+		if ((k == 1 && ((u[i] < 0x20 && u[i] != '\t') || u[i] == 0x7f)) || (k == 2 && u[i] == 0xc2 &&
+		    u[i + 1] < 0xa0))
+			return snprintf(why, n, "a control character (U+%04X) in the text: it would reach "
+					"terminals raw; remove it", k == 2 ? u[i + 1] : u[i]), (long)i;
+		i += k;
+	}
+	return -1;
+}
+
 /* Parse text that belongs to p->file. A line ending in "," goes on. A
  * UTF-8 byte order mark at the start is skipped. */
 static int parse_text(struct parser *p, const char *text, size_t len)
@@ -897,6 +942,14 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 			struct colpos cp = { .at = 0, .col = 1 };
 			pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)(nul - line)),
 				      "NUL byte in the file; is it a text file?");
+			rc = -1;
+			break;
+		}
+		char why[160];
+		long bad = bad_text(line, ll, why, sizeof(why));
+		if (bad >= 0) {
+			struct colpos cp = { .at = 0, .col = 1 };
+			pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)bad), "%s", why);
 			rc = -1;
 			break;
 		}
@@ -1009,10 +1062,35 @@ static int check_file(struct parser *p, const char *path, const struct pw_file *
 	return -1;
 }
 
+/* A file name with a control character would reach terminals raw in
+ * every message that names it: refused, shown with '?' for those bytes. */
+static int bad_name(struct parser *p, const char *path, const struct tok *from)
+{
+	char shown[PATH_MAX];
+	size_t i = 0;
+	bool bad = false;
+
+	for (; path[i] && i < sizeof(shown) - 1; i++) {
+		unsigned char c = (unsigned char)path[i];
+		bad |= c < 0x20 || c == 0x7f;
+		shown[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	shown[i] = '\0';
+	if (!bad)
+		return 0;
+	if (from)
+		return err_at(p, from, "the file name \"%s\" has a control character: rename the file", shown);
+	pw_diag_error(p->d, shown, 0, 0, "the file name has a control character: rename the file");
+	return -1;
+}
+
 static int parse_file(struct parser *p, const char *path, const struct tok *from)
 {
 	char msg[PATH_MAX + 300];
 	struct pw_file f;
+
+	if (bad_name(p, path, from))
+		return -1;
 
 	/* a pipe or terminal only as the file named on the command line */
 	if (pw_file_read(path, p->streams && !from, &f, msg, sizeof(msg))) {
