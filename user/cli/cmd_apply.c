@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/num.h"
 #include "lib/sha256.h"
 #include "datapath/apply.h"
 #include "datapath/loader.h"
@@ -39,10 +40,9 @@ static void usage(FILE *f)
 
 static int num_arg(const char *s, unsigned long min, unsigned long max, uint32_t *out)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long v;
 
-	if (!*s || *end || v < min || v > max)
+	if (!pw_ulong(s, 10, max, &v) || v < min)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;

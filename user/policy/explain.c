@@ -5,24 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t n, const char *fmt, const char *arg)
-{
-	snprintf(err, n, fmt, arg);
-	return -1;
-}
-
-static bool parse_num(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+')
-		return false;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
+#include "lib/num.h"
 
 int pw_query_parse(const char *dir, const char *proto, const char *peer, const char *port,
 		   struct pw_query *q, char *err, size_t errsz)
@@ -35,37 +18,37 @@ int pw_query_parse(const char *dir, const char *proto, const char *peer, const c
 	else if (strcmp(dir, "out") == 0)
 		q->dir = PW_DIR_OUT;
 	else
-		return fail(err, errsz, "direction must be in or out, got \"%s\"", dir);
+		return pw_errf(err, errsz, -1, "direction must be in or out, got \"%s\"", dir);
 	int p = pw_proto_by_name(proto);
-	if (p < 0 && parse_num(proto, 255, &v))
+	if (p < 0 && pw_ulong(proto, 10, 255, &v))
 		p = (int)v;
 	if (p < 0)
-		return fail(err, errsz, "unknown protocol \"%s\": use tcp, udp, icmp, icmpv6, "
+		return pw_errf(err, errsz, -1, "unknown protocol \"%s\": use tcp, udp, icmp, icmpv6, "
 			    "or an IP protocol name or number", proto);
 	q->proto = (uint8_t)p;
 	if (!pw_addr_parse(peer, &q->fam, q->addr))
-		return fail(err, errsz, "peer must be an IPv4 or IPv6 address, got \"%s\"", peer);
+		return pw_errf(err, errsz, -1, "peer must be an IPv4 or IPv6 address, got \"%s\"", peer);
 	if (q->proto == 1 && q->fam == PW_FAM_V6)
-		return fail(err, errsz, "icmp is IPv4; for the IPv6 peer %s use icmpv6", peer);
+		return pw_errf(err, errsz, -1, "icmp is IPv4; for the IPv6 peer %s use icmpv6", peer);
 	if (q->proto == 58 && q->fam == PW_FAM_V4)
-		return fail(err, errsz, "icmpv6 is IPv6; for the IPv4 peer %s use icmp", peer);
+		return pw_errf(err, errsz, -1, "icmpv6 is IPv6; for the IPv4 peer %s use icmp", peer);
 	if (q->proto == 6 || q->proto == 17) {
 		if (!port)
-			return fail(err, errsz, "%s needs a PORT", proto);
-		if (!parse_num(port, 65535, &v))
-			return fail(err, errsz, "port must be 0-65535, got \"%s\"", port);
+			return pw_errf(err, errsz, -1, "%s needs a PORT", proto);
+		if (!pw_ulong(port, 10, 65535, &v))
+			return pw_errf(err, errsz, -1, "port must be 0-65535, got \"%s\"", port);
 		q->port = (uint16_t)v;
 	} else if (q->proto == 1 || q->proto == 58) {
 		if (!port)
-			return fail(err, errsz, "%s needs a TYPE (a name or number)", proto);
+			return pw_errf(err, errsz, -1, "%s needs a TYPE (a name or number)", proto);
 		int t = pw_icmp_type_by_name(port, q->proto == 58);
-		if (t < 0 && parse_num(port, 255, &v))
+		if (t < 0 && pw_ulong(port, 10, 255, &v))
 			t = (int)v;
 		if (t < 0)
-			return fail(err, errsz, "unknown ICMP type \"%s\"", port);
+			return pw_errf(err, errsz, -1, "unknown ICMP type \"%s\"", port);
 		q->port = (uint16_t)t;
 	} else if (port) {
-		return fail(err, errsz, "protocol %s has no ports; drop the last argument", proto);
+		return pw_errf(err, errsz, -1, "protocol %s has no ports; drop the last argument", proto);
 	}
 	return 0;
 }

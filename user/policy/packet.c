@@ -9,27 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/num.h"
 #include "policy/policy.h"
 #include "portwall.h"
 
-static int bad(char *err, size_t n, const char *fmt, const char *w)
-{
-	snprintf(err, n, fmt, w);
-	return -1;
-}
-
-static bool num(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+')
-		return false;
-	unsigned long v = strtoul(s, &end, 0);
-	if (*end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 /* "A:P", "[A6]:P", "A" or "A6" (no port) */
 static int endpoint(const char *w, uint8_t *fam, uint8_t addr[16], uint16_t *port, bool want_port,
@@ -42,18 +25,18 @@ static int endpoint(const char *w, uint8_t *fam, uint8_t addr[16], uint16_t *por
 	if (w[0] == '[') {
 		const char *rb = strchr(w, ']');
 		if (!rb || rb - w - 1 >= (long)sizeof(a))
-			return bad(err, n, "bad address \"%s\": write [IPv6]:PORT", w);
+			return pw_errf(err, n, -1, "bad address \"%s\": write [IPv6]:PORT", w);
 		memcpy(a, w + 1, (size_t)(rb - w - 1));
 		a[rb - w - 1] = '\0';
 		if (rb[1] == ':')
 			p = rb + 2;
 		else if (rb[1])
-			return bad(err, n, "bad address \"%s\": write [IPv6]:PORT", w);
+			return pw_errf(err, n, -1, "bad address \"%s\": write [IPv6]:PORT", w);
 	} else {
 		const char *colon = strchr(w, ':');
 		if (colon && !strchr(colon + 1, ':')) {	/* IPv4:PORT */
 			if (colon - w >= (long)sizeof(a))
-				return bad(err, n, "bad address \"%s\"", w);
+				return pw_errf(err, n, -1, "bad address \"%s\"", w);
 			memcpy(a, w, (size_t)(colon - w));
 			a[colon - w] = '\0';
 			p = colon + 1;
@@ -62,13 +45,13 @@ static int endpoint(const char *w, uint8_t *fam, uint8_t addr[16], uint16_t *por
 		}
 	}
 	if (!pw_addr_parse(a, fam, addr))
-		return bad(err, n, "bad address \"%s\": expected IPv4:PORT or [IPv6]:PORT", w);
-	if (p && !num(p, 65535, &v))
-		return bad(err, n, "bad port in \"%s\": 0-65535", w);
+		return pw_errf(err, n, -1, "bad address \"%s\": expected IPv4:PORT or [IPv6]:PORT", w);
+	if (p && !pw_ulong(p, 0, 65535, &v))
+		return pw_errf(err, n, -1, "bad port in \"%s\": 0-65535", w);
 	if (want_port && !p)
-		return bad(err, n, "\"%s\" needs a port: ADDR:PORT or [IPv6]:PORT", w);
+		return pw_errf(err, n, -1, "\"%s\" needs a port: ADDR:PORT or [IPv6]:PORT", w);
 	if (!want_port && p)
-		return bad(err, n, "\"%s\": this protocol has no ports", w);
+		return pw_errf(err, n, -1, "\"%s\": this protocol has no ports", w);
 	*port = (uint16_t)v;
 	return 0;
 }
@@ -101,7 +84,7 @@ static int proto_word(const char *w, uint8_t *proto)
 	unsigned long v;
 	int p = pw_proto_by_name(w);
 
-	if (p < 0 && num(w, 255, &v))
+	if (p < 0 && pw_ulong(w, 0, 255, &v))
 		p = (int)v;
 	if (p < 0)
 		return -1;
@@ -124,21 +107,21 @@ static int pkt_head(int argc, char **argv, struct pw_pktspec *s, char *err, size
 	memset(s, 0, sizeof(*s));
 	s->icmp_id = 1;
 	if (argc < 4)
-		return bad(err, n, "%s", "a packet is DIR PROTO SRC DST [FLAGS] [options], e.g. "
+		return pw_errf(err, n, -1, "%s", "a packet is DIR PROTO SRC DST [FLAGS] [options], e.g. "
 			   "in tcp 198.51.100.7:51000 192.0.2.2:443 syn");
 	if (strcmp(argv[0], "in") == 0)
 		s->dir = PW_DIR_IN;
 	else if (strcmp(argv[0], "out") == 0)
 		s->dir = PW_DIR_OUT;
 	else
-		return bad(err, n, "direction must be in or out, got \"%s\"", argv[0]);
+		return pw_errf(err, n, -1, "direction must be in or out, got \"%s\"", argv[0]);
 	if (proto_word(argv[1], &s->proto))
-		return bad(err, n, "unknown protocol \"%s\"", argv[1]);
+		return pw_errf(err, n, -1, "unknown protocol \"%s\"", argv[1]);
 	if (endpoint(argv[2], &s->fam, s->src, &s->sport, has_ports(s->proto), err, n) ||
 	    endpoint(argv[3], &f2, s->dst, &s->dport, has_ports(s->proto), err, n))
 		return -1;
 	if (f2 != s->fam)
-		return bad(err, n, "source and destination of \"%s\" are of different families", argv[3]);
+		return pw_errf(err, n, -1, "source and destination of \"%s\" are of different families", argv[3]);
 	if (s->proto == 1 && s->fam == PW_FAM_V6)
 		s->proto = 58;	/* "icmp" between IPv6 addresses means ICMPv6 */
 	if (s->proto == 1 || s->proto == 58)
@@ -164,10 +147,10 @@ static int opt_vlan(struct pw_pktspec *s, const struct pkt_opt *o, char *err, si
 {
 	unsigned long v;
 
-	if (!o->a || !num(o->a, 4095, &v))
-		return bad(err, n, "vlan takes an id 0-4095, got \"%s\"", o->got);
+	if (!o->a || !pw_ulong(o->a, 0, 4095, &v))
+		return pw_errf(err, n, -1, "vlan takes an id 0-4095, got \"%s\"", o->got);
 	if (s->nvlan == PW_PKT_MAX_VLAN)
-		return bad(err, n, "at most %s VLAN tags", "3");
+		return pw_errf(err, n, -1, "at most %s VLAN tags", "3");
 	s->vlan[s->nvlan++] = (uint16_t)v;
 	return 1;
 }
@@ -179,7 +162,7 @@ static int opt_frag(struct pw_pktspec *s, const struct pkt_opt *o, char *err, si
 	else if (o->a && strcmp(o->a, "later") == 0)
 		s->frag = PW_PKT_FRAG_LATER;
 	else
-		return bad(err, n, "frag takes first or later, got \"%s\"", o->got);
+		return pw_errf(err, n, -1, "frag takes first or later, got \"%s\"", o->got);
 	if (!s->frag_id)
 		s->frag_id = 0x4242;
 	return 1;
@@ -189,8 +172,8 @@ static int opt_frag_id(struct pw_pktspec *s, const struct pkt_opt *o, char *err,
 {
 	unsigned long v;
 
-	if (!o->a || !num(o->a, 0xffffffff, &v) || v == 0)
-		return bad(err, n, "frag-id takes a number 1-4294967295, got \"%s\"", o->got);
+	if (!o->a || !pw_ulong(o->a, 0, 0xffffffff, &v) || v == 0)
+		return pw_errf(err, n, -1, "frag-id takes a number 1-4294967295, got \"%s\"", o->got);
 	s->frag_id = (uint32_t)v;
 	return 1;
 }
@@ -200,10 +183,10 @@ static int opt_icmp_type(struct pw_pktspec *s, const struct pkt_opt *o, char *er
 	unsigned long v;
 	int t = o->a ? pw_icmp_type_by_name(o->a, s->fam == PW_FAM_V6) : -1;
 
-	if (t < 0 && o->a && num(o->a, 255, &v))
+	if (t < 0 && o->a && pw_ulong(o->a, 0, 255, &v))
 		t = (int)v;
 	if (t < 0 || (s->proto != 1 && s->proto != 58))
-		return bad(err, n, "icmp-type takes an ICMP type name or number (icmp packets only), got \"%s\"",
+		return pw_errf(err, n, -1, "icmp-type takes an ICMP type name or number (icmp packets only), got \"%s\"",
 			   o->got);
 	s->icmp_type = (uint8_t)t;
 	return 1;
@@ -215,8 +198,8 @@ static int opt_icmp_num(struct pw_pktspec *s, const struct pkt_opt *o, char *err
 	unsigned long v;
 	bool code = o->name[5] == 'c';
 
-	if (!o->a || !num(o->a, code ? 255 : 65535, &v))
-		return bad(err, n, "%s takes a number", o->name);
+	if (!o->a || !pw_ulong(o->a, 0, code ? 255 : 65535, &v))
+		return pw_errf(err, n, -1, "%s takes a number", o->name);
 	if (code)
 		s->icmp_code = (uint8_t)v;
 	else
@@ -228,8 +211,8 @@ static int opt_len(struct pw_pktspec *s, const struct pkt_opt *o, char *err, siz
 {
 	unsigned long v;
 
-	if (!o->a || !num(o->a, PW_PKT_MAX - 200, &v))
-		return bad(err, n, "len takes the payload length in bytes (0-9016), got \"%s\"", o->got);
+	if (!o->a || !pw_ulong(o->a, 0, PW_PKT_MAX - 200, &v))
+		return pw_errf(err, n, -1, "len takes the payload length in bytes (0-9016), got \"%s\"", o->got);
 	s->payload = (unsigned)v;
 	return 1;
 }
@@ -238,8 +221,8 @@ static int opt_ip_options(struct pw_pktspec *s, const struct pkt_opt *o, char *e
 {
 	unsigned long v;
 
-	if (!o->a || !num(o->a, 40, &v) || v % 4 || s->fam != PW_FAM_V4)
-		return bad(err, n, "ip-options takes a multiple of 4 up to 40 (IPv4 only), got \"%s\"",
+	if (!o->a || !pw_ulong(o->a, 0, 40, &v) || v % 4 || s->fam != PW_FAM_V4)
+		return pw_errf(err, n, -1, "ip-options takes a multiple of 4 up to 40 (IPv4 only), got \"%s\"",
 			   o->got);
 	s->ip_opts = (unsigned)v;
 	return 1;
@@ -250,15 +233,15 @@ static int opt_ext(struct pw_pktspec *s, const struct pkt_opt *o, char *err, siz
 	char buf[128], *save, *t;
 
 	if (!o->a || s->fam != PW_FAM_V6)
-		return bad(err, n, "ext takes IPv6 extension headers, e.g. hbh,dst,rt,ah (IPv6 only)%s", "");
+		return pw_errf(err, n, -1, "ext takes IPv6 extension headers, e.g. hbh,dst,rt,ah (IPv6 only)%s", "");
 	snprintf(buf, sizeof(buf), "%s", o->a);
 	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		uint8_t h = strcmp(t, "hbh") == 0 ? 0 : strcmp(t, "rt") == 0 ? 43 :
 			    strcmp(t, "dst") == 0 ? 60 : strcmp(t, "ah") == 0 ? 51 : 255;
 		if (h == 255)
-			return bad(err, n, "unknown extension header \"%s\": hbh, rt, dst or ah", t);
+			return pw_errf(err, n, -1, "unknown extension header \"%s\": hbh, rt, dst or ah", t);
 		if (s->next == PW_PKT_MAX_EXT)
-			return bad(err, n, "at most %s extension headers", "10");
+			return pw_errf(err, n, -1, "at most %s extension headers", "10");
 		s->ext[s->next++] = h;
 	}
 	return 1;
@@ -271,14 +254,14 @@ static int opt_quote(struct pw_pktspec *s, const struct pkt_opt *o, char *err, s
 	uint8_t qf1, qf2;
 
 	if (o->nrest < 3 || (s->proto != 1 && s->proto != 58))
-		return bad(err, n, "quote takes PROTO SRC DST of the quoted packet (ICMP errors only)%s", "");
+		return pw_errf(err, n, -1, "quote takes PROTO SRC DST of the quoted packet (ICMP errors only)%s", "");
 	if (proto_word(w[0], &s->q_proto))
-		return bad(err, n, "unknown protocol \"%s\"", w[0]);
+		return pw_errf(err, n, -1, "unknown protocol \"%s\"", w[0]);
 	if (endpoint(w[1], &qf1, s->q_src, &s->q_sport, has_ports(s->q_proto), err, n) ||
 	    endpoint(w[2], &qf2, s->q_dst, &s->q_dport, has_ports(s->q_proto), err, n))
 		return -1;
 	if (qf1 != s->fam || qf2 != s->fam)
-		return bad(err, n, "the quoted packet must be of the error's family%s", "");
+		return pw_errf(err, n, -1, "the quoted packet must be of the error's family%s", "");
 	s->quote = true;
 	return 3;
 }
@@ -306,7 +289,7 @@ static int pkt_option(struct pw_pktspec *s, int nw, char **w, char *err, size_t 
 			return used < 0 ? -1 : 1 + used;
 		}
 	}
-	return bad(err, n, "unknown packet option \"%s\": vlan, frag, frag-id, icmp-type, "
+	return pw_errf(err, n, -1, "unknown packet option \"%s\": vlan, frag, frag-id, icmp-type, "
 		   "icmp-code, icmp-id, len, ip-options, ext, quote", o.name);
 }
 
@@ -327,14 +310,14 @@ int pw_pkt_parse_line(const char *line, struct pw_pktspec *s, char *err, size_t 
 	int argc = 0;
 
 	if (strlen(line) >= sizeof(buf))
-		return bad(err, n, "%s", "line too long for a packet (1023 bytes at most)");
+		return pw_errf(err, n, -1, "%s", "line too long for a packet (1023 bytes at most)");
 	snprintf(buf, sizeof(buf), "%s", line);
 	char *hash = strchr(buf, '#');
 	if (hash)
 		*hash = '\0';
 	for (w = strtok_r(buf, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
 		if (argc == 64)
-			return bad(err, n, "%s", "too many words for a packet (64 at most)");
+			return pw_errf(err, n, -1, "%s", "too many words for a packet (64 at most)");
 		argv[argc++] = w;
 	}
 	if (argc == 0)
