@@ -23,8 +23,9 @@
  *    id); the host's packets of that flow pass as reply. TCP needs none: on
  *    egress a segment other than a bare SYN from a port an in rule allows
  *    passes under that rule.
- *  - an ICMP error passes as related when it quotes a pw_ct flow or a
- *    reply the in rules allow a local (TCP/UDP) listener to send.
+ *  - an ICMP error passes as related when it quotes a packet of a pw_ct
+ *    or pw_ct_in flow, or a reply the in rules allow a local (TCP/UDP)
+ *    listener to send.
  *  - pw_frags, first fragments that passed, so that their later fragments
  *    pass; and pw_frag_src, how many each peer (source inbound, destination
  *    outbound) had remembered: past 1,024 no more are.
@@ -1801,8 +1802,10 @@ static bool bare_syn(const struct opkt *o)
 	return o->proto == IPP_TCP && (o->flags & 0x12) == 0x02;
 }
 
-/* An inbound ICMP error related to a flow the host opened, or to a reply
- * the in rules allow a local listener (a TCP or UDP port) to send. */
+/* An inbound ICMP error related to a flow the host opened, or to an
+ * allowed reply of the host's (step 6): on a flow a peer started
+ * (docs/policy.md: "ICMP errors that quote such a flow pass as related"),
+ * or one the in rules allow a local listener (a TCP or UDP port) to send. */
 static bool related(const struct pw_policy *pol, const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -1812,7 +1815,7 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 		return false;	/* not read, or not a packet this host sent */
 	if (flow_key(&k, PW_DIR_OUT, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
 		     o->q_dport) &&
-	    kset_get(&CT, &k))
+	    (kset_get(&CT, &k) || kset_get(&CT_IN, &k)))
 		return true;
 	if (o->q_proto != IPP_TCP && o->q_proto != IPP_UDP)
 		return false;
