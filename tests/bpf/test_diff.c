@@ -6,25 +6,48 @@
  * matching of tests/unit/oracle.h over the parsed rules (never the compiled
  * tables, never explain), and its own model of the datapath's state.
  *
- * State: modelled, not cleared. The oracle keeps the flows and datagrams the
- * docs say the datapath remembers: an outbound packet the policy passes
- * opens a flow (TCP and UDP by ports, other protocols by addresses, ICMP
- * echo requests by id); an inbound packet the policy drops passes as the
- * reply of an open flow (a bare SYN never) or as an ICMP error related to
- * one or to a local listener's allowed reply; a first fragment that passes
- * lets the later fragments of its datagram through. About a third of the
- * packets are made to exercise this: replies to, repeats of, ICMP errors
- * about, and later fragments of recent packets. What the model bounds:
+ * State: modelled, not cleared. The oracle keeps what docs/datapath.md says
+ * the datapath remembers, each table apart, and checks the kernel's maps
+ * against it key by key (and value by value where the docs define one):
+ *  - pw_ct, flows the host opened: an outbound packet the out rules pass
+ *    opens or refreshes one (by ports for TCP, UDP, DCCP, SCTP and
+ *    UDP-Lite, by addresses for other protocols, ICMP by the id of the
+ *    host's echo request); an inbound packet the policy drops passes as its
+ *    reply (a bare SYN never). TCP's state (SYN-SENT, ESTABLISHED, CLOSING)
+ *    moves only on the host's own segments: a bare SYN starts afresh, an
+ *    ACK establishes, a FIN or RST closes; an inbound FIN or RST changes
+ *    nothing and is counted as ignored. Other protocols are marked replied
+ *    by their first reply.
+ *  - pw_ct_in, flows a peer started (every protocol but TCP): an inbound
+ *    packet the policy allows opens one (ICMP: the peer's echo request, by
+ *    id); the host's packets of that flow pass as reply. TCP needs none: on
+ *    egress a segment other than a bare SYN from a port an in rule allows
+ *    passes under that rule.
+ *  - an ICMP error passes as related when it quotes a packet of a pw_ct
+ *    or pw_ct_in flow, or a reply the in rules allow a local (TCP/UDP)
+ *    listener to send.
+ *  - pw_frags, first fragments that passed, so that their later fragments
+ *    pass; and pw_frag_src, how many each peer (source inbound, destination
+ *    outbound) had remembered: past 1,024 no more are.
+ *  - pw_stats: flows created in each table, inbound FIN/RST ignored, first
+ *    fragments remembered and over their share (compared after each
+ *    policy; nothing expires, so ct_removed stays 0).
+ * About a third of the packets are made to exercise this: replies to,
+ * repeats of, ICMP errors about, and later fragments of recent packets; a
+ * peer's packets to ports and protocols the in rules allow with the host's
+ * answer right after, and the host's packets from such ports unasked; now
+ * and then a flood of first fragments from one peer. What the model
+ * bounds:
  *  - time: nothing may expire during a run, so every timeout in the config
- *    is raised to ten days (timeouts are test_datapath's business). For the
- *    same reason the TCP states (replied, closing) are not modelled: they
- *    only choose a timeout.
- *  - size: both maps are LRU; the model stays far below their capacity so
- *    that nothing is evicted. When it holds more than CT_MAX flows or
- *    FRAG_MAX datagrams, the kernel's maps are checked to hold exactly the
- *    model's keys, then both are emptied. State survives policy reloads, as
- *    on a host (this test never flushes), so replies to flows opened under
- *    one policy are judged under the next.
+ *    (the fragment share's window too) is raised to ten days (timeouts are
+ *    test_datapath's business). The TCP states are modelled all the same:
+ *    they decide what is counted as ignored.
+ *  - size: the maps are LRU; the model stays far below their capacity so
+ *    that nothing is evicted. When it holds more than CT_MAX, CT_IN_MAX,
+ *    FRAG_MAX or FRAG_SRC_MAX entries, the kernel's maps are checked to
+ *    hold exactly the model's, then all are emptied. State survives policy
+ *    reloads, as on a host (this test never flushes), so replies to flows
+ *    opened under one policy are judged under the next.
  *
  * Policies: random valid text in the language of docs/policy.md, parsed,
  * compiled and loaded like test_datapath.c's up_with(), into the halves of
@@ -74,12 +97,19 @@
 #define QUICK_PACKETS 5000
 #define MAX_RULES 30
 #define RULE_CAPACITY 64
-/* Far below the maps' capacity (pw_ct 262,144, pw_frags 16,384), with room
- * for the free nodes each CPU's LRU list may hold (up to 128 a CPU): no
- * eviction, whichever CPUs the test runs on. Counters are summed over
- * CPUs, so the test need not be pinned to one. */
+/* Far below the maps' capacity (pw_ct 262,144, pw_ct_in 65,536, pw_frags
+ * 16,384, pw_frag_src 4,096), with room for the free nodes each CPU's LRU
+ * list may hold (up to 128 a CPU): no eviction, whichever CPUs the test
+ * runs on. Counters are summed over CPUs, so the test need not be pinned
+ * to one. */
 #define CT_MAX 20000
+#define CT_IN_MAX 10000
 #define FRAG_MAX 4000
+#define FRAG_SRC_MAX 1500
+/* first fragments remembered per peer and fragment timeout (datapath.md) */
+#define FRAG_SHARE 1024
+/* about one flood of first fragments from one peer per this many packets */
+#define BURST_EVERY 90000
 #define MAX_REPORTS 10
 #define TIMEOUT_S (10u * 86400u)
 
@@ -191,6 +221,13 @@ static void local_addr(uint8_t fam, uint8_t out[16])
 
 /* ---- what the current policy mentions (for the packet generator) ----------- */
 
+/* what an allow rule for "in" lets in: the host as a server */
+struct listen {
+	uint8_t proto;		/* TCP, UDP (port), ICMP (echo), another protocol */
+	uint16_t port;
+	const struct pw_rule *rule;	/* its peers */
+};
+
 struct hints {
 	uint16_t ports[512];
 	unsigned nports;
@@ -200,6 +237,8 @@ struct hints {
 	unsigned ntypes[2];
 	struct pw_prefix pfx[1024];
 	unsigned npfx;
+	struct listen listen[256];
+	unsigned nlisten;
 };
 
 static struct hints H;
@@ -240,12 +279,42 @@ static void hint_ranges(const struct pw_rule *r)
 	}
 }
 
+static void hint_listen(const struct pw_rule *r, uint8_t proto, uint16_t port)
+{
+	if (H.nlisten < 256)
+		H.listen[H.nlisten++] = (struct listen){ proto, port, r };
+}
+
+/* the ports and protocols an allow rule lets in */
+static void hint_listener(const struct pw_rule *r)
+{
+	static const uint8_t l4[2][2] = { { PW_P_TCP, 6 }, { PW_P_UDP, 17 } };
+
+	if (r->action != PW_PASS || !(r->dirs & (1u << PW_DIR_IN)))
+		return;
+	for (unsigned i = 0; i < 2; i++) {
+		if (!(r->protos & l4[i][0]))
+			continue;
+		for (size_t k = 0; k < r->nranges; k++) {
+			hint_listen(r, l4[i][1], (uint16_t)r->ranges[k].lo);
+			hint_listen(r, l4[i][1], (uint16_t)r->ranges[k].hi);
+		}
+		if (!r->nranges)
+			hint_listen(r, l4[i][1], (uint16_t)(1 + rnd(65535)));
+	}
+	if (r->protos & (PW_P_ICMP | PW_P_ICMPV6))
+		hint_listen(r, 1, 0);
+	if (r->protos & PW_P_OTHER)
+		hint_listen(r, r->ip_proto, 0);
+}
+
 static void gather_hints(const struct pw_policy *pol)
 {
 	memset(&H, 0, sizeof(H));
 	for (size_t i = 0; i < pol->nrules; i++) {
 		const struct pw_rule *r = &pol->rules[i];
 		hint_ranges(r);
+		hint_listener(r);
 		if ((r->protos & PW_P_OTHER) && H.nprotos < 64)
 			H.protos[H.nprotos++] = r->ip_proto;
 		for (size_t k = 0; r->restricted && k < r->npeers && H.npfx < 1024; k++)
@@ -378,8 +447,10 @@ static void peer_item(struct text *t, unsigned nsets)
 	gen_peer_item(t, nsets);
 }
 
+/* the last six are TCP, UDP, ICMP and ICMPv6 in other words; 33 is DCCP */
 static const char *const other_protos[] = { "gre", "esp", "ah", "sctp", "vrrp", "igmp", "ipip", "ipv6",
 					    "udplite", "47", "50", "132", "0", "255", "41", "4", "99",
+					    "33", "136", "sctp", "33",
 					    "tcp", "6", "udp", "icmp", "icmpv6", "58" };
 #define NOTHER (sizeof(other_protos) / sizeof(other_protos[0]))
 
@@ -459,11 +530,14 @@ enum { F_NONE, F_FIRST, F_LATER, F_ATOMIC };
 #define IPP_ICMP 1
 #define IPP_TCP 6
 #define IPP_UDP 17
+#define IPP_DCCP 33
 #define IPP_ROUTING 43
 #define IPP_FRAG 44
 #define IPP_AH 51
 #define IPP_ICMPV6 58
 #define IPP_DSTOPTS 60
+#define IPP_SCTP 132
+#define IPP_UDPLITE 136
 #define MAX_EXT 10
 
 /* the packet an ICMP error quotes */
@@ -494,6 +568,7 @@ struct desc {
 	int frag_at;			/* index of the fragment header in ext, -1: none */
 	uint16_t payload;
 	uint16_t udp_extra;		/* first fragments: the datagram goes on */
+	uint8_t l4_len;			/* DCCP, SCTP, UDP-Lite: header bytes written */
 	bool has_quote;
 	struct quote q;
 };
@@ -505,6 +580,24 @@ static bool icmp_error_type(uint8_t fam, uint8_t type)
 	if (fam == PW_FAM_V4)
 		return type == 3 || type == 11;
 	return type == 1 || type == 2 || type == 3;
+}
+
+/* The protocols whose header starts with the two ports, and how many bytes
+ * their header needs at least (docs/datapath.md, step 1); 0: no ports. */
+static unsigned port_hdr(uint8_t proto)
+{
+	switch (proto) {
+	case IPP_TCP:
+		return 20;
+	case IPP_UDP:
+	case IPP_UDPLITE:
+		return 8;
+	case IPP_DCCP:
+	case IPP_SCTP:
+		return 12;
+	default:
+		return 0;
+	}
 }
 
 static bool is_ext(uint8_t nh)
@@ -540,7 +633,7 @@ static uint8_t pick_type(uint8_t fam)
 
 static uint8_t pick_other_proto(void)
 {
-	static const uint8_t p[] = { 0, 2, 4, 41, 47, 50, 51, 112, 132, 136, 255, 43, 60 };
+	static const uint8_t p[] = { 0, 2, 4, 41, 47, 50, 51, 112, 132, 136, 255, 43, 60, 33 };
 
 	if (pct(50) && H.nprotos)
 		return H.protos[rnd(H.nprotos)];
@@ -607,6 +700,23 @@ static void set_frag_nh(struct desc *d)
 		d->frag_nh = d->frag_at + 1 < d->next ? d->ext[d->frag_at + 1] : d->proto;
 }
 
+/* DCCP, SCTP, UDP-Lite: a whole header (DCCP's with or without its
+ * extended sequence number), or now and then a short one, nothing after
+ * it: malformed (a tiny first fragment too). */
+static void gen_port_hdr(struct desc *d)
+{
+	unsigned need = port_hdr(d->proto);
+
+	if (d->proto == IPP_TCP || d->proto == IPP_UDP || !need)
+		return;
+	if (pct(15)) {
+		d->l4_len = (uint8_t)rnd(need);
+		d->payload = 0;
+	} else {
+		d->l4_len = (uint8_t)(need + (d->proto == IPP_DCCP && pct(50) ? 4 : 0));
+	}
+}
+
 /* VLAN tags, IPv4 header length, IPv6 extension chain, TCP data offset,
  * payload: the shape, whatever the flow. */
 static void gen_shape(struct desc *d)
@@ -618,6 +728,7 @@ static void gen_shape(struct desc *d)
 	d->ihl = pct(70) ? 5 : (uint8_t)(6 + rnd(10));
 	d->doff = pct(80) ? 5 : (uint8_t)(6 + rnd(10));
 	d->payload = (uint16_t)(pct(30) ? 0 : rnd(pct(90) ? 64 : 600));
+	gen_port_hdr(d);
 	d->next = 0;
 	d->frag_at = -1;
 	if (d->fam != PW_FAM_V6)
@@ -659,7 +770,7 @@ static void gen_frag(struct desc *d)
 
 static void gen_quote_random(struct desc *d)
 {
-	static const uint8_t qp[] = { IPP_TCP, IPP_UDP, IPP_UDP, IPP_ICMP, 47 };
+	static const uint8_t qp[] = { IPP_TCP, IPP_UDP, IPP_UDP, IPP_ICMP, 47, IPP_SCTP };
 	uint8_t fam;
 
 	d->has_quote = true;
@@ -700,10 +811,12 @@ static void gen_fresh(struct desc *d)
 	d->dir = (uint8_t)rnd(2);
 	memcpy(d->src, d->dir == PW_DIR_IN ? peer : local, 16);
 	memcpy(d->dst, d->dir == PW_DIR_IN ? local : peer, 16);
-	if (r < 35)
+	if (r < 33)
 		d->proto = IPP_TCP;
-	else if (r < 60)
+	else if (r < 56)
 		d->proto = IPP_UDP;
+	else if (r < 63)
+		d->proto = (const uint8_t[]){ IPP_DCCP, IPP_SCTP, IPP_UDPLITE }[rnd(3)];
 	else if (r < 83)
 		d->proto = icmp_proto(fam);
 	else if (r < 97)
@@ -757,6 +870,8 @@ static void gen_reply(struct desc *d, const struct desc *f)
 	}
 	if (pct(5))
 		d->dport = (uint16_t)(d->dport + 1);	/* a near miss */
+	if (pct(5) && is_icmp(d->proto))
+		d->sport = (uint16_t)(d->sport + 1);	/* another echo id */
 	if (pct(3))
 		d->src[d->fam == PW_FAM_V4 ? 3 : 15] ^= 1;
 	reshape(d);
@@ -833,6 +948,55 @@ static void gen_later(struct desc *d, const struct desc *f)
 		d->dir ^= 1;
 	if (pct(3) && d->fam == PW_FAM_V4)
 		d->proto ^= 1;
+}
+
+/* A peer the rule covers (most of the time), or any. */
+static void listener_peer(const struct pw_rule *r, uint8_t *fam, uint8_t addr[16])
+{
+	if (r->restricted && r->npeers && pct(85)) {
+		const struct pw_prefix *p = &r->peers[rnd((uint32_t)r->npeers)];
+		memset(addr, 0, 16);
+		addr_in(p, addr);
+		*fam = p->fam;
+	} else {
+		pick_peer(fam, addr);
+	}
+}
+
+/* The host as a server of what an in rule allows (docs/datapath.md, step
+ * 4): the peer's packet to it, whose answer (reply) follows at once; or
+ * the host's packet from that port or protocol, unasked: TCP a bare SYN
+ * (a connect() from a listener's port) or another segment (a listener's
+ * SYN-ACK, data, FIN, RST), an echo reply to no request. Returns whether
+ * *reply holds the answer. */
+static bool gen_listener(struct desc *d, struct desc *reply)
+{
+	static const uint8_t flags[] = { 0x12, 0x10, 0x18, 0x11, 0x04, 0x14, 0x19, 0x12 };
+	const struct listen *l = &H.listen[rnd(H.nlisten)];
+	uint8_t peer[16], local[16], fam;
+	uint16_t remote = pct(80) ? (uint16_t)(32768 + rnd(28000)) : pick_port();
+
+	memset(d, 0, sizeof(*d));
+	listener_peer(l->rule, &fam, peer);
+	local_addr(fam, local);
+	d->fam = fam;
+	d->proto = l->proto == IPP_ICMP ? icmp_proto(fam) : l->proto;
+	d->dir = d->proto != IPP_TCP && pct(60) ? PW_DIR_IN : PW_DIR_OUT;
+	bool in = d->dir == PW_DIR_IN;
+	memcpy(d->src, in ? peer : local, 16);
+	memcpy(d->dst, in ? local : peer, 16);
+	d->sport = in ? remote : l->port;
+	d->dport = in ? l->port : remote;
+	d->tcp_flags = pct(30) ? (pct(80) ? 0x02 : 0x03) : flags[rnd(sizeof(flags))];
+	if (is_icmp(d->proto)) {
+		d->icmp_type = fam == PW_FAM_V4 ? (in ? 8 : 0) : (in ? 128 : 129);
+		d->sport = (uint16_t)rnd(65536);	/* the echo id */
+	}
+	gen_frag(d);
+	gen_shape(d);
+	if (in)
+		gen_reply(reply, d);
+	return in;
 }
 
 /* ---- frames ---------------------------------------------------------------- */
@@ -916,6 +1080,28 @@ static void put_quote(struct frame *f, const struct desc *d)
 	mark(f);
 }
 
+/* DCCP (RFC 4340 generic header), SCTP (common header), UDP-Lite: the
+ * ports first, then what each has; d->l4_len bytes of it */
+static void put_ports_hdr(struct frame *f, const struct desc *d)
+{
+	uint8_t h[16] = { 0 };
+
+	wr16(h, 0, d->sport);
+	wr16(h, 2, d->dport);
+	if (d->proto == IPP_DCCP) {
+		h[4] = (uint8_t)(d->l4_len / 4);	/* data offset */
+		h[8] = (uint8_t)(rnd(10) << 1 | (d->l4_len > 12));	/* type, X */
+		fill(h + 9, d->l4_len > 12 ? 7u : 3u);	/* sequence number */
+	} else if (d->proto == IPP_SCTP) {
+		wr32(h, 4, (uint32_t)rnd64());	/* verification tag */
+	} else {
+		wr16(h, 4, pct(50) ? 0 : 8);	/* checksum coverage */
+	}
+	memcpy(grow(f, d->l4_len), h, d->l4_len < sizeof(h) ? d->l4_len : sizeof(h));
+	if (d->l4_len > 4)
+		mark_at(f, (size_t)f->l4 + 4);
+}
+
 static void put_l4(struct frame *f, const struct desc *d)
 {
 	uint8_t *h;
@@ -951,6 +1137,11 @@ static void put_l4(struct frame *f, const struct desc *d)
 			mark(f);
 			put_quote(f, d);
 		}
+		break;
+	case IPP_DCCP:
+	case IPP_SCTP:
+	case IPP_UDPLITE:
+		put_ports_hdr(f, d);
 		break;
 	default:
 		f->l4 = -1;
@@ -1304,6 +1495,15 @@ static int o_l4(const uint8_t *b, size_t l4, size_t end, struct opkt *o)
 		if (icmp_error_type(o->fam, o->type))
 			o_quote(b, l4 + 8, end, o);
 		return O_OK;
+	case IPP_DCCP:
+	case IPP_SCTP:
+	case IPP_UDPLITE:
+		/* 12 bytes at least (8 for UDP-Lite), the ports first */
+		if (avail < port_hdr(o->proto))
+			return O_BAD;
+		o->sport = rd16(b, l4);
+		o->dport = rd16(b, l4 + 2);
+		return O_OK;
 	default:
 		return O_OK;
 	}
@@ -1403,19 +1603,24 @@ static int o_parse(const uint8_t *b, size_t len, struct opkt *o)
 
 /* ---- the oracle's state ------------------------------------------------------ */
 
-/* A set of 40-byte keys (struct pw_ct_key, struct pw_frag_key: the layout
- * the kernel's maps use, so the two can be compared), open addressing. */
+/* A map of 40-byte keys (struct pw_ct_key, struct pw_frag_key, struct
+ * pw_frag_src_key zero-padded: the layouts the kernel's maps use, so the
+ * two can be compared) to a number, open addressing. */
 #define KEY_SIZE 40
 struct kset {
 	uint8_t (*keys)[KEY_SIZE];
+	uint32_t *vals;
 	uint8_t *used;
 	size_t cap, n;
 };
 
-static struct kset CT, FRAGS;
+/* pw_ct and pw_ct_in: who opened the flow and its state (ct_val);
+ * pw_frags: keys alone; pw_frag_src: first fragments remembered */
+static struct kset CT, CT_IN, FRAGS, FRAG_SRC;
 
 _Static_assert(sizeof(struct pw_ct_key) == KEY_SIZE, "ct key");
 _Static_assert(sizeof(struct pw_frag_key) == KEY_SIZE, "frag key");
+_Static_assert(sizeof(struct pw_frag_src_key) <= KEY_SIZE, "frag source key");
 
 static size_t kset_slot(const struct kset *s, const void *key)
 {
@@ -1430,20 +1635,27 @@ static size_t kset_slot(const struct kset *s, const void *key)
 	return i;
 }
 
-static bool kset_has(const struct kset *s, const void *key)
-{
-	return s->used[kset_slot(s, key)];
-}
-
-static void kset_add(struct kset *s, const void *key)
+/* key's value, NULL when key is not there */
+static uint32_t *kset_get(struct kset *s, const void *key)
 {
 	size_t i = kset_slot(s, key);
 
-	if (!s->used[i]) {
+	return s->used[i] ? &s->vals[i] : NULL;
+}
+
+/* key's value, a new one (0) when key was not there: *added says so */
+static uint32_t *kset_put(struct kset *s, const void *key, bool *added)
+{
+	size_t i = kset_slot(s, key);
+
+	*added = !s->used[i];
+	if (*added) {
 		s->used[i] = 1;
 		memcpy(s->keys[i], key, KEY_SIZE);
+		s->vals[i] = 0;
 		s->n++;
 	}
+	return &s->vals[i];
 }
 
 static void kset_clear(struct kset *s)
@@ -1457,31 +1669,36 @@ static bool kset_init(struct kset *s, size_t cap)
 	s->cap = cap;
 	s->n = 0;
 	s->keys = calloc(cap, KEY_SIZE);
+	s->vals = calloc(cap, sizeof(*s->vals));
 	s->used = calloc(cap, 1);
-	return s->keys && s->used;
+	return s->keys && s->vals && s->used;
 }
 
 static void kset_free(struct kset *s)
 {
 	free(s->keys);
+	free(s->vals);
 	free(s->used);
 	memset(s, 0, sizeof(*s));
 }
 
-/* A flow as the host sees it: (local, remote, ports, protocol, family,
- * kind). An ICMP echo is its request's (kind "the host sent it"), keyed by
- * id. */
-static void ct_key(struct pw_ct_key *k, uint8_t fam, uint8_t proto, const uint8_t *local,
-		   const uint8_t *remote, uint16_t lport, uint16_t rport, uint8_t kind)
+/* What pw_stats should count (docs/datapath.md, "Maps"): flows the host
+ * opened, flows peers started, inbound FIN/RST ignored, first fragments
+ * remembered and over their share. */
+struct ostats {
+	__u64 ct_created, ct_in_created, ct_ignored, frags_tracked, frags_over_share;
+};
+
+static struct ostats OS;
+
+/* A flow's state as the docs name it: TCP SYN-SENT, ESTABLISHED, CLOSING;
+ * another protocol not yet answered or answered (replied). */
+enum { ST_NEW, ST_REPLIED, ST_CLOSING };
+
+/* the model's value of a flow: who opened it, its state */
+static uint32_t ct_val(unsigned dir, unsigned st)
 {
-	memset(k, 0, sizeof(*k));
-	memcpy(k->local, local, 16);
-	memcpy(k->remote, remote, 16);
-	k->lport_be = htons(lport);
-	k->rport_be = htons(rport);
-	k->proto = proto;
-	k->fam = fam;
-	k->kind = kind;
+	return dir << 8 | st;
 }
 
 static bool echo_request(uint8_t proto, uint8_t type)
@@ -1494,38 +1711,40 @@ static bool echo_reply(uint8_t proto, uint8_t type)
 	return (proto == IPP_ICMP && type == 0) || (proto == IPP_ICMPV6 && type == 129);
 }
 
-/* The flow of a packet the host sends (src local); false when it has none:
- * ICMP other than an echo request. */
-static bool ct_key_out(struct pw_ct_key *k, uint8_t fam, uint8_t proto, uint8_t type, const uint8_t *src,
-		       const uint8_t *dst, uint16_t sport, uint16_t dport)
+/* The flow of a packet going dir, as this host sees it (docs/datapath.md,
+ * "Connection tracking"): local and remote address, the ports for the
+ * protocols whose header starts with them, ICMP echo by id (sport) with a
+ * kind that says who sent the request. Both directions of a flow find the
+ * same key. False when the packet belongs to no flow (ICMP but echo). */
+static bool flow_key(struct pw_ct_key *k, unsigned dir, uint8_t fam, uint8_t proto, uint8_t type,
+		     const uint8_t *src, const uint8_t *dst, uint16_t sport, uint16_t dport)
 {
+	bool out = dir == PW_DIR_OUT;
+
+	memset(k, 0, sizeof(*k));
 	if (is_icmp(proto)) {
-		if (!echo_request(proto, type))
+		if (echo_request(proto, type))
+			k->kind = out ? PW_CT_ECHO_OUT : PW_CT_ECHO_IN;
+		else if (echo_reply(proto, type))
+			k->kind = out ? PW_CT_ECHO_IN : PW_CT_ECHO_OUT;
+		else
 			return false;
-		ct_key(k, fam, proto, src, dst, sport, 0, PW_CT_ECHO_OUT);
-	} else if (proto == IPP_TCP || proto == IPP_UDP) {
-		ct_key(k, fam, proto, src, dst, sport, dport, PW_CT_FLOW);
-	} else {
-		ct_key(k, fam, proto, src, dst, 0, 0, PW_CT_FLOW);
+		k->lport_be = htons(sport);
+	} else if (port_hdr(proto)) {
+		k->lport_be = htons(out ? sport : dport);
+		k->rport_be = htons(out ? dport : sport);
 	}
+	memcpy(k->local, out ? src : dst, 16);
+	memcpy(k->remote, out ? dst : src, 16);
+	k->proto = proto;
+	k->fam = fam;
 	return true;
 }
 
-/* The flow an inbound packet would answer: an echo reply answers the
- * host's request. */
-static bool ct_key_in(struct pw_ct_key *k, const struct opkt *o)
+static bool pkt_flow(struct pw_ct_key *k, const struct opkt *o, unsigned dir)
 {
-	if (is_icmp(o->proto)) {
-		if (!echo_reply(o->proto, o->type))
-			return false;
-		ct_key(k, o->fam, o->proto, o->dst, o->src, o->echo_id, 0, PW_CT_ECHO_OUT);
-		return true;
-	}
-	if (o->proto == IPP_TCP || o->proto == IPP_UDP)
-		ct_key(k, o->fam, o->proto, o->dst, o->src, o->dport, o->sport, PW_CT_FLOW);
-	else
-		ct_key(k, o->fam, o->proto, o->dst, o->src, 0, 0, PW_CT_FLOW);
-	return true;
+	return flow_key(k, dir, o->fam, o->proto, o->type, o->src, o->dst,
+			is_icmp(o->proto) ? o->echo_id : o->sport, o->dport);
 }
 
 static void frag_key(struct pw_frag_key *k, const struct opkt *o, unsigned dir, uint8_t proto)
@@ -1546,6 +1765,19 @@ struct expect {
 	uint32_t rule;
 };
 
+/* What a run went through of steps 4-6 and "Fragments" (printed at the
+ * end; a full run must reach each). */
+struct paths {
+	unsigned long tcp_listener[2];	/* egress TCP from a port an in rule allows: bare SYN, other */
+	unsigned long udp_in_port[2];	/* egress UDP from a port the in rules allow: no pw_ct_in flow, one */
+	unsigned long echo_reply_out[2];	/* egress echo replies: to no request let in, to one */
+	unsigned long reply_out[4];	/* egress replies: UDP, DCCP/SCTP/UDP-Lite, ICMP echo, other */
+	unsigned long tcp_moves[3];	/* the host's segment made a pw_ct flow SYN-SENT again, ESTABLISHED, CLOSING */
+	unsigned long port_proto[2];	/* DCCP, SCTP, UDP-Lite read: whole, first fragments */
+};
+
+static struct paths PATHS;
+
 static char group_of(const struct opkt *o, unsigned *item, bool local_port)
 {
 	switch (o->proto) {
@@ -1565,29 +1797,15 @@ static char group_of(const struct opkt *o, unsigned *item, bool local_port)
 	}
 }
 
-/* "A local listener's reply": an outbound TCP/UDP packet whose source port
- * an `in` rule allows for its destination, or an echo reply to an echo
- * request an `in` rule allows. Returns the rule, 0 when none. */
-static uint32_t listener_reply(const struct pw_policy *pol, const struct opkt *o)
+static bool bare_syn(const struct opkt *o)
 {
-	unsigned item = 0;
-	char g;
-	uint8_t action;
-
-	if (o->proto == IPP_TCP || o->proto == IPP_UDP) {
-		g = group_of(o, &item, true);
-	} else if (echo_reply(o->proto, o->type)) {
-		g = o->proto == IPP_ICMP ? 'I' : '6';
-		item = o->proto == IPP_ICMP ? 8 : 128;
-	} else {
-		return 0;
-	}
-	uint32_t rule = oracle_decide(pol, PW_DIR_IN, g, item, o->fam, o->dst, &action);
-	return action == PW_PASS ? rule : 0;
+	return o->proto == IPP_TCP && (o->flags & 0x12) == 0x02;
 }
 
-/* An inbound ICMP error related to a flow the host opened, or to a reply
- * the policy's in rules allow a local listener to send. */
+/* An inbound ICMP error related to a flow the host opened, or to an
+ * allowed reply of the host's (step 6): on a flow a peer started
+ * (docs/policy.md: "ICMP errors that quote such a flow pass as related"),
+ * or one the in rules allow a local listener (a TCP or UDP port) to send. */
 static bool related(const struct pw_policy *pol, const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -1595,8 +1813,9 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 
 	if (!o->q_ok || memcmp(o->q_src, o->dst, 16))
 		return false;	/* not read, or not a packet this host sent */
-	if (ct_key_out(&k, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport, o->q_dport) &&
-	    kset_has(&CT, &k))
+	if (flow_key(&k, PW_DIR_OUT, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
+		     o->q_dport) &&
+	    (kset_get(&CT, &k) || kset_get(&CT_IN, &k)))
 		return true;
 	if (o->q_proto != IPP_TCP && o->q_proto != IPP_UDP)
 		return false;
@@ -1604,17 +1823,170 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 	return action == PW_PASS;
 }
 
+/* A first fragment passed: remembered, unless its peer (the source of
+ * what comes in, the destination of what goes out) has FRAG_SHARE
+ * remembered already ("Fragments"). */
 static void remember_first(const struct opkt *o, unsigned dir)
 {
+	struct pw_frag_src_key peer;
+	uint8_t key[KEY_SIZE] = { 0 };
 	struct pw_frag_key k;
+	bool added;
 
 	if (o->frag != F_FIRST)
 		return;
+	memset(&peer, 0, sizeof(peer));
+	memcpy(peer.peer, dir == PW_DIR_IN ? o->src : o->dst, 16);
+	peer.fam = o->fam;
+	memcpy(key, &peer, sizeof(peer));
+	uint32_t *n = kset_put(&FRAG_SRC, key, &added);
+	if (*n >= FRAG_SHARE) {
+		OS.frags_over_share++;
+		return;
+	}
+	(*n)++;
 	/* every fragment names the protocol after the fragment header (IPv6)
 	 * or in the IPv4 header: the datagram's key */
-	uint8_t proto = o->frag_proto;
-	frag_key(&k, o, dir, proto);
-	kset_add(&FRAGS, &k);
+	frag_key(&k, o, dir, o->frag_proto);
+	kset_put(&FRAGS, &k, &added);
+	OS.frags_tracked++;
+}
+
+/* The TCP state after the host sent flags fl ("Which packets change which
+ * state"): a bare SYN starts afresh, a FIN or RST closes, an ACK without
+ * SYN establishes a SYN-SENT flow. */
+static unsigned tcp_after(unsigned st, uint8_t fl)
+{
+	if ((fl & 0x12) == 0x02)
+		return ST_NEW;
+	if (fl & 0x05)
+		return ST_CLOSING;
+	if ((fl & 0x12) == 0x10 && st == ST_NEW)
+		return ST_REPLIED;
+	return st;
+}
+
+/* The host's packet the out rules let pass: its pw_ct flow opens or is
+ * refreshed, TCP's state moves. The host's echo reply opens nothing. */
+static void host_opened(const struct opkt *o)
+{
+	struct pw_ct_key k;
+	bool added;
+
+	if (!pkt_flow(&k, o, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
+		return;
+	uint32_t *v = kset_put(&CT, &k, &added);
+	if (added) {
+		*v = ct_val(PW_DIR_OUT, ST_NEW);
+		OS.ct_created++;
+	}
+	if (o->proto != IPP_TCP)
+		return;
+	unsigned was = *v & 0xff, st = tcp_after(was, o->flags);
+	PATHS.tcp_moves[st] += !added && st != was;
+	*v = ct_val(PW_DIR_OUT, st);
+}
+
+/* A peer's packet the policy let in, not TCP: its pw_ct_in flow opens. The
+ * reply to the host's own echo request opens nothing. */
+static void peer_opened(const struct opkt *o)
+{
+	struct pw_ct_key k;
+	bool added;
+
+	if (o->proto == IPP_TCP || !pkt_flow(&k, o, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
+		return;
+	uint32_t *v = kset_put(&CT_IN, &k, &added);
+	if (added) {
+		*v = ct_val(PW_DIR_IN, ST_NEW);
+		OS.ct_in_created++;
+	}
+}
+
+/* Step 6, an inbound packet the policy drops: the reply of a flow the host
+ * opened (TCP's state does not move, a FIN or RST on a flow not closing is
+ * counted as ignored; another protocol's flow is marked replied), or an
+ * ICMP error related to one or to a listener's reply. */
+static void second_chance(const struct pw_policy *pol, const struct opkt *o, struct expect *e)
+{
+	struct pw_ct_key k;
+	uint32_t *v;
+
+	if (pkt_flow(&k, o, PW_DIR_IN) && (v = kset_get(&CT, &k))) {
+		e->verdict = PW_PASS;
+		e->reason = PW_R_REPLY;
+		if (o->proto != IPP_TCP)
+			*v = ct_val(PW_DIR_OUT, ST_REPLIED);
+		else if ((o->flags & 0x05) && (*v & 0xff) != ST_CLOSING)
+			OS.ct_ignored++;
+	} else if (is_icmp(o->proto) && icmp_error_type(o->fam, o->type) && related(pol, o)) {
+		e->verdict = PW_PASS;
+		e->reason = PW_R_RELATED;
+	}
+}
+
+/* coverage of step 4 for protocols other than TCP */
+static void note_egress(const struct pw_policy *pol, const struct opkt *o, bool flow)
+{
+	uint8_t action = PW_DROP;
+
+	if (flow)
+		PATHS.reply_out[o->proto == IPP_UDP ? 0 : port_hdr(o->proto) ? 1 : is_icmp(o->proto) ? 2 : 3]++;
+	if (echo_reply(o->proto, o->type))
+		PATHS.echo_reply_out[flow]++;
+	if (o->proto == IPP_UDP && oracle_decide(pol, PW_DIR_IN, 'U', o->sport, o->fam, o->dst, &action) &&
+	    action == PW_PASS)
+		PATHS.udp_in_port[flow]++;
+}
+
+/* Step 4, egress: TCP other than a bare SYN passes under the in rule (not
+ * the default) that allows its source port for its destination; any other
+ * protocol passes as the reply of a flow the peer started (pw_ct_in). */
+static bool egress_reply(const struct pw_policy *pol, const struct opkt *o, struct expect *e)
+{
+	struct pw_ct_key k;
+	uint8_t action;
+
+	if (o->proto == IPP_TCP) {
+		uint32_t rule = oracle_decide(pol, PW_DIR_IN, 'T', o->sport, o->fam, o->dst, &action);
+		if (action != PW_PASS || !rule)
+			return false;
+		PATHS.tcp_listener[!bare_syn(o)]++;
+		if (bare_syn(o))
+			return false;	/* a connect() from a listener's port: new */
+		*e = (struct expect){ PW_PASS, PW_R_ALLOW_RULE, rule };
+		return true;
+	}
+	bool flow = pkt_flow(&k, o, PW_DIR_OUT) && kset_get(&CT_IN, &k);
+	note_egress(pol, o, flow);
+	if (!flow)
+		return false;
+	*e = (struct expect){ PW_PASS, PW_R_REPLY, 0 };
+	return true;
+}
+
+/* Steps 5 and 6: the policy, the flow it opens, or the second chance. */
+static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const struct opkt *o)
+{
+	struct expect e;
+	unsigned item;
+	uint8_t action;
+	char g = group_of(o, &item, false);
+
+	e.rule = oracle_decide(pol, dir, g, item, o->fam, dir == PW_DIR_IN ? o->src : o->dst, &action);
+	e.verdict = action;
+	if (action == PW_PASS) {
+		e.reason = e.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
+		if (dir == PW_DIR_OUT)
+			host_opened(o);
+		else
+			peer_opened(o);
+		return e;
+	}
+	e.reason = e.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
+	if (dir == PW_DIR_IN && !bare_syn(o))	/* a bare SYN is never a reply */
+		second_chance(pol, o, &e);
+	return e;
 }
 
 /* The verdict before monitor mode, and the reason and rule. */
@@ -1622,9 +1994,6 @@ static struct expect o_decide(const struct pw_policy *pol, unsigned dir, const s
 {
 	struct expect e = { PW_DROP, PW_R_DROP_MALFORMED, 0 };
 	struct pw_frag_key fk;
-	struct pw_ct_key k;
-	unsigned item;
-	uint8_t action;
 
 	if (o->res == O_NON_IP)
 		return (struct expect){ PW_PASS, PW_R_NON_IP, 0 };
@@ -1632,43 +2001,18 @@ static struct expect o_decide(const struct pw_policy *pol, unsigned dir, const s
 		return e;
 	if (o->frag == F_LATER) {
 		frag_key(&fk, o, dir, o->frag_proto);
-		if (kset_has(&FRAGS, &fk))
+		if (kset_get(&FRAGS, &fk))
 			return (struct expect){ PW_PASS, PW_R_FRAGMENT_OK, 0 };
 		return (struct expect){ PW_DROP, PW_R_DROP_FRAGMENT, 0 };
 	}
+	if (o->proto == IPP_DCCP || o->proto == IPP_SCTP || o->proto == IPP_UDPLITE)
+		PATHS.port_proto[o->frag == F_FIRST]++;
 	/* whole ND passes; fragmented ND gets no free pass (docs step 3) */
 	if (o->proto == IPP_ICMPV6 && o->type >= PW_ICMPV6_ND_FIRST && o->type <= PW_ICMPV6_ND_LAST &&
 	    o->frag == F_NONE)
 		return (struct expect){ PW_PASS, PW_R_NEIGHBOR, 0 };
-	const uint8_t *peer = dir == PW_DIR_IN ? o->src : o->dst;
-	if (dir == PW_DIR_OUT) {
-		uint32_t rule = listener_reply(pol, o);
-		if (rule) {
-			remember_first(o, dir);
-			return (struct expect){ PW_PASS, PW_R_ALLOW_RULE, rule };
-		}
-	}
-	char g = group_of(o, &item, false);
-	e.rule = oracle_decide(pol, dir, g, item, o->fam, peer, &action);
-	e.verdict = action;
-	if (action == PW_PASS) {
-		e.reason = e.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
-		if (dir == PW_DIR_OUT && ct_key_out(&k, o->fam, o->proto, o->type, o->src, o->dst,
-						    is_icmp(o->proto) ? o->echo_id : o->sport, o->dport))
-			kset_add(&CT, &k);
-	} else {
-		e.reason = e.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
-		bool syn_only = o->proto == IPP_TCP && (o->flags & 0x12) == 0x02;
-		if (dir == PW_DIR_IN && !syn_only) {
-			if (ct_key_in(&k, o) && kset_has(&CT, &k)) {
-				e.verdict = PW_PASS;
-				e.reason = PW_R_REPLY;
-			} else if (is_icmp(o->proto) && icmp_error_type(o->fam, o->type) && related(pol, o)) {
-				e.verdict = PW_PASS;
-				e.reason = PW_R_RELATED;
-			}
-		}
-	}
+	if (!(dir == PW_DIR_OUT && egress_reply(pol, o, &e)))
+		e = o_policy(pol, dir, o);
 	if (e.verdict == PW_PASS)
 		remember_first(o, dir);
 	return e;
@@ -1756,15 +2100,16 @@ static void kernel_counted(unsigned dir, int *reason, int *rule)
 	memcpy(R.rules, rules, sizeof(rules));
 }
 
-/* Collect the keys of a hash map. */
-static uint8_t *map_keys(int fd, size_t *n)
+/* Collect the keys of a hash map, each zero-padded to KEY_SIZE bytes. */
+static uint8_t *map_keys(int fd, size_t key_size, size_t *n)
 {
 	size_t cap = 1024;
 	uint8_t *keys = malloc(cap * KEY_SIZE), cur[KEY_SIZE];
 	void *prev = NULL;
 
 	*n = 0;
-	while (keys && bpf_map_get_next_key(fd, prev, cur) == 0) {
+	memset(cur, 0, sizeof(cur));
+	while (keys && key_size <= KEY_SIZE && bpf_map_get_next_key(fd, prev, cur) == 0) {
 		if (*n == cap) {
 			uint8_t *k = realloc(keys, 2 * cap * KEY_SIZE);
 			if (!k)
@@ -1779,37 +2124,135 @@ static uint8_t *map_keys(int fd, size_t *n)
 	return keys;
 }
 
-/* The kernel's map holds exactly the model's keys (check), then empty both
- * (clear). */
-static void sync_map(const char *what, int fd, struct kset *s, bool check, bool clear)
+/* A kernel map and the oracle's model of it. value: the model's number
+ * for the kernel's value (NULL: keys alone are compared). */
+struct model_map {
+	const char *name;
+	int fd;
+	struct kset *s;
+	size_t key_size;
+	uint32_t (*value)(const uint8_t *key, const uint8_t *val);
+};
+
+/* pw_ct, pw_ct_in: who opened the flow, and its state as the docs name it
+ * (portwall.h's flags: TCP CLOSING over REPLIED = ESTABLISHED over
+ * SYN-SENT; other protocols REPLIED or not, never CLOSING) */
+static uint32_t ct_value(const uint8_t *key, const uint8_t *val)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val v;
+	unsigned st;
+
+	memcpy(&k, key, sizeof(k));
+	memcpy(&v, val, sizeof(v));
+	if (k.proto == IPP_TCP)
+		st = v.flags & PW_CT_CLOSING ? ST_CLOSING : v.flags & PW_CT_REPLIED ? ST_REPLIED : ST_NEW;
+	else
+		st = v.flags & ~PW_CT_REPLIED ? 0xff : v.flags & PW_CT_REPLIED ? ST_REPLIED : ST_NEW;
+	return ct_val(v.dir, st);
+}
+
+/* pw_frag_src: first fragments the peer has remembered */
+static uint32_t share_value(const uint8_t *key, const uint8_t *val)
+{
+	struct pw_frag_src_val v;
+
+	(void)key;
+	memcpy(&v, val, sizeof(v));
+	return v.count;
+}
+
+/* How many of the kernel's keys have another value than the model's; the
+ * first is printed. */
+static size_t values_differ(const struct model_map *m, const uint8_t *keys, size_t n)
+{
+	uint8_t val[64];
+	size_t bad = 0;
+
+	for (size_t i = 0; m->value && i < n; i++) {
+		const uint8_t *key = keys + i * KEY_SIZE;
+		uint32_t *want = kset_get(m->s, key);
+		if (!want || bpf_map_lookup_elem(m->fd, key, val))
+			continue;
+		uint32_t got = m->value(key, val);
+		if (got == *want || bad++)
+			continue;
+		char hex[2 * KEY_SIZE + 1];
+		for (size_t j = 0; j < m->key_size; j++)
+			snprintf(hex + 2 * j, 3, "%02x", key[j]);
+		FAILF("%s: key %s holds 0x%x, the oracle 0x%x", m->name, hex, got, *want);
+	}
+	return bad;
+}
+
+/* The kernel's map holds exactly the model's keys and values (check),
+ * then empty both (clear). */
+static void sync_map(const struct model_map *m, bool check, bool clear)
 {
 	size_t n;
-	uint8_t *keys = map_keys(fd, &n);
+	uint8_t *keys = map_keys(m->fd, m->key_size, &n);
 	size_t missing = 0;
 
 	if (!keys) {
-		FAILF("listing %s failed", what);
+		FAILF("listing %s failed", m->name);
 		return;
 	}
 	for (size_t i = 0; check && i < n; i++)
-		missing += !kset_has(s, keys + i * KEY_SIZE);
-	if (check && (missing || n != s->n)) {
-		FAILF("%s: the kernel holds %zu keys (%zu unknown to the oracle), the oracle %zu", what, n,
-		      missing, s->n);
+		missing += !kset_get(m->s, keys + i * KEY_SIZE);
+	if (check && (missing || n != m->s->n)) {
+		FAILF("%s: the kernel holds %zu keys (%zu unknown to the oracle), the oracle %zu", m->name, n,
+		      missing, m->s->n);
 		R.failures++;
 	}
+	if (check && values_differ(m, keys, n))
+		R.failures++;
 	for (size_t i = 0; clear && i < n; i++)
-		bpf_map_delete_elem(fd, keys + i * KEY_SIZE);
+		bpf_map_delete_elem(m->fd, keys + i * KEY_SIZE);
 	if (clear)
-		kset_clear(s);
+		kset_clear(m->s);
 	free(keys);
-	R.clears += clear && fd == R.dp.ct_fd;
 }
 
 static void sync_state(bool check, bool clear)
 {
-	sync_map("pw_ct", R.dp.ct_fd, &CT, check, clear);
-	sync_map("pw_frags", R.dp.frags_fd, &FRAGS, check, clear);
+	const struct model_map maps[] = {
+		{ "pw_ct", R.dp.ct_fd, &CT, sizeof(struct pw_ct_key), ct_value },
+		{ "pw_ct_in", R.dp.ct_in_fd, &CT_IN, sizeof(struct pw_ct_key), ct_value },
+		{ "pw_frags", R.dp.frags_fd, &FRAGS, sizeof(struct pw_frag_key), NULL },
+		{ "pw_frag_src", R.dp.frag_src_fd, &FRAG_SRC, sizeof(struct pw_frag_src_key), share_value },
+	};
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		sync_map(&maps[i], check, clear);
+	R.clears += clear;
+}
+
+static bool state_full(void)
+{
+	return CT.n > CT_MAX || CT_IN.n > CT_IN_MAX || FRAGS.n > FRAG_MAX || FRAG_SRC.n > FRAG_SRC_MAX;
+}
+
+/* pw_stats says what the model counted (check); the model takes the
+ * kernel's counts (after a disagreement). */
+static void sync_stats(bool check)
+{
+	struct pw_stats st;
+
+	if (pw_dp_stats(&R.dp, &st)) {
+		FAILF("reading pw_stats failed");
+		return;
+	}
+	struct ostats k = { st.ct_created, st.ct_in_created, st.ct_ignored, st.frags_tracked,
+			    st.frags_over_share };
+	if (check && (memcmp(&k, &OS, sizeof(k)) || st.ct_removed)) {
+		FAILF("policy %u: pw_stats ct_created %llu ct_in_created %llu ct_ignored %llu frags_tracked %llu "
+		      "frags_over_share %llu ct_removed %llu; the oracle %llu %llu %llu %llu %llu 0",
+		      R.policy_idx, k.ct_created, k.ct_in_created, k.ct_ignored, k.frags_tracked,
+		      k.frags_over_share, st.ct_removed, OS.ct_created, OS.ct_in_created, OS.ct_ignored,
+		      OS.frags_tracked, OS.frags_over_share);
+		R.failures++;
+	}
+	OS = k;
 }
 
 /* ---- reporting ------------------------------------------------------------------ */
@@ -1883,6 +2326,27 @@ static unsigned npool;
 static struct desc firsts[128];
 static unsigned nfirsts;
 
+/* What the generator made of the kinds docs/datapath.md added: DCCP, SCTP,
+ * UDP-Lite (short headers, fragments), the host as a server, floods of
+ * first fragments (printed at the end). */
+struct gen_count {
+	unsigned long port_proto[3];	/* DCCP, SCTP, UDP-Lite frames */
+	unsigned long port_short;	/* of them, with a header too short */
+	unsigned long port_frags[2];	/* of them, first and later fragments */
+	unsigned long listener[2];	/* the host's packet unasked; a peer's packet with the answer next */
+	unsigned long bursts, burst_frags;
+};
+
+static struct gen_count GEN;
+/* the host's answer to the last packet, made next */
+static struct desc answer;
+static bool have_answer;
+/* a flood of first fragments: copies of burst (a first fragment that
+ * passed, passed_first), each a datagram of its own */
+static struct desc burst, passed_first;
+static unsigned burst_left;
+static bool have_passed_first;
+
 static void remember_desc(const struct desc *d)
 {
 	pool[npool++ % 512] = *d;
@@ -1895,39 +2359,99 @@ static const struct desc *from_pool(void)
 	return npool ? &pool[rnd(npool < 512 ? npool : 512)] : NULL;
 }
 
-/* Make one frame; returns its direction. */
-static unsigned gen_packet(struct frame *f)
+/* One peer's first fragments past its share of pw_frags ("Fragments").
+ * The state is emptied first: the peer's count starts at 0 and pw_frags
+ * has room for its share. */
+static void start_burst(void)
 {
-	struct desc d;
+	sync_state(true, true);
+	burst = passed_first;
+	burst_left = FRAG_SHARE + 50 + rnd(200);
+	GEN.bursts++;
+}
+
+static void gen_burst(struct desc *d)
+{
+	*d = burst;
+	d->frag_id = burst.frag_id + burst_left;
+	if (d->fam == PW_FAM_V4)
+		d->frag_id &= 0xffff;
+	burst_left--;
+	GEN.burst_frags++;
+}
+
+static void count_gen(const struct desc *d)
+{
+	unsigned k = d->proto == IPP_DCCP ? 0 : d->proto == IPP_SCTP ? 1 : 2;
+
+	if (d->proto != IPP_DCCP && d->proto != IPP_SCTP && d->proto != IPP_UDPLITE)
+		return;
+	GEN.port_proto[k]++;
+	GEN.port_short += d->frag != F_LATER && d->l4_len < port_hdr(d->proto);
+	if (d->frag == F_FIRST || d->frag == F_LATER)
+		GEN.port_frags[d->frag == F_LATER]++;
+}
+
+/* A packet of the kinds that make the model's state: fresh, the host as a
+ * server, replies, repeats, ICMP errors, later fragments. */
+static void gen_desc(struct desc *d, unsigned r)
+{
 	const struct desc *p = from_pool();
+
+	if (r < 40 || !p) {
+		gen_fresh(d);
+	} else if (r < 48 && H.nlisten) {
+		have_answer = gen_listener(d, &answer);
+		GEN.listener[have_answer]++;
+	} else if (r < 48) {
+		gen_fresh(d);
+	} else if (r < 65) {
+		gen_reply(d, p);
+	} else if (r < 70) {
+		gen_repeat(d, p);
+	} else if (r < 82) {
+		gen_error(d, p);
+	} else if (nfirsts) {
+		gen_later(d, &firsts[rnd(nfirsts < 128 ? nfirsts : 128)]);
+	} else {
+		gen_fresh(d);
+	}
+}
+
+/* Make one frame into f, described by d; returns whether f is d as it is
+ * (not mutated, nor random). */
+static bool gen_packet(struct frame *f, struct desc *d)
+{
 	unsigned r = rnd(100);
 
-	if (r < 3) {
-		build_non_ip(f);
-		return rnd(2);
+	if (!burst_left && have_passed_first && rnd(BURST_EVERY) == 0)
+		start_burst();
+	memset(d, 0, sizeof(*d));
+	if (have_answer) {
+		*d = answer;
+		have_answer = false;
+	} else if (burst_left && pct(50)) {
+		gen_burst(d);	/* never mutated: every one is to count */
+		build(d, f);
+		return true;
+	} else if (r < 5) {
+		if (r < 3)
+			build_non_ip(f);
+		else
+			build_garbage(f);
+		d->dir = (uint8_t)rnd(2);
+		return false;
+	} else {
+		gen_desc(d, r);
 	}
-	if (r < 5) {
-		build_garbage(f);
-		return rnd(2);
-	}
-	if (r < 45 || !p)
-		gen_fresh(&d);
-	else if (r < 65)
-		gen_reply(&d, p);
-	else if (r < 70)
-		gen_repeat(&d, p);
-	else if (r < 82)
-		gen_error(&d, p);
-	else if (nfirsts)
-		gen_later(&d, &firsts[rnd(nfirsts < 128 ? nfirsts : 128)]);
-	else
-		gen_fresh(&d);
-	build(&d, f);
-	if (pct(30))
+	build(d, f);
+	count_gen(d);
+	if (pct(30)) {
 		mutate(f);
-	else
-		remember_desc(&d);
-	return d.dir;
+		return false;
+	}
+	remember_desc(d);
+	return true;
 }
 
 /* BPF_PROG_TEST_RUN for tc refuses an untagged IPv4 / IPv6 frame shorter
@@ -1940,20 +2464,49 @@ static bool tc_takes(const struct frame *f)
 	return !(et == 0x0800 && f->len < 14 + 20) && !(et == 0x86dd && f->len < 14 + 40);
 }
 
+/* The model's counters say what the kernel should have counted for the
+ * packet: one lookup confirms it; anything else reads them all. *reason,
+ * *rule: what the kernel counted. */
+static bool counted_as_expected(unsigned dir, const struct expect *e, int *reason, int *rule)
+{
+	uint32_t rk = dir * PW_R_COUNT + (uint32_t)e->reason;
+	__u64 now = 0, rnow = 0;
+
+	*reason = e->reason;
+	*rule = rule_reason(e->reason) ? (int)e->rule : -1;
+	bool ok = pcpu_packets(R.dp.reason_stats_fd, rk, &now) == 0 && now == R.reasons[rk] + 1;
+	if (ok && *rule >= 0)
+		ok = pcpu_packets(R.dp.rule_stats_fd, rule_key((uint32_t)*rule, dir), &rnow) == 0 &&
+		     rnow == R.rules[*rule][dir] + 1;
+	if (ok) {
+		R.reasons[rk]++;
+		if (*rule >= 0)
+			R.rules[*rule][dir]++;
+		return true;
+	}
+	kernel_counted(dir, reason, rule);
+	if (!rule_reason(*reason))
+		*rule = -1;
+	return false;
+}
+
 static void one_packet(void)
 {
 	static struct frame f;
+	struct desc d;
 	struct opkt o;
-	unsigned dir;
-	int verdict;
+	int verdict, reason, rule;
 
-	if (CT.n > CT_MAX || FRAGS.n > FRAG_MAX)
+	if (state_full())
 		sync_state(true, true);
-	dir = gen_packet(&f);
-	if (dir == PW_DIR_OUT && !tc_takes(&f))
-		dir = PW_DIR_IN;
+	bool whole = gen_packet(&f, &d);
+	unsigned dir = d.dir == PW_DIR_OUT && tc_takes(&f) ? PW_DIR_OUT : PW_DIR_IN;
 	o_parse(f.b, f.len, &o);
 	struct expect e = o_decide(&R.pol, dir, &o);
+	if (whole && dir == d.dir && o.frag == F_FIRST && e.verdict == PW_PASS) {
+		passed_first = d;	/* one to flood with */
+		have_passed_first = true;
+	}
 	if (R.pol.mode == PW_MODE_MONITOR)
 		e.verdict = PW_PASS;	/* counted and reported, but passes */
 	R.expected[dir][e.reason]++;
@@ -1963,28 +2516,11 @@ static void one_packet(void)
 		R.failures++;
 		return;
 	}
-	/* the model's counters say what the kernel should have counted: one
-	 * lookup confirms it; anything else reads them all */
-	int reason = e.reason, rule = rule_reason(e.reason) ? (int)e.rule : -1;
-	uint32_t rk = dir * PW_R_COUNT + (uint32_t)e.reason;
-	__u64 now = 0, rnow = 0;
-	bool ok = pcpu_packets(R.dp.reason_stats_fd, rk, &now) == 0 && now == R.reasons[rk] + 1;
-	if (ok && rule >= 0)
-		ok = pcpu_packets(R.dp.rule_stats_fd, rule_key((uint32_t)rule, dir), &rnow) == 0 &&
-		     rnow == R.rules[rule][dir] + 1;
-	if (ok) {
-		R.reasons[rk]++;
-		if (rule >= 0)
-			R.rules[rule][dir]++;
-	} else {
-		kernel_counted(dir, &reason, &rule);
-		if (!rule_reason(reason))
-			rule = -1;
-	}
-	if (!ok || verdict != e.verdict) {
+	if (!counted_as_expected(dir, &e, &reason, &rule) || verdict != e.verdict) {
 		report(dir, f.b, f.len, &o, &e, verdict, reason, rule);
 		/* the two states may differ now: start both afresh */
 		sync_state(false, true);
+		sync_stats(false);
 	}
 }
 
@@ -2082,7 +2618,9 @@ static void run_down(void)
 		pw_policy_free(&R.pol);
 	free(R.pcpu);
 	kset_free(&CT);
+	kset_free(&CT_IN);
 	kset_free(&FRAGS);
+	kset_free(&FRAG_SRC);
 	memset(&R, 0, sizeof(R));
 }
 
@@ -2092,6 +2630,49 @@ static void print_coverage(void)
 	for (int k = 0; k < PW_R_COUNT; k++)
 		printf("      %-20s %8lu %8lu\n", pw_reason_names[k], R.expected[PW_DIR_IN][k],
 		       R.expected[PW_DIR_OUT][k]);
+	printf("    made: DCCP %lu, SCTP %lu, UDP-Lite %lu (header short %lu, first fragments %lu, later %lu)\n",
+	       GEN.port_proto[0], GEN.port_proto[1], GEN.port_proto[2], GEN.port_short, GEN.port_frags[0],
+	       GEN.port_frags[1]);
+	printf("    made: the host as a server %lu unasked, %lu asked and answered; %lu floods, %lu first "
+	       "fragments\n", GEN.listener[0], GEN.listener[1], GEN.bursts, GEN.burst_frags);
+	printf("    read: DCCP/SCTP/UDP-Lite whole %lu, first fragments %lu\n", PATHS.port_proto[0],
+	       PATHS.port_proto[1]);
+	printf("    egress TCP from a port an in rule allows: bare SYN %lu, other %lu\n", PATHS.tcp_listener[0],
+	       PATHS.tcp_listener[1]);
+	printf("    egress UDP from a port the in rules allow: no flow let in %lu, one %lu\n",
+	       PATHS.udp_in_port[0], PATHS.udp_in_port[1]);
+	printf("    egress echo replies: no request let in %lu, one %lu\n", PATHS.echo_reply_out[0],
+	       PATHS.echo_reply_out[1]);
+	printf("    egress replies (pw_ct_in): UDP %lu, DCCP/SCTP/UDP-Lite %lu, echo %lu, other %lu\n",
+	       PATHS.reply_out[0], PATHS.reply_out[1], PATHS.reply_out[2], PATHS.reply_out[3]);
+	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, CLOSING %lu\n",
+	       PATHS.tcp_moves[ST_NEW], PATHS.tcp_moves[ST_REPLIED], PATHS.tcp_moves[ST_CLOSING]);
+	printf("    pw_stats: ct_created %llu, ct_in_created %llu, ct_ignored %llu, frags_tracked %llu, "
+	       "frags_over_share %llu\n", OS.ct_created, OS.ct_in_created, OS.ct_ignored, OS.frags_tracked,
+	       OS.frags_over_share);
+}
+
+/* A full run reaches every path the datapath has. */
+static void check_coverage(void)
+{
+	for (int k = 0; k < PW_R_COUNT; k++) {
+		CHECK(R.expected[PW_DIR_IN][k] > 0);
+		if (k != PW_R_RELATED)
+			CHECK(R.expected[PW_DIR_OUT][k] > 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK(PATHS.port_proto[i] > 0);
+		CHECK(PATHS.tcp_listener[i] > 0);
+		CHECK(PATHS.udp_in_port[i] > 0);
+		CHECK(PATHS.echo_reply_out[i] > 0);
+	}
+	for (int i = 0; i < 4; i++)
+		CHECK(PATHS.reply_out[i] > 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(PATHS.tcp_moves[i] > 0);
+	CHECK(OS.ct_in_created > 0);
+	CHECK(OS.ct_ignored > 0);
+	CHECK(OS.frags_over_share > 0);
 }
 
 TEST(kernel_agrees_with_the_oracle)
@@ -2109,8 +2690,13 @@ TEST(kernel_agrees_with_the_oracle)
 	rng = seed;
 	for (unsigned i = 0; i < NBASES; i++)
 		REQUIRE(pw_prefix_parse(base_text[i], &bases[i]) == PW_ADDR_OK);
-	REQUIRE(kset_init(&CT, 65536) && kset_init(&FRAGS, 16384));
-	npool = nfirsts = 0;
+	REQUIRE(kset_init(&CT, 65536) && kset_init(&CT_IN, 32768) && kset_init(&FRAGS, 16384) &&
+		kset_init(&FRAG_SRC, 8192));
+	npool = nfirsts = burst_left = 0;
+	have_answer = have_passed_first = false;
+	memset(&OS, 0, sizeof(OS));
+	memset(&PATHS, 0, sizeof(PATHS));
+	memset(&GEN, 0, sizeof(GEN));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned long p = 0; p < npol; p++) {
 		gen_policy(&policy, (unsigned)p);
@@ -2123,6 +2709,7 @@ TEST(kernel_agrees_with_the_oracle)
 			one_packet();
 		compare_counters();
 		sync_state(true, false);
+		sync_stats(true);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -2132,12 +2719,10 @@ TEST(kernel_agrees_with_the_oracle)
 	       R.reports > MAX_REPORTS ? " (the first 10 printed)" : "");
 	printf("    state checked and emptied %lu times\n", R.clears);
 	CHECK_EQ_INT(R.failures, 0);
-	/* a full run must reach every reason the direction can have */
-	for (int k = 0; npol >= 10 && nper >= 10000 && k < PW_R_COUNT; k++) {
-		CHECK(R.expected[PW_DIR_IN][k] > 0);
-		if (k != PW_R_REPLY && k != PW_R_RELATED)
-			CHECK(R.expected[PW_DIR_OUT][k] > 0);
-	}
+	/* a full run must reach every reason the direction can have, and
+	 * every path of the state */
+	if (npol >= 10 && nper >= 10000)
+		check_coverage();
 	run_down();
 }
 
