@@ -183,7 +183,9 @@ static __always_inline __u8 pw_tcp_next(__u8 was, __u8 fl)
 	return was;
 }
 
-static __always_inline void pw_ct_created(int in_origin)
+/* Count a new flow; `expired`: it takes the place of an expired entry
+ * of the same key, which counts as removed. */
+static __always_inline void pw_ct_created(int in_origin, int expired)
 {
 	struct pw_stats *gs = pw_gstats();
 
@@ -192,12 +194,22 @@ static __always_inline void pw_ct_created(int in_origin)
 			gs->ct_in_created++;
 		else
 			gs->ct_created++;
+		if (expired)
+			gs->ct_removed++;
 	}
 }
 
+/* Has the flow v of protocol proto timed out? */
+static __always_inline int pw_ct_expired(const struct pw_config *cfg, __u8 proto, const struct pw_ct_val *v,
+					 __u64 now)
+{
+	return now - v->last_ns > pw_ct_timeout(cfg, proto, v->flags);
+}
+
 /* An outbound packet the out rules let pass: track its flow in pw_ct.
- * Writes at most once a second per flow, unless the state changes. */
-static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
+ * Writes at most once a second per flow, unless the state changes; an
+ * expired entry of the key is started afresh, as a new flow. */
+static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v, nv = {};
@@ -207,6 +219,12 @@ static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
 	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
 		return;	/* the host's echo reply opens nothing */
 	v = bpf_map_lookup_elem(&pw_ct, &k);
+	if (v && pw_ct_expired(cfg, k.proto, v, now)) {
+		v->flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
+		v->last_ns = now;
+		pw_ct_created(0, 1);
+		return;
+	}
 	if (v) {
 		__u8 next = tcp ? pw_tcp_next(v->flags, p->tcp_flags) : v->flags;
 		if (now - v->last_ns < PW_CT_REFRESH_NS && next == v->flags)
@@ -219,7 +237,7 @@ static __always_inline void pw_ct_outbound(const struct pw_pkt *p)
 	nv.flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
 	nv.dir = PW_DIR_OUT;
 	if (bpf_map_update_elem(&pw_ct, &k, &nv, BPF_NOEXIST) == 0)
-		pw_ct_created(0);
+		pw_ct_created(0, 0);
 }
 
 /* A live entry of ct for key k, or NULL; an expired one is deleted. */
@@ -274,7 +292,7 @@ static __always_inline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u
 
 /* An inbound packet the policy let in (not TCP): remember its flow in
  * pw_ct_in, so that the host's replies pass on egress. */
-static __always_inline void pw_ct_inbound(const struct pw_pkt *p)
+static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v, nv = {};
@@ -285,14 +303,17 @@ static __always_inline void pw_ct_inbound(const struct pw_pkt *p)
 		return;	/* the reply to the host's own echo request opens nothing */
 	v = bpf_map_lookup_elem(&pw_ct_in, &k);
 	if (v) {
-		if (now - v->last_ns >= PW_CT_REFRESH_NS)
+		int expired = pw_ct_expired(cfg, k.proto, v, now);
+		if (expired || now - v->last_ns >= PW_CT_REFRESH_NS)
 			v->last_ns = now;
+		if (expired)
+			pw_ct_created(1, 1);	/* started afresh */
 		return;
 	}
 	nv.last_ns = now;
 	nv.dir = PW_DIR_IN;
 	if (bpf_map_update_elem(&pw_ct_in, &k, &nv, BPF_NOEXIST) == 0)
-		pw_ct_created(1);
+		pw_ct_created(1, 0);
 }
 
 /* Egress, not TCP: does the packet reply to a flow the peer started (and
@@ -345,13 +366,15 @@ static __always_inline int pw_icmp_related(const struct pw_config *cfg, __u32 ha
 	in.dport_be = p->in_dport_be;
 	__builtin_memcpy(in.src, p->in_src, 16);
 	__builtin_memcpy(in.dst, p->in_dst, 16);
-	if (pw_ct_key_of(&k, &in, PW_DIR_OUT) && pw_ct_match(&k, 0, 0))
-		return 1;
-	if (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP) {
-		pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 1), &in, in.dst, &action);
-		return action == PW_PASS;
-	}
-	return 0;
+	if (!pw_ct_key_of(&k, &in, PW_DIR_OUT))
+		return 0;
+	if (pw_ct_match(&k, 0, 0))
+		return 1;	/* a flow the host opened */
+	if (in.proto != IPPROTO_TCP)	/* the host's reply on a flow a peer started */
+		return pw_ct_live(&pw_ct_in, &k, bpf_ktime_get_coarse_ns()) != NULL;
+	/* a local listener's segment (the quote holds no TCP flags) */
+	pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 1), &in, in.dst, &action);
+	return action == PW_PASS;
 }
 
 /* ---- fragments ------------------------------------------------------------ */
@@ -608,9 +631,9 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	if (action == PW_PASS) {
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 		if (c.dir == PW_DIR_OUT)
-			pw_ct_outbound(p);
+			pw_ct_outbound(cfg, p);
 		else
-			pw_ct_inbound(p);
+			pw_ct_inbound(cfg, p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 		/* a TCP SYN without ACK opens a connection: it is never a reply,

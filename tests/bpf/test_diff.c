@@ -24,7 +24,7 @@
  *    egress a segment other than a bare SYN from a port an in rule allows
  *    passes under that rule.
  *  - an ICMP error passes as related when it quotes a packet of a pw_ct
- *    or pw_ct_in flow, or a reply the in rules allow a local (TCP/UDP)
+ *    or pw_ct_in flow, or a TCP segment the in rules allow a local
  *    listener to send.
  *  - pw_frags, first fragments that passed, so that their later fragments
  *    pass; and pw_frag_src, how many each peer (source inbound, destination
@@ -1805,7 +1805,8 @@ static bool bare_syn(const struct opkt *o)
 /* An inbound ICMP error related to a flow the host opened, or to an
  * allowed reply of the host's (step 6): on a flow a peer started
  * (docs/policy.md: "ICMP errors that quote such a flow pass as related"),
- * or one the in rules allow a local listener (a TCP or UDP port) to send. */
+ * or, for TCP, a segment the in rules allow a local listener to send (the
+ * quote holds no flags: steps 4 and 6). */
 static bool related(const struct pw_policy *pol, const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -1817,9 +1818,9 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 		     o->q_dport) &&
 	    (kset_get(&CT, &k) || kset_get(&CT_IN, &k)))
 		return true;
-	if (o->q_proto != IPP_TCP && o->q_proto != IPP_UDP)
-		return false;
-	oracle_decide(pol, PW_DIR_IN, o->q_proto == IPP_TCP ? 'T' : 'U', o->q_sport, o->fam, o->q_dst, &action);
+	if (o->q_proto != IPP_TCP)
+		return false;	/* the host's UDP goes out only on a flow (pw_ct or pw_ct_in) */
+	oracle_decide(pol, PW_DIR_IN, 'T', o->q_sport, o->fam, o->q_dst, &action);
 	return action == PW_PASS;
 }
 

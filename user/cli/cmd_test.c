@@ -12,6 +12,7 @@
 #include "cli/cmds.h"
 #include "lib/json.h"
 #include "datapath/loader.h"
+#include "lib/num.h"
 #include "policy/packet.h"
 
 static void usage(FILE *f)
@@ -22,12 +23,14 @@ static void usage(FILE *f)
 	      "  BPF_PROG_TEST_RUN, on private maps loaded with POLICY (nothing is\n"
 	      "  attached), or without POLICY on the live maps of the portwall under\n"
 	      "  --pin-root (default " PW_PIN_ROOT "): there the packets count and open\n"
-	      "  flows like real ones. A script has one packet per line; state carries over.\n"
+	      "  flows like real ones. A script has one packet per line; state carries over;\n"
+	      "  a line \"wait SECONDS\" ages every flow as if that time had passed (POLICY only).\n"
 	      "  Packet: in|out tcp|udp|icmp|icmpv6|PROTO SRC DST, where SRC/DST are\n"
 	      "  ADDR:PORT or [IPv6]:PORT (no port for other protocols); tcp FLAGS:\n"
 	      "  syn, ack, fin, rst, psh, urg joined by commas (default ack). Options:\n"
 	      "  vlan N (up to 3), frag first|later, frag-id N, icmp-type NAME|N,\n"
 	      "  icmp-code N, icmp-id N, len N, ip-options N, ext hbh,rt,dst,ah,\n"
+	      "  seq N, ackno N, win N (TCP),\n"
 	      "  quote PROTO SRC DST (the packet an ICMP error carries).\n"
 	      "  e.g. portwall test policies/ccp.policy in tcp 198.51.100.7:51000 192.0.2.2:443 syn\n"
 	      "Prints one line per packet: PASS|DROP, the reason, the deciding rule\n"
@@ -99,6 +102,34 @@ static int run_packet(struct tctx *t, const struct pw_pktspec *sp, const char *w
 	return PW_EXIT_OK;
 }
 
+/* A script's "wait SECONDS": every flow and fragment of the private maps
+ * ages as if that time had passed. 1 when the line is no wait, 0 done,
+ * or an exit code. */
+static int script_wait(struct tctx *t, const char *line, const char *where)
+{
+	char word[8], num[32], extra;
+	unsigned long secs;
+
+	if (sscanf(line, " %7s", word) != 1 || strcmp(word, "wait"))
+		return 1;
+	if (sscanf(line, " wait %31s %c", num, &extra) != 1 || !pw_ulong(num, 10, 30 * 86400, &secs)) {
+		fprintf(stderr, "portwall test: %swait takes SECONDS (0-2592000)\n", where);
+		return PW_EXIT_USAGE;
+	}
+	if (t->dp.pinned) {
+		fprintf(stderr, "portwall test: %swait ages the flows it runs on: give a POLICY (private "
+			"maps), not the live ones\n", where);
+		return PW_EXIT_USAGE;
+	}
+	if (pw_dp_age(&t->dp, (uint32_t)secs) < 0) {
+		fprintf(stderr, "portwall test: %sageing the flows failed\n", where);
+		return PW_EXIT_FAIL;
+	}
+	if (!t->json)
+		printf("(%lu s later)\n", secs);
+	return 0;
+}
+
 static int run_script(struct tctx *t, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
@@ -113,6 +144,13 @@ static int run_script(struct tctx *t, const char *path)
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
+		int wr = script_wait(t, line, where);
+		if (wr != 1) {
+			rc = wr;
+			if (rc)
+				break;
+			continue;
+		}
 		int pr = pw_pkt_parse_line(line, &s, err, sizeof(err));
 		if (pr == 1)
 			continue;

@@ -13,7 +13,7 @@ struct name_num {
  * every host, whatever that host's netbase package says. */
 static const struct name_num protos[] = {
 	{ "icmp", 1 }, { "igmp", 2 }, { "ipip", 4 }, { "tcp", 6 }, { "egp", 8 },
-	{ "udp", 17 }, { "ipv6", 41 }, { "rsvp", 46 }, { "gre", 47 }, { "esp", 50 },
+	{ "udp", 17 }, { "dccp", 33 }, { "ipv6", 41 }, { "rsvp", 46 }, { "gre", 47 }, { "esp", 50 },
 	{ "ah", 51 }, { "icmpv6", 58 }, { "eigrp", 88 }, { "ospf", 89 }, { "pim", 103 },
 	{ "vrrp", 112 }, { "l2tp", 115 }, { "sctp", 132 }, { "udplite", 136 },
 };

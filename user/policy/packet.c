@@ -92,9 +92,10 @@ static int proto_word(const char *w, uint8_t *proto)
 	return 0;
 }
 
+/* TCP, UDP, DCCP, SCTP, UDP-Lite: SRC and DST take ports */
 static bool has_ports(uint8_t proto)
 {
-	return proto == 6 || proto == 17;
+	return pw_port_hdr_len(proto) != 0;
 }
 
 /* DIR PROTO SRC DST [FLAGS]: the words every packet has. Returns the
@@ -130,6 +131,8 @@ static int pkt_head(int argc, char **argv, struct pw_pktspec *s, char *err, size
 		i++;
 	else if (s->proto == 6)
 		s->tcp_flags = 0x10;	/* a bare ACK: mid-flow */
+	s->tcp_seq = 1000;
+	s->tcp_win = 65535;
 	return i;
 }
 
@@ -207,6 +210,24 @@ static int opt_icmp_num(struct pw_pktspec *s, const struct pkt_opt *o, char *err
 	return 1;
 }
 
+/* seq N, ackno N, win N: TCP's sequence and acknowledgment numbers, window */
+static int opt_tcp_num(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	unsigned long v;
+	bool win = o->name[0] == 'w';
+
+	if (s->proto != 6 || !o->a || !pw_ulong(o->a, 0, win ? 65535 : 0xffffffff, &v))
+		return pw_errf(err, n, -1, "%s takes a number 0-%s (tcp packets only), got \"%s\"", o->name,
+			       win ? "65535" : "4294967295", o->got);
+	if (win)
+		s->tcp_win = (uint16_t)v;
+	else if (o->name[0] == 's')
+		s->tcp_seq = (uint32_t)v;
+	else
+		s->tcp_ack = (uint32_t)v, s->tcp_ack_set = true;
+	return 1;
+}
+
 static int opt_len(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
 {
 	unsigned long v;
@@ -272,6 +293,7 @@ static const struct {
 } pkt_opts[] = {
 	{ "vlan", opt_vlan }, { "frag", opt_frag }, { "frag-id", opt_frag_id },
 	{ "icmp-type", opt_icmp_type }, { "icmp-code", opt_icmp_num }, { "icmp-id", opt_icmp_num },
+	{ "seq", opt_tcp_num }, { "ackno", opt_tcp_num }, { "win", opt_tcp_num },
 	{ "len", opt_len }, { "ip-options", opt_ip_options }, { "ext", opt_ext }, { "quote", opt_quote },
 };
 
@@ -355,28 +377,31 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-/* L4 header + payload at p for (proto, ports); returns its length */
+/* L4 header + payload at p for (proto, ports); returns its length. tcp:
+ * sequence, acknowledgment and window (NULL: those of a quoted segment). */
 static size_t build_l4(uint8_t *p, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t flags,
-		       unsigned payload)
+		       unsigned payload, const struct pw_pktspec *tcp)
 {
-	size_t h = proto == 6 ? 20 : 8;
+	/* DCCP with 48-bit sequence numbers; SCTP's common header */
+	size_t h = proto == 6 ? 20 : proto == 33 ? 16 : proto == 132 ? 12 : 8;
 
 	memset(p, 0, h + payload);
 	for (unsigned i = 0; i < payload; i++)
 		p[h + i] = (uint8_t)('a' + i % 26);
+	put16(p, sport);
+	put16(p + 2, dport);
 	if (proto == 6) {
-		put16(p, sport);
-		put16(p + 2, dport);
-		put32(p + 4, 1000);
-		put32(p + 8, flags & 0x10 ? 2000 : 0);
+		put32(p + 4, tcp ? tcp->tcp_seq : 1000);
+		put32(p + 8, tcp && tcp->tcp_ack_set ? tcp->tcp_ack : flags & 0x10 ? 2000 : 0);
 		p[12] = 5 << 4;
 		p[13] = flags;
-		put16(p + 14, 65535);
+		put16(p + 14, tcp ? tcp->tcp_win : 65535);
 	} else if (proto == 17) {
-		put16(p, sport);
-		put16(p + 2, dport);
 		put16(p + 4, (uint16_t)(8 + payload));
-	}
+	} else if (proto == 33) {
+		p[4] = 4;	/* data offset: 16 bytes */
+		p[8] = 1;	/* a Request, extended sequence numbers */
+	}	/* UDP-Lite: checksum coverage 0, the whole datagram */
 	return h + payload;
 }
 
@@ -433,7 +458,7 @@ static size_t ip_header(uint8_t *p, uint8_t fam, uint8_t proto, const uint8_t *s
 static size_t build_quote(const struct pw_pktspec *s, uint8_t *p)
 {
 	uint8_t inner[128];
-	size_t il4 = build_l4(inner + 64, s->q_proto, s->q_sport, s->q_dport, 0x18, 0);
+	size_t il4 = build_l4(inner + 64, s->q_proto, s->q_sport, s->q_dport, 0x18, 0, NULL);
 	size_t ih = ip_header(inner, s->fam, s->q_proto, s->q_src, s->q_dst, il4, 0, NULL);
 
 	memmove(inner + ih, inner + 64, il4);
@@ -473,8 +498,9 @@ static size_t build_segment(const struct pw_pktspec *s, uint8_t *l4)
 	if (s->proto == 1 || s->proto == 58)
 		return build_icmp(s, l4);
 	if (has_ports(s->proto)) {
-		len = build_l4(l4, s->proto, s->sport, s->dport, s->tcp_flags, s->payload);
-		put16(l4 + (s->proto == 6 ? 16 : 6), l4_csum(s->fam, s->src, s->dst, s->proto, l4, len));
+		len = build_l4(l4, s->proto, s->sport, s->dport, s->tcp_flags, s->payload, s);
+		if (s->proto != 132)	/* SCTP's is a CRC32c; the datapath reads none */
+			put16(l4 + (s->proto == 6 ? 16 : 6), l4_csum(s->fam, s->src, s->dst, s->proto, l4, len));
 		return len;
 	}
 	len = s->payload ? s->payload : 8;

@@ -19,6 +19,9 @@ struct pw_pktspec {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;	/* host order */
 	uint8_t tcp_flags;
+	uint32_t tcp_seq, tcp_ack;	/* default 1000, and 2000 with ACK (else 0) */
+	uint16_t tcp_win;		/* default 65535 */
+	bool tcp_ack_set;		/* ackno given */
 	uint8_t icmp_type, icmp_code;
 	uint16_t icmp_id;
 	uint16_t vlan[PW_PKT_MAX_VLAN];
