@@ -665,6 +665,36 @@ TEST(conntrack_insert_once_per_flow)
 
 /* A connection table beyond capacity: the flows that keep sending stay,
  * idle ones are evicted first, and the evictions show in the counters. */
+/* One source floods first fragments to an open UDP port (twice the
+ * table's 16,384): it gets its share remembered (1,024), no more, and a
+ * datagram of another source that was in flight keeps its entry, so its
+ * later fragment still passes. */
+TEST(fragment_flood_from_one_source_flushes_no_other)
+{
+	char w[160];
+
+	REQUIRE(up("default in drop\nallow in udp port 5060\n") == 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5060 192.0.2.2:5060 frag first frag-id 7"), P, PW_R_ALLOW_RULE, 1);
+	for (int i = 0; i < 2 * PW_FRAG_CAPACITY; i++) {
+		snprintf(w, sizeof(w), "in udp 203.0.113.9:40000 192.0.2.2:5060 frag first frag-id %d", 1000 + i);
+		pkt(w);	/* each passes (its ports are allowed); only the share is remembered */
+	}
+	struct out legit = pkt("in udp 198.51.100.7:5060 192.0.2.2:5060 frag later frag-id 7");
+	EXPECT_PKT(legit, P, PW_R_FRAGMENT_OK, 0);
+	/* the flooder's own: remembered within its share, not past it */
+	EXPECT_PKT(pkt("in udp 203.0.113.9:40000 192.0.2.2:5060 frag later frag-id 1000"), P, PW_R_FRAGMENT_OK, 0);
+	snprintf(w, sizeof(w), "in udp 203.0.113.9:40000 192.0.2.2:5060 frag later frag-id %d", 1000 + PW_FRAG_SHARE);
+	EXPECT_PKT(pkt(w), D, PW_R_DROP_FRAGMENT, 0);
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.frags_tracked, 1 + PW_FRAG_SHARE);
+	CHECK_EQ_INT(st.frags_over_share, 2 * PW_FRAG_CAPACITY - PW_FRAG_SHARE);
+	printf("    %d first fragments from one source: %llu remembered, %llu over its share; "
+	       "another source's datagram %s\n", 2 * PW_FRAG_CAPACITY, (unsigned long long)st.frags_tracked - 1,
+	       (unsigned long long)st.frags_over_share, legit.reason == PW_R_FRAGMENT_OK ? "kept" : "LOST");
+	down();
+}
+
 TEST(conntrack_full_keeps_busy_flows)
 {
 	char w[128];
