@@ -656,12 +656,15 @@ pass:
 	return pw_record(&c, cfg, p, &r);
 }
 
-/* Parse the frame and judge it. */
-static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h)
+/* Parse the frame and judge it. l3: a compile-time constant, 0 for frames
+ * that start at an Ethernet header, 1 for those that start at the IP header
+ * (the programs of devices without a link-layer header); the Ethernet
+ * programs' code is the same as without the parameter. */
+static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3)
 {
 	struct pw_pkt p = {};
 
-	h->parse = pw_parse(ctx, &p, h->wire_len);
+	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);
 	return pw_verdict(&p, h);
 }
 

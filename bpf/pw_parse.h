@@ -396,4 +396,23 @@ static __always_inline int pw_parse(PW_CTX *ctx, struct pw_pkt *p, __u32 wire_le
 	return PW_PARSE_NON_IP;
 }
 
+/* Parse a packet that starts at its IP header: the frames of devices
+ * without a link-layer header (TUN, WireGuard, ipip, sit, gre, ppp...; see
+ * docs/datapath.md, "Link types"). The IP version (the first nibble) says
+ * which IP; every packet of such a device is IP, so anything else (an
+ * empty frame, version 5) is malformed, never "non-ip". */
+static __always_inline int pw_parse_l3(PW_CTX *ctx, struct pw_pkt *p, __u32 wire_len)
+{
+	void *data = PW_DATA(ctx), *data_end = PW_DATA_END(ctx);
+	__u8 *vh = data;
+
+	if ((void *)(vh + 1) > data_end)
+		return PW_PARSE_MALFORMED;
+	if ((*vh >> 4) == 4)
+		return pw_parse_ipv4(ctx, p, data, data_end, 0, (long)wire_len);
+	if ((*vh >> 4) == 6)
+		return pw_parse_ipv6(ctx, p, data, data_end, 0, (long)wire_len);
+	return PW_PARSE_MALFORMED;
+}
+
 #endif

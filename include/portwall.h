@@ -407,11 +407,22 @@ enum pw_tc_mode {
 	PW_TC_CLSACT_OURS = 2,	/* a filter on a clsact qdisc portwall created */
 };
 
+/* Which pair of programs an interface has: its frames start at an Ethernet
+ * header (pw_ingress, pw_egress) or at the IP header, on devices without a
+ * link-layer header (pw_ingress_l3, pw_egress_l3). Records written before
+ * the L3 programs existed hold 0 there: Ethernet, which they were. */
+enum pw_link {
+	PW_LINK_ETHER = 0,
+	PW_LINK_L3 = 1,
+	PW_LINK_COUNT = 2,
+};
+
 struct pw_iface {
 	__u32 ifindex;
 	__u8 xdp_mode;		/* enum pw_xdp_mode */
 	__u8 tc_mode;		/* enum pw_tc_mode */
-	__u8 pad[2];
+	__u8 link;		/* enum pw_link (was padding: 0 = Ethernet) */
+	__u8 pad;
 	char name[16];
 };
 

@@ -57,6 +57,7 @@ struct pkt {
 	int line;		/* where it starts */
 	char text[LINE_MAX_LEN];
 	uint32_t dir;
+	uint8_t link;		/* enum pw_link: the programs that judge it */
 	uint8_t frame[PW_PKT_OUT_MAX];
 	size_t len;
 	bool laid_out;
@@ -94,12 +95,19 @@ static void lay_out(struct pkt *p)
 
 	memset(lo, 0, sizeof(*lo));
 	p->laid_out = true;
-	while (o + 2 <= p->len && (get16(f + o) == 0x8100 || get16(f + o) == 0x88a8))
-		o += 4;
-	if (o + 2 > p->len)
-		return;
-	uint16_t et = get16(f + o);
-	o += 2;
+	uint16_t et;
+	if (p->link == PW_LINK_L3) {
+		/* the packet starts at its IP header: the version says which */
+		o = 0;
+		et = p->len && f[0] >> 4 == 4 ? 0x0800 : p->len && f[0] >> 4 == 6 ? 0x86dd : 0;
+	} else {
+		while (o + 2 <= p->len && (get16(f + o) == 0x8100 || get16(f + o) == 0x88a8))
+			o += 4;
+		if (o + 2 > p->len)
+			return;
+		et = get16(f + o);
+		o += 2;
+	}
 	if (et == 0x0800 && o + 20 <= p->len) {
 		lo->fam = 4;
 		lo->l3 = o;
@@ -316,7 +324,7 @@ static int do_expect(struct rd *r, char **w, int n)
 		printf("    %s:%d: %s\n", r->file, p->line, p->text);
 		print_hex(stdout, p->frame, p->len);
 	}
-	if (pw_dp_judge(&E.dp, E.c.nrules, p->dir, p->frame, p->len, &res)) {
+	if (pw_dp_judge_link(&E.dp, E.c.nrules, p->link, p->dir, p->frame, p->len, &res)) {
 		CASE_FAIL(r, "running the packet of line %d failed", p->line);
 		return -1;
 	}
@@ -449,6 +457,7 @@ static int directive(struct rd *r, char **w, int n)
 			return -1;
 		}
 		p->dir = s.dir;
+		p->link = s.l3 ? PW_LINK_L3 : PW_LINK_ETHER;
 		p->len = pw_pkt_build(&s, p->frame, sizeof(p->frame));
 		if (!p->len) {
 			CASE_FAIL(r, "the packet does not fit in a frame");
@@ -456,15 +465,17 @@ static int directive(struct rd *r, char **w, int n)
 		}
 		return 0;
 	}
-	if (strcmp(d, "raw") == 0) {
+	if (strcmp(d, "raw") == 0 || strcmp(d, "raw-l3") == 0) {
 		if (start_packet(r))
 			return -1;
 		if (n < 2 || (strcmp(w[1], "in") && strcmp(w[1], "out"))) {
-			CASE_FAIL(r, "raw takes in|out, then hex bytes");
+			CASE_FAIL(r, "%s takes in|out, then hex bytes", d);
 			return -1;
 		}
 		p->dir = strcmp(w[1], "in") == 0 ? PW_DIR_IN : PW_DIR_OUT;
-		snprintf(p->text, sizeof(p->text), "raw %s frame", w[1]);
+		/* raw-l3: bytes from the IP header, through the L3 programs */
+		p->link = d[3] ? PW_LINK_L3 : PW_LINK_ETHER;
+		snprintf(p->text, sizeof(p->text), "%s %s frame", d, w[1]);
 		return hex_bytes(r, w + 2, n - 2, p->frame, &p->len, sizeof(p->frame));
 	}
 	if (!p->open) {
@@ -500,7 +511,8 @@ static int directive(struct rd *r, char **w, int n)
 		return do_poke(r, w + 1, n - 1);
 	if (strcmp(d, "expect") == 0)
 		return do_expect(r, w + 1, n - 1);
-	CASE_FAIL(r, "unknown line \"%s\": policy, policy-line, packet, raw, hex, set, truncate, poke, expect", d);
+	CASE_FAIL(r, "unknown line \"%s\": policy, policy-line, packet, raw, raw-l3, hex, set, truncate, poke, "
+		  "expect", d);
 	return -1;
 }
 

@@ -13,6 +13,7 @@
 #include "lib/sha256.h"
 #include "datapath/apply.h"
 #include "datapath/loader.h"
+#include "datapath/linktype.h"
 #include "datapath/state.h"
 #include "cli/cmds.h"
 
@@ -350,8 +351,8 @@ static void print_success(const struct pw_apply_opts *o, const struct pw_apply_r
 	       m->cur.name, m->cur.path, m->cur.generation, hex,
 	       m->cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
 	for (int i = 0; i < m->niface; i++)
-		printf("  %s: XDP %s, tc egress%s\n", m->iface[i].name, xdp_name(m->iface[i].xdp_mode),
-		       r->had[i] ? "" : " (attached now)");
+		printf("  %s: XDP %s, tc egress%s, %s programs\n", m->iface[i].name, xdp_name(m->iface[i].xdp_mode),
+		       r->had[i] ? "" : " (attached now)", pw_link_name(m->iface[i].link));
 	if (o->confirm)
 		printf("run `portwall confirm%s%s` within %u s, or portwall goes back to %s\n",
 		       other_root ? " --pin-root " : "", other_root ? o->root : "", o->confirm,

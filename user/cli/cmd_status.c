@@ -13,6 +13,7 @@
 #include "lib/json.h"
 #include "lib/sha256.h"
 #include "datapath/stats.h"
+#include "datapath/linktype.h"
 
 #define TOP_PORTS 10
 
@@ -87,9 +88,9 @@ static void json_policy(const char *root, const struct pw_status *s)
 		const struct pw_iface *f = &a->meta.iface[i];
 		printf("%s{\"name\":", i ? "," : "");
 		pw_json_str(stdout, f->name);
-		printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s}", f->ifindex,
-		       xdp_mode_name(s->iface[i].xdp_mode), s->iface[i].xdp ? "true" : "false",
-		       s->iface[i].tc ? "true" : "false");
+		printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s,\"link\":\"%s\"}",
+		       f->ifindex, xdp_mode_name(s->iface[i].xdp_mode), s->iface[i].xdp ? "true" : "false",
+		       s->iface[i].tc ? "true" : "false", pw_link_name(s->iface[i].link));
 	}
 	printf("],");
 }
@@ -182,10 +183,12 @@ static void text_policy(const struct pw_status *s)
 		printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
 	printf("interfaces%s%s:\n", a->meta.netns[0] ? " in netns " : "", a->meta.netns);
 	for (int i = 0; i < niface(s); i++)
-		printf("  %-16s XDP %s %s, tc egress %s\n", a->meta.iface[i].name,
+		printf("  %-16s XDP %s %s, tc egress %s, %s\n", a->meta.iface[i].name,
 		       xdp_mode_name(s->iface[i].xdp_mode),
 		       s->iface[i].xdp ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
-		       s->iface[i].tc ? "attached" : "NOT ATTACHED");
+		       s->iface[i].tc ? "attached" : "NOT ATTACHED",
+		       s->iface[i].link == PW_LINK_L3 ? "l3 programs (packets from the IP header)"
+						      : "ethernet programs");
 }
 
 static void text_counters(const struct pw_status *s)

@@ -28,7 +28,9 @@ static void usage(FILE *f)
 	      "  Packet: in|out tcp|udp|icmp|icmpv6|PROTO SRC DST, where SRC/DST are\n"
 	      "  ADDR:PORT or [IPv6]:PORT (no port for other protocols); tcp FLAGS:\n"
 	      "  syn, ack, fin, rst, psh, urg joined by commas (default ack). Options:\n"
-	      "  vlan N (up to 3), frag first|later, frag-id N, icmp-type NAME|N,\n"
+	      "  vlan N (up to 3), link l3 (the packet alone, no Ethernet header, through\n"
+	      "  the programs of devices without a link-layer header: tun, wireguard),\n"
+	      "  frag first|later, frag-id N, icmp-type NAME|N,\n"
 	      "  icmp-code N, icmp-id N, len N, ip-options N, ext hbh,rt,dst,ah,\n"
 	      "  seq N, ackno N, win N (TCP),\n"
 	      "  quote PROTO SRC DST (the packet an ICMP error carries).\n"
@@ -62,7 +64,7 @@ static int run_packet(struct tctx *t, const struct pw_pktspec *sp, const char *w
 		return PW_EXIT_USAGE;
 	}
 	struct pw_dp_result res;
-	int rc = pw_dp_judge(&t->dp, t->nrules, s.dir, frame, len, &res);
+	int rc = pw_dp_judge_link(&t->dp, t->nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, len, &res);
 	int verdict = res.verdict, reason = res.reason;
 	uint32_t rule = res.rule;
 	if (rc) {

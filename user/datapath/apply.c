@@ -22,6 +22,7 @@
 
 #include "policy/analyze.h"
 #include "datapath/adopt.h"
+#include "datapath/linktype.h"
 #include "datapath/state.h"
 
 /* One apply in progress: what the steps hand each other. */
@@ -34,6 +35,7 @@ struct tx {
 	char abspath[PATH_MAX];
 	char names[PW_MAX_IFACES][IF_NAMESIZE];
 	unsigned idx[PW_MAX_IFACES];
+	uint8_t link[PW_MAX_IFACES];	/* enum pw_link: which programs each takes */
 	int nif, saved, lock;
 	struct pw_dp dp;
 	bool dp_open;
@@ -88,10 +90,13 @@ static int prepare(struct tx *t)
 	return 0;
 }
 
-/* Split "a,b" into names; every one must exist (in the netns). */
+/* Split "a,b" into names; every one must exist (in the netns) and have a
+ * link type portwall enforces on: refused here, before anything is loaded
+ * or attached. */
 static int resolve_ifaces(struct tx *t)
 {
-	char buf[512], *save, *s;
+	char buf[512], err[600], *save, *s;
+	int arphrd;
 
 	t->nif = 0;
 	snprintf(buf, sizeof(buf), "%s", t->o->ifaces);
@@ -100,6 +105,11 @@ static int resolve_ifaces(struct tx *t)
 			return fail(t, PW_LEFT_SAID, "at most %d interfaces", PW_MAX_IFACES);
 		if (strlen(s) >= IF_NAMESIZE || !(t->idx[t->nif] = if_nametoindex(s)))
 			return fail(t, PW_LEFT_NOTHING, "no interface \"%s\"", s);
+		if (pw_iface_link(s, &t->link[t->nif], &arphrd, err, sizeof(err)))
+			return fail(t, PW_LEFT_NOTHING, "%s", err);
+		if (t->link[t->nif] == PW_LINK_L3 && t->o->xdp == PW_XDP_WANT_NATIVE)
+			return fail(t, PW_LEFT_NOTHING, "%s has no link-layer header: XDP runs there in generic mode "
+				    "only (tun's native XDP never sees a tun packet); use --xdp-mode auto or generic", s);
 		snprintf(t->names[t->nif], IF_NAMESIZE, "%s", s);
 		t->nif++;
 	}
@@ -140,6 +150,18 @@ static int open_loaded(struct tx *t)
 	return 0;
 }
 
+/* A datapath pinned by a portwall older than the L3 programs cannot take
+ * an interface without a link-layer header. */
+static int have_programs(struct tx *t)
+{
+	for (int i = 0; i < t->nif; i++)
+		if (pw_dp_prog(&t->dp, t->link[i], PW_DIR_IN) < 0 || pw_dp_prog(&t->dp, t->link[i], PW_DIR_OUT) < 0)
+			return fail(t, PW_LEFT_OLD, "%s needs the programs for interfaces without a link-layer header, "
+				    "which the portwall loaded under %s (an older version) lacks: portwall unload, "
+				    "then apply again", t->names[i], t->o->root);
+	return 0;
+}
+
 /* Step 2: lock the pin root, enter the netns, find the interfaces, and
  * open the loaded datapath or load a new one (not pinned yet). */
 static int open_or_load(struct tx *t)
@@ -153,6 +175,8 @@ static int open_or_load(struct tx *t)
 	if (resolve_ifaces(t))
 		return -1;
 	int rc = open_loaded(t);
+	if (rc == 0)
+		return have_programs(t);
 	if (rc != -ENOENT)
 		return rc;
 	t->first = true;
@@ -339,19 +363,22 @@ static void detach_all(const struct pw_meta *m, const char *root)
 static int attach_one(const struct pw_dp *dp, const struct pw_apply_opts *o, struct pw_iface *f,
 		      const char *pin, char *err, size_t errsz)
 {
-	int rc = pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]);
+	int in = pw_dp_prog(dp, f->link, PW_DIR_IN), out = pw_dp_prog(dp, f->link, PW_DIR_OUT);
+	int rc = pw_xdp_attached((int)f->ifindex, in);
 
 	if (rc > 0 && access(pin, F_OK) == 0) {
 		f->xdp_mode = (uint8_t)rc;
 		rc = 0;
 	} else {
 		pw_detach_xdp(pin);	/* a stale pin, if any */
-		rc = pw_attach_xdp(dp->prog_fd[PW_DIR_IN], (int)f->ifindex, f->name, o->xdp, o->force, pin,
-				   &f->xdp_mode, err, errsz);
+		/* generic on L3 devices: a TUN device's native XDP hook takes
+		 * only tap frames, so a native attach there would enforce nothing */
+		enum pw_xdp_want want = f->link == PW_LINK_L3 ? PW_XDP_WANT_GENERIC : o->xdp;
+		rc = pw_attach_xdp(in, (int)f->ifindex, f->name, want, o->force, pin, &f->xdp_mode, err, errsz);
 	}
 	if (!rc) {
 		pw_fault_point("mid-attach");	/* XDP on, tc not yet */
-		rc = pw_attach_tc(dp->prog_fd[PW_DIR_OUT], (int)f->ifindex, f->name, &f->tc_mode, err, errsz);
+		rc = pw_attach_tc(out, (int)f->ifindex, f->name, &f->tc_mode, err, errsz);
 		if (rc)
 			pw_detach_xdp(pin);
 	}
@@ -367,13 +394,20 @@ static int iface_record(struct tx *t, int i, char *err, size_t errsz)
 
 	while (k < m->niface && !(strcmp(m->iface[k].name, t->names[i]) == 0 && m->iface[k].ifindex == t->idx[i]))
 		k++;
-	if (k < m->niface)
+	if (k < m->niface && m->iface[k].xdp_mode && m->iface[k].link != t->link[i])
+		return pw_errf(err, errsz, -EINVAL, "%s is attached with the %s programs but its link type now needs "
+			       "the %s ones: portwall unload, then apply again", t->names[i],
+			       pw_link_name(m->iface[k].link), pw_link_name(t->link[i])), -1;
+	if (k < m->niface) {
+		m->iface[k].link = t->link[i];	/* not attached yet: as it is now */
 		return k;
+	}
 	if (m->niface == PW_MAX_IFACES)
 		return pw_errf(err, errsz, -E2BIG, "at most %d interfaces", PW_MAX_IFACES), -1;
 	struct pw_iface *f = &m->iface[m->niface++];
 	memset(f, 0, sizeof(*f));
 	f->ifindex = t->idx[i];
+	f->link = t->link[i];
 	_Static_assert(sizeof(f->name) == IF_NAMESIZE, "an interface name");
 	memcpy(f->name, t->names[i], sizeof(f->name));	/* NUL-terminated by resolve_ifaces */
 	f->tc_mode = PW_TC_CLSACT;	/* until attached: our filter, if any, goes */
@@ -404,7 +438,7 @@ static int attach_new(struct tx *t, char *err, size_t errsz)
 		pw_link_pin(t->o->root, t->names[i], pin, sizeof(pin));
 		if (attach_one(&t->dp, t->o, &m->iface[k], pin, err, errsz)) {
 			/* a filter a killed apply left loses its record here */
-			if (pw_tc_attached((int)t->idx[i], t->dp.prog_fd[PW_DIR_OUT]) == 1)
+			if (pw_tc_attached((int)t->idx[i], pw_dp_prog(&t->dp, m->iface[k].link, PW_DIR_OUT)) == 1)
 				pw_detach_tc((int)t->idx[i], PW_TC_CLSACT);
 			memmove(&m->iface[k], &m->iface[k + 1], (size_t)(m->niface - k - 1) * sizeof(m->iface[0]));
 			m->niface--;

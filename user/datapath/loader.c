@@ -109,7 +109,11 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
 	{ "pw_events", offsetof(struct pw_dp, events_fd) }, { "pw_meta", offsetof(struct pw_dp, meta_fd) },
 };
-static const char *const pin_progs[PW_DIR_COUNT] = { "prog_ingress", "prog_egress" };
+/* the programs by pin name: [link][dir] (enum pw_link, PW_DIR_*). The L3
+ * pins are optional when opening: an older portwall pinned none. */
+static const char *const pin_progs[PW_LINK_COUNT][PW_DIR_COUNT] = {
+	{ "prog_ingress", "prog_egress" }, { "prog_ingress_l3", "prog_egress_l3" },
+};
 #define NPIN (sizeof(pin_maps) / sizeof(pin_maps[0]))
 
 static int *fd_at(struct pw_dp *dp, size_t off)
@@ -122,6 +126,8 @@ static void take_fds(struct pw_dp *dp)
 {
 	dp->prog_fd[PW_DIR_IN] = bpf_program__fd(dp->in->progs.pw_ingress);
 	dp->prog_fd[PW_DIR_OUT] = bpf_program__fd(dp->out->progs.pw_egress);
+	dp->prog_l3_fd[PW_DIR_IN] = bpf_program__fd(dp->in->progs.pw_ingress_l3);
+	dp->prog_l3_fd[PW_DIR_OUT] = bpf_program__fd(dp->out->progs.pw_egress_l3);
 	for (size_t i = 0; i < NPIN; i++)	/* every map has its pin's name */
 		*fd_at(dp, pin_maps[i].off) = bpf_map__fd(bpf_object__find_map_by_name(dp->in->obj, pin_maps[i].name));
 	dp->btf_fd = bpf_object__btf_fd(dp->in->obj);
@@ -189,12 +195,20 @@ int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t n)
 		if (bpf_obj_pin(*fd_at((struct pw_dp *)dp, pin_maps[i].off), path))
 			return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 	}
-	for (int d = 0; d < PW_DIR_COUNT; d++) {
-		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
-		if (bpf_obj_pin(dp->prog_fd[d], path))
-			return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
-	}
+	for (int l = 0; l < PW_LINK_COUNT; l++)
+		for (int d = 0; d < PW_DIR_COUNT; d++) {
+			snprintf(path, sizeof(path), "%s/%s", root, pin_progs[l][d]);
+			if (bpf_obj_pin(pw_dp_prog(dp, (uint8_t)l, (uint32_t)d), path))
+				return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
+		}
 	return 0;
+}
+
+int pw_dp_prog(const struct pw_dp *dp, uint8_t link, uint32_t dir)
+{
+	if (dir >= PW_DIR_COUNT)
+		return -1;
+	return link == PW_LINK_L3 ? dp->prog_l3_fd[dir] : link == PW_LINK_ETHER ? dp->prog_fd[dir] : -1;
 }
 
 void pw_dp_unpin(const char *root)
@@ -205,10 +219,11 @@ void pw_dp_unpin(const char *root)
 		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
 		unlink(path);
 	}
-	for (int d = 0; d < PW_DIR_COUNT; d++) {
-		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
-		unlink(path);
-	}
+	for (int l = 0; l < PW_LINK_COUNT; l++)
+		for (int d = 0; d < PW_DIR_COUNT; d++) {
+			snprintf(path, sizeof(path), "%s/%s", root, pin_progs[l][d]);
+			unlink(path);
+		}
 }
 
 /* Maps pinned by another version of portwall hold other layouts: refuse
@@ -245,7 +260,7 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 	memset(dp, 0, sizeof(*dp));
 	for (size_t i = 0; i < NPIN; i++)
 		*fd_at(dp, pin_maps[i].off) = -1;
-	dp->prog_fd[0] = dp->prog_fd[1] = dp->btf_fd = -1;
+	dp->prog_fd[0] = dp->prog_fd[1] = dp->prog_l3_fd[0] = dp->prog_l3_fd[1] = dp->btf_fd = -1;
 	dp->pinned = true;
 	dp->ncpus = libbpf_num_possible_cpus();
 	for (size_t i = 0; i < NPIN; i++) {
@@ -262,13 +277,17 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 		*fd_at(dp, pin_maps[i].off) = fd;
 	}
 	for (int d = 0; d < PW_DIR_COUNT; d++) {
-		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[d]);
+		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[PW_LINK_ETHER][d]);
 		dp->prog_fd[d] = bpf_obj_get(path);
 		if (dp->prog_fd[d] < 0) {
 			int e = errno;
 			pw_dp_close(dp);
 			return pw_errf(err, n, -e, "opening %s failed: %s", path, strerror(e));
 		}
+		/* absent under a portwall that predates them: -1, and an
+		 * interface that needs them is refused (apply.c) */
+		snprintf(path, sizeof(path), "%s/%s", root, pin_progs[PW_LINK_L3][d]);
+		dp->prog_l3_fd[d] = bpf_obj_get(path);
 	}
 	if (check_layout(dp, root, err, n)) {
 		pw_dp_close(dp);
@@ -300,9 +319,12 @@ void pw_dp_close(struct pw_dp *dp)
 		for (size_t i = 0; i < NPIN; i++)
 			if (*fd_at(dp, pin_maps[i].off) >= 0)
 				close(*fd_at(dp, pin_maps[i].off));
-		for (int d = 0; d < PW_DIR_COUNT; d++)
+		for (int d = 0; d < PW_DIR_COUNT; d++) {
 			if (dp->prog_fd[d] >= 0)
 				close(dp->prog_fd[d]);
+			if (dp->prog_l3_fd[d] >= 0)
+				close(dp->prog_l3_fd[d]);
+		}
 		if (dp->btf_fd >= 0)
 			close(dp->btf_fd);
 		dp->pinned = false;

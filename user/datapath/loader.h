@@ -19,7 +19,9 @@ struct egress_bpf;
 struct pw_dp {
 	struct ingress_bpf *in;
 	struct egress_bpf *out;
-	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress */
+	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress: Ethernet frames */
+	int prog_l3_fd[PW_DIR_COUNT];	/* the same from the IP header (PW_LINK_L3);
+					 * -1 when opened from pins that predate them */
 	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int btf_fd;			/* the programs' BTF, for new peer tries */
@@ -47,6 +49,9 @@ int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t errsz)
 /* Open a loaded datapath from its pins. Returns 0, -ENOENT when nothing is
  * pinned there, or another -errno with a message. */
 int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* The program of direction dir for link kind link (enum pw_link): an fd,
+ * or -1 when this datapath has none (pins of an older portwall). */
+int pw_dp_prog(const struct pw_dp *dp, uint8_t link, uint32_t dir);
 /* Remove the pins of maps and programs under root (not the directory). */
 void pw_dp_unpin(const char *root);
 int pw_dp_read_meta(const struct pw_dp *dp, struct pw_meta *m);
@@ -94,8 +99,13 @@ int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
 #define PW_PKT_OUT_MAX 10240
 
 /* Run one frame through the ingress (dir IN) or egress (dir OUT) program.
- * *verdict: PW_PASS / PW_DROP as the program returned it. */
+ * *verdict: PW_PASS / PW_DROP as the program returned it. The _link forms
+ * take the link kind (enum pw_link): PW_LINK_L3 runs a frame that starts
+ * at its IP header through the L3 programs. The kernel runs no frame
+ * shorter than 14 bytes (-EINVAL). */
 int pw_dp_run(const struct pw_dp *dp, uint32_t dir, const uint8_t *frame, size_t len, int *verdict);
+int pw_dp_run_link(const struct pw_dp *dp, uint8_t link, uint32_t dir, const uint8_t *frame, size_t len,
+		   int *verdict);
 
 /* Run one frame and read what the kernel counted for it: the verdict the
  * program returned, the reason and the deciding rule (rule ids 0..nrules
@@ -108,6 +118,8 @@ struct pw_dp_result {
 };
 int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uint8_t *frame,
 		size_t len, struct pw_dp_result *r);
+int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint32_t dir, const uint8_t *frame,
+		     size_t len, struct pw_dp_result *r);
 
 /* ---- ct_flush.c: conntrack after a reload ---- */
 

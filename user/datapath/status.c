@@ -90,6 +90,20 @@ int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	return 0;
 }
 
+/* Which of our XDP programs is on ifindex: its mode (> 0) and *link, or 0. */
+static int xdp_variant(const struct pw_dp *dp, int ifindex, uint8_t *link)
+{
+	for (uint8_t l = 0; l < PW_LINK_COUNT; l++) {
+		int fd = pw_dp_prog(dp, l, PW_DIR_IN);
+		int x = fd < 0 ? 0 : pw_xdp_attached(ifindex, fd);
+		if (x > 0) {
+			*link = l;
+			return x;
+		}
+	}
+	return 0;
+}
+
 void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 {
 	const struct pw_meta *m = &s->a->meta;
@@ -99,10 +113,11 @@ void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 
 	for (int i = 0; i < m->niface && i < PW_MAX_IFACES; i++) {
 		const struct pw_iface *f = &m->iface[i];
-		int x = in ? pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]) : -1;
+		s->iface[i].link = f->link;
+		int x = in ? xdp_variant(dp, (int)f->ifindex, &s->iface[i].link) : -1;
 		s->iface[i].xdp = x > 0;
 		s->iface[i].xdp_mode = x > 0 ? x : f->xdp_mode;
-		s->iface[i].tc = in && pw_tc_attached((int)f->ifindex, dp->prog_fd[PW_DIR_OUT]) == 1;
+		s->iface[i].tc = in && pw_tc_attached((int)f->ifindex, pw_dp_prog(dp, f->link, PW_DIR_OUT)) == 1;
 	}
 	if (saved >= 0)
 		pw_netns_leave(saved);

@@ -29,6 +29,7 @@ void pw_counts_free(struct pw_counts *n);
 /* An interface of the policy record as the kernel has it now. */
 struct pw_iface_state {
 	int xdp_mode;		/* PW_XDP_*: as attached, else as applied */
+	uint8_t link;		/* enum pw_link: the programs attached, else as applied */
 	bool xdp;		/* our XDP program is on it */
 	bool tc;		/* our tc egress filter is on it */
 };

@@ -80,7 +80,7 @@ static void detach_ifaces(const char *root, const char *only, const struct pw_dp
 		u->not_on = false;
 		pw_link_pin(root, f->name, pin, sizeof(pin));
 		pw_detach_xdp(pin);
-		if (!u->pin_only && f->tc_mode && pw_tc_attached((int)f->ifindex, dp->prog_fd[PW_DIR_OUT]) == 1)
+		if (!u->pin_only && f->tc_mode && pw_tc_attached((int)f->ifindex, pw_dp_prog(dp, f->link, PW_DIR_OUT)) == 1)
 			pw_detach_tc((int)f->ifindex, f->tc_mode);
 		if (tell->detached)
 			tell->detached(tell->ctx, f);

@@ -158,6 +158,18 @@ static int opt_vlan(struct pw_pktspec *s, const struct pkt_opt *o, char *err, si
 	return 1;
 }
 
+/* link l3|ethernet: which programs judge it, the frame it is built as */
+static int opt_link(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
+{
+	if (o->a && strcmp(o->a, "l3") == 0)
+		s->l3 = true;
+	else if (o->a && strcmp(o->a, "ethernet") == 0)
+		s->l3 = false;
+	else
+		return pw_errf(err, n, -1, "link takes l3 or ethernet, got \"%s\"", o->got);
+	return 1;
+}
+
 static int opt_frag(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n)
 {
 	if (o->a && strcmp(o->a, "first") == 0)
@@ -291,7 +303,7 @@ static const struct {
 	const char *name;
 	int (*parse)(struct pw_pktspec *s, const struct pkt_opt *o, char *err, size_t n);
 } pkt_opts[] = {
-	{ "vlan", opt_vlan }, { "frag", opt_frag }, { "frag-id", opt_frag_id },
+	{ "vlan", opt_vlan }, { "link", opt_link }, { "frag", opt_frag }, { "frag-id", opt_frag_id },
 	{ "icmp-type", opt_icmp_type }, { "icmp-code", opt_icmp_num }, { "icmp-id", opt_icmp_num },
 	{ "seq", opt_tcp_num }, { "ackno", opt_tcp_num }, { "win", opt_tcp_num },
 	{ "len", opt_len }, { "ip-options", opt_ip_options }, { "ext", opt_ext }, { "quote", opt_quote },
@@ -311,8 +323,8 @@ static int pkt_option(struct pw_pktspec *s, int nw, char **w, char *err, size_t 
 			return used < 0 ? -1 : 1 + used;
 		}
 	}
-	return pw_errf(err, n, -1, "unknown packet option \"%s\": vlan, frag, frag-id, icmp-type, "
-		   "icmp-code, icmp-id, len, ip-options, ext, quote", o.name);
+	return pw_errf(err, n, -1, "unknown packet option \"%s\": vlan, link, frag, frag-id, icmp-type, "
+		   "icmp-code, icmp-id, seq, ackno, win, len, ip-options, ext, quote", o.name);
 }
 
 int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t n)
@@ -323,6 +335,8 @@ int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t 
 		int used = pkt_option(s, argc - i, argv + i, err, n);
 		i = used < 0 ? -1 : i + used;
 	}
+	if (i >= 0 && s->l3 && s->nvlan)
+		return pw_errf(err, n, -1, "vlan tags need an Ethernet header: not with link l3%s", "");
 	return i < 0 ? -1 : 0;
 }
 
@@ -577,12 +591,12 @@ size_t pw_pkt_build(const struct pw_pktspec *s, uint8_t *buf, size_t size)
 	if (size < 256 + s->payload)
 		return 0;
 	l4len = build_segment(s, l4);
-	o = build_ethernet(s, buf);
+	o = s->l3 ? 0 : build_ethernet(s, buf);
 	o += build_ip(s, buf + o, l4len);
 	memcpy(buf + o, l4, l4len);
 	o += l4len;
-	/* the minimum Ethernet frame */
-	while (o < 60)
+	/* the minimum Ethernet frame; an L3 packet has no padding */
+	while (!s->l3 && o < 60)
 		buf[o++] = 0;
 	return o;
 }
@@ -625,6 +639,8 @@ void pw_pkt_describe(const struct pw_pktspec *s, char *buf, size_t size)
 	}
 	for (int i = 0; i < s->nvlan && o < size; i++)
 		o += (size_t)snprintf(buf + o, size - o, " vlan %u", s->vlan[i]);
+	if (s->l3 && o < size)
+		o += (size_t)snprintf(buf + o, size - o, " link l3");
 	if (s->frag && o < size)
 		o += (size_t)snprintf(buf + o, size - o, " frag %s", s->frag == PW_PKT_FRAG_FIRST ? "first" : "later");
 	if (s->next && o < size)

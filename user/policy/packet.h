@@ -26,6 +26,8 @@ struct pw_pktspec {
 	uint16_t icmp_id;
 	uint16_t vlan[PW_PKT_MAX_VLAN];
 	int nvlan;
+	bool l3;		/* link l3: no Ethernet header, the packet starts at
+				 * its IP header (a device without a link-layer header) */
 	int frag;		/* enum pw_pkt_frag */
 	uint32_t frag_id;
 	unsigned payload;	/* L4 payload bytes */
@@ -45,8 +47,8 @@ int pw_pkt_parse(int argc, char **argv, struct pw_pktspec *s, char *err, size_t 
 /* The same from one line of words separated by blanks ("#" starts a
  * comment). Returns 0, 1 when the line holds no packet, or -1. */
 int pw_pkt_parse_line(const char *line, struct pw_pktspec *s, char *err, size_t errsz);
-/* Build the Ethernet frame with valid checksums. Returns its length, 0 if
- * it does not fit. */
+/* Build the Ethernet frame (or, with l3, the IP packet alone, unpadded)
+ * with valid checksums. Returns its length, 0 if it does not fit. */
 size_t pw_pkt_build(const struct pw_pktspec *s, uint8_t *buf, size_t size);
 /* "in tcp 198.51.100.7:51000 -> 192.0.2.2:443 syn" */
 void pw_pkt_describe(const struct pw_pktspec *s, char *buf, size_t size);
