@@ -30,6 +30,22 @@ expect_eq "script: exit 0" "$RC" 0
 expect_eq "script: three lines" "$(printf '%s\n' "$OUT" | wc -l)" 3
 expect_eq "script: verdicts in order" "$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" "PASS/allow-rule PASS/reply DROP/default "
 
+# wait: the flow times out (tcp-syn 120 s) as if the time had passed
+cat > "$T/wait" <<'S'
+out tcp 192.0.2.2:40000 198.51.100.25:587 syn seq 7 win 1024
+in  tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack ackno 8
+wait 121
+in  tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack ackno 8
+S
+run "$PW" test policies/ccp.policy -f "$T/wait"
+expect_eq "script wait: exit 0" "$RC" 0
+expect_eq "script wait: the reply drops once the flow has timed out" \
+	"$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" "PASS/allow-rule PASS/reply (121/s DROP/default "
+printf 'wait soon\n' > "$T/wait-bad"
+run "$PW" test policies/ccp.policy -f "$T/wait-bad"
+expect_eq "script wait without seconds: usage exit" "$RC" 2
+expect_match "script wait without seconds: says so" "$ERR" "wait-bad:1: wait takes SECONDS"
+
 printf 'in tcp 198.51.100.7:1 192.0.2.2:80 syn\nin tcp nonsense\n' > "$T/bad"
 run "$PW" test policies/ccp.policy -f "$T/bad"
 expect_eq "bad script line: usage exit" "$RC" 2
