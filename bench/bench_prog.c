@@ -179,6 +179,52 @@ static void long_flow(struct loaded *l, struct empty_bpf *empty)
 	       (unsigned long long)(after.ct_created - before.ct_created), repeat * rounds);
 }
 
+/* Time one packet through prog and an empty program of the same hook,
+ * alternating, over the rounds: the medians of both. */
+static void pair(int prog, int empty, const char *words, double *ns, double *floor)
+{
+	uint8_t f[PW_PKT_OUT_MAX];
+	uint32_t dir;
+	double a[64], b[64];
+	size_t n = build(words, f, sizeof(f), &dir);
+
+	for (unsigned r = 0; r < rounds; r++) {
+		b[r] = time_prog(empty, f, n);
+		a[r] = time_prog(prog, f, n);
+	}
+	*ns = median_of(a, rounds);
+	*floor = median_of(b, rounds);
+}
+
+/* Flows a peer started: what connection tracking by origin costs. The
+ * host's UDP answer looks up pw_ct_in on egress; an allowed inbound
+ * datagram refreshes its pw_ct_in entry (a lookup, a write once a second);
+ * a TCP listener's segment is judged by the in rules of its port, no
+ * lookup in a flow table. */
+static void server_flows(struct loaded *l, struct empty_bpf *empty)
+{
+	static const struct { const char *name, *words; int dir; } c[] = {
+		{ "server's UDP answer, egress (pw_ct_in)", "out udp 192.0.2.2:5060 198.51.100.7:40000", PW_DIR_OUT },
+		{ "server's TCP segment, egress (in rules)", "out tcp 192.0.2.2:5222 198.51.100.7:40000 ack", PW_DIR_OUT },
+		{ "allowed UDP in, ingress (pw_ct_in refresh)", "in udp 198.51.100.7:40000 192.0.2.2:5060", PW_DIR_IN },
+	};
+	uint8_t f[PW_PKT_OUT_MAX];
+	uint32_t dir;
+	int verdict;
+	size_t n = build("in udp 198.51.100.7:40000 192.0.2.2:5060", f, sizeof(f), &dir);
+
+	pw_dp_run(&l->dp, dir, f, n, &verdict);	/* the peer starts the flow */
+	printf("\n# flows a peer started (small policy)\n");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		double ns, fl;
+		int e = c[i].dir == PW_DIR_OUT ? bpf_program__fd(empty->progs.tc_pass_all)
+					       : bpf_program__fd(empty->progs.xdp_drop_all);
+		pair(l->dp.prog_fd[c[i].dir], e, c[i].words, &ns, &fl);
+		printf("%-44s %9.1f %9.2f   (x the empty %s program, %.1f ns)\n", c[i].name, ns, ns / fl,
+		       c[i].dir == PW_DIR_OUT ? "tc" : "XDP", fl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (geteuid() != 0) {
@@ -286,6 +332,7 @@ int main(int argc, char **argv)
 	       floors[nf / 2], floors[0], floors[nf - 1]);
 	printf("x floor: median over rounds of the case against the mean of the floors just before and after it\n");
 	long_flow(&small, empty);
+	server_flows(&small, empty);
 	free(floors);
 	free(sm);
 	free(lg);

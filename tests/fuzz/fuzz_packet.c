@@ -1,6 +1,6 @@
 /* fuzz_packet.c - libFuzzer: any line as a `portwall test` packet
- * description; when it parses, build the frame (which must fit and have the
- * length it says). */
+ * description; when it parses, build the frame (which must fit, and be no
+ * shorter than a padded Ethernet frame, or an L3 packet with `link l3`). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line[size] = '\0';
 	if (pw_pkt_parse_line(line, &s, err, sizeof(err)) == 0) {
 		size_t n = pw_pkt_build(&s, frame, sizeof(frame));
-		if (n < 60 || n > sizeof(frame)) {
+		/* an Ethernet frame is padded to 60 bytes; an L3 packet holds at
+		 * least an IPv4 header and 8 bytes */
+		if (n < (s.l3 ? 28u : 60u) || n > sizeof(frame)) {
 			fprintf(stderr, "built %zu bytes\n", n);
 			abort();
 		}
