@@ -30,6 +30,7 @@ struct run {
 	int ino;		/* inotify fd */
 	int sfd;		/* signalfd: SIGHUP, SIGTERM, SIGINT */
 	int evlock;		/* the drop events' lock; -1: another process reads them */
+	int agent;		/* the lock of the one run per pin root */
 	struct ring_buffer *rb;	/* the drop events, NULL when not ours */
 	time_t next_metrics;	/* when to write the metrics file next */
 };
@@ -230,9 +231,27 @@ static void finish(struct run *r)
 		close(r->evlock);
 }
 
+/* One run per pin root: a second would apply its own policy over the
+ * first one's on every reload. 0, or -1 having said who owns it. */
+static int own_root(struct run *r)
+{
+	int holder;
+
+	r->agent = pw_owner_lock(r->o.root, "agent", &holder);
+	if (r->agent >= 0)
+		return 0;
+	if (holder > 0 || errno == EWOULDBLOCK)
+		fprintf(stderr, "portwall run: another portwall run (pid %d) owns pin root %s: stop it first, or "
+			"give this one another --pin-root; nothing was changed\n", holder, r->o.root);
+	else
+		fprintf(stderr, "portwall run: taking the agent lock of pin root %s in %s failed: %s; nothing was "
+			"changed\n", r->o.root, PW_LOCK_DIR, strerror(errno));
+	return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run r = { .ino = -1, .sfd = -1, .evlock = -1 };
+	struct run r = { .ino = -1, .sfd = -1, .evlock = -1, .agent = -1 };
 	int rc = pw_apply_parse(argc, argv, &r.o, true);
 
 	if (rc)
@@ -244,8 +263,10 @@ int cmd_run(int argc, char **argv)
 	if (pw_need_root("run"))
 		return PW_EXIT_FAIL;
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
-	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
+	if (own_root(&r))
 		return PW_EXIT_FAIL;
+	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
+		return PW_EXIT_FAIL;	/* the lock goes with the process */
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",
 	       r.o.unload_on_exit ? "and unloads" : "enforcement stays");
 	while (turn(&r))

@@ -126,31 +126,7 @@ void pw_event_json(const struct pw_event *e, const char *ifname, const char *rul
 
 int pw_events_lock(const char *root, int *holder)
 {
-	char path[600], pid[32];
-
-	*holder = 0;
-	mkdir(PW_LOCK_DIR, 0700);
-	pw_run_private(PW_LOCK_DIR);
-	pw_run_path(root, "events", path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	fchmod(fd, 0600);
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		ssize_t n = read(fd, pid, sizeof(pid) - 1);
-		if (n > 0) {
-			pid[n] = '\0';
-			*holder = atoi(pid);
-		}
-		close(fd);
-		return -1;
-	}
-	if (ftruncate(fd, 0) == 0) {
-		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (write(fd, pid, (size_t)n) < 0)
-			n = 0;
-	}
-	return fd;
+	return pw_owner_lock(root, "events", holder);
 }
 
 /* for pw_dp_read_events (in loader.h: it reads the datapath's ring buffer) */

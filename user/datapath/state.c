@@ -1,5 +1,6 @@
 /* agent.c - what apply, status, unload and test share. */
 #include "datapath/state.h"
+#include "lib/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,14 +42,42 @@ int pw_ensure_bpffs(const char *root, char *err, size_t n)
 	return 0;
 }
 
+/* The pin root with its slashes collapsed and no trailing one: one name
+ * for one directory however it is spelled ("/a//x/" is "/a/x"). */
+static void root_normal(const char *root, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *c = root; *c && o + 1 < size; c++)
+		if (!(*c == '/' && (c[1] == '/' || (c[1] == '\0' && o > 0))))
+			out[o++] = *c;
+	out[o] = '\0';
+}
+
 void pw_run_path(const char *root, const char *what, char *buf, size_t size)
 {
-	char name[512];
+	char norm[512], name[3 * sizeof(norm)];
+	size_t o = 0;
 
-	snprintf(name, sizeof(name), "%s", root);
-	for (char *c = name; *c; c++)
-		if (*c == '/')
-			*c = '_';
+	root_normal(root, norm, sizeof(norm));
+	/* '/' is '_', and '_' and '%' are escaped: "/a_x" and "/a/x" differ */
+	for (const char *c = norm; *c; c++) {
+		if (*c == '_' || *c == '%')
+			o += (size_t)snprintf(name + o, sizeof(name) - o, "%%%02x", (unsigned char)*c);
+		else
+			name[o++] = *c == '/' ? '_' : *c;
+	}
+	name[o] = '\0';
+	if (o > 200) {
+		/* too long for a file name: a hash ("%h" is no escape above) */
+		struct pw_sha256 h;
+		uint8_t d[32];
+		pw_sha256_init(&h);
+		pw_sha256_update(&h, norm, strlen(norm));
+		pw_sha256_final(&h, d);
+		snprintf(name, sizeof(name), "%%h");
+		pw_hex(d, sizeof(d), name + 2);
+	}
 	snprintf(buf, size, "%s/%s.%s", PW_LOCK_DIR, name, what);
 }
 
@@ -78,6 +107,35 @@ int pw_lock(const char *root, char *err, size_t n)
 		int e = errno;
 		close(fd);
 		return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+int pw_owner_lock(const char *root, const char *what, int *holder)
+{
+	char path[600], pid[32];
+
+	*holder = 0;
+	mkdir(PW_LOCK_DIR, 0700);
+	pw_run_private(PW_LOCK_DIR);
+	pw_run_path(root, what, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	fchmod(fd, 0600);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		if (n > 0) {
+			pid[n] = '\0';
+			*holder = atoi(pid);
+		}
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (write(fd, pid, (size_t)n) < 0)
+			n = 0;
 	}
 	return fd;
 }

@@ -17,7 +17,9 @@
 int pw_need_root(const char *cmd);
 /* Mount bpffs on /sys/fs/bpf when a pin root under it has none. */
 int pw_ensure_bpffs(const char *root, char *err, size_t errsz);
-/* PW_LOCK_DIR/<root with / as _>.<what>: a per-pin-root file name. */
+/* PW_LOCK_DIR/<root>.<what>: a per-pin-root file name, one per directory
+ * (slashes collapsed) and no two directories' the same: '/' becomes '_',
+ * '_' and '%' are escaped as %5f and %25; a name too long is a hash. */
 void pw_run_path(const char *root, const char *what, char *buf, size_t size);
 /* Make a directory portwall keeps state in (the lock directory, a pin
  * root) root's only, 0700, when it is a directory root owns. */
@@ -25,6 +27,11 @@ void pw_run_private(const char *dir);
 /* Serialize commands that change one pin root: an exclusive flock, waited
  * for. Returns the lock fd (close it to release) or -errno with a message. */
 int pw_lock(const char *root, char *err, size_t errsz);
+/* An exclusive, non-blocking lock of the pin root's file <what> (the
+ * drop events' reader, the agent) that holds the holder's pid. Returns the
+ * fd (close it to release), or -1 with the holder's pid in *holder (0 if
+ * unknown). */
+int pw_owner_lock(const char *root, const char *what, int *holder);
 /* For the fault tests: with PORTWALL_FAULT=NAME in the environment the
  * process kills itself (SIGKILL, as `kill -9` would) on reaching the point
  * NAME, so that each window between two steps is tested, not only the
