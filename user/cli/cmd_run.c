@@ -33,6 +33,7 @@ struct run {
 	int agent;		/* the lock of the one run per pin root */
 	struct ring_buffer *rb;	/* the drop events, NULL when not ours */
 	time_t next_metrics;	/* when to write the metrics file next */
+	struct pw_drops_cache drops;	/* the most dropped ports, between writes */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -146,7 +147,7 @@ static void write_metrics(struct run *r)
 {
 	if (!r->o.metrics_file || time(NULL) < r->next_metrics)
 		return;
-	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file);
+	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file, &r->drops);
 	if (mrc)
 		fprintf(stderr, "portwall run: writing %s failed: %s\n", r->o.metrics_file, strerror(-mrc));
 	r->next_metrics = time(NULL) + 5;

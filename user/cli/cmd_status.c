@@ -254,7 +254,7 @@ static int status_read(const struct status_opts *o, struct pw_dp *dp, struct pw_
 	}
 	int rc = pw_applied_read(dp, a);
 	if (!rc)
-		rc = pw_status_read(dp, a, TOP_PORTS, s);
+		rc = pw_status_read(dp, a, TOP_PORTS, NULL, s);
 	if (rc) {
 		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", o->root, strerror(-rc));
 		pw_applied_free(a);

@@ -131,7 +131,8 @@ static void write_all(FILE *f, const struct pw_status *s)
 	       s->gs.events_lost);
 }
 
-int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path)
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path,
+		     struct pw_drops_cache *cache)
 {
 	char tmp[4200];
 	struct pw_status s;
@@ -139,7 +140,7 @@ int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const c
 	if (strlen(path) > 4000)
 		return -ENAMETOOLONG;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int rc = pw_status_read(dp, a, TOP, &s);
+	int rc = pw_status_read(dp, a, TOP, cache, &s);
 	if (rc)
 		return rc;
 	FILE *f = fopen(tmp, "w");

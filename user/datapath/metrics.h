@@ -3,9 +3,12 @@
 #define PW_METRICS_H
 
 #include "datapath/state.h"
+#include "datapath/stats.h"
 
 /* Write the metrics to path atomically (a temporary file renamed over it,
- * as node_exporter's textfile collector wants). 0 or -errno. */
-int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path);
+ * as node_exporter's textfile collector wants). cache (NULL: none) keeps
+ * the most dropped ports from one write to the next. 0 or -errno. */
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path,
+		     struct pw_drops_cache *cache);
 
 #endif

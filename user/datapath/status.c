@@ -10,7 +10,19 @@
 
 #include "datapath/attach.h"
 
-int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_counts *n)
+/* The packets the datapath dropped (or would have, in monitor mode). */
+static uint64_t drops(const struct pw_counts *n)
+{
+	uint64_t sum = 0;
+
+	for (int dir = 0; dir < PW_DIR_COUNT; dir++)
+		for (int r = PW_R_FIRST_DROP; r < PW_R_COUNT; r++)
+			sum += n->reason[dir * PW_R_COUNT + r].packets;
+	return sum;
+}
+
+int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_counts *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->nrules = pw_applied_nrules(a);
@@ -23,7 +35,7 @@ int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	}
 	/* a list that cannot be read (no batch lookups) is shown empty, and a
 	 * rule that cannot be read as zero: the rest still says what is loaded */
-	n->ntop = pw_top_drops(dp, n->top, maxtop);
+	n->ntop = pw_top_drops_cached(dp, drops(n), cache, n->top, maxtop);
 	if (n->ntop < 0)
 		n->ntop = 0;
 	for (uint32_t id = 0; id <= n->nrules; id++)
@@ -68,13 +80,14 @@ static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 	return 0;
 }
 
-int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_status *s)
+int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_status *s)
 {
 	struct pw_state st;
 
 	memset(s, 0, sizeof(*s));
 	s->a = a;
-	int rc = pw_counts_read(dp, a, maxtop, &s->n);
+	int rc = pw_counts_read(dp, a, maxtop, cache, &s->n);
 	if (!rc)
 		rc = pw_dp_stats(dp, &s->gs);
 	if (!rc)

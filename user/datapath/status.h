@@ -22,8 +22,10 @@ struct pw_counts {
 };
 
 /* Read the counters of the policy a describes, with up to maxtop (> 0)
- * most dropped slots. 0 or -errno; on failure there is nothing to free. */
-int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_counts *n);
+ * most dropped slots (kept in cache between calls, when not NULL). 0 or
+ * -errno; on failure there is nothing to free. */
+int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_counts *n);
 void pw_counts_free(struct pw_counts *n);
 
 /* An interface of the policy record as the kernel has it now. */
@@ -48,8 +50,10 @@ struct pw_status {
 };
 
 /* Read everything but the attach states for the policy record a (which
- * must outlive s). 0 or -errno; on failure there is nothing to free. */
-int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_status *s);
+ * must outlive s); cache as pw_counts_read's. 0 or -errno; on failure
+ * there is nothing to free. */
+int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_status *s);
 /* Ask the kernel which interfaces still have our programs, inside the
  * record's network namespace. Where that cannot be entered (it is gone)
  * every interface reads as not attached. */
