@@ -171,6 +171,7 @@ static void read_signals(struct run *r, bool *reload, bool *stop)
 static int reload_policy(struct run *r)
 {
 	printf("reloading %s\n", r->o.policy);
+	r->o.follow_records = true;	/* as reload: the interfaces applied, by ifindex */
 	if (pw_apply(r->o) != PW_EXIT_OK) {
 		printf("the policy in force is unchanged\n");
 		return 0;

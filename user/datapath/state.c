@@ -1,10 +1,14 @@
 /* agent.c - what apply, status, unload and test share. */
 #include "datapath/state.h"
 #include "lib/sha256.h"
+#include "datapath/attach.h"
+
+#include <bpf/bpf.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,9 +144,64 @@ int pw_owner_lock(const char *root, const char *what, int *holder)
 	return fd;
 }
 
-void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)
+void pw_link_pin(const char *root, const struct pw_iface *f, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/link_xdp_%s", root, ifname);
+	snprintf(buf, size, "%s/link_xdp_if%u", root, f->ifindex);
+}
+
+/* The ifindex of the XDP link pinned at pin, 0 if none. */
+static uint32_t pinned_link_ifindex(const char *pin)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return 0;
+	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return rc == 0 && info.type == BPF_LINK_TYPE_XDP ? info.xdp.ifindex : 0;
+}
+
+void pw_link_pin_legacy(const char *root, const struct pw_iface *f)
+{
+	char old[600], pin[600];
+
+	snprintf(old, sizeof(old), "%s/link_xdp_%.16s", root, f->name);
+	if (access(old, F_OK) != 0)
+		return;
+	pw_link_pin(root, f, pin, sizeof(pin));
+	/* only the link on this very interface (or on none any more, its
+	 * interface gone): the name may be another's now */
+	uint32_t on = pinned_link_ifindex(old);
+	if ((on == f->ifindex || on == 0) && access(pin, F_OK) != 0)
+		rename(old, pin);
+}
+
+void pw_iface_detach(const char *root, const struct pw_iface *f, bool tc)
+{
+	char pin[600];
+
+	pw_link_pin_legacy(root, f);
+	pw_link_pin(root, f, pin, sizeof(pin));
+	pw_detach_xdp(pin);
+	if (tc && f->tc_mode)
+		pw_detach_tc((int)f->ifindex, f->tc_mode);
+}
+
+uint32_t pw_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+bool pw_iface_gone(const struct pw_meta *m, const struct pw_iface *f, uint32_t ns_ino, char now[IF_NAMESIZE])
+{
+	now[0] = '\0';
+	if (m->netns_ino && ns_ino && m->netns_ino != ns_ino)
+		return true;	/* the namespace was made anew: its ifindexes are others' */
+	return if_indextoname(f->ifindex, now) == NULL;
 }
 
 void pw_fault_point(const char *name)

@@ -4,7 +4,9 @@
 #define PW_AGENT_H
 
 #include <stdbool.h>
+#include <net/if.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy/compile.h"
 #include "datapath/loader.h"
@@ -37,8 +39,20 @@ int pw_owner_lock(const char *root, const char *what, int *holder);
  * NAME, so that each window between two steps is tested, not only the
  * ones a random delay happens to hit. A no-op otherwise. */
 void pw_fault_point(const char *name);
-/* The pin of the XDP link on ifname. */
-void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size);
+/* The pin of the XDP link on interface f: by ifindex, so that a rename or
+ * a new interface of the old name cannot take another's pin. */
+void pw_link_pin(const char *root, const struct pw_iface *f, char *buf, size_t size);
+/* A pin of an older portwall, named by f's name: renamed to f's pin when
+ * its link is on f (an upgrade while loaded). */
+void pw_link_pin_legacy(const char *root, const struct pw_iface *f);
+/* Take portwall's programs off f: XDP by its link pin, tc egress too when
+ * tc (only inside the record's namespace). */
+void pw_iface_detach(const char *root, const struct pw_iface *f, bool tc);
+/* The inode of the network namespace this thread is in, 0 if unknown. */
+uint32_t pw_netns_ino(void);
+/* Is the interface of record f gone (called inside m's namespace, whose
+ * inode is ns_ino)? If not, now gets its name now. */
+bool pw_iface_gone(const struct pw_meta *m, const struct pw_iface *f, uint32_t ns_ino, char now[IF_NAMESIZE]);
 /* Remove every XDP link pin under root (which detaches those links), for
  * a load too broken to say which interfaces it has. Returns how many. */
 int pw_link_unpin_all(const char *root);

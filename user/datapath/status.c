@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -103,6 +105,31 @@ int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	return 0;
 }
 
+/* Is ifindex one of the record's interfaces? */
+static bool recorded(const struct pw_meta *m, uint32_t ifindex)
+{
+	for (int i = 0; i < m->niface && i < PW_MAX_IFACES; i++)
+		if (m->iface[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* Interface f as the kernel has it (inside the record's namespace). */
+static void iface_state(const struct pw_dp *dp, const struct pw_meta *m, const struct pw_iface *f,
+			struct pw_iface_state *st)
+{
+	char applied[IF_NAMESIZE];
+
+	st->gone = pw_iface_gone(m, f, pw_netns_ino(), st->now);
+	int x = st->gone ? -1 : pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]);
+	st->xdp = x > 0;
+	st->xdp_mode = x > 0 ? x : f->xdp_mode;
+	st->tc = !st->gone && pw_tc_attached((int)f->ifindex, dp->prog_fd[PW_DIR_OUT]) == 1;
+	snprintf(applied, sizeof(applied), "%.15s", f->name);
+	uint32_t idx = if_nametoindex(applied);
+	st->name_taken = idx && !recorded(m, idx) ? idx : 0;
+}
+
 void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 {
 	const struct pw_meta *m = &s->a->meta;
@@ -111,11 +138,12 @@ void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 	bool in = pw_netns_enter(m->netns, &saved, err, sizeof(err)) == 0;
 
 	for (int i = 0; i < m->niface && i < PW_MAX_IFACES; i++) {
-		const struct pw_iface *f = &m->iface[i];
-		int x = in ? pw_xdp_attached((int)f->ifindex, dp->prog_fd[PW_DIR_IN]) : -1;
-		s->iface[i].xdp = x > 0;
-		s->iface[i].xdp_mode = x > 0 ? x : f->xdp_mode;
-		s->iface[i].tc = in && pw_tc_attached((int)f->ifindex, dp->prog_fd[PW_DIR_OUT]) == 1;
+		struct pw_iface_state *st = &s->iface[i];
+		if (in) {
+			iface_state(dp, m, &m->iface[i], st);
+			continue;
+		}
+		*st = (struct pw_iface_state){ .xdp_mode = m->iface[i].xdp_mode, .gone = true };
 	}
 	if (saved >= 0)
 		pw_netns_leave(saved);

@@ -33,6 +33,10 @@ struct pw_iface_state {
 	int xdp_mode;		/* PW_XDP_*: as attached, else as applied */
 	bool xdp;		/* our XDP program is on it */
 	bool tc;		/* our tc egress filter is on it */
+	bool gone;		/* no interface has its ifindex (or its namespace is gone) */
+	char now[IF_NAMESIZE];	/* its name now: "" when gone */
+	uint32_t name_taken;	/* ifindex of another interface, not enforced, that now
+				 * has the name it was applied by; 0: none */
 };
 
 struct pw_status {
