@@ -417,6 +417,8 @@ enum pw_link {
 	PW_LINK_COUNT = 2,
 };
 
+/* An interface is its ifindex (in pw_meta.netns): name is the name it was
+ * applied by, which a rename does not change. */
 struct pw_iface {
 	__u32 ifindex;
 	__u8 xdp_mode;		/* enum pw_xdp_mode */
@@ -448,7 +450,8 @@ struct pw_meta {
 	struct pw_policy_rec prev;	/* in the other half: what rollback returns to */
 	__u8 niface;
 	__u8 confirm_pending;	/* apply --confirm not confirmed yet: PW_CONFIRM_* */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 netns_ino;	/* inode of the namespace the ifindexes are of; 0: unknown */
 	__u64 confirm_deadline;	/* seconds since the epoch */
 	__u64 ct_adopted;	/* flows userspace put into pw_ct (adoption) */
 	__u64 ct_flushed;	/* flows userspace took out (reloads) */

@@ -265,10 +265,7 @@ int cmd_reload(int argc, char **argv)
 		fprintf(stderr, "portwall reload: no policy is recorded under %s; use apply\n", o.root);
 		return PW_EXIT_FAIL;
 	}
-	static char ifs[PW_MAX_IFACES * 17], path[256], netns[32];
-	size_t off = 0;
-	for (int i = 0; i < m.niface; i++)
-		off += (size_t)snprintf(ifs + off, sizeof(ifs) - off, "%s%s", i ? "," : "", m.iface[i].name);
+	static char path[256], netns[32];
 	snprintf(path, sizeof(path), "%s", m.cur.path);
 	snprintf(netns, sizeof(netns), "%s", m.netns);
 	if (want_netns && strcmp(want_netns, netns) != 0) {
@@ -277,7 +274,7 @@ int cmd_reload(int argc, char **argv)
 		return PW_EXIT_FAIL;
 	}
 	o.policy = path;
-	o.ifaces = ifs;
+	o.follow_records = true;	/* the interfaces recorded, by ifindex */
 	o.netns = netns[0] ? netns : NULL;
 	return pw_apply(o);
 }
@@ -286,6 +283,24 @@ int cmd_reload(int argc, char **argv)
 static const char *xdp_name(uint8_t m)
 {
 	return m == PW_XDP_NATIVE ? "native" : m == PW_XDP_GENERIC ? "generic" : "none";
+}
+
+/* What happened to the interfaces since they were applied. */
+static void print_iface_notes(const struct pw_apply_result *r)
+{
+	for (int i = 0; i < r->nnote; i++) {
+		const struct pw_iface_note *n = &r->note[i];
+		if (n->what == PW_IFC_GONE)
+			fprintf(stderr, "portwall apply: note: interface %s (ifindex %u) is gone: its record is "
+				"removed\n", n->name, n->ifindex);
+		else if (n->what == PW_IFC_RENAMED)
+			fprintf(stderr, "portwall apply: note: interface %s (ifindex %u) is now named %s: it keeps "
+				"the policy (unload --iface %s takes it off)\n", n->name, n->ifindex, n->now, n->now);
+		else
+			fprintf(stderr, "portwall apply: note: %s is a new interface (ifindex %u) with the name an "
+				"interface was applied by: enforced now (unload --iface %s takes it off)\n", n->now,
+				n->ifindex, n->now);
+	}
 }
 
 /* What the transaction noted on its way, in the order it happened. */
@@ -313,6 +328,7 @@ static void print_notes(const struct pw_apply_result *r)
 			"connections opened before now may be dropped)\n", strerror(-r->adopted));
 	else if (r->adopted > 0)
 		printf("adopted %d open connection%s\n", r->adopted, r->adopted == 1 ? "" : "s");
+	print_iface_notes(r);
 	if (r->not_adopted > 0)
 		printf("left out %d open connection%s the policy does not let out (their replies now drop)\n",
 		       r->not_adopted, r->not_adopted == 1 ? "" : "s");
@@ -350,9 +366,16 @@ static void print_success(const struct pw_apply_opts *o, const struct pw_apply_r
 	printf("%s \"%s\" (%s), generation %u, hash sha256:%.16s, mode %s\n", r->first ? "applied" : "reloaded",
 	       m->cur.name, m->cur.path, m->cur.generation, hex,
 	       m->cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
-	for (int i = 0; i < m->niface; i++)
-		printf("  %s: XDP %s, tc egress%s, %s programs\n", m->iface[i].name, xdp_name(m->iface[i].xdp_mode),
-		       r->had[i] ? "" : " (attached now)", pw_link_name(m->iface[i].link));
+	for (int i = 0; i < m->niface; i++) {
+		const char *now = r->now[i][0] ? r->now[i] : m->iface[i].name;
+		bool renamed = strncmp(now, m->iface[i].name, sizeof(m->iface[i].name)) != 0;
+		printf("  %s: XDP %s, tc egress%s, %s programs%s%.16s%s\n", now, xdp_name(m->iface[i].xdp_mode),
+		       r->had[i] ? "" : " (attached now)", pw_link_name(m->iface[i].link),
+		       renamed ? " (renamed from " : "", renamed ? m->iface[i].name : "", renamed ? ")" : "");
+	}
+	if (!m->niface)
+		fprintf(stderr, "portwall apply: note: none of the interfaces applied is left: the policy is loaded "
+			"but enforced nowhere (apply --iface IF to enforce it, or unload)\n");
 	if (o->confirm)
 		printf("run `portwall confirm%s%s` within %u s, or portwall goes back to %s\n",
 		       other_root ? " --pin-root " : "", other_root ? o->root : "", o->confirm,

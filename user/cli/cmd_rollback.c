@@ -172,7 +172,7 @@ int cmd_watchdog(int argc, char **argv)
 	unsigned secs = (unsigned)strtoul(argv[3], NULL, 10);
 	struct pw_dp dp;
 	struct pw_meta m;
-	char err[600], pin[600];
+	char err[600];
 	int lock;
 
 	openlog("portwall", LOG_PID, LOG_DAEMON);
@@ -211,12 +211,8 @@ int cmd_watchdog(int argc, char **argv)
 	/* the first apply: nothing to go back to but no portwall at all */
 	int saved = -1;
 	bool ns = pw_netns_enter(m.netns, &saved, err, sizeof(err)) == 0;
-	for (int i = 0; i < m.niface; i++) {
-		pw_link_pin(root, m.iface[i].name, pin, sizeof(pin));
-		pw_detach_xdp(pin);
-		if (ns && m.iface[i].tc_mode)
-			pw_detach_tc((int)m.iface[i].ifindex, m.iface[i].tc_mode);
-	}
+	for (int i = 0; i < m.niface; i++)
+		pw_iface_detach(root, &m.iface[i], ns);
 	if (ns)
 		pw_netns_leave(saved);
 	pw_dp_close(&dp);

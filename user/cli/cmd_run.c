@@ -30,8 +30,10 @@ struct run {
 	int ino;		/* inotify fd */
 	int sfd;		/* signalfd: SIGHUP, SIGTERM, SIGINT */
 	int evlock;		/* the drop events' lock; -1: another process reads them */
+	int agent;		/* the lock of the one run per pin root */
 	struct ring_buffer *rb;	/* the drop events, NULL when not ours */
 	time_t next_metrics;	/* when to write the metrics file next */
+	struct pw_drops_cache drops;	/* the most dropped ports, between writes */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -175,7 +177,7 @@ static void write_metrics(struct run *r)
 	if (!r->o.metrics_file || time(NULL) < r->next_metrics)
 		return;
 	char err[4400];
-	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file, err, sizeof(err));
+	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file, &r->drops, err, sizeof(err));
 	if (mrc)
 		fprintf(stderr, "portwall run: --metrics-file: %s\n", err);
 	r->next_metrics = time(NULL) + 5;
@@ -199,6 +201,7 @@ static void read_signals(struct run *r, bool *reload, bool *stop)
 static int reload_policy(struct run *r)
 {
 	printf("reloading %s\n", r->o.policy);
+	r->o.follow_records = true;	/* as reload: the interfaces applied, by ifindex */
 	if (pw_apply(r->o) != PW_EXIT_OK) {
 		printf("the policy in force is unchanged\n");
 		return 0;
@@ -260,9 +263,27 @@ static void finish(struct run *r)
 		close(r->evlock);
 }
 
+/* One run per pin root: a second would apply its own policy over the
+ * first one's on every reload. 0, or -1 having said who owns it. */
+static int own_root(struct run *r)
+{
+	int holder;
+
+	r->agent = pw_owner_lock(r->o.root, "agent", &holder);
+	if (r->agent >= 0)
+		return 0;
+	if (holder > 0 || errno == EWOULDBLOCK)
+		fprintf(stderr, "portwall run: another portwall run (pid %d) owns pin root %s: stop it first, or "
+			"give this one another --pin-root; nothing was changed\n", holder, r->o.root);
+	else
+		fprintf(stderr, "portwall run: taking the agent lock of pin root %s in %s failed: %s; nothing was "
+			"changed\n", r->o.root, PW_LOCK_DIR, strerror(errno));
+	return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run r = { .ino = -1, .sfd = -1, .evlock = -1 };
+	struct run r = { .ino = -1, .sfd = -1, .evlock = -1, .agent = -1 };
 	int rc = pw_apply_parse(argc, argv, &r.o, true);
 
 	if (rc)
@@ -274,8 +295,10 @@ int cmd_run(int argc, char **argv)
 	if (pw_need_root("run"))
 		return PW_EXIT_FAIL;
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
-	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
+	if (own_root(&r))
 		return PW_EXIT_FAIL;
+	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
+		return PW_EXIT_FAIL;	/* the lock goes with the process */
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",
 	       r.o.unload_on_exit ? "and unloads" : "enforcement stays");
 	while (turn(&r))

@@ -3,6 +3,7 @@
  * dropped (protocol, port) pairs, conntrack fill, events. The snapshot is
  * read by datapath/status.c; this file parses options and prints. */
 #include <getopt.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -66,6 +67,37 @@ static int niface(const struct pw_status *s)
 	return s->a->meta.niface < PW_MAX_IFACES ? s->a->meta.niface : PW_MAX_IFACES;
 }
 
+/* The name record i was applied by, and its name now ("" when gone). */
+static const char *applied_name(const struct pw_status *s, int i, char buf[IF_NAMESIZE])
+{
+	snprintf(buf, IF_NAMESIZE, "%.15s", s->a->meta.iface[i].name);
+	return buf;
+}
+
+static bool renamed(const struct pw_status *s, int i, const char *applied)
+{
+	return !s->iface[i].gone && strcmp(s->iface[i].now, applied) != 0;
+}
+
+static void json_iface(const struct pw_status *s, int i)
+{
+	const struct pw_iface_state *st = &s->iface[i];
+	char applied[IF_NAMESIZE];
+
+	applied_name(s, i, applied);
+	printf("%s{\"name\":", i ? "," : "");
+	pw_json_str(stdout, st->gone ? applied : st->now);
+	printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s,\"gone\":%s,"
+	       "\"renamed_from\":", s->a->meta.iface[i].ifindex, xdp_mode_name(st->xdp_mode),
+	       st->xdp ? "true" : "false", st->tc ? "true" : "false", st->gone ? "true" : "false");
+	pw_json_str(stdout, renamed(s, i, applied) ? applied : NULL);
+	printf(",\"link\":\"%s\"", pw_link_name(st->link));
+	if (st->name_taken)
+		printf(",\"name_taken_by_ifindex\":%u}", st->name_taken);
+	else
+		printf(",\"name_taken_by_ifindex\":null}");
+}
+
 static void json_policy(const char *root, const struct pw_status *s)
 {
 	const struct pw_applied *a = s->a;
@@ -84,14 +116,8 @@ static void json_policy(const char *root, const struct pw_status *s)
 	printf("\"netns\":");
 	pw_json_str(stdout, a->meta.netns[0] ? a->meta.netns : NULL);
 	printf(",\"interfaces\":[");
-	for (int i = 0; i < niface(s); i++) {
-		const struct pw_iface *f = &a->meta.iface[i];
-		printf("%s{\"name\":", i ? "," : "");
-		pw_json_str(stdout, f->name);
-		printf(",\"ifindex\":%u,\"xdp_mode\":\"%s\",\"xdp_attached\":%s,\"tc_attached\":%s,\"link\":\"%s\"}",
-		       f->ifindex, xdp_mode_name(s->iface[i].xdp_mode), s->iface[i].xdp ? "true" : "false",
-		       s->iface[i].tc ? "true" : "false", pw_link_name(s->iface[i].link));
-	}
+	for (int i = 0; i < niface(s); i++)
+		json_iface(s, i);
 	printf("],");
 }
 
@@ -169,6 +195,28 @@ static void print_json(const char *root, const struct pw_status *s)
 	json_rest(s);
 }
 
+/* One interface: attached or not, renamed, gone, its name another's. */
+static void text_iface(const struct pw_status *s, int i)
+{
+	const struct pw_iface_state *st = &s->iface[i];
+	char applied[IF_NAMESIZE];
+
+	applied_name(s, i, applied);
+	if (st->gone)
+		printf("  %-16s XDP %s NOT ATTACHED: gone (ifindex %u no longer exists; the next apply or reload "
+		       "removes its record)\n", applied, xdp_mode_name(st->xdp_mode), s->a->meta.iface[i].ifindex);
+	else
+		printf("  %-16s XDP %s %s, tc egress %s, %s%s%s%s\n", st->now, xdp_mode_name(st->xdp_mode),
+		       st->xdp ? "attached" : "NOT ATTACHED (it was changed: apply again)",
+		       st->tc ? "attached" : "NOT ATTACHED",
+		       st->link == PW_LINK_L3 ? "l3 programs (packets from the IP header)" : "ethernet programs",
+		       renamed(s, i, applied) ? " (renamed from " : "", renamed(s, i, applied) ? applied : "",
+		       renamed(s, i, applied) ? ")" : "");
+	if (st->name_taken)
+		printf("    %s is now another interface (ifindex %u), NOT ENFORCED: the next reload enforces it "
+		       "(or apply --iface %s)\n", applied, st->name_taken, applied);
+}
+
 static void text_policy(const struct pw_status *s)
 {
 	const struct pw_applied *a = s->a;
@@ -183,12 +231,7 @@ static void text_policy(const struct pw_status *s)
 		printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
 	printf("interfaces%s%s:\n", a->meta.netns[0] ? " in netns " : "", a->meta.netns);
 	for (int i = 0; i < niface(s); i++)
-		printf("  %-16s XDP %s %s, tc egress %s, %s\n", a->meta.iface[i].name,
-		       xdp_mode_name(s->iface[i].xdp_mode),
-		       s->iface[i].xdp ? "attached" : "NOT ATTACHED (the interface is gone or was changed)",
-		       s->iface[i].tc ? "attached" : "NOT ATTACHED",
-		       s->iface[i].link == PW_LINK_L3 ? "l3 programs (packets from the IP header)"
-						      : "ethernet programs");
+		text_iface(s, i);
 }
 
 static void text_counters(const struct pw_status *s)
@@ -257,7 +300,7 @@ static int status_read(const struct status_opts *o, struct pw_dp *dp, struct pw_
 	}
 	int rc = pw_applied_read(dp, a);
 	if (!rc)
-		rc = pw_status_read(dp, a, TOP_PORTS, s);
+		rc = pw_status_read(dp, a, TOP_PORTS, NULL, s);
 	if (rc) {
 		fprintf(stderr, "portwall status: reading the maps under %s failed: %s\n", o->root, strerror(-rc));
 		pw_applied_free(a);

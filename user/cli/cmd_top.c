@@ -39,6 +39,7 @@ struct top {
 	struct pw_dp dp;
 	struct pw_applied a;
 	struct pw_counts prev;
+	struct pw_drops_cache drops;	/* the most dropped ports, between screens */
 	bool tty;
 	struct termios saved;	/* the terminal as it was */
 	int evlock, holder;	/* the events lock, or who holds it */
@@ -124,7 +125,7 @@ static int top_open(struct top *t)
 	}
 	int rc = pw_applied_read(&t->dp, &t->a);
 	if (!rc)
-		rc = pw_counts_read(&t->dp, &t->a, NPORTS, &t->prev);
+		rc = pw_counts_read(&t->dp, &t->a, NPORTS, &t->drops, &t->prev);
 	if (rc) {
 		fprintf(stderr, "portwall top: reading the maps under %s failed: %s\n", t->root, strerror(-rc));
 		pw_applied_free(&t->a);
@@ -263,7 +264,7 @@ static void show_sources(struct top *t)
 static int show_screen(struct top *t)
 {
 	struct pw_counts now;
-	int rc = pw_counts_read(&t->dp, &t->a, NPORTS, &now);
+	int rc = pw_counts_read(&t->dp, &t->a, NPORTS, &t->drops, &now);
 
 	if (rc)
 		return rc;

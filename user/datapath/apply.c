@@ -37,6 +37,7 @@ struct tx {
 	unsigned idx[PW_MAX_IFACES];
 	uint8_t link[PW_MAX_IFACES];	/* enum pw_link: which programs each takes */
 	int nif, saved, lock;
+	uint32_t ns_ino;	/* of the namespace the interfaces are in */
 	struct pw_dp dp;
 	bool dp_open;
 	struct pw_meta m;
@@ -90,28 +91,91 @@ static int prepare(struct tx *t)
 	return 0;
 }
 
+/* Is ifindex one of the interfaces this apply is for? */
+static bool listed(const struct tx *t, uint32_t ifindex)
+{
+	for (int i = 0; i < t->nif; i++)
+		if (t->idx[i] == ifindex)
+			return true;
+	return false;
+}
+
+/* Add an interface to the ones this apply is for (once), with the
+ * programs its link type takes: one portwall cannot enforce on is refused
+ * here, before anything is loaded or attached. */
+static int add_iface(struct tx *t, const char *name, uint32_t ifindex)
+{
+	char err[600];
+	int arphrd;
+
+	if (listed(t, ifindex))
+		return 0;
+	if (t->nif == PW_MAX_IFACES)
+		return fail(t, PW_LEFT_SAID, "at most %d interfaces", PW_MAX_IFACES);
+	if (pw_iface_link(name, &t->link[t->nif], &arphrd, err, sizeof(err)))
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
+	if (t->link[t->nif] == PW_LINK_L3 && t->o->xdp == PW_XDP_WANT_NATIVE)
+		return fail(t, PW_LEFT_NOTHING, "%s has no link-layer header: XDP runs there in generic mode "
+			    "only (tun's native XDP never sees a tun packet); use --xdp-mode auto or generic", name);
+	snprintf(t->names[t->nif], IF_NAMESIZE, "%s", name);
+	t->idx[t->nif++] = ifindex;
+	return 0;
+}
+
+static void note(struct tx *t, enum pw_iface_change what, const struct pw_iface *f, const char *now,
+		 uint32_t ifindex)
+{
+	struct pw_apply_result *r = t->r;
+
+	if (r->nnote == (int)(sizeof(r->note) / sizeof(r->note[0])))
+		return;
+	struct pw_iface_note *n = &r->note[r->nnote++];
+	n->what = what;
+	n->ifindex = ifindex;
+	snprintf(n->name, sizeof(n->name), "%.15s", f->name);
+	snprintf(n->now, sizeof(n->now), "%s", now);
+}
+
+/* A reload's interfaces: every recorded one that is still there, by
+ * ifindex and under its name now; then whatever interface now has the
+ * name a gone or renamed one was applied by (said as a note). */
+static int follow_records(struct tx *t)
+{
+	const struct pw_meta *m = &t->m;
+	char now[IF_NAMESIZE], applied[IF_NAMESIZE];
+
+	t->nif = 0;
+	for (int k = 0; k < m->niface; k++)
+		if (!pw_iface_gone(m, &m->iface[k], t->ns_ino, now) && add_iface(t, now, m->iface[k].ifindex))
+			return -1;
+	for (int k = 0; k < m->niface; k++) {
+		const struct pw_iface *f = &m->iface[k];
+		bool gone = pw_iface_gone(m, f, t->ns_ino, now);
+		snprintf(applied, sizeof(applied), "%.15s", f->name);
+		uint32_t idx = gone || strcmp(now, applied) ? if_nametoindex(applied) : 0;
+		if (!idx || listed(t, idx))
+			continue;
+		if (add_iface(t, applied, idx))
+			return -1;
+		note(t, PW_IFC_NEW, f, applied, idx);
+	}
+	return 0;
+}
+
 /* Split "a,b" into names; every one must exist (in the netns) and have a
- * link type portwall enforces on: refused here, before anything is loaded
- * or attached. */
+ * link type portwall enforces on (add_iface). */
 static int resolve_ifaces(struct tx *t)
 {
-	char buf[512], err[600], *save, *s;
-	int arphrd;
+	char buf[512], *save, *s;
+	uint32_t idx;
 
 	t->nif = 0;
 	snprintf(buf, sizeof(buf), "%s", t->o->ifaces);
 	for (s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-		if (t->nif == PW_MAX_IFACES)
-			return fail(t, PW_LEFT_SAID, "at most %d interfaces", PW_MAX_IFACES);
-		if (strlen(s) >= IF_NAMESIZE || !(t->idx[t->nif] = if_nametoindex(s)))
+		if (strlen(s) >= IF_NAMESIZE || !(idx = if_nametoindex(s)))
 			return fail(t, PW_LEFT_NOTHING, "no interface \"%s\"", s);
-		if (pw_iface_link(s, &t->link[t->nif], &arphrd, err, sizeof(err)))
-			return fail(t, PW_LEFT_NOTHING, "%s", err);
-		if (t->link[t->nif] == PW_LINK_L3 && t->o->xdp == PW_XDP_WANT_NATIVE)
-			return fail(t, PW_LEFT_NOTHING, "%s has no link-layer header: XDP runs there in generic mode "
-				    "only (tun's native XDP never sees a tun packet); use --xdp-mode auto or generic", s);
-		snprintf(t->names[t->nif], IF_NAMESIZE, "%s", s);
-		t->nif++;
+		if (add_iface(t, s, idx))
+			return -1;
 	}
 	return t->nif ? 0 : fail(t, PW_LEFT_NOTHING, "no interface given");
 }
@@ -172,9 +236,14 @@ static int open_or_load(struct tx *t)
 		return fail(t, PW_LEFT_NOTHING, "%s", err);
 	if (pw_netns_enter(t->o->netns, &t->saved, err, sizeof(err)))
 		return fail(t, PW_LEFT_NOTHING, "%s", err);
-	if (resolve_ifaces(t))
+	t->ns_ino = pw_netns_ino();
+	if (!t->o->follow_records && resolve_ifaces(t))
 		return -1;
 	int rc = open_loaded(t);
+	if (rc == 0 && t->o->follow_records && follow_records(t))
+		return -1;
+	if (rc == -ENOENT && t->o->follow_records)
+		return fail(t, PW_LEFT_NOTHING, "nothing is loaded under %s: use apply", t->o->root);
 	if (rc == 0)
 		return have_programs(t);
 	if (rc != -ENOENT)
@@ -190,6 +259,7 @@ static int open_or_load(struct tx *t)
 	t->dp_open = true;
 	memset(&t->m, 0, sizeof(t->m));
 	snprintf(t->m.netns, sizeof(t->m.netns), "%s", t->o->netns ? t->o->netns : "");
+	t->m.netns_ino = t->ns_ino;
 	return 0;
 }
 
@@ -347,14 +417,8 @@ static void carry_or_adopt(struct tx *t)
 
 static void detach_all(const struct pw_meta *m, const char *root)
 {
-	char pin[600];
-
-	for (int i = 0; i < m->niface; i++) {
-		pw_link_pin(root, m->iface[i].name, pin, sizeof(pin));
-		pw_detach_xdp(pin);
-		if (m->iface[i].tc_mode)
-			pw_detach_tc((int)m->iface[i].ifindex, m->iface[i].tc_mode);
-	}
+	for (int i = 0; i < m->niface; i++)
+		pw_iface_detach(root, &m->iface[i], true);
 }
 
 /* Attach one interface (its record f is in meta already). What an apply
@@ -392,7 +456,7 @@ static int iface_record(struct tx *t, int i, char *err, size_t errsz)
 	struct pw_meta *m = &t->m;
 	int k = 0;
 
-	while (k < m->niface && !(strcmp(m->iface[k].name, t->names[i]) == 0 && m->iface[k].ifindex == t->idx[i]))
+	while (k < m->niface && m->iface[k].ifindex != t->idx[i])
 		k++;
 	if (k < m->niface && m->iface[k].xdp_mode && m->iface[k].link != t->link[i])
 		return pw_errf(err, errsz, -EINVAL, "%s is attached with the %s programs but its link type now needs "
@@ -400,6 +464,9 @@ static int iface_record(struct tx *t, int i, char *err, size_t errsz)
 			       pw_link_name(m->iface[k].link), pw_link_name(t->link[i])), -1;
 	if (k < m->niface) {
 		m->iface[k].link = t->link[i];	/* not attached yet: as it is now */
+		/* named anew by apply --iface: that is the name it is applied by now */
+		if (!t->o->follow_records)
+			memcpy(m->iface[k].name, t->names[i], sizeof(m->iface[k].name));
 		return k;
 	}
 	if (m->niface == PW_MAX_IFACES)
@@ -433,9 +500,11 @@ static int attach_new(struct tx *t, char *err, size_t errsz)
 		int k = iface_record(t, i, err, errsz);
 		if (k < 0)
 			return -1;
+		snprintf(t->r->now[k], IF_NAMESIZE, "%s", t->names[i]);
+		pw_link_pin_legacy(t->o->root, &m->iface[k]);
 		if (m->iface[k].xdp_mode)
 			continue;	/* attached by an apply that finished */
-		pw_link_pin(t->o->root, t->names[i], pin, sizeof(pin));
+		pw_link_pin(t->o->root, &m->iface[k], pin, sizeof(pin));
 		if (attach_one(&t->dp, t->o, &m->iface[k], pin, err, errsz)) {
 			/* a filter a killed apply left loses its record here */
 			if (pw_tc_attached((int)t->idx[i], pw_dp_prog(&t->dp, m->iface[k].link, PW_DIR_OUT)) == 1)
@@ -450,6 +519,35 @@ static int attach_new(struct tx *t, char *err, size_t errsz)
 	return 0;
 }
 
+/* Before attaching: the records of interfaces that are gone go (their
+ * links are dead: only the pins are left), which a rename or a
+ * re-creation leaves; a renamed one is noted. Killed after the write,
+ * the records left are those of interfaces that exist. */
+static void prune_records(struct tx *t)
+{
+	struct pw_meta *m = &t->m;
+	char now[IF_NAMESIZE];
+	int n = 0;
+
+	for (int k = 0; k < m->niface; k++) {
+		struct pw_iface *f = &m->iface[k];
+		if (pw_iface_gone(m, f, t->ns_ino, now)) {
+			note(t, PW_IFC_GONE, f, "", f->ifindex);
+			pw_iface_detach(t->o->root, f, false);
+			continue;
+		}
+		if (strncmp(now, f->name, sizeof(f->name)))
+			note(t, PW_IFC_RENAMED, f, now, f->ifindex);
+		snprintf(t->r->now[n], IF_NAMESIZE, "%s", now);
+		m->iface[n++] = *f;
+	}
+	bool changed = n != m->niface || m->netns_ino != t->ns_ino;
+	m->niface = (uint8_t)n;
+	m->netns_ino = t->ns_ino;
+	if (changed)
+		pw_dp_write_meta(&t->dp, m);
+}
+
 /* Step 7: attach where not attached yet. A first apply that fails takes
  * everything off again; a reload stays in force where it was. */
 static int attach(struct tx *t)
@@ -457,6 +555,7 @@ static int attach(struct tx *t)
 	char err[600];
 
 	pw_fault_point("before-attach");
+	prune_records(t);
 	for (int i = 0; i < t->m.niface; i++)
 		t->r->had[i] = t->m.iface[i].xdp_mode != 0;	/* attached by an apply that finished */
 	if (attach_new(t, err, sizeof(err)) == 0)

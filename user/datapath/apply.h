@@ -4,6 +4,7 @@
 #define PW_APPLY_H
 
 #include <stdbool.h>
+#include <net/if.h>
 #include <stdint.h>
 
 #include "lib/diag.h"
@@ -12,6 +13,10 @@
 
 struct pw_apply_opts {
 	const char *policy, *ifaces, *netns, *root;
+	/* a reload: the interfaces are the recorded ones, followed by ifindex
+	 * (a renamed one keeps the policy), and any that now has the name a
+	 * gone or renamed one was applied by; ifaces is not read */
+	bool follow_records;
 	int mode;		/* -1: the policy's */
 	enum pw_xdp_want xdp;
 	bool force, verbose;
@@ -33,6 +38,21 @@ enum pw_apply_left {
 	PW_LEFT_PART,		/* the new policy, on the interfaces attached before */
 };
 
+/* What happened to an interface since it was applied, noted by apply. */
+enum pw_iface_change {
+	PW_IFC_GONE,		/* no interface has its ifindex: its record is removed */
+	PW_IFC_RENAMED,		/* renamed `now`: it keeps the policy */
+	PW_IFC_NEW,		/* a new interface `now` (ifindex) has the name a gone or
+				 * renamed one was applied by: the reload enforces it */
+};
+
+struct pw_iface_note {
+	enum pw_iface_change what;
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];	/* as applied */
+	char now[IF_NAMESIZE];
+};
+
 /* What pw_apply_tx did, in the order it happened, for the caller to print. */
 struct pw_apply_result {
 	struct pw_diag diag;	/* the analysis' warnings; a parse or compile error */
@@ -50,6 +70,9 @@ struct pw_apply_result {
 	bool first;		/* a first apply, not a reload */
 	struct pw_meta meta;	/* the record in force at the end */
 	bool had[PW_MAX_IFACES];	/* meta.iface[i] was attached before */
+	char now[PW_MAX_IFACES][IF_NAMESIZE];	/* meta.iface[i]'s name now, "" unknown */
+	struct pw_iface_note note[2 * PW_MAX_IFACES];
+	int nnote;
 };
 
 /* Apply o->policy: prepare it (parse, compile, analyze), open the loaded

@@ -126,58 +126,7 @@ void pw_event_json(const struct pw_event *e, const char *ifname, const char *rul
 
 int pw_events_lock(const char *root, int *holder)
 {
-	char path[600], pid[32];
-
-	*holder = 0;
-	mkdir(PW_LOCK_DIR, 0700);
-	pw_run_private(PW_LOCK_DIR);
-	pw_run_path(root, "events", path, sizeof(path));
-	int fd = -1;
-	/* unload removes the file when nobody holds it: a lock taken on the
-	 * removed one is nobody's, take the new one */
-	for (int tries = 0; tries < 100 && fd < 0; tries++) {
-		struct stat held, now;
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0)
-			return -1;
-		if (flock(fd, LOCK_EX | LOCK_NB))
-			break;	/* held: say by whom below */
-		if (fstat(fd, &held) || stat(path, &now) || held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		fchmod(fd, 0600);
-		if (ftruncate(fd, 0) == 0) {
-			int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-			if (write(fd, pid, (size_t)n) < 0)
-				n = 0;
-		}
-		return fd;
-	}
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, pid, sizeof(pid) - 1);	/* held: by whom */
-	if (n > 0) {
-		pid[n] = '\0';
-		*holder = atoi(pid);
-	}
-	close(fd);
-	return -1;
-}
-
-void pw_events_lock_remove(const char *root)
-{
-	char path[600];
-	int fd;
-
-	pw_run_path(root, "events", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		unlink(path);	/* no reader: nothing left to guard */
-	close(fd);
+	return pw_owner_lock(root, "events", holder);
 }
 
 /* for pw_dp_read_events (in loader.h: it reads the datapath's ring buffer) */

@@ -21,7 +21,5 @@ void pw_event_json(const struct pw_event *e, const char *ifname, const char *rul
  * from the first): an exclusive, non-blocking lock per pin root. Returns the
  * lock fd, or -1 with the holder's pid in *holder (0 if unknown). */
 int pw_events_lock(const char *root, int *holder);
-/* Remove root's events lock file when no reader holds it (unload). */
-void pw_events_lock_remove(const char *root);
 
 #endif

@@ -132,12 +132,12 @@ static void write_all(FILE *f, const struct pw_status *s)
 	       s->gs.events_lost);
 }
 
-int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path, char *err,
-		     size_t errsz)
+int pw_metrics_write(const struct pw_dp *dp, const struct pw_applied *a, const char *path,
+		     struct pw_drops_cache *cache, char *err, size_t errsz)
 {
 	struct pw_replace out;
 	struct pw_status s;
-	int rc = pw_status_read(dp, a, TOP, &s);
+	int rc = pw_status_read(dp, a, TOP, cache, &s);
 
 	if (rc)
 		return snprintf(err, errsz, "reading the counters: %s", strerror(-rc)), rc;

@@ -1,9 +1,14 @@
 /* agent.c - what apply, status, unload and test share. */
 #include "datapath/state.h"
+#include "lib/sha256.h"
+#include "datapath/attach.h"
+
+#include <bpf/bpf.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,14 +46,42 @@ int pw_ensure_bpffs(const char *root, char *err, size_t n)
 	return 0;
 }
 
+/* The pin root with its slashes collapsed and no trailing one: one name
+ * for one directory however it is spelled ("/a//x/" is "/a/x"). */
+static void root_normal(const char *root, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *c = root; *c && o + 1 < size; c++)
+		if (!(*c == '/' && (c[1] == '/' || (c[1] == '\0' && o > 0))))
+			out[o++] = *c;
+	out[o] = '\0';
+}
+
 void pw_run_path(const char *root, const char *what, char *buf, size_t size)
 {
-	char name[512];
+	char norm[512], name[3 * sizeof(norm)];
+	size_t o = 0;
 
-	snprintf(name, sizeof(name), "%s", root);
-	for (char *c = name; *c; c++)
-		if (*c == '/')
-			*c = '_';
+	root_normal(root, norm, sizeof(norm));
+	/* '/' is '_', and '_' and '%' are escaped: "/a_x" and "/a/x" differ */
+	for (const char *c = norm; *c; c++) {
+		if (*c == '_' || *c == '%')
+			o += (size_t)snprintf(name + o, sizeof(name) - o, "%%%02x", (unsigned char)*c);
+		else
+			name[o++] = *c == '/' ? '_' : *c;
+	}
+	name[o] = '\0';
+	if (o > 200) {
+		/* too long for a file name: a hash ("%h" is no escape above) */
+		struct pw_sha256 h;
+		uint8_t d[32];
+		pw_sha256_init(&h);
+		pw_sha256_update(&h, norm, strlen(norm));
+		pw_sha256_final(&h, d);
+		snprintf(name, sizeof(name), "%%h");
+		pw_hex(d, sizeof(d), name + 2);
+	}
 	snprintf(buf, size, "%s/%s.%s", PW_LOCK_DIR, name, what);
 }
 
@@ -62,6 +95,16 @@ void pw_run_private(const char *dir)
 		chmod(dir, 0700);
 }
 
+/* Is the file open at fd still the one at path (not removed by an
+ * unload since it was opened)? */
+static bool still_named(int fd, const char *path)
+{
+	struct stat held, now;
+
+	return fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
+	       held.st_dev == now.st_dev;
+}
+
 int pw_lock(const char *root, char *err, size_t n)
 {
 	char path[600];
@@ -73,7 +116,6 @@ int pw_lock(const char *root, char *err, size_t n)
 	/* an unload removes the file while it holds it: whoever waited on
 	 * that file then holds a lock nobody else sees, and takes the new one */
 	for (int tries = 0; tries < 100; tries++) {
-		struct stat held, now;
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
@@ -83,8 +125,7 @@ int pw_lock(const char *root, char *err, size_t n)
 			close(fd);
 			return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
 		}
-		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
-		    held.st_dev == now.st_dev)
+		if (still_named(fd, path))
 			return fd;
 		close(fd);
 	}
@@ -92,17 +133,121 @@ int pw_lock(const char *root, char *err, size_t n)
 		       "loop?", path);
 }
 
-void pw_lock_remove(const char *root)
+void pw_lock_remove(const char *root, const char *what)
 {
 	char path[600];
+	int fd;
 
-	pw_run_path(root, "lock", path, sizeof(path));
-	unlink(path);
+	pw_run_path(root, what, path, sizeof(path));
+	if (strcmp(what, "lock") == 0) {
+		unlink(path);	/* the caller holds it */
+		return;
+	}
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		unlink(path);	/* nobody holds it */
+	close(fd);
 }
 
-void pw_link_pin(const char *root, const char *ifname, char *buf, size_t size)
+int pw_owner_lock(const char *root, const char *what, int *holder)
 {
-	snprintf(buf, size, "%s/link_xdp_%s", root, ifname);
+	char path[600], pid[32];
+
+	*holder = 0;
+	mkdir(PW_LOCK_DIR, 0700);
+	pw_run_private(PW_LOCK_DIR);
+	pw_run_path(root, what, path, sizeof(path));
+	int fd = -1;
+	/* one taken on a file an unload removed is nobody's: take the new one */
+	for (int tries = 0; tries < 100 && fd < 0; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && !still_named(fd, path)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		return -1;
+	fchmod(fd, 0600);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		if (n > 0) {
+			pid[n] = '\0';
+			*holder = atoi(pid);
+		}
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (write(fd, pid, (size_t)n) < 0)
+			n = 0;
+	}
+	return fd;
+}
+
+void pw_link_pin(const char *root, const struct pw_iface *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/link_xdp_if%u", root, f->ifindex);
+}
+
+/* The ifindex of the XDP link pinned at pin, 0 if none. */
+static uint32_t pinned_link_ifindex(const char *pin)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return 0;
+	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return rc == 0 && info.type == BPF_LINK_TYPE_XDP ? info.xdp.ifindex : 0;
+}
+
+void pw_link_pin_legacy(const char *root, const struct pw_iface *f)
+{
+	char old[600], pin[600];
+
+	snprintf(old, sizeof(old), "%s/link_xdp_%.16s", root, f->name);
+	if (access(old, F_OK) != 0)
+		return;
+	pw_link_pin(root, f, pin, sizeof(pin));
+	/* only the link on this very interface (or on none any more, its
+	 * interface gone): the name may be another's now */
+	uint32_t on = pinned_link_ifindex(old);
+	if ((on == f->ifindex || on == 0) && access(pin, F_OK) != 0)
+		rename(old, pin);
+}
+
+void pw_iface_detach(const char *root, const struct pw_iface *f, bool tc)
+{
+	char pin[600];
+
+	pw_link_pin_legacy(root, f);
+	pw_link_pin(root, f, pin, sizeof(pin));
+	pw_detach_xdp(pin);
+	if (tc && f->tc_mode)
+		pw_detach_tc((int)f->ifindex, f->tc_mode);
+}
+
+uint32_t pw_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+bool pw_iface_gone(const struct pw_meta *m, const struct pw_iface *f, uint32_t ns_ino, char now[IF_NAMESIZE])
+{
+	now[0] = '\0';
+	if (m->netns_ino && ns_ino && m->netns_ino != ns_ino)
+		return true;	/* the namespace was made anew: its ifindexes are others' */
+	return if_indextoname(f->ifindex, now) == NULL;
 }
 
 void pw_fault_point(const char *name)

@@ -72,6 +72,38 @@ int pw_top_drops(const struct pw_dp *dp, struct pw_port_drop *top, int n)
 	return rc;
 }
 
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int pw_top_drops_cached(const struct pw_dp *dp, uint64_t drops, struct pw_drops_cache *c,
+			struct pw_port_drop *top, int n)
+{
+	if (!c || n > PW_DROPS_CACHE_MAX)
+		return pw_top_drops(dp, top, n);
+	uint32_t id = map_id(dp->port_drops_fd);
+	/* unchanged over the last two calls: the slots read at the last one
+	 * have every drop counted until now (a map of the same id is the
+	 * same map: ids are not reused while it lives) */
+	bool same = id && c->map_id == id && c->seen[0] == drops && c->seen[1] == drops;
+	c->seen[1] = c->seen[0];
+	c->seen[0] = drops;
+	if (!same) {
+		int got = pw_top_drops(dp, c->top, PW_DROPS_CACHE_MAX);
+		c->map_id = got < 0 ? 0 : id;
+		c->n = got < 0 ? 0 : got;
+		if (got < 0)
+			return got;
+	}
+	int k = n < c->n ? n : c->n;
+	memcpy(top, c->top, (size_t)k * sizeof(*top));
+	return k;
+}
+
 /* "in tcp/443", "out icmpv6/echo-request", "in proto/47" */
 void pw_slot_name(uint32_t slot, char *buf, size_t n)
 {
@@ -96,12 +128,45 @@ void pw_slot_name(uint32_t slot, char *buf, size_t n)
 	}
 }
 
+/* Count by batches of keys: one system call for thousands of entries. -1
+ * when the kernel has no batch lookup for the map. */
+static int ct_count_batch(int fd)
+{
+	uint32_t batch = 4096, out_batch = 0, count;
+	struct pw_ct_key *keys = malloc(batch * sizeof(*keys));
+	struct pw_ct_val *vals = malloc(batch * sizeof(*vals));
+	void *in = NULL;
+	int n = 0;
+
+	while (keys && vals) {
+		count = batch;
+		int lr = bpf_map_lookup_batch(fd, in, &out_batch, keys, vals, &count, NULL);
+		if (lr && errno != ENOENT) {
+			n = -1;
+			break;
+		}
+		n += (int)count;
+		if (lr)
+			break;	/* ENOENT: the last batch */
+		in = &out_batch;
+	}
+	if (!keys || !vals)
+		n = -1;
+	free(keys);
+	free(vals);
+	return n;
+}
+
 int pw_ct_entries(const struct pw_dp *dp, bool in_origin)
 {
 	struct pw_ct_key k, next;
 	void *prev = NULL;
-	int n = 0, fd = in_origin ? dp->ct_in_fd : dp->ct_fd;
+	int fd = in_origin ? dp->ct_in_fd : dp->ct_fd;
+	int n = ct_count_batch(fd);
 
+	if (n >= 0)
+		return n;
+	n = 0;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < 100000000) {
 		k = next;
 		prev = &k;
@@ -109,4 +174,3 @@ int pw_ct_entries(const struct pw_dp *dp, bool in_origin)
 	}
 	return n;
 }
-

@@ -4,13 +4,27 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 
 #include "datapath/attach.h"
 
-int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_counts *n)
+/* The packets the datapath dropped (or would have, in monitor mode). */
+static uint64_t drops(const struct pw_counts *n)
+{
+	uint64_t sum = 0;
+
+	for (int dir = 0; dir < PW_DIR_COUNT; dir++)
+		for (int r = PW_R_FIRST_DROP; r < PW_R_COUNT; r++)
+			sum += n->reason[dir * PW_R_COUNT + r].packets;
+	return sum;
+}
+
+int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_counts *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->nrules = pw_applied_nrules(a);
@@ -23,7 +37,7 @@ int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	}
 	/* a list that cannot be read (no batch lookups) is shown empty, and a
 	 * rule that cannot be read as zero: the rest still says what is loaded */
-	n->ntop = pw_top_drops(dp, n->top, maxtop);
+	n->ntop = pw_top_drops_cached(dp, drops(n), cache, n->top, maxtop);
 	if (n->ntop < 0)
 		n->ntop = 0;
 	for (uint32_t id = 0; id <= n->nrules; id++)
@@ -68,13 +82,14 @@ static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 	return 0;
 }
 
-int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_status *s)
+int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_status *s)
 {
 	struct pw_state st;
 
 	memset(s, 0, sizeof(*s));
 	s->a = a;
-	int rc = pw_counts_read(dp, a, maxtop, &s->n);
+	int rc = pw_counts_read(dp, a, maxtop, cache, &s->n);
 	if (!rc)
 		rc = pw_dp_stats(dp, &s->gs);
 	if (!rc)
@@ -104,6 +119,32 @@ static int xdp_variant(const struct pw_dp *dp, int ifindex, uint8_t *link)
 	return 0;
 }
 
+/* Is ifindex one of the record's interfaces? */
+static bool recorded(const struct pw_meta *m, uint32_t ifindex)
+{
+	for (int i = 0; i < m->niface && i < PW_MAX_IFACES; i++)
+		if (m->iface[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* Interface f as the kernel has it (inside the record's namespace). */
+static void iface_state(const struct pw_dp *dp, const struct pw_meta *m, const struct pw_iface *f,
+			struct pw_iface_state *st)
+{
+	char applied[IF_NAMESIZE];
+
+	st->gone = pw_iface_gone(m, f, pw_netns_ino(), st->now);
+	st->link = f->link;
+	int x = st->gone ? -1 : xdp_variant(dp, (int)f->ifindex, &st->link);
+	st->xdp = x > 0;
+	st->xdp_mode = x > 0 ? x : f->xdp_mode;
+	st->tc = !st->gone && pw_tc_attached((int)f->ifindex, pw_dp_prog(dp, f->link, PW_DIR_OUT)) == 1;
+	snprintf(applied, sizeof(applied), "%.15s", f->name);
+	uint32_t idx = if_nametoindex(applied);
+	st->name_taken = idx && !recorded(m, idx) ? idx : 0;
+}
+
 void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 {
 	const struct pw_meta *m = &s->a->meta;
@@ -112,12 +153,13 @@ void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 	bool in = pw_netns_enter(m->netns, &saved, err, sizeof(err)) == 0;
 
 	for (int i = 0; i < m->niface && i < PW_MAX_IFACES; i++) {
-		const struct pw_iface *f = &m->iface[i];
-		s->iface[i].link = f->link;
-		int x = in ? xdp_variant(dp, (int)f->ifindex, &s->iface[i].link) : -1;
-		s->iface[i].xdp = x > 0;
-		s->iface[i].xdp_mode = x > 0 ? x : f->xdp_mode;
-		s->iface[i].tc = in && pw_tc_attached((int)f->ifindex, pw_dp_prog(dp, f->link, PW_DIR_OUT)) == 1;
+		struct pw_iface_state *st = &s->iface[i];
+		if (in) {
+			iface_state(dp, m, &m->iface[i], st);
+			continue;
+		}
+		*st = (struct pw_iface_state){ .xdp_mode = m->iface[i].xdp_mode, .gone = true,
+						.link = m->iface[i].link };
 	}
 	if (saved >= 0)
 		pw_netns_leave(saved);

@@ -22,8 +22,10 @@ struct pw_counts {
 };
 
 /* Read the counters of the policy a describes, with up to maxtop (> 0)
- * most dropped slots. 0 or -errno; on failure there is nothing to free. */
-int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_counts *n);
+ * most dropped slots (kept in cache between calls, when not NULL). 0 or
+ * -errno; on failure there is nothing to free. */
+int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_counts *n);
 void pw_counts_free(struct pw_counts *n);
 
 /* An interface of the policy record as the kernel has it now. */
@@ -32,6 +34,10 @@ struct pw_iface_state {
 	uint8_t link;		/* enum pw_link: the programs attached, else as applied */
 	bool xdp;		/* our XDP program is on it */
 	bool tc;		/* our tc egress filter is on it */
+	bool gone;		/* no interface has its ifindex (or its namespace is gone) */
+	char now[IF_NAMESIZE];	/* its name now: "" when gone */
+	uint32_t name_taken;	/* ifindex of another interface, not enforced, that now
+				 * has the name it was applied by; 0: none */
 };
 
 struct pw_status {
@@ -49,8 +55,10 @@ struct pw_status {
 };
 
 /* Read everything but the attach states for the policy record a (which
- * must outlive s). 0 or -errno; on failure there is nothing to free. */
-int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_status *s);
+ * must outlive s); cache as pw_counts_read's. 0 or -errno; on failure
+ * there is nothing to free. */
+int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
+		   struct pw_status *s);
 /* Ask the kernel which interfaces still have our programs, inside the
  * record's network namespace. Where that cannot be entered (it is gone)
  * every interface reads as not attached. */

@@ -56,13 +56,23 @@ static void unload_broken(const char *root, struct pw_unload *u)
 	rmdir(root);
 }
 
+/* Is f the interface `only` names: by its name now, or, gone (or out of
+ * reach), by the name it was applied by? */
+static bool named(const struct pw_meta *m, const struct pw_iface *f, const char *only, bool pin_only)
+{
+	char now[IF_NAMESIZE];
+
+	if (!pin_only && !pw_iface_gone(m, f, pw_netns_ino(), now))
+		return strcmp(only, now) == 0;
+	return strncmp(only, f->name, sizeof(f->name)) == 0;
+}
+
 /* Take the programs off the interfaces asked for, inside the namespace
  * they were applied in; left gets the interfaces that keep them. */
 static void detach_ifaces(const char *root, const char *only, const struct pw_dp *dp,
 			  const struct pw_unload_tell *tell, struct pw_unload *u, struct pw_meta *left)
 {
 	const struct pw_meta *m = &u->meta;
-	char pin[600];
 	int saved = -1;
 
 	u->pin_only = pw_netns_enter(m->netns, &saved, u->ns_err, sizeof(u->ns_err)) != 0;
@@ -73,15 +83,13 @@ static void detach_ifaces(const char *root, const char *only, const struct pw_dp
 	u->not_on = only != NULL;
 	for (int i = 0; i < m->niface; i++) {
 		const struct pw_iface *f = &m->iface[i];
-		if (only && strcmp(only, f->name) != 0) {
+		if (only && !named(m, f, only, u->pin_only)) {
 			left->iface[left->niface++] = *f;
 			continue;
 		}
 		u->not_on = false;
-		pw_link_pin(root, f->name, pin, sizeof(pin));
-		pw_detach_xdp(pin);
-		if (!u->pin_only && f->tc_mode && pw_tc_attached((int)f->ifindex, pw_dp_prog(dp, f->link, PW_DIR_OUT)) == 1)
-			pw_detach_tc((int)f->ifindex, f->tc_mode);
+		pw_iface_detach(root, f, !u->pin_only && f->tc_mode &&
+				pw_tc_attached((int)f->ifindex, pw_dp_prog(dp, f->link, PW_DIR_OUT)) == 1);
 		if (tell->detached)
 			tell->detached(tell->ctx, f);
 	}
@@ -136,8 +144,10 @@ int pw_unload(const char *root, const char *only, const struct pw_unload_tell *t
 		return -1;
 	int rc = unload_locked(root, only, tell, u, err, errsz);
 	if (rc == 0 && !u->kept && !u->not_empty) {
-		pw_events_lock_remove(root);	/* nothing of portwall remains under root */
-		pw_lock_remove(root);
+		/* nothing of portwall remains under root */
+		pw_lock_remove(root, "events");
+		pw_lock_remove(root, "agent");
+		pw_lock_remove(root, "lock");
 	}
 	close(lock);
 	return rc;
