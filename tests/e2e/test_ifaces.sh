@@ -41,7 +41,7 @@ ins "$S" ip link add "$VS" type veth peer name "$N"
 ins "$S" ip link set "$VS" up
 ins "$S" ip link set "$N" up
 out=$("$PW" status --pin-root "$ROOT")
-expect_match "renamed: status shows its name now and the old one" "$out" "^  $R +XDP [a-z]+ attached, tc egress attached \(renamed from $VS\)$"
+expect_match "renamed: status shows its name now and the old one" "$out" "^  $R +XDP [a-z]+ attached, tc egress attached, ethernet programs \(renamed from $VS\)$"
 expect_match "renamed: status says the new $VS is not enforced" "$out" "^    $VS is now another interface \(ifindex [0-9]+\), NOT ENFORCED"
 "$PW" reload --pin-root "$ROOT" > "$T/reload" 2>&1
 expect_eq "renamed: reload" "$?" 0
@@ -85,16 +85,18 @@ expect_eq "unload" "$?" 0
 # 3. /sys/fs/bpf/X_y and /sys/fs/bpf/X/y: their own lock and events files
 "$PW" apply "$T/p.policy" --iface "$R" --netns "$S" --pin-root "$ROOT2" > "$T/apply2" 2>&1
 expect_eq "apply on ${ROOT2#/sys/fs/bpf/}" "$?" 0
+"$PW" log --pin-root "$ROOT2" > /dev/null 2>&1
+# each root's files while it is loaded (unload removes them)
+ours() { ls /run/portwall | grep -F "pwi$$" | grep -E 'y\.(lock|events)$' | sort | tr '\n' ' '; }
+files2=$(ours)
+expect_eq "the lock files are root's only" "$(stat -c %a "/run/portwall/_sys_fs_bpf_pwi$$%5fy.lock")" 600
 "$PW" unload --pin-root "$ROOT2" > /dev/null 2>&1
 mkdir -m 0700 "${ROOT3%/y}"	# apply makes the pin root, not its parents
 "$PW" apply "$T/p.policy" --iface "$R" --netns "$S" --pin-root "$ROOT3" > "$T/apply3" 2>&1
 expect_eq "apply on ${ROOT3#/sys/fs/bpf/}" "$?" 0
 "$PW" log --pin-root "$ROOT3" > /dev/null 2>&1
-"$PW" log --pin-root "$ROOT2" > /dev/null 2>&1
-locks=$(ls /run/portwall | grep -F "pwi$$" | grep -E 'y\.(lock|events)$' | sort | tr '\n' ' ')
-expect_eq "two roots, four files" "$locks" \
+expect_eq "two roots, four files" "$files2$(ours)" \
 	"_sys_fs_bpf_pwi$$%5fy.events _sys_fs_bpf_pwi$$%5fy.lock _sys_fs_bpf_pwi$$_y.events _sys_fs_bpf_pwi$$_y.lock "
-expect_eq "the lock files are root's only" "$(stat -c %a "/run/portwall/_sys_fs_bpf_pwi$$%5fy.lock")" 600
 # the events lock of X/y taken (a log --follow) does not stop X_y's reader
 ins "$S" true
 "$PW" log --follow --pin-root "$ROOT3" > "$T/log3" 2>&1 &
