@@ -1940,9 +1940,31 @@ static void note_egress(const struct pw_policy *pol, const struct opkt *o, bool 
 		PATHS.udp_in_port[flow]++;
 }
 
+/* Would the in rules let in the packet o answers: the peer's, to o's
+ * source port (an echo reply answers an echo request)? */
+static bool in_rules_let_in(const struct pw_policy *pol, const struct opkt *o)
+{
+	struct opkt r = *o;
+	unsigned item;
+	uint8_t action;
+
+	if (is_icmp(o->proto) && o->type != (o->fam == PW_FAM_V4 ? 0 : 129))
+		return false;	/* only echo replies answer anything */
+	memcpy(r.src, o->dst, 16);
+	memcpy(r.dst, o->src, 16);
+	r.sport = o->dport;
+	r.dport = o->sport;
+	if (is_icmp(o->proto))
+		r.type = o->fam == PW_FAM_V4 ? 8 : 128;
+	char g = group_of(&r, &item, false);
+	oracle_decide(pol, PW_DIR_IN, g, item, r.fam, r.src, &action);
+	return action == PW_PASS;
+}
+
 /* Step 4, egress: TCP other than a bare SYN passes under the in rule (not
  * the default) that allows its source port for its destination; any other
- * protocol passes as the reply of a flow the peer started (pw_ct_in). */
+ * protocol passes as the reply of a flow the peer started (pw_ct_in) while
+ * the in rules let in what it answers. */
 static bool egress_reply(const struct pw_policy *pol, const struct opkt *o, struct expect *e)
 {
 	struct pw_ct_key k;
@@ -1958,7 +1980,7 @@ static bool egress_reply(const struct pw_policy *pol, const struct opkt *o, stru
 		*e = (struct expect){ PW_PASS, PW_R_ALLOW_RULE, rule };
 		return true;
 	}
-	bool flow = pkt_flow(&k, o, PW_DIR_OUT) && kset_get(&CT_IN, &k);
+	bool flow = pkt_flow(&k, o, PW_DIR_OUT) && kset_get(&CT_IN, &k) && in_rules_let_in(pol, o);
 	note_egress(pol, o, flow);
 	if (!flow)
 		return false;
