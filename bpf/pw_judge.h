@@ -105,7 +105,9 @@ static __always_inline __u64 pw_ct_timeout(const struct pw_config *cfg, __u8 pro
 	__u32 s;
 
 	if (proto == IPPROTO_TCP)
-		s = flags & PW_CT_CLOSING ? cfg->ct_tcp_close :
+		/* after the host's FIN, the SYN timeout (120 s: nf_conntrack's
+		 * FIN_WAIT), for the answer of a half-closed connection */
+		s = flags & PW_CT_CLOSING ? cfg->ct_tcp_close : flags & PW_CT_FIN ? cfg->ct_tcp_syn :
 		    flags & PW_CT_REPLIED ? cfg->ct_tcp_est : cfg->ct_tcp_syn;
 	else if (proto == IPPROTO_UDP)
 		s = cfg->ct_udp;
@@ -170,14 +172,18 @@ static __always_inline int pw_bare_syn(const struct pw_pkt *p)
 }
 
 /* The TCP state after the host sent flags fl on a flow in state `was`:
- * a bare SYN starts afresh (the 4-tuple used again), FIN or RST closes, an
+ * a bare SYN starts afresh (the 4-tuple used again); an RST closes an
+ * established flow (in SYN-SENT the host's RST answers a SYN-ACK it does
+ * not accept, RFC 793, and its attempt goes on); a FIN half-closes; an
  * ACK without SYN establishes (the host accepted the peer's answer). */
 static __always_inline __u8 pw_tcp_next(__u8 was, __u8 fl)
 {
 	if ((fl & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN)
 		return 0;
-	if (fl & (PW_TCP_FIN | PW_TCP_RST))
-		return was | PW_CT_CLOSING;
+	if (fl & PW_TCP_RST)
+		return was & PW_CT_REPLIED ? was | PW_CT_CLOSING : was;
+	if (fl & PW_TCP_FIN)
+		return was | PW_CT_FIN;
 	if ((fl & PW_TCP_ACK) && !(fl & PW_TCP_SYN) && !(was & PW_CT_CLOSING))
 		return was | PW_CT_REPLIED;
 	return was;
@@ -632,9 +638,9 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 		 * bare SYN only within a connection it holds, so this opens
 		 * nothing a connect() could use (docs/datapath.md) */
 		__u32 rule = pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, p, 1), p, peer, &action);
-		if (action == PW_PASS && rule != PW_RULE_DEFAULT) {
+		if (action == PW_PASS) {	/* an in rule, or default in allow */
 			r.action = PW_PASS;
-			r.reason = PW_R_ALLOW_RULE;
+			r.reason = rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 			r.rule = rule;
 			goto pass;
 		}

@@ -248,7 +248,9 @@ struct pw_ct_key {
 enum {
 	PW_CT_REPLIED = 1 << 0,	/* TCP: established (the host acknowledged the
 				 * peer); others: the peer has answered */
-	PW_CT_CLOSING = 1 << 1,	/* TCP: the host sent FIN or RST */
+	PW_CT_CLOSING = 1 << 1,	/* TCP: the host reset the established flow */
+	PW_CT_FIN = 1 << 2,	/* TCP: the host sent FIN (the peer may still
+				 * answer: a half-close) */
 };
 
 struct pw_ct_val {
@@ -268,9 +270,10 @@ struct pw_ct_val {
 #define PW_CT_IN_SHARE 4
 
 /* At most this many first fragments of one peer are remembered within a
- * fragment timeout (map pw_frag_src): one peer cannot flush the others'
- * entries from pw_frags. */
-#define PW_FRAG_SHARE 1024
+ * fragment timeout (map pw_frag_src): one peer takes at most a quarter of
+ * pw_frags in a window (half across two), so it cannot flush the others'
+ * entries; 4,096 in 30 s is about 136 fragmented datagrams a second. */
+#define PW_FRAG_SHARE 4096
 #define PW_FRAG_SRC_CAPACITY 4096
 
 struct pw_frag_src_key {

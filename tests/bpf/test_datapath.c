@@ -332,18 +332,22 @@ TEST(conntrack_expiry_and_fin)
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 rst"), P, PW_R_REPLY, 0);
 	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), P, PW_R_REPLY, 0);
-	/* the host's FIN: 10 s from then on */
+	/* the host's FIN half-closes: the peer's answer may take a while
+	 * (shutdown(SHUT_WR), then wait), 120 s from then on */
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 fin,ack"), P, PW_R_ALLOW_RULE, 1);
-	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
+	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 5) == 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), P, PW_R_REPLY, 0);
+	REQUIRE(age_flows(PW_CT_TCP_SYN_S + 1) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), D, PW_R_DROP_DEFAULT, 0);
 	CHECK_EQ_INT(count_flows(), 0);	/* the expired entry is deleted */
 	/* UDP: 120 s */
 	EXPECT_PKT(pkt("out udp 192.0.2.2:50000 192.0.2.53:53"), P, PW_R_ALLOW_RULE, 2);
 	REQUIRE(age_flows(PW_CT_UDP_S + 1) == 1);
 	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:50000"), D, PW_R_DROP_DEFAULT, 0);
-	/* RST from the host closes too */
+	/* the host's RST closes an established flow: 10 s */
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40001 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 198.51.100.25:587 rst"), P, PW_R_ALLOW_RULE, 1);
 	REQUIRE(age_flows(PW_CT_TCP_CLOSE_S + 1) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40001 ack"), D, PW_R_DROP_DEFAULT, 0);

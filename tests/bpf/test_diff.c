@@ -28,7 +28,7 @@
  *    listener to send.
  *  - pw_frags, first fragments that passed, so that their later fragments
  *    pass; and pw_frag_src, how many each peer (source inbound, destination
- *    outbound) had remembered: past 1,024 no more are.
+ *    outbound) had remembered: past 4,096 no more are.
  *  - pw_stats: flows created in each table, inbound FIN/RST ignored, first
  *    fragments remembered and over their share (compared after each
  *    policy; nothing expires, so ct_removed stays 0).
@@ -104,10 +104,10 @@
  * to one. */
 #define CT_MAX 20000
 #define CT_IN_MAX 10000
-#define FRAG_MAX 4000
+#define FRAG_MAX 9000	/* above the share (4,096), below the LRU's 16,384 */
 #define FRAG_SRC_MAX 1500
 /* first fragments remembered per peer and fragment timeout (datapath.md) */
-#define FRAG_SHARE 1024
+#define FRAG_SHARE 4096	/* docs/datapath.md, "Fragments" */
 /* about one flood of first fragments from one peer per this many packets */
 #define BURST_EVERY 90000
 #define MAX_REPORTS 10
@@ -1693,7 +1693,9 @@ static struct ostats OS;
 
 /* A flow's state as the docs name it: TCP SYN-SENT, ESTABLISHED, CLOSING;
  * another protocol not yet answered or answered (replied). */
-enum { ST_NEW, ST_REPLIED, ST_CLOSING };
+/* TCP states are pw_ct_val's flags, as the kernel keeps them: 0 SYN-SENT,
+ * PW_CT_REPLIED established, PW_CT_FIN and PW_CT_CLOSING besides */
+enum { ST_NEW = 0, ST_REPLIED = PW_CT_REPLIED, ST_CLOSING = PW_CT_CLOSING, ST_FIN = PW_CT_FIN };
 
 /* the model's value of a flow: who opened it, its state */
 static uint32_t ct_val(unsigned dir, unsigned st)
@@ -1772,7 +1774,7 @@ struct paths {
 	unsigned long udp_in_port[2];	/* egress UDP from a port the in rules allow: no pw_ct_in flow, one */
 	unsigned long echo_reply_out[2];	/* egress echo replies: to no request let in, to one */
 	unsigned long reply_out[4];	/* egress replies: UDP, DCCP/SCTP/UDP-Lite, ICMP echo, other */
-	unsigned long tcp_moves[3];	/* the host's segment made a pw_ct flow SYN-SENT again, ESTABLISHED, CLOSING */
+	unsigned long tcp_moves[4];	/* the host's segment moved a pw_ct flow: SYN-SENT again, established, reset, half-closed */
 	unsigned long port_proto[2];	/* DCCP, SCTP, UDP-Lite read: whole, first fragments */
 };
 
@@ -1854,17 +1856,27 @@ static void remember_first(const struct opkt *o, unsigned dir)
 }
 
 /* The TCP state after the host sent flags fl ("Which packets change which
- * state"): a bare SYN starts afresh, a FIN or RST closes, an ACK without
- * SYN establishes a SYN-SENT flow. */
+ * state"): a bare SYN starts afresh; an RST closes an established flow (in
+ * SYN-SENT it changes nothing); a FIN half-closes; an ACK without SYN
+ * establishes, unless the flow was reset. */
 static unsigned tcp_after(unsigned st, uint8_t fl)
 {
 	if ((fl & 0x12) == 0x02)
 		return ST_NEW;
-	if (fl & 0x05)
-		return ST_CLOSING;
-	if ((fl & 0x12) == 0x10 && st == ST_NEW)
-		return ST_REPLIED;
+	if (fl & 0x04)
+		return st & ST_REPLIED ? st | ST_CLOSING : st;
+	if (fl & 0x01)
+		return st | ST_FIN;
+	if ((fl & 0x12) == 0x10 && !(st & ST_CLOSING))
+		return st | ST_REPLIED;
 	return st;
+}
+
+/* Which timeout a TCP state has, for the coverage counts: 0 SYN-SENT,
+ * 1 established, 2 reset, 3 half-closed. */
+static unsigned tcp_class(unsigned st)
+{
+	return st & ST_CLOSING ? 2 : st & ST_FIN ? 3 : st & ST_REPLIED ? 1 : 0;
 }
 
 /* The host's packet the out rules let pass: its pw_ct flow opens or is
@@ -1884,7 +1896,7 @@ static void host_opened(const struct opkt *o)
 	if (o->proto != IPP_TCP)
 		return;
 	unsigned was = *v & 0xff, st = tcp_after(was, o->flags);
-	PATHS.tcp_moves[st] += !added && st != was;
+	PATHS.tcp_moves[tcp_class(st)] += !added && tcp_class(st) != tcp_class(was);
 	*v = ct_val(PW_DIR_OUT, st);
 }
 
@@ -1918,7 +1930,7 @@ static void second_chance(const struct pw_policy *pol, const struct opkt *o, str
 		e->reason = PW_R_REPLY;
 		if (o->proto != IPP_TCP)
 			*v = ct_val(PW_DIR_OUT, ST_REPLIED);
-		else if ((o->flags & 0x05) && (*v & 0xff) != ST_CLOSING)
+		else if ((o->flags & 0x05) && !(*v & ST_CLOSING))
 			OS.ct_ignored++;
 	} else if (is_icmp(o->proto) && icmp_error_type(o->fam, o->type) && related(pol, o)) {
 		e->verdict = PW_PASS;
@@ -1961,8 +1973,8 @@ static bool in_rules_let_in(const struct pw_policy *pol, const struct opkt *o)
 	return action == PW_PASS;
 }
 
-/* Step 4, egress: TCP other than a bare SYN passes under the in rule (not
- * the default) that allows its source port for its destination; any other
+/* Step 4, egress: TCP other than a bare SYN passes under the in rule (or
+ * default in allow) that allows its source port for its destination; any other
  * protocol passes as the reply of a flow the peer started (pw_ct_in) while
  * the in rules let in what it answers. */
 static bool egress_reply(const struct pw_policy *pol, const struct opkt *o, struct expect *e)
@@ -1972,12 +1984,12 @@ static bool egress_reply(const struct pw_policy *pol, const struct opkt *o, stru
 
 	if (o->proto == IPP_TCP) {
 		uint32_t rule = oracle_decide(pol, PW_DIR_IN, 'T', o->sport, o->fam, o->dst, &action);
-		if (action != PW_PASS || !rule)
-			return false;
+		if (action != PW_PASS)
+			return false;	/* neither an in rule nor default in allow */
 		PATHS.tcp_listener[!bare_syn(o)]++;
 		if (bare_syn(o))
 			return false;	/* a connect() from a listener's port: new */
-		*e = (struct expect){ PW_PASS, PW_R_ALLOW_RULE, rule };
+		*e = (struct expect){ PW_PASS, rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT, rule };
 		return true;
 	}
 	bool flow = pkt_flow(&k, o, PW_DIR_OUT) && kset_get(&CT_IN, &k) && in_rules_let_in(pol, o);
@@ -2169,7 +2181,7 @@ static uint32_t ct_value(const uint8_t *key, const uint8_t *val)
 	memcpy(&k, key, sizeof(k));
 	memcpy(&v, val, sizeof(v));
 	if (k.proto == IPP_TCP)
-		st = v.flags & PW_CT_CLOSING ? ST_CLOSING : v.flags & PW_CT_REPLIED ? ST_REPLIED : ST_NEW;
+		st = v.flags;
 	else
 		st = v.flags & ~PW_CT_REPLIED ? 0xff : v.flags & PW_CT_REPLIED ? ST_REPLIED : ST_NEW;
 	return ct_val(v.dir, st);
@@ -2668,8 +2680,8 @@ static void print_coverage(void)
 	       PATHS.echo_reply_out[1]);
 	printf("    egress replies (pw_ct_in): UDP %lu, DCCP/SCTP/UDP-Lite %lu, echo %lu, other %lu\n",
 	       PATHS.reply_out[0], PATHS.reply_out[1], PATHS.reply_out[2], PATHS.reply_out[3]);
-	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, CLOSING %lu\n",
-	       PATHS.tcp_moves[ST_NEW], PATHS.tcp_moves[ST_REPLIED], PATHS.tcp_moves[ST_CLOSING]);
+	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, reset %lu, half-closed %lu\n",
+	       PATHS.tcp_moves[0], PATHS.tcp_moves[1], PATHS.tcp_moves[2], PATHS.tcp_moves[3]);
 	printf("    pw_stats: ct_created %llu, ct_in_created %llu, ct_ignored %llu, frags_tracked %llu, "
 	       "frags_over_share %llu\n", OS.ct_created, OS.ct_in_created, OS.ct_ignored, OS.frags_tracked,
 	       OS.frags_over_share);
@@ -2691,7 +2703,7 @@ static void check_coverage(void)
 	}
 	for (int i = 0; i < 4; i++)
 		CHECK(PATHS.reply_out[i] > 0);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		CHECK(PATHS.tcp_moves[i] > 0);
 	CHECK(OS.ct_in_created > 0);
 	CHECK(OS.ct_ignored > 0);

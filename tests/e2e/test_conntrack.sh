@@ -18,6 +18,7 @@ e2e_bg "$C" "$T/push1" push 240 2626 9000 1000
 e2e_bg "$C" "$T/push2" push 240 2727 3000 1000
 e2e_bg "$C" "$T/push3" push 240 2828 3000 1000
 e2e_bg "$C" "$T/push4" push 240 2929 3000 1000
+e2e_bg "$C" "$T/push5" push 240 3030 3000 1000
 # the host's services; 7444 and 5353 are allowed in too, with nothing on
 # them: an unprivileged user can bind them
 e2e_bg "$S" "$T/srv" serve 240 7443 udp 5354
@@ -31,23 +32,28 @@ default out drop
 allow in tcp port 7443, 7444
 allow in udp port 5353, 5354
 deny out tcp port 25
-allow out tcp port 587, 2626, 2727, 2929
+allow out tcp port 587, 2626, 2727, 2929, 3030
 EOF
 
 # connections open before the first apply: one the policy lets out (2727),
 # one it does not (2828), and a connected UDP socket of nobody's (9999)
 ins "$S" $PEER hold 192.0.2.1 2727 41727 10 > "$T/hold-ok" 2>&1 & PIDS+=($!)
 ins "$S" $PEER hold 192.0.2.1 2828 41828 10 > "$T/hold-no" 2>&1 & PIDS+=($!)
+# a dual-stack socket's IPv4 connection (tcp6 lists it as ::ffff:192.0.2.1)
+ins "$S" $PEER hold ::ffff:192.0.2.1 3030 41303 10 > "$T/hold-v6" 2>&1 & PIDS+=($!)
 nobody $PEER udphold 41999 192.0.2.1 9998 8 > "$T/hold-udp" 2>&1 & PIDS+=($!)
-for _ in $(seq 30); do [ -s "$T/hold-ok" ] && [ -s "$T/hold-no" ] && [ -s "$T/hold-udp" ] && break; sleep 0.1; done
+for _ in $(seq 30); do [ -s "$T/hold-ok" ] && [ -s "$T/hold-no" ] && [ -s "$T/hold-udp" ] && [ -s "$T/hold-v6" ] &&
+	break; sleep 0.1; done
 apply "$T/k.policy" --ct-timeout tcp-close=3; expect_eq "apply" "$?" 0
-expect_match "apply: the allowed connection adopted" "$(cat "$T/apply.out")" '^adopted 1 open connection$'
+expect_match "apply: the allowed connections adopted (one of a dual-stack socket)" "$(cat "$T/apply.out")" \
+	'^adopted 2 open connections$'
 expect_match "apply: the others left out, and said so" "$(cat "$T/apply.out")" \
 	'^left out 2 open connections the policy does not let out'
 # the peer of the silent UDP socket speaks now: not adopted, so dropped
 ins "$C" $PEER udp 9998 192.0.2.2 41999 1 >/dev/null
 wait_line() { for _ in $(seq 120); do [ "$(tail -n 1 "$1")" != open ] && break; sleep 0.1; done; tail -n 1 "$1"; }
 expect_eq "adopted: the allowed connection's push gets in" "$(wait_line "$T/hold-ok")" ok
+expect_eq "adopted: the dual-stack socket's IPv4 connection too" "$(wait_line "$T/hold-v6")" ok
 expect_eq "not adopted: the forbidden connection's push drops" "$(wait_line "$T/hold-no")" timeout
 expect_eq "not adopted: nobody's connected UDP socket hears nothing" "$(wait_line "$T/hold-udp")" timeout
 

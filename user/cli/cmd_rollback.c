@@ -179,6 +179,10 @@ int cmd_watchdog(int argc, char **argv)
 	if (secs > 3600)
 		secs = 3600;
 	sleep(secs);
+	char meta_pin[600];
+	snprintf(meta_pin, sizeof(meta_pin), "%s/pw_meta", root);
+	if (access(meta_pin, F_OK))
+		return PW_EXIT_OK;	/* unloaded since: nothing to undo, no lock file to make */
 	if (open_locked("_watchdog", root, &dp, &m, &lock))
 		return PW_EXIT_FAIL;
 	if (!m.confirm_pending || !token || m.confirm_token != token) {

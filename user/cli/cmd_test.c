@@ -13,6 +13,7 @@
 #include "lib/json.h"
 #include "datapath/loader.h"
 #include "lib/num.h"
+#include "policy/files.h"
 #include "policy/packet.h"
 
 static void usage(FILE *f)
@@ -134,16 +135,19 @@ static int script_wait(struct tctx *t, const char *line, const char *where)
 
 static int run_script(struct tctx *t, const char *path)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char line[1024], where[600], err[256];
+	char line[1024], where[600], err[256], msg[PATH_MAX + 300];
 	int lineno = 0, rc = PW_EXIT_OK;
 	struct pw_pktspec s;
+	struct pw_file text;
 
-	if (!f) {
-		fprintf(stderr, "portwall test: cannot read the script %s: %s\n", path, strerror(errno));
+	/* read whole without blocking for good (a FIFO nobody writes, a
+	 * terminal: at most 10 s a piece), as policies are */
+	if (pw_file_read(strcmp(path, "-") ? path : "/dev/stdin", true, &text, msg, sizeof(msg))) {
+		fprintf(stderr, "portwall test: cannot read the script %s: %s\n", path, msg);
 		return PW_EXIT_FAIL;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	FILE *f = text.len ? fmemopen(text.text, text.len, "r") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
 		int wr = script_wait(t, line, where);
@@ -165,8 +169,9 @@ static int run_script(struct tctx *t, const char *path)
 		if (rc)
 			break;
 	}
-	if (f != stdin)
+	if (f)
 		fclose(f);
+	pw_file_free(&text);
 	return rc;
 }
 

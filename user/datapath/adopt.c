@@ -79,6 +79,52 @@ static int read_table(const char *path, uint8_t fam, uint8_t proto, struct sock_
 	return 0;
 }
 
+/* Listening ports, (proto << 16 | port), sorted: a TCP listener, or a UDP
+ * socket bound but not connected. */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static uint32_t *listeners(const struct sock_ent *v, size_t n, size_t *nl)
+{
+	uint32_t *l = malloc((n ? n : 1) * sizeof(*l));
+
+	*nl = 0;
+	if (!l)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].proto == 17 ? !v[i].rport : v[i].state == TCP_LISTEN)
+			l[(*nl)++] = (uint32_t)v[i].proto << 16 | v[i].lport;
+	qsort(l, *nl, sizeof(*l), cmp_u32);
+	return l;
+}
+
+static bool loopback(const struct pw_ct_key *k)
+{
+	static const uint8_t one[16] = { [15] = 1 };
+
+	return k->fam == PW_FAM_V4 ? k->remote[0] == 127 : !memcmp(k->remote, one, 16);
+}
+
+/* The flow key of socket e; a dual-stack socket's IPv4 connection (shown
+ * in tcp6/udp6 as ::ffff:a.b.c.d) is keyed as the IPv4 flow it is. */
+static void sock_key(const struct sock_ent *e, struct pw_ct_key *key)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool v4 = e->fam == PW_FAM_V6 && !memcmp(e->local, mapped, 12) && !memcmp(e->remote, mapped, 12);
+
+	memset(key, 0, sizeof(*key));
+	key->proto = e->proto;
+	key->fam = v4 ? PW_FAM_V4 : e->fam;
+	key->kind = PW_CT_FLOW;
+	memcpy(key->local, v4 ? e->local + 12 : e->local, v4 ? 4 : 16);
+	memcpy(key->remote, v4 ? e->remote + 12 : e->remote, v4 ? 4 : 16);
+	key->lport_be = htons(e->lport);
+	key->rport_be = htons(e->rport);
+}
+
 int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused)
 {
 	static const struct { const char *path; uint8_t fam, proto; } tables[] = {
@@ -96,6 +142,12 @@ int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused
 		free(v);
 		return rc;
 	}
+	size_t nl;
+	uint32_t *l = listeners(v, n, &nl);
+	if (!l) {
+		free(v);
+		return -ENOMEM;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);	/* the datapath's clock */
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -104,18 +156,15 @@ int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused
 		if (e->state != TCP_ESTABLISHED || !e->rport)
 			continue;	/* UDP shows connected sockets as established too */
 		/* a connection to one of our listeners is a reply path the in
-		 * rules decide; only the host's own outbound flows are tracked */
-		bool listener = false;
-		for (size_t k = 0; k < n && !listener; k++)
-			listener = v[k].proto == e->proto && v[k].lport == e->lport &&
-				   (e->proto == 17 ? !v[k].rport : v[k].state == TCP_LISTEN);
-		if (listener)
+		 * rules decide; only the host's own outbound flows are tracked
+		 * (a binary search: any user's sockets are listed here) */
+		uint32_t me = (uint32_t)e->proto << 16 | e->lport;
+		if (bsearch(&me, l, nl, sizeof(*l), cmp_u32))
 			continue;
-		struct pw_ct_key key = { .proto = e->proto, .fam = e->fam, .kind = PW_CT_FLOW };
-		memcpy(key.local, e->local, 16);
-		memcpy(key.remote, e->remote, 16);
-		key.lport_be = htons(e->lport);
-		key.rport_be = htons(e->rport);
+		struct pw_ct_key key;
+		sock_key(e, &key);
+		if (loopback(&key))
+			continue;	/* never on a protected interface */
 		struct pw_ct_val val = { .last_ns = now, .flags = PW_CT_REPLIED, .dir = PW_DIR_OUT };
 		/* what the policy would not let out now stays out, as a reload
 		 * would end it */
@@ -124,6 +173,7 @@ int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused
 		else if (bpf_map_update_elem(dp->ct_fd, &key, &val, BPF_NOEXIST) == 0)
 			adopted++;
 	}
+	free(l);
 	free(v);
 	return adopted;
 }

@@ -30,12 +30,17 @@ bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, u
 static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin)
 {
 	struct pw_ct_key k, next, *gone = NULL;
-	size_t ngone = 0, cap = 0;
+	size_t ngone = 0, cap = 0, seen = 0, bound;
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
 	void *prev = NULL;
 	int removed = 0;
 
-	/* first find them, then delete: deleting during the walk restarts it */
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	/* first find them, then delete: deleting during the walk restarts it.
+	 * A key the LRU evicts under the walk restarts it too: at most three
+	 * tables' worth of keys are looked at, whatever the traffic does */
+	bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries : 3u << 24;
+	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
 		if (pw_ct_key_allowed(c, &k, origin))
