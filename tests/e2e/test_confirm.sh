@@ -50,6 +50,11 @@ expect_eq "b: the second load's B survives the first load's watchdog" "$(name b)
 expect_eq "c: not confirmed: back to the confirmed A" "$(name c)" A
 expect_match "c: nothing waits any more" "$("$PW" confirm --pin-root "$ROOT"c)" '^nothing to confirm'
 expect_eq "d: C stays" "$(name d)" C
+# generations never repeat: rolled back from C (3) to B (2), the next is 4
+"$PW" rollback --pin-root "$ROOT"d >/dev/null 2>&1
+pw d A >/dev/null
+expect_eq "d: after a rollback the next generation is new" \
+	"$("$PW" status --json --pin-root "$ROOT"d | jq -r '"\(.policy.name) \(.policy.generation)"')" "A 4"
 expect_match "a: still waits for its own confirm" "$("$PW" confirm --pin-root "$ROOT"a)" '^confirmed generation 1'
 expect_match "b: still waits for its own confirm" "$("$PW" confirm --pin-root "$ROOT"b)" '^confirmed generation 2'
 

@@ -43,6 +43,7 @@ struct tx {
 	struct pw_meta m;
 	bool first;
 	uint32_t half;		/* the half the new policy goes into */
+	uint32_t top_gen;	/* the highest generation recorded before */
 	struct pw_config cfg;
 };
 
@@ -337,6 +338,9 @@ static int write_inactive(struct tx *t)
 	/* what pw_dp_write_half would refuse, refused before anything changes */
 	if (pw_dp_fits(&t->dp, &t->c, err, sizeof(err)))
 		return fail(t, PW_LEFT_OLD, "%s", err);
+	/* after a rollback the previous record holds the higher generation:
+	 * the new one goes above both, never one a rolled-back policy had */
+	t->top_gen = t->m.cur.generation > t->m.prev.generation ? t->m.cur.generation : t->m.prev.generation;
 	/* the half about to be written is what rollback would return to:
 	 * forget it first, so that a kill -9 mid-write leaves no rollback
 	 * into a half-written half */
@@ -368,7 +372,7 @@ static int record(struct tx *t)
 	pw_fault_point("before-record");
 	if (!t->first)
 		m->prev = m->cur;	/* what rollback returns to: the half about to be left */
-	m->cur.generation++;
+	m->cur.generation = t->top_gen + 1;
 	m->cur.mode = t->c.mode;
 	m->cur.applied_unix = (uint64_t)time(NULL);
 	memcpy(m->cur.hash, t->c.hash, sizeof(m->cur.hash));
