@@ -627,11 +627,17 @@ static int finish(struct tx *t)
 	return 0;
 }
 
-static void tx_end(struct tx *t)
+static void tx_end(struct tx *t, int rc)
 {
+	char meta[600];
+
 	if (t->dp_open)
 		pw_dp_close(&t->dp);
 	pw_netns_leave(t->saved);
+	/* a first apply that failed and pinned nothing leaves no lock file */
+	snprintf(meta, sizeof(meta), "%s/pw_meta", t->o->root);
+	if (t->lock >= 0 && rc && (t->first || !t->dp_open) && access(meta, F_OK))
+		pw_lock_remove(t->o->root, "lock");
 	if (t->lock >= 0)
 		close(t->lock);
 	if (t->have_policy) {
@@ -664,7 +670,7 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 	}
 	if (!rc)
 		rc = finish(&t);
-	tx_end(&t);
+	tx_end(&t, rc);
 	return rc;
 }
 
