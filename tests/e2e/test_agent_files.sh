@@ -29,6 +29,7 @@ expect_match "a FIFO as the policy: says why" "$(cat "$T/out")" 'is a FIFO: poli
 ln -s "$N/allow-all.policy" "$T/link.policy"
 within_s 5 "$PW" apply "$T/link.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT"; rc=$?
 expect_eq "root's symlink to nobody's FIFO: refused, without blocking" "$rc" 1
+expect_match "root's symlink to nobody's FIFO: says why" "$(cat "$T/out")" 'is a FIFO: policies are read from regular files only'
 printf 'policy "inc"\ninclude "%s"\n' "$N/allow-all.policy" > "$T/inc.policy"
 within_s 5 "$PW" apply "$T/inc.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT"; rc=$?
 expect_eq "an include of nobody's FIFO: refused, without blocking" "$rc" 1

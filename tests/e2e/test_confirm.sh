@@ -36,6 +36,8 @@ expect_eq "c: --confirm while another waits: refused" "$rc" 1
 expect_match "c: says what to do" "$out" 'generation 2 waits for `portwall confirm` .*confirm it or roll it back first'
 out=$("$PW" reload --pin-root "$ROOT"c --confirm 5 2>&1); rc=$?
 expect_eq "c: reload --confirm while another waits: refused too" "$rc" 1
+expect_match "c: reload --confirm: says why" "$out" 'generation 2 waits for `portwall confirm`'
+expect_eq "c: the refused ones changed nothing" "$(name c)" B
 # d: a plain apply replaces the waiting one, and its watchdog stands down
 pw d A >/dev/null; pw d B --confirm 5 >/dev/null
 out=$(pw d C); rc=$?

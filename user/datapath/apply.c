@@ -634,10 +634,10 @@ static void tx_end(struct tx *t, int rc)
 	if (t->dp_open)
 		pw_dp_close(&t->dp);
 	pw_netns_leave(t->saved);
-	/* a first apply that failed and pinned nothing leaves no lock file */
+	/* an apply that failed with nothing pinned leaves no lock file */
 	snprintf(meta, sizeof(meta), "%s/pw_meta", t->o->root);
-	if (t->lock >= 0 && rc && (t->first || !t->dp_open) && access(meta, F_OK))
-		pw_lock_remove(t->o->root, "lock");
+	if (t->lock >= 0 && rc && access(meta, F_OK))
+		pw_lock_remove(t->o->root, "lock", true);
 	if (t->lock >= 0)
 		close(t->lock);
 	if (t->have_policy) {

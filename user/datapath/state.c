@@ -133,14 +133,14 @@ int pw_lock(const char *root, char *err, size_t n)
 		       "loop?", path);
 }
 
-void pw_lock_remove(const char *root, const char *what)
+void pw_lock_remove(const char *root, const char *what, bool held)
 {
 	char path[600];
 	int fd;
 
 	pw_run_path(root, what, path, sizeof(path));
-	if (strcmp(what, "lock") == 0) {
-		unlink(path);	/* the caller holds it */
+	if (held) {
+		unlink(path);
 		return;
 	}
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -151,6 +151,18 @@ void pw_lock_remove(const char *root, const char *what)
 	close(fd);
 }
 
+/* The pid a lock file's holder wrote into it, 0 if unknown. */
+static int holder_of(int fd)
+{
+	char pid[32];
+	ssize_t n = read(fd, pid, sizeof(pid) - 1);
+
+	if (n <= 0)
+		return 0;
+	pid[n] = '\0';
+	return atoi(pid);
+}
+
 int pw_owner_lock(const char *root, const char *what, int *holder)
 {
 	char path[600], pid[32];
@@ -159,35 +171,27 @@ int pw_owner_lock(const char *root, const char *what, int *holder)
 	mkdir(PW_LOCK_DIR, 0700);
 	pw_run_private(PW_LOCK_DIR);
 	pw_run_path(root, what, path, sizeof(path));
-	int fd = -1;
 	/* one taken on a file an unload removed is nobody's: take the new one */
-	for (int tries = 0; tries < 100 && fd < 0; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return -1;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && !still_named(fd, path)) {
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			*holder = holder_of(fd);
 			close(fd);
-			fd = -1;
+			return -1;
 		}
-	}
-	if (fd < 0)
-		return -1;
-	fchmod(fd, 0600);
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		ssize_t n = read(fd, pid, sizeof(pid) - 1);
-		if (n > 0) {
-			pid[n] = '\0';
-			*holder = atoi(pid);
+		if (!still_named(fd, path)) {
+			close(fd);
+			continue;
 		}
-		close(fd);
-		return -1;
-	}
-	if (ftruncate(fd, 0) == 0) {
+		fchmod(fd, 0600);
 		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (write(fd, pid, (size_t)n) < 0)
-			n = 0;
+		if (ftruncate(fd, 0) || write(fd, pid, (size_t)n) < 0)
+			n = 0;	/* the pid is only for the message of the next one */
+		return fd;
 	}
-	return fd;
+	return -1;
 }
 
 void pw_link_pin(const char *root, const struct pw_iface *f, char *buf, size_t size)

@@ -34,10 +34,11 @@ int pw_lock(const char *root, char *err, size_t errsz);
  * fd (close it to release), or -1 with the holder's pid in *holder (0 if
  * unknown). */
 int pw_owner_lock(const char *root, const char *what, int *holder);
-/* Remove root's lock file <what> when nobody holds it, or (what "lock")
- * while the caller holds it: nothing is left to guard (unload). A command
- * waiting on the removed file takes the new one. */
-void pw_lock_remove(const char *root, const char *what);
+/* Remove root's lock file <what>: nothing is left to guard (unload, a
+ * first apply that pinned nothing). held: the caller holds it; else only
+ * when nobody does. A command waiting on the removed file takes the new
+ * one (the lock functions check they hold the file at that name). */
+void pw_lock_remove(const char *root, const char *what, bool held);
 /* For the fault tests: with PORTWALL_FAULT=NAME in the environment the
  * process kills itself (SIGKILL, as `kill -9` would) on reaching the point
  * NAME, so that each window between two steps is tested, not only the

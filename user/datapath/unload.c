@@ -145,9 +145,9 @@ int pw_unload(const char *root, const char *only, const struct pw_unload_tell *t
 	int rc = unload_locked(root, only, tell, u, err, errsz);
 	if (rc == 0 && !u->kept && !u->not_empty) {
 		/* nothing of portwall remains under root */
-		pw_lock_remove(root, "events");
-		pw_lock_remove(root, "agent");
-		pw_lock_remove(root, "lock");
+		pw_lock_remove(root, "events", false);
+		pw_lock_remove(root, "agent", false);
+		pw_lock_remove(root, "lock", true);
 	}
 	close(lock);
 	return rc;
