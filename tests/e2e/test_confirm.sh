@@ -9,11 +9,11 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/netns.sh
 e2e_setup test_confirm pwc
 e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
-for x in a b c d e; do
+for x in a b c d e f; do
 	ins "$S" ip link add "pwc$x$$" type veth peer name "pwc$x$$p" && ins "$S" ip link set "pwc$x$$" up &&
 		ins "$S" ip link set "pwc$x$$p" up || fail "veth $x"
 done
-cleanup_roots() { for x in a b c d e; do "$PW" unload --pin-root "$ROOT$x" >/dev/null 2>&1; rm -f "/run/portwall/$(printf '%s' "$ROOT$x" | tr / _).lock"; done; }
+cleanup_roots() { for x in a b c d e f; do "$PW" unload --pin-root "$ROOT$x" >/dev/null 2>&1; rm -f "/run/portwall/$(printf '%s' "$ROOT$x" | tr / _).lock"; done; }
 trap 'cleanup_roots; e2e_cleanup' EXIT
 for p in A B C; do
 	printf 'policy "%s"\ndefault in drop\nallow in tcp port 22\nallow in tcp port 10%s\n' "$p" "${#p}" > "$T/$p.policy"
@@ -45,6 +45,8 @@ expect_eq "d: a plain apply over a waiting one: applied" "$rc" 0
 expect_match "d: says the waiting one is replaced" "$out" 'generation 2 was waiting for `portwall confirm`; this apply replaces it'
 # e: unloaded while its watchdog sleeps: the watchdog makes no lock file
 pw e A --confirm 5 >/dev/null; "$PW" unload --pin-root "$ROOT"e >/dev/null 2>&1
+# f: a first apply not confirmed: the watchdog unloads it, as unload does
+pw f A --confirm 5 >/dev/null
 
 sleep 7
 expect_eq "a: the second load survives the first load's watchdog" "$(name a)" A
@@ -62,5 +64,9 @@ expect_match "b: still waits for its own confirm" "$("$PW" confirm --pin-root "$
 
 expect_eq "e: the watchdog of an unloaded root leaves no lock file" \
 	"$(ls /run/portwall | grep -c "$(printf '%s' "${ROOT#/}e" | tr / _)\.lock")" 0
+
+expect_eq "f: an unconfirmed first apply is unloaded: no pins" "$([ -e "$ROOT"f ] && echo left || echo gone)" gone
+expect_eq "f: nor programs on its interface" "$(ins "$S" ip -d link show "pwcf$$" | grep -c 'prog/xdp')" 0
+expect_eq "f: nor lock files" "$(ls /run/portwall | grep -c "$(printf '%s' "${ROOT#/}f" | tr / _)\.")" 0
 
 summary

@@ -13,6 +13,8 @@
 
 #include "datapath/state.h"
 #include "datapath/attach.h"
+#include "lib/num.h"
+#include "datapath/unload.h"
 #include "cli/cmds.h"
 
 /* Put the other half back in force; meta's records swap. Called locked. */
@@ -168,8 +170,10 @@ int cmd_watchdog(int argc, char **argv)
 	if (argc != 4)
 		return PW_EXIT_USAGE;
 	const char *root = argv[1];
-	uint64_t token = strtoull(argv[2], NULL, 16);
-	unsigned secs = (unsigned)strtoul(argv[3], NULL, 10);
+	unsigned long token, s;
+	if (!pw_ulong(argv[2], 16, ~0ul, &token) || !pw_ulong(argv[3], 10, 3600, &s))
+		return PW_EXIT_USAGE;
+	unsigned secs = (unsigned)s;
 	struct pw_dp dp;
 	struct pw_meta m;
 	char err[600];
@@ -212,17 +216,15 @@ int cmd_watchdog(int argc, char **argv)
 		close(lock);
 		return PW_EXIT_FAIL;
 	}
-	/* the first apply: nothing to go back to but no portwall at all */
-	int saved = -1;
-	bool ns = pw_netns_enter(m.netns, &saved, err, sizeof(err)) == 0;
-	for (int i = 0; i < m.niface; i++)
-		pw_iface_detach(root, &m.iface[i], ns);
-	if (ns)
-		pw_netns_leave(saved);
+	/* the first apply: nothing to go back to but no portwall at all,
+	 * unloaded as `portwall unload` does (under the lock held) */
+	struct pw_unload u;
 	pw_dp_close(&dp);
-	pw_dp_unpin(root);
-	rmdir(root);
-	syslog(LOG_WARNING, "generation %u not confirmed within %u s: unloaded", gen, secs);
+	int rc = pw_unload_held(root, NULL, NULL, &u, err, sizeof(err));
+	if (rc)
+		syslog(LOG_ERR, "generation %u not confirmed within %u s; unloading failed: %s", gen, secs, err);
+	else
+		syslog(LOG_WARNING, "generation %u not confirmed within %u s: unloaded", gen, secs);
 	close(lock);
-	return PW_EXIT_OK;
+	return rc ? PW_EXIT_FAIL : PW_EXIT_OK;
 }

@@ -135,6 +135,22 @@ static int unload_locked(const char *root, const char *only, const struct pw_unl
 	return 0;
 }
 
+int pw_unload_held(const char *root, const char *only, const struct pw_unload_tell *tell, struct pw_unload *u,
+		   char *err, size_t errsz)
+{
+	static const struct pw_unload_tell quiet;
+
+	memset(u, 0, sizeof(*u));
+	int rc = unload_locked(root, only, tell ? tell : &quiet, u, err, errsz);
+	if (rc == 0 && !u->kept && !u->not_empty) {
+		/* nothing of portwall remains under root */
+		pw_lock_remove(root, "events", false);
+		pw_lock_remove(root, "agent", false);
+		pw_lock_remove(root, "lock", true);
+	}
+	return rc;
+}
+
 int pw_unload(const char *root, const char *only, const struct pw_unload_tell *tell, struct pw_unload *u,
 	      char *err, size_t errsz)
 {
@@ -142,13 +158,7 @@ int pw_unload(const char *root, const char *only, const struct pw_unload_tell *t
 	int lock = pw_lock(root, err, errsz);
 	if (lock < 0)
 		return -1;
-	int rc = unload_locked(root, only, tell, u, err, errsz);
-	if (rc == 0 && !u->kept && !u->not_empty) {
-		/* nothing of portwall remains under root */
-		pw_lock_remove(root, "events", false);
-		pw_lock_remove(root, "agent", false);
-		pw_lock_remove(root, "lock", true);
-	}
+	int rc = pw_unload_held(root, only, tell, u, err, errsz);
 	close(lock);
 	return rc;
 }

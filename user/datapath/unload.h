@@ -39,5 +39,9 @@ struct pw_unload_tell {
  * message in err (when u->partial, after removing the pins anyway). */
 int pw_unload(const char *root, const char *only, const struct pw_unload_tell *tell, struct pw_unload *u,
 	      char *err, size_t errsz);
+/* The same, the caller holding root's lock (pw_lock); tell may be NULL.
+ * The --confirm watchdog undoes a first apply by it. */
+int pw_unload_held(const char *root, const char *only, const struct pw_unload_tell *tell, struct pw_unload *u,
+		   char *err, size_t errsz);
 
 #endif
