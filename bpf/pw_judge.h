@@ -248,16 +248,15 @@ static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const st
 
 /* A live entry of ct for key k, or NULL; an expired one is deleted. The
  * clock (a helper call) is read only on a hit, into *now. */
-static __always_inline struct pw_ct_val *pw_ct_live(void *ct, struct pw_ct_key *k, __u64 *now)
+static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg, void *ct, struct pw_ct_key *k,
+						    __u64 *now)
 {
-	__u32 zero = 0;
 	struct pw_ct_val *v = bpf_map_lookup_elem(ct, k);
-	struct pw_state *st;
 
-	if (!v || !(st = bpf_map_lookup_elem(&pw_state, &zero)))
+	if (!v)
 		return NULL;
 	*now = bpf_ktime_get_coarse_ns();
-	if (*now - v->last_ns <= pw_ct_timeout(&st->cfg[st->active & 1], k->proto, v->flags))
+	if (*now - v->last_ns <= pw_ct_timeout(cfg, k->proto, v->flags))
 		return v;
 	if (bpf_map_delete_elem(ct, k) == 0) {
 		struct pw_stats *gs = pw_gstats();
@@ -271,14 +270,15 @@ static __always_inline struct pw_ct_val *pw_ct_live(void *ct, struct pw_ct_key *
  * packet of it): the entry is refreshed and marked replied, except for
  * TCP, whose state only the host's own segments change; an inbound FIN or
  * RST there is counted as ignored (a blind one could stall the flow). */
-static __always_inline int pw_ct_match(struct pw_ct_key *k, __u32 tcp_flags, __u32 refresh)
+static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct_key *k, __u32 tcp_flags,
+				       __u32 refresh)
 {
 	__u64 now = 0;
 	struct pw_ct_val *v;
 
 	if (!k || k->kind == PW_CT_ECHO_IN)
 		return 0;	/* a peer's echo request is no reply */
-	v = pw_ct_live(&pw_ct, k, &now);
+	v = pw_ct_live(cfg, &pw_ct, k, &now);
 	if (!v)
 		return 0;
 	if (!refresh)
@@ -331,27 +331,27 @@ static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const str
  * peer's, to the local port; an echo reply answers an echo request)? */
 static __always_inline int pw_in_rules_let_in(__u32 half, const struct pw_pkt *p, const __u8 *peer)
 {
-	__u32 slot = p->proto == IPPROTO_ICMP ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V4, PW_ICMP_ECHO_REQUEST) :
-		     p->proto == IPPROTO_ICMPV6 ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V6, PW_ICMP6_ECHO_REQUEST) :
-		     pw_slot_of(PW_DIR_IN, p, 1);
 	__u8 action;
 
 	if ((p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) && !pw_is_echo_reply(p))
 		return 0;
+	__u32 slot = p->proto == IPPROTO_ICMP ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V4, PW_ICMP_ECHO_REQUEST) :
+		     p->proto == IPPROTO_ICMPV6 ? pw_slot_icmp(PW_DIR_IN, PW_FAM_V6, PW_ICMP6_ECHO_REQUEST) :
+		     pw_slot_of(PW_DIR_IN, p, 1);
 	pw_policy_pkt(half, slot, p, peer, &action);
 	return action == PW_PASS;
 }
 
 /* Egress, not TCP: does the packet reply to a flow the peer started (and
  * the policy let in)? Refreshes it. */
-static __always_inline int pw_ct_in_reply(const struct pw_pkt *p)
+static __always_inline int pw_ct_in_reply(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
 
 	if (!pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_OUT)
 		return 0;	/* the host's own echo request: the out rules judge it */
 	__u64 now = 0;
-	struct pw_ct_val *v = pw_ct_live(&pw_ct_in, &k, &now);
+	struct pw_ct_val *v = pw_ct_live(cfg, &pw_ct_in, &k, &now);
 	if (!v)
 		return 0;
 	if (now - v->last_ns >= PW_CT_REFRESH_NS)
@@ -394,11 +394,11 @@ static __always_inline int pw_icmp_related(const struct pw_config *cfg, __u32 ha
 	__builtin_memcpy(in.dst, p->in_dst, 16);
 	if (!pw_ct_key_of(&k, &in, PW_DIR_OUT))
 		return 0;
-	if (pw_ct_match(&k, 0, 0))
+	if (pw_ct_match(cfg, &k, 0, 0))
 		return 1;	/* a flow the host opened */
 	__u64 now;
 	if (in.proto != IPPROTO_TCP)	/* the host's reply on a flow a peer started */
-		return pw_ct_live(&pw_ct_in, &k, &now) != NULL;
+		return pw_ct_live(cfg, &pw_ct_in, &k, &now) != NULL;
 	/* a local listener's segment (the quote holds no TCP flags) */
 	pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 1), &in, in.dst, &action);
 	return action == PW_PASS;
@@ -644,7 +644,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			r.rule = rule;
 			goto pass;
 		}
-	} else if (c.dir == PW_DIR_OUT && pw_in_rules_let_in(half, p, peer) && pw_ct_in_reply(p)) {
+	} else if (c.dir == PW_DIR_OUT && pw_in_rules_let_in(half, p, peer) && pw_ct_in_reply(cfg, p)) {
 		/* the reply to a flow the peer started and the in rules let in
 		 * (a flow there exists only while they do: a reload that
 		 * revokes them ends it), so the host's own outbound flows
@@ -670,7 +670,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 		 * so a SYN scan skips the conntrack lookup */
 		if (c.dir == PW_DIR_IN && !pw_bare_syn(p)) {
 			struct pw_ct_key k;
-			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(&k, p->tcp_flags, 1)) {
+			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(cfg, &k, p->tcp_flags, 1)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_REPLY;
 			} else if ((p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) &&

@@ -689,9 +689,13 @@ TEST(fragment_flood_from_one_source_flushes_no_other)
 	EXPECT_PKT(pkt("in udp 203.0.113.9:40000 192.0.2.2:5060 frag later frag-id 1000"), P, PW_R_FRAGMENT_OK, 0);
 	snprintf(w, sizeof(w), "in udp 203.0.113.9:40000 192.0.2.2:5060 frag later frag-id %d", 1000 + PW_FRAG_SHARE);
 	EXPECT_PKT(pkt(w), D, PW_R_DROP_FRAGMENT, 0);
+	/* a fragment timeout later the flooder's window begins anew */
+	REQUIRE(pw_dp_age(&E.dp, PW_FRAG_TIMEOUT_S + 1) >= 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.9:40000 192.0.2.2:5060 frag first frag-id 99"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in udp 203.0.113.9:40000 192.0.2.2:5060 frag later frag-id 99"), P, PW_R_FRAGMENT_OK, 0);
 	struct pw_stats st;
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
-	CHECK_EQ_INT(st.frags_tracked, 1 + PW_FRAG_SHARE);
+	CHECK_EQ_INT(st.frags_tracked, 2 + PW_FRAG_SHARE);
 	CHECK_EQ_INT(st.frags_over_share, 2 * PW_FRAG_CAPACITY - PW_FRAG_SHARE);
 	printf("    %d first fragments from one source: %llu remembered, %llu over its share; "
 	       "another source's datagram %s\n", 2 * PW_FRAG_CAPACITY, (unsigned long long)st.frags_tracked - 1,

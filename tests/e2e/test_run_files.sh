@@ -39,6 +39,7 @@ expect_eq "slow writer: port 22 still open meanwhile" "$(ins "$C" "$PROBE" tcp 1
 wait "$W"
 wait_gen 3; expect_eq "slow writer: applied once written whole" "$(gen .policy.name)" A2
 expect_eq "slow writer: its rules whole (port 22 open)" "$(ins "$C" "$PROBE" tcp 192.0.2.2 22 2000 100)" ok
+expect_eq "slow writer: and only those (B's 443 closed again)" "$(ins "$C" "$PROBE" tcp 192.0.2.2 443 700)" timeout
 
 # the policy replaced by a FIFO, then SIGHUP: refused at once, run answers SIGTERM
 rm "$T/etc/current.policy"; mkfifo -m 0600 "$T/etc/current.policy"

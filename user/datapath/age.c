@@ -4,33 +4,43 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <bpf/bpf.h>
 
 #include "datapath/loader.h"
 
 /* Subtract ns from the u64 at offset off of every value of map fd (a
- * time in the past of bpf_ktime_get_coarse_ns). Returns how many. */
+ * time in the past of bpf_ktime_get_coarse_ns). The keys are collected
+ * first: an update replaces a hash entry, and a walk that updated as it
+ * went could meet the same entries again without end. Returns how many. */
 static int age_map(int fd, size_t ksize, size_t vsize, size_t off, uint64_t ns)
 {
-	uint8_t key[64], next[64], val[64];
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	uint8_t val[64];
 	void *prev = NULL;
+	size_t nk = 0;
 	int n = 0;
 
-	if (fd < 0 || ksize > sizeof(key) || vsize > sizeof(val) || off + 8 > vsize)
+	if (fd < 0 || vsize > sizeof(val) || off + 8 > vsize || bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -EINVAL;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		__builtin_memcpy(key, next, ksize);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, val))
-			continue;
+	uint8_t *keys = malloc((size_t)info.max_entries * ksize + ksize);
+	if (!keys)
+		return -ENOMEM;
+	while (nk < info.max_entries && bpf_map_get_next_key(fd, prev, keys + nk * ksize) == 0)
+		prev = keys + nk++ * ksize;
+	for (size_t i = 0; i < nk; i++) {
 		uint64_t t;
-		__builtin_memcpy(&t, val + off, 8);
+		if (bpf_map_lookup_elem(fd, keys + i * ksize, val))
+			continue;
+		memcpy(&t, val + off, 8);
 		t = t > ns ? t - ns : 0;
-		__builtin_memcpy(val + off, &t, 8);
-		if (bpf_map_update_elem(fd, key, val, BPF_EXIST) == 0)
-			n++;
+		memcpy(val + off, &t, 8);
+		n += bpf_map_update_elem(fd, keys + i * ksize, val, BPF_EXIST) == 0;
 	}
+	free(keys);
 	return n;
 }
 
