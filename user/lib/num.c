@@ -10,7 +10,7 @@ bool pw_ulong(const char *s, int base, unsigned long max, unsigned long *out)
 {
 	char *end;
 
-	if (!isdigit((unsigned char)*s))
+	if (!(base == 16 ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)))
 		return false;	/* empty, a sign, a blank */
 	errno = 0;
 	unsigned long v = strtoul(s, &end, base);
