@@ -12,7 +12,8 @@
 #include "datapath/loader.h"
 
 /* Subtract ns from the u64 at offset off of every value of map fd (a
- * time in the past of bpf_ktime_get_coarse_ns). The keys are collected
+ * time in the past of bpf_ktime_get_coarse_ns; unsigned, as the
+ * datapath's differences are, so it may lie before boot). The keys are collected
  * first: an update replaces a hash entry, and a walk that updated as it
  * went could meet the same entries again without end. Returns how many. */
 static int age_map(int fd, size_t ksize, size_t vsize, size_t off, uint64_t ns)
@@ -36,7 +37,7 @@ static int age_map(int fd, size_t ksize, size_t vsize, size_t off, uint64_t ns)
 		if (bpf_map_lookup_elem(fd, keys + i * ksize, val))
 			continue;
 		memcpy(&t, val + off, 8);
-		t = t > ns ? t - ns : 0;
+		t -= ns;	/* wraps on a machine up less than ns: every `now - t` still comes out right */
 		memcpy(val + off, &t, 8);
 		n += bpf_map_update_elem(fd, keys + i * ksize, val, BPF_EXIST) == 0;
 	}
