@@ -226,7 +226,9 @@ static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const st
 	__u64 now = bpf_ktime_get_coarse_ns();
 	v = bpf_map_lookup_elem(&pw_ct, &k);
 	if (v && pw_ct_expired(cfg, k.proto, v, now)) {
-		v->flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
+		/* a half-closed or reset flow stays closing: only a SYN
+		 * starts it over, a keepalive ACK does not re-establish it */
+		v->flags = tcp ? pw_tcp_next(v->flags & (PW_CT_FIN | PW_CT_CLOSING), p->tcp_flags) : 0;
 		v->last_ns = now;
 		pw_ct_created(0, 1);
 		return;
@@ -428,6 +430,7 @@ static __always_inline int pw_frag_share(const struct pw_config *cfg, const stru
 
 	__builtin_memcpy(k.peer, dir == PW_DIR_IN ? p->src : p->dst, 16);
 	k.fam = p->fam;
+	k.dir = (__u8)dir;	/* a share each way: forging V spends none of the host's to V */
 	v = bpf_map_lookup_elem(&pw_frag_src, &k);
 	if (!v)
 		return bpf_map_update_elem(&pw_frag_src, &k, &nv, BPF_ANY), 1;

@@ -279,7 +279,8 @@ struct pw_ct_val {
 struct pw_frag_src_key {
 	__u8 peer[16];
 	__u8 fam;
-	__u8 pad[3];
+	__u8 dir;	/* PW_DIR_IN: fragments from peer; PW_DIR_OUT: to it */
+	__u8 pad[2];
 };
 
 struct pw_frag_src_val {

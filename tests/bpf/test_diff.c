@@ -1841,6 +1841,7 @@ static void remember_first(const struct opkt *o, unsigned dir)
 	memset(&peer, 0, sizeof(peer));
 	memcpy(peer.peer, dir == PW_DIR_IN ? o->src : o->dst, 16);
 	peer.fam = o->fam;
+	peer.dir = (uint8_t)dir;
 	memcpy(key, &peer, sizeof(peer));
 	uint32_t *n = kset_put(&FRAG_SRC, key, &added);
 	if (*n >= FRAG_SHARE) {
