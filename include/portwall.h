@@ -306,6 +306,135 @@ struct pw_frag_val {
 };
 
 /* ------------------------------------------------------------------------
+ * Host names (docs/dns.md). A rule's peer may be a name or a wildcard of
+ * whole labels (`*.example.net`: one or more labels in front); the
+ * addresses are learned from the DNS answers the host receives, in the
+ * datapath, before the application reads them.
+ *
+ * A name is matched in its DNS wire form, lowercased: length-prefixed
+ * labels, no root label. pw_name_hash() hashes a name label by label from
+ * the right, so that the ingress program gets the hash of every suffix of
+ * a question in one pass: hash(suffix k) = mix(hash(suffix k+1), label k).
+ * A hash only finds the candidate; the name's bytes are compared before
+ * anything is learned, so a name made to collide teaches nothing.
+ */
+#define PW_NAME_WIRE_MAX 255	/* a wire-form name: 253 characters + 2 */
+#define PW_NAME_LABELS_MAX 32	/* labels of a question the datapath matches */
+#define PW_NAME_TARGETS 16	/* peer classes one name feeds, per half */
+#define PW_NAMES_CAPACITY 4096	/* names and wildcards, both halves */
+#define PW_RESOLVERS_MAX 8	/* per half */
+#define PW_DNS_PORT 53
+
+#define PW_NAME_SEED 0xcbf29ce484222325ull	/* FNV-1a offset basis */
+#define PW_NAME_PRIME 0x100000001b3ull
+
+/* FNV-1a of one label: its length byte, then its bytes lowercased. */
+static inline __u64 pw_label_hash_byte(__u64 h, __u8 c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (__u8)(c + ('a' - 'A'));
+	return (h ^ c) * PW_NAME_PRIME;
+}
+
+/* The hash of (label, then the suffix whose hash is `right`). */
+static inline __u64 pw_name_mix(__u64 right, __u64 label)
+{
+	return (((right << 5) | (right >> 59)) ^ label) * PW_NAME_PRIME;
+}
+
+/* Map pw_names (hash, both halves): the names and wildcards of each half. */
+struct pw_name_key {
+	__u64 hash;		/* of the name; of the part after "*." for a wildcard */
+	__u32 half;
+	__u8 wild;		/* 1: `*.` + the name, one or more labels in front */
+	__u8 pad[3];
+};
+
+/* A learned address of the name goes into the peer trie of the half as
+ * (class, address/32 or /128) -> rule, for each target. */
+struct pw_name_target {
+	__u32 peer_class;
+	__u32 rule;
+};
+
+struct pw_name_val {
+	__u32 id;		/* the name's index in the compiled policy, 1-based */
+	__u16 wire_len;		/* bytes of wire[] */
+	__u8 ntargets;
+	__u8 pad;
+	struct pw_name_target t[PW_NAME_TARGETS];
+	__u8 wire[PW_NAME_WIRE_MAX + 1];	/* lowercase wire form (without "*.") */
+};
+
+/* Map pw_resolvers (hash): the DNS servers whose answers count, per half
+ * (value: unused, 1). */
+struct pw_resolver_key {
+	__u8 addr[16];
+	__u32 half;
+	__u8 fam;
+	__u8 pad[3];
+};
+
+/* Map pw_dns_q (LRU hash): a query the host sent to a resolver about a
+ * name of the policy, so that only the answer to it teaches. */
+struct pw_dnsq_key {
+	__u8 resolver[16];
+	__u8 fam;
+	__u8 pad;
+	__u16 port_be;		/* the host's source port */
+	__u16 txid_be;		/* the DNS transaction id */
+	__u16 pad2;
+};
+
+struct pw_dnsq_val {
+	__u64 asked_ns;
+	__u64 qhash;		/* pw_name_hash of the question */
+};
+
+#define PW_DNSQ_CAPACITY 4096
+#define PW_DNSQ_TIMEOUT_NS (10ull * 1000000000ull)	/* an answer later than this teaches nothing */
+
+/* Map pw_learned (LRU hash): every address learned, by name. The agent
+ * removes expired addresses from the tries, and a reload writes the
+ * learned addresses of the names it keeps into the new half. */
+struct pw_learned_key {
+	__u64 name_hash;	/* pw_name_key.hash */
+	__u8 wild;
+	__u8 fam;
+	__u8 pad[6];
+	__u8 addr[16];
+};
+
+enum pw_learned_source {
+	PW_LEARNED_ANSWER = 1,	/* a DNS answer the datapath read */
+	PW_LEARNED_APPLY = 2,	/* the agent resolved the name at apply */
+	PW_LEARNED_TIMER = 3,	/* ... or on its timer */
+};
+
+struct pw_learned_val {
+	__u64 learned_ns;	/* bpf_ktime_get_coarse_ns() of the last answer */
+	__u64 expires_ns;	/* learned_ns + the TTL, floored and capped */
+	__u32 ttl;		/* as answered */
+	__u8 source;		/* enum pw_learned_source */
+	__u8 pad[3];
+};
+
+#define PW_LEARNED_CAPACITY 65536
+
+/* Counters of the DNS learner (map pw_dns_stats, per-CPU array, 1). */
+struct pw_dns_stats {
+	__u64 queries;		/* queries about a policy name recorded (egress) */
+	__u64 answers;		/* answers to a recorded query read (ingress) */
+	__u64 learned;		/* addresses written into a trie */
+	__u64 refreshed;	/* addresses answered again (lifetime renewed) */
+	__u64 unsolicited;	/* from a resolver's port 53, no recorded query matches */
+	__u64 malformed;	/* an answer that could not be read whole: learned nothing */
+	__u64 truncated;	/* TC set, or longer than the datapath reads */
+	__u64 mismatched;	/* the question is not the one asked */
+	__u64 full;		/* an address not learned: a map was full */
+};
+
+/* ------------------------------------------------------------------------
  * Verdict reasons. Every packet gets exactly one; the first block passes.
  */
 enum pw_reason {
@@ -480,5 +609,11 @@ _Static_assert(sizeof(struct pw_stats) == 72, "pw_stats layout");
 _Static_assert(sizeof(struct pw_frag_src_key) == 20, "pw_frag_src_key layout");
 _Static_assert(sizeof(struct pw_frag_src_val) == 16, "pw_frag_src_val layout");
 _Static_assert(sizeof(struct pw_event) == 72, "pw_event layout");
+_Static_assert(sizeof(struct pw_name_key) == 16, "pw_name_key layout");
+_Static_assert(sizeof(struct pw_name_val) == 392, "pw_name_val layout");
+_Static_assert(sizeof(struct pw_resolver_key) == 24, "pw_resolver_key layout");
+_Static_assert(sizeof(struct pw_dnsq_key) == 24, "pw_dnsq_key layout");
+_Static_assert(sizeof(struct pw_learned_key) == 32, "pw_learned_key layout");
+_Static_assert(sizeof(struct pw_learned_val) == 24, "pw_learned_val layout");
 
 #endif /* PORTWALL_H */
