@@ -8,6 +8,7 @@
 
 #include "pw_maps.h"
 #include "pw_parse.h"
+#include "pw_dns.h"
 
 /* The verdict's own copy of what struct pw_hook carries. Not a duplicate to
  * fold away: reading the fields through the hook pointer instead made the
@@ -689,6 +690,25 @@ pass:
 	return pw_record(&c, cfg, p, &r);
 }
 
+/* A UDP datagram from (ingress) or to (egress) port 53 that passed, whole:
+ * the DNS learner's. */
+static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_hook *h, int verdict)
+{
+	__u32 zero = 0;
+
+	if (verdict != PW_PASS || h->parse != PW_PARSE_OK || p->proto != IPPROTO_UDP || p->frag != PW_FRAG_NONE)
+		return;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+	if (!st)
+		return;
+	__u32 half = st->active & 1;
+#if PW_HOOK_DIR == 1	/* PW_DIR_OUT */
+	pw_dns_query(ctx, p, half);
+#else
+	pw_dns_answer(ctx, p, &st->cfg[half], half);
+#endif
+}
+
 /* Parse the frame and judge it. l3: a compile-time constant, 0 for frames
  * that start at an Ethernet header, 1 for those that start at the IP header
  * (the programs of devices without a link-layer header); the Ethernet
@@ -698,7 +718,11 @@ static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3
 	struct pw_pkt p = {};
 
 	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);
-	return pw_verdict(&p, h);
+	int v = pw_verdict(&p, h);
+	/* DNS (docs/dns.md): every other packet pays this one compare */
+	if ((PW_HOOK_DIR == 1 ? p.dport_be : p.sport_be) == bpf_htons(PW_DNS_PORT))
+		pw_dns(ctx, &p, h, v);
+	return v;
 }
 
 #endif

@@ -186,6 +186,9 @@ struct pw_config {
 	__u32 ct_other;
 	__u32 frag_timeout;	/* remembered first fragments */
 	__u32 rule_base;	/* this half's first index in pw_rule_stats */
+	/* a learned address lives for its TTL, at least / at most this, s */
+	__u32 dns_ttl_min;
+	__u32 dns_ttl_max;
 };
 
 struct pw_state {
@@ -202,6 +205,8 @@ struct pw_state {
 #define PW_CT_ICMP_S 30
 #define PW_CT_OTHER_S 600
 #define PW_FRAG_TIMEOUT_S 30
+#define PW_DNS_TTL_MIN_S 0
+#define PW_DNS_TTL_MAX_S 86400
 #define PW_EV_RATE 1000
 #define PW_CT_CAPACITY 262144
 #define PW_FRAG_CAPACITY 16384
@@ -599,8 +604,8 @@ struct pw_meta {
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
 _Static_assert(sizeof(struct pw_meta) == 1000, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 44, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 96, "pw_state layout");
+_Static_assert(sizeof(struct pw_config) == 52, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 112, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");

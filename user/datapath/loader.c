@@ -108,6 +108,9 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_port_drops", offsetof(struct pw_dp, port_drops_fd) },
 	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
 	{ "pw_events", offsetof(struct pw_dp, events_fd) }, { "pw_meta", offsetof(struct pw_dp, meta_fd) },
+	{ "pw_names", offsetof(struct pw_dp, names_fd) }, { "pw_resolvers", offsetof(struct pw_dp, resolvers_fd) },
+	{ "pw_dns_q", offsetof(struct pw_dp, dnsq_fd) }, { "pw_learned", offsetof(struct pw_dp, learned_fd) },
+	{ "pw_dns_stats", offsetof(struct pw_dp, dns_stats_fd) },
 };
 /* the programs by pin name: [link][dir] (enum pw_link, PW_DIR_*). The L3
  * pins are optional when opening: an older portwall pinned none. */

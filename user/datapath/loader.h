@@ -24,6 +24,7 @@ struct pw_dp {
 					 * -1 when opened from pins that predate them */
 	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
+	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd;	/* host names (docs/dns.md) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
@@ -129,6 +130,22 @@ int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
 /* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
  * pw_ct, PW_DIR_IN for pw_ct_in) as its opening packet was judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
+
+/* ---- dns.c: host names (docs/dns.md) ---- */
+
+/* A half's names and wildcards (key .half is set by the writer) and the
+ * resolvers whose answers teach. */
+struct pw_dp_names {
+	const struct pw_name_key *keys;
+	const struct pw_name_val *vals;
+	size_t nnames;
+	const struct pw_resolver_key *resolvers;
+	size_t nresolvers;
+};
+/* Replace half `half`'s names and resolvers (write only the half not in
+ * force). Returns 0, or -errno with a message. */
+int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
+int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
 
 /* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
 
