@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -407,6 +408,54 @@ TEST(spoofed_answers_the_policy_lets_in_teach_nothing)
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(dns().learned, 1);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_PASS);
+	down();
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A reload into the other half: the names it keeps keep what they
+ * learned; a name it drops forgets. */
+TEST(reload_keeps_learned_addresses_of_kept_names)
+{
+	const char *names[] = { "pop1-ccans.mycontactcenter.net", "smtp.office365.com" };
+	struct pw_name_key keys[2];
+	struct pw_name_val vals[2];
+	struct pw_resolver_key rk = { .fam = PW_FAM_V4 };
+	struct msg a;
+	char err[256];
+
+	REQUIRE(up_names(names, 2) == 0);
+	ask(names[0]);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, names[0], 1);
+	rr_a(&a, "203.0.113.10", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask(names[1]);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, names[1], 1);
+	rr_a(&a, "203.0.113.20", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 2);
+	/* half 1: the same rules, only the first name */
+	name_entry(names[0], &keys[0], &vals[0], 1);
+	inet_pton(AF_INET, RESOLVER, rk.addr);
+	struct pw_dp_names nm = { keys, vals, 1, &rk, 1 };
+	REQUIRE(pw_dp_write_half(&E.dp, 1, &E.c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_names(&E.dp, 1, &nm, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 1, now_ns()), 1);
+	REQUIRE(pw_dp_activate(&E.dp, 1, 2) == 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.20"), NULL), PW_DROP);
+	/* an address past its lifetime is not carried (half 0, written anew) */
+	REQUIRE(pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_names(&E.dp, 0, &nm, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, now_ns() + 301ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, now_ns()), 1);
 	down();
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -83,4 +84,98 @@ int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out)
 	}
 	free(v);
 	return 0;
+}
+
+/* ---- learned addresses: into a new half, out when expired ---- */
+
+/* The trie of half `half` (an fd to close), or -errno. */
+static int half_trie(const struct pw_dp *dp, uint32_t half)
+{
+	uint32_t id;
+
+	if (bpf_map_lookup_elem(dp->peers_fd, &half, &id))
+		return -errno;
+	int fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static void peer_key(struct pw_peer_key *pk, uint32_t cls, uint8_t fam, const uint8_t *addr)
+{
+	memset(pk, 0, sizeof(*pk));
+	pk->prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
+	pk->scope = pw_peer_scope(cls, fam);
+	memcpy(pk->addr, addr, 16);
+}
+
+/* As the datapath's pw_dns_trie_put: (class, address) -> rule unless the
+ * trie decides the address by this rule or an earlier one already. */
+static int trie_put(int trie, const struct pw_name_target *t, uint8_t fam, const uint8_t *addr)
+{
+	struct pw_peer_key pk;
+	struct pw_peer_val old, v = { .rule = t->rule };
+
+	peer_key(&pk, t->peer_class, fam, addr);
+	if (bpf_map_lookup_elem(trie, &pk, &old) == 0 && old.rule && old.rule <= t->rule)
+		return 0;
+	return bpf_map_update_elem(trie, &pk, &v, BPF_ANY) ? -errno : 1;
+}
+
+/* Every learned entry, collected (the map may change under the walk). */
+struct learned {
+	struct pw_learned_key k;
+	struct pw_learned_val v;
+};
+
+static ssize_t collect_learned(const struct pw_dp *dp, struct learned **out)
+{
+	struct learned *a = calloc(PW_LEARNED_CAPACITY, sizeof(*a));
+	struct pw_learned_key *prev = NULL;
+	size_t n = 0;
+
+	if (!a)
+		return -ENOMEM;
+	while (n < PW_LEARNED_CAPACITY && bpf_map_get_next_key(dp->learned_fd, prev, &a[n].k) == 0) {
+		prev = &a[n].k;
+		if (bpf_map_lookup_elem(dp->learned_fd, &a[n].k, &a[n].v) == 0)
+			n++;
+	}
+	*out = a;
+	return (ssize_t)n;
+}
+
+/* Put learned entry e into `trie` for its name's targets in half `half`
+ * (none when the half has not the name). Returns entries written. */
+static int put_learned(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *e)
+{
+	struct pw_name_key nk = { .hash = e->k.name_hash, .half = half, .wild = e->k.wild };
+	struct pw_name_val nv;
+	int put = 0;
+
+	if (bpf_map_lookup_elem(dp->names_fd, &nk, &nv))
+		return 0;
+	for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++)
+		put += trie_put(trie, &nv.t[t], e->k.fam, e->k.addr) > 0;
+	return put;
+}
+
+static bool live(const struct learned *e, uint64_t now)
+{
+	return (int64_t)(e->v.expires_ns - now) >= 0;
+}
+
+int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now)
+{
+	struct learned *a;
+	ssize_t n = collect_learned(dp, &a);
+	int trie = n < 0 ? (int)n : half_trie(dp, half), put = 0;
+
+	if (n >= 0 && trie >= 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (live(&a[i], now))
+				put += put_learned(dp, trie, half, &a[i]);
+		close(trie);
+	}
+	if (n >= 0)
+		free(a);
+	return n < 0 ? (int)n : trie < 0 ? trie : put;
 }

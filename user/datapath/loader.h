@@ -146,6 +146,13 @@ struct pw_dp_names {
  * force). Returns 0, or -errno with a message. */
 int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
+/* Write every address learned and alive at `now` (bpf_ktime_get_coarse_ns
+ * time) for a name half `half` has into that half's trie: a reload keeps
+ * what the names of the policy it keeps have learned. Call it after
+ * pw_dp_write_half and pw_dp_write_names, and again after the flip (an
+ * answer learned into the old half meanwhile). Returns entries written or
+ * -errno. */
+int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now);
 
 /* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
 
