@@ -682,6 +682,18 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 				r.action = PW_PASS;
 				r.reason = PW_R_RELATED;
 			}
+		} else if (c.dir == PW_DIR_OUT && !pw_bare_syn(p)) {
+			/* a flow the host opened while the policy let it: its
+			 * peer's address learned from DNS has since expired
+			 * (docs/dns.md). It goes on; a new flow needs the
+			 * name again. After a reload the flows the new policy
+			 * refuses are flushed, so only these are found here */
+			struct pw_ct_key k;
+			if (pw_ct_key_of(&k, p, PW_DIR_OUT) && pw_ct_match(cfg, &k, 0, 0)) {
+				r.action = PW_PASS;
+				r.reason = PW_R_REPLY;
+				pw_ct_outbound(cfg, p);
+			}
 		}
 	}
 pass:

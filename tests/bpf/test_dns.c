@@ -459,6 +459,37 @@ TEST(reload_keeps_learned_addresses_of_kept_names)
 	down();
 }
 
+/* A learned address past its lifetime: new flows to it drop, the one
+ * opened while it lived goes on. */
+TEST(expired_address_refuses_new_flows_keeps_open_ones)
+{
+	const char *names[] = { "pop8-ccans.mycontactcenter.net" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	ask(names[0]);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, names[0], 1);
+	rr_a(&a, "203.0.113.10", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
+	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 syn,ack", NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack", NULL), PW_PASS);
+	/* still alive at 29 s: nothing removed */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 29ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 31ull * 1000000000ull), 1);
+	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.10:443 syn", NULL), PW_DROP);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack len 100", NULL), PW_PASS);
+	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 ack len 100", NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 fin,ack", NULL), PW_PASS);
+	/* nothing left to remove; the address is learned anew by an answer */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 31ull * 1000000000ull), 0);
+	ask(names[0]);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41002 203.0.113.10:443 syn", NULL), PW_PASS);
+	down();
+}
+
 /* a query to a server that is not a resolver of the policy */
 TEST(queries_to_other_servers_are_not_recorded)
 {

@@ -179,3 +179,67 @@ int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now)
 		free(a);
 	return n < 0 ? (int)n : trie < 0 ? trie : put;
 }
+
+/* Take learned entry e out of half `half`'s trie: each target's exact
+ * entry is deleted, and what the policy itself says of the address there
+ * (a covering prefix of the class, which an earlier rule's name may have
+ * overwritten) is written back. Returns 0 or -errno. */
+static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_compiled *c,
+		   const struct learned *e)
+{
+	struct pw_name_key nk = { .hash = e->k.name_hash, .half = half, .wild = e->k.wild };
+	struct pw_name_val nv;
+	struct pw_peer_key pk;
+
+	if (bpf_map_lookup_elem(dp->names_fd, &nk, &nv))
+		return 0;	/* the half has not the name: nothing of it there */
+	for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++) {
+		peer_key(&pk, nv.t[t].peer_class, e->k.fam, e->k.addr);
+		if (bpf_map_delete_elem(trie, &pk) && errno != ENOENT)
+			return -errno;
+		const struct pw_peer_val *own = pw_peer_lookup(c, nv.t[t].peer_class, e->k.fam, e->k.addr);
+		if (own && bpf_map_update_elem(trie, &pk, own, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static bool same_addr(const struct learned *a, const struct learned *b)
+{
+	return a->k.fam == b->k.fam && memcmp(a->k.addr, b->k.addr, 16) == 0;
+}
+
+/* After unlearning a[x]: the live entries of other names with the same
+ * address are put back (they may share its class). */
+static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *a, size_t n,
+		     size_t x, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		if (i != x && live(&a[i], now) && same_addr(&a[i], &a[x]))
+			put_learned(dp, trie, half, &a[i]);
+}
+
+int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now)
+{
+	struct learned *a;
+	ssize_t n = collect_learned(dp, &a);
+	int trie = n < 0 ? (int)n : half_trie(dp, half), gone = 0, rc = 0;
+
+	for (ssize_t i = 0; n >= 0 && trie >= 0 && rc == 0 && i < n; i++) {
+		if (live(&a[i], now))
+			continue;
+		/* answered again since it was collected: it lives on */
+		struct pw_learned_val v;
+		if (bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0 && v.expires_ns != a[i].v.expires_ns)
+			continue;
+		bpf_map_delete_elem(dp->learned_fd, &a[i].k);
+		rc = unlearn(dp, trie, half, c, &a[i]);
+		put_back(dp, trie, half, a, (size_t)n, (size_t)i, now);
+		gone++;
+	}
+	if (trie >= 0)
+		close(trie);
+	if (n >= 0)
+		free(a);
+	return n < 0 ? (int)n : trie < 0 ? trie : rc < 0 ? rc : gone;
+}

@@ -153,6 +153,12 @@ int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
  * answer learned into the old half meanwhile). Returns entries written or
  * -errno. */
 int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now);
+/* Remove the addresses whose lifetime ended before `now` from pw_learned
+ * and from half `half`'s trie (the half in force, compiled as c), giving
+ * back what the policy itself says of them. A flow opened to one goes on
+ * (its packets pass as a tracked flow's); new flows need the name again.
+ * Returns how many were removed, or -errno. */
+int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now);
 
 /* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
 
