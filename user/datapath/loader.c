@@ -275,8 +275,11 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 			pw_dp_close(dp);
 			if (e == ENOENT && i == 0)
 				return pw_errf(err, n, -ENOENT, "no portwall is loaded under %s", root);
-			return pw_errf(err, n, -e, "opening %s failed: %s (a partial or older portwall: "
-				    "portwall unload --pin-root %s, then apply again)", path, strerror(e), root);
+			/* another pin missing is a partial or older load, not
+			 * none: -ENOENT would have apply load over it, and
+			 * unload leave it */
+			return pw_errf(err, n, e == ENOENT ? -EPROTO : -e, "opening %s failed: %s (a partial or older "
+				    "portwall: portwall unload --pin-root %s, then apply again)", path, strerror(e), root);
 		}
 		*fd_at(dp, pin_maps[i].off) = fd;
 	}
