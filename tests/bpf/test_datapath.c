@@ -505,6 +505,29 @@ TEST(conntrack_datagram_flood_evicts_no_tcp_flow)
 	down();
 }
 
+/* A TCP flow evicted from pw_ct (its entry deleted here, as the LRU would)
+ * is tracked again by the host's next segment the out rules allow: an
+ * ACK re-creates it established, and the peer's packets pass again
+ * (docs/datapath.md, "What a flood evicts"). */
+TEST(conntrack_evicted_tcp_flow_comes_back)
+{
+	struct pw_ct_key k;
+
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	REQUIRE(bpf_map_get_next_key(E.dp.ct_fd, NULL, &k) == 0);
+	REQUIRE(bpf_map_delete_elem(E.dp.ct_fd, &k) == 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	struct pw_ct_val v;
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &k, &v) == 0);
+	CHECK(v.flags == PW_CT_REPLIED);	/* established: 5 days, not SYN-SENT's 120 s */
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), P, PW_R_REPLY, 0);
+	down();
+}
+
 /* ---- policy semantics in the kernel ------------------------------------ */
 
 TEST(deny_wins_with_prefixes)
