@@ -208,17 +208,17 @@ struct pw_state {
 #define PW_DNS_TTL_MIN_S 0
 #define PW_DNS_TTL_MAX_S 86400
 #define PW_EV_RATE 1000
-#define PW_CT_CAPACITY 262144
+#define PW_CT_CAPACITY 262144	/* pw_ct; pw_ct_dgram and pw_ct_in are sized from it */
 #define PW_FRAG_CAPACITY 16384
 /* A tracked flow's last-seen time is rewritten at most this often. */
 #define PW_CT_REFRESH_NS 1000000000ull
 
 /* ------------------------------------------------------------------------
- * Connection tracking (map pw_ct, LRU hash). The key is the flow seen from
- * this host, so both directions of a flow find the same entry: the local
- * address and port, the remote address and port. ICMP echo: lport_be is the
- * echo id and kind says the host sent the request, so an echo id opened
- * outbound cannot open a path inbound.
+ * Connection tracking (maps pw_ct, pw_ct_dgram and pw_ct_in, LRU hashes).
+ * The key is the flow seen from this host, so both directions of a flow
+ * find the same entry: the local address and port, the remote address and
+ * port. ICMP echo: lport_be is the echo id and kind says the host sent the
+ * request, so an echo id opened outbound cannot open a path inbound.
  */
 /* The protocols whose header starts with a source and a destination port,
  * and the shortest header each may have: their flows are tracked by ports
@@ -231,7 +231,7 @@ static inline __u32 pw_port_hdr_len(__u32 proto)
 
 enum pw_ct_kind {
 	PW_CT_FLOW = 0,
-	PW_CT_ECHO_OUT = 1,	/* the host sent the echo request */
+	PW_CT_ECHO_OUT = 1,	/* the host sent the echo request (pw_ct_dgram only) */
 	PW_CT_ECHO_IN = 2,	/* the peer sent it (pw_ct_in only) */
 };
 
@@ -261,9 +261,31 @@ enum {
 struct pw_ct_val {
 	__u64 last_ns;		/* bpf_ktime_get_coarse_ns() */
 	__u8 flags;		/* PW_CT_* */
-	__u8 dir;		/* who opened it: PW_DIR_OUT in pw_ct, PW_DIR_IN in pw_ct_in */
+	__u8 dir;		/* who opened it: PW_DIR_OUT in pw_ct and pw_ct_dgram,
+				 * PW_DIR_IN in pw_ct_in */
 	__u8 pad[6];
 };
+
+/* The tables, each an LRU budget of its own, so that a flood which fills
+ * one evicts flows of that table only:
+ *  - pw_ct: TCP flows the host opened (capacity --ct-capacity);
+ *  - pw_ct_dgram: every other flow the host opened (UDP, ICMP echo, GRE,
+ *    ...), so that datagrams to many destinations, which any local user
+ *    may send where an out rule allows them, evict no TCP connection;
+ *  - pw_ct_in: flows a peer started (below).
+ * enum pw_ct_table names them for the counts kept per table. */
+enum pw_ct_table {
+	PW_CT_TABLE_TCP = 0,
+	PW_CT_TABLE_DGRAM = 1,
+	PW_CT_TABLE_IN = 2,
+	PW_CT_TABLE_COUNT = 3,
+};
+
+/* pw_ct_dgram's default capacity: pw_ct's / 2 (131,072). At the UDP
+ * timeout (120 s) that holds about 1,000 new datagram flows a second, a
+ * busy resolver's client (each DNS query from a new source port is a
+ * flow); an ICMP echo flow lasts 30 s. */
+#define PW_CT_DGRAM_SHARE 2
 
 /* Flows a peer started (map pw_ct_in, LRU hash, a budget of its own so a
  * flood to an open port evicts none of the flows the host opened): every
@@ -479,12 +501,15 @@ struct pw_stats {
 	__u64 events_sent;
 	__u64 events_suppressed;	/* over the rate limit */
 	__u64 events_lost;		/* ring buffer full */
-	__u64 ct_created;		/* new tracked flows */
-	__u64 ct_removed;		/* expired or closed flows deleted */
+	__u64 ct_created;		/* new TCP flows the host opened (pw_ct) */
+	__u64 ct_removed;		/* expired or closed flows deleted from pw_ct */
 	__u64 frags_tracked;
 	__u64 ct_in_created;		/* new flows a peer started (pw_ct_in) */
 	__u64 ct_ignored;		/* inbound FIN/RST that changed no state */
 	__u64 frags_over_share;		/* first fragments of a peer over its share, not remembered */
+	__u64 ct_dgram_created;		/* new flows the host opened but TCP (pw_ct_dgram) */
+	__u64 ct_dgram_removed;		/* expired flows deleted from pw_ct_dgram */
+	__u64 ct_in_removed;		/* expired flows deleted from pw_ct_in */
 };
 
 /* Per rule of each half, written and read by userspace only (map
@@ -592,25 +617,30 @@ struct pw_meta {
 	__u32 netns_ino;	/* inode of the namespace the ifindexes are of; 0: unknown */
 	__u64 confirm_deadline;	/* seconds since the epoch */
 	__u64 ct_adopted;	/* flows userspace put into pw_ct (adoption) */
-	__u64 ct_flushed;	/* flows userspace took out (reloads) */
+	__u64 ct_flushed;	/* flows userspace took out of pw_ct (reloads) */
 	char netns[32];		/* --netns name, "" for the current one */
 	struct pw_iface iface[PW_MAX_IFACES];
 	/* the load a pending --confirm belongs to: random and new for every
 	 * such apply, so a watchdog left from an earlier load (unloaded and
 	 * applied again since) never matches */
 	__u64 confirm_token;
+	/* the same as ct_adopted and ct_flushed for the other tables (added at
+	 * the end: a broken older load's record is read at the offsets above) */
+	__u64 ct_dgram_adopted;
+	__u64 ct_dgram_flushed;
+	__u64 ct_in_flushed;
 };
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
-_Static_assert(sizeof(struct pw_meta) == 1000, "pw_meta layout");
+_Static_assert(sizeof(struct pw_meta) == 1024, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 52, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 112, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
 _Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");
-_Static_assert(sizeof(struct pw_stats) == 72, "pw_stats layout");
+_Static_assert(sizeof(struct pw_stats) == 96, "pw_stats layout");
 _Static_assert(sizeof(struct pw_frag_src_key) == 20, "pw_frag_src_key layout");
 _Static_assert(sizeof(struct pw_frag_src_val) == 16, "pw_frag_src_val layout");
 _Static_assert(sizeof(struct pw_event) == 72, "pw_event layout");

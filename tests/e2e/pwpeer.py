@@ -17,6 +17,10 @@ chosen source port (an unprivileged user borrowing a listener's port, a
   pwpeer.py rstspray SRC SPORT DST FIRST LAST      forged RSTs, then FINs,
         from SRC:SPORT to every port FIRST..LAST of DST, random sequence
         numbers -> "sent N"
+  pwpeer.py udpflood PREFIX PORT N                 N UDP flows, two
+        datagrams each (an LRU takes each for a busy flow), from a new
+        socket (a new ephemeral port) to PREFIX.1-254 in turn, port PORT:
+        what any local user may send -> "sent N flows"
 """
 import random
 import select
@@ -130,6 +134,16 @@ def cmd_rstspray(src, sport, dst, first, last):
     return "sent %d" % n
 
 
+def cmd_udpflood(prefix, port, n):
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dst = ("%s.%d" % (prefix, i % 254 + 1), port)
+        s.sendto(b"pwpeer", dst)
+        s.sendto(b"pwpeer", dst)
+        s.close()
+    return "sent %d flows" % n
+
+
 def main(a):
     try:
         if a[0] == "connect":
@@ -144,6 +158,8 @@ def main(a):
             return cmd_reuse(a[1], int(a[2]), int(a[3]), float(a[4]))
         if a[0] == "rstspray":
             return cmd_rstspray(a[1], int(a[2]), a[3], int(a[4]), int(a[5]))
+        if a[0] == "udpflood":
+            return cmd_udpflood(a[1], int(a[2]), int(a[3]))
     except (IndexError, ValueError):
         pass
     print(__doc__, file=sys.stderr)

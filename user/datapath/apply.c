@@ -407,16 +407,22 @@ static void carry_or_adopt(struct tx *t)
 {
 	struct pw_apply_result *r = t->r;
 
+	int by[PW_CT_TABLE_COUNT];
+
+	/* counted per table: status tells each table's evictions */
 	if (t->first) {
-		r->adopted = pw_adopt_sockets(&t->dp, &t->c, &r->not_adopted);
-		if (r->adopted > 0)
-			t->m.ct_adopted += (uint64_t)r->adopted;
+		r->adopted = pw_adopt_sockets(&t->dp, &t->c, &r->not_adopted, by);
+		if (r->adopted > 0) {
+			t->m.ct_adopted += (uint64_t)by[PW_CT_TABLE_TCP];
+			t->m.ct_dgram_adopted += (uint64_t)by[PW_CT_TABLE_DGRAM];
+		}
 		return;
 	}
 	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
-	r->ended = pw_dp_flush_ct(&t->dp, &t->c);
-	if (r->ended > 0)
-		t->m.ct_flushed += (uint64_t)r->ended;
+	r->ended = pw_dp_flush_ct(&t->dp, &t->c, by);
+	t->m.ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
+	t->m.ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
+	t->m.ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];
 }
 
 static void detach_all(const struct pw_meta *m, const char *root)

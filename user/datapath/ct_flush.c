@@ -62,8 +62,17 @@ static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin)
 	return removed;
 }
 
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c, int removed[PW_CT_TABLE_COUNT])
 {
-	/* flows the host opened by the out rules, flows peers started by the in rules */
-	return flush_table(dp->ct_fd, c, PW_DIR_OUT) + flush_table(dp->ct_in_fd, c, PW_DIR_IN);
+	int total = 0;
+
+	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
+		/* flows the host opened (TCP, the rest) by the out rules, flows
+		 * peers started by the in rules */
+		int n = flush_table(pw_dp_ct_fd(dp, t), c, t == PW_CT_TABLE_IN ? PW_DIR_IN : PW_DIR_OUT);
+		if (removed)
+			removed[t] = n;
+		total += n;
+	}
+	return total;
 }

@@ -22,7 +22,7 @@ struct pw_dp {
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress: Ethernet frames */
 	int prog_l3_fd[PW_DIR_COUNT];	/* the same from the IP header (PW_LINK_L3);
 					 * -1 when opened from pins that predate them */
-	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd;
+	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd;	/* host names (docs/dns.md) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
@@ -34,9 +34,24 @@ struct pw_dp {
 
 struct pw_dp_opts {
 	uint32_t rule_capacity;		/* 0: enough for the first policy */
-	uint32_t ct_capacity;		/* 0: PW_CT_CAPACITY */
+	uint32_t ct_capacity;		/* pw_ct's, 0: PW_CT_CAPACITY (the other
+					 * conntrack tables are sized from it) */
 	bool verbose;			/* libbpf's own messages on stderr */
 };
+
+/* The fd of conntrack table t (enum pw_ct_table), -1 for no table. */
+static inline int pw_dp_ct_fd(const struct pw_dp *dp, int t)
+{
+	return t == PW_CT_TABLE_TCP ? dp->ct_fd : t == PW_CT_TABLE_DGRAM ? dp->ct_dgram_fd :
+	       t == PW_CT_TABLE_IN ? dp->ct_in_fd : -1;
+}
+
+/* The table of the flows the host opens of IP protocol proto: TCP's own,
+ * or the datagrams' (everything else), as the datapath keeps them. */
+static inline int pw_ct_host_table(uint8_t proto)
+{
+	return proto == 6 ? PW_CT_TABLE_TCP : PW_CT_TABLE_DGRAM;
+}
 
 /* ---- loader.c: load, pins, close, the meta and state records ---- */
 
@@ -124,11 +139,14 @@ int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint
 
 /* ---- ct_flush.c: conntrack after a reload ---- */
 
-/* Delete the tracked flows the compiled policy no longer lets out (after a
- * reload put it in force). Returns how many were removed. */
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
+/* Delete the tracked flows the compiled policy no longer allows (after a
+ * reload put it in force), from every table. Returns how many were
+ * removed; removed[t], when not NULL, how many of table t (enum
+ * pw_ct_table). */
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c, int removed[PW_CT_TABLE_COUNT]);
 /* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
- * pw_ct, PW_DIR_IN for pw_ct_in) as its opening packet was judged? */
+ * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
+ * judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
 
 /* ---- dns.c: host names (docs/dns.md) ---- */
