@@ -144,6 +144,8 @@ static void name_rules(const struct pw_policy *pol, const struct pw_compiled *c,
 	char a[64];
 	struct pw_prefix host = { .fam = q->fam, .len = (uint8_t)pw_fam_bits(q->fam) };
 
+	if (!c->nnames)
+		return;
 	memcpy(host.addr, q->addr, 16);
 	pw_prefix_format(&host, a, sizeof(a), true);
 	for (uint32_t id = 1; id <= c->nrules; id++) {
