@@ -369,6 +369,40 @@ static inline __u64 pw_name_mix(__u64 right, __u64 label)
 	return (((right << 5) | (right >> 59)) ^ label) * PW_NAME_PRIME;
 }
 
+/* The hash of one label at wire[0]: its length byte, then its bytes. */
+static inline __u64 pw_label_hash(const __u8 *label)
+{
+	__u64 h = pw_label_hash_byte(PW_NAME_SEED, label[0]);
+
+	for (__u32 i = 1; i <= label[0] && i <= 63; i++)
+		h = pw_label_hash_byte(h, label[i]);
+	return h;
+}
+
+/* The reference hash of a wire-form name of len bytes (userspace; the
+ * ingress program folds the same from the labels it has read):
+ * hash(no label) = PW_NAME_SEED, hash(label . rest) =
+ * pw_name_mix(hash(rest), pw_label_hash(label)). A wildcard `*.X` is keyed
+ * by hash(X) with pw_name_key.wild = 1. 0 when wire is no wire-form name:
+ * a label of 0 or more than 63 bytes, or one that runs past len. */
+static inline __u64 pw_name_hash(const __u8 *wire, __u32 len)
+{
+	__u8 at[PW_NAME_WIRE_MAX / 2 + 1];	/* where each label starts */
+	__u32 n = 0;
+	__u64 h = PW_NAME_SEED;
+
+	if (len > PW_NAME_WIRE_MAX)
+		return 0;
+	for (__u32 o = 0; o < len; o += 1u + wire[o]) {
+		if (wire[o] == 0 || wire[o] > 63 || o + 1u + wire[o] > len)
+			return 0;
+		at[n++] = (__u8)o;
+	}
+	while (n--)
+		h = pw_name_mix(h, pw_label_hash(wire + at[n]));
+	return h;
+}
+
 /* Map pw_names (hash, both halves): the names and wildcards of each half. */
 struct pw_name_key {
 	__u64 hash;		/* of the name; of the part after "*." for a wildcard */

@@ -61,6 +61,22 @@ static int fail(struct tx *t, enum pw_apply_left left, const char *fmt, ...)
 	return -1;
 }
 
+/* TEMPORARY (issue 13): until the datapath learns the addresses of host
+ * names, a policy with names would silently never match them; refuse it.
+ * Remove this function and its call in prepare() when it does. */
+static int refuse_names(const struct pw_policy *pol, struct pw_diag *d)
+{
+	for (size_t i = 0; i < pol->nrules; i++) {
+		const struct pw_rule *r = &pol->rules[i];
+		if (!r->nnames)
+			continue;
+		pw_diag_error(d, r->file, r->line, 0, "host names (%s at %s:%d) are not enforced by this build "
+			      "yet; write the hosts' addresses for now", r->names[0], r->file, r->line);
+		return -1;
+	}
+	return 0;
+}
+
 /* Step 1, no kernel contact: parse (StrictModes: a policy others than root
  * could have written is refused), compile, analyze, and the absolute path
  * that reload and status will read again. */
@@ -71,6 +87,10 @@ static int prepare(struct tx *t)
 
 	if (pw_policy_parse_file_opts(t->o->policy, &po, &t->pol, d))
 		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
+	if (refuse_names(&t->pol, d)) {	/* TEMPORARY (issue 13) */
+		pw_policy_free(&t->pol);
+		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
+	}
 	if (t->o->mode >= 0)
 		t->pol.mode = (uint8_t)t->o->mode;
 	if (pw_compile(&t->pol, &t->c, d)) {
