@@ -21,6 +21,10 @@ chosen source port (an unprivileged user borrowing a listener's port, a
         datagrams each (an LRU takes each for a busy flow), from a new
         socket (a new ephemeral port) to PREFIX.1-254 in turn, port PORT:
         what any local user may send -> "sent N flows"
+  pwpeer.py byname NAME PORT TIMEOUT_S             resolve NAME (IPv4, the
+        C library's resolver: /etc/resolv.conf), connect to its first
+        address within TIMEOUT_S -> "ok ADDR" / "timeout ADDR" /
+        "noname" (a TIMEOUT_S under 1 s fails on a retransmitted SYN)
 """
 import random
 import select
@@ -144,6 +148,22 @@ def cmd_udpflood(prefix, port, n):
     return "sent %d flows" % n
 
 
+def cmd_byname(name, port, timeout):
+    try:
+        addr = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except socket.gaierror:
+        return "noname"
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((addr, port))
+        return "ok " + addr
+    except OSError:
+        return "timeout " + addr
+    finally:
+        s.close()
+
+
 def main(a):
     try:
         if a[0] == "connect":
@@ -158,6 +178,8 @@ def main(a):
             return cmd_reuse(a[1], int(a[2]), int(a[3]), float(a[4]))
         if a[0] == "rstspray":
             return cmd_rstspray(a[1], int(a[2]), a[3], int(a[4]), int(a[5]))
+        if a[0] == "byname":
+            return cmd_byname(a[1], int(a[2]), float(a[3]))
         if a[0] == "udpflood":
             return cmd_udpflood(a[1], int(a[2]), int(a[3]))
     except (IndexError, ValueError):

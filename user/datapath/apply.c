@@ -45,6 +45,8 @@ struct tx {
 	uint32_t half;		/* the half the new policy goes into */
 	uint32_t top_gen;	/* the highest generation recorded before */
 	struct pw_config cfg;
+	struct pw_ip res[PW_RESOLVERS_MAX];	/* whose answers teach the host names */
+	size_t nres;
 };
 
 /* Fail with a message in r->err and what is left in force. */
@@ -61,22 +63,6 @@ static int fail(struct tx *t, enum pw_apply_left left, const char *fmt, ...)
 	return -1;
 }
 
-/* TEMPORARY (issue 13): until the datapath learns the addresses of host
- * names, a policy with names would silently never match them; refuse it.
- * Remove this function and its call in prepare() when it does. */
-static int refuse_names(const struct pw_policy *pol, struct pw_diag *d)
-{
-	for (size_t i = 0; i < pol->nrules; i++) {
-		const struct pw_rule *r = &pol->rules[i];
-		if (!r->nnames)
-			continue;
-		pw_diag_error(d, r->file, r->line, 0, "host names (%s at %s:%d) are not enforced by this build "
-			      "yet; write the hosts' addresses for now", r->names[0], r->file, r->line);
-		return -1;
-	}
-	return 0;
-}
-
 /* Step 1, no kernel contact: parse (StrictModes: a policy others than root
  * could have written is refused), compile, analyze, and the absolute path
  * that reload and status will read again. */
@@ -87,10 +73,6 @@ static int prepare(struct tx *t)
 
 	if (pw_policy_parse_file_opts(t->o->policy, &po, &t->pol, d))
 		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
-	if (refuse_names(&t->pol, d)) {	/* TEMPORARY (issue 13) */
-		pw_policy_free(&t->pol);
-		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
-	}
 	if (t->o->mode >= 0)
 		t->pol.mode = (uint8_t)t->o->mode;
 	if (pw_compile(&t->pol, &t->c, d)) {
@@ -99,6 +81,9 @@ static int prepare(struct tx *t)
 	}
 	t->have_policy = true;
 	pw_analyze(&t->pol, &t->c, d);	/* warnings only */
+	char err[600];
+	if (pw_policy_resolvers(&t->c, t->o->netns, t->res, &t->nres, err, sizeof(err)))
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
 	/* what the operator named, made absolute but not resolved: reload
 	 * and status read it again, and a symlink switched to another file
 	 * since then means that file */
@@ -370,8 +355,10 @@ static int write_inactive(struct tx *t)
 			return fail(t, PW_LEFT_NOTHING, "recording what is applied failed: %s", strerror(errno));
 	}
 	pw_fault_point("before-write");
-	if (pw_dp_write_half(&t->dp, t->half, &t->c, &t->cfg, err, sizeof(err)))
+	if (pw_dp_write_half(&t->dp, t->half, &t->c, &t->cfg, err, sizeof(err)) ||
+	    pw_dp_write_policy_names(&t->dp, t->half, &t->c, t->res, t->nres, err, sizeof(err)))
 		return fail(t, kept, "%s", err);
+	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());	/* what the kept names learned */
 	pw_fault_point("before-pin");
 	if (t->first && pw_dp_pin(&t->dp, t->o->root, err, sizeof(err))) {
 		pw_dp_unpin(t->o->root);
@@ -439,6 +426,8 @@ static void carry_or_adopt(struct tx *t)
 		return;
 	}
 	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
+	/* answers learned into the old half while the new one was written */
+	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
 	r->ended = pw_dp_flush_ct(&t->dp, &t->c, by);
 	t->m.ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
 	t->m.ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];

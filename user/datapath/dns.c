@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -63,6 +64,31 @@ int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names 
 	return 0;
 }
 
+int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+			     const struct pw_ip *res, size_t nres, char *err, size_t n)
+{
+	struct pw_name_key *keys = calloc(c->nnames + 1, sizeof(*keys));
+	struct pw_name_val *vals = calloc(c->nnames + 1, sizeof(*vals));
+	struct pw_resolver_key rk[PW_RESOLVERS_MAX] = { 0 };
+	int rc = -ENOMEM;
+
+	if (keys && vals) {
+		for (size_t i = 0; i < c->nnames; i++)
+			pw_name_entry(c, i, half, &keys[i], &vals[i]);
+		for (size_t i = 0; i < nres && i < PW_RESOLVERS_MAX; i++) {
+			rk[i].fam = res[i].fam;
+			memcpy(rk[i].addr, res[i].addr, 16);
+		}
+		struct pw_dp_names nm = { keys, vals, c->nnames, rk, nres < PW_RESOLVERS_MAX ? nres : PW_RESOLVERS_MAX };
+		rc = pw_dp_write_names(dp, half, &nm, err, n);
+	} else {
+		pw_errf(err, n, rc, "no memory for the host names of the policy");
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out)
 {
 	struct pw_dns_stats *v = calloc((size_t)dp->ncpus, sizeof(*v));
@@ -88,8 +114,15 @@ int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out)
 
 /* ---- learned addresses: into a new half, out when expired ---- */
 
-/* The trie of half `half` (an fd to close), or -errno. */
-static int half_trie(const struct pw_dp *dp, uint32_t half)
+uint64_t pw_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half)
 {
 	uint32_t id;
 
@@ -167,7 +200,7 @@ int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now)
 {
 	struct learned *a;
 	ssize_t n = collect_learned(dp, &a);
-	int trie = n < 0 ? (int)n : half_trie(dp, half), put = 0;
+	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), put = 0;
 
 	if (n >= 0 && trie >= 0) {
 		for (ssize_t i = 0; i < n; i++)
@@ -223,7 +256,7 @@ int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 {
 	struct learned *a;
 	ssize_t n = collect_learned(dp, &a);
-	int trie = n < 0 ? (int)n : half_trie(dp, half), gone = 0, rc = 0;
+	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), gone = 0, rc = 0;
 
 	for (ssize_t i = 0; n >= 0 && trie >= 0 && rc == 0 && i < n; i++) {
 		if (live(&a[i], now))

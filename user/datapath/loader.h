@@ -164,6 +164,23 @@ struct pw_dp_names {
  * force). Returns 0, or -errno with a message. */
 int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
+/* The compiled policy's names and the resolvers into half `half`. */
+int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+			     const struct pw_ip *res, size_t nres, char *err, size_t errsz);
+
+/* resolvers.c: the DNS servers whose answers teach the names of c: its
+ * `resolver` statement, else the nameservers of /etc/netns/NETNS/
+ * resolv.conf or /etc/resolv.conf (systemd-resolved's stub followed to
+ * its upstream). None when c has no names. Returns 0, or -1 with what to
+ * do in err (a local cache, no server, an unreadable file). */
+int pw_policy_resolvers(const struct pw_compiled *c, const char *netns, struct pw_ip out[PW_RESOLVERS_MAX],
+			size_t *nout, char *err, size_t errsz);
+
+/* The datapath's clock (bpf_ktime_get_coarse_ns), read from userspace. */
+uint64_t pw_mono_ns(void);
+
+/* The peer trie of half `half`: an fd to close, or -errno. */
+int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half);
 /* Write every address learned and alive at `now` (bpf_ktime_get_coarse_ns
  * time) for a name half `half` has into that half's trie: a reload keeps
  * what the names of the policy it keeps have learned. Call it after
