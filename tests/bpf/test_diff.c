@@ -547,7 +547,7 @@ struct quote {
 	uint16_t sport, dport;		/* ICMP: sport is the echo id */
 	uint8_t ihl;			/* IPv4 */
 	uint8_t l4_bytes;		/* of its L4 header, quoted */
-	bool later;			/* IPv4: a later fragment */
+	uint8_t frag;			/* F_NONE, F_FIRST, F_LATER (IPv6: a fragment header) */
 	bool v6_ext;			/* IPv6: a hop-by-hop header first */
 };
 
@@ -795,7 +795,7 @@ static void gen_quote_shape(struct quote *q)
 {
 	q->ihl = pct(85) ? 5 : (uint8_t)(5 + rnd(3));
 	q->l4_bytes = pct(85) ? 8 : (uint8_t)rnd(40);
-	q->later = pct(4);
+	q->frag = pct(92) ? F_NONE : pct(50) ? F_FIRST : F_LATER;
 	q->v6_ext = pct(4);
 }
 
@@ -1053,7 +1053,7 @@ static void put_quote(struct frame *f, const struct desc *d)
 		h[0] = (uint8_t)(0x40 | q->ihl);
 		wr16(h, 2, (uint16_t)(q->ihl * 4 + 8 + rnd(100)));
 		wr16(h, 4, (uint16_t)rnd(65536));
-		wr16(h, 6, q->later ? (uint16_t)(0x2000 | (1 + rnd(100))) : 0);
+		wr16(h, 6, q->frag == F_LATER ? (uint16_t)(0x2000 | (1 + rnd(100))) : q->frag ? 0x2000 : 0);
 		h[8] = 1;
 		h[9] = proto;
 		put_addrs(h + 12, PW_FAM_V4, q->src, q->dst);
@@ -1061,11 +1061,18 @@ static void put_quote(struct frame *f, const struct desc *d)
 		uint8_t *h = grow(f, 40);
 		h[0] = 0x60;
 		wr16(h, 4, (uint16_t)(8 + rnd(100)));
-		h[6] = q->v6_ext ? IPP_HOP : proto;
+		uint8_t after = q->frag ? IPP_FRAG : proto;
+		h[6] = q->v6_ext ? IPP_HOP : after;
 		h[7] = 1;
 		put_addrs(h + 8, PW_FAM_V6, q->src, q->dst);
 		if (q->v6_ext)
-			grow(f, 8)[0] = proto;
+			grow(f, 8)[0] = after;
+		if (q->frag) {
+			uint8_t *fh = grow(f, 8);
+			fh[0] = proto;
+			wr16(fh, 2, q->frag == F_LATER ? (uint16_t)((1 + rnd(100)) << 3 | rnd(2)) : 1);
+			wr32(fh, 4, (uint32_t)rnd64());
+		}
 	}
 	mark(f);
 	uint8_t l4[64] = { 0 };
@@ -1422,7 +1429,8 @@ struct opkt {
 
 /* The packet an ICMP error quotes: its addresses and first 8 bytes of L4
  * header, within [q, end). Quotes cut short, of later fragments, or with
- * IPv6 extension headers are not read. */
+ * IPv6 extension headers but a fragment header right after the fixed one
+ * are not read. */
 static void o_quote(const uint8_t *b, size_t q, size_t end, struct opkt *o)
 {
 	size_t l4;
@@ -1437,10 +1445,19 @@ static void o_quote(const uint8_t *b, size_t q, size_t end, struct opkt *o)
 		memcpy(o->q_src, b + q + 12, 4);
 		memcpy(o->q_dst, b + q + 16, 4);
 	} else {
-		if (q + 40 > end || b[q] >> 4 != 6 || is_ext(b[q + 6]))
+		if (q + 40 > end || b[q] >> 4 != 6)
 			return;
 		l4 = q + 40;
 		o->q_proto = b[q + 6];
+		if (o->q_proto == IPP_FRAG) {
+			/* a first fragment: its L4 header after the fragment header */
+			if (l4 + 8 > end || (rd16(b, l4 + 2) & 0xfff8))
+				return;
+			o->q_proto = b[l4];
+			l4 += 8;
+		}
+		if (is_ext(o->q_proto))
+			return;
 		memcpy(o->q_src, b + q + 8, 16);
 		memcpy(o->q_dst, b + q + 24, 16);
 	}
