@@ -23,9 +23,12 @@
  *    id); the host's packets of that flow pass as reply. TCP needs none: on
  *    egress a segment other than a bare SYN from a port an in rule allows
  *    passes under that rule.
- *  - an ICMP error passes as related when it quotes a packet of a pw_ct
- *    or pw_ct_in flow, or a TCP segment the in rules allow a local
- *    listener to send.
+ *  - an inbound ICMP error passes as related when it quotes a packet of a
+ *    pw_ct or pw_ct_in flow, or a TCP segment the in rules allow a local
+ *    listener to send; the host's own error (outbound), when it goes back
+ *    to the sender of the packet it quotes, a packet to the host that the
+ *    in rules let in or the peer's packet of a pw_ct flow. Neither changes
+ *    any state.
  *  - pw_frags, first fragments that passed, so that their later fragments
  *    pass; and pw_frag_src, how many each peer (source inbound, destination
  *    outbound) had remembered: past 4,096 no more are.
@@ -885,51 +888,58 @@ static void gen_repeat(struct desc *d, const struct desc *f)
 	reshape(d);
 }
 
-/* An ICMP error about f: about what the host sent (f outbound) or what the
- * host answered (f inbound: a local listener's reply). */
+/* The packet of flow f an ICMP error quotes: f itself, or turned round
+ * (the other side's packet: its echo request answered by a reply). */
+static void quote_flow(struct quote *q, const struct desc *f, bool turn)
+{
+	q->proto = f->proto;
+	memcpy(q->src, turn ? f->dst : f->src, 16);
+	memcpy(q->dst, turn ? f->src : f->dst, 16);
+	q->sport = turn ? f->dport : f->sport;
+	q->dport = turn ? f->sport : f->dport;
+	q->type = f->icmp_type;
+	if (is_icmp(f->proto)) {
+		q->sport = f->sport;	/* the echo id */
+		if (turn && (f->icmp_type == 8 || f->icmp_type == 128))
+			q->type = f->icmp_type == 8 ? 0 : 129;
+	}
+}
+
+/* An ICMP error about f. Inbound, to the host: about what the host sent
+ * (f outbound, or the host's answer to f inbound: a local listener's
+ * reply), from the peer or a router on the way. Outbound, the host's own:
+ * mostly about what it received (f inbound, or the peer's packet of f
+ * outbound), from the quote's destination back to its source; now and
+ * then about what it sent. Now and then from or to another address. */
 static void gen_error(struct desc *d, const struct desc *f)
 {
 	static const uint8_t t4[] = { 3, 3, 11, 12, 4, 5 };
 	static const uint8_t t6[] = { 1, 2, 3, 4 };
 	struct quote *q = &d->q;
-	bool sent = f->dir == PW_DIR_OUT;
-	uint8_t fam;
+	uint8_t host[16], far[16], fam;
 
 	memset(d, 0, sizeof(*d));
 	d->fam = f->fam;
-	d->dir = pct(90) ? PW_DIR_IN : PW_DIR_OUT;
+	d->dir = pct(70) ? PW_DIR_IN : PW_DIR_OUT;
+	bool got = d->dir == PW_DIR_OUT && pct(80);	/* about a packet the host received */
 	d->proto = icmp_proto(f->fam);
 	d->icmp_type = f->fam == PW_FAM_V4 ? t4[rnd(sizeof(t4))] : t6[rnd(sizeof(t6))];
 	d->icmp_code = (uint8_t)rnd(5);
 	d->has_quote = true;
-	q->proto = f->proto;
-	memcpy(q->src, sent ? f->src : f->dst, 16);
-	memcpy(q->dst, sent ? f->dst : f->src, 16);
-	q->sport = sent ? f->sport : f->dport;
-	q->dport = sent ? f->dport : f->sport;
-	q->type = f->icmp_type;
-	if (is_icmp(f->proto)) {
-		q->sport = f->sport;
-		if (!sent && (f->icmp_type == 8 || f->icmp_type == 128))
-			q->type = f->icmp_type == 8 ? 0 : 129;
-	}
+	/* the quote goes to the host (got) or from it */
+	quote_flow(q, f, (f->dir == PW_DIR_IN) != got);
 	gen_quote_shape(q);
-	/* from the peer or a router on the way, to the host that sent it */
-	memcpy(d->dst, q->src, 16);
+	memcpy(host, got ? q->dst : q->src, 16);
+	memcpy(far, got ? q->src : q->dst, 16);
 	if (pct(10))
-		local_addr(d->fam, d->dst);
-	memcpy(d->src, q->dst, 16);
-	if (pct(50)) {
-		pick_peer(&fam, d->src);
+		local_addr(d->fam, host);
+	if (pct(got ? 10 : 50)) {
+		pick_peer(&fam, far);	/* a router on the way; for got, not the sender */
 		if (fam != d->fam)
-			memcpy(d->src, q->dst, 16);
+			memcpy(far, got ? q->src : q->dst, 16);
 	}
-	if (d->dir == PW_DIR_OUT) {
-		uint8_t t[16];
-		memcpy(t, d->src, 16);
-		memcpy(d->src, d->dst, 16);
-		memcpy(d->dst, t, 16);
-	}
+	memcpy(d->src, d->dir == PW_DIR_IN ? far : host, 16);
+	memcpy(d->dst, d->dir == PW_DIR_IN ? host : far, 16);
 	reshape(d);
 }
 
@@ -1793,6 +1803,7 @@ struct paths {
 	unsigned long reply_out[4];	/* egress replies: UDP, DCCP/SCTP/UDP-Lite, ICMP echo, other */
 	unsigned long tcp_moves[4];	/* the host's segment moved a pw_ct flow: SYN-SENT again, established, reset, half-closed */
 	unsigned long port_proto[2];	/* DCCP, SCTP, UDP-Lite read: whole, first fragments */
+	unsigned long related_out[2];	/* the host's ICMP errors related: by the in rules, by pw_ct */
 };
 
 static struct paths PATHS;
@@ -1841,6 +1852,37 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 		return false;	/* the host's UDP goes out only on a flow (pw_ct or pw_ct_in) */
 	oracle_decide(pol, PW_DIR_IN, 'T', o->q_sport, o->fam, o->q_dst, &action);
 	return action == PW_PASS;
+}
+
+/* An outbound ICMP error, the host's own, related to what it received
+ * (step 6): from the quoted packet's destination (the host) back to its
+ * source, about a packet the in rules let in (every flow a peer started is
+ * one) or the peer's packet of a flow the host opened. Nothing changes. */
+static bool related_out(const struct pw_policy *pol, const struct opkt *o)
+{
+	struct opkt in = *o;
+	struct pw_ct_key k;
+	unsigned item;
+	uint8_t action;
+
+	if (!o->q_ok || memcmp(o->q_dst, o->src, 16) || memcmp(o->q_src, o->dst, 16))
+		return false;	/* not read, not a packet the host got, or not to its sender */
+	in.proto = o->q_proto;
+	in.type = o->q_type;
+	in.sport = o->q_sport;
+	in.dport = o->q_dport;
+	char g = group_of(&in, &item, false);
+	oracle_decide(pol, PW_DIR_IN, g, item, o->fam, o->q_src, &action);
+	if (action == PW_PASS) {
+		PATHS.related_out[0]++;
+		return true;
+	}
+	if (flow_key(&k, PW_DIR_IN, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
+		     o->q_dport) && kset_get(&CT, &k)) {
+		PATHS.related_out[1]++;
+		return true;
+	}
+	return false;
 }
 
 /* A first fragment passed: remembered, unless its peer (the source of
@@ -2037,8 +2079,13 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 		return e;
 	}
 	e.reason = e.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
-	if (dir == PW_DIR_IN && !bare_syn(o))	/* a bare SYN is never a reply */
+	if (dir == PW_DIR_IN && !bare_syn(o)) {	/* a bare SYN is never a reply */
 		second_chance(pol, o, &e);
+	} else if (dir == PW_DIR_OUT && is_icmp(o->proto) && icmp_error_type(o->fam, o->type) &&
+		   related_out(pol, o)) {
+		e.verdict = PW_PASS;
+		e.reason = PW_R_RELATED;
+	}
 	return e;
 }
 
@@ -2698,6 +2745,8 @@ static void print_coverage(void)
 	       PATHS.echo_reply_out[1]);
 	printf("    egress replies (pw_ct_in): UDP %lu, DCCP/SCTP/UDP-Lite %lu, echo %lu, other %lu\n",
 	       PATHS.reply_out[0], PATHS.reply_out[1], PATHS.reply_out[2], PATHS.reply_out[3]);
+	printf("    egress ICMP errors related: by the in rules %lu, by a flow the host opened %lu\n",
+	       PATHS.related_out[0], PATHS.related_out[1]);
 	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, reset %lu, half-closed %lu\n",
 	       PATHS.tcp_moves[0], PATHS.tcp_moves[1], PATHS.tcp_moves[2], PATHS.tcp_moves[3]);
 	printf("    pw_stats: ct_created %llu, ct_in_created %llu, ct_ignored %llu, frags_tracked %llu, "
@@ -2710,10 +2759,10 @@ static void check_coverage(void)
 {
 	for (int k = 0; k < PW_R_COUNT; k++) {
 		CHECK(R.expected[PW_DIR_IN][k] > 0);
-		if (k != PW_R_RELATED)
-			CHECK(R.expected[PW_DIR_OUT][k] > 0);
+		CHECK(R.expected[PW_DIR_OUT][k] > 0);
 	}
 	for (int i = 0; i < 2; i++) {
+		CHECK(PATHS.related_out[i] > 0);
 		CHECK(PATHS.port_proto[i] > 0);
 		CHECK(PATHS.tcp_listener[i] > 0);
 		CHECK(PATHS.udp_in_port[i] > 0);
