@@ -92,9 +92,11 @@ struct pw_pkt {
 #define PW_ICMP_DEST_UNREACH 3
 #define PW_ICMP_ECHO_REQUEST 8
 #define PW_ICMP_TIME_EXCEEDED 11
+#define PW_ICMP_PARAM_PROB 12
 #define PW_ICMP6_DEST_UNREACH 1
 #define PW_ICMP6_PKT_TOOBIG 2
 #define PW_ICMP6_TIME_EXCEEDED 3
+#define PW_ICMP6_PARAM_PROB 4
 #define PW_ICMP6_ECHO_REQUEST 128
 #define PW_ICMP6_ECHO_REPLY 129
 
@@ -110,12 +112,16 @@ static __always_inline void pw_copy4(__u8 *dst, const void *src)
 	__builtin_memset(dst + 4, 0, 12);
 }
 
+/* The ICMP errors whose quote is read: those that quote the packet they
+ * are about right after their 8-byte header (RFC 792, RFC 4443), the ones
+ * nf_conntrack calls related but redirect and source quench. */
 static __always_inline int pw_icmp_error_type(__u8 fam, __u8 type)
 {
 	if (fam == PW_FAM_V4)
-		return type == PW_ICMP_DEST_UNREACH || type == PW_ICMP_TIME_EXCEEDED;
+		return type == PW_ICMP_DEST_UNREACH || type == PW_ICMP_TIME_EXCEEDED ||
+		       type == PW_ICMP_PARAM_PROB;
 	return type == PW_ICMP6_DEST_UNREACH || type == PW_ICMP6_PKT_TOOBIG ||
-	       type == PW_ICMP6_TIME_EXCEEDED;
+	       type == PW_ICMP6_TIME_EXCEEDED || type == PW_ICMP6_PARAM_PROB;
 }
 
 static __always_inline int pw_is_ext(__u8 nh)

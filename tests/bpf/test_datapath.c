@@ -552,6 +552,32 @@ TEST(icmp_error_out_about_host_opened_flow)
 	down();
 }
 
+/* Parameter problem quotes the packet it is about as the other errors do:
+ * the host's (an IPv6 next header it does not speak, a bad IPv4 option)
+ * about a packet the in rules let in goes back to its sender, and a peer's
+ * about the host's packet of a flow it opened comes in. */
+TEST(icmp_error_parameter_problem_related)
+{
+	REQUIRE(up(ERROR_POLICY) == 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type parameter-problem icmp-code 1 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:53"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type parameter-problem icmp-code 1 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:54"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type parameter-problem "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.8 icmp-type parameter-problem "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), D, PW_R_DROP_DEFAULT, 0);
+	/* inbound, about the host's segment of a flow it opened */
+	EXPECT_PKT(pkt("in icmp 198.51.100.25 192.0.2.2 icmp-type parameter-problem "
+		       "quote tcp 192.0.2.2:40000 198.51.100.25:587"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("in icmp 198.51.100.25 192.0.2.2 icmp-type parameter-problem "
+		       "quote tcp 192.0.2.2:40000 198.51.100.25:587"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("in icmpv6 2001:db8::25 2001:db8::2 icmp-type parameter-problem "
+		       "quote tcp [2001:db8::2]:40000 [2001:db8::25]:587"), D, PW_R_DROP_DEFAULT, 0);
+	down();
+}
+
 TEST(deny_wins_with_prefixes)
 {
 	REQUIRE(up("allow in tcp port 22 from 192.0.2.0/24, 2001:db8::/32\n"

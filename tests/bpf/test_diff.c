@@ -578,11 +578,12 @@ struct desc {
 
 static bool icmp_error_type(uint8_t fam, uint8_t type)
 {
-	/* the ICMP errors the datapath reads the quote of (see the report on
-	 * parameter-problem) */
+	/* the ICMP errors the datapath reads the quote of (docs/datapath.md,
+	 * step 1): destination unreachable, time exceeded, parameter problem,
+	 * and ICMPv6's packet too big */
 	if (fam == PW_FAM_V4)
-		return type == 3 || type == 11;
-	return type == 1 || type == 2 || type == 3;
+		return type == 3 || type == 11 || type == 12;
+	return type == 1 || type == 2 || type == 3 || type == 4;
 }
 
 /* The protocols whose header starts with the two ports, and how many bytes

@@ -26,6 +26,10 @@ chosen source port (an unprivileged user borrowing a listener's port, a
   pwpeer.py icmpwait PORT TIMEOUT_S                a raw ICMP socket: "open",
         then ok (a port unreachable quoting destination port PORT came) /
         timeout
+  pwpeer.py protoprobe ADDR PROTO TIMEOUT_S        one packet of IP protocol
+        PROTO (raw socket) -> ok (the error a host that does not speak it
+        sends came back: protocol unreachable, IPv6 parameter problem
+        "unrecognized next header", quoting PROTO) / timeout
 """
 import random
 import select
@@ -182,6 +186,28 @@ def cmd_icmpwait(port, timeout):
             return "ok"
 
 
+def cmd_protoprobe(addr, proto, timeout):
+    v6 = ":" in addr
+    err = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
+    r = socket.socket(family(addr), socket.SOCK_RAW, err)
+    s = socket.socket(family(addr), socket.SOCK_RAW, proto)
+    s.sendto(b"pwpeer\0\0", (addr, 0))
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        ready, _, _ = select.select([r], [], [], max(left, 0))
+        if not ready:
+            return "timeout"
+        b = r.recv(4096)
+        if v6:	# an ICMPv6 raw socket gets the message alone
+            icmp, want, nh = 0, (4, 1), 8 + 6
+        else:	# an ICMP one the IP header too
+            icmp = (b[0] & 15) * 4
+            want, nh = (3, 2), icmp + 8 + 9
+        if len(b) > nh and (b[icmp], b[icmp + 1]) == want and b[nh] == proto:
+            return "ok"
+
+
 def main(a):
     try:
         if a[0] == "connect":
@@ -202,6 +228,8 @@ def main(a):
             return cmd_icmperr(a[1], a[2], a[3], int(a[4]))
         if a[0] == "icmpwait":
             return cmd_icmpwait(int(a[1]), float(a[2]))
+        if a[0] == "protoprobe":
+            return cmd_protoprobe(a[1], int(a[2]), float(a[3]))
     except (IndexError, ValueError):
         pass
     print(__doc__, file=sys.stderr)
