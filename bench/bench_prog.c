@@ -176,7 +176,7 @@ static void long_flow(struct loaded *l, struct empty_bpf *empty)
 	printf("%-38s %9.1f %9.2f   (x the empty XDP program, %.1f ns)\n", "its replies, ingress (conntrack lookup)",
 	       i, i / x, x);
 	printf("conntrack entries created: %llu for %u packets (once per flow)\n",
-	       (unsigned long long)(after.ct_created - before.ct_created), repeat * rounds);
+	       (unsigned long long)(after.ct_dgram_created - before.ct_dgram_created), repeat * rounds);	/* UDP */
 }
 
 /* Time one packet through prog and an empty program of the same hook,

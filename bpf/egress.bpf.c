@@ -10,6 +10,7 @@
 #define PW_DATA(c) ((void *)(long)(c)->data)
 #define PW_DATA_END(c) ((void *)(long)(c)->data_end)
 #define PW_LOAD_BYTES(c, off, to, len) bpf_skb_load_bytes(c, off, to, len)
+#define PW_HOOK_DIR 1	/* PW_DIR_OUT */
 #include "pw_judge.h"
 
 /* headers the parser may need in the linear part of the skb */

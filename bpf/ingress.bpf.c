@@ -9,6 +9,7 @@
 #define PW_DATA(c) ((void *)(long)(c)->data)
 #define PW_DATA_END(c) ((void *)(long)(c)->data_end)
 #define PW_LOAD_BYTES(c, off, to, len) bpf_xdp_load_bytes(c, off, to, len)
+#define PW_HOOK_DIR 0	/* PW_DIR_IN */
 #include "pw_judge.h"
 
 static __always_inline int pw_ingress_any(struct xdp_md *ctx, const int l3)

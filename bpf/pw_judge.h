@@ -8,6 +8,7 @@
 
 #include "pw_maps.h"
 #include "pw_parse.h"
+#include "pw_dns.h"
 
 /* The verdict's own copy of what struct pw_hook carries. Not a duplicate to
  * fold away: reading the fields through the hook pointer instead made the
@@ -189,20 +190,43 @@ static __always_inline __u8 pw_tcp_next(__u8 was, __u8 fl)
 	return was;
 }
 
-/* Count a new flow; `expired`: it takes the place of an expired entry
- * of the same key, which counts as removed. */
-static __always_inline void pw_ct_created(int in_origin, int expired)
+/* The map of conntrack table t (enum pw_ct_table). Every caller passes a
+ * constant, so each call site names one map: the verifier inlines a
+ * lookup only where its map is the same on every path. */
+static __always_inline void *pw_ct_map(const int t)
+{
+	return t == PW_CT_TABLE_TCP ? (void *)&pw_ct : t == PW_CT_TABLE_DGRAM ? (void *)&pw_ct_dgram
+									 : (void *)&pw_ct_in;
+}
+
+/* Count an entry of table t removed (expired or closed). */
+static __always_inline void pw_ct_count_removed(struct pw_stats *gs, const int t)
+{
+	if (t == PW_CT_TABLE_TCP)
+		gs->ct_removed++;
+	else if (t == PW_CT_TABLE_DGRAM)
+		gs->ct_dgram_removed++;
+	else
+		gs->ct_in_removed++;
+}
+
+/* Count a new flow of table t; `expired`: it takes the place of an expired
+ * entry of the same key, which counts as removed. Per table, so that each
+ * table's evictions can be told (status). */
+static __always_inline void pw_ct_created(const int t, int expired)
 {
 	struct pw_stats *gs = pw_gstats();
 
-	if (gs) {
-		if (in_origin)
-			gs->ct_in_created++;
-		else
-			gs->ct_created++;
-		if (expired)
-			gs->ct_removed++;
-	}
+	if (!gs)
+		return;
+	if (t == PW_CT_TABLE_TCP)
+		gs->ct_created++;
+	else if (t == PW_CT_TABLE_DGRAM)
+		gs->ct_dgram_created++;
+	else
+		gs->ct_in_created++;
+	if (expired)
+		pw_ct_count_removed(gs, t);
 }
 
 /* Has the flow v of protocol proto timed out? */
@@ -212,25 +236,24 @@ static __always_inline int pw_ct_expired(const struct pw_config *cfg, __u8 proto
 	return now - v->last_ns > pw_ct_timeout(cfg, proto, v->flags);
 }
 
-/* An outbound packet the out rules let pass: track its flow in pw_ct.
- * Writes at most once a second per flow, unless the state changes; an
- * expired entry of the key is started afresh, as a new flow. */
-static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const struct pw_pkt *p)
+/* Track the host's packet p of flow k in table t (pw_ct for TCP,
+ * pw_ct_dgram for the rest). Writes at most once a second per flow,
+ * unless the state changes; an expired entry of the key is started
+ * afresh, as a new flow. */
+static __always_inline void pw_ct_track_out(const struct pw_config *cfg, const struct pw_pkt *p,
+					    struct pw_ct_key *k, const int t)
 {
-	struct pw_ct_key k;
 	struct pw_ct_val *v, nv = {};
-	int tcp = p->proto == IPPROTO_TCP;
-
-	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
-		return;	/* the host's echo reply opens nothing */
+	const int tcp = t == PW_CT_TABLE_TCP;
 	__u64 now = bpf_ktime_get_coarse_ns();
-	v = bpf_map_lookup_elem(&pw_ct, &k);
-	if (v && pw_ct_expired(cfg, k.proto, v, now)) {
+
+	v = bpf_map_lookup_elem(pw_ct_map(t), k);
+	if (v && pw_ct_expired(cfg, k->proto, v, now)) {
 		/* a half-closed or reset flow stays closing: only a SYN
 		 * starts it over, a keepalive ACK does not re-establish it */
 		v->flags = tcp ? pw_tcp_next(v->flags & (PW_CT_FIN | PW_CT_CLOSING), p->tcp_flags) : 0;
 		v->last_ns = now;
-		pw_ct_created(0, 1);
+		pw_ct_created(t, 1);
 		return;
 	}
 	if (v) {
@@ -244,15 +267,33 @@ static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const st
 	nv.last_ns = now;
 	nv.flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
 	nv.dir = PW_DIR_OUT;
-	if (bpf_map_update_elem(&pw_ct, &k, &nv, BPF_NOEXIST) == 0)
-		pw_ct_created(0, 0);
+	if (bpf_map_update_elem(pw_ct_map(t), k, &nv, BPF_NOEXIST) == 0)
+		pw_ct_created(t, 0);
 }
 
-/* A live entry of ct for key k, or NULL; an expired one is deleted. The
- * clock (a helper call) is read only on a hit, into *now. */
-static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg, void *ct, struct pw_ct_key *k,
+/* An outbound packet the out rules let pass: track its flow in the table
+ * of its protocol, so that datagrams to many destinations (any local user
+ * may send them where an out rule allows) evict no TCP flow. Two call
+ * sites, one map each: a TCP packet looks in pw_ct alone, any other in
+ * pw_ct_dgram alone. */
+static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
+		return;	/* the host's echo reply opens nothing */
+	if (p->proto == IPPROTO_TCP)
+		pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP);
+	else
+		pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM);
+}
+
+/* A live entry of table t for key k, or NULL; an expired one is deleted.
+ * The clock (a helper call) is read only on a hit, into *now. */
+static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg, const int t, struct pw_ct_key *k,
 						    __u64 *now)
 {
+	void *ct = pw_ct_map(t);
 	struct pw_ct_val *v = bpf_map_lookup_elem(ct, k);
 
 	if (!v)
@@ -263,12 +304,13 @@ static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg,
 	if (bpf_map_delete_elem(ct, k) == 0) {
 		struct pw_stats *gs = pw_gstats();
 		if (gs)
-			gs->ct_removed++;
+			pw_ct_count_removed(gs, t);
 	}
 	return NULL;
 }
 
-/* Is (key) a live flow the host opened (pw_ct)? With refresh (an inbound
+/* Is (key) a live flow the host opened (pw_ct for TCP, pw_ct_dgram for the
+ * rest: one lookup, in the table of its protocol)? With refresh (an inbound
  * packet of it): the entry is refreshed and marked replied, except for
  * TCP, whose state only the host's own segments change; an inbound FIN or
  * RST there is counted as ignored (a blind one could stall the flow). */
@@ -280,7 +322,9 @@ static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct
 
 	if (!k || k->kind == PW_CT_ECHO_IN)
 		return 0;	/* a peer's echo request is no reply */
-	v = pw_ct_live(cfg, &pw_ct, k, &now);
+	/* two call sites, one map each (pw_ct_map) */
+	v = k->proto == IPPROTO_TCP ? pw_ct_live(cfg, PW_CT_TABLE_TCP, k, &now)
+				    : pw_ct_live(cfg, PW_CT_TABLE_DGRAM, k, &now);
 	if (!v)
 		return 0;
 	if (!refresh)
@@ -320,13 +364,13 @@ static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const str
 		if (expired || now - v->last_ns >= PW_CT_REFRESH_NS)
 			v->last_ns = now;
 		if (expired)
-			pw_ct_created(1, 1);	/* started afresh */
+			pw_ct_created(PW_CT_TABLE_IN, 1);	/* started afresh */
 		return;
 	}
 	nv.last_ns = now;
 	nv.dir = PW_DIR_IN;
 	if (bpf_map_update_elem(&pw_ct_in, &k, &nv, BPF_NOEXIST) == 0)
-		pw_ct_created(1, 0);
+		pw_ct_created(PW_CT_TABLE_IN, 0);
 }
 
 /* Egress: would the in rules let in the packet this one answers (the
@@ -353,7 +397,7 @@ static __always_inline int pw_ct_in_reply(const struct pw_config *cfg, const str
 	if (!pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_OUT)
 		return 0;	/* the host's own echo request: the out rules judge it */
 	__u64 now = 0;
-	struct pw_ct_val *v = pw_ct_live(cfg, &pw_ct_in, &k, &now);
+	struct pw_ct_val *v = pw_ct_live(cfg, PW_CT_TABLE_IN, &k, &now);
 	if (!v)
 		return 0;
 	if (now - v->last_ns >= PW_CT_REFRESH_NS)
@@ -413,7 +457,7 @@ static __always_inline int pw_icmp_related(const struct pw_config *cfg, __u32 ha
 		return 1;	/* a flow the host opened */
 	__u64 now;
 	if (in.proto != IPPROTO_TCP)	/* the host's reply on a flow a peer started */
-		return pw_ct_live(cfg, &pw_ct_in, &k, &now) != NULL;
+		return pw_ct_live(cfg, PW_CT_TABLE_IN, &k, &now) != NULL;
 	/* a local listener's segment (the quote holds no TCP flags) */
 	pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 1), &in, in.dst, &action);
 	return action == PW_PASS;
@@ -719,16 +763,50 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 				r.action = PW_PASS;
 				r.reason = PW_R_RELATED;
 			}
-		} else if (c.dir == PW_DIR_OUT && pw_is_icmp_error(p) && pw_icmp_related_out(cfg, half, p)) {
-			/* the host's own error about a packet it was let receive */
-			r.action = PW_PASS;
-			r.reason = PW_R_RELATED;
+		} else if (c.dir == PW_DIR_OUT && pw_is_icmp_error(p)) {
+			/* the host's own error about a packet it was let
+			 * receive (an error belongs to no flow of its own) */
+			if (pw_icmp_related_out(cfg, half, p)) {
+				r.action = PW_PASS;
+				r.reason = PW_R_RELATED;
+			}
+		} else if (c.dir == PW_DIR_OUT && !pw_bare_syn(p)) {
+			/* a flow the host opened while the policy let it: its
+			 * peer's address learned from DNS has since expired
+			 * (docs/dns.md). It goes on; a new flow needs the
+			 * name again. After a reload the flows the new policy
+			 * refuses are flushed, so only these are found here */
+			struct pw_ct_key k;
+			if (pw_ct_key_of(&k, p, PW_DIR_OUT) && pw_ct_match(cfg, &k, 0, 0)) {
+				r.action = PW_PASS;
+				r.reason = PW_R_REPLY;
+				pw_ct_outbound(cfg, p);
+			}
 		}
 	}
 pass:
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
 		pw_frag_remember(cfg, p, c.dir);
 	return pw_record(&c, cfg, p, &r);
+}
+
+/* A UDP datagram from (ingress) or to (egress) port 53 that passed, whole:
+ * the DNS learner's. */
+static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_hook *h, int verdict)
+{
+	__u32 zero = 0;
+
+	if (verdict != PW_PASS || h->parse != PW_PARSE_OK || p->proto != IPPROTO_UDP || p->frag != PW_FRAG_NONE)
+		return;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+	if (!st)
+		return;
+	__u32 half = st->active & 1;
+#if PW_HOOK_DIR == 1	/* PW_DIR_OUT */
+	pw_dns_query(ctx, p, half);
+#else
+	pw_dns_answer(ctx, p, &st->cfg[half], half);
+#endif
 }
 
 /* Parse the frame and judge it. l3: a compile-time constant, 0 for frames
@@ -740,7 +818,11 @@ static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3
 	struct pw_pkt p = {};
 
 	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);
-	return pw_verdict(&p, h);
+	int v = pw_verdict(&p, h);
+	/* DNS (docs/dns.md): every other packet pays this one compare */
+	if ((PW_HOOK_DIR == 1 ? p.dport_be : p.sport_be) == bpf_htons(PW_DNS_PORT))
+		pw_dns(ctx, &p, h, v);
+	return v;
 }
 
 #endif

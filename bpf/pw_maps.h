@@ -54,12 +54,22 @@ struct {
 	__array(values, struct pw_peer_trie);
 } pw_peers SEC(".maps");
 
+/* TCP flows the host opened. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PW_CT_CAPACITY);	/* set by the loader */
 	__type(key, struct pw_ct_key);
 	__type(value, struct pw_ct_val);
 } pw_ct SEC(".maps");
+
+/* Every other flow the host opened (UDP, ICMP echo, ...): a budget apart
+ * from pw_ct, so a flood of datagrams evicts no TCP flow (portwall.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_CT_CAPACITY / PW_CT_DGRAM_SHARE);	/* set by the loader */
+	__type(key, struct pw_ct_key);
+	__type(value, struct pw_ct_val);
+} pw_ct_dgram SEC(".maps");
 
 /* Flows a peer started, for the host's replies (portwall.h). */
 struct {

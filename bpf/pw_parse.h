@@ -73,7 +73,8 @@ struct pw_pkt {
 	__u32 frag_id;
 	__u8 frag_proto;	/* fragments: the protocol every fragment names
 				 * (IPv4 header; IPv6 fragment header's next) */
-	__u8 pad0[3];
+	__u8 pad0;
+	__u16 l4_off;		/* UDP: the header's offset (DNS reads past it) */
 	__u8 src[16];
 	__u8 dst[16];
 	/* ICMP errors: the quoted packet's header (in_ok = 1 when read) */
@@ -240,6 +241,7 @@ static __always_inline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct
 			return PW_PARSE_MALFORMED;
 		p->sport_be = uh->source;
 		p->dport_be = uh->dest;
+		p->l4_off = (__u16)off;
 		return PW_PARSE_OK;
 	}
 	case IPPROTO_ICMP:

@@ -186,6 +186,9 @@ struct pw_config {
 	__u32 ct_other;
 	__u32 frag_timeout;	/* remembered first fragments */
 	__u32 rule_base;	/* this half's first index in pw_rule_stats */
+	/* a learned address lives for its TTL, at least / at most this, s */
+	__u32 dns_ttl_min;
+	__u32 dns_ttl_max;
 };
 
 struct pw_state {
@@ -202,18 +205,20 @@ struct pw_state {
 #define PW_CT_ICMP_S 30
 #define PW_CT_OTHER_S 600
 #define PW_FRAG_TIMEOUT_S 30
+#define PW_DNS_TTL_MIN_S 0
+#define PW_DNS_TTL_MAX_S 86400
 #define PW_EV_RATE 1000
-#define PW_CT_CAPACITY 262144
+#define PW_CT_CAPACITY 262144	/* pw_ct; pw_ct_dgram and pw_ct_in are sized from it */
 #define PW_FRAG_CAPACITY 16384
 /* A tracked flow's last-seen time is rewritten at most this often. */
 #define PW_CT_REFRESH_NS 1000000000ull
 
 /* ------------------------------------------------------------------------
- * Connection tracking (map pw_ct, LRU hash). The key is the flow seen from
- * this host, so both directions of a flow find the same entry: the local
- * address and port, the remote address and port. ICMP echo: lport_be is the
- * echo id and kind says the host sent the request, so an echo id opened
- * outbound cannot open a path inbound.
+ * Connection tracking (maps pw_ct, pw_ct_dgram and pw_ct_in, LRU hashes).
+ * The key is the flow seen from this host, so both directions of a flow
+ * find the same entry: the local address and port, the remote address and
+ * port. ICMP echo: lport_be is the echo id and kind says the host sent the
+ * request, so an echo id opened outbound cannot open a path inbound.
  */
 /* The protocols whose header starts with a source and a destination port,
  * and the shortest header each may have: their flows are tracked by ports
@@ -226,7 +231,7 @@ static inline __u32 pw_port_hdr_len(__u32 proto)
 
 enum pw_ct_kind {
 	PW_CT_FLOW = 0,
-	PW_CT_ECHO_OUT = 1,	/* the host sent the echo request */
+	PW_CT_ECHO_OUT = 1,	/* the host sent the echo request (pw_ct_dgram only) */
 	PW_CT_ECHO_IN = 2,	/* the peer sent it (pw_ct_in only) */
 };
 
@@ -256,9 +261,31 @@ enum {
 struct pw_ct_val {
 	__u64 last_ns;		/* bpf_ktime_get_coarse_ns() */
 	__u8 flags;		/* PW_CT_* */
-	__u8 dir;		/* who opened it: PW_DIR_OUT in pw_ct, PW_DIR_IN in pw_ct_in */
+	__u8 dir;		/* who opened it: PW_DIR_OUT in pw_ct and pw_ct_dgram,
+				 * PW_DIR_IN in pw_ct_in */
 	__u8 pad[6];
 };
+
+/* The tables, each an LRU budget of its own, so that a flood which fills
+ * one evicts flows of that table only:
+ *  - pw_ct: TCP flows the host opened (capacity --ct-capacity);
+ *  - pw_ct_dgram: every other flow the host opened (UDP, ICMP echo, GRE,
+ *    ...), so that datagrams to many destinations, which any local user
+ *    may send where an out rule allows them, evict no TCP connection;
+ *  - pw_ct_in: flows a peer started (below).
+ * enum pw_ct_table names them for the counts kept per table. */
+enum pw_ct_table {
+	PW_CT_TABLE_TCP = 0,
+	PW_CT_TABLE_DGRAM = 1,
+	PW_CT_TABLE_IN = 2,
+	PW_CT_TABLE_COUNT = 3,
+};
+
+/* pw_ct_dgram's default capacity: pw_ct's / 2 (131,072). At the UDP
+ * timeout (120 s) that holds about 1,000 new datagram flows a second, a
+ * busy resolver's client (each DNS query from a new source port is a
+ * flow); an ICMP echo flow lasts 30 s. */
+#define PW_CT_DGRAM_SHARE 2
 
 /* Flows a peer started (map pw_ct_in, LRU hash, a budget of its own so a
  * flood to an open port evicts none of the flows the host opened): every
@@ -306,6 +333,169 @@ struct pw_frag_val {
 };
 
 /* ------------------------------------------------------------------------
+ * Host names (docs/dns.md). A rule's peer may be a name or a wildcard of
+ * whole labels (`*.example.net`: one or more labels in front); the
+ * addresses are learned from the DNS answers the host receives, in the
+ * datapath, before the application reads them.
+ *
+ * A name is matched in its DNS wire form, lowercased: length-prefixed
+ * labels, no root label. pw_name_hash() hashes a name label by label from
+ * the right, so that the ingress program gets the hash of every suffix of
+ * a question in one pass: hash(suffix k) = mix(hash(suffix k+1), label k).
+ * A hash only finds the candidate; the name's bytes are compared before
+ * anything is learned, so a name made to collide teaches nothing.
+ */
+#define PW_NAME_WIRE_MAX 255	/* a wire-form name: 253 characters + 2 */
+#define PW_NAME_LABELS_MAX 32	/* labels of a question the datapath matches */
+#define PW_NAME_TARGETS 16	/* peer classes one name feeds, per half */
+#define PW_NAMES_CAPACITY 4096	/* names and wildcards, both halves */
+#define PW_RESOLVERS_MAX 8	/* per half */
+#define PW_DNS_PORT 53
+
+#define PW_NAME_SEED 0xcbf29ce484222325ull	/* FNV-1a offset basis */
+#define PW_NAME_PRIME 0x100000001b3ull
+
+/* FNV-1a of one label: its length byte, then its bytes lowercased. */
+static inline __u64 pw_label_hash_byte(__u64 h, __u8 c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (__u8)(c + ('a' - 'A'));
+	return (h ^ c) * PW_NAME_PRIME;
+}
+
+/* The hash of (label, then the suffix whose hash is `right`). */
+static inline __u64 pw_name_mix(__u64 right, __u64 label)
+{
+	return (((right << 5) | (right >> 59)) ^ label) * PW_NAME_PRIME;
+}
+
+/* The hash of one label at wire[0]: its length byte, then its bytes. */
+static inline __u64 pw_label_hash(const __u8 *label)
+{
+	__u64 h = pw_label_hash_byte(PW_NAME_SEED, label[0]);
+
+	for (__u32 i = 1; i <= label[0] && i <= 63; i++)
+		h = pw_label_hash_byte(h, label[i]);
+	return h;
+}
+
+/* The reference hash of a wire-form name of len bytes (userspace; the
+ * ingress program folds the same from the labels it has read):
+ * hash(no label) = PW_NAME_SEED, hash(label . rest) =
+ * pw_name_mix(hash(rest), pw_label_hash(label)). A wildcard `*.X` is keyed
+ * by hash(X) with pw_name_key.wild = 1. 0 when wire is no wire-form name:
+ * a label of 0 or more than 63 bytes, or one that runs past len. */
+static inline __u64 pw_name_hash(const __u8 *wire, __u32 len)
+{
+	__u8 at[PW_NAME_WIRE_MAX / 2 + 1];	/* where each label starts */
+	__u32 n = 0;
+	__u64 h = PW_NAME_SEED;
+
+	if (len > PW_NAME_WIRE_MAX)
+		return 0;
+	for (__u32 o = 0; o < len; o += 1u + wire[o]) {
+		if (wire[o] == 0 || wire[o] > 63 || o + 1u + wire[o] > len)
+			return 0;
+		at[n++] = (__u8)o;
+	}
+	while (n--)
+		h = pw_name_mix(h, pw_label_hash(wire + at[n]));
+	return h;
+}
+
+/* Map pw_names (hash, both halves): the names and wildcards of each half. */
+struct pw_name_key {
+	__u64 hash;		/* of the name; of the part after "*." for a wildcard */
+	__u32 half;
+	__u8 wild;		/* 1: `*.` + the name, one or more labels in front */
+	__u8 pad[3];
+};
+
+/* A learned address of the name goes into the peer trie of the half as
+ * (class, address/32 or /128) -> rule, for each target. */
+struct pw_name_target {
+	__u32 peer_class;
+	__u32 rule;
+};
+
+struct pw_name_val {
+	__u32 id;		/* the name's index in the compiled policy, 1-based */
+	__u16 wire_len;		/* bytes of wire[] */
+	__u8 ntargets;
+	__u8 pad;
+	struct pw_name_target t[PW_NAME_TARGETS];
+	__u8 wire[PW_NAME_WIRE_MAX + 1];	/* lowercase wire form (without "*.") */
+};
+
+/* Map pw_resolvers (hash): the DNS servers whose answers count, per half
+ * (value: unused, 1). */
+struct pw_resolver_key {
+	__u8 addr[16];
+	__u32 half;
+	__u8 fam;
+	__u8 pad[3];
+};
+
+/* Map pw_dns_q (LRU hash): a query the host sent to a resolver about a
+ * name of the policy, so that only the answer to it teaches. */
+struct pw_dnsq_key {
+	__u8 resolver[16];
+	__u8 fam;
+	__u8 pad;
+	__u16 port_be;		/* the host's source port */
+	__u16 txid_be;		/* the DNS transaction id */
+	__u16 pad2;
+};
+
+struct pw_dnsq_val {
+	__u64 asked_ns;
+	__u64 qhash;		/* pw_name_hash of the question */
+};
+
+#define PW_DNSQ_CAPACITY 4096
+#define PW_DNSQ_TIMEOUT_NS (10ull * 1000000000ull)	/* an answer later than this teaches nothing */
+
+/* Map pw_learned (LRU hash): every address learned, by name. The agent
+ * removes expired addresses from the tries, and a reload writes the
+ * learned addresses of the names it keeps into the new half. */
+struct pw_learned_key {
+	__u64 name_hash;	/* pw_name_key.hash */
+	__u8 wild;
+	__u8 fam;
+	__u8 pad[6];
+	__u8 addr[16];
+};
+
+enum pw_learned_source {
+	PW_LEARNED_ANSWER = 1,	/* a DNS answer the datapath read */
+	PW_LEARNED_APPLY = 2,	/* the agent resolved the name at apply */
+	PW_LEARNED_TIMER = 3,	/* ... or on its timer */
+};
+
+struct pw_learned_val {
+	__u64 learned_ns;	/* bpf_ktime_get_coarse_ns() of the last answer */
+	__u64 expires_ns;	/* learned_ns + the TTL, floored and capped */
+	__u32 ttl;		/* as answered */
+	__u8 source;		/* enum pw_learned_source */
+	__u8 pad[3];
+};
+
+#define PW_LEARNED_CAPACITY 65536
+
+/* Counters of the DNS learner (map pw_dns_stats, per-CPU array, 1). */
+struct pw_dns_stats {
+	__u64 queries;		/* queries about a policy name recorded (egress) */
+	__u64 answers;		/* answers to a recorded query read (ingress) */
+	__u64 learned;		/* addresses written into a trie */
+	__u64 refreshed;	/* addresses answered again (lifetime renewed) */
+	__u64 unsolicited;	/* from a resolver's port 53, no recorded query matches */
+	__u64 malformed;	/* an answer that could not be read whole: learned nothing */
+	__u64 truncated;	/* TC set, or longer than the datapath reads */
+	__u64 mismatched;	/* the question is not the one asked */
+	__u64 full;		/* an address not learned: a map was full */
+};
+
+/* ------------------------------------------------------------------------
  * Verdict reasons. Every packet gets exactly one; the first block passes.
  */
 enum pw_reason {
@@ -345,12 +535,15 @@ struct pw_stats {
 	__u64 events_sent;
 	__u64 events_suppressed;	/* over the rate limit */
 	__u64 events_lost;		/* ring buffer full */
-	__u64 ct_created;		/* new tracked flows */
-	__u64 ct_removed;		/* expired or closed flows deleted */
+	__u64 ct_created;		/* new TCP flows the host opened (pw_ct) */
+	__u64 ct_removed;		/* expired or closed flows deleted from pw_ct */
 	__u64 frags_tracked;
 	__u64 ct_in_created;		/* new flows a peer started (pw_ct_in) */
 	__u64 ct_ignored;		/* inbound FIN/RST that changed no state */
 	__u64 frags_over_share;		/* first fragments of a peer over its share, not remembered */
+	__u64 ct_dgram_created;		/* new flows the host opened but TCP (pw_ct_dgram) */
+	__u64 ct_dgram_removed;		/* expired flows deleted from pw_ct_dgram */
+	__u64 ct_in_removed;		/* expired flows deleted from pw_ct_in */
 };
 
 /* Per rule of each half, written and read by userspace only (map
@@ -458,27 +651,38 @@ struct pw_meta {
 	__u32 netns_ino;	/* inode of the namespace the ifindexes are of; 0: unknown */
 	__u64 confirm_deadline;	/* seconds since the epoch */
 	__u64 ct_adopted;	/* flows userspace put into pw_ct (adoption) */
-	__u64 ct_flushed;	/* flows userspace took out (reloads) */
+	__u64 ct_flushed;	/* flows userspace took out of pw_ct (reloads) */
 	char netns[32];		/* --netns name, "" for the current one */
 	struct pw_iface iface[PW_MAX_IFACES];
 	/* the load a pending --confirm belongs to: random and new for every
 	 * such apply, so a watchdog left from an earlier load (unloaded and
 	 * applied again since) never matches */
 	__u64 confirm_token;
+	/* the same as ct_adopted and ct_flushed for the other tables (added at
+	 * the end: a broken older load's record is read at the offsets above) */
+	__u64 ct_dgram_adopted;
+	__u64 ct_dgram_flushed;
+	__u64 ct_in_flushed;
 };
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
-_Static_assert(sizeof(struct pw_meta) == 1000, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 44, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 96, "pw_state layout");
+_Static_assert(sizeof(struct pw_meta) == 1024, "pw_meta layout");
+_Static_assert(sizeof(struct pw_config) == 52, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 112, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
 _Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");
-_Static_assert(sizeof(struct pw_stats) == 72, "pw_stats layout");
+_Static_assert(sizeof(struct pw_stats) == 96, "pw_stats layout");
 _Static_assert(sizeof(struct pw_frag_src_key) == 20, "pw_frag_src_key layout");
 _Static_assert(sizeof(struct pw_frag_src_val) == 16, "pw_frag_src_val layout");
 _Static_assert(sizeof(struct pw_event) == 72, "pw_event layout");
+_Static_assert(sizeof(struct pw_name_key) == 16, "pw_name_key layout");
+_Static_assert(sizeof(struct pw_name_val) == 392, "pw_name_val layout");
+_Static_assert(sizeof(struct pw_resolver_key) == 24, "pw_resolver_key layout");
+_Static_assert(sizeof(struct pw_dnsq_key) == 24, "pw_dnsq_key layout");
+_Static_assert(sizeof(struct pw_learned_key) == 32, "pw_learned_key layout");
+_Static_assert(sizeof(struct pw_learned_val) == 24, "pw_learned_val layout");
 
 #endif /* PORTWALL_H */

@@ -23,6 +23,7 @@
 #include "policy/explain.h"
 #include "harness.h"
 #include "datapath/loader.h"
+#include "datapath/status.h"
 #include "policy/packet.h"
 #include "vendor_rows.h"
 
@@ -276,37 +277,45 @@ TEST(conntrack_replies)
 	EXPECT_PKT(pkt("in tcp 198.51.100.7:51000 192.0.2.2:443 ack"), P, PW_R_ALLOW_RULE, 3);
 	struct pw_stats st;
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
-	CHECK_EQ_INT(st.ct_created, 3);
+	CHECK_EQ_INT(st.ct_created, 1);		/* TCP, in pw_ct */
+	CHECK_EQ_INT(st.ct_dgram_created, 2);	/* the UDP flows, in pw_ct_dgram */
 	down();
 }
 
-/* Age every tracked flow by `secs` seconds. */
-static int age_flows(unsigned secs)
+/* Age every flow of the table fd by `secs` seconds. */
+static int age_table(int fd, unsigned secs)
 {
 	struct pw_ct_key k, next;
 	struct pw_ct_val v;
 	void *prev = NULL;
 	int n = 0;
 
-	while (bpf_map_get_next_key(E.dp.ct_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(E.dp.ct_fd, &k, &v))
+		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
 		v.last_ns -= (uint64_t)secs * 1000000000ull;
-		if (bpf_map_update_elem(E.dp.ct_fd, &k, &v, BPF_EXIST) == 0)
+		if (bpf_map_update_elem(fd, &k, &v, BPF_EXIST) == 0)
 			n++;
 	}
 	return n;
 }
 
-static int count_flows(void)
+/* Age every flow the host opened (both its tables) by `secs` seconds. */
+static int age_flows(unsigned secs)
+{
+	return age_table(E.dp.ct_fd, secs) + age_table(E.dp.ct_dgram_fd, secs);
+}
+
+/* The entries of conntrack table fd. */
+static int count_flows(int fd)
 {
 	struct pw_ct_key k, next;
 	void *prev = NULL;
 	int n = 0;
 
-	while (bpf_map_get_next_key(E.dp.ct_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
 		n++;
@@ -339,7 +348,7 @@ TEST(conntrack_expiry_and_fin)
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), P, PW_R_REPLY, 0);
 	REQUIRE(age_flows(PW_CT_TCP_SYN_S + 1) == 1);
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack"), D, PW_R_DROP_DEFAULT, 0);
-	CHECK_EQ_INT(count_flows(), 0);	/* the expired entry is deleted */
+	CHECK_EQ_INT(count_flows(E.dp.ct_fd), 0);	/* the expired entry is deleted */
 	/* UDP: 120 s */
 	EXPECT_PKT(pkt("out udp 192.0.2.2:50000 192.0.2.53:53"), P, PW_R_ALLOW_RULE, 2);
 	REQUIRE(age_flows(PW_CT_UDP_S + 1) == 1);
@@ -353,8 +362,10 @@ TEST(conntrack_expiry_and_fin)
 	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40001 ack"), D, PW_R_DROP_DEFAULT, 0);
 	struct pw_stats st;
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
-	CHECK_EQ_INT(st.ct_created, 3);
-	CHECK_EQ_INT(st.ct_removed, 3);
+	CHECK_EQ_INT(st.ct_created, 2);		/* the TCP flows */
+	CHECK_EQ_INT(st.ct_removed, 2);
+	CHECK_EQ_INT(st.ct_dgram_created, 1);	/* the UDP flow */
+	CHECK_EQ_INT(st.ct_dgram_removed, 1);
 	CHECK_EQ_INT(st.ct_ignored, 2);	/* the inbound FIN and RST */
 	down();
 }
@@ -420,20 +431,100 @@ TEST(conntrack_full_table_evicts)
 {
 	char w[128];
 
-	REQUIRE(up_with("t.policy", CLIENT_POLICY, 64, NULL) == 0);
+	/* UDP flows go to pw_ct_dgram, sized from --ct-capacity: 64 entries */
+	REQUIRE(up_with("t.policy", CLIENT_POLICY, 64 * PW_CT_DGRAM_SHARE, NULL) == 0);
 	for (int i = 0; i < 200; i++) {
 		snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 192.0.2.53:53", 20000 + i);
 		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 2);
 	}
 	struct pw_stats st;
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
-	CHECK_EQ_INT(st.ct_created, 200);
-	int live = count_flows();
+	CHECK_EQ_INT(st.ct_dgram_created, 200);
+	int live = count_flows(E.dp.ct_dgram_fd);
 	CHECK(live > 0 && live <= 64);
 	printf("    200 flows into a 64-entry table: %d live, %llu evicted (created - removed - live)\n", live,
-	       (unsigned long long)(st.ct_created - st.ct_removed - (uint64_t)live));
+	       (unsigned long long)(st.ct_dgram_created - st.ct_dgram_removed - (uint64_t)live));
 	/* the newest flow is still tracked */
 	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:20199"), P, PW_R_REPLY, 0);
+	down();
+}
+
+/* An outside attack found it: a local user's UDP to more destinations
+ * than the table holds, two datagrams each (so the LRU takes every flow
+ * for a busy one), flushed the host's idle TCP connection out of the one
+ * table of flows the host opened, and its reply dropped under default in
+ * drop. The host's other flows have a table of their own (pw_ct_dgram):
+ * the flood evicts datagram flows alone, and the counters, the status's
+ * among them, say from which table. */
+#define DGRAM_FLOOD 512
+
+TEST(conntrack_datagram_flood_evicts_no_tcp_flow)
+{
+	char w[128];
+
+	/* pw_ct 64 entries, pw_ct_dgram 32 */
+	REQUIRE(up_with("t.policy", CLIENT_POLICY, 64, NULL) == 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	for (int i = 0; i < DGRAM_FLOOD; i++) {
+		snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 203.0.113.%d:53", 20000 + i, i % 250 + 1);
+		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 2);
+		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 2);
+	}
+	/* the idle connection's data still gets in */
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), P, PW_R_REPLY, 0);
+	/* and the newest datagram flow is tracked: its table is full, not broken */
+	snprintf(w, sizeof(w), "in udp 203.0.113.%d:53 192.0.2.2:%d", (DGRAM_FLOOD - 1) % 250 + 1,
+		 20000 + DGRAM_FLOOD - 1);
+	EXPECT_PKT(pkt(w), P, PW_R_REPLY, 0);
+
+	struct pw_stats st;
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	int tcp = count_flows(E.dp.ct_fd), dgram = count_flows(E.dp.ct_dgram_fd);
+	CHECK_EQ_INT(st.ct_created, 1);
+	CHECK_EQ_INT(tcp, 1);
+	CHECK_EQ_INT(st.ct_dgram_created, DGRAM_FLOOD);
+	CHECK(dgram > 0 && dgram <= 32);
+	/* what status makes of the counters: every eviction was a datagram flow's */
+	struct pw_applied a = { 0 };
+	struct pw_status s;
+	REQUIRE(pw_status_read(&E.dp, &a, 1, NULL, &s) == 0);
+	CHECK_EQ_INT(s.ct[PW_CT_TABLE_TCP].evicted, 0);
+	CHECK_EQ_INT(s.ct[PW_CT_TABLE_DGRAM].evicted, DGRAM_FLOOD - dgram);
+	CHECK_EQ_INT(s.ct[PW_CT_TABLE_IN].evicted, 0);
+	CHECK_EQ_INT(s.ct_evicted, DGRAM_FLOOD - dgram);
+	CHECK_EQ_INT(s.ct_entries, 1 + dgram);
+	CHECK_EQ_INT(s.ct[PW_CT_TABLE_TCP].capacity, 64);
+	CHECK_EQ_INT(s.ct[PW_CT_TABLE_DGRAM].capacity, 64 / PW_CT_DGRAM_SHARE);
+	printf("    %d UDP flows, two datagrams each, beside an idle TCP connection: %d datagram flows live, "
+	       "%llu evicted; TCP %d live, %llu evicted, its reply passed\n", DGRAM_FLOOD, dgram,
+	       (unsigned long long)s.ct[PW_CT_TABLE_DGRAM].evicted, tcp,
+	       (unsigned long long)s.ct[PW_CT_TABLE_TCP].evicted);
+	pw_status_free(&s);
+	down();
+}
+
+/* A TCP flow evicted from pw_ct (its entry deleted here, as the LRU would)
+ * is tracked again by the host's next segment the out rules allow: an
+ * ACK re-creates it established, and the peer's packets pass again
+ * (docs/datapath.md, "What a flood evicts"). */
+TEST(conntrack_evicted_tcp_flow_comes_back)
+{
+	struct pw_ct_key k;
+
+	REQUIRE(up(CLIENT_POLICY) == 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	REQUIRE(bpf_map_get_next_key(E.dp.ct_fd, NULL, &k) == 0);
+	REQUIRE(bpf_map_delete_elem(E.dp.ct_fd, &k) == 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 ack"), P, PW_R_ALLOW_RULE, 1);
+	struct pw_ct_val v;
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &k, &v) == 0);
+	CHECK(v.flags == PW_CT_REPLIED);	/* established: 5 days, not SYN-SENT's 120 s */
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 ack len 100"), P, PW_R_REPLY, 0);
 	down();
 }
 
@@ -515,7 +606,7 @@ TEST(icmp_error_out_port_unreachable_related)
  * flow the host opened passes, and leaves the flow as it was. */
 TEST(icmp_error_out_about_host_opened_flow)
 {
-	static uint8_t ct0[4096], ct1[4096];
+	static uint8_t ct0[4096], ct1[4096], dg0[4096], dg1[4096];
 
 	REQUIRE(up(ERROR_POLICY) == 0);
 	/* no flow yet */
@@ -524,8 +615,9 @@ TEST(icmp_error_out_about_host_opened_flow)
 	EXPECT_PKT(pkt("out tcp [2001:db8::2]:40000 [2001:db8::25]:587 syn"), P, PW_R_ALLOW_RULE, 2);
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 2);
 	EXPECT_PKT(pkt("out udp 192.0.2.2:40123 198.51.100.123:123"), P, PW_R_ALLOW_RULE, 3);
-	size_t n0 = ct_dump(E.dp.ct_fd, ct0, sizeof(ct0));
-	CHECK_EQ_INT(n0, 3 * (sizeof(struct pw_ct_key) + sizeof(struct pw_ct_val)));
+	size_t n0 = ct_dump(E.dp.ct_fd, ct0, sizeof(ct0)), d0 = ct_dump(E.dp.ct_dgram_fd, dg0, sizeof(dg0));
+	CHECK_EQ_INT(n0, 2 * (sizeof(struct pw_ct_key) + sizeof(struct pw_ct_val)));
+	CHECK_EQ_INT(d0, sizeof(struct pw_ct_key) + sizeof(struct pw_ct_val));
 	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::25 icmp-type packet-too-big "
 		       "quote tcp [2001:db8::25]:587 [2001:db8::2]:40000"), P, PW_R_RELATED, 0);
 	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.25 icmp-type destination-unreachable icmp-code 4 "
@@ -546,8 +638,9 @@ TEST(icmp_error_out_about_host_opened_flow)
 	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::26 icmp-type packet-too-big "
 		       "quote tcp [2001:db8::25]:587 [2001:db8::2]:40000"), D, PW_R_DROP_DEFAULT, 0);
 	/* nothing refreshed, nothing marked, nothing created */
-	size_t n1 = ct_dump(E.dp.ct_fd, ct1, sizeof(ct1));
+	size_t n1 = ct_dump(E.dp.ct_fd, ct1, sizeof(ct1)), d1 = ct_dump(E.dp.ct_dgram_fd, dg1, sizeof(dg1));
 	CHECK(n1 == n0 && memcmp(ct0, ct1, n0) == 0);
+	CHECK(d1 == d0 && memcmp(dg0, dg1, d0) == 0);
 	CHECK_EQ_INT(ct_dump(E.dp.ct_in_fd, ct1, sizeof(ct1)), 0);
 	down();
 }
@@ -827,8 +920,8 @@ TEST(conntrack_insert_once_per_flow)
 	REQUIRE(up(CLIENT_POLICY) == 0);
 	REQUIRE(flood("out udp 192.0.2.2:41000 198.51.100.25:53", 100000) == 0);
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
-	CHECK_EQ_INT(st.ct_created, 1);
-	CHECK_EQ_INT(count_flows(), 1);
+	CHECK_EQ_INT(st.ct_dgram_created, 1);
+	CHECK_EQ_INT(count_flows(E.dp.ct_dgram_fd), 1);
 	EXPECT_PKT(pkt("in udp 198.51.100.25:53 192.0.2.2:41000"), P, PW_R_REPLY, 0);
 	down();
 }
@@ -886,7 +979,8 @@ TEST(conntrack_full_keeps_busy_flows)
 	char w[128];
 	int kept = 0, idle_gone = 0;
 
-	REQUIRE(up_with("t.policy", CLIENT_POLICY, 256, NULL) == 0);
+	/* a 256-entry table for the UDP flows (pw_ct_dgram) */
+	REQUIRE(up_with("t.policy", CLIENT_POLICY, 256 * PW_CT_DGRAM_SHARE, NULL) == 0);
 	for (int b = 0; b < 16; b++) {
 		snprintf(w, sizeof(w), "out udp 192.0.2.2:%d 192.0.2.53:53", 3000 + b);
 		EXPECT_PKT(pkt(w), P, PW_R_ALLOW_RULE, 2);
@@ -912,11 +1006,11 @@ TEST(conntrack_full_keeps_busy_flows)
 	}
 	struct pw_stats st;
 	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
-	int live = count_flows();
-	uint64_t evicted = st.ct_created - st.ct_removed - (uint64_t)live;
+	int live = count_flows(E.dp.ct_dgram_fd);
+	uint64_t evicted = st.ct_dgram_created - st.ct_dgram_removed - (uint64_t)live;
 	CHECK_EQ_INT(kept, 16);
 	CHECK_EQ_INT(idle_gone, 100);
-	CHECK_EQ_INT(st.ct_created, 2016);
+	CHECK_EQ_INT(st.ct_dgram_created, 2016);
 	CHECK(live <= 256 && evicted >= 2016 - 256);
 	printf("    2016 flows into 256 entries: the 16 busy flows kept, the 100 oldest idle ones evicted, "
 	       "%llu evictions counted\n", (unsigned long long)evicted);

@@ -9,8 +9,10 @@
  * State: modelled, not cleared. The oracle keeps what docs/datapath.md says
  * the datapath remembers, each table apart, and checks the kernel's maps
  * against it key by key (and value by value where the docs define one):
- *  - pw_ct, flows the host opened: an outbound packet the out rules pass
- *    opens or refreshes one (by ports for TCP, UDP, DCCP, SCTP and
+ *  - pw_ct and pw_ct_dgram, flows the host opened, TCP's in the one and
+ *    every other protocol's in the other (each table a budget of its own):
+ *    an outbound packet the out rules pass opens or refreshes one in the
+ *    table of its protocol (by ports for TCP, UDP, DCCP, SCTP and
  *    UDP-Lite, by addresses for other protocols, ICMP by the id of the
  *    host's echo request); an inbound packet the policy drops passes as its
  *    reply (a bare SYN never). TCP's state (SYN-SENT, ESTABLISHED, CLOSING)
@@ -24,17 +26,17 @@
  *    egress a segment other than a bare SYN from a port an in rule allows
  *    passes under that rule.
  *  - an inbound ICMP error passes as related when it quotes a packet of a
- *    pw_ct or pw_ct_in flow, or a TCP segment the in rules allow a local
- *    listener to send; the host's own error (outbound), when it goes back
- *    to the sender of the packet it quotes, a packet to the host that the
- *    in rules let in or the peer's packet of a pw_ct flow. Neither changes
- *    any state.
+ *    flow the host opened (pw_ct, pw_ct_dgram) or of a pw_ct_in flow, or a
+ *    TCP segment the in rules allow a local listener to send; the host's
+ *    own error (outbound), when it goes back to the sender of the packet
+ *    it quotes, a packet to the host that the in rules let in or the
+ *    peer's packet of a flow the host opened. Neither changes any state.
  *  - pw_frags, first fragments that passed, so that their later fragments
  *    pass; and pw_frag_src, how many each peer (source inbound, destination
  *    outbound) had remembered: past 4,096 no more are.
  *  - pw_stats: flows created in each table, inbound FIN/RST ignored, first
  *    fragments remembered and over their share (compared after each
- *    policy; nothing expires, so ct_removed stays 0).
+ *    policy; nothing expires, so every table's removed count stays 0).
  * About a third of the packets are made to exercise this: replies to,
  * repeats of, ICMP errors about, and later fragments of recent packets; a
  * peer's packets to ports and protocols the in rules allow with the host's
@@ -46,8 +48,8 @@
  *    test_datapath's business). The TCP states are modelled all the same:
  *    they decide what is counted as ignored.
  *  - size: the maps are LRU; the model stays far below their capacity so
- *    that nothing is evicted. When it holds more than CT_MAX, CT_IN_MAX,
- *    FRAG_MAX or FRAG_SRC_MAX entries, the kernel's maps are checked to
+ *    that nothing is evicted. When it holds more than CT_MAX, CT_DGRAM_MAX,
+ *    CT_IN_MAX, FRAG_MAX or FRAG_SRC_MAX entries, the kernel's maps are checked to
  *    hold exactly the model's, then all are emptied. State survives policy
  *    reloads, as on a host (this test never flushes), so replies to flows
  *    opened under one policy are judged under the next.
@@ -100,12 +102,13 @@
 #define QUICK_PACKETS 5000
 #define MAX_RULES 30
 #define RULE_CAPACITY 64
-/* Far below the maps' capacity (pw_ct 262,144, pw_ct_in 65,536, pw_frags
- * 16,384, pw_frag_src 4,096), with room for the free nodes each CPU's LRU
- * list may hold (up to 128 a CPU): no eviction, whichever CPUs the test
- * runs on. Counters are summed over CPUs, so the test need not be pinned
- * to one. */
+/* Far below the maps' capacity (pw_ct 262,144, pw_ct_dgram 131,072,
+ * pw_ct_in 65,536, pw_frags 16,384, pw_frag_src 4,096), with room for the
+ * free nodes each CPU's LRU list may hold (up to 128 a CPU): no eviction,
+ * whichever CPUs the test runs on. Counters are summed over CPUs, so the
+ * test need not be pinned to one. */
 #define CT_MAX 20000
+#define CT_DGRAM_MAX 20000
 #define CT_IN_MAX 10000
 #define FRAG_MAX 9000	/* above the share (4,096), below the LRU's 16,384 */
 #define FRAG_SRC_MAX 1500
@@ -1642,9 +1645,9 @@ struct kset {
 	size_t cap, n;
 };
 
-/* pw_ct and pw_ct_in: who opened the flow and its state (ct_val);
- * pw_frags: keys alone; pw_frag_src: first fragments remembered */
-static struct kset CT, CT_IN, FRAGS, FRAG_SRC;
+/* pw_ct, pw_ct_dgram and pw_ct_in: who opened the flow and its state
+ * (ct_val); pw_frags: keys alone; pw_frag_src: first fragments remembered */
+static struct kset CT, CT_DGRAM, CT_IN, FRAGS, FRAG_SRC;
 
 _Static_assert(sizeof(struct pw_ct_key) == KEY_SIZE, "ct key");
 _Static_assert(sizeof(struct pw_frag_key) == KEY_SIZE, "frag key");
@@ -1710,11 +1713,11 @@ static void kset_free(struct kset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* What pw_stats should count (docs/datapath.md, "Maps"): flows the host
- * opened, flows peers started, inbound FIN/RST ignored, first fragments
- * remembered and over their share. */
+/* What pw_stats should count (docs/datapath.md, "Maps"): TCP flows the
+ * host opened, flows peers started, inbound FIN/RST ignored, first
+ * fragments remembered and over their share, the host's other flows. */
 struct ostats {
-	__u64 ct_created, ct_in_created, ct_ignored, frags_tracked, frags_over_share;
+	__u64 ct_created, ct_in_created, ct_ignored, frags_tracked, frags_over_share, ct_dgram_created;
 };
 
 static struct ostats OS;
@@ -1771,6 +1774,13 @@ static bool flow_key(struct pw_ct_key *k, unsigned dir, uint8_t fam, uint8_t pro
 	return true;
 }
 
+/* The table of a flow the host opened ("Connection tracking"): TCP's own
+ * (pw_ct), or the one of every other protocol (pw_ct_dgram). */
+static struct kset *host_table(uint8_t proto)
+{
+	return proto == IPP_TCP ? &CT : &CT_DGRAM;
+}
+
 static bool pkt_flow(struct pw_ct_key *k, const struct opkt *o, unsigned dir)
 {
 	return flow_key(k, dir, o->fam, o->proto, o->type, o->src, o->dst,
@@ -1804,7 +1814,8 @@ struct paths {
 	unsigned long reply_out[4];	/* egress replies: UDP, DCCP/SCTP/UDP-Lite, ICMP echo, other */
 	unsigned long tcp_moves[4];	/* the host's segment moved a pw_ct flow: SYN-SENT again, established, reset, half-closed */
 	unsigned long port_proto[2];	/* DCCP, SCTP, UDP-Lite read: whole, first fragments */
-	unsigned long related_out[2];	/* the host's ICMP errors related: by the in rules, by pw_ct */
+	unsigned long related_out[2];	/* the host's ICMP errors related: by the in rules, by a flow it opened */
+	unsigned long flow_out_after_drop;	/* the out rules dropped a later packet of a pw_ct flow */
 };
 
 static struct paths PATHS;
@@ -1835,9 +1846,9 @@ static bool bare_syn(const struct opkt *o)
 
 /* An inbound ICMP error related to a flow the host opened, or to an
  * allowed reply of the host's (step 6): on a flow a peer started
- * (docs/policy.md: "ICMP errors that quote such a flow pass as related"),
- * or, for TCP, a segment the in rules allow a local listener to send (the
- * quote holds no flags: steps 4 and 6). */
+ * (docs/policy.md: "the errors peers and routers send about the host's
+ * packets of such a flow"), or, for TCP, a segment the in rules allow a
+ * local listener to send (the quote holds no flags: steps 4 and 6). */
 static bool related(const struct pw_policy *pol, const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -1847,10 +1858,10 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 		return false;	/* not read, or not a packet this host sent */
 	if (flow_key(&k, PW_DIR_OUT, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
 		     o->q_dport) &&
-	    (kset_get(&CT, &k) || kset_get(&CT_IN, &k)))
+	    (kset_get(host_table(k.proto), &k) || kset_get(&CT_IN, &k)))
 		return true;
 	if (o->q_proto != IPP_TCP)
-		return false;	/* the host's UDP goes out only on a flow (pw_ct or pw_ct_in) */
+		return false;	/* the host's UDP goes out only on a flow (pw_ct_dgram or pw_ct_in) */
 	oracle_decide(pol, PW_DIR_IN, 'T', o->q_sport, o->fam, o->q_dst, &action);
 	return action == PW_PASS;
 }
@@ -1879,7 +1890,7 @@ static bool related_out(const struct pw_policy *pol, const struct opkt *o)
 		return true;
 	}
 	if (flow_key(&k, PW_DIR_IN, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
-		     o->q_dport) && kset_get(&CT, &k)) {
+		     o->q_dport) && kset_get(host_table(k.proto), &k)) {
 		PATHS.related_out[1]++;
 		return true;
 	}
@@ -1940,8 +1951,9 @@ static unsigned tcp_class(unsigned st)
 	return st & ST_CLOSING ? 2 : st & ST_FIN ? 3 : st & ST_REPLIED ? 1 : 0;
 }
 
-/* The host's packet the out rules let pass: its pw_ct flow opens or is
- * refreshed, TCP's state moves. The host's echo reply opens nothing. */
+/* The host's packet the out rules let pass: its flow opens or is
+ * refreshed in the table of its protocol, TCP's state moves. The host's
+ * echo reply opens nothing. */
 static void host_opened(const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -1949,10 +1961,13 @@ static void host_opened(const struct opkt *o)
 
 	if (!pkt_flow(&k, o, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
 		return;
-	uint32_t *v = kset_put(&CT, &k, &added);
+	uint32_t *v = kset_put(host_table(o->proto), &k, &added);
 	if (added) {
 		*v = ct_val(PW_DIR_OUT, ST_NEW);
-		OS.ct_created++;
+		if (o->proto == IPP_TCP)
+			OS.ct_created++;
+		else
+			OS.ct_dgram_created++;
 	}
 	if (o->proto != IPP_TCP)
 		return;
@@ -1986,7 +2001,7 @@ static void second_chance(const struct pw_policy *pol, const struct opkt *o, str
 	struct pw_ct_key k;
 	uint32_t *v;
 
-	if (pkt_flow(&k, o, PW_DIR_IN) && (v = kset_get(&CT, &k))) {
+	if (pkt_flow(&k, o, PW_DIR_IN) && (v = kset_get(host_table(o->proto), &k))) {
 		e->verdict = PW_PASS;
 		e->reason = PW_R_REPLY;
 		if (o->proto != IPP_TCP)
@@ -1997,6 +2012,22 @@ static void second_chance(const struct pw_policy *pol, const struct opkt *o, str
 		e->verdict = PW_PASS;
 		e->reason = PW_R_RELATED;
 	}
+}
+
+/* Step 6 outbound, a packet the out rules drop, not a bare SYN: a later
+ * packet of a flow the host opened goes on (the peer's learned address
+ * may have expired, docs/dns.md), and moves its state as any of the
+ * host's packets. */
+static void second_chance_out(const struct opkt *o, struct expect *e)
+{
+	struct pw_ct_key k;
+
+	if (!pkt_flow(&k, o, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN || !kset_get(host_table(o->proto), &k))
+		return;
+	e->verdict = PW_PASS;
+	e->reason = PW_R_REPLY;
+	PATHS.flow_out_after_drop++;
+	host_opened(o);
 }
 
 /* coverage of step 4 for protocols other than TCP */
@@ -2082,10 +2113,13 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 	e.reason = e.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 	if (dir == PW_DIR_IN && !bare_syn(o)) {	/* a bare SYN is never a reply */
 		second_chance(pol, o, &e);
-	} else if (dir == PW_DIR_OUT && is_icmp(o->proto) && icmp_error_type(o->fam, o->type) &&
-		   related_out(pol, o)) {
-		e.verdict = PW_PASS;
-		e.reason = PW_R_RELATED;
+	} else if (dir == PW_DIR_OUT && is_icmp(o->proto) && icmp_error_type(o->fam, o->type)) {
+		if (related_out(pol, o)) {	/* an error belongs to no flow of its own */
+			e.verdict = PW_PASS;
+			e.reason = PW_R_RELATED;
+		}
+	} else if (dir == PW_DIR_OUT && !bare_syn(o)) {	/* a bare SYN goes on no flow */
+		second_chance_out(o, &e);
 	}
 	return e;
 }
@@ -2318,6 +2352,7 @@ static void sync_state(bool check, bool clear)
 {
 	const struct model_map maps[] = {
 		{ "pw_ct", R.dp.ct_fd, &CT, sizeof(struct pw_ct_key), ct_value },
+		{ "pw_ct_dgram", R.dp.ct_dgram_fd, &CT_DGRAM, sizeof(struct pw_ct_key), ct_value },
 		{ "pw_ct_in", R.dp.ct_in_fd, &CT_IN, sizeof(struct pw_ct_key), ct_value },
 		{ "pw_frags", R.dp.frags_fd, &FRAGS, sizeof(struct pw_frag_key), NULL },
 		{ "pw_frag_src", R.dp.frag_src_fd, &FRAG_SRC, sizeof(struct pw_frag_src_key), share_value },
@@ -2330,7 +2365,8 @@ static void sync_state(bool check, bool clear)
 
 static bool state_full(void)
 {
-	return CT.n > CT_MAX || CT_IN.n > CT_IN_MAX || FRAGS.n > FRAG_MAX || FRAG_SRC.n > FRAG_SRC_MAX;
+	return CT.n > CT_MAX || CT_DGRAM.n > CT_DGRAM_MAX || CT_IN.n > CT_IN_MAX || FRAGS.n > FRAG_MAX ||
+	       FRAG_SRC.n > FRAG_SRC_MAX;
 }
 
 /* pw_stats says what the model counted (check); the model takes the
@@ -2344,13 +2380,14 @@ static void sync_stats(bool check)
 		return;
 	}
 	struct ostats k = { st.ct_created, st.ct_in_created, st.ct_ignored, st.frags_tracked,
-			    st.frags_over_share };
-	if (check && (memcmp(&k, &OS, sizeof(k)) || st.ct_removed)) {
-		FAILF("policy %u: pw_stats ct_created %llu ct_in_created %llu ct_ignored %llu frags_tracked %llu "
-		      "frags_over_share %llu ct_removed %llu; the oracle %llu %llu %llu %llu %llu 0",
-		      R.policy_idx, k.ct_created, k.ct_in_created, k.ct_ignored, k.frags_tracked,
-		      k.frags_over_share, st.ct_removed, OS.ct_created, OS.ct_in_created, OS.ct_ignored,
-		      OS.frags_tracked, OS.frags_over_share);
+			    st.frags_over_share, st.ct_dgram_created };
+	__u64 removed = st.ct_removed + st.ct_dgram_removed + st.ct_in_removed;
+	if (check && (memcmp(&k, &OS, sizeof(k)) || removed)) {
+		FAILF("policy %u: pw_stats ct_created %llu ct_dgram_created %llu ct_in_created %llu ct_ignored %llu "
+		      "frags_tracked %llu frags_over_share %llu removed %llu; the oracle %llu %llu %llu %llu %llu "
+		      "%llu 0", R.policy_idx, k.ct_created, k.ct_dgram_created, k.ct_in_created, k.ct_ignored,
+		      k.frags_tracked, k.frags_over_share, removed, OS.ct_created, OS.ct_dgram_created,
+		      OS.ct_in_created, OS.ct_ignored, OS.frags_tracked, OS.frags_over_share);
 		R.failures++;
 	}
 	OS = k;
@@ -2719,6 +2756,7 @@ static void run_down(void)
 		pw_policy_free(&R.pol);
 	free(R.pcpu);
 	kset_free(&CT);
+	kset_free(&CT_DGRAM);
 	kset_free(&CT_IN);
 	kset_free(&FRAGS);
 	kset_free(&FRAG_SRC);
@@ -2748,11 +2786,12 @@ static void print_coverage(void)
 	       PATHS.reply_out[0], PATHS.reply_out[1], PATHS.reply_out[2], PATHS.reply_out[3]);
 	printf("    egress ICMP errors related: by the in rules %lu, by a flow the host opened %lu\n",
 	       PATHS.related_out[0], PATHS.related_out[1]);
+	printf("    egress packets of a host's flow the out rules drop (passed): %lu\n", PATHS.flow_out_after_drop);
 	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, reset %lu, half-closed %lu\n",
 	       PATHS.tcp_moves[0], PATHS.tcp_moves[1], PATHS.tcp_moves[2], PATHS.tcp_moves[3]);
-	printf("    pw_stats: ct_created %llu, ct_in_created %llu, ct_ignored %llu, frags_tracked %llu, "
-	       "frags_over_share %llu\n", OS.ct_created, OS.ct_in_created, OS.ct_ignored, OS.frags_tracked,
-	       OS.frags_over_share);
+	printf("    pw_stats: ct_created %llu, ct_dgram_created %llu, ct_in_created %llu, ct_ignored %llu, "
+	       "frags_tracked %llu, frags_over_share %llu\n", OS.ct_created, OS.ct_dgram_created, OS.ct_in_created,
+	       OS.ct_ignored, OS.frags_tracked, OS.frags_over_share);
 }
 
 /* A full run reaches every path the datapath has. */
@@ -2773,6 +2812,9 @@ static void check_coverage(void)
 		CHECK(PATHS.reply_out[i] > 0);
 	for (int i = 0; i < 4; i++)
 		CHECK(PATHS.tcp_moves[i] > 0);
+	CHECK(PATHS.flow_out_after_drop > 0);
+	CHECK(OS.ct_created > 0);
+	CHECK(OS.ct_dgram_created > 0);
 	CHECK(OS.ct_in_created > 0);
 	CHECK(OS.ct_ignored > 0);
 	CHECK(OS.frags_over_share > 0);
@@ -2793,8 +2835,8 @@ TEST(kernel_agrees_with_the_oracle)
 	rng = seed;
 	for (unsigned i = 0; i < NBASES; i++)
 		REQUIRE(pw_prefix_parse(base_text[i], &bases[i]) == PW_ADDR_OK);
-	REQUIRE(kset_init(&CT, 65536) && kset_init(&CT_IN, 32768) && kset_init(&FRAGS, 16384) &&
-		kset_init(&FRAG_SRC, 8192));
+	REQUIRE(kset_init(&CT, 65536) && kset_init(&CT_DGRAM, 65536) && kset_init(&CT_IN, 32768) &&
+		kset_init(&FRAGS, 16384) && kset_init(&FRAG_SRC, 8192));
 	npool = nfirsts = burst_left = 0;
 	have_answer = have_passed_first = false;
 	memset(&OS, 0, sizeof(OS));

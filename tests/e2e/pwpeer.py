@@ -30,6 +30,14 @@ chosen source port (an unprivileged user borrowing a listener's port, a
         PROTO (raw socket) -> ok (the error a host that does not speak it
         sends came back: protocol unreachable, IPv6 parameter problem
         "unrecognized next header", quoting PROTO) / timeout
+  pwpeer.py udpflood PREFIX PORT N                 N UDP flows, two
+        datagrams each (an LRU takes each for a busy flow), from a new
+        socket (a new ephemeral port) to PREFIX.1-254 in turn, port PORT:
+        what any local user may send -> "sent N flows"
+  pwpeer.py byname NAME PORT TIMEOUT_S             resolve NAME (IPv4, the
+        C library's resolver: /etc/resolv.conf), connect to its first
+        address within TIMEOUT_S -> "ok ADDR" / "timeout ADDR" /
+        "noname" (a TIMEOUT_S under 1 s fails on a retransmitted SYN)
 """
 import random
 import select
@@ -206,6 +214,30 @@ def cmd_protoprobe(addr, proto, timeout):
             want, nh = (3, 2), icmp + 8 + 9
         if len(b) > nh and (b[icmp], b[icmp + 1]) == want and b[nh] == proto:
             return "ok"
+def cmd_udpflood(prefix, port, n):
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dst = ("%s.%d" % (prefix, i % 254 + 1), port)
+        s.sendto(b"pwpeer", dst)
+        s.sendto(b"pwpeer", dst)
+        s.close()
+    return "sent %d flows" % n
+
+
+def cmd_byname(name, port, timeout):
+    try:
+        addr = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except socket.gaierror:
+        return "noname"
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((addr, port))
+        return "ok " + addr
+    except OSError:
+        return "timeout " + addr
+    finally:
+        s.close()
 
 
 def main(a):
@@ -230,6 +262,10 @@ def main(a):
             return cmd_icmpwait(int(a[1]), float(a[2]))
         if a[0] == "protoprobe":
             return cmd_protoprobe(a[1], int(a[2]), float(a[3]))
+        if a[0] == "byname":
+            return cmd_byname(a[1], int(a[2]), float(a[3]))
+        if a[0] == "udpflood":
+            return cmd_udpflood(a[1], int(a[2]), int(a[3]))
     except (IndexError, ValueError):
         pass
     print(__doc__, file=sys.stderr)

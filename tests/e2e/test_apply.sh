@@ -141,4 +141,17 @@ expect_eq "unload: no XDP on the veth" "$(ins "$S" ip link show "$VS" | grep -c 
 expect_eq "unload: no tc filter" "$(ins "$S" tc filter show dev "$VS" egress | wc -l)" 0
 expect_eq "unload: telnet port reachable again" "$(probe 192.0.2.2 23 1000)" ok
 
+# a load with a map pinned less, as an older portwall's (before pw_ct_dgram):
+# apply refuses it rather than load over it, and unload still removes it
+"$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" >/dev/null 2>&1
+rm "$ROOT/pw_ct_dgram"
+out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "older load: apply exit 1" "$rc" 1
+expect_match "older load: apply says what to do" "$out" 'a partial or older portwall: portwall unload'
+expect_eq "older load: its policy still in force" "$(probe 192.0.2.2 23 700)" timeout
+out=$("$PW" unload --pin-root "$ROOT" 2>&1)
+expect_match "older load: unload removes it anyway" "$out" 'removing the pins anyway'
+[ -e "$ROOT" ] && fail "older load: pins remain" "$(ls "$ROOT")" || pass "older load: no pins"
+expect_eq "older load: no XDP on the veth" "$(ins "$S" ip link show "$VS" | grep -c xdp)" 0
+
 summary

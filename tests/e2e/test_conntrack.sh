@@ -2,8 +2,9 @@
 # test_conntrack.sh - connection tracking an outsider cannot steer, with
 # real sockets between namespaces (root): an unprivileged user borrowing a
 # listener's port, a blind RST spray at a live connection, a 4-tuple used
-# twice, and connections open before the first apply (adopted only when the
-# policy lets them out). docs/datapath.md, "Connection tracking".
+# twice, connections open before the first apply (adopted only when the
+# policy lets them out), and an unprivileged user's UDP flood beside an
+# idle TCP connection. docs/datapath.md, "Connection tracking".
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -19,6 +20,7 @@ e2e_bg "$C" "$T/push2" push 240 2727 3000 1000
 e2e_bg "$C" "$T/push3" push 240 2828 3000 1000
 e2e_bg "$C" "$T/push4" push 240 2929 3000 1000
 e2e_bg "$C" "$T/push5" push 240 3030 3000 1000
+e2e_bg "$C" "$T/push6" push 240 3131 6000 1000
 # the host's services; 7444 and 5353 are allowed in too, with nothing on
 # them: an unprivileged user can bind them
 e2e_bg "$S" "$T/srv" serve 240 7443 udp 5354
@@ -32,7 +34,8 @@ default out drop
 allow in tcp port 7443, 7444
 allow in udp port 5353, 5354
 deny out tcp port 25
-allow out tcp port 587, 2626, 2727, 2929, 3030
+allow out tcp port 587, 2626, 2727, 2929, 3030, 3131
+allow out udp port 53
 EOF
 
 # connections open before the first apply: one the policy lets out (2727),
@@ -44,7 +47,8 @@ ins "$S" $PEER hold ::ffff:192.0.2.1 3030 41303 10 > "$T/hold-v6" 2>&1 & PIDS+=(
 nobody $PEER udphold 41999 192.0.2.1 9998 8 > "$T/hold-udp" 2>&1 & PIDS+=($!)
 for _ in $(seq 30); do [ -s "$T/hold-ok" ] && [ -s "$T/hold-no" ] && [ -s "$T/hold-udp" ] && [ -s "$T/hold-v6" ] &&
 	break; sleep 0.1; done
-apply "$T/k.policy" --ct-timeout tcp-close=3; expect_eq "apply" "$?" 0
+# the smallest tables (TCP 1,024, datagrams 512, flows peers start 256), for the flood in 4
+apply "$T/k.policy" --ct-timeout tcp-close=3 --ct-capacity 1024; expect_eq "apply" "$?" 0
 expect_match "apply: the allowed connections adopted (one of a dual-stack socket)" "$(cat "$T/apply.out")" \
 	'^adopted 2 open connections$'
 expect_match "apply: the others left out, and said so" "$(cat "$T/apply.out")" \
@@ -88,5 +92,31 @@ expect_eq "RST spray: the RST and the FIN that hit the flow were counted as igno
 # 3. the same 4-tuple twice: connection 1 closed by the host (RST), then
 # connection 2, whose push comes after connection 1's has timed out
 expect_eq "tuple reuse: connection 2's push gets in" "$(ins "$S" $PEER reuse 192.0.2.1 2929 46000 12)" ok
+
+# 4. an unprivileged user's UDP to 8,192 flows from each CPU (two datagrams
+# each) that `allow out udp port 53` lets out, 16 times the datagram table
+# a CPU, while the host holds an idle TCP connection: the flood evicts
+# datagram flows only, and the server's push 6 s later gets in (with one
+# table for every flow the host opened, the connection was evicted and its
+# push dropped). From every CPU: the kernel's LRU keeps a new entry on its
+# CPU's list until that CPU allocates again, out of reach of a flood
+# from the others; an attacker floods from all.
+ins "$S" ip route add 198.51.100.0/24 via 192.0.2.1
+ins "$S" $PEER hold 192.0.2.1 3131 47000 14 > "$T/idle" 2>&1 & PIDS+=($!)
+for _ in $(seq 30); do [ -s "$T/idle" ] && break; sleep 0.1; done
+expect_eq "UDP flood: the TCP connection is open" "$(head -n 1 "$T/idle")" open
+ncpu=$(nproc) flooders=()
+for c in $(seq 0 $((ncpu - 1))); do
+	nobody timeout 30 taskset -c "$c" $PEER udpflood 198.51.100 53 8192 > "$T/flood$c" 2>&1 & flooders+=($!)
+done
+wait "${flooders[@]}"
+expect_eq "UDP flood: nobody sends it from each of the $ncpu CPUs" \
+	"$(cat "$T"/flood* | grep -c '^sent 8192 flows$')" "$ncpu"
+expect_eq "UDP flood: the idle connection's push gets in" "$(wait_line "$T/idle")" ok
+st=$("$PW" status --json --pin-root "$ROOT")
+expect_eq "UDP flood: no TCP flow evicted" "$(printf '%s' "$st" | jq -r .conntrack.tcp.evicted)" 0
+expect_match "UDP flood: datagram flows evicted, and counted" \
+	"$(printf '%s' "$st" | jq -r '.conntrack.datagram.evicted')" '^[1-9][0-9]{3,}$'
+echo "    UDP flood: $(printf '%s' "$st" | jq -c '.conntrack | {tcp, datagram}')"
 
 summary

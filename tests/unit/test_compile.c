@@ -398,7 +398,8 @@ TEST(warn_duplicates)
 		      "allow in tcp port 443, 80\n"
 		      "allow out tcp port 80,443\n"
 		      "allow in tcp port 80,443 from 192.0.2.1\n"
-		      "allow in tcp port 80-80, 443 comment \"again\"\n") == 0);
+		      "allow in tcp port 80-80, 443 comment \"again\"\n"
+		      "default out drop\n") == 0);	/* no allow-out warning */
 	unsetenv("SSH_CONNECTION");
 	REQUIRE(analyze() == 2);
 	CHECK_EQ_INT(diag.warn[0].line, 2);
@@ -550,6 +551,9 @@ static void gen_policy(char *buf, size_t size)
 				unsigned pick = rnd(10);
 				if (pick < 2 && nsets)
 					o += (size_t)snprintf(buf + o, size - o, "%s@s%u", k ? ", " : "", rnd(nsets));
+				else if (pick < 3)	/* a name matches no address until one is learned */
+					o += (size_t)snprintf(buf + o, size - o, "%s%sh%u.example.com", k ? ", " : "",
+							      rnd(2) ? "*." : "", rnd(3));
 				else if (pick < 6)
 					o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", pool4[rnd(16)]);
 				else

@@ -221,6 +221,107 @@ TEST(sets_reference_sets)
 	CHECK_EQ_INT(pol.rules[0].npeers, 2);
 }
 
+/* ---- host names and resolvers --------------------------------------------- */
+
+TEST(host_names_as_peers)
+{
+	REQUIRE(parse("allow out tcp port 443,5222 to *.MyContactCenter.net, 192.0.2.0/24,\n"
+		      "  pop1-ccans.mycontactcenter.net., POP1-ccans.mycontactcenter.net, _sip._tcp.example.com\n"
+		      "allow out tcp port 80 to pop0-ccaws.mycontactcenter.net\n") == 0);
+	const struct pw_rule *r = &pol.rules[0];
+	CHECK(r->restricted);
+	CHECK_EQ_INT(r->npeers, 1);
+	REQUIRE(r->nnames == 3);	/* lowercased, trailing dot dropped, repeats folded, sorted */
+	CHECK_EQ_STR(r->names[0], "*.mycontactcenter.net");
+	CHECK_EQ_STR(r->names[1], "_sip._tcp.example.com");
+	CHECK_EQ_STR(r->names[2], "pop1-ccans.mycontactcenter.net");
+	CHECK_EQ_STR(r->peers_text, "*.MyContactCenter.net, 192.0.2.0/24, pop1-ccans.mycontactcenter.net., "
+		     "POP1-ccans.mycontactcenter.net, _sip._tcp.example.com");
+	/* names alone restrict the rule, with no address peer */
+	r = &pol.rules[1];
+	CHECK(r->restricted);
+	CHECK_EQ_INT(r->npeers, 0);
+	REQUIRE(r->nnames == 1);
+	CHECK_EQ_STR(r->names[0], "pop0-ccaws.mycontactcenter.net");
+	/* a name beside "any" adds nothing: every peer */
+	REQUIRE(parse("allow out tcp to any, a.example.com\n") == 0);
+	CHECK(!pol.rules[0].restricted);
+	CHECK_EQ_INT(pol.rules[0].nnames, 0);
+	/* the longest name: 253 characters, labels of 63 */
+	char text[400], name[260];
+	snprintf(name, sizeof(name), "%.63s.%.63s.%.63s.%.61s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		 "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+		 "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd");
+	REQUIRE(strlen(name) == 253);
+	snprintf(text, sizeof(text), "allow out tcp to %s\n", name);
+	REQUIRE(parse(text) == 0);
+	CHECK_EQ_STR(pol.rules[0].names[0], name);
+}
+
+TEST(sets_hold_host_names)
+{
+	REQUIRE(parse("set engage = *.mycontactcenter.net, 203.0.113.0/24, *.MYCONTACTCENTER.NET\n"
+		      "set more = @engage, outlook.office365.com\n"
+		      "allow out tcp port 443 to @more, smtp.office365.com\n") == 0);
+	REQUIRE(pol.nsets == 2);
+	CHECK_EQ_INT(pol.sets[0].n, 1);
+	REQUIRE(pol.sets[0].nnames == 1);
+	CHECK_EQ_STR(pol.sets[0].names[0], "*.mycontactcenter.net");
+	REQUIRE(pol.sets[1].nnames == 2);
+	CHECK_EQ_STR(pol.sets[1].names[1], "outlook.office365.com");
+	const struct pw_rule *r = &pol.rules[0];
+	CHECK_EQ_INT(r->npeers, 1);
+	REQUIRE(r->nnames == 3);
+	CHECK_EQ_STR(r->names[0], "*.mycontactcenter.net");
+	CHECK_EQ_STR(r->names[1], "outlook.office365.com");
+	CHECK_EQ_STR(r->names[2], "smtp.office365.com");
+	/* a set of names alone */
+	REQUIRE(parse("set o365 = outlook.office365.com, login.microsoftonline.com\n"
+		      "allow out tcp port 443 to @o365\n") == 0);
+	CHECK_EQ_INT(pol.sets[0].n, 0);
+	CHECK(pol.rules[0].restricted);
+	CHECK_EQ_INT(pol.rules[0].nnames, 2);
+}
+
+TEST(resolver_statement)
+{
+	REQUIRE(parse("resolver 192.0.2.53, 2001:db8::53\nresolver 192.0.2.53\n"
+		      "resolver 198.51.100.53\n") == 0);
+	REQUIRE(pol.nresolvers == 3);	/* the repeat merged */
+	CHECK_EQ_INT(pol.resolvers[0].ip.fam, PW_FAM_V4);
+	CHECK_EQ_INT(pol.resolvers[0].ip.addr[3], 53);
+	CHECK_EQ_INT(pol.resolvers[1].ip.fam, PW_FAM_V6);
+	CHECK_EQ_INT(pol.resolvers[2].line, 3);
+	CHECK_EQ_STR(pol.resolvers[2].file, "t.policy");
+	/* none: valid, the apply layer reads /etc/resolv.conf */
+	REQUIRE(parse("allow out tcp port 443 to a.example.com\n") == 0);
+	CHECK_EQ_INT(pol.nresolvers, 0);
+	/* eight in all is the most, across lines */
+	REQUIRE(parse("resolver 192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4\n"
+		      "resolver 192.0.2.5, 192.0.2.6, 192.0.2.7, 192.0.2.8, 192.0.2.1\n") == 0);
+	CHECK_EQ_INT(pol.nresolvers, PW_RESOLVERS_MAX);
+}
+
+TEST(resolvers_across_includes)
+{
+	make_tmpdir();
+	write_file("dns.policy", "resolver 192.0.2.53\n");
+	write_file("main.policy", "include \"dns.policy\"\nresolver 192.0.2.53, 192.0.2.54\n");
+	REQUIRE(parse_path("main.policy") == 0);
+	REQUIRE(pol.nresolvers == 2);
+	CHECK(strstr(pol.resolvers[0].file, "dns.policy") != NULL);
+	CHECK_EQ_INT(pol.resolvers[1].line, 2);
+}
+
+TEST(default_lines_are_kept)
+{
+	REQUIRE(parse("allow in tcp\ndefault out drop\n") == 0);
+	CHECK_EQ_STR(pol.dflt_file[PW_DIR_OUT], "t.policy");
+	CHECK_EQ_INT(pol.dflt_line[PW_DIR_OUT], 2);
+	CHECK(pol.dflt_file[PW_DIR_IN] == NULL);
+}
+
 TEST(clauses_any_order)
 {
 	REQUIRE(parse("allow in comment \"x\" tcp port 1\n") != 0);
@@ -251,9 +352,9 @@ struct err_case {
 
 static const struct err_case err_cases[] = {
 	{ "alow in tcp\n",
-	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, allow or deny), got \"alow\"" },
+	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, resolver, allow or deny), got \"alow\"" },
 	{ "\n  , x\n",
-	  "t.policy:2:3: error: expected a statement (policy, include, default, mode, set, allow or deny), got \",\"" },
+	  "t.policy:2:3: error: expected a statement (policy, include, default, mode, set, resolver, allow or deny), got \",\"" },
 	{ "policy\n", "t.policy:1:7: error: expected a quoted name, as in policy \"Cisco Finesse\" at end of line" },
 	{ "policy name\n", "t.policy:1:8: error: expected a quoted name, got \"name\"" },
 	{ "policy \"a\" b\n", "t.policy:1:12: error: unexpected \"b\" after the policy name" },
@@ -373,6 +474,74 @@ static const struct err_case err_cases[] = {
 	  "t.policy:1:31: error: bad prefix length in \"192.0.2.1/33\": IPv4 takes /0 to /32, IPv6 /0 to /128" },
 	/* a UTF-8 byte order mark at the start of the file is no column */
 	{ "\xef\xbb\xbf" "allow in tcp port 0\n", "t.policy:1:19: error: port \"0\" is out of range 1-65535" },
+	/* host names: each error at the label it is about */
+	{ "allow out tcp to *.com\n",
+	  "t.policy:1:18: error: \"*.com\" would trust every name in a top-level domain: a wildcard needs at least two labels after \"*.\", as in *.example.com" },
+	{ "allow out tcp to *.com.\n",
+	  "t.policy:1:18: error: \"*.com.\" would trust every name in a top-level domain: a wildcard needs at least two labels after \"*.\", as in *.example.com" },
+	{ "allow out tcp to *\n",
+	  "t.policy:1:18: error: a wildcard is \"*.\" and then a domain of two or more labels, as in *.example.com" },
+	{ "allow out tcp to *.\n",
+	  "t.policy:1:18: error: a wildcard is \"*.\" and then a domain of two or more labels, as in *.example.com" },
+	{ "allow out tcp to a.*.example.com\n",
+	  "t.policy:1:20: error: \"*\" stands only as the whole first label, as in *.example.com" },
+	{ "allow out tcp to *pop.example.com\n",
+	  "t.policy:1:18: error: \"*\" stands only as the whole first label, as in *.example.com" },
+	{ "allow out tcp to *.*.example.com\n",
+	  "t.policy:1:20: error: \"*\" stands only as the whole first label, as in *.example.com" },
+	{ "allow out tcp to pop1..example.com\n",
+	  "t.policy:1:23: error: an empty label (two dots, or a dot first): remove the extra \".\"" },
+	{ "allow out tcp to .example.com\n",
+	  "t.policy:1:18: error: an empty label (two dots, or a dot first): remove the extra \".\"" },
+	{ "allow out tcp to pop1.example.com..\n",
+	  "t.policy:1:35: error: an empty label (two dots, or a dot first): remove the extra \".\"" },
+	{ "allow out tcp to -pop.example.com\n",
+	  "t.policy:1:18: error: the label \"-pop\" starts or ends with \"-\"; a label starts and ends with a letter, digit or \"_\"" },
+	{ "allow out tcp to pop.example-.com\n",
+	  "t.policy:1:22: error: the label \"example-\" starts or ends with \"-\"; a label starts and ends with a letter, digit or \"_\"" },
+	{ "allow out tcp to pop!.example.com\n",
+	  "t.policy:1:21: error: a host name takes letters, digits, \"-\" and \"_\", not \"!\"" },
+	{ "allow out tcp to b\xc3\xbc" "cher.example\n",
+	  "t.policy:1:19: error: a host name is ASCII: write an international name in its xn-- (IDNA) form, as the DNS carries it" },
+	{ "allow out tcp comment \"\xc3\xa9\" to a.b\xc3\xa9\n",
+	  "t.policy:1:33: error: a host name is ASCII: write an international name in its xn-- (IDNA) form, as the DNS carries it" },
+	{ "allow out tcp to a.example.123\n",
+	  "t.policy:1:28: error: the last label \"123\" starts with a digit, which no top-level domain does: is it a mistyped address?" },
+	{ "allow out tcp to localhost.\n",
+	  "t.policy:1:18: error: a host name needs at least two labels, as in host.example.com; \"localhost.\" has one" },
+	{ "allow out tcp to aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com\n",
+	  "t.policy:1:18: error: the label \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is longer than 63 characters, the most a label takes" },
+	{ "set s = ok.example.com, bad..example.com\n",
+	  "t.policy:1:29: error: an empty label (two dots, or a dot first): remove the extra \".\"" },
+	/* neither an address nor a name: the address message stays */
+	{ "allow out tcp to 10.0.0.300\n", "t.policy:1:18: error: expected an address, CIDR, @set or \"any\", got \"10.0.0.300\"" },
+	{ "allow out tcp to 10.0.0.1.\n", "t.policy:1:18: error: expected an address, CIDR, @set or \"any\", got \"10.0.0.1.\"" },
+	{ "allow out tcp to 192.0.2.1a\n", "t.policy:1:18: error: expected an address, CIDR, @set or \"any\", got \"192.0.2.1a\"" },
+	{ "allow out tcp to mailhost\n", "t.policy:1:18: error: expected an address, CIDR, @set or \"any\", got \"mailhost\"" },
+	{ "allow out tcp to 2001:db8::g\n", "t.policy:1:18: error: expected an address, CIDR, @set or \"any\", got \"2001:db8::g\"" },
+	{ "allow out tcp to a.example.com/24\n",
+	  "t.policy:1:18: error: expected an address, CIDR, @set or \"any\", got \"a.example.com/24\"" },
+	/* resolver */
+	{ "resolver\n", "t.policy:1:9: error: expected the address of a DNS server, as in resolver 192.0.2.53 at end of line" },
+	{ "resolver 192.0.2.53,\n", "t.policy:1:21: error: expected a DNS server's address after \",\" at end of line" },
+	{ "resolver 192.0.2.53 192.0.2.54\n", "t.policy:1:21: error: expected \",\" or end of line, got \"192.0.2.54\"" },
+	{ "resolver dns.example.com\n",
+	  "t.policy:1:10: error: expected the IPv4 or IPv6 address of a DNS server, got \"dns.example.com\"" },
+	{ "resolver \"192.0.2.53\"\n",
+	  "t.policy:1:10: error: expected the IPv4 or IPv6 address of a DNS server, got \"192.0.2.53\"" },
+	{ "resolver 192.0.2.0/24\n", "t.policy:1:10: error: a resolver is one address, not a prefix: drop the \"/24\"" },
+	{ "resolver fe80::1%eth0\n",
+	  "t.policy:1:10: error: \"fe80::1%eth0\" has a zone: a resolver is known by its address alone; write it without \"%eth0\"" },
+	{ "resolver 192.0.2.53, 127.0.0.53\n",
+	  "t.policy:1:22: error: 127.0.0.53 is a loopback address: its answers never cross an interface; name the servers the local resolver forwards to (resolvectl status lists them)" },
+	{ "resolver ::1\n",
+	  "t.policy:1:10: error: ::1 is a loopback address: its answers never cross an interface; name the servers the local resolver forwards to (resolvectl status lists them)" },
+	{ "resolver 0.0.0.0\n", "t.policy:1:10: error: 0.0.0.0 is no server's address; give the DNS server's address" },
+	{ "resolver ::ffff:192.0.2.53\n",
+	  "t.policy:1:10: error: \"::ffff:192.0.2.53\" is an IPv4-mapped address, never on the wire; write 192.0.2.53" },
+	{ "resolver 192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4, 192.0.2.5\n"
+	  "resolver 192.0.2.6, 192.0.2.7, 192.0.2.8, 192.0.2.9\n",
+	  "t.policy:2:43: error: more than 8 resolvers (the first at t.policy:1): a policy takes at most 8, its includes too; remove one" },
 	/* at most one policy line per file */
 	{ "policy \"a\"\nallow in tcp\npolicy \"a\"\n",
 	  "t.policy:3:1: error: the policy is already named \"a\"; keep one policy line" },
@@ -420,7 +589,7 @@ TEST(utf8_bom_skipped)
 	/* only at the very start */
 	CHECK_EQ_STR(error_of("allow in tcp\n\xef\xbb\xbfpolicy \"x\"\n"),
 		     "t.policy:2:1: error: expected a statement (policy, include, default, mode, set, "
-		     "allow or deny), got \"\xef\xbb\xbfpolicy\"");
+		     "resolver, allow or deny), got \"\xef\xbb\xbfpolicy\"");
 }
 
 /* ---- files and includes -------------------------------------------------- */

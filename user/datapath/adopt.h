@@ -4,10 +4,11 @@
 
 #include "datapath/loader.h"
 
-/* Track every established outbound TCP connection and connected UDP socket
- * of the caller's network namespace that the policy c lets out (the same
- * judgement as a reload's); *refused counts the others. Returns how many
- * were adopted, or -errno. */
-int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused);
+/* Track every established outbound TCP connection (in pw_ct) and connected
+ * UDP socket (in pw_ct_dgram) of the caller's network namespace that the
+ * policy c lets out (the same judgement as a reload's); *refused counts the
+ * others, by[t] those adopted into table t (enum pw_ct_table). Returns how
+ * many were adopted, or -errno. */
+int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused, int by[PW_CT_TABLE_COUNT]);
 
 #endif

@@ -48,16 +48,20 @@ static int age_map(int fd, size_t ksize, size_t vsize, size_t off, uint64_t ns)
 int pw_dp_age(const struct pw_dp *dp, uint32_t secs)
 {
 	uint64_t ns = (uint64_t)secs * 1000000000ull;
-	int a = age_map(dp->ct_fd, sizeof(struct pw_ct_key), sizeof(struct pw_ct_val),
-			offsetof(struct pw_ct_val, last_ns), ns);
-	int b = age_map(dp->ct_in_fd, sizeof(struct pw_ct_key), sizeof(struct pw_ct_val),
-			offsetof(struct pw_ct_val, last_ns), ns);
+	int n = 0, bad = 0;
+
+	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
+		int a = age_map(pw_dp_ct_fd(dp, t), sizeof(struct pw_ct_key), sizeof(struct pw_ct_val),
+				offsetof(struct pw_ct_val, last_ns), ns);
+		bad |= a < 0;
+		n += a;
+	}
 	int c = age_map(dp->frags_fd, sizeof(struct pw_frag_key), sizeof(struct pw_frag_val),
 			offsetof(struct pw_frag_val, last_ns), ns);
 	int d = age_map(dp->frag_src_fd, sizeof(struct pw_frag_src_key), sizeof(struct pw_frag_src_val),
 			offsetof(struct pw_frag_src_val, window_ns), ns);
 
-	if (a < 0 || b < 0 || c < 0 || d < 0)
+	if (bad || c < 0 || d < 0)
 		return -EINVAL;
-	return a + b + c + d;
+	return n + c + d;
 }

@@ -45,6 +45,8 @@ struct tx {
 	uint32_t half;		/* the half the new policy goes into */
 	uint32_t top_gen;	/* the highest generation recorded before */
 	struct pw_config cfg;
+	struct pw_ip res[PW_RESOLVERS_MAX];	/* whose answers teach the host names */
+	size_t nres;
 };
 
 /* Fail with a message in r->err and what is left in force. */
@@ -79,6 +81,9 @@ static int prepare(struct tx *t)
 	}
 	t->have_policy = true;
 	pw_analyze(&t->pol, &t->c, d);	/* warnings only */
+	char err[600];
+	if (pw_policy_resolvers(&t->c, t->o->netns, t->res, &t->nres, err, sizeof(err)))
+		return fail(t, PW_LEFT_NOTHING, "%s", err);
 	/* what the operator named, made absolute but not resolved: reload
 	 * and status read it again, and a symlink switched to another file
 	 * since then means that file */
@@ -350,8 +355,10 @@ static int write_inactive(struct tx *t)
 			return fail(t, PW_LEFT_NOTHING, "recording what is applied failed: %s", strerror(errno));
 	}
 	pw_fault_point("before-write");
-	if (pw_dp_write_half(&t->dp, t->half, &t->c, &t->cfg, err, sizeof(err)))
+	if (pw_dp_write_half(&t->dp, t->half, &t->c, &t->cfg, err, sizeof(err)) ||
+	    pw_dp_write_policy_names(&t->dp, t->half, &t->c, t->res, t->nres, err, sizeof(err)))
 		return fail(t, kept, "%s", err);
+	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());	/* what the kept names learned */
 	pw_fault_point("before-pin");
 	if (t->first && pw_dp_pin(&t->dp, t->o->root, err, sizeof(err))) {
 		pw_dp_unpin(t->o->root);
@@ -407,16 +414,24 @@ static void carry_or_adopt(struct tx *t)
 {
 	struct pw_apply_result *r = t->r;
 
+	int by[PW_CT_TABLE_COUNT];
+
+	/* counted per table: status tells each table's evictions */
 	if (t->first) {
-		r->adopted = pw_adopt_sockets(&t->dp, &t->c, &r->not_adopted);
-		if (r->adopted > 0)
-			t->m.ct_adopted += (uint64_t)r->adopted;
+		r->adopted = pw_adopt_sockets(&t->dp, &t->c, &r->not_adopted, by);
+		if (r->adopted > 0) {
+			t->m.ct_adopted += (uint64_t)by[PW_CT_TABLE_TCP];
+			t->m.ct_dgram_adopted += (uint64_t)by[PW_CT_TABLE_DGRAM];
+		}
 		return;
 	}
 	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
-	r->ended = pw_dp_flush_ct(&t->dp, &t->c);
-	if (r->ended > 0)
-		t->m.ct_flushed += (uint64_t)r->ended;
+	/* answers learned into the old half while the new one was written */
+	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
+	r->ended = pw_dp_flush_ct(&t->dp, &t->c, by);
+	t->m.ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
+	t->m.ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
+	t->m.ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];
 }
 
 static void detach_all(const struct pw_meta *m, const char *root)

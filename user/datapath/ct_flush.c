@@ -5,29 +5,62 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
-bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin)
+/* The slot the opening packet of flow k (opened by `origin`) was judged by. */
+static uint32_t key_slot(const struct pw_ct_key *k, uint32_t origin)
 {
-	uint32_t dir = origin == PW_DIR_IN ? PW_DIR_IN : PW_DIR_OUT, slot;
+	uint32_t dir = origin == PW_DIR_IN ? PW_DIR_IN : PW_DIR_OUT;
 	/* the port the opening packet was judged by: the remote one going out,
 	 * the local one coming in */
 	uint16_t port = ntohs(dir == PW_DIR_OUT ? k->rport_be : k->lport_be);
 
 	if (k->kind == PW_CT_ECHO_OUT || k->kind == PW_CT_ECHO_IN)
-		slot = pw_slot_icmp(dir, k->fam, k->fam == PW_FAM_V4 ? 8 : 128);
-	else if (k->proto == 6 || k->proto == 17)
-		slot = pw_slot_l4(dir, k->proto == 6 ? PW_L4_TCP : PW_L4_UDP, port);
-	else
-		slot = pw_slot_proto(dir, k->proto);
+		return pw_slot_icmp(dir, k->fam, k->fam == PW_FAM_V4 ? 8 : 128);
+	if (k->proto == 6 || k->proto == 17)
+		return pw_slot_l4(dir, k->proto == 6 ? PW_L4_TCP : PW_L4_UDP, port);
+	return pw_slot_proto(dir, k->proto);
+}
+
+bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin)
+{
 	struct pw_verdict v;
-	pw_decide_packet(c, slot, k->fam, k->remote, &v);
+
+	pw_decide_packet(c, key_slot(k, origin), k->fam, k->remote, &v);
 	return v.action == PW_PASS;
 }
 
-/* Delete the flows of one table that the policy forbids. */
-static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin)
+/* The kernel trie's answer for (class, address), 0 when none. */
+static uint32_t trie_rule(int trie, uint32_t cls, uint8_t fam, const uint8_t *addr)
+{
+	struct pw_peer_key pk = { .prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32),
+				  .scope = pw_peer_scope(cls, fam) };
+	struct pw_peer_val v;
+
+	memcpy(pk.addr, addr, 16);
+	return bpf_map_lookup_elem(trie, &pk, &v) ? 0 : v.rule;
+}
+
+/* Does the half in force allow flow k as the kernel would judge its
+ * opening packet now: the compiled slot, and the kernel's trie, which
+ * holds the addresses learned for host names besides the policy's own? */
+static bool kernel_allowed(int trie, const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin)
+{
+	const struct pw_slot *s = &c->slots[key_slot(k, origin)];
+	uint32_t td = s->deny_class ? trie_rule(trie, s->deny_class, k->fam, k->remote) : 0;
+	uint32_t ta = !td && s->allow_class ? trie_rule(trie, s->allow_class, k->fam, k->remote) : 0;
+	uint8_t action;
+
+	pw_decide(s, td, ta, &action);
+	return action == PW_PASS;
+}
+
+/* Delete the flows of one table that the policy forbids. trie: the half
+ * in force's (when the policy has host names), else -1. */
+static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin, int trie)
 {
 	struct pw_ct_key k, next, *gone = NULL;
 	size_t ngone = 0, cap = 0, seen = 0, bound;
@@ -43,7 +76,7 @@ static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin)
 	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (pw_ct_key_allowed(c, &k, origin))
+		if (pw_ct_key_allowed(c, &k, origin) || (trie >= 0 && kernel_allowed(trie, c, &k, origin)))
 			continue;
 		if (ngone == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -62,8 +95,23 @@ static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin)
 	return removed;
 }
 
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c)
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c, int removed[PW_CT_TABLE_COUNT])
 {
-	/* flows the host opened by the out rules, flows peers started by the in rules */
-	return flush_table(dp->ct_fd, c, PW_DIR_OUT) + flush_table(dp->ct_in_fd, c, PW_DIR_IN);
+	int total = 0, trie = -1;
+	struct pw_state st;
+
+	/* a flow to an address a host name learned is allowed by the trie */
+	if (c->nnames && pw_dp_read_state(dp, &st) == 0)
+		trie = pw_dp_half_trie(dp, st.active & 1);
+	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
+		/* flows the host opened (TCP, the rest) by the out rules, flows
+		 * peers started by the in rules */
+		int n = flush_table(pw_dp_ct_fd(dp, t), c, t == PW_CT_TABLE_IN ? PW_DIR_IN : PW_DIR_OUT, trie);
+		if (removed)
+			removed[t] = n;
+		total += n;
+	}
+	if (trie >= 0)
+		close(trie);
+	return total;
 }

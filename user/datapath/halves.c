@@ -33,6 +33,8 @@ void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
 	cfg->ct_icmp = PW_CT_ICMP_S;
 	cfg->ct_other = PW_CT_OTHER_S;
 	cfg->frag_timeout = PW_FRAG_TIMEOUT_S;
+	cfg->dns_ttl_min = PW_DNS_TTL_MIN_S;
+	cfg->dns_ttl_max = PW_DNS_TTL_MAX_S;
 }
 
 /* A new peer trie for one half, with the programs' BTF for key and value
@@ -170,7 +172,9 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
 		memcpy(base + ((size_t)half * PW_SLOT_COUNT + i) * stride, &c->slots[i], sizeof(c->slots[i]));
 	munmap(base, len);
-	fd = new_trie(dp, half, c->npeers, err, n);
+	/* room for the addresses the datapath learns for host names; the
+	 * trie allocates entries as they come (BPF_F_NO_PREALLOC) */
+	fd = new_trie(dp, half, c->npeers + PW_LEARNED_CAPACITY, err, n);
 	if (fd < 0)
 		return fd;
 	rc = fill_trie(fd, c);

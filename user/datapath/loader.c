@@ -65,7 +65,8 @@ static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err,
 	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
 	uint32_t ct = o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY;
-	bpf_map__set_max_entries(dp->in->maps.pw_ct, ct);
+	bpf_map__set_max_entries(dp->in->maps.pw_ct, ct);	/* TCP the host opens */
+	bpf_map__set_max_entries(dp->in->maps.pw_ct_dgram, ct / PW_CT_DGRAM_SHARE);	/* the rest it opens */
 	bpf_map__set_max_entries(dp->in->maps.pw_ct_in, ct / PW_CT_IN_SHARE);	/* flows peers start */
 	return 0;
 }
@@ -102,12 +103,16 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_peers", offsetof(struct pw_dp, peers_fd) }, { "pw_ct", offsetof(struct pw_dp, ct_fd) },
 	{ "pw_frags", offsetof(struct pw_dp, frags_fd) }, { "pw_ct_in", offsetof(struct pw_dp, ct_in_fd) },
 	{ "pw_frag_src", offsetof(struct pw_dp, frag_src_fd) },
+	{ "pw_ct_dgram", offsetof(struct pw_dp, ct_dgram_fd) },
 	{ "pw_rule_stats", offsetof(struct pw_dp, rule_stats_fd) },
 	{ "pw_rules", offsetof(struct pw_dp, rules_fd) },
 	{ "pw_reason_stats", offsetof(struct pw_dp, reason_stats_fd) },
 	{ "pw_port_drops", offsetof(struct pw_dp, port_drops_fd) },
 	{ "pw_stats", offsetof(struct pw_dp, stats_fd) }, { "pw_ratelimit", offsetof(struct pw_dp, ratelimit_fd) },
 	{ "pw_events", offsetof(struct pw_dp, events_fd) }, { "pw_meta", offsetof(struct pw_dp, meta_fd) },
+	{ "pw_names", offsetof(struct pw_dp, names_fd) }, { "pw_resolvers", offsetof(struct pw_dp, resolvers_fd) },
+	{ "pw_dns_q", offsetof(struct pw_dp, dnsq_fd) }, { "pw_learned", offsetof(struct pw_dp, learned_fd) },
+	{ "pw_dns_stats", offsetof(struct pw_dp, dns_stats_fd) },
 };
 /* the programs by pin name: [link][dir] (enum pw_link, PW_DIR_*). The L3
  * pins are optional when opening: an older portwall pinned none. */
@@ -236,6 +241,8 @@ static int check_layout(const struct pw_dp *dp, const char *root, char *err, siz
 		{ "pw_stats", offsetof(struct pw_dp, stats_fd), sizeof(struct pw_stats) },
 		{ "pw_state", offsetof(struct pw_dp, state_fd), sizeof(struct pw_state) },
 		{ "pw_ct", offsetof(struct pw_dp, ct_fd), sizeof(struct pw_ct_val) },
+		{ "pw_ct_dgram", offsetof(struct pw_dp, ct_dgram_fd), sizeof(struct pw_ct_val) },
+		{ "pw_ct_in", offsetof(struct pw_dp, ct_in_fd), sizeof(struct pw_ct_val) },
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -271,8 +278,11 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 			pw_dp_close(dp);
 			if (e == ENOENT && i == 0)
 				return pw_errf(err, n, -ENOENT, "no portwall is loaded under %s", root);
-			return pw_errf(err, n, -e, "opening %s failed: %s (a partial or older portwall: "
-				    "portwall unload --pin-root %s, then apply again)", path, strerror(e), root);
+			/* another pin missing is a partial or older load, not
+			 * none: -ENOENT would have apply load over it, and
+			 * unload leave it */
+			return pw_errf(err, n, e == ENOENT ? -EPROTO : -e, "opening %s failed: %s (a partial or older "
+				    "portwall: portwall unload --pin-root %s, then apply again)", path, strerror(e), root);
 		}
 		*fd_at(dp, pin_maps[i].off) = fd;
 	}

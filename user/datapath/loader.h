@@ -22,8 +22,9 @@ struct pw_dp {
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress: Ethernet frames */
 	int prog_l3_fd[PW_DIR_COUNT];	/* the same from the IP header (PW_LINK_L3);
 					 * -1 when opened from pins that predate them */
-	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd;
+	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
+	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd;	/* host names (docs/dns.md) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
@@ -33,9 +34,24 @@ struct pw_dp {
 
 struct pw_dp_opts {
 	uint32_t rule_capacity;		/* 0: enough for the first policy */
-	uint32_t ct_capacity;		/* 0: PW_CT_CAPACITY */
+	uint32_t ct_capacity;		/* pw_ct's, 0: PW_CT_CAPACITY (the other
+					 * conntrack tables are sized from it) */
 	bool verbose;			/* libbpf's own messages on stderr */
 };
+
+/* The fd of conntrack table t (enum pw_ct_table), -1 for no table. */
+static inline int pw_dp_ct_fd(const struct pw_dp *dp, int t)
+{
+	return t == PW_CT_TABLE_TCP ? dp->ct_fd : t == PW_CT_TABLE_DGRAM ? dp->ct_dgram_fd :
+	       t == PW_CT_TABLE_IN ? dp->ct_in_fd : -1;
+}
+
+/* The table of the flows the host opens of IP protocol proto: TCP's own,
+ * or the datagrams' (everything else), as the datapath keeps them. */
+static inline int pw_ct_host_table(uint8_t proto)
+{
+	return proto == 6 ? PW_CT_TABLE_TCP : PW_CT_TABLE_DGRAM;
+}
 
 /* ---- loader.c: load, pins, close, the meta and state records ---- */
 
@@ -123,12 +139,61 @@ int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint
 
 /* ---- ct_flush.c: conntrack after a reload ---- */
 
-/* Delete the tracked flows the compiled policy no longer lets out (after a
- * reload put it in force). Returns how many were removed. */
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c);
+/* Delete the tracked flows the compiled policy no longer allows (after a
+ * reload put it in force), from every table. Returns how many were
+ * removed; removed[t], when not NULL, how many of table t (enum
+ * pw_ct_table). */
+int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c, int removed[PW_CT_TABLE_COUNT]);
 /* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
- * pw_ct, PW_DIR_IN for pw_ct_in) as its opening packet was judged? */
+ * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
+ * judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
+
+/* ---- dns.c: host names (docs/dns.md) ---- */
+
+/* A half's names and wildcards (key .half is set by the writer) and the
+ * resolvers whose answers teach. */
+struct pw_dp_names {
+	const struct pw_name_key *keys;
+	const struct pw_name_val *vals;
+	size_t nnames;
+	const struct pw_resolver_key *resolvers;
+	size_t nresolvers;
+};
+/* Replace half `half`'s names and resolvers (write only the half not in
+ * force). Returns 0, or -errno with a message. */
+int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
+int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
+/* The compiled policy's names and the resolvers into half `half`. */
+int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+			     const struct pw_ip *res, size_t nres, char *err, size_t errsz);
+
+/* resolvers.c: the DNS servers whose answers teach the names of c: its
+ * `resolver` statement, else the nameservers of /etc/netns/NETNS/
+ * resolv.conf or /etc/resolv.conf (systemd-resolved's stub followed to
+ * its upstream). None when c has no names. Returns 0, or -1 with what to
+ * do in err (a local cache, no server, an unreadable file). */
+int pw_policy_resolvers(const struct pw_compiled *c, const char *netns, struct pw_ip out[PW_RESOLVERS_MAX],
+			size_t *nout, char *err, size_t errsz);
+
+/* The datapath's clock (bpf_ktime_get_coarse_ns), read from userspace. */
+uint64_t pw_mono_ns(void);
+
+/* The peer trie of half `half`: an fd to close, or -errno. */
+int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half);
+/* Write every address learned and alive at `now` (bpf_ktime_get_coarse_ns
+ * time) for a name half `half` has into that half's trie: a reload keeps
+ * what the names of the policy it keeps have learned. Call it after
+ * pw_dp_write_half and pw_dp_write_names, and again after the flip (an
+ * answer learned into the old half meanwhile). Returns entries written or
+ * -errno. */
+int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now);
+/* Remove the addresses whose lifetime ended before `now` from pw_learned
+ * and from half `half`'s trie (the half in force, compiled as c), giving
+ * back what the policy itself says of them. A flow opened to one goes on
+ * (its packets pass as a tracked flow's); new flows need the name again.
+ * Returns how many were removed, or -errno. */
+int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now);
 
 /* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
 

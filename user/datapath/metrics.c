@@ -105,6 +105,18 @@ static void port_drops(FILE *f, const struct pw_status *s)
 	}
 }
 
+/* Each table's evictions: the one a flood fills is the one that loses flows. */
+static void ct_evictions(FILE *f, const struct pw_status *s)
+{
+	static const char *const table[PW_CT_TABLE_COUNT] = { "tcp", "datagram", "peer_started" };
+
+	head(f, "portwall_conntrack_evicted_total", "counter",
+	     "Tracked flows the LRU evicted from a full table, by table.");
+	for (int t = 0; t < PW_CT_TABLE_COUNT; t++)
+		fprintf(f, "portwall_conntrack_evicted_total{table=\"%s\"} %llu\n", table[t],
+			(unsigned long long)s->ct[t].evicted);
+}
+
 static void write_all(FILE *f, const struct pw_status *s)
 {
 	policy_info(f, s->a);
@@ -113,15 +125,22 @@ static void write_all(FILE *f, const struct pw_status *s)
 	rule_counters(f, s);
 	reason_counters(f, s);
 	port_drops(f, s);
-	single(f, "portwall_conntrack_entries", "gauge", "Tracked flows.", (unsigned long long)s->ct_entries);
-	single(f, "portwall_conntrack_created_total", "counter", "Flows the datapath started tracking.",
-	       s->gs.ct_created);
+	single(f, "portwall_conntrack_entries", "gauge", "Tracked flows the host opened.",
+	       (unsigned long long)s->ct_entries);
+	single(f, "portwall_conntrack_created_total", "counter",
+	       "Flows the host opened that the datapath started tracking.", s->gs.ct_created + s->gs.ct_dgram_created);
+	single(f, "portwall_conntrack_datagram_entries", "gauge",
+	       "Tracked flows the host opened but TCP (UDP, ICMP echo, ...), a table apart.",
+	       (unsigned long long)s->ct[PW_CT_TABLE_DGRAM].entries);
+	single(f, "portwall_conntrack_datagram_created_total", "counter",
+	       "Flows the host opened but TCP that the datapath started tracking.", s->gs.ct_dgram_created);
 	single(f, "portwall_conntrack_peer_started_entries", "gauge", "Tracked flows a peer started.",
-	       (unsigned long long)s->ct_in_entries);
+	       (unsigned long long)s->ct[PW_CT_TABLE_IN].entries);
 	single(f, "portwall_conntrack_peer_started_created_total", "counter",
 	       "Flows a peer started that the datapath began tracking.", s->gs.ct_in_created);
 	single(f, "portwall_conntrack_inbound_fin_rst_ignored_total", "counter",
 	       "Inbound TCP FIN or RST that changed no tracked state.", s->gs.ct_ignored);
+	ct_evictions(f, s);
 	single(f, "portwall_fragments_over_share_total", "counter",
 	       "First fragments not remembered: their peer had its share.", s->gs.frags_over_share);
 	single(f, "portwall_events_sent_total", "counter", "Drop events put into the ring buffer.",

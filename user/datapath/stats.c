@@ -157,11 +157,11 @@ static int ct_count_batch(int fd)
 	return n;
 }
 
-int pw_ct_entries(const struct pw_dp *dp, bool in_origin)
+int pw_ct_entries(const struct pw_dp *dp, int t)
 {
 	struct pw_ct_key k, next;
 	void *prev = NULL;
-	int fd = in_origin ? dp->ct_in_fd : dp->ct_fd;
+	int fd = pw_dp_ct_fd(dp, t);
 	int n = ct_count_batch(fd);
 
 	if (n >= 0)

@@ -34,8 +34,9 @@ int pw_top_drops_cached(const struct pw_dp *dp, uint64_t drops, struct pw_drops_
 			struct pw_port_drop *top, int n);
 /* "in tcp/443", "out icmpv6/echo-request", "in gre" */
 void pw_slot_name(uint32_t slot, char *buf, size_t n);
-/* Entries in the conntrack table of flows the host opened (pw_ct), or of
- * flows peers started (pw_ct_in). */
-int pw_ct_entries(const struct pw_dp *dp, bool in_origin);
+/* Entries in conntrack table t (enum pw_ct_table): TCP flows the host
+ * opened (pw_ct), its other flows (pw_ct_dgram), flows peers started
+ * (pw_ct_in). */
+int pw_ct_entries(const struct pw_dp *dp, int t);
 
 #endif

@@ -56,29 +56,37 @@ void pw_counts_free(struct pw_counts *n)
 	n->ntop = 0;
 }
 
-/* The conntrack table's fill. The LRU evicts silently: what came in
+/* Each conntrack table's fill. The LRU evicts silently: what came in
  * (created by the datapath, adopted by apply) and is neither removed
- * (expired, closed, flushed by a reload) nor live was evicted. */
+ * (expired, closed, flushed by a reload) nor live was evicted. Counted
+ * per table: a flood that fills one evicts from that one alone, and
+ * which one it was is what an operator needs to know. */
 static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 {
-	struct bpf_map_info info = { 0 };
-	uint32_t ilen = sizeof(info);
+	const struct pw_meta *m = &s->a->meta;
+	const uint64_t created[] = { s->gs.ct_created, s->gs.ct_dgram_created, s->gs.ct_in_created };
+	const uint64_t removed[] = { s->gs.ct_removed, s->gs.ct_dgram_removed, s->gs.ct_in_removed };
+	const uint64_t adopted[] = { m->ct_adopted, m->ct_dgram_adopted, 0 };
+	const uint64_t flushed[] = { m->ct_flushed, m->ct_dgram_flushed, m->ct_in_flushed };
 
-	if (bpf_obj_get_info_by_fd(dp->ct_fd, &info, &ilen))
-		return -errno;
-	s->ct_capacity = info.max_entries;
-	ilen = sizeof(info);
-	if (bpf_obj_get_info_by_fd(dp->ct_in_fd, &info, &ilen))
-		return -errno;
-	s->ct_in_capacity = info.max_entries;
-	s->ct_entries = pw_ct_entries(dp, false);
-	s->ct_in_entries = pw_ct_entries(dp, true);
-	/* both tables: removals and flushes are counted for both */
-	uint64_t came = s->gs.ct_created + s->gs.ct_in_created + s->a->meta.ct_adopted;
-	uint64_t live = (uint64_t)(s->ct_entries > 0 ? s->ct_entries : 0) +
-			(uint64_t)(s->ct_in_entries > 0 ? s->ct_in_entries : 0);
-	uint64_t gone = s->gs.ct_removed + s->a->meta.ct_flushed + live;
-	s->ct_evicted = came > gone ? came - gone : 0;
+	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
+		struct pw_ct_fill *f = &s->ct[t];
+		struct bpf_map_info info = { 0 };
+		uint32_t ilen = sizeof(info);
+		if (bpf_obj_get_info_by_fd(pw_dp_ct_fd(dp, t), &info, &ilen))
+			return -errno;
+		f->capacity = info.max_entries;
+		f->entries = pw_ct_entries(dp, t);
+		f->created = created[t];
+		f->removed = removed[t];
+		uint64_t came = created[t] + adopted[t];
+		uint64_t gone = removed[t] + flushed[t] + (uint64_t)(f->entries > 0 ? f->entries : 0);
+		f->evicted = came > gone ? came - gone : 0;
+		s->ct_removed += f->removed;
+		s->ct_evicted += f->evicted;
+	}
+	s->ct_entries = s->ct[PW_CT_TABLE_TCP].entries + s->ct[PW_CT_TABLE_DGRAM].entries;
+	s->ct_capacity = s->ct[PW_CT_TABLE_TCP].capacity + s->ct[PW_CT_TABLE_DGRAM].capacity;
 	return 0;
 }
 

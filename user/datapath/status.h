@@ -40,15 +40,24 @@ struct pw_iface_state {
 				 * has the name it was applied by; 0: none */
 };
 
+/* One conntrack table's fill. */
+struct pw_ct_fill {
+	int entries;
+	uint32_t capacity;
+	uint64_t created;		/* by the datapath (adoption not counted) */
+	uint64_t removed;		/* expired or closed, by the datapath */
+	uint64_t evicted;		/* by the LRU from a full table */
+};
+
 struct pw_status {
 	const struct pw_applied *a;	/* the policy record the counters belong to */
 	struct pw_counts n;
 	struct pw_stats gs;		/* conntrack and drop event counts */
-	int ct_entries;			/* flows the host opened (pw_ct) */
-	uint32_t ct_capacity;
-	int ct_in_entries;		/* flows peers started (pw_ct_in) */
-	uint32_t ct_in_capacity;
-	uint64_t ct_evicted;		/* by the LRU from a full table, both tables */
+	struct pw_ct_fill ct[PW_CT_TABLE_COUNT];	/* by enum pw_ct_table */
+	int ct_entries;			/* flows the host opened: pw_ct and pw_ct_dgram */
+	uint32_t ct_capacity;		/* of both */
+	uint64_t ct_removed;		/* every table */
+	uint64_t ct_evicted;		/* by the LRU from a full table, every table */
 	struct pw_config cfg;		/* of the half in force */
 	uint32_t event_rate;		/* drop events per second, all CPUs */
 	struct pw_iface_state iface[PW_MAX_IFACES];	/* per a->meta.iface, by pw_status_ifaces */

@@ -12,6 +12,12 @@ struct pw_prefix {
 	uint8_t addr[16];	/* network byte order; IPv4 in addr[0..3], rest 0 */
 };
 
+/* One address. */
+struct pw_ip {
+	uint8_t fam;		/* PW_FAM_V4 / PW_FAM_V6 */
+	uint8_t addr[16];	/* network byte order; IPv4 in addr[0..3], rest 0 */
+};
+
 enum pw_addr_err {
 	PW_ADDR_OK = 0,
 	PW_ADDR_SYNTAX,		/* not an IPv4/IPv6 address */

@@ -1,6 +1,7 @@
 /* analyze.c - warnings about a policy that parses and compiles: allow rules
  * that deny rules shadow, duplicate rules, denies of ICMPv6 neighbor
- * discovery, and a policy that would cut off the SSH session in use. */
+ * discovery, allow-out rules under default out allow, and a policy that
+ * would cut off the SSH session in use. */
 #include "policy/analyze.h"
 
 #include <arpa/inet.h>
@@ -131,6 +132,22 @@ static int shadow_build(struct shadow *s)
 	return 0;
 }
 
+/* Do the deny peers s->ivl cover every peer of r? A name can be learned
+ * as any address: only deny peers covering both families cover it. */
+static bool peers_covered(const struct shadow *s, const struct pw_rule *r)
+{
+	const struct pw_prefix *pp = r->restricted ? r->peers : whole;
+	size_t np = r->restricted ? r->npeers : 2;
+
+	for (size_t k = 0; k < np; k++)
+		if (!ivlv_covers(&s->ivl[pp[k].fam ? 1 : 0], &pp[k]))
+			return false;
+	for (size_t k = 0; r->nnames && k < 2; k++)
+		if (!ivlv_covers(&s->ivl[k], &whole[k]))
+			return false;
+	return true;
+}
+
 static int shadow_segment(const struct pw_segment *seg, void *arg)
 {
 	struct shadow *s = arg;
@@ -159,13 +176,9 @@ static int shadow_segment(const struct pw_segment *seg, void *arg)
 			continue;
 		bool shadowed = udeny != 0;
 		if (!shadowed && first_deny) {
-			const struct pw_prefix *pp = r->restricted ? r->peers : whole;
-			size_t np = r->restricted ? r->npeers : 2;
 			if (shadow_build(s))
 				return -ENOMEM;
-			shadowed = true;
-			for (size_t k = 0; k < np && shadowed; k++)
-				shadowed = ivlv_covers(&s->ivl[pp[k].fam ? 1 : 0], &pp[k]);
+			shadowed = peers_covered(s, r);
 		}
 		if (!shadowed)
 			s->effective[r->id] = true;
@@ -218,11 +231,15 @@ static int rule_content_cmp(const struct pw_rule *x, const struct pw_rule *y)
 	CMPF(restricted);
 	CMPF(nranges);
 	CMPF(npeers);
+	CMPF(nnames);
 #undef CMPF
 	if (x->nranges && (c = memcmp(x->ranges, y->ranges, x->nranges * sizeof(*x->ranges))) != 0)
 		return c;
 	for (size_t i = 0; i < x->npeers; i++)
 		if ((c = pw_prefix_cmp(&x->peers[i], &y->peers[i])) != 0)
+			return c;
+	for (size_t i = 0; i < x->nnames; i++)
+		if ((c = strcmp(x->names[i], y->names[i])) != 0)
 			return c;
 	return 0;
 }
@@ -287,6 +304,39 @@ static int warn_nd(const struct pw_policy *pol, struct pw_diag *d)
 	return 0;
 }
 
+/* ---- allow-out rules under default out allow ---------------------------- */
+
+/* Under default out allow an allow-out rule changes no verdict (deny wins
+ * whatever the order), only which rule counts the packet. One warning, at
+ * the `default out allow` line, or at the first such rule when the
+ * default is not written. `both` rules are left out: their in half counts. */
+static int warn_out_allow(const struct pw_policy *pol, struct pw_diag *d)
+{
+	const struct pw_rule *first = NULL;
+	size_t n = 0;
+
+	if (pol->dflt[PW_DIR_OUT] != PW_PASS)
+		return 0;
+	for (size_t i = 0; i < pol->nrules; i++) {
+		const struct pw_rule *r = &pol->rules[i];
+		if (r->action != PW_PASS || r->dirs != (1u << PW_DIR_OUT))
+			continue;
+		if (!first)
+			first = r;
+		n++;
+	}
+	if (!first)
+		return 0;
+	const char *file = pol->dflt_file[PW_DIR_OUT] ? pol->dflt_file[PW_DIR_OUT] : first->file;
+	int line = pol->dflt_file[PW_DIR_OUT] ? pol->dflt_line[PW_DIR_OUT] : first->line;
+	if (n == 1)
+		return pw_diag_warn(d, file, line, "the allow-out rule at %s:%d changes nothing under default out "
+				    "allow; to enforce it, write default out drop", first->file, first->line) ? -ENOMEM : 0;
+	return pw_diag_warn(d, file, line, "these %zu allow-out rules (the first at %s:%d) change nothing under "
+			    "default out allow; to enforce them, write default out drop", n, first->file,
+			    first->line) ? -ENOMEM : 0;
+}
+
 /* ---- lockout ------------------------------------------------------------- */
 
 int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
@@ -330,6 +380,8 @@ int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct 
 		rc = warn_duplicates(pol, d);
 	if (!rc)
 		rc = warn_nd(pol, d);
+	if (!rc)
+		rc = warn_out_allow(pol, d);
 	if (!rc)
 		rc = pw_ssh_check(pol, c, getenv("SSH_CONNECTION"), d);
 	if (rc)

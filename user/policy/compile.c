@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lib/sha256.h"
+#include "policy/hostname.h"
 
 const char *const pw_group_names[PW_GROUP_COUNT] = { "tcp", "udp", "icmp", "icmpv6", "proto" };
 
@@ -384,6 +385,9 @@ static uint64_t rule_fingerprint(const struct pw_rule *r)
 	h = fnv(h, &r->npeers, sizeof(r->npeers));
 	if (r->npeers)
 		h = fnv(h, r->peers, r->npeers * sizeof(*r->peers));
+	/* only rules with names mix them in: others keep their fingerprints */
+	for (size_t i = 0; i < r->nnames; i++)
+		h = fnv(h, r->names[i], strlen(r->names[i]) + 1);
 	return h ? h : 2;	/* 0 means "no rule", 1 is the default's */
 }
 
@@ -415,6 +419,214 @@ static int export_classes(const struct ctx *c, struct pw_compiled *out)
 	return 0;
 }
 
+/* ---- host names ---------------------------------------------------------- */
+
+struct name_use {
+	const char *name;
+	uint32_t rule;
+};
+
+static int cmp_use(const void *a, const void *b)
+{
+	const struct name_use *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+/* Every (name, rule) of the policy, sorted by name then rule. */
+static struct name_use *name_uses(const struct pw_policy *pol, size_t *n)
+{
+	size_t total = 0, o = 0;
+
+	for (size_t i = 0; i < pol->nrules; i++)
+		total += pol->rules[i].nnames;
+	struct name_use *u = malloc((total ? total : 1) * sizeof(*u));
+	if (!u)
+		return NULL;
+	for (size_t i = 0; i < pol->nrules; i++)
+		for (size_t k = 0; k < pol->rules[i].nnames; k++)
+			u[o++] = (struct name_use){ pol->rules[i].names[k], pol->rules[i].id };
+	qsort(u, total, sizeof(*u), cmp_use);
+	*n = total;
+	return u;
+}
+
+/* One name from its uses u[0..n), rule ids into ids. */
+static int name_fill(struct pw_cname *x, const struct name_use *u, size_t n, uint32_t *ids)
+{
+	x->text = strdup(u[0].name);
+	if (!x->text)
+		return -ENOMEM;
+	x->wild = strncmp(x->text, "*.", 2) == 0;
+	x->wire_len = (uint16_t)pw_hostname_wire(x->text, x->wire);
+	x->hash = pw_name_hash(x->wire, x->wire_len);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = u[i].rule;	/* a rule's names are unique: no repeats */
+	x->rules = ids;
+	x->nrules = (uint32_t)n;
+	return 0;
+}
+
+/* out->names from the rules, sorted by text, without targets yet. */
+static int names_collect(const struct pw_policy *pol, struct pw_compiled *out)
+{
+	size_t n = 0, k = 0;
+	struct name_use *u = name_uses(pol, &n);
+	int rc = 0;
+
+	out->names = calloc(n ? n : 1, sizeof(*out->names));
+	out->name_rules = malloc((n ? n : 1) * sizeof(*out->name_rules));
+	if (!u || !out->names || !out->name_rules) {
+		free(u);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && rc == 0; i = k) {
+		for (k = i + 1; k < n && strcmp(u[k].name, u[i].name) == 0; k++)
+			;
+		rc = name_fill(&out->names[out->nnames++], u + i, k - i, out->name_rules + i);
+	}
+	free(u);
+	return rc;
+}
+
+static struct pw_cname *name_find(const struct pw_compiled *c, const char *text)
+{
+	size_t lo = 0, hi = c->nnames;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(c->names[mid].text, text);
+		if (r == 0)
+			return &c->names[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int too_many_targets(const struct pw_policy *pol, const struct pw_cname *x, struct pw_diag *d)
+{
+	const struct pw_rule *r = &pol->rules[x->rules[0] - 1];
+
+	pw_diag_error(d, r->file, r->line, 0, "the host name \"%s\" falls in more than %d peer classes, "
+		      "the most one name feeds: each different set of peer-restricted rules on a port is "
+		      "a class; merge the rules that name it into one rule with a port list, and give the "
+		      "restricted rules on its ports the same port lists", x->text, PW_NAME_TARGETS);
+	return -E2BIG;
+}
+
+/* Each name's targets: per class (ascending), its first rule naming it. */
+static int names_target(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses,
+			struct pw_diag *d)
+{
+	uint32_t *last = calloc(out->nnames ? out->nnames : 1, sizeof(*last));	/* class targeted last */
+
+	if (!last)
+		return -ENOMEM;
+	for (uint32_t k = 1; k <= nclasses; k++) {
+		const struct pw_class *cl = &out->classes[k - 1];
+		for (uint32_t i = 0; i < cl->nrules; i++) {
+			const struct pw_rule *r = &pol->rules[cl->rules[i] - 1];
+			for (size_t j = 0; j < r->nnames; j++) {
+				struct pw_cname *x = name_find(out, r->names[j]);
+				size_t at = (size_t)(x - out->names);
+				if (last[at] == k)
+					continue;	/* an earlier rule of this class names it */
+				if (x->ntargets == PW_NAME_TARGETS) {
+					free(last);
+					return too_many_targets(pol, x, d);
+				}
+				last[at] = k;
+				x->t[x->ntargets++] = (struct pw_name_target){ .peer_class = k, .rule = r->id };
+			}
+		}
+	}
+	free(last);
+	return 0;
+}
+
+/* Two names with the same key would share one map entry. */
+static int names_distinct(const struct pw_compiled *c, struct pw_diag *d)
+{
+	for (size_t i = 0; i < c->nnames; i++)
+		for (size_t j = i + 1; j < c->nnames; j++)
+			if (c->names[i].hash == c->names[j].hash && c->names[i].wild == c->names[j].wild) {
+				pw_diag_error(d, NULL, 0, 0, "the host names \"%s\" and \"%s\" have the same "
+					      "64-bit hash, so the datapath cannot tell them apart: write one of "
+					      "them as addresses", c->names[i].text, c->names[j].text);
+				return -E2BIG;
+			}
+	return 0;
+}
+
+static int cmp_ip(const void *a, const void *b)
+{
+	const struct pw_ip *x = a, *y = b;
+
+	if (x->fam != y->fam)
+		return x->fam < y->fam ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+/* The names with their targets, and the resolvers. */
+static int compile_names(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses,
+			 struct pw_diag *d)
+{
+	int rc = names_collect(pol, out);
+
+	if (!rc)
+		rc = names_target(pol, out, nclasses, d);
+	if (!rc && out->nnames > 1)
+		rc = names_distinct(out, d);
+	for (size_t i = 0; i < pol->nresolvers; i++)
+		out->resolvers[i] = pol->resolvers[i].ip;
+	out->nresolvers = pol->nresolvers;
+	qsort(out->resolvers, out->nresolvers, sizeof(*out->resolvers), cmp_ip);
+	return rc;
+}
+
+void pw_name_entry(const struct pw_compiled *c, size_t i, uint32_t half, struct pw_name_key *k,
+		   struct pw_name_val *v)
+{
+	const struct pw_cname *x = &c->names[i];
+
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	k->hash = x->hash;
+	k->half = half;
+	k->wild = x->wild;
+	v->id = (uint32_t)i + 1;
+	v->wire_len = x->wire_len;
+	v->ntargets = x->ntargets;
+	memcpy(v->t, x->t, sizeof(v->t));
+	memcpy(v->wire, x->wire, x->wire_len);
+}
+
+/* The names and resolvers, hashed only when there are any: a policy
+ * without them keeps the hash it had before names existed. */
+static void hash_names(struct pw_sha256 *s, const struct pw_compiled *c)
+{
+	uint64_t n = c->nnames, nr = c->nresolvers;
+
+	if (!n && !nr)
+		return;
+	pw_sha256_update(s, "names", 5);
+	pw_sha256_update(s, &n, sizeof(n));
+	for (size_t i = 0; i < c->nnames; i++) {
+		const struct pw_cname *x = &c->names[i];
+		pw_sha256_update(s, &x->wild, 1);
+		pw_sha256_update(s, &x->wire_len, sizeof(x->wire_len));
+		pw_sha256_update(s, x->wire, x->wire_len);
+		pw_sha256_update(s, &x->ntargets, 1);
+		pw_sha256_update(s, x->t, x->ntargets * sizeof(*x->t));
+	}
+	pw_sha256_update(s, &nr, sizeof(nr));
+	pw_sha256_update(s, c->resolvers, c->nresolvers * sizeof(*c->resolvers));
+}
+
 static void hash_compiled(struct pw_compiled *c)
 {
 	struct pw_sha256 s;
@@ -434,6 +646,7 @@ static void hash_compiled(struct pw_compiled *c)
 	}
 	pw_sha256_update(&s, &n, sizeof(n));
 	pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
+	hash_names(&s, c);
 	pw_sha256_final(&s, c->hash);
 }
 
@@ -460,6 +673,8 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 		rc = class_entries(&c, k, &cap);
 	if (!rc)
 		rc = export_classes(&c, out);
+	if (!rc)
+		rc = compile_names(pol, out, (uint32_t)c.nclasses, d);
 	if (!rc) {
 		out->rule_fp = malloc((pol->nrules + 1) * sizeof(*out->rule_fp));
 		if (!out->rule_fp)
@@ -481,7 +696,7 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 			      "merge peer prefixes, or give rules that share ports the same peers",
 			      out->npeers, PW_MAX_PEER_ENTRIES);
 		rc = -E2BIG;
-	} else if (rc) {
+	} else if (rc) {	/* the first error wins: a names error stays */
 		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
 	}
 	if (rc) {
@@ -502,6 +717,10 @@ void pw_compiled_free(struct pw_compiled *c)
 	free(c->classes);
 	free(c->class_rules);
 	free(c->rule_fp);
+	for (size_t i = 0; i < c->nnames; i++)
+		free(c->names[i].text);
+	free(c->names);
+	free(c->name_rules);
 	memset(c, 0, sizeof(*c));
 }
 

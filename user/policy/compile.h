@@ -2,6 +2,7 @@
 #ifndef PW_COMPILE_H
 #define PW_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,24 @@ struct pw_class {
 	size_t entries;			/* its peer-trie entries, both families */
 };
 
+/* A host name or wildcard of the policy, as the datapath matches it
+ * (include/portwall.h, "Host names"): learned addresses of the name go
+ * into the peer trie as (class, address) -> rule for each target. */
+struct pw_cname {
+	char *text;		/* as written, lowercased, no trailing dot: "*.mycontactcenter.net" */
+	bool wild;		/* text is "*." and the name: one or more labels in front of it */
+	uint16_t wire_len;
+	uint8_t wire[PW_NAME_WIRE_MAX + 1];	/* lowercase wire form, without the "*." */
+	uint64_t hash;		/* pw_name_hash(wire, wire_len): pw_name_key.hash */
+	const uint32_t *rules;	/* ascending ids of the rules that name it */
+	uint32_t nrules;
+	/* per peer class that holds one of those rules (ascending class id):
+	 * the first rule of the class that names it; none when each of its
+	 * rules comes after an unrestricted rule of its action on every port */
+	uint8_t ntargets;
+	struct pw_name_target t[PW_NAME_TARGETS];
+};
+
 struct pw_compiled {
 	struct pw_slot *slots;		/* PW_SLOT_COUNT entries, index = slot */
 	struct pw_peer_entry *peers;	/* sorted by (scope, address, length) */
@@ -39,7 +58,20 @@ struct pw_compiled {
 	 * (action, directions, protocols, ports, peers), so that a reload can
 	 * tell which rules it kept */
 	uint64_t *rule_fp;
+	/* the host names and wildcards, sorted by text; a name's id in the
+	 * maps (pw_name_val.id) is its index + 1 */
+	struct pw_cname *names;
+	size_t nnames;
+	uint32_t *name_rules;		/* storage of every name's rule ids */
+	/* the policy's `resolver` addresses, sorted; none: the caller takes
+	 * the nameservers of /etc/resolv.conf (policy/resolv.h) */
+	struct pw_ip resolvers[PW_RESOLVERS_MAX];
+	size_t nresolvers;
 };
+
+/* The pw_names entry of name i (0-based) for a half. */
+void pw_name_entry(const struct pw_compiled *c, size_t i, uint32_t half, struct pw_name_key *k,
+		   struct pw_name_val *v);
 
 /* One stretch of a slot group over which the set of matching rules is
  * constant: slots [base+lo, base+hi], rule ids ids[0..n) ascending. */

@@ -1,11 +1,34 @@
 /* explain.c - one packet's verdict from the compiled tables, in words. */
 #include "policy/explain.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/num.h"
+
+/* A host name as the peer of a query. */
+static int query_name(const char *peer, struct pw_query *q, char *err, size_t errsz)
+{
+	char why[400];
+	size_t at;
+	bool wild;
+
+	switch (pw_hostname_parse(peer, q->name, &wild, &at, why, sizeof(why))) {
+	case PW_HOST_OK:
+		if (!wild)
+			return 0;
+		q->name[0] = '\0';
+		return pw_errf(err, errsz, -1, "a query names one host, not a wildcard: try a name \"%s\" "
+			       "matches, such as www%s", peer, peer + 1);
+	case PW_HOST_BAD:
+		return pw_errf(err, errsz, -1, "peer \"%s\": %s", peer, why);
+	default:
+		return pw_errf(err, errsz, -1, "peer must be an IPv4 or IPv6 address or a host name, got \"%s\"",
+			       peer);
+	}
+}
 
 int pw_query_parse(const char *dir, const char *proto, const char *peer, const char *port,
 		   struct pw_query *q, char *err, size_t errsz)
@@ -26,11 +49,11 @@ int pw_query_parse(const char *dir, const char *proto, const char *peer, const c
 		return pw_errf(err, errsz, -1, "unknown protocol \"%s\": use tcp, udp, icmp, icmpv6, "
 			    "or an IP protocol name or number", proto);
 	q->proto = (uint8_t)p;
-	if (!pw_addr_parse(peer, &q->fam, q->addr))
-		return pw_errf(err, errsz, -1, "peer must be an IPv4 or IPv6 address, got \"%s\"", peer);
-	if (q->proto == 1 && q->fam == PW_FAM_V6)
+	if (!pw_addr_parse(peer, &q->fam, q->addr) && query_name(peer, q, err, errsz))
+		return -1;
+	if (q->proto == 1 && q->fam == PW_FAM_V6 && !q->name[0])
 		return pw_errf(err, errsz, -1, "icmp is IPv4; for the IPv6 peer %s use icmpv6", peer);
-	if (q->proto == 58 && q->fam == PW_FAM_V4)
+	if (q->proto == 58 && q->fam == PW_FAM_V4 && !q->name[0])
 		return pw_errf(err, errsz, -1, "icmpv6 is IPv6; for the IPv4 peer %s use icmp", peer);
 	if (q->proto == 6 || q->proto == 17) {
 		if (!port)
@@ -64,6 +87,121 @@ uint32_t pw_query_slot(const struct pw_query *q)
 	}
 }
 
+/* "PASS|DROP  WHERE  WHAT" */
+static void verdict_line(const struct pw_policy *pol, const struct pw_query *q, const struct pw_verdict *v,
+			 char *line, size_t size)
+{
+	const char *act = v->action == PW_PASS ? "PASS" : "DROP";
+
+	if (v->rule == PW_RULE_DEFAULT) {
+		snprintf(line, size, "%s  default  default %s %s", act, q->dir == PW_DIR_IN ? "in" : "out",
+			 v->action == PW_PASS ? "allow" : "drop");
+		return;
+	}
+	const struct pw_rule *r = &pol->rules[v->rule - 1];
+	snprintf(line, size, "%s  %s:%d  %s", act, r->file, r->line, r->text);
+}
+
+/* The rule a learned address of name x gets in class cls, 0 for none. */
+static uint32_t target_in(const struct pw_cname *x, uint32_t cls)
+{
+	for (unsigned k = 0; cls && k < x->ntargets; k++)
+		if (x->t[k].peer_class == cls)
+			return x->t[k].rule;
+	return 0;
+}
+
+static void append(char *line, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *line, size_t size, const char *fmt, ...)
+{
+	size_t o = strlen(line);
+	va_list ap;
+
+	if (o + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line + o, size - o, fmt, ap);
+	va_end(ap);
+}
+
+/* The rule that would decide instead if the address were learned for a
+ * name: the first with a target in the class that can change the action
+ * (deny when it passes now; allow when only the default drops it). */
+static uint32_t changing_rule(const struct pw_slot *s, const struct pw_cname *x, const struct pw_verdict *v)
+{
+	if (v->action == PW_PASS)
+		return target_in(x, s->deny_class);
+	if (v->rule == PW_RULE_DEFAULT)
+		return target_in(x, s->allow_class);
+	return 0;	/* a deny rule drops it: deny wins */
+}
+
+/* One line per rule with names that would change an address's verdict. */
+static void name_rules(const struct pw_policy *pol, const struct pw_compiled *c, const struct pw_query *q,
+		       const struct pw_verdict *v, char *line, size_t size)
+{
+	const struct pw_slot *s = &c->slots[v->slot];
+	char a[64];
+	struct pw_prefix host = { .fam = q->fam, .len = (uint8_t)pw_fam_bits(q->fam) };
+
+	if (!c->nnames)
+		return;
+	memcpy(host.addr, q->addr, 16);
+	pw_prefix_format(&host, a, sizeof(a), true);
+	for (uint32_t id = 1; id <= c->nrules; id++) {
+		const char *sep = "";
+		for (size_t i = 0; i < c->nnames; i++) {
+			if (changing_rule(s, &c->names[i], v) != id)
+				continue;
+			if (!*sep) {
+				const struct pw_rule *r = &pol->rules[id - 1];
+				append(line, size, "\n      rule %u (%s:%d) %s it if %s is an address of ", id, r->file,
+				       r->line, r->action == PW_PASS ? "allows" : "denies", a);
+			}
+			append(line, size, "%s%s", sep, c->names[i].text);
+			sep = " or ";
+		}
+		if (*sep)
+			append(line, size, ", learned from DNS");
+	}
+}
+
+/* A host name as the peer: the verdict for an address learned for it. */
+static void explain_name(const struct pw_policy *pol, const struct pw_compiled *c, const struct pw_query *q,
+			 struct pw_verdict *v, char *line, size_t size)
+{
+	uint32_t slot = pw_query_slot(q), td = 0, ta = 0;
+	const struct pw_slot *s = &c->slots[slot];
+	const char *sep = "";
+
+	memset(v, 0, sizeof(*v));
+	v->slot = slot;
+	for (size_t i = 0; i < c->nnames; i++) {
+		const struct pw_cname *x = &c->names[i];
+		if (!pw_hostname_matches(x->text, q->name))
+			continue;
+		uint32_t d = target_in(x, s->deny_class), al = target_in(x, s->allow_class);
+		td = d && (!td || d < td) ? d : td;
+		ta = al && (!ta || al < ta) ? al : ta;
+	}
+	v->rule = pw_decide(s, td, td ? 0 : ta, &v->action);
+	verdict_line(pol, q, v, line, size);
+	for (size_t i = 0; i < c->nnames; i++) {
+		if (!pw_hostname_matches(c->names[i].text, q->name))
+			continue;
+		if (!*sep)
+			append(line, size, "\n      for an address learned from DNS for %s, which the policy names as ",
+			       q->name);
+		append(line, size, "%s%s", sep, c->names[i].text);
+		sep = ", ";
+	}
+	if (*sep)
+		append(line, size, "; where a rule's prefix covers that address too, explain the address");
+	else
+		append(line, size, "\n      no rule names %s: nothing is learned for it, and its addresses are "
+		       "judged as any other (this is the verdict where no rule's prefix covers one)", q->name);
+}
+
 void pw_explain(const struct pw_policy *pol, const struct pw_compiled *c, const struct pw_query *q,
 		struct pw_verdict *v, char *line, size_t size)
 {
@@ -84,13 +222,11 @@ void pw_explain(const struct pw_policy *pol, const struct pw_compiled *c, const 
 			 "whatever the policy", PW_ICMPV6_ND_FIRST, PW_ICMPV6_ND_LAST);
 		return;
 	}
-	pw_decide_packet(c, pw_query_slot(q), q->fam, q->addr, v);
-	const char *act = v->action == PW_PASS ? "PASS" : "DROP";
-	if (v->rule == PW_RULE_DEFAULT) {
-		snprintf(line, size, "%s  default  default %s %s", act, q->dir == PW_DIR_IN ? "in" : "out",
-			 v->action == PW_PASS ? "allow" : "drop");
+	if (q->name[0]) {
+		explain_name(pol, c, q, v, line, size);
 		return;
 	}
-	const struct pw_rule *r = &pol->rules[v->rule - 1];
-	snprintf(line, size, "%s  %s:%d  %s", act, r->file, r->line, r->text);
+	pw_decide_packet(c, pw_query_slot(q), q->fam, q->addr, v);
+	verdict_line(pol, q, v, line, size);
+	name_rules(pol, c, q, v, line, size);
 }

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "policy/files.h"
+#include "policy/hostname.h"
 #include "policy/policy.h"
+#include "policy/resolv.h"
 #include "portwall.h"
 
 enum tok_type { T_WORD, T_STR, T_COMMA, T_EQ };
@@ -98,6 +100,18 @@ static int err_at(struct parser *p, const struct tok *t, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pw_diag_error(p->d, p->file, t->line, t->col, "%s", msg);
+	return -1;
+}
+
+/* An error at byte off of the token: its column counts characters. */
+static int err_in(struct parser *p, const struct tok *t, size_t off, const char *msg)
+{
+	int col = t->col;
+
+	for (size_t i = 0; i < off && t->s[i]; i++)
+		if (((unsigned char)t->s[i] & 0xc0) != 0x80)
+			col++;
+	pw_diag_error(p->d, p->file, t->line, col, "%s", msg);
 	return -1;
 }
 
@@ -361,7 +375,51 @@ struct pfx_list {
 	struct pw_prefix *p;
 	size_t n, cap;
 	bool any;
+	char **names;		/* host names and wildcards, owned */
+	size_t nnames, names_cap;
 };
+
+static void pfx_list_free(struct pfx_list *l)
+{
+	for (size_t i = 0; i < l->nnames; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->p);
+	memset(l, 0, sizeof(*l));
+}
+
+static int push_name(struct parser *p, struct pfx_list *l, const char *name)
+{
+	if (grow((void **)&l->names, &l->names_cap, l->nnames + 1, sizeof(*l->names)))
+		return oom(p);
+	l->names[l->nnames] = strdup(name);
+	if (!l->names[l->nnames])
+		return oom(p);
+	l->nnames++;
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort the names and drop repeats. */
+static void normalize_names(char **v, size_t *n)
+{
+	size_t o = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), cmp_name);
+	for (size_t i = 1; i < *n; i++) {
+		if (strcmp(v[i], v[o]) == 0)
+			free(v[i]);
+		else
+			v[++o] = v[i];
+	}
+	*n = o + 1;
+}
 
 static int push_prefix(struct parser *p, struct pfx_list *l, const struct pw_prefix *x)
 {
@@ -371,7 +429,41 @@ static int push_prefix(struct parser *p, struct pfx_list *l, const struct pw_pre
 	return 0;
 }
 
-/* One peer item: CIDR, address, @set or any. */
+/* @NAME: the prefixes and names of a set defined before. */
+static int peer_set(struct parser *p, const struct tok *t, struct pfx_list *l)
+{
+	const struct pw_set *s = find_set(p->pol, t->s + 1);
+
+	if (!s)
+		return err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" "
+			      "before this line", t->s, t->s + 1);
+	for (size_t i = 0; i < s->n; i++)
+		if (push_prefix(p, l, &s->pfx[i]))
+			return -1;
+	for (size_t i = 0; i < s->nnames; i++)
+		if (push_name(p, l, s->names[i]))
+			return -1;
+	return 0;
+}
+
+/* Not an address: a host name, a wildcard, or neither. */
+static int peer_name(struct parser *p, const struct tok *t, struct pfx_list *l)
+{
+	char name[PW_HOSTNAME_MAX + 1], why[400];
+	size_t at = 0;
+	bool wild;
+
+	switch (pw_hostname_parse(t->s, name, &wild, &at, why, sizeof(why))) {
+	case PW_HOST_OK:
+		return push_name(p, l, name);
+	case PW_HOST_BAD:
+		return err_in(p, t, at, why);
+	default:
+		return err_at(p, t, "expected an address, CIDR, @set or \"any\", got \"%s\"", t->s);
+	}
+}
+
+/* One peer item: CIDR, address, host name, wildcard, @set or any. */
 static int parse_peer_item(struct parser *p, const struct tok *t, struct pfx_list *l)
 {
 	struct pw_prefix x;
@@ -383,16 +475,8 @@ static int parse_peer_item(struct parser *p, const struct tok *t, struct pfx_lis
 		l->any = true;
 		return push_prefix(p, l, &v4) || push_prefix(p, l, &v6) ? -1 : 0;
 	}
-	if (t->s[0] == '@') {
-		const struct pw_set *s = find_set(p->pol, t->s + 1);
-		if (!s)
-			return err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" "
-				      "before this line", t->s, t->s + 1);
-		for (size_t i = 0; i < s->n; i++)
-			if (push_prefix(p, l, &s->pfx[i]))
-				return -1;
-		return 0;
-	}
+	if (t->s[0] == '@')
+		return peer_set(p, t, l);
 	switch (pw_prefix_parse(t->s, &x)) {
 	case PW_ADDR_OK:
 		return push_prefix(p, l, &x);
@@ -409,7 +493,7 @@ static int parse_peer_item(struct parser *p, const struct tok *t, struct pfx_lis
 			      "or %.*s for the host", t->s, x.len, net, alen, t->s);
 	}
 	default:
-		return err_at(p, t, "expected an address, CIDR, @set or \"any\", got \"%s\"", t->s);
+		return peer_name(p, t, l);
 	}
 }
 
@@ -504,8 +588,8 @@ static int st_default(struct parser *p, const struct stmt *st)
 			 p->dflt_file[dir], p->dflt_line[dir], act == PW_PASS ? "allow" : "drop"))
 		return oom(p);
 	p->pol->dflt[dir] = (uint8_t)act;
-	p->dflt_file[dir] = p->file;
-	p->dflt_line[dir] = st->t[0].line;
+	p->dflt_file[dir] = p->pol->dflt_file[dir] = p->file;
+	p->dflt_line[dir] = p->pol->dflt_line[dir] = st->t[0].line;
 	return 0;
 }
 
@@ -566,6 +650,7 @@ static int st_set(struct parser *p, const struct stmt *st)
 		goto fail;
 	}
 	normalize_prefixes(l.p, &l.n);
+	normalize_names(l.names, &l.nnames);
 	if (grow((void **)&p->pol->sets, &p->sets_cap, p->pol->nsets + 1,
 		 sizeof(*p->pol->sets))) {
 		oom(p);
@@ -579,13 +664,76 @@ static int st_set(struct parser *p, const struct stmt *st)
 	}
 	s->pfx = l.p;
 	s->n = l.n;
+	s->names = l.names;
+	s->nnames = l.nnames;
 	s->file = p->file;
 	s->line = nt->line;
 	p->pol->nsets++;
 	return 0;
 fail:
-	free(l.p);
+	pfx_list_free(&l);
 	return -1;
+}
+
+/* One resolver: the address of a DNS server whose answers cross an
+ * interface (no prefix, zone, loopback stub or IPv4-mapped form). */
+static int resolver_addr(struct parser *p, const struct tok *t, struct pw_ip *ip)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff }, zero[16] = { 0 };
+	const char *slash = t->type == T_WORD ? strchr(t->s, '/') : NULL;
+
+	if (slash)
+		return err_at(p, t, "a resolver is one address, not a prefix: drop the \"%s\"", slash);
+	if (t->type == T_WORD && strchr(t->s, '%'))
+		return err_at(p, t, "\"%s\" has a zone: a resolver is known by its address alone; write it "
+			      "without \"%s\"", t->s, strchr(t->s, '%'));
+	if (t->type != T_WORD || !pw_addr_parse(t->s, &ip->fam, ip->addr))
+		return err_at(p, t, "expected the IPv4 or IPv6 address of a DNS server, got \"%s\"", tok_show(t));
+	if (pw_ip_loopback(ip))
+		return err_at(p, t, "%s is a loopback address: its answers never cross an interface; name the "
+			      "servers the local resolver forwards to (resolvectl status lists them)", t->s);
+	if (memcmp(ip->addr, zero, pw_fam_bits(ip->fam) / 8) == 0)
+		return err_at(p, t, "%s is no server's address; give the DNS server's address", t->s);
+	if (ip->fam == PW_FAM_V6 && memcmp(ip->addr, mapped, sizeof(mapped)) == 0)
+		return err_at(p, t, "\"%s\" is an IPv4-mapped address, never on the wire; write %u.%u.%u.%u",
+			      t->s, ip->addr[12], ip->addr[13], ip->addr[14], ip->addr[15]);
+	return 0;
+}
+
+/* Add a resolver to the policy unless it is there; at most PW_RESOLVERS_MAX. */
+static int resolver_add(struct parser *p, const struct tok *t, const struct pw_ip *ip)
+{
+	struct pw_policy *pol = p->pol;
+
+	for (size_t i = 0; i < pol->nresolvers; i++)
+		if (pol->resolvers[i].ip.fam == ip->fam && memcmp(pol->resolvers[i].ip.addr, ip->addr, 16) == 0)
+			return 0;
+	if (pol->nresolvers == PW_RESOLVERS_MAX)
+		return err_at(p, t, "more than %d resolvers (the first at %s:%d): a policy takes at most %d, "
+			      "its includes too; remove one", PW_RESOLVERS_MAX, pol->resolvers[0].file,
+			      pol->resolvers[0].line, PW_RESOLVERS_MAX);
+	pol->resolvers[pol->nresolvers++] = (struct pw_resolver){ .ip = *ip, .file = p->file, .line = t->line };
+	return 0;
+}
+
+/* resolver ADDR[, ADDR ...] */
+static int st_resolver(struct parser *p, const struct stmt *st)
+{
+	size_t i = 1;
+
+	if (st->n < 2)
+		return err_end(p, st, "the address of a DNS server, as in resolver 192.0.2.53");
+	for (;;) {
+		struct pw_ip ip = { 0 };
+		if (resolver_addr(p, &st->t[i], &ip) || resolver_add(p, &st->t[i], &ip))
+			return -1;
+		if (++i >= st->n)
+			return 0;
+		if (st->t[i].type != T_COMMA)
+			return err_at(p, &st->t[i], "expected \",\" or end of line, got \"%s\"", tok_show(&st->t[i]));
+		if (++i >= st->n)
+			return err_end(p, st, "a DNS server's address after \",\"");
+	}
 }
 
 static int proto_word(const char *s)
@@ -790,18 +938,17 @@ static void rule_settle_peers(struct rule_acc *a)
 	if (!a->have_peers)
 		return;
 	normalize_prefixes(a->peers.p, &a->peers.n);
+	normalize_names(a->peers.names, &a->peers.nnames);
 	/* "any", or both whole address families, is no restriction */
 	for (size_t k = 0; k < a->peers.n; k++) {
 		all4 |= a->peers.p[k].fam == PW_FAM_V4 && a->peers.p[k].len == 0;
 		all6 |= a->peers.p[k].fam == PW_FAM_V6 && a->peers.p[k].len == 0;
 	}
-	if (all4 && all6) {
-		free(a->peers.p);
-		a->peers.p = NULL;
-		a->peers.n = 0;
-	} else {
+	/* names add nothing to every address; without addresses they restrict */
+	if (all4 && all6)
+		pfx_list_free(&a->peers);
+	else
 		a->r.restricted = true;
-	}
 }
 
 /* Append the rule to the policy, which owns its parts from then on. */
@@ -809,6 +956,8 @@ static int rule_store(struct parser *p, const struct stmt *st, struct rule_acc *
 {
 	a->r.peers = a->peers.p;
 	a->r.npeers = a->peers.n;
+	a->r.names = a->peers.names;
+	a->r.nnames = a->peers.nnames;
 	a->r.text = strdup(st->text ? st->text : "");
 	if (!a->r.text)
 		return oom(p);
@@ -823,7 +972,7 @@ static int rule_store(struct parser *p, const struct stmt *st, struct rule_acc *
 /* A rule that failed: free what it gathered. */
 static void rule_acc_free(struct rule_acc *a)
 {
-	free(a->peers.p);
+	pfx_list_free(&a->peers);
 	free(a->r.ranges);
 	free(a->r.ports_text);
 	free(a->r.peers_text);
@@ -869,11 +1018,13 @@ static int statement(struct parser *p, const struct stmt *st)
 			return st_mode(p, st);
 		if (strcmp(t->s, "set") == 0)
 			return st_set(p, st);
+		if (strcmp(t->s, "resolver") == 0)
+			return st_resolver(p, st);
 		if (strcmp(t->s, "allow") == 0 || strcmp(t->s, "deny") == 0)
 			return st_rule(p, st);
 	}
-	return err_at(p, t, "expected a statement (policy, include, default, mode, set, allow or "
-		      "deny), got \"%s\"", tok_show(t));
+	return err_at(p, t, "expected a statement (policy, include, default, mode, set, resolver, allow "
+		      "or deny), got \"%s\"", tok_show(t));
 }
 
 /* The length of the UTF-8 sequence at s (n bytes left) if it is a
@@ -1167,12 +1318,20 @@ int pw_policy_parse_text(const char *name, const char *text, size_t len,
 	return finish(&p, name, enter_file(&p, name, real, NULL, text, len));
 }
 
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void pw_policy_free(struct pw_policy *pol)
 {
 	for (size_t i = 0; i < pol->nrules; i++) {
 		struct pw_rule *r = &pol->rules[i];
 		free(r->ranges);
 		free(r->peers);
+		free_names(r->names, r->nnames);
 		free(r->ports_text);
 		free(r->peers_text);
 		free(r->comment);
@@ -1182,6 +1341,7 @@ void pw_policy_free(struct pw_policy *pol)
 	for (size_t i = 0; i < pol->nsets; i++) {
 		free(pol->sets[i].name);
 		free(pol->sets[i].pfx);
+		free_names(pol->sets[i].names, pol->sets[i].nnames);
 	}
 	free(pol->sets);
 	for (size_t i = 0; i < pol->nfiles; i++)

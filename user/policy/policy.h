@@ -10,6 +10,7 @@
 
 #include "policy/addr.h"
 #include "lib/diag.h"
+#include "portwall.h"
 
 #define PW_INCLUDE_MAX_DEPTH 8
 
@@ -39,6 +40,10 @@ struct pw_rule {
 	bool restricted;
 	struct pw_prefix *peers;
 	size_t npeers;
+	/* peer host names and wildcards ("*.example.com"), lowercased, sorted
+	 * and unique (strcmp); a rule with names is restricted */
+	char **names;
+	size_t nnames;
 	char *ports_text;	/* as written, NULL when every port/type */
 	char *peers_text;	/* as written, NULL when any peer */
 	char *comment;		/* NULL when none */
@@ -51,13 +56,24 @@ struct pw_set {
 	char *name;
 	struct pw_prefix *pfx;
 	size_t n;
+	char **names;		/* host names and wildcards, as in pw_rule */
+	size_t nnames;
 	const char *file;
+	int line;
+};
+
+/* A DNS server whose answers teach the addresses of the policy's names. */
+struct pw_resolver {
+	struct pw_ip ip;
+	const char *file;	/* where it was first given */
 	int line;
 };
 
 struct pw_policy {
 	char *name;		/* from `policy "NAME"` in the root file, else its base name */
 	uint8_t dflt[2];	/* per direction: PW_PASS / PW_DROP */
+	const char *dflt_file[2];	/* the `default` line that set it, NULL when none did */
+	int dflt_line[2];
 	uint8_t mode;		/* PW_MODE_* */
 	struct pw_rule *rules;
 	size_t nrules;
@@ -65,6 +81,10 @@ struct pw_policy {
 	size_t nsets;
 	char **files;		/* every file read, root first, as opened */
 	size_t nfiles;
+	/* `resolver` lines, duplicates merged, in reading order; none: the
+	 * nameservers of /etc/resolv.conf at apply (policy/resolv.h) */
+	struct pw_resolver resolvers[PW_RESOLVERS_MAX];
+	size_t nresolvers;
 };
 
 /* What the parser does about a file others than root could have written

@@ -1,0 +1,599 @@
+/* test_dns.c - the DNS learner of the XDP and tc programs with
+ * BPF_PROG_TEST_RUN on private maps (root): a query the host sends to a
+ * resolver is recorded, the answer to it teaches its A/AAAA addresses to
+ * the names the question matches, and a SYN to a learned address passes by
+ * the name's rule; spoofed, unsolicited, mismatched and malformed answers
+ * teach nothing and are counted (docs/dns.md).
+ *
+ * The names are written into the maps by hand here (class and rule taken
+ * from a compiled policy whose rule names an address), so these cases test
+ * the datapath alone; the hash is computed by this file's own code, from
+ * the definition in include/portwall.h, as a check of the BPF's. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "dp_env.h"
+#include "harness.h"
+#include "datapath/loader.h"
+#include "policy/packet.h"
+
+/* rule 1: DNS to the resolver; rule 2: HTTPS to a placeholder address,
+ * whose peer class the test's names feed */
+#define RULES                                           \
+	"default out drop\n"                            \
+	"allow out udp port 53 to 192.0.2.53\n"         \
+	"allow out tcp port 443 to 198.51.100.250\n"
+#define POLICY "default in drop\n" RULES
+#define RULE_HTTPS 2
+#define HOST "192.0.2.2"
+#define RESOLVER "192.0.2.53"
+
+/* ---- DNS messages --------------------------------------------------------- */
+
+struct msg {
+	uint8_t b[2048];
+	size_t n;
+};
+
+static void put8(struct msg *m, unsigned v)
+{
+	if (m->n < sizeof(m->b))
+		m->b[m->n++] = (uint8_t)v;
+}
+
+static void put16(struct msg *m, unsigned v)
+{
+	put8(m, v >> 8);
+	put8(m, v);
+}
+
+static void put32(struct msg *m, uint32_t v)
+{
+	put16(m, v >> 16);
+	put16(m, v & 0xffff);
+}
+
+/* "a.b.c" in wire form, with the root label */
+static void put_name(struct msg *m, const char *name)
+{
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t len = dot ? (size_t)(dot - name) : strlen(name);
+		put8(m, (unsigned)len);
+		for (size_t i = 0; i < len; i++)
+			put8(m, (uint8_t)name[i]);
+		name += len + (dot ? 1 : 0);
+	}
+	put8(m, 0);
+}
+
+static void header(struct msg *m, unsigned txid, unsigned flags, unsigned qd, unsigned an)
+{
+	m->n = 0;
+	put16(m, txid);
+	put16(m, flags);
+	put16(m, qd);
+	put16(m, an);
+	put16(m, 0);
+	put16(m, 0);
+}
+
+static void question(struct msg *m, const char *name, unsigned type)
+{
+	put_name(m, name);
+	put16(m, type);
+	put16(m, 1);
+}
+
+/* an A record (pointer to the question's name at 12) */
+static void rr_a(struct msg *m, const char *addr, uint32_t ttl)
+{
+	struct in_addr a;
+	inet_pton(AF_INET, addr, &a);
+	put16(m, 0xc00c);
+	put16(m, 1);
+	put16(m, 1);
+	put32(m, ttl);
+	put16(m, 4);
+	for (int i = 0; i < 4; i++)
+		put8(m, ((uint8_t *)&a)[i]);
+}
+
+static void rr_aaaa(struct msg *m, const char *addr, uint32_t ttl)
+{
+	struct in6_addr a;
+	inet_pton(AF_INET6, addr, &a);
+	put16(m, 0xc00c);
+	put16(m, 28);
+	put16(m, 1);
+	put32(m, ttl);
+	put16(m, 16);
+	for (int i = 0; i < 16; i++)
+		put8(m, a.s6_addr[i]);
+}
+
+/* a CNAME from the question to target, then A records name target */
+static void rr_cname(struct msg *m, const char *target, uint32_t ttl)
+{
+	struct msg t = { .n = 0 };
+	put_name(&t, target);
+	put16(m, 0xc00c);
+	put16(m, 5);
+	put16(m, 1);
+	put32(m, ttl);
+	put16(m, (unsigned)t.n);
+	for (size_t i = 0; i < t.n; i++)
+		put8(m, t.b[i]);
+}
+
+static void query(struct msg *m, unsigned txid, const char *name)
+{
+	header(m, txid, 0x0100, 1, 0);
+	question(m, name, 1);
+}
+
+/* ---- names into the maps -------------------------------------------------- */
+
+/* The hash of include/portwall.h, written out here from its definition. */
+static uint64_t name_hash(const uint8_t *wire, size_t len)
+{
+	size_t off[128], n = 0;
+
+	for (size_t i = 0; i < len && n < 128; i += 1 + wire[i])
+		off[n++] = i;
+	uint64_t h = PW_NAME_SEED;
+	while (n--) {
+		uint64_t l = PW_NAME_SEED;
+		for (size_t i = 0; i <= wire[off[n]]; i++)
+			l = pw_label_hash_byte(l, wire[off[n] + i]);
+		h = pw_name_mix(h, l);
+	}
+	return h;
+}
+
+/* "*.b.c" or "a.b.c" with one target: the HTTPS rule's class */
+static void name_entry(const char *text, struct pw_name_key *k, struct pw_name_val *v, uint32_t id)
+{
+	struct msg w = { .n = 0 };
+	int wild = strncmp(text, "*.", 2) == 0;
+
+	put_name(&w, text + (wild ? 2 : 0));
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	v->wire_len = (uint16_t)(w.n - 1);	/* no root label */
+	memcpy(v->wire, w.b, v->wire_len);
+	k->hash = name_hash(v->wire, v->wire_len);
+	k->wild = (uint8_t)wild;
+	uint32_t slot = pw_slot_l4(PW_DIR_OUT, PW_L4_TCP, 443);
+	v->ntargets = 1;
+	v->t[0].peer_class = E.c.slots[slot].allow_class;
+	v->t[0].rule = RULE_HTTPS;
+}
+
+static int up_policy_names(const char *policy, const char *const *names, size_t n)
+{
+	struct pw_name_key keys[8];
+	struct pw_name_val vals[8];
+	struct pw_resolver_key rk = { .fam = PW_FAM_V4 };
+	char err[256];
+
+	if (up_with("t.policy", policy, 0, NULL) || n > 8)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		name_entry(names[i], &keys[i], &vals[i], (uint32_t)i + 1);
+	inet_pton(AF_INET, RESOLVER, rk.addr);
+	struct pw_dp_names nm = { keys, vals, n, &rk, 1 };
+	if (pw_dp_write_names(&E.dp, 0, &nm, err, sizeof(err))) {
+		fprintf(stderr, "    %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int up_names(const char *const *names, size_t n)
+{
+	return up_policy_names(POLICY, names, n);
+}
+
+/* ---- packets -------------------------------------------------------------- */
+
+/* Run the packet of `words` carrying DNS message m (NULL: none); the
+ * verdict. */
+static int run(const char *words, const struct msg *m)
+{
+	char line[256], err[256];
+	struct pw_pktspec s;
+	static uint8_t frame[PW_PKT_OUT_MAX];
+	struct pw_dp_result r;
+
+	snprintf(line, sizeof(line), "%s len %zu", words, m ? m->n : 0);
+	if (pw_pkt_parse_line(line, &s, err, sizeof(err))) {
+		FAILF("bad packet \"%s\": %s", line, err);
+		return -1;
+	}
+	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
+	if (m)
+		memcpy(frame + len - m->n, m->b, m->n);
+	if (pw_dp_judge(&E.dp, E.c.nrules, s.dir, frame, len, &r)) {
+		FAILF("running \"%s\" failed", line);
+		return -1;
+	}
+	return r.verdict;
+}
+
+static struct pw_dns_stats dns(void)
+{
+	struct pw_dns_stats st;
+	if (pw_dp_dns_stats(&E.dp, &st))
+		FAILF("reading pw_dns_stats failed");
+	return st;
+}
+
+#define Q_OUT "out udp " HOST ":40000 " RESOLVER ":53"
+#define A_IN "in udp " RESOLVER ":53 " HOST ":40000"
+#define SYN_TO(addr) "out tcp " HOST ":41000 " addr ":443 syn"
+
+/* ask and get answer `a` (txid 0x1234, name asked `name`) */
+static void ask(const char *name)
+{
+	struct msg q;
+	query(&q, 0x1234, name);
+	CHECK_EQ_INT(run(Q_OUT, &q), PW_PASS);
+}
+
+/* ---- cases ---------------------------------------------------------------- */
+
+TEST(answer_teaches_the_name_first_syn_passes)
+{
+	const char *names[] = { "pop1-ccans.mycontactcenter.net" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_DROP);
+	ask("pop1-ccans.mycontactcenter.net");
+	CHECK_EQ_INT(dns().queries, 1);
+	header(&a, 0x1234, 0x8180, 1, 2);
+	question(&a, "pop1-ccans.mycontactcenter.net", 1);
+	rr_a(&a, "203.0.113.10", 30);
+	rr_a(&a, "203.0.113.11", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	struct pw_dns_stats st = dns();
+	CHECK_EQ_INT(st.answers, 1);
+	CHECK_EQ_INT(st.learned, 2);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.11"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.12"), NULL), PW_DROP);	/* never answered */
+	/* the same answer again teaches nothing new */
+	ask("pop1-ccans.mycontactcenter.net");
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	st = dns();
+	CHECK_EQ_INT(st.learned, 2);
+	CHECK_EQ_INT(st.refreshed, 2);
+	down();
+}
+
+TEST(case_insensitive_cname_chain_and_aaaa)
+{
+	const char *names[] = { "outlook.office365.com" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	ask("OutLook.Office365.COM");
+	header(&a, 0x1234, 0x8180, 1, 3);
+	question(&a, "OutLook.Office365.COM", 1);
+	rr_cname(&a, "outlook.ha.office365.com", 300);
+	rr_a(&a, "203.0.113.20", 30);
+	rr_aaaa(&a, "2001:db8::20", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 2);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.20"), NULL), PW_PASS);
+	down();
+}
+
+TEST(wildcard_needs_a_label_in_front)
+{
+	const char *names[] = { "*.mycontactcenter.net" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	/* the bare suffix is not under the wildcard: no query recorded */
+	ask("mycontactcenter.net");
+	CHECK_EQ_INT(dns().queries, 0);
+	ask("pop6-ccaws.mycontactcenter.net");
+	CHECK_EQ_INT(dns().queries, 1);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, "pop6-ccaws.mycontactcenter.net", 1);
+	rr_a(&a, "203.0.113.30", 60);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.30"), NULL), PW_PASS);
+	/* two labels in front match too */
+	ask("a.b.mycontactcenter.net");
+	CHECK_EQ_INT(dns().queries, 2);
+	/* a name that merely ends the same way is not under it */
+	ask("evilmycontactcenter.net");
+	CHECK_EQ_INT(dns().queries, 2);
+	down();
+}
+
+TEST(twenty_records_all_learned)
+{
+	const char *names[] = { "smtp.office365.com" };
+	struct msg a;
+	char addr[32];
+
+	REQUIRE(up_names(names, 1) == 0);
+	ask("smtp.office365.com");
+	header(&a, 0x1234, 0x8180, 1, 24);
+	question(&a, "smtp.office365.com", 1);
+	for (int i = 0; i < 24; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", 100 + i);
+		rr_a(&a, addr, 30);
+	}
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 24);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.123"), NULL), PW_PASS);
+	down();
+}
+
+/* answers an attacker would send: none teaches */
+TEST(spoofed_and_unsolicited_answers_teach_nothing)
+{
+	const char *names[] = { "login.microsoftonline.com" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, "login.microsoftonline.com", 1);
+	rr_a(&a, "203.0.113.66", 3600);
+	/* nothing asked: no flow, the policy drops it before DNS is read */
+	CHECK_EQ_INT(run(A_IN, &a), PW_DROP);
+	ask("login.microsoftonline.com");
+	/* from another address, to another port: dropped likewise */
+	CHECK_EQ_INT(run("in udp 192.0.2.54:53 " HOST ":40000", &a), PW_DROP);
+	CHECK_EQ_INT(run("in udp " RESOLVER ":53 " HOST ":40001", &a), PW_DROP);
+	CHECK_EQ_INT(dns().answers + dns().unsolicited, 0);
+	/* on the query's flow with another id: passes, teaches nothing */
+	a.b[1] = 0x35;
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().unsolicited, 1);
+	CHECK_EQ_INT(dns().learned, 0);
+	/* the real id, but another question than the one asked */
+	a.b[1] = 0x34;
+	a.n = 0;
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, "evil.example.net", 1);
+	rr_a(&a, "203.0.113.66", 3600);
+	run(A_IN, &a);
+	CHECK_EQ_INT(dns().mismatched, 1);
+	/* the query was spent: the right answer after it teaches nothing */
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, "login.microsoftonline.com", 1);
+	rr_a(&a, "203.0.113.66", 3600);
+	run(A_IN, &a);
+	CHECK_EQ_INT(dns().learned, 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_DROP);
+	/* a name the policy does not have is never recorded */
+	ask("www.example.com");
+	CHECK_EQ_INT(dns().queries, 1);
+	down();
+}
+
+/* Under default in allow the policy lets spoofed answers through: the
+ * learner alone must refuse them. */
+TEST(spoofed_answers_the_policy_lets_in_teach_nothing)
+{
+	const char *names[] = { "login.microsoftonline.com" };
+	struct msg a;
+
+	REQUIRE(up_policy_names("default in allow\n" RULES, names, 1) == 0);
+	ask("login.microsoftonline.com");
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, "login.microsoftonline.com", 1);
+	rr_a(&a, "203.0.113.66", 3600);
+	CHECK_EQ_INT(run("in udp 192.0.2.54:53 " HOST ":40000", &a), PW_PASS);	/* another source */
+	CHECK_EQ_INT(run("in udp " RESOLVER ":53 " HOST ":40001", &a), PW_PASS);	/* another port */
+	CHECK_EQ_INT(run("in udp " RESOLVER ":5353 " HOST ":40000", &a), PW_PASS);	/* not port 53 */
+	CHECK_EQ_INT(dns().unsolicited, 2);
+	CHECK_EQ_INT(dns().learned, 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_DROP);
+	/* the real answer still teaches: the spoofs spent nothing */
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 1);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_PASS);
+	down();
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A reload into the other half: the names it keeps keep what they
+ * learned; a name it drops forgets. */
+TEST(reload_keeps_learned_addresses_of_kept_names)
+{
+	const char *names[] = { "pop1-ccans.mycontactcenter.net", "smtp.office365.com" };
+	struct pw_name_key keys[2];
+	struct pw_name_val vals[2];
+	struct pw_resolver_key rk = { .fam = PW_FAM_V4 };
+	struct msg a;
+	char err[256];
+
+	REQUIRE(up_names(names, 2) == 0);
+	ask(names[0]);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, names[0], 1);
+	rr_a(&a, "203.0.113.10", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask(names[1]);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, names[1], 1);
+	rr_a(&a, "203.0.113.20", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 2);
+	/* half 1: the same rules, only the first name */
+	name_entry(names[0], &keys[0], &vals[0], 1);
+	inet_pton(AF_INET, RESOLVER, rk.addr);
+	struct pw_dp_names nm = { keys, vals, 1, &rk, 1 };
+	REQUIRE(pw_dp_write_half(&E.dp, 1, &E.c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_names(&E.dp, 1, &nm, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 1, now_ns()), 1);
+	REQUIRE(pw_dp_activate(&E.dp, 1, 2) == 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.20"), NULL), PW_DROP);
+	/* an address past its lifetime is not carried (half 0, written anew) */
+	REQUIRE(pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_names(&E.dp, 0, &nm, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, now_ns() + 301ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, now_ns()), 1);
+	down();
+}
+
+/* A learned address past its lifetime: new flows to it drop, the one
+ * opened while it lived goes on. */
+TEST(expired_address_refuses_new_flows_keeps_open_ones)
+{
+	const char *names[] = { "pop8-ccans.mycontactcenter.net" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	ask(names[0]);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, names[0], 1);
+	rr_a(&a, "203.0.113.10", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
+	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 syn,ack", NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack", NULL), PW_PASS);
+	/* still alive at 29 s: nothing removed */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 29ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 31ull * 1000000000ull), 1);
+	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.10:443 syn", NULL), PW_DROP);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack len 100", NULL), PW_PASS);
+	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 ack len 100", NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 fin,ack", NULL), PW_PASS);
+	/* nothing left to remove; the address is learned anew by an answer */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 31ull * 1000000000ull), 0);
+	ask(names[0]);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41002 203.0.113.10:443 syn", NULL), PW_PASS);
+	down();
+}
+
+/* a query to a server that is not a resolver of the policy */
+TEST(queries_to_other_servers_are_not_recorded)
+{
+	const char *names[] = { "login.microsoftonline.com" };
+	struct msg q;
+
+	REQUIRE(up_names(names, 1) == 0);
+	query(&q, 0x1234, "login.microsoftonline.com");
+	run("out udp " HOST ":40000 192.0.2.54:53", &q);	/* dropped by the policy too */
+	CHECK_EQ_INT(dns().queries, 0);
+	down();
+}
+
+/* One malformed answer: counted, nothing learned, the packet passes. */
+static void malformed(const struct msg *a, const char *what)
+{
+	struct pw_dns_stats before = dns();
+	ask("pop0-ccans.mycontactcenter.net");
+	int v = run(A_IN, a);
+	struct pw_dns_stats after = dns();
+	if (v != PW_PASS || after.learned != before.learned || after.malformed + after.truncated +
+	    after.mismatched != before.malformed + before.truncated + before.mismatched + 1)
+		FAILF("%s: verdict %d, learned %llu -> %llu, malformed %llu -> %llu, truncated %llu", what, v,
+		      (unsigned long long)before.learned, (unsigned long long)after.learned,
+		      (unsigned long long)before.malformed, (unsigned long long)after.malformed,
+		      (unsigned long long)after.truncated);
+}
+
+TEST(malformed_answers_teach_nothing)
+{
+	const char *names[] = { "pop0-ccans.mycontactcenter.net" };
+	const char *q = "pop0-ccans.mycontactcenter.net";
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	/* a record whose name points at itself (a loop) after a good one */
+	header(&a, 0x1234, 0x8180, 1, 2);
+	question(&a, q, 1);
+	rr_a(&a, "203.0.113.40", 30);
+	size_t at = a.n;
+	rr_a(&a, "203.0.113.41", 30);
+	a.b[at] = 0x3f;	/* a label of 63 running past the end */
+	malformed(&a, "label past the end");
+	/* a pointer past the end: records read as names that never end */
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, q, 1);
+	at = a.n;
+	rr_a(&a, "203.0.113.42", 30);
+	a.n = at + 1;
+	malformed(&a, "record cut short");
+	/* the answer count lies */
+	header(&a, 0x1234, 0x8180, 1, 5);
+	question(&a, q, 1);
+	rr_a(&a, "203.0.113.43", 30);
+	malformed(&a, "answer count lies");
+	/* rdlength past the end */
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, q, 1);
+	rr_a(&a, "203.0.113.44", 30);
+	a.b[a.n - 5] = 0x40;
+	malformed(&a, "rdlength past the end");
+	/* a compression pointer in the question */
+	header(&a, 0x1234, 0x8180, 1, 1);
+	put16(&a, 0xc00c);
+	put16(&a, 1);
+	put16(&a, 1);
+	rr_a(&a, "203.0.113.45", 30);
+	malformed(&a, "pointer in the question");
+	/* truncated (TC) */
+	header(&a, 0x1234, 0x8380, 1, 1);
+	question(&a, q, 1);
+	rr_a(&a, "203.0.113.46", 30);
+	malformed(&a, "truncated");
+	CHECK(dns().truncated >= 1);
+	CHECK_EQ_INT(dns().learned, 0);
+	for (int i = 40; i <= 46; i++) {
+		char w[80];
+		snprintf(w, sizeof(w), "out tcp " HOST ":41000 203.0.113.%d:443 syn", i);
+		CHECK_EQ_INT(run(w, NULL), PW_DROP);
+	}
+	down();
+}
+
+struct pw_test pw_tests[PW_MAX_TESTS];
+int pw_ntests, pw_test_failed;
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	if (geteuid() != 0) {
+		printf("test_dns needs root (BPF_PROG_TEST_RUN): skipped\n0 passed, 0 failed\n");
+		return 0;
+	}
+	for (int i = 0; i < pw_ntests; i++) {
+		if (argc > 1 && !strstr(pw_tests[i].name, argv[1]))
+			continue;
+		pw_test_failed = 0;
+		pw_tests[i].fn();
+		down();
+		printf("%s %s\n", pw_test_failed ? "FAIL" : "ok  ", pw_tests[i].name);
+		fflush(stdout);
+		pw_test_failed ? failed++ : passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# test_dns.sh - host names in a policy, with a real resolver (dnsmasq) and
+# real sockets between namespaces (root): the host under `default out
+# drop` connects by name and its first SYN passes; an address never
+# answered is dropped; a CNAME under a wildcard; after the name rotates
+# the new address works, the old one refuses new flows while a connection
+# opened to it keeps flowing; a reload keeps what the names learned.
+# docs/dns.md.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. tests/e2e/netns.sh
+e2e_setup test_dns pwd
+PEER="/usr/bin/python3 tests/e2e/pwpeer.py"
+command -v dnsmasq >/dev/null || { fail "dnsmasq (dnsmasq-base) is not installed: scripts/deps.sh installs it"; summary; exit 1; }
+
+# C: the resolver 192.0.2.53 and the servers 203.0.113.10-20; S: the host
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24 192.0.2.53/24 203.0.113.10/24 203.0.113.11/24 203.0.113.12/24 203.0.113.20/24"
+ins "$S" ip route add 203.0.113.0/24 via 192.0.2.1
+# what programs in S read as /etc/resolv.conf (ip netns exec), and what
+# portwall takes the resolver from: the policy names none
+mkdir -p "/etc/netns/$S"
+echo "nameserver 192.0.2.53" > "/etc/netns/$S/resolv.conf"
+dns_cleanup() { rm -rf "/etc/netns/$S"; e2e_cleanup; }
+trap dns_cleanup EXIT
+
+echo "203.0.113.10 pop1-ccans.mycontactcenter.net" > "$T/hosts"
+echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
+nsenter --net=/run/netns/"$C" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$T/hosts" \
+	--listen-address=192.0.2.53 --bind-interfaces --local-ttl=2 --cname=outlook.office365.com,outlook.ha.office365.com \
+	--pid-file="$T/dnsmasq.pid" --user=root --log-facility="$T/dnsmasq.log" &
+PIDS+=($!)
+DNSMASQ=$!
+e2e_bg "$C" "$T/srv" serve 120 443
+e2e_bg "$C" "$T/push" push 120 8443 6000 1000
+byname() { ip netns exec "$S" $PEER byname "$@"; }
+direct() { ins "$S" $PEER connect 0 "$1" "$2" 1.5; }
+
+cat > "$T/d.policy" <<'EOF'
+policy "names"
+default in drop
+default out drop
+allow out udp port 53 to 192.0.2.53
+allow out tcp port 443, 8443 to pop1-ccans.mycontactcenter.net, *.office365.com
+EOF
+"$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
+PIDS+=($!)
+RUN=$!
+for _ in $(seq 100); do [ -e "$ROOT/pw_names" ] && break; sleep 0.1; done
+expect_eq "run: applied the policy with names" "$([ -e "$ROOT/pw_names" ] && echo yes)" yes
+
+# 1. by name: the first SYN passes (a retransmission would take 1 s)
+expect_eq "by name: connected, first SYN" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.10"
+expect_eq "an address never answered: dropped" "$(direct 203.0.113.12 443)" timeout
+# 2. a CNAME chain under a wildcard
+expect_eq "wildcard, CNAME: connected" "$(byname outlook.office365.com 443 0.9)" "ok 203.0.113.20"
+# 3. a connection to the old address, its data pushed after the rotation
+ins "$S" $PEER hold 203.0.113.10 8443 41443 15 > "$T/hold" 2>&1 & PIDS+=($!)
+for _ in $(seq 30); do [ -s "$T/hold" ] && break; sleep 0.1; done
+expect_eq "the held connection opened" "$(head -n 1 "$T/hold")" open
+echo "203.0.113.11 pop1-ccans.mycontactcenter.net" > "$T/hosts"
+echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
+kill -HUP "$DNSMASQ"
+sleep 4	# the 2 s TTL runs out; the agent removes expired addresses each second
+expect_eq "rotated: the new address works" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.11"
+expect_eq "rotated: the old address refuses new flows" "$(direct 203.0.113.10 443)" timeout
+for _ in $(seq 100); do [ "$(tail -n 1 "$T/hold")" != open ] && break; sleep 0.1; done
+expect_eq "rotated: the connection to the old address keeps flowing" "$(tail -n 1 "$T/hold")" ok
+# 5. a name the policy does not have teaches nothing
+echo "203.0.113.12 other.example.net" >> "$T/hosts"
+kill -HUP "$DNSMASQ"
+sleep 0.3
+expect_eq "another name: resolved but dropped" "$(byname other.example.net 443 1.5)" "timeout 203.0.113.12"
+summary

@@ -1,0 +1,278 @@
+/* dns.c - the host names of a half (pw_names, pw_resolvers), what the
+ * datapath learned from DNS answers (pw_learned) and its counters
+ * (docs/dns.md). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "datapath/loader.h"
+#include "lib/diag.h"
+
+/* Delete every key of map fd whose __u32 at offset half_off is `half`.
+ * The keys are collected first (deleting while walking restarts the
+ * walk). Returns 0 or -errno. */
+static int clear_half(int fd, size_t ksize, size_t half_off, uint32_t half, uint32_t max)
+{
+	uint8_t *keys = malloc((size_t)max * ksize + ksize);
+	void *prev = NULL;
+	size_t nk = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (nk < max && bpf_map_get_next_key(fd, prev, keys + nk * ksize) == 0)
+		prev = keys + nk++ * ksize;
+	for (size_t i = 0; i < nk; i++) {
+		uint32_t h;
+		memcpy(&h, keys + i * ksize + half_off, 4);
+		if (h == half)
+			bpf_map_delete_elem(fd, keys + i * ksize);
+	}
+	free(keys);
+	return 0;
+}
+
+int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t n)
+{
+	int rc = clear_half(dp->names_fd, sizeof(struct pw_name_key), offsetof(struct pw_name_key, half), half,
+			    PW_NAMES_CAPACITY);
+	if (!rc)
+		rc = clear_half(dp->resolvers_fd, sizeof(struct pw_resolver_key),
+				offsetof(struct pw_resolver_key, half), half, 2 * PW_RESOLVERS_MAX);
+	if (rc)
+		return pw_errf(err, n, rc, "clearing the host names of half %u failed: %s", half, strerror(-rc));
+	for (size_t i = 0; i < nm->nnames; i++) {
+		struct pw_name_key k = nm->keys[i];
+		k.half = half;
+		if (bpf_map_update_elem(dp->names_fd, &k, &nm->vals[i], BPF_NOEXIST))
+			return pw_errf(err, n, -errno, "writing host name %zu of %zu into pw_names failed: %s "
+				       "(at most %d names and wildcards per policy)", i + 1, nm->nnames,
+				       strerror(errno), PW_NAMES_CAPACITY / 2);
+	}
+	for (size_t i = 0; i < nm->nresolvers; i++) {
+		struct pw_resolver_key k = nm->resolvers[i];
+		uint32_t one = 1;
+		k.half = half;
+		if (bpf_map_update_elem(dp->resolvers_fd, &k, &one, BPF_ANY))
+			return pw_errf(err, n, -errno, "writing resolver %zu into pw_resolvers failed: %s", i + 1,
+				       strerror(errno));
+	}
+	return 0;
+}
+
+int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+			     const struct pw_ip *res, size_t nres, char *err, size_t n)
+{
+	struct pw_name_key *keys = calloc(c->nnames + 1, sizeof(*keys));
+	struct pw_name_val *vals = calloc(c->nnames + 1, sizeof(*vals));
+	struct pw_resolver_key rk[PW_RESOLVERS_MAX] = { 0 };
+	int rc = -ENOMEM;
+
+	if (keys && vals) {
+		for (size_t i = 0; i < c->nnames; i++)
+			pw_name_entry(c, i, half, &keys[i], &vals[i]);
+		for (size_t i = 0; i < nres && i < PW_RESOLVERS_MAX; i++) {
+			rk[i].fam = res[i].fam;
+			memcpy(rk[i].addr, res[i].addr, 16);
+		}
+		struct pw_dp_names nm = { keys, vals, c->nnames, rk, nres < PW_RESOLVERS_MAX ? nres : PW_RESOLVERS_MAX };
+		rc = pw_dp_write_names(dp, half, &nm, err, n);
+	} else {
+		pw_errf(err, n, rc, "no memory for the host names of the policy");
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out)
+{
+	struct pw_dns_stats *v = calloc((size_t)dp->ncpus, sizeof(*v));
+	uint32_t zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->dns_stats_fd, &zero, v)) {
+		int rc = -errno;
+		free(v);
+		return rc;
+	}
+	for (int c = 0; c < dp->ncpus; c++) {
+		const __u64 *f = (const __u64 *)&v[c];
+		__u64 *t = (__u64 *)out;
+		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+			t[i] += f[i];
+	}
+	free(v);
+	return 0;
+}
+
+/* ---- learned addresses: into a new half, out when expired ---- */
+
+uint64_t pw_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half)
+{
+	uint32_t id;
+
+	if (bpf_map_lookup_elem(dp->peers_fd, &half, &id))
+		return -errno;
+	int fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static void peer_key(struct pw_peer_key *pk, uint32_t cls, uint8_t fam, const uint8_t *addr)
+{
+	memset(pk, 0, sizeof(*pk));
+	pk->prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
+	pk->scope = pw_peer_scope(cls, fam);
+	memcpy(pk->addr, addr, 16);
+}
+
+/* As the datapath's pw_dns_trie_put: (class, address) -> rule unless the
+ * trie decides the address by this rule or an earlier one already. */
+static int trie_put(int trie, const struct pw_name_target *t, uint8_t fam, const uint8_t *addr)
+{
+	struct pw_peer_key pk;
+	struct pw_peer_val old, v = { .rule = t->rule };
+
+	peer_key(&pk, t->peer_class, fam, addr);
+	if (bpf_map_lookup_elem(trie, &pk, &old) == 0 && old.rule && old.rule <= t->rule)
+		return 0;
+	return bpf_map_update_elem(trie, &pk, &v, BPF_ANY) ? -errno : 1;
+}
+
+/* Every learned entry, collected (the map may change under the walk). */
+struct learned {
+	struct pw_learned_key k;
+	struct pw_learned_val v;
+};
+
+static ssize_t collect_learned(const struct pw_dp *dp, struct learned **out)
+{
+	struct learned *a = calloc(PW_LEARNED_CAPACITY, sizeof(*a));
+	struct pw_learned_key *prev = NULL;
+	size_t n = 0;
+
+	if (!a)
+		return -ENOMEM;
+	while (n < PW_LEARNED_CAPACITY && bpf_map_get_next_key(dp->learned_fd, prev, &a[n].k) == 0) {
+		prev = &a[n].k;
+		if (bpf_map_lookup_elem(dp->learned_fd, &a[n].k, &a[n].v) == 0)
+			n++;
+	}
+	*out = a;
+	return (ssize_t)n;
+}
+
+/* Put learned entry e into `trie` for its name's targets in half `half`
+ * (none when the half has not the name). Returns entries written. */
+static int put_learned(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *e)
+{
+	struct pw_name_key nk = { .hash = e->k.name_hash, .half = half, .wild = e->k.wild };
+	struct pw_name_val nv;
+	int put = 0;
+
+	if (bpf_map_lookup_elem(dp->names_fd, &nk, &nv))
+		return 0;
+	for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++)
+		put += trie_put(trie, &nv.t[t], e->k.fam, e->k.addr) > 0;
+	return put;
+}
+
+static bool live(const struct learned *e, uint64_t now)
+{
+	return (int64_t)(e->v.expires_ns - now) >= 0;
+}
+
+int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now)
+{
+	struct learned *a;
+	ssize_t n = collect_learned(dp, &a);
+	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), put = 0;
+
+	if (n >= 0 && trie >= 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (live(&a[i], now))
+				put += put_learned(dp, trie, half, &a[i]);
+		close(trie);
+	}
+	if (n >= 0)
+		free(a);
+	return n < 0 ? (int)n : trie < 0 ? trie : put;
+}
+
+/* Take learned entry e out of half `half`'s trie: each target's exact
+ * entry is deleted, and what the policy itself says of the address there
+ * (a covering prefix of the class, which an earlier rule's name may have
+ * overwritten) is written back. Returns 0 or -errno. */
+static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_compiled *c,
+		   const struct learned *e)
+{
+	struct pw_name_key nk = { .hash = e->k.name_hash, .half = half, .wild = e->k.wild };
+	struct pw_name_val nv;
+	struct pw_peer_key pk;
+
+	if (bpf_map_lookup_elem(dp->names_fd, &nk, &nv))
+		return 0;	/* the half has not the name: nothing of it there */
+	for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++) {
+		peer_key(&pk, nv.t[t].peer_class, e->k.fam, e->k.addr);
+		if (bpf_map_delete_elem(trie, &pk) && errno != ENOENT)
+			return -errno;
+		const struct pw_peer_val *own = pw_peer_lookup(c, nv.t[t].peer_class, e->k.fam, e->k.addr);
+		if (own && bpf_map_update_elem(trie, &pk, own, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static bool same_addr(const struct learned *a, const struct learned *b)
+{
+	return a->k.fam == b->k.fam && memcmp(a->k.addr, b->k.addr, 16) == 0;
+}
+
+/* After unlearning a[x]: the live entries of other names with the same
+ * address are put back (they may share its class). */
+static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *a, size_t n,
+		     size_t x, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		if (i != x && live(&a[i], now) && same_addr(&a[i], &a[x]))
+			put_learned(dp, trie, half, &a[i]);
+}
+
+int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now)
+{
+	struct learned *a;
+	ssize_t n = collect_learned(dp, &a);
+	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), gone = 0, rc = 0;
+
+	for (ssize_t i = 0; n >= 0 && trie >= 0 && rc == 0 && i < n; i++) {
+		if (live(&a[i], now))
+			continue;
+		/* answered again since it was collected: it lives on */
+		struct pw_learned_val v;
+		if (bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0 && v.expires_ns != a[i].v.expires_ns)
+			continue;
+		bpf_map_delete_elem(dp->learned_fd, &a[i].k);
+		rc = unlearn(dp, trie, half, c, &a[i]);
+		put_back(dp, trie, half, a, (size_t)n, (size_t)i, now);
+		gone++;
+	}
+	if (trie >= 0)
+		close(trie);
+	if (n >= 0)
+		free(a);
+	return n < 0 ? (int)n : trie < 0 ? trie : rc < 0 ? rc : gone;
+}
