@@ -418,6 +418,25 @@ static __always_inline int pw_addr_eq(const __u8 *a, const __u8 *b)
 	return a0 == b0 && a1 == b1;
 }
 
+/* An ICMP error whose quote the parser reads (pw_icmp_error_type). */
+static __always_inline int pw_is_icmp_error(const struct pw_pkt *p)
+{
+	return (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) &&
+	       pw_icmp_error_type(p->fam, p->icmp_type);
+}
+
+/* The packet an ICMP error quotes, as a packet of its own: addresses,
+ * protocol, ports (or echo id) and ICMP type, as it went on the wire. */
+static __always_inline void pw_quoted(struct pw_pkt *q, const struct pw_pkt *p)
+{
+	q->fam = p->fam;
+	q->proto = p->in_proto;
+	q->icmp_type = p->in_type;
+	q->sport_be = p->in_sport_be;
+	q->dport_be = p->in_dport_be;
+	__builtin_memcpy(q->src, p->in_src, 16);
+	__builtin_memcpy(q->dst, p->in_dst, 16);
+}
 
 /* An inbound ICMP error quoting a packet this host sent: does the quoted
  * packet belong to a tracked flow, or is it a reply the policy's in rules
@@ -431,13 +450,7 @@ static __always_inline int pw_icmp_related(const struct pw_config *cfg, __u32 ha
 
 	if (!p->in_ok || !pw_addr_eq(p->in_src, p->dst))
 		return 0;	/* not read, or not a packet this host sent */
-	in.fam = p->fam;
-	in.proto = p->in_proto;
-	in.icmp_type = p->in_type;
-	in.sport_be = p->in_sport_be;
-	in.dport_be = p->in_dport_be;
-	__builtin_memcpy(in.src, p->in_src, 16);
-	__builtin_memcpy(in.dst, p->in_dst, 16);
+	pw_quoted(&in, p);
 	if (!pw_ct_key_of(&k, &in, PW_DIR_OUT))
 		return 0;
 	if (pw_ct_match(cfg, &k, 0, 0))
@@ -448,6 +461,32 @@ static __always_inline int pw_icmp_related(const struct pw_config *cfg, __u32 ha
 	/* a local listener's segment (the quote holds no TCP flags) */
 	pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 1), &in, in.dst, &action);
 	return action == PW_PASS;
+}
+
+/* Egress, the out rules dropped it: an ICMP error the host sends about a
+ * packet it received (port unreachable for a datagram to a closed port,
+ * fragmentation needed, reassembly timed out). Related when it goes from
+ * the quoted packet's destination back to its source, as the kernel sends
+ * its errors, and that packet was one the datapath lets in: by the in
+ * rules (which covers every flow a peer started: a pw_ct_in flow lives
+ * only while they let it in), or as the peer's packet of a flow the host
+ * opened. So the host answers, about packets the policy accepted, only
+ * their senders; nothing is refreshed. The in rules come first: an array
+ * lookup, where pw_ct is a hash. */
+static __always_inline int pw_icmp_related_out(const struct pw_config *cfg, __u32 half,
+					       const struct pw_pkt *p)
+{
+	struct pw_pkt in = {};
+	struct pw_ct_key k;
+	__u8 action;
+
+	if (!p->in_ok || !pw_addr_eq(p->in_dst, p->src) || !pw_addr_eq(p->in_src, p->dst))
+		return 0;	/* not read, not a packet the host got, or not to its sender */
+	pw_quoted(&in, p);
+	pw_policy_pkt(half, pw_slot_of(PW_DIR_IN, &in, 0), &in, in.src, &action);
+	if (action == PW_PASS)
+		return 1;
+	return pw_ct_key_of(&k, &in, PW_DIR_IN) && pw_ct_match(cfg, &k, 0, 0);
 }
 
 /* ---- fragments ------------------------------------------------------------ */
@@ -720,8 +759,14 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			if (pw_ct_key_of(&k, p, PW_DIR_IN) && pw_ct_match(cfg, &k, p->tcp_flags, 1)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_REPLY;
-			} else if ((p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) &&
-				   pw_icmp_error_type(p->fam, p->icmp_type) && pw_icmp_related(cfg, half, p)) {
+			} else if (pw_is_icmp_error(p) && pw_icmp_related(cfg, half, p)) {
+				r.action = PW_PASS;
+				r.reason = PW_R_RELATED;
+			}
+		} else if (c.dir == PW_DIR_OUT && pw_is_icmp_error(p)) {
+			/* the host's own error about a packet it was let
+			 * receive (an error belongs to no flow of its own) */
+			if (pw_icmp_related_out(cfg, half, p)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_RELATED;
 			}

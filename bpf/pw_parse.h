@@ -93,9 +93,11 @@ struct pw_pkt {
 #define PW_ICMP_DEST_UNREACH 3
 #define PW_ICMP_ECHO_REQUEST 8
 #define PW_ICMP_TIME_EXCEEDED 11
+#define PW_ICMP_PARAM_PROB 12
 #define PW_ICMP6_DEST_UNREACH 1
 #define PW_ICMP6_PKT_TOOBIG 2
 #define PW_ICMP6_TIME_EXCEEDED 3
+#define PW_ICMP6_PARAM_PROB 4
 #define PW_ICMP6_ECHO_REQUEST 128
 #define PW_ICMP6_ECHO_REPLY 129
 
@@ -111,19 +113,30 @@ static __always_inline void pw_copy4(__u8 *dst, const void *src)
 	__builtin_memset(dst + 4, 0, 12);
 }
 
+/* The ICMP errors whose quote is read: those that quote the packet they
+ * are about right after their 8-byte header (RFC 792, RFC 4443), the ones
+ * nf_conntrack calls related but redirect and source quench. */
 static __always_inline int pw_icmp_error_type(__u8 fam, __u8 type)
 {
 	if (fam == PW_FAM_V4)
-		return type == PW_ICMP_DEST_UNREACH || type == PW_ICMP_TIME_EXCEEDED;
+		return type == PW_ICMP_DEST_UNREACH || type == PW_ICMP_TIME_EXCEEDED ||
+		       type == PW_ICMP_PARAM_PROB;
 	return type == PW_ICMP6_DEST_UNREACH || type == PW_ICMP6_PKT_TOOBIG ||
-	       type == PW_ICMP6_TIME_EXCEEDED;
+	       type == PW_ICMP6_TIME_EXCEEDED || type == PW_ICMP6_PARAM_PROB;
+}
+
+static __always_inline int pw_is_ext(__u8 nh)
+{
+	return nh == PW_IPPROTO_HOPOPTS || nh == PW_IPPROTO_ROUTING || nh == PW_IPPROTO_DSTOPTS ||
+	       nh == PW_IPPROTO_AH || nh == PW_IPPROTO_FRAGMENT;
 }
 
 /* The packet an ICMP error quotes: its addresses and the first 8 bytes of
  * its L4 header (all an error is sure to carry). Quotes that are cut short
  * (by the frame or by the error's own datagram: `left` bytes of it follow
- * the ICMP header; Ethernet padding is not a quote) or carry IPv6
- * extension headers are simply not read (in_ok = 0). */
+ * the ICMP header; Ethernet padding is not a quote), of a later fragment,
+ * or carry IPv6 extension headers other than one fragment header right
+ * after the fixed header are simply not read (in_ok = 0). */
 static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *data_end, long left)
 {
 	__u8 *l4;
@@ -147,6 +160,17 @@ static __always_inline void pw_parse_quote(struct pw_pkt *p, void *inner, void *
 		need = sizeof(*ip6) + 8;
 		l4 = (__u8 *)(ip6 + 1);
 		p->in_proto = ip6->nexthdr;
+		if (p->in_proto == PW_IPPROTO_FRAGMENT) {
+			/* a first fragment (what a reassembly timeout quotes):
+			 * its L4 header follows the fragment header */
+			if ((void *)(l4 + 8) > data_end || (((__u16)l4[2] << 8 | l4[3]) & 0xfff8))
+				return;
+			p->in_proto = l4[0];
+			l4 += 8;
+			need += 8;
+		}
+		if (pw_is_ext(p->in_proto))
+			return;
 		__builtin_memcpy(p->in_src, &ip6->saddr, 16);
 		__builtin_memcpy(p->in_dst, &ip6->daddr, 16);
 	}
@@ -243,12 +267,6 @@ static __always_inline int pw_parse_l4(PW_CTX *ctx, __u32 off, __u32 end, struct
 	default:
 		return PW_PARSE_OK;
 	}
-}
-
-static __always_inline int pw_is_ext(__u8 nh)
-{
-	return nh == PW_IPPROTO_HOPOPTS || nh == PW_IPPROTO_ROUTING || nh == PW_IPPROTO_DSTOPTS ||
-	       nh == PW_IPPROTO_AH || nh == PW_IPPROTO_FRAGMENT;
 }
 
 /* IPv6 extension headers from offset off (just past the fixed header) to

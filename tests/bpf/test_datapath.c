@@ -530,6 +530,147 @@ TEST(conntrack_evicted_tcp_flow_comes_back)
 
 /* ---- policy semantics in the kernel ------------------------------------ */
 
+/* ---- the host's own ICMP errors (egress "related") ------------------------ */
+
+/* A server and a client under default drop both ways, and no out rule for
+ * ICMP: the host's errors about what it received pass only as related. */
+static const char *const ERROR_POLICY =
+	"default in drop\ndefault out drop\n"
+	"allow in udp port 53\n"				/* rule 1 */
+	"allow out tcp port 587 to 198.51.100.25, 2001:db8::25\n"	/* rule 2 */
+	"allow out udp port 123\n";				/* rule 3 */
+
+/* Every entry of a conntrack map, keys and values, in map order. */
+static size_t ct_dump(int fd, uint8_t *buf, size_t cap)
+{
+	struct pw_ct_key k, next;
+	struct pw_ct_val v;
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n + sizeof(k) + sizeof(v) <= cap) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		memcpy(buf + n, &k, sizeof(k));
+		memcpy(buf + n + sizeof(k), &v, sizeof(v));
+		n += sizeof(k) + sizeof(v);
+	}
+	return n;
+}
+
+/* Port unreachable about a datagram the in rules let in goes back to its
+ * sender; about one they do not let in, from another address of the
+ * host's, about a packet to another host, or to anyone but the sender, it
+ * is dropped. */
+TEST(icmp_error_out_port_unreachable_related)
+{
+	REQUIRE(up(ERROR_POLICY) == 0);
+	uint64_t before = reason_count(PW_DIR_OUT, PW_R_RELATED);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:53"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), P, PW_R_RELATED, 0);
+	/* a datagram to a port the in rules drop: nothing to answer */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:54"), D, PW_R_DROP_DEFAULT, 0);
+	/* the quoted datagram was to another host: not one this host got */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 198.51.100.7:40000 192.0.2.9:53"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.3 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), D, PW_R_DROP_DEFAULT, 0);
+	/* to anyone but the datagram's sender */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.8 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), D, PW_R_DROP_DEFAULT, 0);
+	/* about the host's own datagram, turned round: not what it received */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 192.0.2.2:53 198.51.100.7:40000"), D, PW_R_DROP_DEFAULT, 0);
+	/* not an error type: no second chance */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type redirect "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), D, PW_R_DROP_DEFAULT, 0);
+	/* IPv6: port unreachable is type 1 code 4 */
+	EXPECT_PKT(pkt("in udp [2001:db8::7]:40000 [2001:db8::2]:53"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type destination-unreachable icmp-code 4 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:53"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type destination-unreachable icmp-code 4 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:54"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type destination-unreachable icmp-code 4 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::9]:53"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::8 icmp-type destination-unreachable icmp-code 4 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:53"), D, PW_R_DROP_DEFAULT, 0);
+	CHECK_EQ_INT(reason_count(PW_DIR_OUT, PW_R_RELATED) - before, 2);
+	down();
+}
+
+/* Packet too big (fragmentation needed) about the peer's segment of a TCP
+ * flow the host opened passes, and leaves the flow as it was. */
+TEST(icmp_error_out_about_host_opened_flow)
+{
+	static uint8_t ct0[4096], ct1[4096], dg0[4096], dg1[4096];
+
+	REQUIRE(up(ERROR_POLICY) == 0);
+	/* no flow yet */
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::25 icmp-type packet-too-big "
+		       "quote tcp [2001:db8::25]:587 [2001:db8::2]:40000"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp [2001:db8::2]:40000 [2001:db8::25]:587 syn"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40123 198.51.100.123:123"), P, PW_R_ALLOW_RULE, 3);
+	size_t n0 = ct_dump(E.dp.ct_fd, ct0, sizeof(ct0)), d0 = ct_dump(E.dp.ct_dgram_fd, dg0, sizeof(dg0));
+	CHECK_EQ_INT(n0, 2 * (sizeof(struct pw_ct_key) + sizeof(struct pw_ct_val)));
+	CHECK_EQ_INT(d0, sizeof(struct pw_ct_key) + sizeof(struct pw_ct_val));
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::25 icmp-type packet-too-big "
+		       "quote tcp [2001:db8::25]:587 [2001:db8::2]:40000"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.25 icmp-type destination-unreachable icmp-code 4 "
+		       "quote tcp 198.51.100.25:587 192.0.2.2:40000"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.25 icmp-type time-exceeded icmp-code 1 "
+		       "quote tcp 198.51.100.25:587 192.0.2.2:40000"), P, PW_R_RELATED, 0);
+	/* a datagram flow, not yet answered: an error does not mark it replied */
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.123 icmp-type destination-unreachable icmp-code 4 "
+		       "quote udp 198.51.100.123:123 192.0.2.2:40123"), P, PW_R_RELATED, 0);
+	/* another port of the peer's, another local port, another peer */
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::25 icmp-type packet-too-big "
+		       "quote tcp [2001:db8::25]:588 [2001:db8::2]:40000"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.25 icmp-type destination-unreachable icmp-code 4 "
+		       "quote tcp 198.51.100.25:587 192.0.2.2:40001"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.26 icmp-type destination-unreachable icmp-code 4 "
+		       "quote tcp 198.51.100.26:587 192.0.2.2:40000"), D, PW_R_DROP_DEFAULT, 0);
+	/* the flow's key, but sent to another address than the segment's source */
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::26 icmp-type packet-too-big "
+		       "quote tcp [2001:db8::25]:587 [2001:db8::2]:40000"), D, PW_R_DROP_DEFAULT, 0);
+	/* nothing refreshed, nothing marked, nothing created */
+	size_t n1 = ct_dump(E.dp.ct_fd, ct1, sizeof(ct1)), d1 = ct_dump(E.dp.ct_dgram_fd, dg1, sizeof(dg1));
+	CHECK(n1 == n0 && memcmp(ct0, ct1, n0) == 0);
+	CHECK(d1 == d0 && memcmp(dg0, dg1, d0) == 0);
+	CHECK_EQ_INT(ct_dump(E.dp.ct_in_fd, ct1, sizeof(ct1)), 0);
+	down();
+}
+
+/* Parameter problem quotes the packet it is about as the other errors do:
+ * the host's (an IPv6 next header it does not speak, a bad IPv4 option)
+ * about a packet the in rules let in goes back to its sender, and a peer's
+ * about the host's packet of a flow it opened comes in. */
+TEST(icmp_error_parameter_problem_related)
+{
+	REQUIRE(up(ERROR_POLICY) == 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type parameter-problem icmp-code 1 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:53"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmpv6 2001:db8::2 2001:db8::7 icmp-type parameter-problem icmp-code 1 "
+		       "quote udp [2001:db8::7]:40000 [2001:db8::2]:54"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type parameter-problem "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.8 icmp-type parameter-problem "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:53"), D, PW_R_DROP_DEFAULT, 0);
+	/* inbound, about the host's segment of a flow it opened */
+	EXPECT_PKT(pkt("in icmp 198.51.100.25 192.0.2.2 icmp-type parameter-problem "
+		       "quote tcp 192.0.2.2:40000 198.51.100.25:587"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, 2);
+	EXPECT_PKT(pkt("in icmp 198.51.100.25 192.0.2.2 icmp-type parameter-problem "
+		       "quote tcp 192.0.2.2:40000 198.51.100.25:587"), P, PW_R_RELATED, 0);
+	EXPECT_PKT(pkt("in icmpv6 2001:db8::25 2001:db8::2 icmp-type parameter-problem "
+		       "quote tcp [2001:db8::2]:40000 [2001:db8::25]:587"), D, PW_R_DROP_DEFAULT, 0);
+	down();
+}
+
 TEST(deny_wins_with_prefixes)
 {
 	REQUIRE(up("allow in tcp port 22 from 192.0.2.0/24, 2001:db8::/32\n"

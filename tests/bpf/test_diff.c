@@ -25,9 +25,12 @@
  *    id); the host's packets of that flow pass as reply. TCP needs none: on
  *    egress a segment other than a bare SYN from a port an in rule allows
  *    passes under that rule.
- *  - an ICMP error passes as related when it quotes a packet of a flow the
- *    host opened or of a pw_ct_in flow, or a TCP segment the in rules allow
- *    a local listener to send.
+ *  - an inbound ICMP error passes as related when it quotes a packet of a
+ *    flow the host opened (pw_ct, pw_ct_dgram) or of a pw_ct_in flow, or a
+ *    TCP segment the in rules allow a local listener to send; the host's
+ *    own error (outbound), when it goes back to the sender of the packet
+ *    it quotes, a packet to the host that the in rules let in or the
+ *    peer's packet of a flow the host opened. Neither changes any state.
  *  - pw_frags, first fragments that passed, so that their later fragments
  *    pass; and pw_frag_src, how many each peer (source inbound, destination
  *    outbound) had remembered: past 4,096 no more are.
@@ -550,7 +553,7 @@ struct quote {
 	uint16_t sport, dport;		/* ICMP: sport is the echo id */
 	uint8_t ihl;			/* IPv4 */
 	uint8_t l4_bytes;		/* of its L4 header, quoted */
-	bool later;			/* IPv4: a later fragment */
+	uint8_t frag;			/* F_NONE, F_FIRST, F_LATER (IPv6: a fragment header) */
 	bool v6_ext;			/* IPv6: a hop-by-hop header first */
 };
 
@@ -578,11 +581,12 @@ struct desc {
 
 static bool icmp_error_type(uint8_t fam, uint8_t type)
 {
-	/* the ICMP errors the datapath reads the quote of (see the report on
-	 * parameter-problem) */
+	/* the ICMP errors the datapath reads the quote of (docs/datapath.md,
+	 * step 1): destination unreachable, time exceeded, parameter problem,
+	 * and ICMPv6's packet too big */
 	if (fam == PW_FAM_V4)
-		return type == 3 || type == 11;
-	return type == 1 || type == 2 || type == 3;
+		return type == 3 || type == 11 || type == 12;
+	return type == 1 || type == 2 || type == 3 || type == 4;
 }
 
 /* The protocols whose header starts with the two ports, and how many bytes
@@ -798,7 +802,7 @@ static void gen_quote_shape(struct quote *q)
 {
 	q->ihl = pct(85) ? 5 : (uint8_t)(5 + rnd(3));
 	q->l4_bytes = pct(85) ? 8 : (uint8_t)rnd(40);
-	q->later = pct(4);
+	q->frag = pct(92) ? F_NONE : pct(50) ? F_FIRST : F_LATER;
 	q->v6_ext = pct(4);
 }
 
@@ -888,51 +892,58 @@ static void gen_repeat(struct desc *d, const struct desc *f)
 	reshape(d);
 }
 
-/* An ICMP error about f: about what the host sent (f outbound) or what the
- * host answered (f inbound: a local listener's reply). */
+/* The packet of flow f an ICMP error quotes: f itself, or turned round
+ * (the other side's packet: its echo request answered by a reply). */
+static void quote_flow(struct quote *q, const struct desc *f, bool turn)
+{
+	q->proto = f->proto;
+	memcpy(q->src, turn ? f->dst : f->src, 16);
+	memcpy(q->dst, turn ? f->src : f->dst, 16);
+	q->sport = turn ? f->dport : f->sport;
+	q->dport = turn ? f->sport : f->dport;
+	q->type = f->icmp_type;
+	if (is_icmp(f->proto)) {
+		q->sport = f->sport;	/* the echo id */
+		if (turn && (f->icmp_type == 8 || f->icmp_type == 128))
+			q->type = f->icmp_type == 8 ? 0 : 129;
+	}
+}
+
+/* An ICMP error about f. Inbound, to the host: about what the host sent
+ * (f outbound, or the host's answer to f inbound: a local listener's
+ * reply), from the peer or a router on the way. Outbound, the host's own:
+ * mostly about what it received (f inbound, or the peer's packet of f
+ * outbound), from the quote's destination back to its source; now and
+ * then about what it sent. Now and then from or to another address. */
 static void gen_error(struct desc *d, const struct desc *f)
 {
 	static const uint8_t t4[] = { 3, 3, 11, 12, 4, 5 };
 	static const uint8_t t6[] = { 1, 2, 3, 4 };
 	struct quote *q = &d->q;
-	bool sent = f->dir == PW_DIR_OUT;
-	uint8_t fam;
+	uint8_t host[16], far[16], fam;
 
 	memset(d, 0, sizeof(*d));
 	d->fam = f->fam;
-	d->dir = pct(90) ? PW_DIR_IN : PW_DIR_OUT;
+	d->dir = pct(70) ? PW_DIR_IN : PW_DIR_OUT;
+	bool got = d->dir == PW_DIR_OUT && pct(80);	/* about a packet the host received */
 	d->proto = icmp_proto(f->fam);
 	d->icmp_type = f->fam == PW_FAM_V4 ? t4[rnd(sizeof(t4))] : t6[rnd(sizeof(t6))];
 	d->icmp_code = (uint8_t)rnd(5);
 	d->has_quote = true;
-	q->proto = f->proto;
-	memcpy(q->src, sent ? f->src : f->dst, 16);
-	memcpy(q->dst, sent ? f->dst : f->src, 16);
-	q->sport = sent ? f->sport : f->dport;
-	q->dport = sent ? f->dport : f->sport;
-	q->type = f->icmp_type;
-	if (is_icmp(f->proto)) {
-		q->sport = f->sport;
-		if (!sent && (f->icmp_type == 8 || f->icmp_type == 128))
-			q->type = f->icmp_type == 8 ? 0 : 129;
-	}
+	/* the quote goes to the host (got) or from it */
+	quote_flow(q, f, (f->dir == PW_DIR_IN) != got);
 	gen_quote_shape(q);
-	/* from the peer or a router on the way, to the host that sent it */
-	memcpy(d->dst, q->src, 16);
+	memcpy(host, got ? q->dst : q->src, 16);
+	memcpy(far, got ? q->src : q->dst, 16);
 	if (pct(10))
-		local_addr(d->fam, d->dst);
-	memcpy(d->src, q->dst, 16);
-	if (pct(50)) {
-		pick_peer(&fam, d->src);
+		local_addr(d->fam, host);
+	if (pct(got ? 10 : 50)) {
+		pick_peer(&fam, far);	/* a router on the way; for got, not the sender */
 		if (fam != d->fam)
-			memcpy(d->src, q->dst, 16);
+			memcpy(far, got ? q->src : q->dst, 16);
 	}
-	if (d->dir == PW_DIR_OUT) {
-		uint8_t t[16];
-		memcpy(t, d->src, 16);
-		memcpy(d->src, d->dst, 16);
-		memcpy(d->dst, t, 16);
-	}
+	memcpy(d->src, d->dir == PW_DIR_IN ? far : host, 16);
+	memcpy(d->dst, d->dir == PW_DIR_IN ? host : far, 16);
 	reshape(d);
 }
 
@@ -1056,7 +1067,7 @@ static void put_quote(struct frame *f, const struct desc *d)
 		h[0] = (uint8_t)(0x40 | q->ihl);
 		wr16(h, 2, (uint16_t)(q->ihl * 4 + 8 + rnd(100)));
 		wr16(h, 4, (uint16_t)rnd(65536));
-		wr16(h, 6, q->later ? (uint16_t)(0x2000 | (1 + rnd(100))) : 0);
+		wr16(h, 6, q->frag == F_LATER ? (uint16_t)(0x2000 | (1 + rnd(100))) : q->frag ? 0x2000 : 0);
 		h[8] = 1;
 		h[9] = proto;
 		put_addrs(h + 12, PW_FAM_V4, q->src, q->dst);
@@ -1064,11 +1075,18 @@ static void put_quote(struct frame *f, const struct desc *d)
 		uint8_t *h = grow(f, 40);
 		h[0] = 0x60;
 		wr16(h, 4, (uint16_t)(8 + rnd(100)));
-		h[6] = q->v6_ext ? IPP_HOP : proto;
+		uint8_t after = q->frag ? IPP_FRAG : proto;
+		h[6] = q->v6_ext ? IPP_HOP : after;
 		h[7] = 1;
 		put_addrs(h + 8, PW_FAM_V6, q->src, q->dst);
 		if (q->v6_ext)
-			grow(f, 8)[0] = proto;
+			grow(f, 8)[0] = after;
+		if (q->frag) {
+			uint8_t *fh = grow(f, 8);
+			fh[0] = proto;
+			wr16(fh, 2, q->frag == F_LATER ? (uint16_t)((1 + rnd(100)) << 3 | rnd(2)) : 1);
+			wr32(fh, 4, (uint32_t)rnd64());
+		}
 	}
 	mark(f);
 	uint8_t l4[64] = { 0 };
@@ -1425,7 +1443,8 @@ struct opkt {
 
 /* The packet an ICMP error quotes: its addresses and first 8 bytes of L4
  * header, within [q, end). Quotes cut short, of later fragments, or with
- * IPv6 extension headers are not read. */
+ * IPv6 extension headers but a fragment header right after the fixed one
+ * are not read. */
 static void o_quote(const uint8_t *b, size_t q, size_t end, struct opkt *o)
 {
 	size_t l4;
@@ -1440,10 +1459,19 @@ static void o_quote(const uint8_t *b, size_t q, size_t end, struct opkt *o)
 		memcpy(o->q_src, b + q + 12, 4);
 		memcpy(o->q_dst, b + q + 16, 4);
 	} else {
-		if (q + 40 > end || b[q] >> 4 != 6 || is_ext(b[q + 6]))
+		if (q + 40 > end || b[q] >> 4 != 6)
 			return;
 		l4 = q + 40;
 		o->q_proto = b[q + 6];
+		if (o->q_proto == IPP_FRAG) {
+			/* a first fragment: its L4 header after the fragment header */
+			if (l4 + 8 > end || (rd16(b, l4 + 2) & 0xfff8))
+				return;
+			o->q_proto = b[l4];
+			l4 += 8;
+		}
+		if (is_ext(o->q_proto))
+			return;
 		memcpy(o->q_src, b + q + 8, 16);
 		memcpy(o->q_dst, b + q + 24, 16);
 	}
@@ -1786,6 +1814,7 @@ struct paths {
 	unsigned long reply_out[4];	/* egress replies: UDP, DCCP/SCTP/UDP-Lite, ICMP echo, other */
 	unsigned long tcp_moves[4];	/* the host's segment moved a pw_ct flow: SYN-SENT again, established, reset, half-closed */
 	unsigned long port_proto[2];	/* DCCP, SCTP, UDP-Lite read: whole, first fragments */
+	unsigned long related_out[2];	/* the host's ICMP errors related: by the in rules, by a flow it opened */
 	unsigned long flow_out_after_drop;	/* the out rules dropped a later packet of a pw_ct flow */
 };
 
@@ -1817,9 +1846,9 @@ static bool bare_syn(const struct opkt *o)
 
 /* An inbound ICMP error related to a flow the host opened, or to an
  * allowed reply of the host's (step 6): on a flow a peer started
- * (docs/policy.md: "ICMP errors that quote such a flow pass as related"),
- * or, for TCP, a segment the in rules allow a local listener to send (the
- * quote holds no flags: steps 4 and 6). */
+ * (docs/policy.md: "the errors peers and routers send about the host's
+ * packets of such a flow"), or, for TCP, a segment the in rules allow a
+ * local listener to send (the quote holds no flags: steps 4 and 6). */
 static bool related(const struct pw_policy *pol, const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -1835,6 +1864,37 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 		return false;	/* the host's UDP goes out only on a flow (pw_ct_dgram or pw_ct_in) */
 	oracle_decide(pol, PW_DIR_IN, 'T', o->q_sport, o->fam, o->q_dst, &action);
 	return action == PW_PASS;
+}
+
+/* An outbound ICMP error, the host's own, related to what it received
+ * (step 6): from the quoted packet's destination (the host) back to its
+ * source, about a packet the in rules let in (every flow a peer started is
+ * one) or the peer's packet of a flow the host opened. Nothing changes. */
+static bool related_out(const struct pw_policy *pol, const struct opkt *o)
+{
+	struct opkt in = *o;
+	struct pw_ct_key k;
+	unsigned item;
+	uint8_t action;
+
+	if (!o->q_ok || memcmp(o->q_dst, o->src, 16) || memcmp(o->q_src, o->dst, 16))
+		return false;	/* not read, not a packet the host got, or not to its sender */
+	in.proto = o->q_proto;
+	in.type = o->q_type;
+	in.sport = o->q_sport;
+	in.dport = o->q_dport;
+	char g = group_of(&in, &item, false);
+	oracle_decide(pol, PW_DIR_IN, g, item, o->fam, o->q_src, &action);
+	if (action == PW_PASS) {
+		PATHS.related_out[0]++;
+		return true;
+	}
+	if (flow_key(&k, PW_DIR_IN, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
+		     o->q_dport) && kset_get(host_table(k.proto), &k)) {
+		PATHS.related_out[1]++;
+		return true;
+	}
+	return false;
 }
 
 /* A first fragment passed: remembered, unless its peer (the source of
@@ -2051,10 +2111,16 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 		return e;
 	}
 	e.reason = e.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
-	if (dir == PW_DIR_IN && !bare_syn(o))	/* a bare SYN is never a reply */
+	if (dir == PW_DIR_IN && !bare_syn(o)) {	/* a bare SYN is never a reply */
 		second_chance(pol, o, &e);
-	else if (dir == PW_DIR_OUT && !bare_syn(o))	/* nor a later packet */
+	} else if (dir == PW_DIR_OUT && is_icmp(o->proto) && icmp_error_type(o->fam, o->type)) {
+		if (related_out(pol, o)) {	/* an error belongs to no flow of its own */
+			e.verdict = PW_PASS;
+			e.reason = PW_R_RELATED;
+		}
+	} else if (dir == PW_DIR_OUT && !bare_syn(o)) {	/* a bare SYN goes on no flow */
 		second_chance_out(o, &e);
+	}
 	return e;
 }
 
@@ -2718,6 +2784,8 @@ static void print_coverage(void)
 	       PATHS.echo_reply_out[1]);
 	printf("    egress replies (pw_ct_in): UDP %lu, DCCP/SCTP/UDP-Lite %lu, echo %lu, other %lu\n",
 	       PATHS.reply_out[0], PATHS.reply_out[1], PATHS.reply_out[2], PATHS.reply_out[3]);
+	printf("    egress ICMP errors related: by the in rules %lu, by a flow the host opened %lu\n",
+	       PATHS.related_out[0], PATHS.related_out[1]);
 	printf("    egress packets of a host's flow the out rules drop (passed): %lu\n", PATHS.flow_out_after_drop);
 	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, reset %lu, half-closed %lu\n",
 	       PATHS.tcp_moves[0], PATHS.tcp_moves[1], PATHS.tcp_moves[2], PATHS.tcp_moves[3]);
@@ -2731,10 +2799,10 @@ static void check_coverage(void)
 {
 	for (int k = 0; k < PW_R_COUNT; k++) {
 		CHECK(R.expected[PW_DIR_IN][k] > 0);
-		if (k != PW_R_RELATED)
-			CHECK(R.expected[PW_DIR_OUT][k] > 0);
+		CHECK(R.expected[PW_DIR_OUT][k] > 0);
 	}
 	for (int i = 0; i < 2; i++) {
+		CHECK(PATHS.related_out[i] > 0);
 		CHECK(PATHS.port_proto[i] > 0);
 		CHECK(PATHS.tcp_listener[i] > 0);
 		CHECK(PATHS.udp_in_port[i] > 0);

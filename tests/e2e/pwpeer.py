@@ -17,6 +17,19 @@ chosen source port (an unprivileged user borrowing a listener's port, a
   pwpeer.py rstspray SRC SPORT DST FIRST LAST      forged RSTs, then FINs,
         from SRC:SPORT to every port FIRST..LAST of DST, random sequence
         numbers -> "sent N"
+  pwpeer.py udpconn ADDR PORT TIMEOUT_S            one datagram from a
+        connected UDP socket -> ok (an answer) / refused (ECONNREFUSED: a
+        port unreachable came back) / timeout
+  pwpeer.py icmperr SRC DST QSRC PORT              a port unreachable
+        (IPv4, raw socket) from SRC to DST quoting a datagram from
+        QSRC:40000 to SRC:PORT -> "sent"
+  pwpeer.py icmpwait PORT TIMEOUT_S                a raw ICMP socket: "open",
+        then ok (a port unreachable quoting destination port PORT came) /
+        timeout
+  pwpeer.py protoprobe ADDR PROTO TIMEOUT_S        one packet of IP protocol
+        PROTO (raw socket) -> ok (the error a host that does not speak it
+        sends came back: protocol unreachable, IPv6 parameter problem
+        "unrecognized next header", quoting PROTO) / timeout
   pwpeer.py udpflood PREFIX PORT N                 N UDP flows, two
         datagrams each (an LRU takes each for a busy flow), from a new
         socket (a new ephemeral port) to PREFIX.1-254 in turn, port PORT:
@@ -138,6 +151,69 @@ def cmd_rstspray(src, sport, dst, first, last):
     return "sent %d" % n
 
 
+def cmd_udpconn(addr, port, timeout):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    s.send(b"pwpeer")
+    # a pending socket error (ICMP port unreachable) makes it readable too
+    r, _, _ = select.select([s], [], [], timeout)
+    if not r:
+        return "timeout"
+    try:
+        s.recv(4096)
+    except ConnectionRefusedError:
+        return "refused"
+    return "ok"
+
+
+def cmd_icmperr(src, dst, qsrc, port):
+    from scapy.all import ICMP, IP, UDP  # python3-scapy
+    quote = IP(src=qsrc, dst=src) / UDP(sport=40000, dport=port)
+    pkt = IP(src=src, dst=dst) / ICMP(type=3, code=3) / bytes(quote)[:28]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    raw.sendto(bytes(pkt), (dst, 0))
+    return "sent"
+
+
+def cmd_icmpwait(port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    print("open", flush=True)
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        r, _, _ = select.select([s], [], [], max(left, 0))
+        if not r:
+            return "timeout"
+        b = s.recv(4096)
+        icmp = (b[0] & 15) * 4		# past the IP header
+        q = icmp + 8			# the quoted IP header
+        if len(b) < q + 1 or b[icmp] != 3 or b[icmp + 1] != 3:
+            continue
+        udp = q + (b[q] & 15) * 4	# the quoted UDP header
+        if len(b) >= udp + 4 and struct.unpack_from("!H", b, udp + 2)[0] == port:
+            return "ok"
+
+
+def cmd_protoprobe(addr, proto, timeout):
+    v6 = ":" in addr
+    err = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
+    r = socket.socket(family(addr), socket.SOCK_RAW, err)
+    s = socket.socket(family(addr), socket.SOCK_RAW, proto)
+    s.sendto(b"pwpeer\0\0", (addr, 0))
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        ready, _, _ = select.select([r], [], [], max(left, 0))
+        if not ready:
+            return "timeout"
+        b = r.recv(4096)
+        if v6:	# an ICMPv6 raw socket gets the message alone
+            icmp, want, nh = 0, (4, 1), 8 + 6
+        else:	# an ICMP one the IP header too
+            icmp = (b[0] & 15) * 4
+            want, nh = (3, 2), icmp + 8 + 9
+        if len(b) > nh and (b[icmp], b[icmp + 1]) == want and b[nh] == proto:
+            return "ok"
 def cmd_udpflood(prefix, port, n):
     for i in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -178,6 +254,14 @@ def main(a):
             return cmd_reuse(a[1], int(a[2]), int(a[3]), float(a[4]))
         if a[0] == "rstspray":
             return cmd_rstspray(a[1], int(a[2]), a[3], int(a[4]), int(a[5]))
+        if a[0] == "udpconn":
+            return cmd_udpconn(a[1], int(a[2]), float(a[3]))
+        if a[0] == "icmperr":
+            return cmd_icmperr(a[1], a[2], a[3], int(a[4]))
+        if a[0] == "icmpwait":
+            return cmd_icmpwait(int(a[1]), float(a[2]))
+        if a[0] == "protoprobe":
+            return cmd_protoprobe(a[1], int(a[2]), float(a[3]))
         if a[0] == "byname":
             return cmd_byname(a[1], int(a[2]), float(a[3]))
         if a[0] == "udpflood":

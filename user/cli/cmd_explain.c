@@ -10,7 +10,8 @@
 static void usage(FILE *f)
 {
 	fputs("usage: portwall explain POLICY in|out PROTO PEER [PORT|TYPE]\n"
-	      "  The verdict of POLICY for a new packet (replies of tracked flows aside):\n"
+	      "  The verdict of POLICY for a new packet (replies of tracked flows, and\n"
+	      "  ICMP errors related to them or to what the in rules let in, aside):\n"
 	      "  PROTO is tcp, udp, icmp, icmpv6, or an IP protocol name or number;\n"
 	      "  PEER the remote address (the source inbound, the destination outbound),\n"
 	      "  or a host name: the verdict for an address learned for it from DNS;\n"
