@@ -43,6 +43,13 @@ default out drop
 allow out udp port 53 to 192.0.2.53
 allow out tcp port 443, 8443 to pop1-ccans.mycontactcenter.net, *.office365.com
 EOF
+# a resolv.conf others may write would choose whose answers teach: refused
+chmod 0666 "/etc/netns/$S/resolv.conf"
+"$PW" apply "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/apply.out" 2>&1
+expect_eq "a resolv.conf anyone may write: refused" "$?" 1
+expect_match "a resolv.conf anyone may write: says what to do" "$(cat "$T/apply.out")" \
+	"/etc/netns/$S/resolv.conf.*writable.*chmod go-w"
+chmod 0644 "/etc/netns/$S/resolv.conf"
 "$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
 PIDS+=($!)
 RUN=$!
@@ -66,6 +73,19 @@ expect_eq "rotated: the new address works" "$(byname pop1-ccans.mycontactcenter.
 expect_eq "rotated: the old address refuses new flows" "$(direct 203.0.113.10 443)" timeout
 for _ in $(seq 100); do [ "$(tail -n 1 "$T/hold")" != open ] && break; sleep 0.1; done
 expect_eq "rotated: the connection to the old address keeps flowing" "$(tail -n 1 "$T/hold")" ok
+# 4. a reload keeps what the names learned. The agent stops (enforcement
+# stays); apply reloads with a lifetime floor of 60 s, the name is asked
+# (learned into the half in force), and a second reload must carry it: a
+# new connection to the address passes without asking again
+kill "$RUN"
+for _ in $(seq 50); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+apply() { "$PW" apply "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --ct-timeout dns-min=60 > "$T/apply.out" 2>&1; }
+apply; expect_eq "reload with a lifetime floor" "$?" 0
+expect_eq "asked once more" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.11"
+sleep 3	# past the answer's own 2 s TTL: only the floor keeps it
+printf '# reloaded\n' >> "$T/d.policy"
+apply; expect_eq "reload" "$?" 0
+expect_eq "reload: the learned address still passes" "$(direct 203.0.113.11 443)" ok
 # 5. a name the policy does not have teaches nothing
 echo "203.0.113.12 other.example.net" >> "$T/hosts"
 kill -HUP "$DNSMASQ"

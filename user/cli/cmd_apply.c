@@ -33,7 +33,9 @@ static void usage(FILE *f)
 	      "  --force      replace another tool's XDP program on the interface\n"
 	      "  --ct-capacity N        tracked TCP flows (first apply; default 262144;\n"
 	      "                         the host's other flows get N/2, peers' N/4)\n"
-	      "  --ct-timeout NAME=S,.. tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag\n"
+	      "  --ct-timeout NAME=S,.. tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag;\n"
+	      "                         dns-min, dns-max: a learned address lives its TTL, at least /\n"
+	      "                         at most this (default 0 / 86400)\n"
 	      "  --event-rate N         drop events a second at most (default 1000)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
@@ -61,6 +63,8 @@ static int timeouts_arg(const char *s, struct pw_apply_opts *o)
 		{ "icmp", offsetof(struct pw_apply_opts, ct_icmp) },
 		{ "other", offsetof(struct pw_apply_opts, ct_other) },
 		{ "frag", offsetof(struct pw_apply_opts, frag_timeout) },
+		{ "dns-min", offsetof(struct pw_apply_opts, dns_ttl_min) },
+		{ "dns-max", offsetof(struct pw_apply_opts, dns_ttl_max) },
 	};
 	char buf[256], *save, *item;
 
@@ -76,7 +80,7 @@ static int timeouts_arg(const char *s, struct pw_apply_opts *o)
 		if (!eq || i == sizeof(t) / sizeof(t[0]) ||
 		    num_arg(eq + 1, 1, 30 * 86400, (uint32_t *)((char *)o + t[i].off))) {
 			fprintf(stderr, "portwall apply: --ct-timeout takes NAME=SECONDS (1-2592000) with NAME one of "
-				"tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag; got \"%s\"\n", s);
+				"tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag, dns-min, dns-max; got \"%s\"\n", s);
 			return -1;
 		}
 	}

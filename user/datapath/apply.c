@@ -308,6 +308,8 @@ static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg,
 	SET(ct_icmp);
 	SET(ct_other);
 	SET(frag_timeout);
+	SET(dns_ttl_min);
+	SET(dns_ttl_max);
 #undef SET
 }
 

@@ -27,6 +27,8 @@ struct pw_apply_opts {
 	uint32_t event_rate;	/* drop events a second, 0: keep */
 	/* conntrack timeouts in seconds, 0: keep; by pw_config's order */
 	uint32_t ct_tcp_syn, ct_tcp_est, ct_tcp_close, ct_udp, ct_icmp, ct_other, frag_timeout;
+	/* a learned address's lifetime: at least / at most (s), 0: keep */
+	uint32_t dns_ttl_min, dns_ttl_max;
 };
 
 /* What a failed apply leaves in force, for the last words of its message. */

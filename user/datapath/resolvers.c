@@ -3,29 +3,15 @@
  * of the resolv.conf that programs in the target namespace read, with
  * systemd-resolved's stub followed to its upstream servers. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "datapath/loader.h"
 #include "lib/diag.h"
+#include "policy/files.h"
 #include "policy/resolv.h"
-
-/* Read at most size - 1 bytes of path into buf. Returns the length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -errno;
-	size_t n = fread(buf, 1, size - 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad)
-		return -EIO;
-	buf[n] = '\0';
-	return (ssize_t)n;
-}
 
 /* What `ip netns exec NAME` shows its programs as /etc/resolv.conf. */
 static void conf_path(const char *netns, char *path, size_t n)
@@ -37,15 +23,33 @@ static void conf_path(const char *netns, char *path, size_t n)
 		snprintf(path, n, "/etc/resolv.conf");
 }
 
+/* The owner a resolv.conf may have besides root: systemd-resolved writes
+ * its upstream file as its own user. */
+static uid_t conf_owner(const char *path)
+{
+	const struct passwd *pw = strcmp(path, PW_RESOLVED_UPSTREAM) ? NULL : getpwnam("systemd-resolve");
+
+	return pw ? pw->pw_uid : 0;
+}
+
+/* Read and judge a resolv.conf as a policy file is read (never blocking,
+ * regular files only, StrictModes up to /): who can write it chooses
+ * whose DNS answers the datapath trusts. */
 static int parse_conf(const char *path, struct pw_resolv_conf *rc, char *err, size_t n)
 {
-	static char text[65536];
-	ssize_t len = read_small(path, text, sizeof(text));
+	struct pw_file f;
+	char msg[400];
+	int e = pw_file_read(path, false, &f, msg, sizeof(msg));
 
-	if (len < 0)
-		return pw_errf(err, n, (int)len, "reading %s for the DNS servers of the policy's host names failed: "
-			       "%s; write `resolver ADDR` in the policy", path, strerror((int)-len));
-	pw_resolv_conf_parse(text, (size_t)len, rc);
+	if (!e) {
+		e = pw_file_trusted(path, &f, conf_owner(path), msg, sizeof(msg));
+		if (!e)
+			pw_resolv_conf_parse(f.text, f.len, rc);
+		pw_file_free(&f);
+	}
+	if (e)
+		return pw_errf(err, n, e, "%s, which names the DNS servers whose answers teach the policy's host "
+			       "names: %s; or write `resolver ADDR` in the policy", path, msg);
 	return 0;
 }
 
