@@ -1,17 +1,20 @@
 /* dp_env.h - one private datapath loaded with a policy, for the
- * BPF_PROG_TEST_RUN tests (test_datapath, test_evasion): parse, compile,
+ * BPF_PROG_TEST_RUN tests (test_datapath, test_evasion, test_dns): parse, compile,
  * load both programs on fresh maps, write half 0 and put it in force. */
 #ifndef PW_TEST_DP_ENV_H
 #define PW_TEST_DP_ENV_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/compile.h"
 #include "lib/diag.h"
 #include "datapath/loader.h"
 #include "policy/policy.h"
+#include "harness.h"
 
 struct env {
 	struct pw_policy pol;
@@ -70,6 +73,42 @@ static int up_with(const char *path, const char *text, uint32_t ct_capacity,
 		return -1;
 	}
 	return 0;
+}
+
+/* Per-CPU buckets, counters and LRU lists: keep every run on one CPU. */
+static inline void dp_pin_cpu(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* The main of a suite of TEST()s on this datapath (harness.h): root only,
+ * on one CPU, each test's datapath closed after it; argv[1] picks the
+ * tests whose name holds it. */
+static inline int dp_main(const char *suite, int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	if (geteuid() != 0) {
+		printf("%s needs root (BPF_PROG_TEST_RUN): skipped\n0 passed, 0 failed\n", suite);
+		return 0;
+	}
+	dp_pin_cpu();
+	for (int i = 0; i < pw_ntests; i++) {
+		if (argc > 1 && !strstr(pw_tests[i].name, argv[1]))
+			continue;
+		pw_test_failed = 0;
+		pw_tests[i].fn();
+		down();
+		printf("%s %s\n", pw_test_failed ? "FAIL" : "ok  ", pw_tests[i].name);
+		fflush(stdout);
+		pw_test_failed ? failed++ : passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
 }
 
 #endif

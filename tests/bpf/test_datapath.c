@@ -1017,38 +1017,10 @@ TEST(conntrack_full_keeps_busy_flows)
 	down();
 }
 
-static void pin_cpu(void)
-{
-	cpu_set_t set;
-
-	/* per-CPU buckets and counters: keep every test run on one CPU */
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 struct pw_test pw_tests[PW_MAX_TESTS];
 int pw_ntests, pw_test_failed;
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-
-	if (geteuid() != 0) {
-		printf("test_datapath needs root (BPF_PROG_TEST_RUN): skipped\n0 passed, 0 failed\n");
-		return 0;
-	}
-	pin_cpu();
-	for (int i = 0; i < pw_ntests; i++) {
-		if (argc > 1 && !strstr(pw_tests[i].name, argv[1]))
-			continue;
-		pw_test_failed = 0;
-		pw_tests[i].fn();
-		down();
-		printf("%s %s\n", pw_test_failed ? "FAIL" : "ok  ", pw_tests[i].name);
-		fflush(stdout);
-		pw_test_failed ? failed++ : passed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return dp_main("test_datapath", argc, argv);
 }

@@ -5,10 +5,9 @@
  * the name's rule; spoofed, unsolicited, mismatched and malformed answers
  * teach nothing and are counted (docs/dns.md).
  *
- * The names are written into the maps by hand here (class and rule taken
- * from a compiled policy whose rule names an address), so these cases test
- * the datapath alone; the hash is computed by this file's own code, from
- * the definition in include/portwall.h, as a check of the BPF's. */
+ * The names come from a compiled policy and go into the maps as apply
+ * writes them (pw_dp_write_policy_names): the compiler's hash and targets
+ * against the BPF's. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -24,14 +23,11 @@
 #include "datapath/loader.h"
 #include "policy/packet.h"
 
-/* rule 1: DNS to the resolver; rule 2: HTTPS to a placeholder address,
- * whose peer class the test's names feed */
+/* rule 1: DNS to the resolver; rule 2 (policy_text): HTTPS to the names */
 #define RULES                                           \
 	"default out drop\n"                            \
-	"allow out udp port 53 to 192.0.2.53\n"         \
-	"allow out tcp port 443 to 198.51.100.250\n"
-#define POLICY "default in drop\n" RULES
-#define RULE_HTTPS 2
+	"allow out udp port 53 to 192.0.2.53\n"
+#define HEAD "default in drop\n" RULES
 #define HOST "192.0.2.2"
 #define RESOLVER "192.0.2.53"
 
@@ -133,65 +129,49 @@ static void rr_cname(struct msg *m, const char *target, uint32_t ttl)
 		put8(m, t.b[i]);
 }
 
+/* the answer (id 0x1234) of one A record for name */
+static void answer_a(struct msg *m, const char *name, const char *addr, uint32_t ttl)
+{
+	header(m, 0x1234, 0x8180, 1, 1);
+	question(m, name, 1);
+	rr_a(m, addr, ttl);
+}
+
 static void query(struct msg *m, unsigned txid, const char *name)
 {
 	header(m, txid, 0x0100, 1, 0);
 	question(m, name, 1);
 }
 
-/* ---- names into the maps -------------------------------------------------- */
+/* ---- a policy with names, written as apply writes it ---------------------- */
 
-/* The hash of include/portwall.h, written out here from its definition. */
-static uint64_t name_hash(const uint8_t *wire, size_t len)
+/* The policy: head (defaults and DNS: rule 1), then HTTPS to names[]
+ * (rule 2). */
+static void policy_text(char *buf, size_t size, const char *head, const char *const *names, size_t n)
 {
-	size_t off[128], n = 0;
-
-	for (size_t i = 0; i < len && n < 128; i += 1 + wire[i])
-		off[n++] = i;
-	uint64_t h = PW_NAME_SEED;
-	while (n--) {
-		uint64_t l = PW_NAME_SEED;
-		for (size_t i = 0; i <= wire[off[n]]; i++)
-			l = pw_label_hash_byte(l, wire[off[n] + i]);
-		h = pw_name_mix(h, l);
-	}
-	return h;
+	size_t at = (size_t)snprintf(buf, size, "%sallow out tcp port 443 to ", head);
+	for (size_t i = 0; i < n && at < size; i++)
+		at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? ", " : "", names[i]);
+	if (at < size)
+		snprintf(buf + at, size - at, "\n");
 }
 
-/* "*.b.c" or "a.b.c" with one target: the HTTPS rule's class */
-static void name_entry(const char *text, struct pw_name_key *k, struct pw_name_val *v, uint32_t id)
+static struct pw_ip resolver(void)
 {
-	struct msg w = { .n = 0 };
-	int wild = strncmp(text, "*.", 2) == 0;
-
-	put_name(&w, text + (wild ? 2 : 0));
-	memset(k, 0, sizeof(*k));
-	memset(v, 0, sizeof(*v));
-	v->id = id;
-	v->wire_len = (uint16_t)(w.n - 1);	/* no root label */
-	memcpy(v->wire, w.b, v->wire_len);
-	k->hash = name_hash(v->wire, v->wire_len);
-	k->wild = (uint8_t)wild;
-	uint32_t slot = pw_slot_l4(PW_DIR_OUT, PW_L4_TCP, 443);
-	v->ntargets = 1;
-	v->t[0].peer_class = E.c.slots[slot].allow_class;
-	v->t[0].rule = RULE_HTTPS;
+	struct pw_ip ip = { .fam = PW_FAM_V4 };
+	inet_pton(AF_INET, RESOLVER, ip.addr);
+	return ip;
 }
 
-static int up_policy_names(const char *policy, const char *const *names, size_t n)
+static int up_policy_names(const char *head, const char *const *names, size_t n)
 {
-	struct pw_name_key keys[8];
-	struct pw_name_val vals[8];
-	struct pw_resolver_key rk = { .fam = PW_FAM_V4 };
-	char err[256];
+	char text[1024], err[256];
+	struct pw_ip res = resolver();
 
-	if (up_with("t.policy", policy, 0, NULL) || n > 8)
+	policy_text(text, sizeof(text), head, names, n);
+	if (up_with("t.policy", text, 0, NULL))
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		name_entry(names[i], &keys[i], &vals[i], (uint32_t)i + 1);
-	inet_pton(AF_INET, RESOLVER, rk.addr);
-	struct pw_dp_names nm = { keys, vals, n, &rk, 1 };
-	if (pw_dp_write_names(&E.dp, 0, &nm, err, sizeof(err))) {
+	if (pw_dp_write_policy_names(&E.dp, 0, &E.c, &res, 1, err, sizeof(err))) {
 		fprintf(stderr, "    %s\n", err);
 		return -1;
 	}
@@ -200,7 +180,7 @@ static int up_policy_names(const char *policy, const char *const *names, size_t 
 
 static int up_names(const char *const *names, size_t n)
 {
-	return up_policy_names(POLICY, names, n);
+	return up_policy_names(HEAD, names, n);
 }
 
 /* ---- packets -------------------------------------------------------------- */
@@ -309,9 +289,7 @@ TEST(wildcard_needs_a_label_in_front)
 	CHECK_EQ_INT(dns().queries, 0);
 	ask("pop6-ccaws.mycontactcenter.net");
 	CHECK_EQ_INT(dns().queries, 1);
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, "pop6-ccaws.mycontactcenter.net", 1);
-	rr_a(&a, "203.0.113.30", 60);
+	answer_a(&a, "pop6-ccaws.mycontactcenter.net", "203.0.113.30", 60);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.30"), NULL), PW_PASS);
 	/* two labels in front match too */
@@ -350,9 +328,7 @@ TEST(spoofed_and_unsolicited_answers_teach_nothing)
 	struct msg a;
 
 	REQUIRE(up_names(names, 1) == 0);
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, "login.microsoftonline.com", 1);
-	rr_a(&a, "203.0.113.66", 3600);
+	answer_a(&a, "login.microsoftonline.com", "203.0.113.66", 3600);
 	/* nothing asked: no flow, the policy drops it before DNS is read */
 	CHECK_EQ_INT(run(A_IN, &a), PW_DROP);
 	ask("login.microsoftonline.com");
@@ -368,15 +344,11 @@ TEST(spoofed_and_unsolicited_answers_teach_nothing)
 	/* the real id, but another question than the one asked */
 	a.b[1] = 0x34;
 	a.n = 0;
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, "evil.example.net", 1);
-	rr_a(&a, "203.0.113.66", 3600);
+	answer_a(&a, "evil.example.net", "203.0.113.66", 3600);
 	run(A_IN, &a);
 	CHECK_EQ_INT(dns().mismatched, 1);
 	/* the query was spent: the right answer after it teaches nothing */
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, "login.microsoftonline.com", 1);
-	rr_a(&a, "203.0.113.66", 3600);
+	answer_a(&a, "login.microsoftonline.com", "203.0.113.66", 3600);
 	run(A_IN, &a);
 	CHECK_EQ_INT(dns().learned, 0);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_DROP);
@@ -395,9 +367,7 @@ TEST(spoofed_answers_the_policy_lets_in_teach_nothing)
 
 	REQUIRE(up_policy_names("default in allow\n" RULES, names, 1) == 0);
 	ask("login.microsoftonline.com");
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, "login.microsoftonline.com", 1);
-	rr_a(&a, "203.0.113.66", 3600);
+	answer_a(&a, "login.microsoftonline.com", "203.0.113.66", 3600);
 	CHECK_EQ_INT(run("in udp 192.0.2.54:53 " HOST ":40000", &a), PW_PASS);	/* another source */
 	CHECK_EQ_INT(run("in udp " RESOLVER ":53 " HOST ":40001", &a), PW_PASS);	/* another port */
 	CHECK_EQ_INT(run("in udp " RESOLVER ":5353 " HOST ":40000", &a), PW_PASS);	/* not port 53 */
@@ -411,51 +381,44 @@ TEST(spoofed_answers_the_policy_lets_in_teach_nothing)
 	down();
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A reload into the other half: the names it keeps keep what they
  * learned; a name it drops forgets. */
 TEST(reload_keeps_learned_addresses_of_kept_names)
 {
 	const char *names[] = { "pop1-ccans.mycontactcenter.net", "smtp.office365.com" };
-	struct pw_name_key keys[2];
-	struct pw_name_val vals[2];
-	struct pw_resolver_key rk = { .fam = PW_FAM_V4 };
+	struct pw_policy pol = { 0 };
+	struct pw_compiled c = { 0 };
+	struct pw_diag d = { 0 };
+	struct pw_ip res = resolver();
 	struct msg a;
-	char err[256];
+	char text[1024], err[256];
 
 	REQUIRE(up_names(names, 2) == 0);
 	ask(names[0]);
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, names[0], 1);
-	rr_a(&a, "203.0.113.10", 300);
+	answer_a(&a, names[0], "203.0.113.10", 300);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	ask(names[1]);
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, names[1], 1);
-	rr_a(&a, "203.0.113.20", 300);
+	answer_a(&a, names[1], "203.0.113.20", 300);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(dns().learned, 2);
-	/* half 1: the same rules, only the first name */
-	name_entry(names[0], &keys[0], &vals[0], 1);
-	inet_pton(AF_INET, RESOLVER, rk.addr);
-	struct pw_dp_names nm = { keys, vals, 1, &rk, 1 };
-	REQUIRE(pw_dp_write_half(&E.dp, 1, &E.c, &E.cfg, err, sizeof(err)) == 0);
-	REQUIRE(pw_dp_write_names(&E.dp, 1, &nm, err, sizeof(err)) == 0);
-	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 1, now_ns()), 1);
+	/* the reloaded policy names only the first */
+	policy_text(text, sizeof(text), HEAD, names, 1);
+	REQUIRE(pw_policy_parse_text("t2.policy", text, strlen(text), &pol, &d) == 0);
+	REQUIRE(pw_compile(&pol, &c, &d) == 0);
+	REQUIRE(pw_dp_write_half(&E.dp, 1, &c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_policy_names(&E.dp, 1, &c, &res, 1, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 1, pw_mono_ns()), 1);
 	REQUIRE(pw_dp_activate(&E.dp, 1, 2) == 0);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.20"), NULL), PW_DROP);
 	/* an address past its lifetime is not carried (half 0, written anew) */
-	REQUIRE(pw_dp_write_half(&E.dp, 0, &E.c, &E.cfg, err, sizeof(err)) == 0);
-	REQUIRE(pw_dp_write_names(&E.dp, 0, &nm, err, sizeof(err)) == 0);
-	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, now_ns() + 301ull * 1000000000ull), 0);
-	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, now_ns()), 1);
+	REQUIRE(pw_dp_write_half(&E.dp, 0, &c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_policy_names(&E.dp, 0, &c, &res, 1, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, pw_mono_ns() + 301ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_relearn(&E.dp, 0, pw_mono_ns()), 1);
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	pw_diag_free(&d);
 	down();
 }
 
@@ -468,22 +431,20 @@ TEST(expired_address_refuses_new_flows_keeps_open_ones)
 
 	REQUIRE(up_names(names, 1) == 0);
 	ask(names[0]);
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, names[0], 1);
-	rr_a(&a, "203.0.113.10", 30);
+	answer_a(&a, names[0], "203.0.113.10", 30);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
 	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 syn,ack", NULL), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack", NULL), PW_PASS);
 	/* still alive at 29 s: nothing removed */
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 29ull * 1000000000ull), 0);
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 31ull * 1000000000ull), 1);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 29ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 1);
 	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.10:443 syn", NULL), PW_DROP);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack len 100", NULL), PW_PASS);
 	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 ack len 100", NULL), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 fin,ack", NULL), PW_PASS);
 	/* nothing left to remove; the address is learned anew by an answer */
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now_ns() + 31ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 0);
 	ask(names[0]);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41002 203.0.113.10:443 syn", NULL), PW_PASS);
@@ -496,10 +457,21 @@ TEST(queries_to_other_servers_are_not_recorded)
 	const char *names[] = { "login.microsoftonline.com" };
 	struct msg q;
 
-	REQUIRE(up_names(names, 1) == 0);
+	/* DNS out to anyone: the policy lets the query pass, the learner
+	 * must not take it (only the resolver's answers teach) */
+	REQUIRE(up_policy_names("default in drop\ndefault out drop\nallow out udp port 53\nresolver " RESOLVER "\n",
+				names, 1) == 0);
 	query(&q, 0x1234, "login.microsoftonline.com");
-	run("out udp " HOST ":40000 192.0.2.54:53", &q);	/* dropped by the policy too */
+	CHECK_EQ_INT(run("out udp " HOST ":40000 192.0.2.54:53", &q), PW_PASS);
 	CHECK_EQ_INT(dns().queries, 0);
+	struct msg a;
+	answer_a(&a, "login.microsoftonline.com", "203.0.113.66", 3600);
+	CHECK_EQ_INT(run("in udp 192.0.2.54:53 " HOST ":40000", &a), PW_PASS);	/* its flow's reply */
+	CHECK_EQ_INT(dns().unsolicited, 1);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_DROP);
+	/* the same to the resolver is recorded */
+	CHECK_EQ_INT(run(Q_OUT, &q), PW_PASS);
+	CHECK_EQ_INT(dns().queries, 1);
 	down();
 }
 
@@ -546,9 +518,7 @@ TEST(malformed_answers_teach_nothing)
 	rr_a(&a, "203.0.113.43", 30);
 	malformed(&a, "answer count lies");
 	/* rdlength past the end */
-	header(&a, 0x1234, 0x8180, 1, 1);
-	question(&a, q, 1);
-	rr_a(&a, "203.0.113.44", 30);
+	answer_a(&a, q, "203.0.113.44", 30);
 	a.b[a.n - 5] = 0x40;
 	malformed(&a, "rdlength past the end");
 	/* a compression pointer in the question */
@@ -578,22 +548,5 @@ int pw_ntests, pw_test_failed;
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-
-	if (geteuid() != 0) {
-		printf("test_dns needs root (BPF_PROG_TEST_RUN): skipped\n0 passed, 0 failed\n");
-		return 0;
-	}
-	for (int i = 0; i < pw_ntests; i++) {
-		if (argc > 1 && !strstr(pw_tests[i].name, argv[1]))
-			continue;
-		pw_test_failed = 0;
-		pw_tests[i].fn();
-		down();
-		printf("%s %s\n", pw_test_failed ? "FAIL" : "ok  ", pw_tests[i].name);
-		fflush(stdout);
-		pw_test_failed ? failed++ : passed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return dp_main("test_dns", argc, argv);
 }

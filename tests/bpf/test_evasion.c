@@ -611,16 +611,6 @@ static int find_cases(void)
 	return 0;
 }
 
-static void pin_cpu(void)
-{
-	cpu_set_t set;
-
-	/* per-CPU counters: keep every packet on one CPU */
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
@@ -636,7 +626,7 @@ int main(int argc, char **argv)
 		       "0 passed, 1 failed\n", CASE_SUFFIX, corpus_dir);
 		return 1;
 	}
-	pin_cpu();
+	dp_pin_cpu();
 	for (current = 0; current < pw_ntests; current++) {
 		if (argc > 1 && !strstr(pw_tests[current].name, argv[1]))
 			continue;

@@ -11,25 +11,9 @@
 #include "harness.h"
 #include "oracle.h"
 
-static struct pw_policy pol;
-static struct pw_compiled comp;
-static struct pw_diag diag;
-
-static int build(const char *text)
-{
-	pw_compiled_free(&comp);
-	pw_policy_free(&pol);
-	pw_diag_free(&diag);
-	if (pw_policy_parse_text("c.policy", text, strlen(text), &pol, &diag)) {
-		fprintf(stderr, "    parse: %s\n", diag.error);
-		return -1;
-	}
-	if (pw_compile(&pol, &comp, &diag)) {
-		fprintf(stderr, "    compile: %s\n", diag.error);
-		return -1;
-	}
-	return 0;
-}
+#define BUILT_FILE "c.policy"
+#define BUILT_SAY 1
+#include "built.h"
 
 static void addr_of(const char *s, uint8_t *fam, uint8_t a[16])
 {

@@ -12,19 +12,9 @@
 #include "policy/hostname.h"
 #include "policy/resolv.h"
 
-static struct pw_policy pol;
-static struct pw_compiled comp;
-static struct pw_diag diag;
-
-static int build(const char *text)
-{
-	pw_compiled_free(&comp);
-	pw_policy_free(&pol);
-	pw_diag_free(&diag);
-	if (pw_policy_parse_text("n.policy", text, strlen(text), &pol, &diag))
-		return -1;
-	return pw_compile(&pol, &comp, &diag);
-}
+#define BUILT_FILE "n.policy"
+#define BUILT_SAY 0
+#include "built.h"
 
 static size_t analyze(void)
 {
