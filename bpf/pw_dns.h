@@ -284,11 +284,9 @@ static __always_inline __u32 pw_dns_load(PW_CTX *ctx, const struct pw_pkt *p, st
 	__u32 ulen = ((__u32)uh[4] << 8) | uh[5];
 	if (ulen < 8 + PW_DNS_HDR)
 		return 0;
-	__u32 n = ulen - 8;
+	__u32 n = ulen - 8;	/* at least the header */
 	if (n > PW_DNS_MSG_MAX)
 		n = PW_DNS_MSG_MAX;
-	if (n < PW_DNS_HDR || n > PW_DNS_MSG_MAX)
-		return 0;
 	if (PW_LOAD_BYTES(ctx, off + 8, s->msg, n) < 0)
 		return 0;
 	s->len = n;

@@ -174,7 +174,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	munmap(base, len);
 	/* room for the addresses the datapath learns for host names; the
 	 * trie allocates entries as they come (BPF_F_NO_PREALLOC) */
-	fd = new_trie(dp, half, c->npeers + PW_LEARNED_CAPACITY, err, n);
+	fd = new_trie(dp, half, c->npeers + (c->nnames ? PW_LEARNED_CAPACITY : 0), err, n);
 	if (fd < 0)
 		return fd;
 	rc = fill_trie(fd, c);
