@@ -61,6 +61,10 @@ expect_eq "by name: connected, first SYN" "$(byname pop1-ccans.mycontactcenter.n
 expect_eq "an address never answered: dropped" "$(direct 203.0.113.12 443)" timeout
 # 2. a CNAME chain under a wildcard
 expect_eq "wildcard, CNAME: connected" "$(byname outlook.office365.com 443 0.9)" "ok 203.0.113.20"
+# status counts what the learner did: two answers taught two addresses
+expect_match "status: the learner's counters" "$("$PW" status --pin-root "$ROOT")" \
+	'^host names: 2 addresses learned; [0-9]+ queries, [0-9]+ answers \(2 addresses new,'
+expect_eq "status --json: dns" "$("$PW" status --json --pin-root "$ROOT" | jq -c '[.dns.addresses, .dns.learned, .dns.malformed]')" "[2,2,0]"
 # 3. a connection to the old address, its data pushed after the rotation
 ins "$S" $PEER hold 203.0.113.10 8443 41443 15 > "$T/hold" 2>&1 & PIDS+=($!)
 for _ in $(seq 30); do [ -s "$T/hold" ] && break; sleep 0.1; done

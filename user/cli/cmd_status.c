@@ -184,6 +184,31 @@ static void json_conntrack(const struct pw_status *s)
 	printf("\"inbound_fin_rst_ignored\":%llu}", (unsigned long long)s->gs.ct_ignored);
 }
 
+#define U(x) ((unsigned long long)(x))
+
+/* "dns": the learner of host names' addresses (docs/dns.md, "Counters") */
+static void json_dns(const struct pw_status *s)
+{
+	const struct pw_dns_stats *d = &s->dns;
+
+	printf(",\"dns\":{\"addresses\":%d,\"queries\":%llu,\"answers\":%llu,\"learned\":%llu,"
+	       "\"refreshed\":%llu,\"unsolicited\":%llu,\"malformed\":%llu,\"truncated\":%llu,"
+	       "\"mismatched\":%llu,\"full\":%llu}", s->learned, U(d->queries), U(d->answers), U(d->learned),
+	       U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+}
+
+static void text_dns(const struct pw_status *s)
+{
+	const struct pw_dns_stats *d = &s->dns;
+
+	if (!s->learned && !d->queries && !d->answers && !d->unsolicited)
+		return;
+	printf("host names: %d addresses learned; %llu queries, %llu answers (%llu addresses new, %llu again); "
+	       "taught nothing: %llu unsolicited, %llu malformed, %llu truncated, %llu another question, "
+	       "%llu a full map\n", s->learned, U(d->queries), U(d->answers), U(d->learned), U(d->refreshed),
+	       U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+}
+
 static void json_rest(const struct pw_status *s)
 {
 	const struct pw_config *cf = &s->cfg;
@@ -200,6 +225,7 @@ static void json_rest(const struct pw_status *s)
 	       s->event_rate, cf->ct_tcp_syn, cf->ct_tcp_est, cf->ct_tcp_close, cf->ct_udp,
 	       cf->ct_icmp, cf->ct_other, cf->frag_timeout);
 	json_conntrack(s);
+	json_dns(s);
 	printf(",\"fragments\":{\"remembered\":%llu,\"over_share\":%llu},"
 	       "\"events\":{\"sent\":%llu,\"suppressed\":%llu,\"lost\":%llu}}\n",
 	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share,
@@ -300,6 +326,7 @@ static void text_rest(const struct pw_status *s)
 	text_ct_table("other flows the host opened (UDP, ICMP echo, ...)", &s->ct[PW_CT_TABLE_DGRAM]);
 	text_ct_table("flows peers started", &s->ct[PW_CT_TABLE_IN]);
 	printf("  inbound FIN/RST that changed no state: %llu\n", (unsigned long long)s->gs.ct_ignored);
+	text_dns(s);
 	printf("fragments: %llu first fragments remembered, %llu over their peer's share (not remembered)\n",
 	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share);
 	printf("drop events: %llu sent, %llu suppressed by the rate limit (%u a second: %u per CPU), "

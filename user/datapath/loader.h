@@ -164,6 +164,8 @@ struct pw_dp_names {
  * force). Returns 0, or -errno with a message. */
 int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
+/* How many addresses pw_learned holds. */
+int pw_dp_learned_count(const struct pw_dp *dp);
 /* The compiled policy's names and the resolvers into half `half`. */
 int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 			     const struct pw_ip *res, size_t nres, char *err, size_t errsz);

@@ -103,6 +103,10 @@ int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	if (!rc)
 		rc = read_conntrack(dp, s);
 	if (!rc)
+		rc = pw_dp_dns_stats(dp, &s->dns);
+	if (!rc)
+		s->learned = pw_dp_learned_count(dp);
+	if (!rc)
 		rc = pw_dp_read_state(dp, &st);
 	if (rc) {
 		pw_counts_free(&s->n);

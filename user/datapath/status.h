@@ -58,6 +58,8 @@ struct pw_status {
 	uint32_t ct_capacity;		/* of both */
 	uint64_t ct_removed;		/* every table */
 	uint64_t ct_evicted;		/* by the LRU from a full table, every table */
+	struct pw_dns_stats dns;	/* the DNS learner's counters (docs/dns.md) */
+	int learned;			/* addresses in pw_learned, live or not yet swept */
 	struct pw_config cfg;		/* of the half in force */
 	uint32_t event_rate;		/* drop events per second, all CPUs */
 	struct pw_iface_state iface[PW_MAX_IFACES];	/* per a->meta.iface, by pw_status_ifaces */
