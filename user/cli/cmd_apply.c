@@ -326,6 +326,9 @@ static void print_notes(const struct pw_apply_result *r)
 	if (r->carry_rc)
 		fprintf(stderr, "portwall apply: carrying rule counters over failed: %s (they restart at 0)\n",
 			strerror(-r->carry_rc));
+	if (r->ended < 0)
+		fprintf(stderr, "portwall: ending the tracked flows the new policy refuses failed (reading its "
+			"tables); they go on until they time out or the next reload\n");
 	if (r->ended > 0)
 		printf("ended %d tracked flow%s the new policy no longer allows\n", r->ended, r->ended == 1 ? "" : "s");
 	if (r->adopted < 0)

@@ -36,6 +36,16 @@ static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
 		return snprintf(err, n, "switching back failed: %s", strerror(-rc)), rc;
 	if (pw_dp_carry(dp, from, to, dp->rule_capacity - 1, dp->rule_capacity - 1))
 		fprintf(stderr, "portwall rollback: carrying rule counters over failed (they restart at 0)\n");
+	/* the flows the policy we leave let out, that the restored one does
+	 * not: ended, as a reload ends them */
+	int by[PW_CT_TABLE_COUNT] = { 0 };
+	int ended = pw_dp_flush_ct(dp, to, by);
+	if (ended < 0)
+		fprintf(stderr, "portwall rollback: ending the flows the restored policy refuses failed: %s\n",
+			strerror(errno));
+	m->ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
+	m->ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
+	m->ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];
 	struct pw_policy_rec t = m->cur;
 	m->cur = m->prev;
 	m->prev = t;

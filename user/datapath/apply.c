@@ -416,7 +416,7 @@ static void carry_or_adopt(struct tx *t)
 {
 	struct pw_apply_result *r = t->r;
 
-	int by[PW_CT_TABLE_COUNT];
+	int by[PW_CT_TABLE_COUNT] = { 0 };
 
 	/* counted per table: status tells each table's evictions */
 	if (t->first) {
@@ -430,7 +430,7 @@ static void carry_or_adopt(struct tx *t)
 	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
 	/* answers learned into the old half while the new one was written */
 	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
-	r->ended = pw_dp_flush_ct(&t->dp, &t->c, by);
+	r->ended = pw_dp_flush_ct(&t->dp, t->half, by);
 	t->m.ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
 	t->m.ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
 	t->m.ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];

@@ -44,12 +44,13 @@ static uint32_t trie_rule(int trie, uint32_t cls, uint8_t fam, const uint8_t *ad
 	return bpf_map_lookup_elem(trie, &pk, &v) ? 0 : v.rule;
 }
 
-/* Does the half in force allow flow k as the kernel would judge its
- * opening packet now: the compiled slot, and the kernel's trie, which
- * holds the addresses learned for host names besides the policy's own? */
-static bool kernel_allowed(int trie, const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin)
+/* Does half `half` allow flow k as the kernel would judge its opening
+ * packet now: its slot and its trie, which holds the addresses learned
+ * for host names besides the policy's own? */
+static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+			   uint32_t origin)
 {
-	const struct pw_slot *s = &c->slots[key_slot(k, origin)];
+	const struct pw_slot *s = pw_dp_slot(m, half, key_slot(k, origin));
 	uint32_t td = s->deny_class ? trie_rule(trie, s->deny_class, k->fam, k->remote) : 0;
 	uint32_t ta = !td && s->allow_class ? trie_rule(trie, s->allow_class, k->fam, k->remote) : 0;
 	uint8_t action;
@@ -58,9 +59,8 @@ static bool kernel_allowed(int trie, const struct pw_compiled *c, const struct p
 	return action == PW_PASS;
 }
 
-/* Delete the flows of one table that the policy forbids. trie: the half
- * in force's (when the policy has host names), else -1. */
-static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin, int trie)
+/* Delete the flows of one table that half `half` (slots m, trie) forbids. */
+static int flush_table(int fd, const struct pw_dp_slots *m, uint32_t half, int trie, uint32_t origin)
 {
 	struct pw_ct_key k, next, *gone = NULL;
 	size_t ngone = 0, cap = 0, seen = 0, bound;
@@ -76,7 +76,7 @@ static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin, int
 	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (pw_ct_key_allowed(c, &k, origin) || (trie >= 0 && kernel_allowed(trie, c, &k, origin)))
+		if (kernel_allowed(m, half, trie, &k, origin))
 			continue;
 		if (ngone == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -95,23 +95,27 @@ static int flush_table(int fd, const struct pw_compiled *c, uint32_t origin, int
 	return removed;
 }
 
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c, int removed[PW_CT_TABLE_COUNT])
+int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT])
 {
-	int total = 0, trie = -1;
-	struct pw_state st;
+	struct pw_dp_slots m;
+	int total = 0, trie = pw_dp_half_trie(dp, half);
 
-	/* a flow to an address a host name learned is allowed by the trie */
-	if (c->nnames && pw_dp_read_state(dp, &st) == 0)
-		trie = pw_dp_half_trie(dp, st.active & 1);
+	/* judged by the kernel's own tables: a rollback has no compiled
+	 * policy, and learned addresses live only in the trie */
+	if (trie < 0 || pw_dp_map_slots(dp, &m)) {
+		if (trie >= 0)
+			close(trie);
+		return -1;
+	}
 	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
 		/* flows the host opened (TCP, the rest) by the out rules, flows
 		 * peers started by the in rules */
-		int n = flush_table(pw_dp_ct_fd(dp, t), c, t == PW_CT_TABLE_IN ? PW_DIR_IN : PW_DIR_OUT, trie);
+		int n = flush_table(pw_dp_ct_fd(dp, t), &m, half, trie, t == PW_CT_TABLE_IN ? PW_DIR_IN : PW_DIR_OUT);
 		if (removed)
 			removed[t] = n;
 		total += n;
 	}
-	if (trie >= 0)
-		close(trie);
+	pw_dp_unmap_slots(&m);
+	close(trie);
 	return total;
 }

@@ -152,6 +152,24 @@ int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, s
 	return 0;
 }
 
+int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	m->stride = (sizeof(struct pw_slot) + 7) & ~(size_t)7;	/* array elements are 8-byte aligned */
+	m->len = 2 * (size_t)PW_SLOT_COUNT * m->stride;
+	m->len = (m->len + (size_t)page - 1) & ~((size_t)page - 1);
+	m->base = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
+	return m->base == MAP_FAILED ? (m->base = NULL, -errno) : 0;
+}
+
+void pw_dp_unmap_slots(struct pw_dp_slots *m)
+{
+	if (m->base)
+		munmap(m->base, m->len);
+	m->base = NULL;
+}
+
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 		     const struct pw_config *cfg, char *err, size_t n)
 {
@@ -160,18 +178,13 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	half &= 1;
 	if ((rc = pw_dp_fits(dp, c, err, n)))
 		return rc;
-	/* the half not in force, in one pass over the mapped array (array
-	 * elements are laid out 8-byte aligned) */
-	size_t stride = (sizeof(struct pw_slot) + 7) & ~(size_t)7;
-	size_t len = 2 * (size_t)PW_SLOT_COUNT * stride;
-	long page = sysconf(_SC_PAGESIZE);
-	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
-	uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
-	if (base == MAP_FAILED)
+	/* the half not in force, in one pass over the mapped array */
+	struct pw_dp_slots m;
+	if (pw_dp_map_slots(dp, &m))
 		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
-		memcpy(base + ((size_t)half * PW_SLOT_COUNT + i) * stride, &c->slots[i], sizeof(c->slots[i]));
-	munmap(base, len);
+		memcpy(pw_dp_slot(&m, half, i), &c->slots[i], sizeof(c->slots[i]));
+	pw_dp_unmap_slots(&m);
 	/* room for the addresses the datapath learns for host names; the
 	 * trie allocates entries as they come (BPF_F_NO_PREALLOC) */
 	fd = new_trie(dp, half, c->npeers + (c->nnames ? PW_LEARNED_CAPACITY : 0), err, n);

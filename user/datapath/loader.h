@@ -82,6 +82,18 @@ void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus);
 /* Can this datapath hold the compiled policy (its rule counters)? 0, or
  * -E2BIG with a message. pw_dp_write_half checks it too. */
 int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t errsz);
+/* The decision slots of both halves, mapped (pw_slots is mmapable). */
+struct pw_dp_slots {
+	uint8_t *base;
+	size_t len, stride;
+};
+int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m);
+void pw_dp_unmap_slots(struct pw_dp_slots *m);
+static inline struct pw_slot *pw_dp_slot(const struct pw_dp_slots *m, uint32_t half, uint32_t slot)
+{
+	return (struct pw_slot *)(m->base + ((size_t)(half & 1) * PW_SLOT_COUNT + slot) * m->stride);
+}
+
 /* Write a compiled policy and its configuration into half `half` (the one
  * not in force): slots, a new peer trie, config. Returns 0 or -errno. */
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
@@ -137,13 +149,14 @@ int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uin
 int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint32_t dir, const uint8_t *frame,
 		     size_t len, struct pw_dp_result *r);
 
-/* ---- ct_flush.c: conntrack after a reload ---- */
+/* ---- ct_flush.c: conntrack after a reload or a rollback ---- */
 
-/* Delete the tracked flows the compiled policy no longer allows (after a
- * reload put it in force), from every table. Returns how many were
- * removed; removed[t], when not NULL, how many of table t (enum
- * pw_ct_table). */
-int pw_dp_flush_ct(struct pw_dp *dp, const struct pw_compiled *c, int removed[PW_CT_TABLE_COUNT]);
+/* Delete the tracked flows half `half` does not allow (after a reload or
+ * a rollback put it in force), from every table, judged by the kernel's
+ * own slots and trie of that half. Returns how many were removed, or -1
+ * when the tables cannot be read; removed[t], when not NULL, how many of
+ * table t (enum pw_ct_table). */
+int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT]);
 /* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
  * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
  * judged? */
