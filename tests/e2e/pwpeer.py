@@ -34,11 +34,19 @@ chosen source port (an unprivileged user borrowing a listener's port, a
         datagrams each (an LRU takes each for a busy flow), from a new
         socket (a new ephemeral port) to PREFIX.1-254 in turn, port PORT:
         what any local user may send -> "sent N flows"
+  pwpeer.py talk ADDR PORT LPORT FLAG TIMEOUT_S    connect from LPORT, print
+        "open", wait (at most TIMEOUT_S) until the file FLAG exists, send a
+        line -> ok (an answer) / timeout / closed
+  pwpeer.py utalk ADDR PORT LPORT FLAG TIMEOUT_S   the same over a connected
+        UDP socket to an echo server (3 datagrams after FLAG) -> ok / timeout
+  pwpeer.py uecho ADDR PORT SECS                   a UDP echo server bound to
+        ADDR (its answers come from ADDR), for SECS
   pwpeer.py byname NAME PORT TIMEOUT_S             resolve NAME (IPv4, the
         C library's resolver: /etc/resolv.conf), connect to its first
         address within TIMEOUT_S -> "ok ADDR" / "timeout ADDR" /
         "noname" (a TIMEOUT_S under 1 s fails on a retransmitted SYN)
 """
+import os
 import random
 import select
 import socket
@@ -224,6 +232,71 @@ def cmd_udpflood(prefix, port, n):
     return "sent %d flows" % n
 
 
+def wait_flag(flag, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not os.path.exists(flag):
+        time.sleep(0.05)
+    return os.path.exists(flag)
+
+
+def cmd_talk(addr, port, lport, flag, timeout):
+    try:
+        s = tcp_from(lport, addr, port, 3)
+    except socket.timeout:
+        return "timeout"
+    except ConnectionRefusedError:
+        return "refused"
+    print("open", flush=True)
+    if not wait_flag(flag, timeout):
+        return "noflag"
+    try:
+        s.sendall(b"after\n")
+        return "ok" if s.recv(100) else "closed"
+    except socket.timeout:
+        return "timeout"
+    except OSError:
+        return "closed"
+
+
+def cmd_utalk(addr, port, lport, flag, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", lport))
+    s.connect((addr, port))
+    s.settimeout(2)
+    s.send(b"before")
+    try:
+        s.recv(100)
+    except (socket.timeout, ConnectionRefusedError):
+        return "timeout"
+    print("open", flush=True)
+    if not wait_flag(flag, timeout):
+        return "noflag"
+    got = 0
+    for _ in range(3):
+        s.send(b"after")
+        try:
+            s.recv(100)
+            got += 1
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+    return "ok" if got else "timeout"
+
+
+def cmd_uecho(addr, port, secs):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    s.settimeout(0.2)
+    print("listening", flush=True)
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        try:
+            data, frm = s.recvfrom(2048)
+            s.sendto(data, frm)
+        except socket.timeout:
+            pass
+    return "done"
+
+
 def cmd_byname(name, port, timeout):
     try:
         addr = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
@@ -262,6 +335,11 @@ def main(a):
             return cmd_icmpwait(int(a[1]), float(a[2]))
         if a[0] == "protoprobe":
             return cmd_protoprobe(a[1], int(a[2]), float(a[3]))
+        if a[0] in ("talk", "utalk"):
+            fn = cmd_talk if a[0] == "talk" else cmd_utalk
+            return fn(a[1], int(a[2]), int(a[3]), a[4], float(a[5]))
+        if a[0] == "uecho":
+            return cmd_uecho(a[1], int(a[2]), float(a[3]))
         if a[0] == "byname":
             return cmd_byname(a[1], int(a[2]), float(a[3]))
         if a[0] == "udpflood":
