@@ -27,6 +27,7 @@
 #define PW_DNS_RR_MAX 64	/* answer records read */
 #define PW_DNS_ADDRS_MAX 32	/* addresses learned from one answer */
 #define PW_DNS_MATCH_MAX 4	/* policy names one question matches */
+#define PW_DNS_WRITES_MAX 128	/* trie entries one answer writes: bounds its softirq time */
 #define PW_DNS_NAME_STEPS 128	/* labels and pointers skipped in one record's name */
 #define PW_DNS_TYPE_A 1
 #define PW_DNS_TYPE_AAAA 28
@@ -54,6 +55,7 @@ struct pw_dns_scratch {
 	__u32 half;
 	__u32 ttl_min, ttl_max;
 	__u32 learn;		/* 0: the first walk only checks the records */
+	__u32 writes;		/* trie entries this answer wrote */
 	__u32 ttl;		/* the record being learned: its TTL, */
 	__u8 fam;		/* family */
 	__u8 addr[16];		/* and address */
@@ -96,8 +98,11 @@ struct {
 	__type(value, struct pw_dnsq_val);
 } pw_dns_q SEC(".maps");
 
+/* A plain hash, not LRU: an address evicted from here would stay in the
+ * trie with nothing left to expire it; full, a new address is not learned
+ * (counted `full`). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PW_LEARNED_CAPACITY);
 	__type(key, struct pw_learned_key);
 	__type(value, struct pw_learned_val);
@@ -366,7 +371,7 @@ __noinline int pw_dns_learn_name(__u32 m)
 	s->lv.source = PW_LEARNED_ANSWER;
 
 	struct pw_learned_val *lv = bpf_map_lookup_elem(&pw_learned, &s->lk);
-	int fresh = !lv || (__s64)(s->now - lv->expires_ns) > 0;
+	int fresh = !lv || lv->partial || (__s64)(s->now - lv->expires_ns) > 0;
 	if (lv) {
 		*lv = s->lv;
 	} else if (bpf_map_update_elem(&pw_learned, &s->lk, &s->lv, BPF_ANY)) {
@@ -381,19 +386,31 @@ __noinline int pw_dns_learn_name(__u32 m)
 	void *trie = bpf_map_lookup_elem(&pw_peers, &s->half);
 	if (!v || !trie)
 		return 0;
-	int put = 0;
+	int put = 0, failed = 0;
 	for (__u32 t = 0; t < PW_NAME_TARGETS; t++) {
 		if (t >= v->ntargets)
 			break;
+		if (s->writes >= PW_DNS_WRITES_MAX) {
+			failed = 1;	/* the answer's budget is spent */
+			break;
+		}
 		int r = pw_dns_trie_put(s, trie, &v->t[t]);
-		if (r < 0)
-			PW_DNS_COUNT(full);
+		s->writes += r != 0;
+		failed |= r < 0;
 		put |= r > 0;
 	}
-	if (put)
+	if (failed) {
+		/* not all of it written: the record stays (its lifetime
+		 * removes what was), marked so that the next answer retries */
+		lv = bpf_map_lookup_elem(&pw_learned, &s->lk);
+		if (lv)
+			lv->partial = 1;
+		PW_DNS_COUNT(full);
+	} else if (put) {
 		PW_DNS_COUNT(learned);
-	else
+	} else {
 		PW_DNS_COUNT(refreshed);
+	}
 	return put;
 }
 
@@ -529,7 +546,12 @@ static __always_inline void pw_dns_answer(PW_CTX *ctx, const struct pw_pkt *p, c
 	if (!pw_dns_match(s, half))
 		return;	/* the reload in between dropped the name */
 	s->ancount = pw_dns_u16(s, 6);
+	if (s->ancount > PW_DNS_RR_MAX) {
+		PW_DNS_COUNT(truncated);	/* records past the walk's bound go unchecked */
+		return;
+	}
 	s->naddr = 0;
+	s->writes = 0;
 	s->now = now;
 	s->ttl_min = cfg->dns_ttl_min;
 	s->ttl_max = cfg->dns_ttl_max;

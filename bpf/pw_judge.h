@@ -802,6 +802,8 @@ static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const st
 	if (!st)
 		return;
 	__u32 half = st->active & 1;
+	if (!st->cfg[half].names)
+		return;	/* a host whose policy names no host pays no more for its DNS */
 #if PW_HOOK_DIR == 1	/* PW_DIR_OUT */
 	pw_dns_query(ctx, p, half);
 #else

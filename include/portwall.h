@@ -174,7 +174,8 @@ _Static_assert(sizeof(struct pw_peer_val) == 4, "pw_peer_val layout");
  */
 struct pw_config {
 	__u8 mode;		/* PW_MODE_* */
-	__u8 pad[3];
+	__u8 names;		/* the half has host names: the DNS learner runs */
+	__u8 pad[2];
 	__u32 ev_rate;		/* drop events per second, per CPU (token refill) */
 	__u32 ev_burst;		/* token bucket size, per CPU */
 	/* connection tracking timeouts, seconds */
@@ -477,7 +478,8 @@ struct pw_learned_val {
 	__u64 expires_ns;	/* learned_ns + the TTL, floored and capped */
 	__u32 ttl;		/* as answered */
 	__u8 source;		/* enum pw_learned_source */
-	__u8 pad[3];
+	__u8 partial;		/* not every target's trie entry was written: the next answer retries */
+	__u8 pad[2];
 };
 
 #define PW_LEARNED_CAPACITY 65536

@@ -475,6 +475,142 @@ TEST(queries_to_other_servers_are_not_recorded)
 	down();
 }
 
+/* An answer of more records than the walk reads (PW_DNS_RR_MAX, 64):
+ * the ones past the bound would go unchecked, so none teaches. */
+TEST(records_past_the_walk_bound_teach_nothing)
+{
+	const char *names[] = { "pop3-ccans.mycontactcenter.net" };
+	struct msg a;
+	char addr[32];
+
+	REQUIRE(up_names(names, 1) == 0);
+	ask(names[0]);
+	header(&a, 0x1234, 0x8180, 1, 65);
+	question(&a, names[0], 1);
+	for (int i = 0; i < 65; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", 100 + i);
+		rr_a(&a, addr, 30);
+	}
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	struct pw_dns_stats st = dns();
+	CHECK_EQ_INT(st.truncated, 1);
+	CHECK_EQ_INT(st.learned, 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.100"), NULL), PW_DROP);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.164"), NULL), PW_DROP);
+	/* 64 records are read whole */
+	ask(names[0]);
+	header(&a, 0x1234, 0x8180, 1, 64);
+	question(&a, names[0], 1);
+	for (int i = 0; i < 64; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", 100 + i);
+		rr_a(&a, addr, 30);
+	}
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 32);	/* PW_DNS_ADDRS_MAX of them */
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.100"), NULL), PW_PASS);
+	down();
+}
+
+/* A policy without names: its resolver's DNS costs no learner work, not
+ * even the count of an answer nobody asked for. */
+TEST(a_policy_without_names_runs_no_learner)
+{
+	struct msg q, a;
+
+	REQUIRE(up_with("t.policy", HEAD "allow out tcp port 443 to 203.0.113.0/24\nresolver " RESOLVER "\n",
+			0, NULL) == 0);
+	query(&q, 0x1234, "login.microsoftonline.com");
+	CHECK_EQ_INT(run(Q_OUT, &q), PW_PASS);
+	answer_a(&a, "login.microsoftonline.com", "198.51.100.66", 3600);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	struct pw_dns_stats st = dns();
+	CHECK_EQ_INT(st.queries + st.answers + st.unsolicited + st.malformed, 0);
+	CHECK_EQ_INT(run(SYN_TO("198.51.100.66"), NULL), PW_DROP);
+	down();
+}
+
+/* pw_learned full: a new address is not learned (the map is a plain hash,
+ * so no record is evicted to leave its trie entries with nothing to expire
+ * them); addresses already held renew. */
+TEST(full_learned_map_learns_nothing_new_evicts_nothing)
+{
+	const char *names[] = { "pop4-ccans.mycontactcenter.net" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 1) == 0);
+	ask(names[0]);
+	answer_a(&a, names[0], "203.0.113.10", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	/* fill the rest with records of another name */
+	struct pw_learned_key k = { .name_hash = 1, .fam = PW_FAM_V6 };
+	struct pw_learned_val v = { .expires_ns = pw_mono_ns() + 3600ull * 1000000000ull,
+				     .source = PW_LEARNED_ANSWER };
+	for (uint32_t i = 1; i < PW_LEARNED_CAPACITY; i++) {
+		memcpy(k.addr, &i, sizeof(i));
+		REQUIRE(bpf_map_update_elem(E.dp.learned_fd, &k, &v, BPF_NOEXIST) == 0);
+	}
+	ask(names[0]);
+	answer_a(&a, names[0], "203.0.113.11", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	struct pw_dns_stats st = dns();
+	CHECK_EQ_INT(st.full, 1);
+	CHECK_EQ_INT(st.learned, 1);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.11"), NULL), PW_DROP);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_PASS);
+	ask(names[0]);
+	answer_a(&a, names[0], "203.0.113.10", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().refreshed, 1);
+	/* the first address is still held: its record was not evicted */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 1);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_DROP);
+	down();
+}
+
+/* One answer writes at most PW_DNS_WRITES_MAX (128) trie entries, which
+ * bounds its time in softirq. A name of 8 rules answered with 32
+ * addresses needs 256: 16 addresses are learned, 16 are held as partial,
+ * and the next answer writes those. */
+TEST(one_answer_writes_at_most_128_entries_the_next_finishes)
+{
+	const char *name = "smtp.office365.com";
+	char text[2048], err[256], addr[32];
+	size_t at = (size_t)snprintf(text, sizeof(text), "%s", HEAD);
+	struct pw_ip res = resolver();
+	struct msg a;
+
+	for (int r = 0; r < 8; r++)
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "allow out tcp port %d to %s\n", 4401 + r, name);
+	REQUIRE(up_with("t.policy", text, 0, NULL) == 0);
+	REQUIRE(pw_dp_write_policy_names(&E.dp, 0, &E.c, &res, 1, err, sizeof(err)) == 0);
+	REQUIRE(E.c.nnames == 1 && E.c.names[0].ntargets == 8);
+	header(&a, 0x1234, 0x8180, 1, 32);
+	question(&a, name, 1);
+	for (int i = 0; i < 32; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", 100 + i);
+		rr_a(&a, addr, 30);
+	}
+	ask(name);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	struct pw_dns_stats st = dns();
+	CHECK_EQ_INT(st.learned, 16);
+	CHECK_EQ_INT(st.full, 16);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.115:4408 syn", NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.116:4401 syn", NULL), PW_DROP);
+	ask(name);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	st = dns();
+	CHECK_EQ_INT(st.learned, 32);
+	CHECK_EQ_INT(st.refreshed, 16);
+	CHECK_EQ_INT(st.full, 16);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.116:4401 syn", NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.131:4408 syn", NULL), PW_PASS);
+	/* all 32 expire together: 8 entries each leave the trie */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 32);
+	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.131:4408 syn", NULL), PW_DROP);
+	down();
+}
+
 /* One malformed answer: counted, nothing learned, the packet passes. */
 static void malformed(const struct msg *a, const char *what)
 {

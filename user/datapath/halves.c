@@ -152,6 +152,18 @@ int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, s
 	return 0;
 }
 
+/* Room in a trie for what the names of c can learn: every pw_learned
+ * record writes one entry per target of its name. */
+static size_t learned_room(const struct pw_compiled *c)
+{
+	size_t most = 0;
+
+	for (size_t i = 0; i < c->nnames; i++)
+		if (c->names[i].ntargets > most)
+			most = c->names[i].ntargets;
+	return most * PW_LEARNED_CAPACITY;
+}
+
 int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -187,7 +199,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	pw_dp_unmap_slots(&m);
 	/* room for the addresses the datapath learns for host names; the
 	 * trie allocates entries as they come (BPF_F_NO_PREALLOC) */
-	fd = new_trie(dp, half, c->npeers + (c->nnames ? PW_LEARNED_CAPACITY : 0), err, n);
+	fd = new_trie(dp, half, c->npeers + learned_room(c), err, n);
 	if (fd < 0)
 		return fd;
 	rc = fill_trie(fd, c);
@@ -212,6 +224,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
 		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
 	st.cfg[half] = *cfg;
+	st.cfg[half].names = c->nnames > 0;
 	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return pw_errf(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
