@@ -451,6 +451,31 @@ TEST(expired_address_refuses_new_flows_keeps_open_ones)
 	down();
 }
 
+/* Two names answered with one address: when the first name's lifetime
+ * ends, the address stays for the second's; when that ends too, it goes. */
+TEST(an_address_two_names_share_lives_as_long_as_the_longer)
+{
+	const char *names[] = { "a.example.com", "b.example.com", "c.example.com" };
+	struct msg a;
+
+	REQUIRE(up_names(names, 3) == 0);
+	ask(names[0]);
+	answer_a(&a, names[0], "203.0.113.20", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask(names[2]);
+	answer_a(&a, names[2], "203.0.113.19", 30);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask(names[1]);
+	answer_a(&a, names[1], "203.0.113.20", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 2);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.20"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.19"), NULL), PW_DROP);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 301ull * 1000000000ull), 1);
+	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.20:443 syn", NULL), PW_DROP);
+	down();
+}
+
 /* a query to a server that is not a resolver of the policy */
 TEST(queries_to_other_servers_are_not_recorded)
 {

@@ -249,18 +249,32 @@ static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct
 	return 0;
 }
 
-static bool same_addr(const struct learned *a, const struct learned *b)
+static int addr_cmp(const struct learned *a, const struct learned *b)
 {
-	return a->k.fam == b->k.fam && memcmp(a->k.addr, b->k.addr, 16) == 0;
+	if (a->k.fam != b->k.fam)
+		return a->k.fam < b->k.fam ? -1 : 1;
+	return memcmp(a->k.addr, b->k.addr, 16);
+}
+
+static int by_addr(const void *x, const void *y)
+{
+	return addr_cmp(x, y);
 }
 
 /* After unlearning a[x]: the live entries of other names with the same
- * address are put back (they may share its class). */
+ * address are put back (they may share its class). a is sorted by
+ * address, so they are x's neighbours. */
 static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *a, size_t n,
 		     size_t x, uint64_t now)
 {
-	for (size_t i = 0; i < n; i++)
-		if (i != x && live(&a[i], now) && same_addr(&a[i], &a[x]))
+	size_t lo = x, hi = x + 1;
+
+	while (lo > 0 && addr_cmp(&a[lo - 1], &a[x]) == 0)
+		lo--;
+	while (hi < n && addr_cmp(&a[hi], &a[x]) == 0)
+		hi++;
+	for (size_t i = lo; i < hi; i++)
+		if (i != x && live(&a[i], now))
 			put_learned(dp, trie, half, &a[i]);
 }
 
@@ -270,6 +284,8 @@ int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	ssize_t n = collect_learned(dp, &a);
 	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), gone = 0, rc = 0;
 
+	if (n > 0)
+		qsort(a, (size_t)n, sizeof(*a), by_addr);
 	for (ssize_t i = 0; n >= 0 && trie >= 0 && rc == 0 && i < n; i++) {
 		if (live(&a[i], now))
 			continue;
