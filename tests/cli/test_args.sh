@@ -28,6 +28,8 @@ refused "${A[@]}" --ct-capacity 99999999999999999999 -- '--ct-capacity takes 102
 refused "${A[@]}" --ct-capacity 12k -- '--ct-capacity takes 1024-16777216 flows, got "12k"'
 refused "${A[@]}" --event-rate 0 -- '--event-rate takes 1-1000000 events a second'
 refused "${A[@]}" --event-rate -1 -- '--event-rate takes 1-1000000 events a second, got "-1"'
+refused "${A[@]}" --resolve-timeout 10001 -- '--resolve-timeout takes 0-10000 ms \(0: do not ask\), got "10001"'
+refused "${A[@]}" --resolve-timeout x -- '--resolve-timeout takes 0-10000 ms'
 refused "${A[@]}" --confirm 4 -- '--confirm takes 5-3600 seconds'
 refused "${A[@]}" --confirm 3601 -- '--confirm takes 5-3600 seconds'
 refused "${A[@]}" --ct-timeout udp=0 -- '--ct-timeout takes NAME=SECONDS \(1-2592000\)'

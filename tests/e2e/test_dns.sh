@@ -4,7 +4,8 @@
 # drop` connects by name and its first SYN passes; an address never
 # answered is dropped; a CNAME under a wildcard; after the name rotates
 # the new address works, the old one refuses new flows while a connection
-# opened to it keeps flowing; a reload keeps what the names learned.
+# opened to it keeps flowing; a reload keeps what the names learned; the
+# agent asks the resolver itself at apply and on its timer.
 # docs/dns.md.
 set -u
 cd "$(dirname "$0")/../.."
@@ -50,7 +51,9 @@ expect_eq "a resolv.conf anyone may write: refused" "$?" 1
 expect_match "a resolv.conf anyone may write: says what to do" "$(cat "$T/apply.out")" \
 	"/etc/netns/$S/resolv.conf.*writable.*chmod go-w"
 chmod 0644 "/etc/netns/$S/resolv.conf"
-"$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
+# sections 1-5 test what the datapath learns from the host's own answers:
+# the agent does not ask itself (section 6 has that)
+"$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --resolve-timeout 0 > "$T/run.log" 2>&1 &
 PIDS+=($!)
 RUN=$!
 for _ in $(seq 100); do [ -e "$ROOT/pw_names" ] && break; sleep 0.1; done
@@ -83,7 +86,10 @@ expect_eq "rotated: the connection to the old address keeps flowing" "$(tail -n 
 # new connection to the address passes without asking again
 kill "$RUN"
 for _ in $(seq 50); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
-apply() { "$PW" apply "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --ct-timeout dns-min=60 > "$T/apply.out" 2>&1; }
+# (--resolve-timeout 0: the agent does not ask itself, so that only the
+# carry can keep the address)
+apply() { "$PW" apply "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --ct-timeout dns-min=60 \
+	--resolve-timeout 0 > "$T/apply.out" 2>&1; }
 apply; expect_eq "reload with a lifetime floor" "$?" 0
 expect_eq "asked once more" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.11"
 sleep 3	# past the answer's own 2 s TTL: only the floor keeps it
@@ -95,4 +101,31 @@ echo "203.0.113.12 other.example.net" >> "$T/hosts"
 kill -HUP "$DNSMASQ"
 sleep 0.3
 expect_eq "another name: resolved but dropped" "$(byname other.example.net 443 1.5)" "timeout 203.0.113.12"
+# 6. the agent asks the resolver itself: right after apply, then on its
+# timer, so a host that never asks (a cached answer, DNS over HTTPS)
+# reaches the name's addresses too. Lifetimes of 8 s: asked again at 6 s.
+echo "203.0.113.12 pop1-ccans.mycontactcenter.net" > "$T/hosts"
+kill -HUP "$DNSMASQ"
+sleep 0.3
+"$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --ct-timeout dns-min=8,dns-max=8 \
+	> "$T/run2.log" 2>&1 &
+PIDS+=($!)
+RUN=$!
+source_of() {	# the source of address $1 of pop1-ccans, as status --json has it
+	"$PW" status --json --pin-root "$ROOT" | jq -r --arg a "$1" \
+		'.dns.names[] | select(.name == "pop1-ccans.mycontactcenter.net") | .addresses[] | select(.address == $a) | .source'
+}
+for _ in $(seq 50); do [ "$(source_of 203.0.113.12)" = apply ] && break; sleep 0.1; done
+expect_eq "the agent asked at apply: status says so" "$(source_of 203.0.113.12)" apply
+expect_eq "the agent asked at apply: the host reaches the address without asking" "$(direct 203.0.113.12 443)" ok
+expect_match "run says what it asked" "$(cat "$T/run2.log")" \
+	"^host names: asked the resolvers about 1, 1 answered: 1 address$"
+expect_match "status: each name with its addresses" "$("$PW" status --pin-root "$ROOT")" \
+	"^  pop1-ccans.mycontactcenter.net: .*203\.0\.113\.12 \(apply, [0-9]+ s left\)"
+expect_match "status: a wildcard is listed, never asked" "$("$PW" status --pin-root "$ROOT")" "^  \*\.office365\.com: "
+echo "203.0.113.10 pop1-ccans.mycontactcenter.net" > "$T/hosts"
+kill -HUP "$DNSMASQ"
+for _ in $(seq 120); do [ "$(source_of 203.0.113.10)" = timer ] && break; sleep 0.1; done
+expect_eq "the timer asked again: the new address" "$(source_of 203.0.113.10)" timer
+expect_eq "the timer asked again: the host reaches it without asking" "$(direct 203.0.113.10 443)" ok
 summary

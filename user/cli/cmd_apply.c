@@ -37,6 +37,8 @@ static void usage(FILE *f)
 	      "                         dns-min, dns-max: a learned address lives its TTL, at least /\n"
 	      "                         at most this (default 0 / 86400)\n"
 	      "  --event-rate N         drop events a second at most (default 1000)\n"
+	      "  --resolve-timeout MS   ask the resolvers about the policy's host names, waiting\n"
+	      "                         at most MS for answers (default 1000; 0: do not ask)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
@@ -138,6 +140,19 @@ static int number_opt(const char *cmd, int c, const char *arg, struct pw_apply_o
 	}
 }
 
+static int resolve_arg(const char *cmd, const char *arg, struct pw_apply_opts *o)
+{
+	uint32_t v;
+
+	if (num_arg(arg, 0, 10000, &v)) {
+		fprintf(stderr, "portwall %s: --resolve-timeout takes 0-10000 ms (0: do not ask), got \"%s\"\n",
+			cmd, arg);
+		return -1;
+	}
+	o->resolve_ms = (int)v;
+	return 0;
+}
+
 /* One option of apply (or run): 0, 1 after --help, -1. */
 static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 {
@@ -146,6 +161,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'm': case 'x': return mode_arg(c, optarg, o);
 	case 'c': case 'C': case 'E': return number_opt("apply", c, optarg, o);
 	case 'T': return timeouts_arg(optarg, o);
+	case 'R': return resolve_arg(run ? "run" : "apply", optarg, o);
 	case 'n': o->netns = optarg; return 0;
 	case 'p': o->root = optarg; return 0;
 	case 'f': o->force = true; return 0;
@@ -191,13 +207,15 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "confirm", required_argument, NULL, 'c' }, { "unload-on-exit", no_argument, NULL, 'u' },
 		{ "ct-capacity", required_argument, NULL, 'C' }, { "ct-timeout", required_argument, NULL, 'T' },
-		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' }, { 0 },
+		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' },
+		{ "resolve-timeout", required_argument, NULL, 'R' }, { 0 },
 	};
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->root = PW_PIN_ROOT;
 	o->mode = -1;
+	o->resolve_ms = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:vh", lo, NULL)) != -1)
@@ -233,7 +251,7 @@ int cmd_reload(int argc, char **argv)
 		{ "pin-root", required_argument, NULL, 'p' }, { "confirm", required_argument, NULL, 'c' },
 		{ "netns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	struct pw_apply_opts o = { .root = PW_PIN_ROOT, .mode = -1 };
+	struct pw_apply_opts o = { .root = PW_PIN_ROOT, .mode = -1, .resolve_ms = -1 };
 	const char *want_netns = NULL;
 	int c;
 
@@ -342,6 +360,27 @@ static void print_notes(const struct pw_apply_result *r)
 		       r->not_adopted, r->not_adopted == 1 ? "" : "s");
 }
 
+/* The agent's own queries about the policy's plain names. */
+static void print_resolved(const struct pw_apply_result *r)
+{
+	const struct pw_resolve_report *x = &r->resolve;
+
+	if (!r->resolved)
+		return;
+	if (r->resolve_rc) {
+		fprintf(stderr, "portwall apply: asking the resolvers about the host names failed: %s (the "
+			"datapath still learns from the host's own answers)\n", strerror(-r->resolve_rc));
+		return;
+	}
+	size_t addrs = x->learned + x->refreshed;
+	printf("host names: asked the resolvers about %zu, %zu answered: %zu address%s\n", x->asked, x->answered,
+	       addrs, addrs == 1 ? "" : "es");
+	if (x->failed)
+		fprintf(stderr, "portwall apply: warning: %zu host name%s not learned now: %s (the datapath still "
+			"learns from the host's own answers; run asks again)\n", x->failed, x->failed == 1 ? "" : "s",
+			x->first_failure);
+}
+
 static void print_failure(const struct pw_apply_result *r)
 {
 	static const char *const left[] = {
@@ -381,6 +420,7 @@ static void print_success(const struct pw_apply_opts *o, const struct pw_apply_r
 		       r->had[i] ? "" : " (attached now)", pw_link_name(m->iface[i].link),
 		       renamed ? " (renamed from " : "", renamed ? m->iface[i].name : "", renamed ? ")" : "");
 	}
+	print_resolved(r);
 	if (!m->niface)
 		fprintf(stderr, "portwall apply: note: none of the interfaces applied is left: the policy is loaded "
 			"but enforced nowhere (apply --iface IF to enforce it, or unload)\n");

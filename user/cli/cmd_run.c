@@ -21,6 +21,7 @@
 #include "cli/cmds.h"
 #include "datapath/events.h"
 #include "datapath/metrics.h"
+#include "datapath/resolve.h"
 
 struct run {
 	struct pw_apply_opts o;
@@ -34,6 +35,8 @@ struct run {
 	struct ring_buffer *rb;	/* the drop events, NULL when not ours */
 	time_t next_metrics;	/* when to write the metrics file next */
 	struct pw_drops_cache drops;	/* the most dropped ports, between writes */
+	struct pw_names_timer names;	/* the agent's own queries about the host names */
+	unsigned names_failed;		/* names the last round did not learn, as said */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -208,6 +211,7 @@ static int reload_policy(struct run *r)
 	}
 	ring_buffer__free(r->rb);
 	r->rb = NULL;
+	pw_names_timer_reset(&r->names);	/* the new policy's names are due now */
 	if (refresh(r) == 0 && r->evlock >= 0)
 		r->rb = ring_buffer__new(r->dp.events_fd, on_event, r, NULL);
 	if (r->evlock >= 0 && !r->rb) {
@@ -231,6 +235,34 @@ static void expire_names(struct run *r)
 		fprintf(stderr, "portwall run: removing expired addresses of host names failed: %s\n", strerror(-n));
 }
 
+/* The names whose time has come are asked again (resolve_timer.c). Said:
+ * the first round after an apply, and when the failures change. */
+static void resolve_names(struct run *r)
+{
+	struct pw_resolve_report rep;
+	char err[600];
+	bool first = r->names.applied;
+	int n = pw_names_timer_turn(&r->names, &r->dp, &r->a, &rep, err, sizeof(err));
+
+	if (n < 0) {
+		fprintf(stderr, "portwall run: %s\n", err);
+		return;
+	}
+	if (!n)
+		return;
+	size_t addrs = rep.learned + rep.refreshed;
+	if (first)
+		printf("host names: asked the resolvers about %zu, %zu answered: %zu address%s\n", rep.asked,
+		       rep.answered, addrs, addrs == 1 ? "" : "es");
+	if (rep.failed && (first || rep.failed != r->names_failed))
+		fprintf(stderr, "portwall run: %zu host name%s not learned now: %s (the datapath still learns from "
+			"the host's own answers; asked again in 30 s)\n", rep.failed, rep.failed == 1 ? "" : "s",
+			rep.first_failure);
+	else if (!rep.failed && r->names_failed)
+		printf("host names: every name asked is answered again\n");
+	r->names_failed = (unsigned)rep.failed;
+}
+
 /* One turn: wait up to a second for a signal, a change to the policy's
  * files or drop events, and act on them. Returns false to stop. */
 static bool turn(struct run *r)
@@ -244,6 +276,7 @@ static bool turn(struct run *r)
 
 	write_metrics(r);
 	expire_names(r);
+	resolve_names(r);
 	if (poll(p, 3, 1000) < 0 && errno != EINTR)
 		return false;
 	if (p[0].revents & POLLIN)
@@ -272,6 +305,7 @@ static void finish(struct run *r)
 		pw_applied_free(&r->a);
 		pw_dp_close(&r->dp);
 	}
+	pw_names_timer_reset(&r->names);
 	close(r->ino);
 	close(r->sfd);
 	if (r->evlock >= 0)
@@ -312,6 +346,10 @@ int cmd_run(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
 	if (own_root(&r))
 		return PW_EXIT_FAIL;
+	/* the names are asked by the timer, the first time right after apply */
+	r.names.ms = r.o.resolve_ms < 0 ? PW_RESOLVE_MS_DEFAULT : r.o.resolve_ms;
+	r.names.applied = true;
+	r.o.resolve_ms = 0;
 	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
 		return PW_EXIT_FAIL;	/* the lock goes with the process */
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",

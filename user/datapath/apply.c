@@ -6,6 +6,7 @@
  * (docs/reliability.md). A reload changes nothing of the policy in force
  * until pw_dp_activate; a first apply changes nothing until it attaches. */
 #include "datapath/apply.h"
+#include "datapath/resolve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -591,6 +592,33 @@ static int attach(struct tx *t)
 	return fail(t, PW_LEFT_PART, "%s", err);
 }
 
+/* Step 8: the agent asks the resolvers about the plain names itself, for
+ * the hosts the datapath cannot learn for (an answer cached before, DNS
+ * over HTTPS or TLS). After attaching: its own queries and answers pass the
+ * policy like any. Failures are reported, not fatal. */
+static void resolve_names(struct tx *t)
+{
+	struct pw_apply_result *r = t->r;
+	int ms = t->o->resolve_ms < 0 ? PW_RESOLVE_MS_DEFAULT : t->o->resolve_ms;
+
+	if (!t->c.nnames || !ms || !t->nres)
+		return;
+	size_t *which = calloc(t->c.nnames, sizeof(*which));
+	r->name_life = calloc(t->c.nnames, sizeof(*r->name_life));
+	if (!which || !r->name_life) {
+		free(which);
+		r->resolve_rc = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < t->c.nnames; i++)
+		which[i] = i;
+	r->nname_life = t->c.nnames;
+	r->resolve_rc = pw_resolve_names(&t->dp, t->half, &t->c, which, t->c.nnames, t->res, t->nres, &t->cfg,
+					 PW_LEARNED_APPLY, ms, r->name_life, &r->resolve);
+	r->resolved = true;
+	free(which);
+}
+
 /* Start the --confirm watchdog: a process of its own session that outlives
  * this one and the shell, sleeps, and rolls back unless confirmed; it
  * acts only while meta still holds its token. */
@@ -625,7 +653,7 @@ static int start_watchdog(const char *root, uint64_t token, unsigned secs)
 	_exit(127);
 }
 
-/* Step 8: the final record (the interfaces' modes, a pending --confirm),
+/* Step 9: the final record (the interfaces' modes, a pending --confirm),
  * then the watchdog; the watchdog undoes a first apply by unloading. */
 static int finish(struct tx *t)
 {
@@ -686,6 +714,8 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 		rc = attach(&t);
 	}
 	if (!rc)
+		resolve_names(&t);
+	if (!rc)
 		rc = finish(&t);
 	tx_end(&t, rc);
 	return rc;
@@ -694,4 +724,6 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 void pw_apply_result_free(struct pw_apply_result *r)
 {
 	pw_diag_free(&r->diag);
+	free(r->name_life);
+	r->name_life = NULL;
 }

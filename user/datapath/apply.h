@@ -9,6 +9,7 @@
 
 #include "lib/diag.h"
 #include "datapath/attach.h"
+#include "datapath/resolve.h"
 #include "portwall.h"
 
 struct pw_apply_opts {
@@ -29,7 +30,13 @@ struct pw_apply_opts {
 	uint32_t ct_tcp_syn, ct_tcp_est, ct_tcp_close, ct_udp, ct_icmp, ct_other, frag_timeout;
 	/* a learned address's lifetime: at least / at most (s), 0: keep */
 	uint32_t dns_ttl_min, dns_ttl_max;
+	/* the agent's own queries about the plain names after attaching: wait
+	 * at most this many ms for their answers; 0: ask none; < 0: the
+	 * default */
+	int resolve_ms;
 };
+
+#define PW_RESOLVE_MS_DEFAULT 1000
 
 /* What a failed apply leaves in force, for the last words of its message. */
 enum pw_apply_left {
@@ -75,6 +82,12 @@ struct pw_apply_result {
 	char now[PW_MAX_IFACES][IF_NAMESIZE];	/* meta.iface[i]'s name now, "" unknown */
 	struct pw_iface_note note[2 * PW_MAX_IFACES];
 	int nnote;
+	/* the agent's own queries about the plain names (resolve.h) */
+	bool resolved;		/* they were asked */
+	int resolve_rc;		/* 0 or -errno: no socket */
+	struct pw_resolve_report resolve;
+	uint32_t *name_life;	/* by name index: shortest lifetime learned (s), UINT32_MAX none */
+	size_t nname_life;
 };
 
 /* Apply o->policy: prepare it (parse, compile, analyze), open the loaded

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "datapath/loader.h"
+#include "datapath/resolve.h"
 #include "lib/diag.h"
 
 /* Delete every key of map fd whose __u32 at offset half_off is `half`.
@@ -166,14 +167,10 @@ static int trie_put(int trie, const struct pw_name_target *t, uint8_t fam, const
 }
 
 /* Every learned entry, collected (the map may change under the walk). */
-struct learned {
-	struct pw_learned_key k;
-	struct pw_learned_val v;
-};
 
-static ssize_t collect_learned(const struct pw_dp *dp, struct learned **out)
+static ssize_t collect_learned(const struct pw_dp *dp, struct pw_learned_rec **out)
 {
-	struct learned *a = calloc(PW_LEARNED_CAPACITY, sizeof(*a));
+	struct pw_learned_rec *a = calloc(PW_LEARNED_CAPACITY, sizeof(*a));
 	struct pw_learned_key *prev = NULL;
 	size_t n = 0;
 
@@ -190,7 +187,7 @@ static ssize_t collect_learned(const struct pw_dp *dp, struct learned **out)
 
 /* Put learned entry e into `trie` for its name's targets in half `half`
  * (none when the half has not the name). Returns entries written. */
-static int put_learned(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *e)
+static int put_learned(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_learned_rec *e)
 {
 	struct pw_name_key nk = { .hash = e->k.name_hash, .half = half, .wild = e->k.wild };
 	struct pw_name_val nv;
@@ -203,14 +200,14 @@ static int put_learned(const struct pw_dp *dp, int trie, uint32_t half, const st
 	return put;
 }
 
-static bool live(const struct learned *e, uint64_t now)
+static bool live(const struct pw_learned_rec *e, uint64_t now)
 {
 	return (int64_t)(e->v.expires_ns - now) >= 0;
 }
 
 int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now)
 {
-	struct learned *a;
+	struct pw_learned_rec *a;
 	ssize_t n = collect_learned(dp, &a);
 	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), put = 0;
 
@@ -225,12 +222,35 @@ int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now)
 	return n < 0 ? (int)n : trie < 0 ? trie : put;
 }
 
+int pw_dp_learn_addr(struct pw_dp *dp, uint32_t half, const struct pw_cname *x, uint8_t fam,
+		     const uint8_t addr[16], uint32_t life_s, uint32_t ttl, uint8_t source, uint64_t now)
+{
+	struct pw_learned_rec e = { .k = { .name_hash = x->hash, .fam = fam } };
+	struct pw_learned_val old;
+
+	memcpy(e.k.addr, addr, 16);
+	e.v = (struct pw_learned_val){ .learned_ns = now, .expires_ns = now + (uint64_t)life_s * 1000000000ull,
+				       .ttl = ttl, .source = source };
+	/* a longer lifetime an answer gave lives on */
+	if (bpf_map_lookup_elem(dp->learned_fd, &e.k, &old) == 0 && !old.partial &&
+	    (int64_t)(old.expires_ns - e.v.expires_ns) > 0)
+		e.v.expires_ns = old.expires_ns;
+	if (bpf_map_update_elem(dp->learned_fd, &e.k, &e.v, BPF_ANY))
+		return -errno;
+	int trie = pw_dp_half_trie(dp, half);
+	if (trie < 0)
+		return trie;
+	int put = put_learned(dp, trie, half, &e);
+	close(trie);
+	return put > 0;
+}
+
 /* Take learned entry e out of half `half`'s trie: each target's exact
  * entry is deleted, and what the policy itself says of the address there
  * (a covering prefix of the class, which an earlier rule's name may have
  * overwritten) is written back. Returns 0 or -errno. */
 static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_compiled *c,
-		   const struct learned *e)
+		   const struct pw_learned_rec *e)
 {
 	struct pw_name_key nk = { .hash = e->k.name_hash, .half = half, .wild = e->k.wild };
 	struct pw_name_val nv;
@@ -249,7 +269,7 @@ static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct
 	return 0;
 }
 
-static int addr_cmp(const struct learned *a, const struct learned *b)
+static int addr_cmp(const struct pw_learned_rec *a, const struct pw_learned_rec *b)
 {
 	if (a->k.fam != b->k.fam)
 		return a->k.fam < b->k.fam ? -1 : 1;
@@ -261,10 +281,30 @@ static int by_addr(const void *x, const void *y)
 	return addr_cmp(x, y);
 }
 
+static int by_name(const void *x, const void *y)
+{
+	const struct pw_learned_rec *a = x, *b = y;
+
+	if (a->k.name_hash != b->k.name_hash)
+		return a->k.name_hash < b->k.name_hash ? -1 : 1;
+	if (a->k.wild != b->k.wild)
+		return a->k.wild < b->k.wild ? -1 : 1;
+	return addr_cmp(a, b);
+}
+
+ssize_t pw_dp_learned_read(const struct pw_dp *dp, struct pw_learned_rec **out)
+{
+	ssize_t n = collect_learned(dp, out);
+
+	if (n > 0)
+		qsort(*out, (size_t)n, sizeof(**out), by_name);
+	return n;
+}
+
 /* After unlearning a[x]: the live entries of other names with the same
  * address are put back (they may share its class). a is sorted by
  * address, so they are x's neighbours. */
-static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const struct learned *a, size_t n,
+static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_learned_rec *a, size_t n,
 		     size_t x, uint64_t now)
 {
 	size_t lo = x, hi = x + 1;
@@ -280,7 +320,7 @@ static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const stru
 
 int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now)
 {
-	struct learned *a;
+	struct pw_learned_rec *a;
 	ssize_t n = collect_learned(dp, &a);
 	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), gone = 0, rc = 0;
 

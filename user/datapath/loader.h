@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "policy/compile.h"
 #include "portwall.h"
@@ -179,6 +180,14 @@ int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names 
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
 /* How many addresses pw_learned holds. */
 int pw_dp_learned_count(const struct pw_dp *dp);
+/* One record of pw_learned. */
+struct pw_learned_rec {
+	struct pw_learned_key k;
+	struct pw_learned_val v;
+};
+/* Every record of pw_learned, sorted by name (hash, wildcard) and address:
+ * their count, *out to free(); or -errno. */
+ssize_t pw_dp_learned_read(const struct pw_dp *dp, struct pw_learned_rec **out);
 /* The compiled policy's names and the resolvers into half `half`. */
 int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 			     const struct pw_ip *res, size_t nres, char *err, size_t errsz);
