@@ -2,6 +2,7 @@
  * what it has done: per-rule packets and bytes, drops by reason, the most
  * dropped (protocol, port) pairs, conntrack fill, events. The snapshot is
  * read by datapath/status.c; this file parses options and prints. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -186,6 +187,61 @@ static void json_conntrack(const struct pw_status *s)
 
 #define U(x) ((unsigned long long)(x))
 
+static const char *source_name(uint8_t src)
+{
+	return src == PW_LEARNED_APPLY ? "apply" : src == PW_LEARNED_TIMER ? "timer" : "answer";
+}
+
+/* The records of name x: [*first, *first + count) of s->rec. */
+static size_t name_records(const struct pw_status *s, const struct pw_cname *x, size_t *first)
+{
+	size_t n = 0;
+
+	*first = 0;
+	for (size_t i = 0; i < (size_t)s->learned; i++) {
+		if (s->rec[i].k.name_hash != x->hash || s->rec[i].k.wild != x->wild)
+			continue;
+		if (!n)
+			*first = i;
+		n++;
+	}
+	return n;
+}
+
+/* Seconds left of record r's lifetime; 0 or less: ended, not swept yet. */
+static long long left_s(const struct pw_status *s, const struct pw_learned_rec *r)
+{
+	return ((long long)(r->v.expires_ns - s->now)) / 1000000000ll;
+}
+
+static void addr_text(const struct pw_learned_rec *r, char *buf, size_t n)
+{
+	inet_ntop(r->k.fam == PW_FAM_V6 ? AF_INET6 : AF_INET, r->k.addr, buf, (socklen_t)n);
+}
+
+/* "names": each name of the policy in force with what it learned. */
+static void json_names(const struct pw_status *s)
+{
+	const struct pw_compiled *c = &s->a->c;
+	char ip[INET6_ADDRSTRLEN];
+
+	printf(",\"names\":[");
+	for (size_t i = 0; s->a->have_rules && s->a->same && i < c->nnames; i++) {
+		size_t first, n = name_records(s, &c->names[i], &first);
+		printf("%s{\"name\":", i ? "," : "");
+		pw_json_str(stdout, c->names[i].text);
+		printf(",\"wildcard\":%s,\"addresses\":[", c->names[i].wild ? "true" : "false");
+		for (size_t j = first; j < first + n; j++) {
+			addr_text(&s->rec[j], ip, sizeof(ip));
+			printf("%s{\"address\":\"%s\",\"source\":\"%s\",\"ttl\":%u,\"expires_in\":%lld}",
+			       j > first ? "," : "", ip, source_name(s->rec[j].v.source), s->rec[j].v.ttl,
+			       left_s(s, &s->rec[j]));
+		}
+		printf("]}");
+	}
+	printf("]");
+}
+
 /* "dns": the learner of host names' addresses (docs/dns.md, "Counters") */
 static void json_dns(const struct pw_status *s)
 {
@@ -193,20 +249,52 @@ static void json_dns(const struct pw_status *s)
 
 	printf(",\"dns\":{\"addresses\":%d,\"queries\":%llu,\"answers\":%llu,\"learned\":%llu,"
 	       "\"refreshed\":%llu,\"unsolicited\":%llu,\"malformed\":%llu,\"truncated\":%llu,"
-	       "\"mismatched\":%llu,\"full\":%llu}", s->learned, U(d->queries), U(d->answers), U(d->learned),
+	       "\"mismatched\":%llu,\"full\":%llu", s->learned, U(d->queries), U(d->answers), U(d->learned),
 	       U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+	json_names(s);
+	printf("}");
+}
+
+#define TEXT_ADDRS 6	/* addresses shown per name; --json lists all */
+
+/* A line per name of the policy in force: its addresses, where each came
+ * from and how long it has left. */
+static void text_names(const struct pw_status *s)
+{
+	const struct pw_compiled *c = &s->a->c;
+	char ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; s->a->have_rules && s->a->same && i < c->nnames; i++) {
+		size_t first, n = name_records(s, &c->names[i], &first);
+		printf("  %s: ", c->names[i].text);
+		if (!n)
+			printf("no address yet");
+		for (size_t j = first; j < first + n && j < first + TEXT_ADDRS; j++) {
+			long long left = left_s(s, &s->rec[j]);
+			addr_text(&s->rec[j], ip, sizeof(ip));
+			printf("%s%s (%s, ", j > first ? ", " : "", ip, source_name(s->rec[j].v.source));
+			if (left > 0)
+				printf("%lld s left)", left);
+			else
+				printf("ended)");
+		}
+		if (n > TEXT_ADDRS)
+			printf(" and %zu more (status --json lists all)", n - TEXT_ADDRS);
+		printf("\n");
+	}
 }
 
 static void text_dns(const struct pw_status *s)
 {
 	const struct pw_dns_stats *d = &s->dns;
 
-	if (!s->learned && !d->queries && !d->answers && !d->unsolicited)
+	if (!s->learned && !d->queries && !d->answers && !d->unsolicited && !(s->a->have_rules && s->a->c.nnames))
 		return;
 	printf("host names: %d addresses learned; %llu queries, %llu answers (%llu addresses new, %llu again); "
 	       "taught nothing: %llu unsolicited, %llu malformed, %llu truncated, %llu another question, "
 	       "%llu a full map\n", s->learned, U(d->queries), U(d->answers), U(d->learned), U(d->refreshed),
 	       U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+	text_names(s);
 }
 
 static void json_rest(const struct pw_status *s)

@@ -104,12 +104,16 @@ int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 		rc = read_conntrack(dp, s);
 	if (!rc)
 		rc = pw_dp_dns_stats(dp, &s->dns);
-	if (!rc)
-		s->learned = pw_dp_learned_count(dp);
+	if (!rc) {
+		ssize_t n = pw_dp_learned_read(dp, &s->rec);
+		s->learned = n < 0 ? 0 : (int)n;
+		s->now = pw_mono_ns();
+		rc = n < 0 ? (int)n : 0;
+	}
 	if (!rc)
 		rc = pw_dp_read_state(dp, &st);
 	if (rc) {
-		pw_counts_free(&s->n);
+		pw_status_free(s);
 		return rc;
 	}
 	s->cfg = st.cfg[st.active & 1];
@@ -180,6 +184,8 @@ void pw_status_ifaces(const struct pw_dp *dp, struct pw_status *s)
 void pw_status_free(struct pw_status *s)
 {
 	pw_counts_free(&s->n);
+	free(s->rec);
+	s->rec = NULL;
 }
 
 uint32_t pw_applied_nrules(const struct pw_applied *a)

@@ -60,6 +60,8 @@ struct pw_status {
 	uint64_t ct_evicted;		/* by the LRU from a full table, every table */
 	struct pw_dns_stats dns;	/* the DNS learner's counters (docs/dns.md) */
 	int learned;			/* addresses in pw_learned, live or not yet swept */
+	struct pw_learned_rec *rec;	/* those records, by name and address */
+	uint64_t now;			/* the datapath's clock when they were read */
 	struct pw_config cfg;		/* of the half in force */
 	uint32_t event_rate;		/* drop events per second, all CPUs */
 	struct pw_iface_state iface[PW_MAX_IFACES];	/* per a->meta.iface, by pw_status_ifaces */
