@@ -316,9 +316,9 @@ static void print_mm(int prec, struct mm m)
 {
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%.*f", prec, m.med);
-	printf(" %8s", buf);
+	printf(" %7s", buf);
 	snprintf(buf, sizeof(buf), "(%.*f-%.*f)", prec, m.lo, prec, m.hi);
-	printf(" %-15s", buf);
+	printf(" %-16s", buf);
 }
 
 static struct pw_dns_stats dstats(const struct loaded *l)
@@ -385,6 +385,7 @@ static const struct acase acases[] = {
 /* per round: the medians over the round's samples */
 struct sample_set {
 	double names[64], plain[64], empty[64], net[64], ratio[64];
+	double mnames[64], mnet[64];	/* by the means: what the rare slow answers add */
 };
 
 /* One answer case, one mode (fresh: new addresses every sample), one round:
@@ -435,6 +436,11 @@ static struct pw_dns_stats one_round(struct loaded *ln, struct loaded *lp, int e
 	d.unsolicited = after.unsolicited - before.unsolicited;
 	d.malformed = after.malformed - before.malformed;
 	d.full = after.full - before.full;
+	double sn = 0, sp = 0;
+	for (unsigned k = 0; k < answers; k++)
+		sn += tn[k], sp += tp[k];
+	ss->mnames[r] = sn / answers;
+	ss->mnet[r] = (sn - sp) / answers;
 	ss->names[r] = mm_of(tn, answers).med;
 	ss->plain[r] = mm_of(tp, answers).med;
 	ss->empty[r] = mm_of(te, answers).med;
@@ -467,17 +473,20 @@ static void answers_part(struct loaded *ln, struct loaded *lp, int empty_fd)
 				if (fresh)
 					forget(ln);
 			}
-	printf("\n%-28s %-11s %8s %-13s %8s %-13s %8s %-13s %8s %-13s %8s %-13s\n", "answer", "mode",
-	       "names ns", "", "plain ns", "", "learner", "(names-plain)", "empty ns", "", "x empty", "");
+	printf("\nper answer, ns: median (min-max) over the rounds of each round's median (mean: of its means)\n");
+	printf("%-20s %-11s %-24s %-24s %-24s %-24s %-24s %-24s %-24s\n", "answer", "mode", "names", "names, mean",
+	       "plain", "learner: names-plain", "learner, mean", "empty", "names x empty");
 	for (unsigned ci = 0; ci < NACASE; ci++)
 		for (int fresh = 0; fresh < 2; fresh++) {
 			struct sample_set *s = &ss[ci][fresh];
-			printf("%-28s %-11s", acases[ci].name, fresh ? "first learn" : "refresh");
+			printf("%-20s %-11s", acases[ci].name, fresh ? "first learn" : "refresh");
 			print_mm(0, mm_of(s->names, rounds));
+			print_mm(0, mm_of(s->mnames, rounds));
 			print_mm(0, mm_of(s->plain, rounds));
 			print_mm(0, mm_of(s->net, rounds));
+			print_mm(0, mm_of(s->mnet, rounds));
 			print_mm(0, mm_of(s->empty, rounds));
-			print_mm(2, mm_of(s->ratio, rounds));
+			print_mm(1, mm_of(s->ratio, rounds));
 			printf("\n");
 		}
 	printf("\nwhat the learner counted (all rounds; each answer is expected to count its %s):\n",
