@@ -158,7 +158,7 @@ bench: deps
 		$(BUILD)/portwall
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
 	$(Q)$(BUILD)/bench/bench_dns $(BENCH_DNS_ARGS)
-	$(Q)bench/reload.sh
+	$(Q)PORTWALL=$(BUILD)/portwall GEN_SCALE=$(BUILD)/bench/gen_scale bench/reload.sh
 
 # live packet rates on a veth pair: portwall against nftables, iptables,
 # xdp-filter and an empty XDP drop (root; BENCH_ROUNDS, BENCH_PACKETS)
