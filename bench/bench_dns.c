@@ -429,7 +429,7 @@ static struct pw_dns_stats one_round(struct loaded *ln, struct loaded *lp, int e
 			}
 		}
 	}
-	struct pw_dns_stats after = dstats(ln), d;
+	struct pw_dns_stats after = dstats(ln), d = { 0 };
 	d.answers = after.answers - before.answers;
 	d.learned = after.learned - before.learned;
 	d.refreshed = after.refreshed - before.refreshed;
