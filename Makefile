@@ -124,8 +124,19 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h $(LIB_OBJS) $(DP_OBJS) \
+$(BUILD)/bench/bench_prog: bench/bench_prog.c bench/scale_policy.h bench/bench_stats.h $(LIB_OBJS) $(DP_OBJS) \
 		$(BUILD)/bench/empty.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(DP_OBJS) \
+		$(LIBS) -o $@
+
+# the datapath's programs without the DNS learner (bench only): what it adds
+$(BUILD)/bench/%_nodns.bpf.o: bpf/%.bpf.c $(BPF_H) | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DPW_BENCH_NO_DNS -c $< -o $@
+
+$(BUILD)/bench/bench_dns: bench/bench_dns.c bench/bench_stats.h $(LIB_OBJS) $(DP_OBJS) \
+		$(BUILD)/bench/empty.skel.h $(BUILD)/bench/ingress_nodns.skel.h $(BUILD)/bench/egress_nodns.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(DP_OBJS) \
 		$(LIBS) -o $@
@@ -143,9 +154,11 @@ $(BUILD)/bench/gen_scale: bench/gen_scale.c bench/scale_policy.h | $(BUILD)/benc
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibench $< -o $@
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog $(BUILD)/bench/gen_scale $(BUILD)/portwall
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog $(BUILD)/bench/bench_dns $(BUILD)/bench/gen_scale \
+		$(BUILD)/portwall
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
-	$(Q)bench/reload.sh
+	$(Q)$(BUILD)/bench/bench_dns $(BENCH_DNS_ARGS)
+	$(Q)PORTWALL=$(BUILD)/portwall GEN_SCALE=$(BUILD)/bench/gen_scale bench/reload.sh
 
 # live packet rates on a veth pair: portwall against nftables, iptables,
 # xdp-filter and an empty XDP drop (root; BENCH_ROUNDS, BENCH_PACKETS)

@@ -18,6 +18,7 @@
 #include "datapath/loader.h"
 #include "policy/packet.h"
 #include "scale_policy.h"
+#include "bench_stats.h"
 
 static unsigned repeat = 1000000, rounds = 5;
 
@@ -243,6 +244,7 @@ int main(int argc, char **argv)
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);
+	pw_bench_stats_off();
 
 	struct empty_bpf *empty = empty_bpf__open_and_load();
 	if (!empty) {

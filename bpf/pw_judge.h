@@ -821,9 +821,11 @@ static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3
 
 	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);
 	int v = pw_verdict(&p, h);
+#ifndef PW_BENCH_NO_DNS	/* defined only by bench/: the programs without the learner */
 	/* DNS (docs/dns.md): every other packet pays this one compare */
 	if ((PW_HOOK_DIR == 1 ? p.dport_be : p.sport_be) == bpf_htons(PW_DNS_PORT))
 		pw_dns(ctx, &p, h, v);
+#endif
 	return v;
 }
 
