@@ -128,4 +128,33 @@ kill -HUP "$DNSMASQ"
 for _ in $(seq 120); do [ "$(source_of 203.0.113.10)" = timer ] && break; sleep 0.1; done
 expect_eq "the timer asked again: the new address" "$(source_of 203.0.113.10)" timer
 expect_eq "the timer asked again: the host reaches it without asking" "$(direct 203.0.113.10 443)" ok
+# 7. a rollback restores the previous half with the addresses alive now,
+# not those its names learned while it was in force and that expired
+# since (the attack review's finding 3)
+kill "$RUN"
+for _ in $(seq 50); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+echo "203.0.113.11 pop1-ccans.mycontactcenter.net" > "$T/hosts"
+echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
+kill -HUP "$DNSMASQ"
+sleep 0.3
+short() { "$PW" apply "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --resolve-timeout 0 \
+	--ct-timeout dns-min=2,dns-max=2 > "$T/apply.out" 2>&1; }
+short
+expect_eq "rollback: learned for 2 s" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.11"
+printf '# again\n' >> "$T/d.policy"
+short	# the half rollback goes back to: 203.0.113.11 carried into it
+"$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --resolve-timeout 0 \
+	--ct-timeout dns-min=30,dns-max=30 > "$T/run3.log" 2>&1 &
+PIDS+=($!)
+RUN=$!
+for _ in $(seq 50); do grep -q '^running' "$T/run3.log" && break; sleep 0.1; done
+expect_eq "rollback: learned for 30 s after" "$(byname outlook.office365.com 443 0.9)" "ok 203.0.113.20"
+for _ in $(seq 60); do [ -z "$(source_of 203.0.113.11)" ] && break; sleep 0.1; done
+expect_eq "rollback: the 2 s address expired" "$(direct 203.0.113.11 443)" timeout
+kill "$RUN"
+for _ in $(seq 50); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+out=$("$PW" rollback --pin-root "$ROOT" 2>&1)
+expect_match "rollback: done, nothing to note" "$out" '^rolled back to "names" \(generation [0-9]+\)$'
+expect_eq "rollback: the expired address stays refused" "$(direct 203.0.113.11 443)" timeout
+expect_eq "rollback: the live address passes" "$(direct 203.0.113.20 443)" ok
 summary

@@ -15,45 +15,26 @@
 #include "datapath/attach.h"
 #include "lib/num.h"
 #include "datapath/unload.h"
+#include "datapath/rollback.h"
 #include "cli/cmds.h"
 
-/* Put the other half back in force; meta's records swap. Called locked. */
+/* pw_dp_rollback, and what it did beside the switch on stderr. */
 static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
 {
-	struct pw_state st;
+	struct pw_rollback r;
+	int rc = pw_dp_rollback(dp, m, &r, err, n);
 
-	if (!m->prev.generation)
-		return snprintf(err, n, "there is no previous policy to go back to"), -ENOENT;
-	if (pw_dp_read_state(dp, &st))
-		return snprintf(err, n, "reading the policy state failed: %s", strerror(errno)), -errno;
-	uint32_t from = st.active & 1, to = from ^ 1;
-	/* the half we go back to counts afresh; its rules get the totals of
-	 * the half we leave (which include its own counts from before) */
-	int rc = pw_dp_zero_stats(dp, to);
-	if (!rc)
-		rc = pw_dp_activate(dp, to, m->prev.generation);
 	if (rc)
-		return snprintf(err, n, "switching back failed: %s", strerror(-rc)), rc;
-	if (pw_dp_carry(dp, from, to, dp->rule_capacity - 1, dp->rule_capacity - 1))
+		return rc;
+	if (r.not_renewed[0])
+		fprintf(stderr, "portwall rollback: note: %s%s\n", r.not_renewed, r.renewed ? "" :
+			": the restored policy keeps the addresses its host names learned while it was in force "
+			"before, until the next apply");
+	if (r.carry_failed)
 		fprintf(stderr, "portwall rollback: carrying rule counters over failed (they restart at 0)\n");
-	/* the flows the policy we leave let out, that the restored one does
-	 * not: ended, as a reload ends them */
-	int by[PW_CT_TABLE_COUNT] = { 0 };
-	int ended = pw_dp_flush_ct(dp, to, by);
-	if (ended < 0)
+	if (r.ended < 0)
 		fprintf(stderr, "portwall rollback: ending the flows the restored policy refuses failed: %s\n",
-			strerror(errno));
-	m->ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
-	m->ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
-	m->ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];
-	struct pw_policy_rec t = m->cur;
-	m->cur = m->prev;
-	m->prev = t;
-	m->confirm_pending = 0;
-	m->confirm_token = 0;
-	m->confirm_deadline = 0;
-	if (pw_dp_write_meta(dp, m))
-		return snprintf(err, n, "recording the rollback failed: %s", strerror(errno)), -errno;
+			strerror(-r.ended));
 	return 0;
 }
 

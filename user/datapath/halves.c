@@ -182,24 +182,12 @@ void pw_dp_unmap_slots(struct pw_dp_slots *m)
 	m->base = NULL;
 }
 
-int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
-		     const struct pw_config *cfg, char *err, size_t n)
+int pw_dp_renew_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, char *err, size_t n)
 {
-	int rc = 0, fd = -1;
-
-	half &= 1;
-	if ((rc = pw_dp_fits(dp, c, err, n)))
-		return rc;
-	/* the half not in force, in one pass over the mapped array */
-	struct pw_dp_slots m;
-	if (pw_dp_map_slots(dp, &m))
-		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
-	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
-		memcpy(pw_dp_slot(&m, half, i), &c->slots[i], sizeof(c->slots[i]));
-	pw_dp_unmap_slots(&m);
 	/* room for the addresses the datapath learns for host names; the
 	 * trie allocates entries as they come (BPF_F_NO_PREALLOC) */
-	fd = new_trie(dp, half, c->npeers + learned_room(c), err, n);
+	int rc, fd = new_trie(dp, half, c->npeers + learned_room(c), err, n);
+
 	if (fd < 0)
 		return fd;
 	rc = fill_trie(fd, c);
@@ -214,6 +202,27 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 		return pw_errf(err, n, rc, "installing the peer trie failed: %s", strerror(-rc));
 	}
 	close(fd);	/* the outer map holds it now */
+	return 0;
+}
+
+int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+		     const struct pw_config *cfg, char *err, size_t n)
+{
+	int rc = 0;
+
+	half &= 1;
+	if ((rc = pw_dp_fits(dp, c, err, n)))
+		return rc;
+	/* the half not in force, in one pass over the mapped array */
+	struct pw_dp_slots m;
+	if (pw_dp_map_slots(dp, &m))
+		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
+	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
+		memcpy(pw_dp_slot(&m, half, i), &c->slots[i], sizeof(c->slots[i]));
+	pw_dp_unmap_slots(&m);
+	rc = pw_dp_renew_trie(dp, half, c, err, n);
+	if (rc)
+		return rc;
 	rc = reset_rules(dp, half, c);
 	if (rc)
 		return pw_errf(err, n, rc, "resetting the rule counters failed: %s", strerror(-rc));

@@ -99,6 +99,9 @@ static inline struct pw_slot *pw_dp_slot(const struct pw_dp_slots *m, uint32_t h
  * not in force): slots, a new peer trie, config. Returns 0 or -errno. */
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 		     const struct pw_config *cfg, char *err, size_t errsz);
+/* A new peer trie for half `half` (not in force) with c's entries and room
+ * for what its names learn; installed in pw_peers. 0 or -errno. */
+int pw_dp_renew_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, char *err, size_t errsz);
 /* Put half `half` in force (one 4-byte write), then wait until no packet
  * can still be judged by the other half (an RCU grace period). */
 int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
