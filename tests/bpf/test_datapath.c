@@ -144,9 +144,18 @@ static void row_packet(const struct row *r, char *buf, size_t n)
 	}
 }
 
+/* A row whose peer is a host name is explain's verdict for an address
+ * learned for it: the kernel learns only from DNS answers (test_dns.c). */
+static bool row_is_name(const struct row *r)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, r->peer, a) != 1 && inet_pton(AF_INET6, r->peer, a) != 1;
+}
+
 TEST(vendor_tables_kernel_equals_explain)
 {
-	unsigned n = 0;
+	unsigned n = 0, names = 0;
 
 	for (size_t t = 0; t < sizeof(vendor_tables) / sizeof(vendor_tables[0]); t++) {
 		const struct vendor_table *vt = &vendor_tables[t];
@@ -159,6 +168,10 @@ TEST(vendor_tables_kernel_equals_explain)
 			struct pw_query q;
 			struct pw_verdict v;
 			char err[256], line[1024], words[256];
+			if (row_is_name(r)) {
+				names++;
+				continue;
+			}
 			if (pw_query_parse(r->dir, r->proto, r->peer, r->port, &q, err, sizeof(err))) {
 				FAILF("%s: %s", vt->policy, err);
 				continue;
@@ -177,7 +190,9 @@ TEST(vendor_tables_kernel_equals_explain)
 				      vname(o.verdict), rname(o.reason), o.rule, line);
 		}
 	}
-	printf("    %u vendor-table packets, kernel and explain compared\n", n);
+	printf("    %u vendor-table packets, kernel and explain compared (%u rows of host names: explain's)\n",
+	       n, names);
+	CHECK(n > 300);
 	down();
 }
 
