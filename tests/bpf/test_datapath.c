@@ -243,6 +243,10 @@ TEST(shipped_ccp_out_drop_keeps_replies)
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40002 203.0.113.99:587 syn"), D, PW_R_DROP_DEFAULT, 0);
 	/* an address no DNS answer gave for outlook.office365.com */
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:40003 203.0.113.99:993 syn"), D, PW_R_DROP_DEFAULT, 0);
+	/* MLD reports as the stack sends them (hop-by-hop router alert) */
+	EXPECT_PKT(pkt("out icmpv6 fe80::2 ff02::16 ext hbh icmp-type mld2-listener-report"), P, PW_R_ALLOW_RULE,
+		   rule_of("MLD reports"));
+	EXPECT_PKT(pkt("out icmpv6 fe80::2 ff02::1 ext hbh icmp-type mld-listener-query"), D, PW_R_DROP_DEFAULT, 0);
 	/* DNS (base.policy) and its answer */
 	EXPECT_PKT(pkt("out udp 192.0.2.2:40004 192.0.2.53:53"), P, PW_R_ALLOW_RULE, rule_of("DNS queries"));
 	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:40004"), P, PW_R_REPLY, 0);
