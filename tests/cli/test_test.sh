@@ -49,8 +49,9 @@ run "$PW" test policies/ccp.policy -f "$T/outdrop"
 expect_eq "out drop: exit 0" "$RC" 0
 expect_eq "out drop: verdicts in order" "$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" \
 	"PASS/allow-rule PASS/allow-rule PASS/allow-rule PASS/reply DROP/default DROP/default DROP/default PASS/allow-rule PASS/reply DROP/default "
+l=$(grep -n '^allow out tcp port 993 to @mail_server ' policies/ccp.policy | cut -d: -f1)
 expect_match "out drop: IMAPS out by the mail server's rule" "$(printf '%s\n' "$OUT" | sed -n 3p)" \
-	'^PASS  allow-rule +policies/ccp\.policy:50 '
+	"^PASS  allow-rule +policies/ccp\\.policy:$l "
 run "$PW" test policies/engage-client.policy out tcp 192.0.2.2:40000 203.0.113.10:443 syn
 expect_match "engage-client: an address no answer gave drops" "$OUT" '^DROP  default +default +out tcp '
 run "$PW" test policies/engage-client-permissive.policy out tcp 192.0.2.2:40000 203.0.113.10:443 syn
