@@ -98,20 +98,20 @@ $(BUILD)/pwprobe: tests/e2e/pwprobe.c | $(BUILD)/obj
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # BPF_PROG_TEST_RUN tests (root): the loader and libbpf linked in
-$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(DP_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(DP_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -Itests $< $(LIB_OBJS) $(DP_OBJS) $(LIBS) -o $@
 
-$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(SAN_DP_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(SAN_DP_OBJS) | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -I$(BUILD)/bpf -Itests $< $(SAN_LIB_OBJS) $(SAN_DP_OBJS) $(LIBS) -o $@
 
 # unit tests: one binary per tests/unit/test_*.c, with and without sanitizers
-$(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c tests/harness.h tests/vendor_rows.h $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Ibench $< $(LIB_OBJS) -o $@
 
-$(BUILD)/tests/san-%: tests/unit/%.c tests/harness.h $(SAN_LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/san-%: tests/unit/%.c tests/harness.h tests/vendor_rows.h $(SAN_LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests -Ibench $< $(SAN_LIB_OBJS) -o $@
 

@@ -60,14 +60,17 @@ ins browser$ID ip addr add ${ADDR[browser]}/24 dev eth0
 ins attacker$ID ip addr add ${ADDR[attacker]}/24 dev eth0
 ins mail$ID ip addr add ${ADDR[mail]}/24 dev eth0
 printf '  %-14s %s\n' "CCP host" "192.0.2.2, 198.51.100.2, 203.0.113.2 (listening on the vendor ports and on 22, 23, 3389, 8080)" \
-	"agent browser" "${ADDR[browser]}" "attacker" "${ADDR[attacker]}" "mail server" "${ADDR[mail]} (SMTP 25/587, IMAPS 993)"
+	"agent browser" "${ADDR[browser]}" "attacker" "${ADDR[attacker]}" "mail server" "${ADDR[mail]} (SMTP 25/587, IMAPS 993, and 2525)" \
+	"" "(the attacker listens on 8080)"
 
 # the CCP host listens on its vendor ports and on some it should not expose
 nsenter --net=/run/netns/"$HOST" "$PROBE" serve 120 22,23,80,443,3389,5222,7071,7443,8080,8442,10443 > "$T/srv" 2>&1 &
 PIDS+=($!)
-nsenter --net=/run/netns/mail$ID "$PROBE" serve 120 25,587,993 > "$T/mail" 2>&1 &
+nsenter --net=/run/netns/mail$ID "$PROBE" serve 120 25,587,993,2525 > "$T/mail" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 50); do [ -s "$T/srv" ] && [ -s "$T/mail" ] && break; sleep 0.1; done
+nsenter --net=/run/netns/attacker$ID "$PROBE" serve 120 8080 > "$T/att" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T/srv" ] && [ -s "$T/mail" ] && [ -s "$T/att" ] && break; sleep 0.1; done
 
 try() {	# try FROM-NS ADDR PORT WHAT
 	local r
@@ -79,6 +82,7 @@ try() {	# try FROM-NS ADDR PORT WHAT
 say "Before portwall: everything the host listens on is open"
 try browser$ID 198.51.100.2 23 "browser -> telnet (23)"
 try attacker$ID 203.0.113.2 3389 "attacker -> RDP (3389)"
+try "$HOST" ${ADDR[attacker]} 8080 "CCP host -> internet tcp/8080"
 
 say "portwall apply $POLICY (XDP on the CCP host's eth0)"
 "$PW" apply "$POLICY" --iface eth0 --netns "$HOST" --pin-root "$ROOT" || exit 1
@@ -97,10 +101,14 @@ try browser$ID 198.51.100.2 22 "browser -> SSH (22, base.policy)" && passed=$((p
 for p in 23 3389 8080; do
 	try attacker$ID 203.0.113.2 $p "attacker -> tcp/$p (in no table)" && passed=$((passed + 1)) || blocked=$((blocked + 1))
 done
-say "Outbound: the CCP host sends mail (replies get in under default in drop)"
+say "Outbound (default out drop): the CCP host sends mail, replies get in; nothing else goes out"
 for p in 587 993; do
 	try "$HOST" ${ADDR[mail]} $p "CCP host -> mail server tcp/$p" && passed=$((passed + 1)) || blocked=$((blocked + 1))
 done
+try "$HOST" ${ADDR[mail]} 2525 "CCP host -> mail tcp/2525 (in no table)" && passed=$((passed + 1)) ||
+	blocked=$((blocked + 1))
+try "$HOST" ${ADDR[attacker]} 8080 "CCP host -> internet tcp/8080 (in no table)" && passed=$((passed + 1)) ||
+	blocked=$((blocked + 1))
 
 say "The attacker scans tcp/1-1024"
 t0=$(date +%s%N)

@@ -1,6 +1,7 @@
 /* test_datapath.c - the XDP and tc programs, packet by packet, with
  * BPF_PROG_TEST_RUN on private maps (root): the vendor tables of every
- * shipped policy (the kernel's verdict and rule equal explain's), what
+ * shipped policy (the kernel's verdict and rule equal explain's), their
+ * outbound side under default out drop with the replies it keeps, what
  * always passes (non-IP, neighbor discovery), the fragment counter,
  * connection tracking, deny-wins, monitor mode, and the counters and drop
  * events after each case. Malformed and evasive packets (VLAN tags, IPv4
@@ -144,9 +145,18 @@ static void row_packet(const struct row *r, char *buf, size_t n)
 	}
 }
 
+/* A row whose peer is a host name is explain's verdict for an address
+ * learned for it: the kernel learns only from DNS answers (test_dns.c). */
+static bool row_is_name(const struct row *r)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, r->peer, a) != 1 && inet_pton(AF_INET6, r->peer, a) != 1;
+}
+
 TEST(vendor_tables_kernel_equals_explain)
 {
-	unsigned n = 0;
+	unsigned n = 0, names = 0;
 
 	for (size_t t = 0; t < sizeof(vendor_tables) / sizeof(vendor_tables[0]); t++) {
 		const struct vendor_table *vt = &vendor_tables[t];
@@ -159,6 +169,10 @@ TEST(vendor_tables_kernel_equals_explain)
 			struct pw_query q;
 			struct pw_verdict v;
 			char err[256], line[1024], words[256];
+			if (row_is_name(r)) {
+				names++;
+				continue;
+			}
 			if (pw_query_parse(r->dir, r->proto, r->peer, r->port, &q, err, sizeof(err))) {
 				FAILF("%s: %s", vt->policy, err);
 				continue;
@@ -177,7 +191,97 @@ TEST(vendor_tables_kernel_equals_explain)
 				      vname(o.verdict), rname(o.reason), o.rule, line);
 		}
 	}
-	printf("    %u vendor-table packets, kernel and explain compared\n", n);
+	printf("    %u vendor-table packets, kernel and explain compared (%u rows of host names: explain's)\n",
+	       n, names);
+	CHECK(n > 300);
+	down();
+}
+
+/* ---- the shipped policies' outbound side, with their state ---------------- */
+
+/* The id of the loaded policy's rule with this comment (0: none). */
+static uint32_t rule_of(const char *comment)
+{
+	for (size_t i = 0; i < E.pol.nrules; i++)
+		if (E.pol.rules[i].comment && strcmp(E.pol.rules[i].comment, comment) == 0)
+			return (uint32_t)(i + 1);
+	FAILF("no rule says \"%s\"", comment);
+	return 0;
+}
+
+/* ccp.policy is default out drop: the replies of what its in rules let in
+ * still go out, what it opens by its out rules gets its replies, the rest
+ * of what the host sends drops. */
+TEST(shipped_ccp_out_drop_keeps_replies)
+{
+	REQUIRE(up_with("policies/ccp.policy", NULL, 0, NULL) == 0);
+	REQUIRE(E.pol.dflt[PW_DIR_OUT] == PW_DROP);
+	uint32_t web = rule_of("UI, APIs, chat and callback requests (HTTP/HTTPS)");
+	uint32_t mr = rule_of("media routing from the CCE MR PG");
+	uint32_t reply_api = rule_of("Email Reply API (SMTP submission)");
+	/* a browser's connection to 443: its replies leave by the in rule */
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:51000 192.0.2.2:443 syn"), P, PW_R_ALLOW_RULE, web);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:443 198.51.100.7:51000 syn,ack"), P, PW_R_ALLOW_RULE, web);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:443 198.51.100.7:51000 ack,psh len 1400"), P, PW_R_ALLOW_RULE, web);
+	EXPECT_PKT(pkt("out tcp [2001:db8::2]:443 [2001:db8::7]:51000 fin,ack"), P, PW_R_ALLOW_RULE, web);
+	/* 38001 answers the MR PG only; a bare SYN from 443 is new, and drops */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:38001 198.51.100.10:40000 syn,ack"), P, PW_R_ALLOW_RULE, mr);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:38001 198.51.100.7:40000 syn,ack"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:443 198.51.100.7:8080 syn"), D, PW_R_DROP_DEFAULT, 0);
+	/* ping: the reply to the request base.policy lets in, nothing else */
+	EXPECT_PKT(pkt("in icmp 198.51.100.7 192.0.2.2 icmp-type echo-request icmp-id 9"), P, PW_R_ALLOW_RULE,
+		   rule_of("ping"));
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type echo-reply icmp-id 9"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.8 icmp-type echo-reply icmp-id 9"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type echo-request icmp-id 10"), D, PW_R_DROP_DEFAULT, 0);
+	/* a port the vendor lists, to the peer it names: out, and the replies in */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.25:587 syn"), P, PW_R_ALLOW_RULE, reply_api);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack"), P, PW_R_REPLY, 0);
+	/* another port, or another peer: dropped, and no reply gets in */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 198.51.100.25:2525 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.25:2525 192.0.2.2:40001 syn,ack"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40002 203.0.113.99:587 syn"), D, PW_R_DROP_DEFAULT, 0);
+	/* an address no DNS answer gave for outlook.office365.com */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40003 203.0.113.99:993 syn"), D, PW_R_DROP_DEFAULT, 0);
+	/* MLD reports as the stack sends them (hop-by-hop router alert) */
+	EXPECT_PKT(pkt("out icmpv6 fe80::2 ff02::16 ext hbh icmp-type mld2-listener-report"), P, PW_R_ALLOW_RULE,
+		   rule_of("MLD reports"));
+	EXPECT_PKT(pkt("out icmpv6 fe80::2 ff02::1 ext hbh icmp-type mld-listener-query"), D, PW_R_DROP_DEFAULT, 0);
+	/* DNS (base.policy) and its answer */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40004 192.0.2.53:53"), P, PW_R_ALLOW_RULE, rule_of("DNS queries"));
+	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:40004"), P, PW_R_REPLY, 0);
+	/* the host's own errors pass as related about what the in rules let
+	 * in, not about what they dropped */
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:9999"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote udp 198.51.100.7:40000 192.0.2.2:9999"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type destination-unreachable icmp-code 3 "
+		       "quote tcp 198.51.100.7:51000 192.0.2.2:443"), P, PW_R_RELATED, 0);
+	down();
+}
+
+/* engage-client.policy (kiosk-strict): nothing in, out only to what DNS
+ * answered for the guide's names, DNS, NTP, DHCP. */
+TEST(shipped_engage_client_strict)
+{
+	REQUIRE(up_with("policies/engage-client.policy", NULL, 0, NULL) == 0);
+	/* never answered for any name: dropped, on every port the guide gives */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 203.0.113.10:443 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40001 203.0.113.10:80 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out tcp [2001:db8::2]:40002 [2001:db8:e::10]:5222 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:40000 syn,ack"), D, PW_R_DROP_DEFAULT, 0);
+	/* DNS, NTP and DHCP renewals, each with its reply */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40003 192.0.2.53:53"), P, PW_R_ALLOW_RULE, rule_of("DNS queries"));
+	EXPECT_PKT(pkt("in udp 192.0.2.53:53 192.0.2.2:40003"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:123 192.0.2.123:123"), P, PW_R_ALLOW_RULE, rule_of("NTP"));
+	EXPECT_PKT(pkt("in udp 192.0.2.123:123 192.0.2.2:123"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:68 192.0.2.67:67"), P, PW_R_ALLOW_RULE, rule_of("DHCP client requests"));
+	EXPECT_PKT(pkt("in udp 192.0.2.67:67 192.0.2.2:68"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("in udp 192.0.2.1:67 192.0.2.2:68"), D, PW_R_DROP_DEFAULT, 0);
+	/* nothing inbound: no SSH, no ping, and so no echo reply goes out */
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:50000 192.0.2.2:22 syn"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in icmp 198.51.100.7 192.0.2.2 icmp-type echo-request icmp-id 4"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("out icmp 192.0.2.2 198.51.100.7 icmp-type echo-reply icmp-id 4"), D, PW_R_DROP_DEFAULT, 0);
 	down();
 }
 

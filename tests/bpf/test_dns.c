@@ -3,7 +3,8 @@
  * resolver is recorded, the answer to it teaches its A/AAAA addresses to
  * the names the question matches, and a SYN to a learned address passes by
  * the name's rule; spoofed, unsolicited, mismatched and malformed answers
- * teach nothing and are counted (docs/dns.md).
+ * teach nothing and are counted (docs/dns.md). The shipped policies' names
+ * (engage-client, ccp) open exactly the ports their vendor guides give.
  *
  * The names come from a compiled policy and go into the maps as apply
  * writes them (pw_dp_write_policy_names): the compiler's hash and targets
@@ -701,6 +702,86 @@ TEST(malformed_answers_teach_nothing)
 		snprintf(w, sizeof(w), "out tcp " HOST ":41000 203.0.113.%d:443 syn", i);
 		CHECK_EQ_INT(run(w, NULL), PW_DROP);
 	}
+	down();
+}
+
+/* ---- the shipped policies' names ------------------------------------------ */
+
+static int up_shipped(const char *path)
+{
+	char err[256];
+	struct pw_ip res = resolver();
+
+	if (up_with(path, NULL, 0, NULL))
+		return -1;
+	if (pw_dp_write_policy_names(&E.dp, 0, &E.c, &res, 1, err, sizeof(err))) {
+		fprintf(stderr, "    %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int syn(const char *addr, unsigned port)
+{
+	char w[96];
+
+	snprintf(w, sizeof(w), "out tcp " HOST ":41000 %s:%u syn", addr, port);
+	return run(w, NULL);
+}
+
+/* engage-client.policy (kiosk-strict) as the NEC guide lists it: a ccans
+ * name on 443 only, a ccaws name on 80 and 443, XMPP to the domain; what
+ * no answer gave drops. */
+TEST(shipped_engage_client_learns_the_guide_names_on_their_ports)
+{
+	struct msg a;
+
+	REQUIRE(up_shipped("policies/engage-client.policy") == 0);
+	ask("pop1-ccans.mycontactcenter.net");
+	answer_a(&a, "pop1-ccans.mycontactcenter.net", "203.0.113.10", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask("pop6-ccaws.mycontactcenter.net");
+	answer_a(&a, "pop6-ccaws.mycontactcenter.net", "203.0.113.20", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask("pop2-ccaws.mycontactcenter.net");	/* not in the guide: under the wildcard only */
+	answer_a(&a, "pop2-ccaws.mycontactcenter.net", "203.0.113.30", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.10", 443), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.10", 80), PW_DROP);
+	CHECK_EQ_INT(syn("203.0.113.10", 5222), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.20", 80), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.20", 443), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.20", 8443), PW_DROP);
+	CHECK_EQ_INT(syn("203.0.113.30", 5222), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.30", 443), PW_DROP);
+	CHECK_EQ_INT(syn("203.0.113.11", 443), PW_DROP);	/* never answered */
+	CHECK_EQ_INT(syn("203.0.113.11", 5222), PW_DROP);
+	down();
+}
+
+/* ccp.policy's Microsoft 365 names: each on the ports the guide's rows
+ * give it; the operator's mail server by its set. */
+TEST(shipped_ccp_learns_office365_on_the_mail_ports)
+{
+	struct msg a;
+
+	REQUIRE(up_shipped("policies/ccp.policy") == 0);
+	CHECK_EQ_INT(syn("203.0.113.40", 587), PW_DROP);
+	ask("smtp.office365.com");
+	answer_a(&a, "smtp.office365.com", "203.0.113.40", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	ask("outlook.office365.com");
+	answer_a(&a, "outlook.office365.com", "203.0.113.41", 300);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 2);
+	CHECK_EQ_INT(syn("203.0.113.40", 587), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.40", 25), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.40", 993), PW_DROP);
+	CHECK_EQ_INT(syn("203.0.113.41", 993), PW_PASS);
+	CHECK_EQ_INT(syn("203.0.113.41", 587), PW_DROP);
+	CHECK_EQ_INT(syn("203.0.113.42", 993), PW_DROP);	/* never answered */
+	CHECK_EQ_INT(syn("203.0.113.42", 443), PW_PASS);	/* the feeds go anywhere */
+	CHECK_EQ_INT(syn("198.51.100.25", 993), PW_PASS);	/* @mail_server */
 	down();
 }
 

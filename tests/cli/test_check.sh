@@ -16,11 +16,20 @@ for p in policies/*.policy; do
 	run "$PW" check "$p"
 	expect_eq "check $p exits 0" "$RC" 0
 	expect_match "check $p prints the hash" "$OUT" '^hash: sha256:[0-9a-f]{64}$'
-	# until the shipped policies enforce their outbound rows (issue 13),
-	# their one warning is that their allow-out rules change nothing
-	expect_eq "check $p: only the allow-out warning" \
-		"$(printf '%s\n' "$OUT" | grep -c ': warning: ')" \
-		"$(printf '%s\n' "$OUT" | grep -c ' nothing under default out allow; to enforce')"
+	# the product policies enforce their outbound rows: no warning; base
+	# and the permissive ENGAGE variant (default out allow) get the one
+	# that says their allow-out rules only count, and how to enforce them
+	case $p in
+	*/base.policy|*-permissive.policy)
+		expect_match "check $p: default out allow" "$OUT" '^mode enforce, default in drop, default out allow$'
+		expect_eq "check $p: one warning, the allow-out one" \
+			"$(printf '%s\n' "$OUT" | grep -c ': warning: ') $(printf '%s\n' "$OUT" |
+				grep -cE ': warning: these [0-9]+ allow-out rules .* change nothing under default out allow; to enforce them, write default out drop$')" \
+			"1 1" ;;
+	*)
+		expect_match "check $p: default out drop" "$OUT" '^mode enforce, default in drop, default out drop$'
+		expect_match "check $p: no warning" "$OUT" '^warnings: none$' ;;
+	esac
 	run "$PW" check --json "$p"
 	expect_eq "check --json $p exits 0" "$RC" 0
 	expect_eq "check --json $p parses" "$(printf '%s' "$OUT" | jq -r '.valid')" true
@@ -28,7 +37,11 @@ done
 
 run "$PW" check policies/ccp.policy --json
 expect_eq "json: policy name" "$(printf '%s' "$OUT" | jq -r '.policy')" "Cisco Customer Collaboration Platform"
-expect_eq "json: rule count" "$(printf '%s' "$OUT" | jq '.rules | length')" 19
+expect_eq "json: rule count" "$(printf '%s' "$OUT" | jq '.rules | length')" 23
+expect_eq "json: default out drop" "$(printf '%s' "$OUT" | jq -r '.default.out')" drop
+expect_eq "json: the Microsoft 365 names and their ports" \
+	"$(printf '%s' "$OUT" | jq -c '[.rules[] | select((.peers // "") | test("office365|microsoftonline")) | [.ports, .peers]]')" \
+	'[["443","login.microsoftonline.com"],["25, 465, 587","smtp.office365.com"],["993","outlook.office365.com"]]'
 expect_eq "json: mr_pg rule" "$(printf '%s' "$OUT" | jq -r '.rules[] | select(.ports == "38001") | .peers')" "@mr_pg"
 expect_eq "json: slot map size" "$(printf '%s' "$OUT" | jq '.maps.slots.entries')" 263680
 expect_eq "json: files" "$(printf '%s' "$OUT" | jq -r '.files | join(" ")')" "policies/ccp.policy policies/base.policy"
@@ -145,7 +158,7 @@ expect_eq "names --json" "$(printf '%s' "$OUT" | jq -c '[.names[] | [.name, .wil
 	'[["*.mycontactcenter.net",true,[1],[{"class":3,"rule":1}]],["pop1-ccaws.mycontactcenter.net",false,[2],[{"class":2,"rule":2}]]]
 ["192.0.2.53"]'
 expect_eq "names --json: hash" "$(printf '%s' "$OUT" | jq -r '.names[0].hash')" "0x9f38e0fa7ef05929"
-run "$PW" check --json policies/ccp.policy
+run "$PW" check --json policies/socialminer.policy
 expect_eq "no names --json" "$(printf '%s' "$OUT" | jq -c '[.names, .resolvers]')" '[[],[]]'
 run "$PW" explain "$T/names.policy" out tcp pop0-ccans.mycontactcenter.net 5222
 expect_eq "explain a name: exit 0" "$RC" 0
@@ -189,6 +202,30 @@ run "$PW" explain policies/ccp.policy in tcp 198.51.100.11 38001
 expect_eq "explain: 38001 from a stranger" "$OUT" "DROP  default  default in drop"
 run "$PW" explain policies/ccp.policy in icmpv6 fe80::1 neighbor-solicitation
 expect_match "explain: ND always" "$OUT" '^PASS  always  '
+# explain, outbound: the shipped policies are default out drop
+run "$PW" explain policies/ccp.policy out tcp 198.51.100.25 587
+expect_match "explain out: 587 to the mail server passes by its rule" "$OUT" \
+	'^PASS  policies/ccp\.policy:[0-9]+  allow out tcp port 587 to @mail_server '
+run "$PW" explain policies/ccp.policy out tcp 198.51.100.25 2525
+expect_eq "explain out: a port the vendor does not list drops" "$OUT" "DROP  default  default out drop"
+run "$PW" explain policies/ccp.policy out tcp 203.0.113.99 993
+l=$(grep -n '^allow out tcp port 993 to outlook.office365.com ' policies/ccp.policy | cut -d: -f1)
+expect_eq "explain out: an address no answer gave for outlook.office365.com drops, and says why" "$OUT" \
+	"DROP  default  default out drop
+      rule 13 (policies/ccp.policy:$l) allows it if 203.0.113.99 is an address of outlook.office365.com, learned from DNS"
+run "$PW" explain policies/ccp.policy out tcp outlook.office365.com 587
+expect_match "explain out: a name opens only its own ports" "$OUT" '^DROP  default  default out drop$'
+run "$PW" explain policies/finesse.policy out tcp 203.0.113.80 443
+expect_eq "explain out: Finesse has no HTTPS out but to its web servers" "$OUT" "DROP  default  default out drop"
+run "$PW" explain policies/engage-client.policy out tcp pop1-ccans.mycontactcenter.net 443
+expect_match "explain out: the ENGAGE TCP endpoint on 443" "$OUT" \
+	'^PASS  policies/engage-client\.policy:[0-9]+  allow out tcp port 443 to @engage_ns '
+run "$PW" explain policies/engage-client.policy out tcp pop1-ccans.mycontactcenter.net 80
+expect_match "explain out: ... and not on 80" "$OUT" '^DROP  default  default out drop$'
+run "$PW" explain policies/engage-client.policy out tcp 198.51.100.80 443
+expect_match "explain out: the kiosk reaches no other site" "$OUT" '^DROP  default  default out drop$'
+run "$PW" explain policies/engage-client-permissive.policy out tcp 198.51.100.80 443
+expect_eq "explain out: the permissive variant does" "$OUT" "PASS  default  default out allow"
 run "$PW" explain policies/ccp.policy in tcp 198.51.100.7
 expect_eq "explain: missing port is usage" "$RC" 2
 expect_eq "explain: says so" "$ERR" "portwall explain: tcp needs a PORT"

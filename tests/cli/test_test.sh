@@ -30,6 +30,33 @@ expect_eq "script: exit 0" "$RC" 0
 expect_eq "script: three lines" "$(printf '%s\n' "$OUT" | wc -l)" 3
 expect_eq "script: verdicts in order" "$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" "PASS/allow-rule PASS/reply DROP/default "
 
+# ccp.policy is default out drop: a listener's replies and a ping's reply
+# go out, the vendor's outbound rows open flows whose replies get in, any
+# other port or peer drops
+cat > "$T/outdrop" <<'S'
+in  tcp 198.51.100.7:51000 192.0.2.2:443 syn
+out tcp 192.0.2.2:443 198.51.100.7:51000 syn,ack
+out tcp 192.0.2.2:40000 198.51.100.25:993 syn
+in  tcp 198.51.100.25:993 192.0.2.2:40000 syn,ack
+out tcp 192.0.2.2:40001 198.51.100.25:2525 syn
+in  tcp 198.51.100.25:2525 192.0.2.2:40001 syn,ack
+out tcp 192.0.2.2:40002 203.0.113.99:993 syn
+in  icmp 198.51.100.7 192.0.2.2 icmp-type echo-request icmp-id 5
+out icmp 192.0.2.2 198.51.100.7 icmp-type echo-reply icmp-id 5
+out icmp 192.0.2.2 198.51.100.7 icmp-type echo-request icmp-id 6
+S
+run "$PW" test policies/ccp.policy -f "$T/outdrop"
+expect_eq "out drop: exit 0" "$RC" 0
+expect_eq "out drop: verdicts in order" "$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" \
+	"PASS/allow-rule PASS/allow-rule PASS/allow-rule PASS/reply DROP/default DROP/default DROP/default PASS/allow-rule PASS/reply DROP/default "
+l=$(grep -n '^allow out tcp port 993 to @mail_server ' policies/ccp.policy | cut -d: -f1)
+expect_match "out drop: IMAPS out by the mail server's rule" "$(printf '%s\n' "$OUT" | sed -n 3p)" \
+	"^PASS  allow-rule +policies/ccp\\.policy:$l "
+run "$PW" test policies/engage-client.policy out tcp 192.0.2.2:40000 203.0.113.10:443 syn
+expect_match "engage-client: an address no answer gave drops" "$OUT" '^DROP  default +default +out tcp '
+run "$PW" test policies/engage-client-permissive.policy out tcp 192.0.2.2:40000 203.0.113.10:443 syn
+expect_match "engage-client-permissive: it passes" "$OUT" '^PASS  allow-default +default +out tcp '
+
 # wait: the flow times out (tcp-syn 120 s) as if the time had passed
 cat > "$T/wait" <<'S'
 out tcp 192.0.2.2:40000 198.51.100.25:587 syn seq 7 win 1024

@@ -22,10 +22,16 @@ probe_out() { ins "$S" "$PROBE" tcp "$@" 2>&1; }        # from the server
 expect_eq "before apply: telnet port reachable" "$(probe 192.0.2.2 23 1000)" ok
 
 # adoption: an outbound connection opened before apply, idle at apply time;
-# the peer speaks first afterwards (to a port no in rule allows)
-e2e_bg "$C" "$T/push" push 60 2525 2500 1000
-e2e_bg "$S" "$T/pull" pull 198.51.100.25 2525 8000 1000
+# the peer speaks first afterwards (to a port no in rule allows). Port 80:
+# ccp.policy is default out drop, and its feeds go out on 80 to anyone.
+# One to a port no out rule allows (2525) is not adopted: its peer's data
+# after the apply drops.
+e2e_bg "$C" "$T/push" push 60 80 2500 1000
+e2e_bg "$S" "$T/pull" pull 198.51.100.25 80 8000 1000
 PULL=$BG
+e2e_bg "$C" "$T/push2" push 60 2525 2500 1000
+e2e_bg "$S" "$T/pull2" pull 198.51.100.25 2525 8000 1000
+PULL2=$BG
 
 out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
 expect_eq "apply: exit 0" "$rc" 0
@@ -34,6 +40,8 @@ expect_match "apply: XDP native on veth" "$out" "$VS: XDP native, tc egress"
 expect_match "apply: adopted the open connection" "$out" '^adopted [1-9][0-9]* open connection'
 wait "$PULL"
 expect_eq "adoption: the peer's next data gets in" "$(tail -n 1 "$T/pull")" ok
+wait "$PULL2"
+expect_eq "adoption: not a flow to a port no out rule allows" "$(tail -n 1 "$T/pull2")" timeout
 
 for p in 80 443 5222 7071 7443 8442 10443; do
 	expect_eq "ccp: tcp/$p from a browser connects, data both ways" "$(probe 192.0.2.2 $p 2000 20000)" ok
@@ -46,6 +54,9 @@ expect_eq "ccp: 38001 from the MR PG" "$(probe 198.51.100.2 38001 2000 1000 198.
 expect_eq "ccp: 38001 from anyone else" "$(probe 198.51.100.2 38001 700 1000 198.51.100.7)" timeout
 expect_eq "ccp: outbound mail, replies get in" "$(probe_out 198.51.100.25 587 2000 20000)" ok
 expect_eq "ccp: outbound IMAPS" "$(probe_out 198.51.100.25 993 2000 1000)" ok
+expect_eq "ccp: outbound IPv6 to a mail port, not the mail server: blocked at egress" \
+	"$(probe_out 2001:db8::1 587 700)" timeout
+expect_eq "ccp: outbound to a port in no table: blocked at egress" "$(probe_out 198.51.100.25 2525 700)" timeout
 expect_eq "ccp: udp/5060 is blocked" "$(ins "$C" "$PROBE" udpecho 192.0.2.2 5060 700)" timeout
 
 # exact counters: 7 datagrams to a port no rule names

@@ -14,11 +14,17 @@ for p in 23 3389 8080; do
 	expect_match "demo: tcp/$p blocked" "$out" "attacker -> tcp/$p \\(in no table\\) +BLOCKED"
 done
 expect_match "demo: outbound mail with replies" "$out" 'CCP host -> mail server tcp/587 +connected'
+expect_match "demo: outbound IMAPS with replies" "$out" 'CCP host -> mail server tcp/993 +connected'
+expect_match "demo: outbound to the internet open before portwall" "$out" 'CCP host -> internet tcp/8080 +connected'
+expect_match "demo: outbound to a port in no table dropped" "$out" \
+	'CCP host -> mail tcp/2525 \(in no table\) +BLOCKED \(timeout\)'
+expect_match "demo: outbound to the internet on a port in no table dropped" "$out" \
+	'CCP host -> internet tcp/8080 \(in no table\) +BLOCKED \(timeout\)'
 expect_match "demo: the scan finds only the allowed ports" "$out" 'answered: 22 80 443 \('
 expect_match "demo: no byte lost across the reload" "$out" 'transfer across the hot reload: no byte lost'
 expect_match "demo: 8442 blocked after the reload" "$out" 'tcp/8442 after the reload +BLOCKED'
 expect_match "demo: status shows the policy" "$out" 'generation 3, applied'
 expect_match "demo: the drop log shows the scan" "$out" 'eth0 in default - tcp 203\.0\.113\.66:[0-9]+ -> 203\.0\.113\.2:[0-9]+ \[S\]'
-expect_match "demo: summary" "$out" '10 connected, 3 blocked'
+expect_match "demo: summary" "$out" '10 connected, 5 blocked'
 expect_eq "demo: the lab is gone" "$(ip netns list | grep -c '^pwd-')" 0
 summary

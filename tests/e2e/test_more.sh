@@ -26,11 +26,14 @@ expect_eq "finesse: JDBC out to the AWDB" "$(probe_out 198.51.100.30 1433 2000 1
 expect_eq "finesse: CTI out to the Agent PG side A" "$(probe_out 198.51.100.40 42027 2000 1000)" ok
 expect_eq "finesse: CTI out to the Agent PG side B" "$(probe_out 198.51.100.41 43027 2000 1000)" ok
 expect_eq "finesse: nobody connects in on 1433" "$(probe 192.0.2.2 1433 700)" timeout
+# finesse.policy is default out drop: what its table does not list fails at egress
+expect_eq "finesse: JDBC to a host that is not the AWDB" "$(probe_out 198.51.100.25 1433 700)" timeout
+expect_eq "finesse: mail is not in Finesse's table" "$(probe_out 198.51.100.25 587 700)" timeout
+expect_eq "finesse: CTI over IPv6 (the Agent PG set is IPv4)" "$(probe_out 2001:db8::1 42027 700)" timeout
 
-# default out drop: the outbound list is enforced at egress, IPv4 and IPv6
-sed 's/^default out allow/default out drop/' policies/ccp.policy > "$T/ccp-outdrop.policy"
-cp policies/base.policy "$T/"
-apply "$T/ccp-outdrop.policy"; expect_eq "out drop: apply" "$?" 0
+# ccp.policy is default out drop: the outbound list is enforced at egress,
+# IPv4 and IPv6
+apply policies/ccp.policy; expect_eq "out drop: apply" "$?" 0
 expect_eq "out drop: mail out on 587 (IPv4)" "$(probe_out 198.51.100.25 587 2000 1000)" ok
 expect_eq "out drop: mail out on 587 (IPv6)" "$(probe_out 2001:db8:5::25 587 2000 1000)" ok
 expect_eq "out drop: an unlisted port fails at egress" "$(probe_out 198.51.100.25 2525 700)" timeout

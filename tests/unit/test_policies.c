@@ -25,12 +25,15 @@ static void run_rows(const char *path, const struct row *rows, size_t n)
 	unsetenv("SSH_CONNECTION");
 	if (pw_analyze(&pol, &c, &d))
 		FAILF("%s: %s", path, d.error);
-	/* until the shipped policies enforce their outbound rows (issue 13),
-	 * the one warning they get is that under default out allow their
-	 * allow-out rules change nothing */
+	/* the product policies enforce their outbound rows: no warning; base
+	 * (a building block) and the permissive ENGAGE variant are default out
+	 * allow, and their one warning says their allow-out rules only count */
+	bool out_allow = pol.dflt[PW_DIR_OUT] == PW_PASS;
+	if (out_allow != (strstr(path, "base.policy") || strstr(path, "-permissive.policy")))
+		FAILF("%s: default out %s", path, out_allow ? "allow" : "drop");
+	CHECK_EQ_INT(d.nwarn, out_allow ? 1 : 0);
 	for (size_t i = 0; i < d.nwarn; i++)
-		if (!strstr(d.warn[i].msg, "change nothing under default out allow") &&
-		    !strstr(d.warn[i].msg, "changes nothing under default out allow"))
+		if (!strstr(d.warn[i].msg, "change nothing under default out allow; to enforce them, write default out drop"))
 			FAILF("%s: a warning: %s", path, d.warn[i].msg);
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
@@ -80,7 +83,7 @@ TEST(explain_line_format)
 	CHECK(strstr(r->text, "allow in  tcp port 38001 from @mr_pg") == r->text);
 	REQUIRE(pw_query_parse("out", "udp", "2001:db8::9", "9", &q, err, sizeof(err)) == 0);
 	pw_explain(&pol, &c, &q, &v, line, sizeof(line));
-	CHECK_EQ_STR(line, "PASS  default  default out allow");
+	CHECK_EQ_STR(line, "DROP  default  default out drop");
 	REQUIRE(pw_query_parse("in", "udp", "2001:db8::9", "9", &q, err, sizeof(err)) == 0);
 	pw_explain(&pol, &c, &q, &v, line, sizeof(line));
 	CHECK_EQ_STR(line, "DROP  default  default in drop");
