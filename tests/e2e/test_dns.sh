@@ -151,10 +151,13 @@ for _ in $(seq 50); do grep -q '^running' "$T/run3.log" && break; sleep 0.1; don
 expect_eq "rollback: learned for 30 s after" "$(byname outlook.office365.com 443 0.9)" "ok 203.0.113.20"
 for _ in $(seq 60); do [ -z "$(source_of 203.0.113.11)" ] && break; sleep 0.1; done
 expect_eq "rollback: the 2 s address expired" "$(direct 203.0.113.11 443)" timeout
-kill "$RUN"
-for _ in $(seq 50); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
 out=$("$PW" rollback --pin-root "$ROOT" 2>&1)
 expect_match "rollback: done, nothing to note" "$out" '^rolled back to "names" \(generation [0-9]+\)$'
 expect_eq "rollback: the expired address stays refused" "$(direct 203.0.113.11 443)" timeout
 expect_eq "rollback: the live address passes" "$(direct 203.0.113.20 443)" ok
+# run follows the generation the rollback put in force (what a learned
+# address reverts to is that policy's)
+gen=$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)
+for _ in $(seq 30); do grep -q "^generation $gen is in force now" "$T/run3.log" && break; sleep 0.1; done
+expect_match "run follows the rollback" "$(cat "$T/run3.log")" "^generation $gen is in force now \(applied or rolled back by another command\): following it$"
 summary

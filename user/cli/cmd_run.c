@@ -37,6 +37,7 @@ struct run {
 	struct pw_drops_cache drops;	/* the most dropped ports, between writes */
 	struct pw_names_timer names;	/* the agent's own queries about the host names */
 	unsigned names_failed;		/* names the last round did not learn, as said */
+	uint32_t generation;		/* in force when what is applied was read last */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -112,6 +113,8 @@ static int refresh(struct run *r)
 		return -1;
 	}
 	r->open = true;
+	struct pw_state st;
+	r->generation = pw_dp_read_state(&r->dp, &st) ? 0 : st.generation;
 	if (pw_applied_read(&r->dp, &r->a))
 		return -1;
 	/* watch the directories of every file the policy reads, by the name
@@ -199,6 +202,22 @@ static void read_signals(struct run *r, bool *reload, bool *stop)
 	}
 }
 
+/* Reopen the pins and what is applied, and the drop events' ring; the
+ * policy's names are due now. Returns -1 when the maps cannot be reopened. */
+static int reopen(struct run *r)
+{
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
+	pw_names_timer_reset(&r->names);
+	if (refresh(r) == 0 && r->evlock >= 0)
+		r->rb = ring_buffer__new(r->dp.events_fd, on_event, r, NULL);
+	if (r->evlock >= 0 && !r->rb) {
+		fprintf(stderr, "portwall run: reopening the maps failed\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* Apply the policy again and, when that put it in force, reopen what is
  * applied. Returns -1 when the maps cannot be reopened: run stops. */
 static int reload_policy(struct run *r)
@@ -209,16 +228,21 @@ static int reload_policy(struct run *r)
 		printf("the policy in force is unchanged\n");
 		return 0;
 	}
-	ring_buffer__free(r->rb);
-	r->rb = NULL;
-	pw_names_timer_reset(&r->names);	/* the new policy's names are due now */
-	if (refresh(r) == 0 && r->evlock >= 0)
-		r->rb = ring_buffer__new(r->dp.events_fd, on_event, r, NULL);
-	if (r->evlock >= 0 && !r->rb) {
-		fprintf(stderr, "portwall run: reopening the maps failed\n");
-		return -1;
-	}
-	return 0;
+	return reopen(r);
+}
+
+/* Another apply, a reload or a rollback from outside put another
+ * generation in force: what run knows of the policy (its names, what a
+ * learned address reverts to) is read again. Returns -1 as reopen. */
+static int follow_generation(struct run *r)
+{
+	struct pw_state st;
+
+	if (pw_dp_read_state(&r->dp, &st) || st.generation == r->generation)
+		return 0;
+	printf("generation %u is in force now (applied or rolled back by another command): following it\n",
+	       st.generation);
+	return reopen(r);
 }
 
 /* The addresses host names learned whose lifetime has ended leave the
@@ -274,6 +298,8 @@ static bool turn(struct run *r)
 		{ .fd = r->rb ? ring_buffer__epoll_fd(r->rb) : -1, .events = POLLIN },
 	};
 
+	if (follow_generation(r))
+		return false;
 	write_metrics(r);
 	expire_names(r);
 	resolve_names(r);
