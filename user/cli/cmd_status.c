@@ -193,20 +193,22 @@ static void json_dns(const struct pw_status *s)
 
 	printf(",\"dns\":{\"addresses\":%d,\"queries\":%llu,\"answers\":%llu,\"learned\":%llu,"
 	       "\"refreshed\":%llu,\"unsolicited\":%llu,\"malformed\":%llu,\"truncated\":%llu,"
-	       "\"mismatched\":%llu,\"full\":%llu}", s->learned, U(d->queries), U(d->answers), U(d->learned),
-	       U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+	       "\"mismatched\":%llu,\"full\":%llu,\"untrusted\":%llu}", s->learned, U(d->queries), U(d->answers),
+	       U(d->learned), U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched),
+	       U(d->full), U(d->untrusted));
 }
 
 static void text_dns(const struct pw_status *s)
 {
 	const struct pw_dns_stats *d = &s->dns;
 
-	if (!s->learned && !d->queries && !d->answers && !d->unsolicited)
+	if (!s->learned && !d->queries && !d->answers && !d->unsolicited && !d->untrusted)
 		return;
 	printf("host names: %d addresses learned; %llu queries, %llu answers (%llu addresses new, %llu again); "
 	       "taught nothing: %llu unsolicited, %llu malformed, %llu truncated, %llu another question, "
-	       "%llu a full map\n", s->learned, U(d->queries), U(d->answers), U(d->learned), U(d->refreshed),
-	       U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+	       "%llu a full map; %llu queries of users not in dns-users (not recorded)\n", s->learned,
+	       U(d->queries), U(d->answers), U(d->learned), U(d->refreshed), U(d->unsolicited), U(d->malformed),
+	       U(d->truncated), U(d->mismatched), U(d->full), U(d->untrusted));
 }
 
 static void json_rest(const struct pw_status *s)
