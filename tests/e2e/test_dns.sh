@@ -4,7 +4,11 @@
 # drop` connects by name and its first SYN passes; an address never
 # answered is dropped; a CNAME under a wildcard; after the name rotates
 # the new address works, the old one refuses new flows while a connection
-# opened to it keeps flowing; a reload keeps what the names learned.
+# opened to it keeps flowing; a reload keeps what the names learned;
+# only the queries of root (the default dns-users) teach: the answer to
+# nobody's query teaches nothing, and neither does an answer forged for
+# it by an accomplice who knows its port and id (the attack review's HIGH
+# finding), while the same forgery on root's query would.
 # docs/dns.md.
 set -u
 cd "$(dirname "$0")/../.."
@@ -15,17 +19,20 @@ PEER="/usr/bin/python3 tests/e2e/pwpeer.py"
 command -v dnsmasq >/dev/null || { fail "dnsmasq (dnsmasq-base) is not installed: scripts/deps.sh installs it"; summary; exit 1; }
 
 # C: the resolver 192.0.2.53 and the servers 203.0.113.10-20; S: the host
-e2e_hosts "192.0.2.2/24" "192.0.2.1/24 192.0.2.53/24 203.0.113.10/24 203.0.113.11/24 203.0.113.12/24 203.0.113.20/24"
+# 192.0.2.54: a second nameserver nothing answers on, for forged answers;
+# 203.0.113.66 the accomplice's server
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24 192.0.2.53/24 192.0.2.54/24 203.0.113.10/24 203.0.113.11/24 203.0.113.12/24 203.0.113.14/24 203.0.113.20/24 203.0.113.66/24"
 ins "$S" ip route add 203.0.113.0/24 via 192.0.2.1
 # what programs in S read as /etc/resolv.conf (ip netns exec), and what
 # portwall takes the resolver from: the policy names none
 mkdir -p "/etc/netns/$S"
-echo "nameserver 192.0.2.53" > "/etc/netns/$S/resolv.conf"
+printf 'nameserver 192.0.2.53\nnameserver 192.0.2.54\n' > "/etc/netns/$S/resolv.conf"
 dns_cleanup() { rm -rf "/etc/netns/$S"; e2e_cleanup; }
 trap dns_cleanup EXIT
 
 echo "203.0.113.10 pop1-ccans.mycontactcenter.net" > "$T/hosts"
 echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
+echo "203.0.113.14 login.microsoftonline.com" >> "$T/hosts"
 nsenter --net=/run/netns/"$C" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$T/hosts" \
 	--listen-address=192.0.2.53 --bind-interfaces --local-ttl=2 --cname=outlook.office365.com,outlook.ha.office365.com \
 	--pid-file="$T/dnsmasq.pid" --user=root --log-facility="$T/dnsmasq.log" &
@@ -40,8 +47,8 @@ cat > "$T/d.policy" <<'EOF'
 policy "names"
 default in drop
 default out drop
-allow out udp port 53 to 192.0.2.53
-allow out tcp port 443, 8443 to pop1-ccans.mycontactcenter.net, *.office365.com
+allow out udp port 53 to 192.0.2.53, 192.0.2.54
+allow out tcp port 443, 8443 to pop1-ccans.mycontactcenter.net, *.office365.com, login.microsoftonline.com
 EOF
 # a resolv.conf others may write would choose whose answers teach: refused
 chmod 0666 "/etc/netns/$S/resolv.conf"
@@ -71,6 +78,7 @@ for _ in $(seq 30); do [ -s "$T/hold" ] && break; sleep 0.1; done
 expect_eq "the held connection opened" "$(head -n 1 "$T/hold")" open
 echo "203.0.113.11 pop1-ccans.mycontactcenter.net" > "$T/hosts"
 echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
+echo "203.0.113.14 login.microsoftonline.com" >> "$T/hosts"
 kill -HUP "$DNSMASQ"
 sleep 4	# the 2 s TTL runs out; the agent removes expired addresses each second
 expect_eq "rotated: the new address works" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.11"
@@ -95,4 +103,36 @@ echo "203.0.113.12 other.example.net" >> "$T/hosts"
 kill -HUP "$DNSMASQ"
 sleep 0.3
 expect_eq "another name: resolved but dropped" "$(byname other.example.net 443 1.5)" "timeout 203.0.113.12"
+# 6. whose queries teach: root's (the default dns-users), not nobody's
+nobody() { ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+untrusted() { "$PW" status --json --pin-root "$ROOT" | jq '.dns.untrusted // 0'; }
+expect_eq "check: the default dns users" "$("$PW" check "$T/d.policy" | grep '^dns users:')" \
+	"dns users: $(getent passwd systemd-resolve >/dev/null && echo 'root (0), systemd-resolve ('"$(id -u systemd-resolve)"')' || echo 'root (0)') (the default; dns-users lists whose queries teach)"
+before=$(untrusted)
+expect_eq "nobody's query: answered, passed, taught nothing" "$(nobody $PEER byname login.microsoftonline.com 443 1.5)" \
+	"timeout 203.0.113.14"
+expect_eq "nobody's query: counted untrusted" "$(( $(untrusted) > before ))" 1
+expect_eq "root's query for the same name teaches" "$(byname login.microsoftonline.com 443 0.9)" "ok 203.0.113.14"
+# the attack: nobody asks the silent resolver itself (so knows port and
+# id), the accomplice forges its answer: the answer reaches nobody's
+# socket, and teaches nothing
+spoof() {	# USER-RUNNER LPORT TXID -> what the asker got
+	$1 $PEER dnsask login.microsoftonline.com 192.0.2.54 "$2" "$3" 5 > "$T/ask" 2>&1 &
+	local asker=$!
+	for _ in $(seq 50); do [ -s "$T/ask" ] && break; sleep 0.1; done
+	ins "$C" $PEER dnsspoof 192.0.2.54 192.0.2.2 "$2" "$3" login.microsoftonline.com 203.0.113.66 >/dev/null
+	wait "$asker"
+	tail -n 1 "$T/ask"
+}
+before=$(untrusted)
+expect_eq "forged answer to nobody's query: reaches it" "$(spoof nobody 45053 0x4d2)" "answer 203.0.113.66"
+expect_eq "forged answer to nobody's query: teaches nothing" "$(direct 203.0.113.66 443)" timeout
+expect_eq "forged answer to nobody's query: as nobody too" "$(nobody $PEER connect 0 203.0.113.66 443 1.5)" timeout
+expect_eq "nobody's own query: counted untrusted" "$(( $(untrusted) > before ))" 1
+expect_match "status: untrusted queries shown" "$("$PW" status --pin-root "$ROOT")" \
+	'; [1-9][0-9]* queries of users not in dns-users \(not recorded\)'
+# the same forgery on root's query is what the learner takes (the test
+# can fail): root is trusted, and only root knows its port and id
+expect_eq "forged answer to root's query: reaches it" "$(spoof "ip netns exec $S" 45054 0x4d3)" "answer 203.0.113.66"
+expect_eq "forged answer to root's query: teaches" "$(direct 203.0.113.66 443)" ok
 summary
