@@ -8,7 +8,8 @@
 # only the queries of root (the default dns-users) teach: the answer to
 # nobody's query teaches nothing, and neither does an answer forged for
 # it by an accomplice who knows its port and id (the attack review's HIGH
-# finding), while the same forgery on root's query would.
+# finding), while the same forgery on root's query would; a query the host
+# forwards (no local socket) teaches nothing unless dns-users any.
 # docs/dns.md.
 set -u
 cd "$(dirname "$0")/../.."
@@ -21,18 +22,20 @@ command -v dnsmasq >/dev/null || { fail "dnsmasq (dnsmasq-base) is not installed
 # C: the resolver 192.0.2.53 and the servers 203.0.113.10-20; S: the host
 # 192.0.2.54: a second nameserver nothing answers on, for forged answers;
 # 203.0.113.66 the accomplice's server
-e2e_hosts "192.0.2.2/24" "192.0.2.1/24 192.0.2.53/24 192.0.2.54/24 203.0.113.10/24 203.0.113.11/24 203.0.113.12/24 203.0.113.14/24 203.0.113.20/24 203.0.113.66/24"
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24 192.0.2.53/24 192.0.2.54/24 203.0.113.10/24 203.0.113.11/24 203.0.113.12/24 203.0.113.14/24 203.0.113.15/24 203.0.113.20/24 203.0.113.66/24"
 ins "$S" ip route add 203.0.113.0/24 via 192.0.2.1
 # what programs in S read as /etc/resolv.conf (ip netns exec), and what
 # portwall takes the resolver from: the policy names none
 mkdir -p "/etc/netns/$S"
 printf 'nameserver 192.0.2.53\nnameserver 192.0.2.54\n' > "/etc/netns/$S/resolv.conf"
-dns_cleanup() { rm -rf "/etc/netns/$S"; e2e_cleanup; }
+F=pwdf$$	# section 7: a host behind S, whose queries S forwards
+dns_cleanup() { ip netns del "$F" 2>/dev/null; rm -rf "/etc/netns/$S"; e2e_cleanup; }
 trap dns_cleanup EXIT
 
 echo "203.0.113.10 pop1-ccans.mycontactcenter.net" > "$T/hosts"
 echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
 echo "203.0.113.14 login.microsoftonline.com" >> "$T/hosts"
+echo "203.0.113.15 smtp.office365.com" >> "$T/hosts"
 nsenter --net=/run/netns/"$C" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$T/hosts" \
 	--listen-address=192.0.2.53 --bind-interfaces --local-ttl=2 --cname=outlook.office365.com,outlook.ha.office365.com \
 	--pid-file="$T/dnsmasq.pid" --user=root --log-facility="$T/dnsmasq.log" &
@@ -79,6 +82,7 @@ expect_eq "the held connection opened" "$(head -n 1 "$T/hold")" open
 echo "203.0.113.11 pop1-ccans.mycontactcenter.net" > "$T/hosts"
 echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
 echo "203.0.113.14 login.microsoftonline.com" >> "$T/hosts"
+echo "203.0.113.15 smtp.office365.com" >> "$T/hosts"
 kill -HUP "$DNSMASQ"
 sleep 4	# the 2 s TTL runs out; the agent removes expired addresses each second
 expect_eq "rotated: the new address works" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" "ok 203.0.113.11"
@@ -135,4 +139,23 @@ expect_match "status: untrusted queries shown" "$("$PW" status --pin-root "$ROOT
 # can fail): root is trusted, and only root knows its port and id
 expect_eq "forged answer to root's query: reaches it" "$(spoof "ip netns exec $S" 45054 0x4d3)" "answer 203.0.113.66"
 expect_eq "forged answer to root's query: teaches" "$(direct 203.0.113.66 443)" ok
+# 7. a query S forwards (from F behind it: no socket on S) teaches
+# nothing under the default; under dns-users any it does
+ip netns add "$F" && ip link add "${F}a" type veth peer name "${F}b" &&
+	ip link set "${F}a" netns "$S" && ip link set "${F}b" netns "$F" &&
+	ins "$S" ip addr add 198.51.100.1/24 dev "${F}a" && ins "$S" ip link set "${F}a" up &&
+	ins "$F" ip addr add 198.51.100.2/24 dev "${F}b" && ins "$F" ip link set "${F}b" up && ins "$F" ip link set lo up &&
+	ins "$F" ip route add default via 198.51.100.1 && ins "$S" sysctl -qw net.ipv4.ip_forward=1 &&
+	ins "$C" ip route add 198.51.100.0/24 via 192.0.2.2 || fail "the forwarded host F: setup"
+before=$(untrusted)
+expect_eq "forwarded query: answered" "$(ins "$F" $PEER dnsask smtp.office365.com 192.0.2.53 45055 0x4d4 3 | tail -n 1)" \
+	"answer 203.0.113.15"
+expect_eq "forwarded query: counted untrusted" "$(( $(untrusted) > before ))" 1
+expect_eq "forwarded query: taught nothing" "$(direct 203.0.113.15 443)" timeout
+printf 'dns-users any\n' >> "$T/d.policy"
+apply; expect_eq "reload with dns-users any" "$?" 0
+expect_match "reload with dns-users any: warns of the attack" "$(cat "$T/apply.out")" 'warning: dns-users any: '
+expect_eq "forwarded query under dns-users any: answered" \
+	"$(ins "$F" $PEER dnsask smtp.office365.com 192.0.2.53 45056 0x4d5 3 | tail -n 1)" "answer 203.0.113.15"
+expect_eq "forwarded query under dns-users any: teaches" "$(direct 203.0.113.15 443)" ok
 summary
