@@ -582,7 +582,8 @@ static int cmp_cuser(const void *a, const void *b)
 
 /* Whose queries teach: the dns-users of the policy, or the default (root,
  * and systemd-resolved's user where this host has one: it asks the
- * upstream servers for every program that uses the stub). */
+ * upstream servers for every program that uses the stub; none for a
+ * policy without names, which records no query). */
 static void compile_dns_users(const struct pw_policy *pol, struct pw_compiled *out)
 {
 	out->ndns_users = 0;
@@ -596,7 +597,8 @@ static void compile_dns_users(const struct pw_policy *pol, struct pw_compiled *o
 		snprintf(out->dns_users[i].name, sizeof(out->dns_users[i].name), "%s", pol->dns_users[i].name);
 	}
 	out->ndns_users = pol->ndns_users;
-	if (out->dns_trust == PW_DNS_TRUST_DEFAULT) {
+	/* the default is looked up only where it matters: a policy with names */
+	if (out->dns_trust == PW_DNS_TRUST_DEFAULT && out->nnames) {
 		const struct passwd *pw = getpwnam(PW_DNS_DEFAULT_USER);
 		out->dns_users[out->ndns_users++] = (struct pw_cuser){ .uid = 0, .name = "root" };
 		if (pw && pw->pw_uid != 0) {
