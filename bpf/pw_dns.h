@@ -4,6 +4,8 @@
  * Egress: a query the host sends to one of the policy's resolvers about a
  * name of the policy (or under one of its wildcards) is recorded in
  * pw_dns_q by (resolver, the host's port, transaction id).
+ * Only a query from a local socket of a trusted user is recorded
+ * (pw_dns_users; docs/dns.md, "Whose queries teach").
  * Ingress: a UDP answer from a resolver's port 53 that matches a recorded
  * query, asks the same question, says NOERROR and is not truncated teaches
  * every A/AAAA address it carries (CNAME chains included: the resolver put
@@ -90,6 +92,13 @@ struct {
 	__type(key, struct pw_resolver_key);
 	__type(value, __u32);
 } pw_resolvers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PW_DNS_USERS_MAX);
+	__type(key, struct pw_dns_user_key);
+	__type(value, __u32);
+} pw_dns_users SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -301,9 +310,27 @@ static __always_inline __u32 pw_dns_load(PW_CTX *ctx, const struct pw_pkt *p, st
 #if PW_HOOK_DIR == 1	/* PW_DIR_OUT */
 /* ---- egress: the host's query ------------------------------------------- */
 
-/* An outbound UDP datagram to port 53 that passed: if it asks one of the
- * policy's resolvers about a name of the policy, remember the query. */
-static __always_inline void pw_dns_query(PW_CTX *ctx, const struct pw_pkt *p, __u32 half)
+/* Whether the query in skb comes from a user whose queries teach: under
+ * `dns-users any` everyone; else a local socket (a full one: UDP sockets
+ * always are) whose owner's uid is in pw_dns_users for this half. A packet
+ * with no socket is forwarded (or the kernel's own): its sender is no user
+ * of this host, so it teaches nothing. */
+static __always_inline int pw_dns_trusted(struct __sk_buff *skb, const struct pw_config *cfg, __u32 half)
+{
+	if (cfg->dns_any)
+		return 1;
+	struct bpf_sock *sk = skb->sk;
+	if (!sk || !bpf_sk_fullsock(sk))
+		return 0;
+	struct pw_dns_user_key k = { .uid = (__u32)bpf_get_socket_uid(skb), .half = half };
+	return bpf_map_lookup_elem(&pw_dns_users, &k) != NULL;
+}
+
+/* An outbound UDP datagram to port 53 that passed: if a trusted user asks
+ * one of the policy's resolvers about a name of the policy, remember the
+ * query. Another user's query is counted and passes as the rules say. */
+static __always_inline void pw_dns_query(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_config *cfg,
+					 __u32 half)
 {
 	struct pw_resolver_key rk = { .half = half, .fam = p->fam };
 
@@ -318,6 +345,10 @@ static __always_inline void pw_dns_query(PW_CTX *ctx, const struct pw_pkt *p, __
 		return;
 	if (!pw_dns_question(s) || !pw_dns_match(s, half))
 		return;
+	if (!pw_dns_trusted(ctx, cfg, half)) {
+		PW_DNS_COUNT(untrusted);
+		return;
+	}
 	struct pw_dnsq_key k = { .fam = p->fam, .port_be = p->sport_be };
 	struct pw_dnsq_val v = { .asked_ns = bpf_ktime_get_coarse_ns(), .qhash = s->sfx[0] };
 	__builtin_memcpy(k.resolver, p->dst, 16);

@@ -805,7 +805,7 @@ static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const st
 	if (!st->cfg[half].names)
 		return;	/* a host whose policy names no host pays no more for its DNS */
 #if PW_HOOK_DIR == 1	/* PW_DIR_OUT */
-	pw_dns_query(ctx, p, half);
+	pw_dns_query(ctx, p, &st->cfg[half], half);
 #else
 	pw_dns_answer(ctx, p, &st->cfg[half], half);
 #endif

@@ -175,7 +175,9 @@ _Static_assert(sizeof(struct pw_peer_val) == 4, "pw_peer_val layout");
 struct pw_config {
 	__u8 mode;		/* PW_MODE_* */
 	__u8 names;		/* the half has host names: the DNS learner runs */
-	__u8 pad[2];
+	__u8 dns_any;		/* 1: a query teaches whoever sent it (dns-users any); 0: only
+				 * from a local socket of a uid in pw_dns_users (docs/dns.md) */
+	__u8 pad;
 	__u32 ev_rate;		/* drop events per second, per CPU (token refill) */
 	__u32 ev_burst;		/* token bucket size, per CPU */
 	/* connection tracking timeouts, seconds */
@@ -437,6 +439,19 @@ struct pw_resolver_key {
 	__u8 pad[3];
 };
 
+/* Map pw_dns_users (hash): the users whose queries are recorded, per half
+ * (value: unused, 1). A query is recorded only when the socket that sent
+ * it is a local one owned by one of them (its uid, bpf_get_socket_uid):
+ * a user who sends its own query knows its port and transaction id, and
+ * an accomplice off the path could forge the answer (docs/dns.md, "Whose
+ * queries teach"). */
+#define PW_DNS_USERS_MAX 64	/* per half */
+
+struct pw_dns_user_key {
+	__u32 uid;
+	__u32 half;
+};
+
 /* Map pw_dns_q (LRU hash): a query the host sent to a resolver about a
  * name of the policy, so that only the answer to it teaches. */
 struct pw_dnsq_key {
@@ -495,6 +510,8 @@ struct pw_dns_stats {
 	__u64 truncated;	/* TC set, or longer than the datapath reads */
 	__u64 mismatched;	/* the question is not the one asked */
 	__u64 full;		/* an address not learned: a map was full */
+	__u64 untrusted;	/* a query about a policy name not recorded: its socket is no
+				 * trusted user's, or it has none (forwarded) */
 };
 
 /* ------------------------------------------------------------------------
@@ -686,5 +703,7 @@ _Static_assert(sizeof(struct pw_resolver_key) == 24, "pw_resolver_key layout");
 _Static_assert(sizeof(struct pw_dnsq_key) == 24, "pw_dnsq_key layout");
 _Static_assert(sizeof(struct pw_learned_key) == 32, "pw_learned_key layout");
 _Static_assert(sizeof(struct pw_learned_val) == 24, "pw_learned_val layout");
+_Static_assert(sizeof(struct pw_dns_user_key) == 8, "pw_dns_user_key layout");
+_Static_assert(sizeof(struct pw_dns_stats) == 80, "pw_dns_stats layout");
 
 #endif /* PORTWALL_H */

@@ -203,7 +203,7 @@ static int run(const char *words, const struct msg *m)
 	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
 	if (m)
 		memcpy(frame + len - m->n, m->b, m->n);
-	if (pw_dp_judge(&E.dp, E.c.nrules, s.dir, frame, len, &r)) {
+	if (pw_dp_judge_link(&E.dp, E.c.nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, len, &r)) {
 		FAILF("running \"%s\" failed", line);
 		return -1;
 	}
@@ -634,6 +634,100 @@ TEST(one_answer_writes_at_most_128_entries_the_next_finishes)
 	/* all 32 expire together: 8 entries each leave the trie */
 	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 32);
 	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.131:4408 syn", NULL), PW_DROP);
+	down();
+}
+
+/* Whose queries teach (docs/dns.md, "Whose queries teach"). A
+ * BPF_PROG_TEST_RUN of a tc program runs on an skb with the kernel's dummy
+ * socket (sock_init_data without a struct socket), whose uid is 0: test
+ * runs are root's queries. */
+TEST(queries_of_users_not_in_dns_users_teach_nothing)
+{
+	const char *names[] = { "login.microsoftonline.com" };
+	struct msg q, a;
+
+	/* a spoof on the query of a user not trusted (root is not listed) */
+	REQUIRE(up_policy_names(HEAD "dns-users nobody, 1000\n", names, 1) == 0);
+	query(&q, 0x1234, names[0]);
+	CHECK_EQ_INT(run(Q_OUT, &q), PW_PASS);	/* the rules let it out as before */
+	struct pw_dns_stats st = dns();
+	CHECK_EQ_INT(st.queries, 0);
+	CHECK_EQ_INT(st.untrusted, 1);
+	answer_a(&a, names[0], "203.0.113.66", 3600);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);	/* the flow's reply passes, */
+	st = dns();
+	CHECK_EQ_INT(st.unsolicited, 1);	/* and teaches nothing */
+	CHECK_EQ_INT(st.learned, 0);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_DROP);
+	/* the program of devices without a link-layer header alike */
+	CHECK_EQ_INT(run(Q_OUT " link l3", &q), PW_PASS);
+	CHECK_EQ_INT(dns().queries, 0);
+	CHECK_EQ_INT(dns().untrusted, 2);
+	/* a query about another name is not counted: only the policy's */
+	query(&q, 0x1235, "www.example.com");
+	CHECK_EQ_INT(run(Q_OUT, &q), PW_PASS);
+	CHECK_EQ_INT(dns().untrusted, 2);
+	down();
+	/* the same with root listed: recorded, and the answer teaches */
+	REQUIRE(up_policy_names(HEAD "dns-users root\n", names, 1) == 0);
+	query(&q, 0x1234, names[0]);
+	CHECK_EQ_INT(run(Q_OUT " link l3", &q), PW_PASS);
+	CHECK_EQ_INT(dns().queries, 1);
+	CHECK_EQ_INT(dns().untrusted, 0);
+	CHECK_EQ_INT(run(A_IN " link l3", &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 1);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_PASS);
+	down();
+}
+
+TEST(dns_users_any_records_every_sender)
+{
+	const char *names[] = { "login.microsoftonline.com" };
+	struct msg a;
+
+	REQUIRE(up_policy_names(HEAD "dns-users any\n", names, 1) == 0);
+	CHECK_EQ_INT(E.c.dns_trust, PW_DNS_TRUST_ANY);
+	ask(names[0]);
+	CHECK_EQ_INT(dns().queries, 1);
+	answer_a(&a, names[0], "203.0.113.66", 3600);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 1);
+	down();
+}
+
+/* The users are the half's: a reload that trusts root takes effect with
+ * the flip, and the half not in force trusts no one it lists. */
+TEST(dns_users_follow_the_half_in_force)
+{
+	const char *names[] = { "login.microsoftonline.com" };
+	struct pw_policy pol = { 0 };
+	struct pw_compiled c = { 0 };
+	struct pw_diag d = { 0 };
+	struct pw_ip res = resolver();
+	char text[1024], err[256];
+
+	REQUIRE(up_policy_names(HEAD "dns-users 1000\n", names, 1) == 0);
+	policy_text(text, sizeof(text), HEAD "dns-users root\n", names, 1);
+	REQUIRE(pw_policy_parse_text("t2.policy", text, strlen(text), &pol, &d) == 0);
+	REQUIRE(pw_compile(&pol, &c, &d) == 0);
+	REQUIRE(pw_dp_write_half(&E.dp, 1, &c, &E.cfg, err, sizeof(err)) == 0);
+	REQUIRE(pw_dp_write_policy_names(&E.dp, 1, &c, &res, 1, err, sizeof(err)) == 0);
+	ask(names[0]);	/* half 0 in force: root is not trusted there */
+	CHECK_EQ_INT(dns().queries, 0);
+	CHECK_EQ_INT(dns().untrusted, 1);
+	REQUIRE(pw_dp_activate(&E.dp, 1, 2) == 0);
+	ask(names[0]);
+	CHECK_EQ_INT(dns().queries, 1);
+	/* rewriting half 0 with the default (root) replaces its 1000 */
+	REQUIRE(pw_dp_write_policy_names(&E.dp, 0, &c, &res, 1, err, sizeof(err)) == 0);
+	struct pw_dns_user_key k = { .uid = 1000, .half = 0 };
+	uint32_t one;
+	CHECK(bpf_map_lookup_elem(E.dp.dns_users_fd, &k, &one) != 0);
+	k.uid = 0;
+	CHECK(bpf_map_lookup_elem(E.dp.dns_users_fd, &k, &one) == 0);
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	pw_diag_free(&d);
 	down();
 }
 

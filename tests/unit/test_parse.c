@@ -352,9 +352,9 @@ struct err_case {
 
 static const struct err_case err_cases[] = {
 	{ "alow in tcp\n",
-	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, resolver, allow or deny), got \"alow\"" },
+	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, resolver, dns-users, allow or deny), got \"alow\"" },
 	{ "\n  , x\n",
-	  "t.policy:2:3: error: expected a statement (policy, include, default, mode, set, resolver, allow or deny), got \",\"" },
+	  "t.policy:2:3: error: expected a statement (policy, include, default, mode, set, resolver, dns-users, allow or deny), got \",\"" },
 	{ "policy\n", "t.policy:1:7: error: expected a quoted name, as in policy \"Cisco Finesse\" at end of line" },
 	{ "policy name\n", "t.policy:1:8: error: expected a quoted name, got \"name\"" },
 	{ "policy \"a\" b\n", "t.policy:1:12: error: unexpected \"b\" after the policy name" },
@@ -589,7 +589,7 @@ TEST(utf8_bom_skipped)
 	/* only at the very start */
 	CHECK_EQ_STR(error_of("allow in tcp\n\xef\xbb\xbfpolicy \"x\"\n"),
 		     "t.policy:2:1: error: expected a statement (policy, include, default, mode, set, "
-		     "resolver, allow or deny), got \"\xef\xbb\xbfpolicy\"");
+		     "resolver, dns-users, allow or deny), got \"\xef\xbb\xbfpolicy\"");
 }
 
 /* ---- files and includes -------------------------------------------------- */

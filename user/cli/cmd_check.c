@@ -141,6 +141,12 @@ static void print_names(const struct pw_compiled *c)
 		print_ip(stdout, &c->resolvers[i]);
 	}
 	printf("\n");
+	if (!c->nnames)
+		return;
+	char users[1024];
+	pw_dns_users_text(c, users, sizeof(users));
+	printf("dns users: %s%s\n", users, c->dns_trust == PW_DNS_TRUST_DEFAULT ?
+	       " (the default; dns-users lists whose queries teach)" : "");
 }
 
 static void print_warning(FILE *f, const struct pw_warning *w)
@@ -266,7 +272,14 @@ static void json_names(const struct pw_compiled *c)
 		print_ip(stdout, &c->resolvers[i]);
 		printf("\"");
 	}
-	printf("]");
+	static const char *const trust[] = { "default", "listed", "any" };
+	printf("],\"dns_users\":{\"trust\":\"%s\",\"users\":[", trust[c->dns_trust % 3]);
+	for (size_t i = 0; i < c->ndns_users; i++) {
+		printf("%s{\"uid\":%u,\"name\":", i ? "," : "", c->dns_users[i].uid);
+		pw_json_str(stdout, c->dns_users[i].name);
+		printf("}");
+	}
+	printf("]}");
 }
 
 static void print_json(const char *path, const struct pw_policy *pol, const struct pw_compiled *c,

@@ -249,8 +249,9 @@ static void json_dns(const struct pw_status *s)
 
 	printf(",\"dns\":{\"addresses\":%d,\"queries\":%llu,\"answers\":%llu,\"learned\":%llu,"
 	       "\"refreshed\":%llu,\"unsolicited\":%llu,\"malformed\":%llu,\"truncated\":%llu,"
-	       "\"mismatched\":%llu,\"full\":%llu", s->learned, U(d->queries), U(d->answers), U(d->learned),
-	       U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+	       "\"mismatched\":%llu,\"full\":%llu,\"untrusted\":%llu", s->learned, U(d->queries), U(d->answers),
+	       U(d->learned), U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched),
+	       U(d->full), U(d->untrusted));
 	json_names(s);
 	printf("}");
 }
@@ -288,12 +289,14 @@ static void text_dns(const struct pw_status *s)
 {
 	const struct pw_dns_stats *d = &s->dns;
 
-	if (!s->learned && !d->queries && !d->answers && !d->unsolicited && !(s->a->have_rules && s->a->c.nnames))
+	if (!s->learned && !d->queries && !d->answers && !d->unsolicited && !d->untrusted &&
+	    !(s->a->have_rules && s->a->c.nnames))
 		return;
 	printf("host names: %d addresses learned; %llu queries, %llu answers (%llu addresses new, %llu again); "
 	       "taught nothing: %llu unsolicited, %llu malformed, %llu truncated, %llu another question, "
-	       "%llu a full map\n", s->learned, U(d->queries), U(d->answers), U(d->learned), U(d->refreshed),
-	       U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full));
+	       "%llu a full map; %llu queries of users not in dns-users (not recorded)\n", s->learned,
+	       U(d->queries), U(d->answers), U(d->learned), U(d->refreshed), U(d->unsolicited), U(d->malformed),
+	       U(d->truncated), U(d->mismatched), U(d->full), U(d->untrusted));
 	text_names(s);
 }
 

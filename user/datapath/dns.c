@@ -37,6 +37,19 @@ static int clear_half(int fd, size_t ksize, size_t half_off, uint32_t half, uint
 	return 0;
 }
 
+/* The uids whose queries teach, into pw_dns_users for the half. */
+static int write_uids(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t n)
+{
+	for (size_t i = 0; i < nm->nuids; i++) {
+		struct pw_dns_user_key k = { .uid = nm->uids[i], .half = half };
+		uint32_t one = 1;
+		if (bpf_map_update_elem(dp->dns_users_fd, &k, &one, BPF_ANY))
+			return pw_errf(err, n, -errno, "writing dns user %u into pw_dns_users failed: %s (at most %d "
+				       "per policy)", nm->uids[i], strerror(errno), PW_DNS_USERS_MAX);
+	}
+	return 0;
+}
+
 int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t n)
 {
 	int rc = clear_half(dp->names_fd, sizeof(struct pw_name_key), offsetof(struct pw_name_key, half), half,
@@ -44,6 +57,9 @@ int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names 
 	if (!rc)
 		rc = clear_half(dp->resolvers_fd, sizeof(struct pw_resolver_key),
 				offsetof(struct pw_resolver_key, half), half, 2 * PW_RESOLVERS_MAX);
+	if (!rc)
+		rc = clear_half(dp->dns_users_fd, sizeof(struct pw_dns_user_key),
+				offsetof(struct pw_dns_user_key, half), half, 2 * PW_DNS_USERS_MAX);
 	if (rc)
 		return pw_errf(err, n, rc, "clearing the host names of half %u failed: %s", half, strerror(-rc));
 	for (size_t i = 0; i < nm->nnames; i++) {
@@ -62,7 +78,7 @@ int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names 
 			return pw_errf(err, n, -errno, "writing resolver %zu into pw_resolvers failed: %s", i + 1,
 				       strerror(errno));
 	}
-	return 0;
+	return write_uids(dp, half, nm, err, n);
 }
 
 int pw_dp_learned_count(const struct pw_dp *dp)
@@ -92,7 +108,11 @@ int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_co
 			rk[i].fam = res[i].fam;
 			memcpy(rk[i].addr, res[i].addr, 16);
 		}
-		struct pw_dp_names nm = { keys, vals, c->nnames, rk, nres < PW_RESOLVERS_MAX ? nres : PW_RESOLVERS_MAX };
+		uint32_t uids[PW_DNS_USERS_MAX];
+		for (size_t i = 0; i < c->ndns_users; i++)
+			uids[i] = c->dns_users[i].uid;
+		struct pw_dp_names nm = { keys, vals, c->nnames, rk, nres < PW_RESOLVERS_MAX ? nres : PW_RESOLVERS_MAX,
+					  uids, c->ndns_users };
 		rc = pw_dp_write_names(dp, half, &nm, err, n);
 	} else {
 		pw_errf(err, n, rc, "no memory for the host names of the policy");

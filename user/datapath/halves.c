@@ -234,6 +234,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
 	st.cfg[half] = *cfg;
 	st.cfg[half].names = c->nnames > 0;
+	st.cfg[half].dns_any = c->dns_trust == PW_DNS_TRUST_ANY;
 	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return pw_errf(err, n, -errno, "writing the policy config failed: %s", strerror(errno));

@@ -113,6 +113,7 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_names", offsetof(struct pw_dp, names_fd) }, { "pw_resolvers", offsetof(struct pw_dp, resolvers_fd) },
 	{ "pw_dns_q", offsetof(struct pw_dp, dnsq_fd) }, { "pw_learned", offsetof(struct pw_dp, learned_fd) },
 	{ "pw_dns_stats", offsetof(struct pw_dp, dns_stats_fd) },
+	{ "pw_dns_users", offsetof(struct pw_dp, dns_users_fd) },
 };
 /* the programs by pin name: [link][dir] (enum pw_link, PW_DIR_*). The L3
  * pins are optional when opening: an older portwall pinned none. */
@@ -243,6 +244,7 @@ static int check_layout(const struct pw_dp *dp, const char *root, char *err, siz
 		{ "pw_ct", offsetof(struct pw_dp, ct_fd), sizeof(struct pw_ct_val) },
 		{ "pw_ct_dgram", offsetof(struct pw_dp, ct_dgram_fd), sizeof(struct pw_ct_val) },
 		{ "pw_ct_in", offsetof(struct pw_dp, ct_in_fd), sizeof(struct pw_ct_val) },
+		{ "pw_dns_stats", offsetof(struct pw_dp, dns_stats_fd), sizeof(struct pw_dns_stats) },
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

@@ -25,7 +25,7 @@ struct pw_dp {
 					 * -1 when opened from pins that predate them */
 	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
-	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd;	/* host names (docs/dns.md) */
+	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd, dns_users_fd;	/* host names (docs/dns.md) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
@@ -176,9 +176,11 @@ struct pw_dp_names {
 	size_t nnames;
 	const struct pw_resolver_key *resolvers;
 	size_t nresolvers;
+	const uint32_t *uids;		/* whose queries teach (pw_dns_users) */
+	size_t nuids;
 };
-/* Replace half `half`'s names and resolvers (write only the half not in
- * force). Returns 0, or -errno with a message. */
+/* Replace half `half`'s names, resolvers and trusted uids (write only the
+ * half not in force). Returns 0, or -errno with a message. */
 int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
 /* How many addresses pw_learned holds. */

@@ -372,6 +372,25 @@ int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const
 			    sport, client, sport, client) ? -ENOMEM : 0;
 }
 
+/* dns-users any opens the attack docs/dns.md describes; dns-users in a
+ * policy without names does nothing. */
+static int warn_dns_users(const struct pw_policy *pol, const struct pw_compiled *c, struct pw_diag *d)
+{
+	if (!pol->dns_users_file)
+		return 0;
+	if (!c->nnames)
+		return pw_diag_warn(d, pol->dns_users_file, pol->dns_users_line, "dns-users has no effect: the "
+				    "policy names no host; remove the line or name the hosts in rules");
+	if (!pol->dns_any)
+		return 0;
+	return pw_diag_warn(d, pol->dns_users_file, pol->dns_users_line, "dns-users any: every local user's "
+			    "queries (and forwarded hosts') teach the policy's names, so any user can open a rule "
+			    "to an address of its choosing: it asks the resolver for a name itself (so it knows the "
+			    "port and transaction id), an accomplice off the path forges the answer with its own "
+			    "address, and the rule lets the user out to it; list the users whose queries count "
+			    "instead, as in dns-users root, systemd-resolve");
+}
+
 int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct pw_diag *d)
 {
 	int rc = warn_shadowed(pol, d);
@@ -382,6 +401,8 @@ int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct 
 		rc = warn_nd(pol, d);
 	if (!rc)
 		rc = warn_out_allow(pol, d);
+	if (!rc)
+		rc = warn_dns_users(pol, c, d);
 	if (!rc)
 		rc = pw_ssh_check(pol, c, getenv("SSH_CONNECTION"), d);
 	if (rc)

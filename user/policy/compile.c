@@ -16,6 +16,8 @@
 #include "policy/compile.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -571,6 +573,62 @@ static int cmp_ip(const void *a, const void *b)
 	return memcmp(x->addr, y->addr, 16);
 }
 
+static int cmp_cuser(const void *a, const void *b)
+{
+	const struct pw_cuser *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Whose queries teach: the dns-users of the policy, or the default (root,
+ * and systemd-resolved's user where this host has one: it asks the
+ * upstream servers for every program that uses the stub; none for a
+ * policy without names, which records no query). */
+static void compile_dns_users(const struct pw_policy *pol, struct pw_compiled *out)
+{
+	out->ndns_users = 0;
+	if (pol->dns_any) {
+		out->dns_trust = PW_DNS_TRUST_ANY;
+		return;
+	}
+	out->dns_trust = pol->ndns_users ? PW_DNS_TRUST_LISTED : PW_DNS_TRUST_DEFAULT;
+	for (size_t i = 0; i < pol->ndns_users; i++) {
+		out->dns_users[i].uid = pol->dns_users[i].uid;
+		snprintf(out->dns_users[i].name, sizeof(out->dns_users[i].name), "%s", pol->dns_users[i].name);
+	}
+	out->ndns_users = pol->ndns_users;
+	/* the default is looked up only where it matters: a policy with names */
+	if (out->dns_trust == PW_DNS_TRUST_DEFAULT && out->nnames) {
+		const struct passwd *pw = getpwnam(PW_DNS_DEFAULT_USER);
+		out->dns_users[out->ndns_users++] = (struct pw_cuser){ .uid = 0, .name = "root" };
+		if (pw && pw->pw_uid != 0) {
+			out->dns_users[out->ndns_users].uid = (uint32_t)pw->pw_uid;
+			snprintf(out->dns_users[out->ndns_users++].name, sizeof(out->dns_users[0].name), "%s",
+				 PW_DNS_DEFAULT_USER);
+		}
+	}
+	qsort(out->dns_users, out->ndns_users, sizeof(*out->dns_users), cmp_cuser);
+}
+
+void pw_dns_users_text(const struct pw_compiled *c, char *buf, size_t size)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	if (c->dns_trust == PW_DNS_TRUST_ANY) {
+		snprintf(buf, size, "any sender (dns-users any)");
+		return;
+	}
+	for (size_t i = 0; i < c->ndns_users && at < size; i++) {
+		const struct pw_cuser *u = &c->dns_users[i];
+		const char *sep = i ? ", " : "";
+		bool number = u->name[0] >= '0' && u->name[0] <= '9';
+		int w = number ? snprintf(buf + at, size - at, "%suid %u", sep, u->uid)
+			       : snprintf(buf + at, size - at, "%s%s (%u)", sep, u->name, u->uid);
+		at += w > 0 ? (size_t)w : 0;
+	}
+}
+
 /* The names with their targets, and the resolvers. */
 static int compile_names(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses,
 			 struct pw_diag *d)
@@ -585,6 +643,7 @@ static int compile_names(const struct pw_policy *pol, struct pw_compiled *out, u
 		out->resolvers[i] = pol->resolvers[i].ip;
 	out->nresolvers = pol->nresolvers;
 	qsort(out->resolvers, out->nresolvers, sizeof(*out->resolvers), cmp_ip);
+	compile_dns_users(pol, out);
 	return rc;
 }
 
@@ -625,6 +684,10 @@ static void hash_names(struct pw_sha256 *s, const struct pw_compiled *c)
 	}
 	pw_sha256_update(s, &nr, sizeof(nr));
 	pw_sha256_update(s, c->resolvers, c->nresolvers * sizeof(*c->resolvers));
+	/* whose queries teach: as written (the default's uids are the host's) */
+	pw_sha256_update(s, &c->dns_trust, 1);
+	for (size_t i = 0; c->dns_trust == PW_DNS_TRUST_LISTED && i < c->ndns_users; i++)
+		pw_sha256_update(s, &c->dns_users[i].uid, sizeof(c->dns_users[i].uid));
 }
 
 static void hash_compiled(struct pw_compiled *c)

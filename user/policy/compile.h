@@ -44,6 +44,20 @@ struct pw_cname {
 	struct pw_name_target t[PW_NAME_TARGETS];
 };
 
+/* Whose DNS queries teach the names (docs/dns.md, "Whose queries teach"). */
+enum pw_dns_trust {
+	PW_DNS_TRUST_DEFAULT = 0,	/* no dns-users: root, and systemd-resolve where the host has it */
+	PW_DNS_TRUST_LISTED = 1,	/* the users of dns-users */
+	PW_DNS_TRUST_ANY = 2,		/* dns-users any: every sender, forwarded packets too */
+};
+
+#define PW_DNS_DEFAULT_USER "systemd-resolve"	/* systemd-resolved's own user */
+
+struct pw_cuser {
+	uint32_t uid;
+	char name[PW_USER_NAME_MAX + 1];	/* as written, or the default's */
+};
+
 struct pw_compiled {
 	struct pw_slot *slots;		/* PW_SLOT_COUNT entries, index = slot */
 	struct pw_peer_entry *peers;	/* sorted by (scope, address, length) */
@@ -67,7 +81,16 @@ struct pw_compiled {
 	 * the nameservers of /etc/resolv.conf (policy/resolv.h) */
 	struct pw_ip resolvers[PW_RESOLVERS_MAX];
 	size_t nresolvers;
+	/* the uids whose queries teach, ascending (none under
+	 * PW_DNS_TRUST_ANY): pw_dns_users of a half */
+	uint8_t dns_trust;		/* enum pw_dns_trust */
+	struct pw_cuser dns_users[PW_DNS_USERS_MAX];
+	size_t ndns_users;
 };
+
+/* Whose queries teach, for people: "root (0), alice (1000)", "uid 1000",
+ * "any sender (dns-users any)". */
+void pw_dns_users_text(const struct pw_compiled *c, char *buf, size_t size);
 
 /* The pw_names entry of name i (0-based) for a half. */
 void pw_name_entry(const struct pw_compiled *c, size_t i, uint32_t half, struct pw_name_key *k,

@@ -137,6 +137,20 @@ static uint32_t changing_rule(const struct pw_slot *s, const struct pw_cname *x,
 }
 
 /* One line per rule with names that would change an address's verdict. */
+/* Whose queries teach, when dns-users says it: " (asked by root (0))".
+ * The default says nothing here (check shows it). */
+static const char *asked_by(const struct pw_compiled *c)
+{
+	static char buf[1100];
+	char users[1024];
+
+	if (c->dns_trust == PW_DNS_TRUST_DEFAULT)
+		return "";
+	pw_dns_users_text(c, users, sizeof(users));
+	snprintf(buf, sizeof(buf), " (asked by %s)", users);
+	return buf;
+}
+
 static void name_rules(const struct pw_policy *pol, const struct pw_compiled *c, const struct pw_query *q,
 		       const struct pw_verdict *v, char *line, size_t size)
 {
@@ -162,7 +176,7 @@ static void name_rules(const struct pw_policy *pol, const struct pw_compiled *c,
 			sep = " or ";
 		}
 		if (*sep)
-			append(line, size, ", learned from DNS");
+			append(line, size, ", learned from DNS%s", asked_by(c));
 	}
 }
 
@@ -196,7 +210,8 @@ static void explain_name(const struct pw_policy *pol, const struct pw_compiled *
 		sep = ", ";
 	}
 	if (*sep)
-		append(line, size, "; where a rule's prefix covers that address too, explain the address");
+		append(line, size, "%s; where a rule's prefix covers that address too, explain the address",
+		       asked_by(c));
 	else
 		append(line, size, "\n      no rule names %s: nothing is learned for it, and its addresses are "
 		       "judged as any other (this is the verdict where no rule's prefix covers one)", q->name);

@@ -1,6 +1,7 @@
 /* parse.c - policy text to struct pw_policy: tokens, statements, includes. */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,6 +737,122 @@ static int st_resolver(struct parser *p, const struct stmt *st)
 	}
 }
 
+/* A user name as useradd takes one: letters, digits, "_", ".", "-" (not
+ * first), a "$" last (machine accounts), at most PW_USER_NAME_MAX. */
+static bool valid_user_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > PW_USER_NAME_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == '-' || (c == '$' && i == n - 1)))
+			return false;
+	}
+	return true;
+}
+
+static bool all_digits(const char *s)
+{
+	for (const char *c = s; *c; c++)
+		if (*c < '0' || *c > '9')
+			return false;
+	return *s != '\0';
+}
+
+/* One dns-users item: a uid, or a user name this host knows (getpwnam). */
+static int dns_user_item(struct parser *p, const struct tok *t, struct pw_dns_user *u)
+{
+	unsigned long v;
+
+	if (t->type != T_WORD)
+		return err_at(p, t, "expected a user name or a uid, got \"%s\"", tok_show(t));
+	if (strcmp(t->s, "any") == 0)
+		return err_at(p, t, "\"any\" stands alone, as in dns-users any (every user's queries teach); "
+			      "remove it or the users beside it");
+	if (all_digits(t->s)) {
+		if (!parse_uint(t->s, 4294967294ul, &v))
+			return err_at(p, t, "\"%s\" is no uid: a uid is a number 0-4294967294", t->s);
+		u->uid = (uint32_t)v;
+	} else if (!valid_user_name(t->s)) {
+		return err_at(p, t, "expected a user name (letters, digits, _ . -; at most %d) or a uid, got \"%s\"",
+			      PW_USER_NAME_MAX, tok_show(t));
+	} else {
+		const struct passwd *pw = getpwnam(t->s);
+		if (!pw)
+			return err_at(p, t, "no user \"%s\" on this host (getpwnam): create it, write its uid, or "
+				      "leave it out of dns-users", t->s);
+		u->uid = (uint32_t)pw->pw_uid;
+	}
+	snprintf(u->name, sizeof(u->name), "%s", t->s);
+	u->file = p->file;
+	u->line = t->line;
+	return 0;
+}
+
+/* Add a user unless its uid is there; at most PW_DNS_USERS_MAX. */
+static int dns_user_add(struct parser *p, const struct tok *t, const struct pw_dns_user *u)
+{
+	struct pw_policy *pol = p->pol;
+
+	if (pol->dns_any)
+		return err_at(p, t, "dns-users any at %s:%d trusts every user's queries already; keep that line or "
+			      "the users, not both", pol->dns_users_file, pol->dns_users_line);
+	for (size_t i = 0; i < pol->ndns_users; i++)
+		if (pol->dns_users[i].uid == u->uid)
+			return 0;
+	if (pol->ndns_users == PW_DNS_USERS_MAX)
+		return err_at(p, t, "more than %d dns-users (the first at %s:%d): a policy takes at most %d, its "
+			      "includes too; remove one", PW_DNS_USERS_MAX, pol->dns_users[0].file,
+			      pol->dns_users[0].line, PW_DNS_USERS_MAX);
+	pol->dns_users[pol->ndns_users++] = *u;
+	return 0;
+}
+
+/* dns-users any: every sender's queries teach (the attack docs/dns.md
+ * describes is open; check warns). */
+static int dns_users_any(struct parser *p, const struct stmt *st)
+{
+	struct pw_policy *pol = p->pol;
+
+	if (st->n > 2)
+		return err_at(p, &st->t[2], "\"any\" stands alone, as in dns-users any; remove what follows it");
+	if (pol->ndns_users)
+		return err_at(p, &st->t[1], "dns-users any would trust every user's queries, but %s:%d lists the "
+			      "users to trust; keep that line or this one, not both", pol->dns_users[0].file,
+			      pol->dns_users[0].line);
+	pol->dns_any = true;
+	return 0;
+}
+
+/* dns-users USER[, USER ...] | dns-users any */
+static int st_dns_users(struct parser *p, const struct stmt *st)
+{
+	size_t i = 1;
+
+	if (st->n < 2)
+		return err_end(p, st, "a user name or uid, as in dns-users root, systemd-resolve");
+	if (!p->pol->dns_users_file) {
+		p->pol->dns_users_file = p->file;
+		p->pol->dns_users_line = st->t[0].line;
+	}
+	if (is_kw(st, 1, "any"))
+		return dns_users_any(p, st);
+	for (;;) {
+		struct pw_dns_user u = { 0 };
+		if (dns_user_item(p, &st->t[i], &u) || dns_user_add(p, &st->t[i], &u))
+			return -1;
+		if (++i >= st->n)
+			return 0;
+		if (st->t[i].type != T_COMMA)
+			return err_at(p, &st->t[i], "expected \",\" or end of line, got \"%s\"", tok_show(&st->t[i]));
+		if (++i >= st->n)
+			return err_end(p, st, "a user name or uid after \",\"");
+	}
+}
+
 static int proto_word(const char *s)
 {
 	if (strcmp(s, "tcp") == 0)
@@ -1020,11 +1137,13 @@ static int statement(struct parser *p, const struct stmt *st)
 			return st_set(p, st);
 		if (strcmp(t->s, "resolver") == 0)
 			return st_resolver(p, st);
+		if (strcmp(t->s, "dns-users") == 0)
+			return st_dns_users(p, st);
 		if (strcmp(t->s, "allow") == 0 || strcmp(t->s, "deny") == 0)
 			return st_rule(p, st);
 	}
-	return err_at(p, t, "expected a statement (policy, include, default, mode, set, resolver, allow "
-		      "or deny), got \"%s\"", tok_show(t));
+	return err_at(p, t, "expected a statement (policy, include, default, mode, set, resolver, dns-users, "
+		      "allow or deny), got \"%s\"", tok_show(t));
 }
 
 /* The length of the UTF-8 sequence at s (n bytes left) if it is a

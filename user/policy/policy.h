@@ -69,6 +69,17 @@ struct pw_resolver {
 	int line;
 };
 
+/* A user whose DNS queries teach the policy's names (`dns-users`),
+ * resolved when the policy is read (getpwnam; a number is a uid). */
+#define PW_USER_NAME_MAX 32
+
+struct pw_dns_user {
+	uint32_t uid;
+	char name[PW_USER_NAME_MAX + 1];	/* as written: "root", "1000" */
+	const char *file;	/* where it was first given */
+	int line;
+};
+
 struct pw_policy {
 	char *name;		/* from `policy "NAME"` in the root file, else its base name */
 	uint8_t dflt[2];	/* per direction: PW_PASS / PW_DROP */
@@ -85,6 +96,13 @@ struct pw_policy {
 	 * nameservers of /etc/resolv.conf at apply (policy/resolv.h) */
 	struct pw_resolver resolvers[PW_RESOLVERS_MAX];
 	size_t nresolvers;
+	/* `dns-users` lines, duplicates (by uid) merged, in reading order;
+	 * none: the default (policy/compile.h); dns_any: `dns-users any` */
+	struct pw_dns_user dns_users[PW_DNS_USERS_MAX];
+	size_t ndns_users;
+	bool dns_any;
+	const char *dns_users_file;	/* the first dns-users line; NULL: none */
+	int dns_users_line;
 };
 
 /* What the parser does about a file others than root could have written
