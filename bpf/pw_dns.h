@@ -119,7 +119,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);	/* PW_DNS_STATS_DATAPATH, PW_DNS_STATS_AGENT */
 	__type(key, __u32);
 	__type(value, struct pw_dns_stats);
 } pw_dns_stats SEC(".maps");

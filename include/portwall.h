@@ -192,6 +192,9 @@ struct pw_config {
 	/* a learned address lives for its TTL, at least / at most this, s */
 	__u32 dns_ttl_min;
 	__u32 dns_ttl_max;
+	/* addresses one host name keeps: `portwall run` removes the least
+	 * recently answered beyond (userspace only) */
+	__u32 dns_name_max;
 };
 
 struct pw_state {
@@ -512,7 +515,15 @@ struct pw_dns_stats {
 	__u64 full;		/* an address not learned: a map was full */
 	__u64 untrusted;	/* a query about a policy name not recorded: its socket is no
 				 * trusted user's, or it has none (forwarded) */
+	__u64 evicted;		/* addresses `portwall run` removed from a name over its
+				 * dns_name_max (only in entry PW_DNS_STATS_AGENT) */
 };
+
+/* pw_dns_stats entries: the datapath counts in the first, the agent in
+ * the second (so that neither overwrites what the other counts) */
+#define PW_DNS_STATS_DATAPATH 0
+#define PW_DNS_STATS_AGENT 1
+#define PW_DNS_NAME_MAX_DEFAULT 1024
 
 /* ------------------------------------------------------------------------
  * Verdict reasons. Every packet gets exactly one; the first block passes.
@@ -687,8 +698,8 @@ struct pw_meta {
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
 _Static_assert(sizeof(struct pw_meta) == 1024, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 52, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 112, "pw_state layout");
+_Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 120, "pw_state layout");
 _Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
@@ -704,6 +715,6 @@ _Static_assert(sizeof(struct pw_dnsq_key) == 24, "pw_dnsq_key layout");
 _Static_assert(sizeof(struct pw_learned_key) == 32, "pw_learned_key layout");
 _Static_assert(sizeof(struct pw_learned_val) == 24, "pw_learned_val layout");
 _Static_assert(sizeof(struct pw_dns_user_key) == 8, "pw_dns_user_key layout");
-_Static_assert(sizeof(struct pw_dns_stats) == 80, "pw_dns_stats layout");
+_Static_assert(sizeof(struct pw_dns_stats) == 88, "pw_dns_stats layout");
 
 #endif /* PORTWALL_H */

@@ -438,14 +438,14 @@ TEST(expired_address_refuses_new_flows_keeps_open_ones)
 	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 syn,ack", NULL), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack", NULL), PW_PASS);
 	/* still alive at 29 s: nothing removed */
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 29ull * 1000000000ull), 0);
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 1);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 29ull * 1000000000ull, 0, NULL), 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull, 0, NULL), 1);
 	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.10:443 syn", NULL), PW_DROP);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 ack len 100", NULL), PW_PASS);
 	CHECK_EQ_INT(run("in tcp 203.0.113.10:443 " HOST ":41000 ack len 100", NULL), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.10:443 fin,ack", NULL), PW_PASS);
 	/* nothing left to remove; the address is learned anew by an answer */
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull, 0, NULL), 0);
 	ask(names[0]);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41002 203.0.113.10:443 syn", NULL), PW_PASS);
@@ -469,11 +469,59 @@ TEST(an_address_two_names_share_lives_as_long_as_the_longer)
 	ask(names[1]);
 	answer_a(&a, names[1], "203.0.113.20", 300);
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 2);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull, 0, NULL), 2);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.20"), NULL), PW_PASS);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.19"), NULL), PW_DROP);
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 301ull * 1000000000ull), 1);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 301ull * 1000000000ull, 0, NULL), 1);
 	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.20:443 syn", NULL), PW_DROP);
+	down();
+}
+
+/* A name over its cap keeps its most recently answered addresses (LRU by
+ * answer); the rest leave pw_learned and the trie, counted. */
+static void answer_many(const char *name, int from, int n)
+{
+	struct msg a;
+	char addr[32];
+
+	ask(name);
+	header(&a, 0x1234, 0x8180, 1, (unsigned)n);
+	question(&a, name, 1);
+	for (int i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", from + i);
+		rr_a(&a, addr, 300);
+	}
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	usleep(20000);	/* the next answer is later on the coarse clock */
+}
+
+TEST(a_name_over_its_cap_keeps_the_most_recently_answered)
+{
+	const char *names[] = { "pop6-ccans.mycontactcenter.net" };
+	int ev = -1;
+
+	REQUIRE(up_names(names, 1) == 0);
+	answer_many(names[0], 30, 3);
+	answer_many(names[0], 40, 2);
+	uint64_t now = pw_mono_ns();
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now, 0, &ev), 0);	/* no cap */
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now, 5, &ev), 0);
+	CHECK_EQ_INT(ev, 0);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, now, 3, &ev), 2);
+	CHECK_EQ_INT(ev, 2);
+	CHECK_EQ_INT(dns().evicted, 2);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.40"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.41"), NULL), PW_PASS);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.30"), NULL), PW_PASS);	/* the lower of the older three */
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.31"), NULL), PW_DROP);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.32"), NULL), PW_DROP);
+	/* answered again, .31 is the most recent: .30 is the oldest now */
+	answer_many(names[0], 31, 1);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns(), 3, &ev), 1);
+	CHECK_EQ_INT(dns().evicted, 3);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.31"), NULL), PW_PASS);
+	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.30:443 syn", NULL), PW_DROP);
+	CHECK_EQ_INT(pw_dp_learned_count(&E.dp), 3);
 	down();
 }
 
@@ -588,7 +636,7 @@ TEST(full_learned_map_learns_nothing_new_evicts_nothing)
 	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
 	CHECK_EQ_INT(dns().refreshed, 1);
 	/* the first address is still held: its record was not evicted */
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 1);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull, 0, NULL), 1);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.10"), NULL), PW_DROP);
 	down();
 }
@@ -632,7 +680,7 @@ TEST(one_answer_writes_at_most_128_entries_the_next_finishes)
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.116:4401 syn", NULL), PW_PASS);
 	CHECK_EQ_INT(run("out tcp " HOST ":41000 203.0.113.131:4408 syn", NULL), PW_PASS);
 	/* all 32 expire together: 8 entries each leave the trie */
-	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull), 32);
+	CHECK_EQ_INT(pw_dp_dns_expire(&E.dp, 0, &E.c, pw_mono_ns() + 31ull * 1000000000ull, 0, NULL), 32);
 	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.131:4408 syn", NULL), PW_DROP);
 	down();
 }

@@ -30,6 +30,8 @@ refused "${A[@]}" --event-rate 0 -- '--event-rate takes 1-1000000 events a secon
 refused "${A[@]}" --event-rate -1 -- '--event-rate takes 1-1000000 events a second, got "-1"'
 refused "${A[@]}" --resolve-timeout 10001 -- '--resolve-timeout takes 0-10000 ms \(0: do not ask\), got "10001"'
 refused "${A[@]}" --resolve-timeout x -- '--resolve-timeout takes 0-10000 ms'
+refused "${A[@]}" --name-addresses 0 -- '--name-addresses takes 1-65536 addresses, got "0"'
+refused "${A[@]}" --name-addresses 65537 -- '--name-addresses takes 1-65536 addresses'
 refused "${A[@]}" --confirm 4 -- '--confirm takes 5-3600 seconds'
 refused "${A[@]}" --confirm 3601 -- '--confirm takes 5-3600 seconds'
 refused "${A[@]}" --ct-timeout udp=0 -- '--ct-timeout takes NAME=SECONDS \(1-2592000\)'

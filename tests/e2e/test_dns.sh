@@ -229,4 +229,22 @@ expect_eq "rollback: the live address passes" "$(direct 203.0.113.20 443)" ok
 gen=$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)
 for _ in $(seq 30); do grep -q "^generation $gen is in force now" "$T/run3.log" && break; sleep 0.1; done
 expect_match "run follows the rollback" "$(cat "$T/run3.log")" "^generation $gen is in force now \(applied or rolled back by another command\): following it$"
+# 10. a name keeps at most --name-addresses addresses: run removes the
+# least recently answered beyond (ties: the higher address), counted
+kill "$RUN"
+for _ in $(seq 50); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+printf '203.0.113.10 pop1-ccans.mycontactcenter.net\n203.0.113.11 pop1-ccans.mycontactcenter.net\n' > "$T/hosts"
+kill -HUP "$DNSMASQ"
+sleep 0.3
+"$PW" run "$T/d.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --resolve-timeout 0 --name-addresses 1 \
+	--ct-timeout dns-min=30,dns-max=30 > "$T/run4.log" 2>&1 &
+PIDS+=($!)
+RUN=$!
+for _ in $(seq 50); do grep -q '^running' "$T/run4.log" && break; sleep 0.1; done
+expect_match "cap: an answer of two addresses" "$(byname pop1-ccans.mycontactcenter.net 443 0.9)" '^ok 203\.0\.113\.1[01]$'
+pop1() { "$PW" status --json --pin-root "$ROOT" | jq -c '[.dns.names[] | select(.name == "pop1-ccans.mycontactcenter.net") | .addresses[].address]'; }
+for _ in $(seq 30); do [ "$(pop1)" = '["203.0.113.10"]' ] && break; sleep 0.1; done
+expect_eq "cap: the name keeps one" "$(pop1)" '["203.0.113.10"]'
+expect_eq "cap: the other is refused" "$(direct 203.0.113.11 443)" timeout
+expect_eq "cap: evictions counted" "$("$PW" status --json --pin-root "$ROOT" | jq '.dns.evicted > 0 and .dns.name_max == 1')" true
 summary

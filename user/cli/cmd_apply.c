@@ -37,6 +37,8 @@ static void usage(FILE *f)
 	      "                         dns-min, dns-max: a learned address lives its TTL, at least /\n"
 	      "                         at most this (default 0 / 86400)\n"
 	      "  --event-rate N         drop events a second at most (default 1000)\n"
+	      "  --name-addresses N     addresses one host name keeps; run removes the least\n"
+	      "                         recently answered beyond (default 1024)\n"
 	      "  --resolve-timeout MS   ask the resolvers about the policy's host names, waiting\n"
 	      "                         at most MS for answers (default 1000; 0: do not ask)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
@@ -153,6 +155,16 @@ static int resolve_arg(const char *cmd, const char *arg, struct pw_apply_opts *o
 	return 0;
 }
 
+static int name_addresses_arg(const char *cmd, const char *arg, struct pw_apply_opts *o)
+{
+	if (num_arg(arg, 1, PW_LEARNED_CAPACITY, &o->dns_name_max)) {
+		fprintf(stderr, "portwall %s: --name-addresses takes 1-%d addresses, got \"%s\"\n", cmd,
+			PW_LEARNED_CAPACITY, arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* One option of apply (or run): 0, 1 after --help, -1. */
 static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 {
@@ -162,6 +174,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'c': case 'C': case 'E': return number_opt("apply", c, optarg, o);
 	case 'T': return timeouts_arg(optarg, o);
 	case 'R': return resolve_arg(run ? "run" : "apply", optarg, o);
+	case 'A': return name_addresses_arg(run ? "run" : "apply", optarg, o);
 	case 'n': o->netns = optarg; return 0;
 	case 'p': o->root = optarg; return 0;
 	case 'f': o->force = true; return 0;
@@ -208,7 +221,8 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "confirm", required_argument, NULL, 'c' }, { "unload-on-exit", no_argument, NULL, 'u' },
 		{ "ct-capacity", required_argument, NULL, 'C' }, { "ct-timeout", required_argument, NULL, 'T' },
 		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' },
-		{ "resolve-timeout", required_argument, NULL, 'R' }, { 0 },
+		{ "resolve-timeout", required_argument, NULL, 'R' }, { "name-addresses", required_argument, NULL, 'A' },
+		{ 0 },
 	};
 	int c, rc;
 

@@ -254,7 +254,8 @@ static void expire_names(struct run *r)
 
 	if (!r->a.have_rules || !r->a.same || !r->a.c.nnames || pw_dp_read_state(&r->dp, &st))
 		return;
-	int n = pw_dp_dns_expire(&r->dp, st.active & 1, &r->a.c, pw_mono_ns());
+	uint32_t half = st.active & 1;
+	int n = pw_dp_dns_expire(&r->dp, half, &r->a.c, pw_mono_ns(), st.cfg[half].dns_name_max, NULL);
 	if (n < 0)
 		fprintf(stderr, "portwall run: removing expired addresses of host names failed: %s\n", strerror(-n));
 }

@@ -249,9 +249,10 @@ static void json_dns(const struct pw_status *s)
 
 	printf(",\"dns\":{\"addresses\":%d,\"queries\":%llu,\"answers\":%llu,\"learned\":%llu,"
 	       "\"refreshed\":%llu,\"unsolicited\":%llu,\"malformed\":%llu,\"truncated\":%llu,"
-	       "\"mismatched\":%llu,\"full\":%llu,\"untrusted\":%llu", s->learned, U(d->queries), U(d->answers),
-	       U(d->learned), U(d->refreshed), U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched),
-	       U(d->full), U(d->untrusted));
+	       "\"mismatched\":%llu,\"full\":%llu,\"untrusted\":%llu,\"evicted\":%llu,\"name_max\":%u",
+	       s->learned, U(d->queries), U(d->answers), U(d->learned), U(d->refreshed), U(d->unsolicited),
+	       U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full), U(d->untrusted), U(d->evicted),
+	       s->cfg.dns_name_max);
 	json_names(s);
 	printf("}");
 }
@@ -294,9 +295,10 @@ static void text_dns(const struct pw_status *s)
 		return;
 	printf("host names: %d addresses learned; %llu queries, %llu answers (%llu addresses new, %llu again); "
 	       "taught nothing: %llu unsolicited, %llu malformed, %llu truncated, %llu another question, "
-	       "%llu a full map; %llu queries of users not in dns-users (not recorded)\n", s->learned,
-	       U(d->queries), U(d->answers), U(d->learned), U(d->refreshed), U(d->unsolicited), U(d->malformed),
-	       U(d->truncated), U(d->mismatched), U(d->full), U(d->untrusted));
+	       "%llu a full map; %llu queries of users not in dns-users (not recorded); %llu evicted over a "
+	       "name's %u\n", s->learned, U(d->queries), U(d->answers), U(d->learned), U(d->refreshed),
+	       U(d->unsolicited), U(d->malformed), U(d->truncated), U(d->mismatched), U(d->full), U(d->untrusted),
+	       U(d->evicted), s->cfg.dns_name_max);
 	text_names(s);
 }
 

@@ -311,6 +311,7 @@ static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg,
 	SET(frag_timeout);
 	SET(dns_ttl_min);
 	SET(dns_ttl_max);
+	SET(dns_name_max);
 #undef SET
 }
 

@@ -30,6 +30,7 @@ struct pw_apply_opts {
 	uint32_t ct_tcp_syn, ct_tcp_est, ct_tcp_close, ct_udp, ct_icmp, ct_other, frag_timeout;
 	/* a learned address's lifetime: at least / at most (s), 0: keep */
 	uint32_t dns_ttl_min, dns_ttl_max;
+	uint32_t dns_name_max;	/* addresses a host name keeps, 0: keep */
 	/* the agent's own queries about the plain names after attaching: wait
 	 * at most this many ms for their answers; 0: ask none; < 0: the
 	 * default */

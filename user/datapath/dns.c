@@ -1,6 +1,7 @@
 /* dns.c - the host names of a half (pw_names, pw_resolvers), what the
  * datapath learned from DNS answers (pw_learned) and its counters
  * (docs/dns.md). */
+#define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -122,27 +123,53 @@ int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_co
 	return rc;
 }
 
-int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out)
+/* Add entry `key` of pw_dns_stats, summed over CPUs, to *out. */
+static int add_stats(const struct pw_dp *dp, uint32_t key, struct pw_dns_stats *v, struct pw_dns_stats *out)
 {
-	struct pw_dns_stats *v = calloc((size_t)dp->ncpus, sizeof(*v));
-	uint32_t zero = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(dp->dns_stats_fd, &zero, v)) {
-		int rc = -errno;
-		free(v);
-		return rc;
-	}
+	if (bpf_map_lookup_elem(dp->dns_stats_fd, &key, v))
+		return -errno;
 	for (int c = 0; c < dp->ncpus; c++) {
 		const __u64 *f = (const __u64 *)&v[c];
 		__u64 *t = (__u64 *)out;
 		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
 			t[i] += f[i];
 	}
-	free(v);
 	return 0;
+}
+
+int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out)
+{
+	struct pw_dns_stats *v = calloc((size_t)dp->ncpus, sizeof(*v));
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	int rc = add_stats(dp, PW_DNS_STATS_DATAPATH, v, out);
+	if (!rc)
+		rc = add_stats(dp, PW_DNS_STATS_AGENT, v, out);
+	free(v);
+	return rc;
+}
+
+/* The agent's counts go into its own entry (the datapath never writes
+ * it), on the first CPU's slot. */
+static int count_evicted(const struct pw_dp *dp, int n)
+{
+	struct pw_dns_stats *v = calloc((size_t)dp->ncpus, sizeof(*v));
+	uint32_t key = PW_DNS_STATS_AGENT;
+	int rc = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->dns_stats_fd, &key, v) == 0) {
+		v[0].evicted += (uint64_t)n;
+		if (bpf_map_update_elem(dp->dns_stats_fd, &key, v, BPF_ANY))
+			rc = -errno;
+	} else {
+		rc = -errno;
+	}
+	free(v);
+	return rc;
 }
 
 /* ---- learned addresses: into a new half, out when expired ---- */
@@ -322,10 +349,10 @@ ssize_t pw_dp_learned_read(const struct pw_dp *dp, struct pw_learned_rec **out)
 }
 
 /* After unlearning a[x]: the live entries of other names with the same
- * address are put back (they may share its class). a is sorted by
- * address, so they are x's neighbours. */
+ * address are put back (they may share its class), unless they go too
+ * (gone[]). a is sorted by address, so they are x's neighbours. */
 static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_learned_rec *a, size_t n,
-		     size_t x, uint64_t now)
+		     size_t x, uint64_t now, const bool *gone)
 {
 	size_t lo = x, hi = x + 1;
 
@@ -334,33 +361,100 @@ static void put_back(const struct pw_dp *dp, int trie, uint32_t half, const stru
 	while (hi < n && addr_cmp(&a[hi], &a[x]) == 0)
 		hi++;
 	for (size_t i = lo; i < hi; i++)
-		if (i != x && live(&a[i], now))
+		if (i != x && live(&a[i], now) && !gone[i])
 			put_learned(dp, trie, half, &a[i]);
 }
 
-int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now)
+/* By name, then most recently answered first (ties: the lower address). */
+static int by_recency(const void *x, const void *y, void *arg)
+{
+	const struct pw_learned_rec *a = arg, *p = &a[*(const size_t *)x], *q = &a[*(const size_t *)y];
+
+	if (p->k.name_hash != q->k.name_hash)
+		return p->k.name_hash < q->k.name_hash ? -1 : 1;
+	if (p->k.wild != q->k.wild)
+		return p->k.wild < q->k.wild ? -1 : 1;
+	if (p->v.learned_ns != q->v.learned_ns)
+		return p->v.learned_ns > q->v.learned_ns ? -1 : 1;
+	return addr_cmp(p, q);
+}
+
+/* Mark in over[] the live records of names that hold more than max: each
+ * name keeps its max most recently answered. Returns 0 or -ENOMEM. */
+static int over_cap(const struct pw_learned_rec *a, size_t n, uint32_t max, uint64_t now, bool *over)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), m = 0, pos = 0;
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (live(&a[i], now))
+			idx[m++] = i;
+	qsort_r(idx, m, sizeof(*idx), by_recency, (void *)a);
+	for (size_t j = 0; j < m; j++) {
+		const struct pw_learned_rec *p = &a[idx[j]], *q = j ? &a[idx[j - 1]] : NULL;
+		pos = q && q->k.name_hash == p->k.name_hash && q->k.wild == p->k.wild ? pos + 1 : 0;
+		over[idx[j]] = pos >= max;
+	}
+	free(idx);
+	return 0;
+}
+
+/* Which records go: ended, or over their name's cap (max 0: none). */
+static int choose(const struct pw_learned_rec *a, size_t n, uint32_t max, uint64_t now, bool *over, bool *gone)
+{
+	int rc = max ? over_cap(a, n, max, now, over) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		gone[i] = !live(&a[i], now) || over[i];
+	return rc;
+}
+
+/* Remove a[i] from pw_learned and the trie, unless it was answered again
+ * since it was collected (it lives on). 1 removed, 0 not, -errno. */
+static int remove_one(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_compiled *c,
+		      const struct pw_learned_rec *a, size_t n, size_t i, uint64_t now, const bool *gone)
+{
+	struct pw_learned_val v;
+
+	if (bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0 && v.expires_ns != a[i].v.expires_ns)
+		return 0;
+	bpf_map_delete_elem(dp->learned_fd, &a[i].k);
+	int rc = unlearn(dp, trie, half, c, &a[i]);
+	put_back(dp, trie, half, a, n, i, now, gone);
+	return rc < 0 ? rc : 1;
+}
+
+int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now, uint32_t name_max,
+		     int *evicted)
 {
 	struct pw_learned_rec *a;
 	ssize_t n = collect_learned(dp, &a);
-	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), gone = 0, rc = 0;
+	int trie = n < 0 ? (int)n : pw_dp_half_trie(dp, half), gone = 0, rc = 0, ev = 0;
+	bool *over = n > 0 ? calloc((size_t)n, 2 * sizeof(bool)) : NULL;
 
-	if (n > 0)
+	if (n > 0 && !over)
+		rc = -ENOMEM;
+	if (n > 0 && over) {
 		qsort(a, (size_t)n, sizeof(*a), by_addr);
-	for (ssize_t i = 0; n >= 0 && trie >= 0 && rc == 0 && i < n; i++) {
-		if (live(&a[i], now))
-			continue;
-		/* answered again since it was collected: it lives on */
-		struct pw_learned_val v;
-		if (bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0 && v.expires_ns != a[i].v.expires_ns)
-			continue;
-		bpf_map_delete_elem(dp->learned_fd, &a[i].k);
-		rc = unlearn(dp, trie, half, c, &a[i]);
-		put_back(dp, trie, half, a, (size_t)n, (size_t)i, now);
-		gone++;
+		rc = choose(a, (size_t)n, name_max, now, over, over + n);
 	}
+	for (ssize_t i = 0; n > 0 && trie >= 0 && rc == 0 && i < n; i++) {
+		if (!over[n + i])
+			continue;
+		int r = remove_one(dp, trie, half, c, a, (size_t)n, (size_t)i, now, over + n);
+		rc = r < 0 ? r : 0;
+		gone += r > 0;
+		ev += r > 0 && live(&a[i], now);
+	}
+	if (ev && rc == 0)
+		rc = count_evicted(dp, ev);
+	if (evicted)
+		*evicted = ev;
 	if (trie >= 0)
 		close(trie);
 	if (n >= 0)
 		free(a);
+	free(over);
 	return n < 0 ? (int)n : trie < 0 ? trie : rc < 0 ? rc : gone;
 }

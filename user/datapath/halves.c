@@ -35,6 +35,7 @@ void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
 	cfg->frag_timeout = PW_FRAG_TIMEOUT_S;
 	cfg->dns_ttl_min = PW_DNS_TTL_MIN_S;
 	cfg->dns_ttl_max = PW_DNS_TTL_MAX_S;
+	cfg->dns_name_max = PW_DNS_NAME_MAX_DEFAULT;
 }
 
 /* A new peer trie for one half, with the programs' BTF for key and value

@@ -221,8 +221,12 @@ int pw_dp_relearn(struct pw_dp *dp, uint32_t half, uint64_t now);
  * and from half `half`'s trie (the half in force, compiled as c), giving
  * back what the policy itself says of them. A flow opened to one goes on
  * (its packets pass as a tracked flow's); new flows need the name again.
- * Returns how many were removed, or -errno. */
-int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now);
+ * A name holding more than name_max live addresses (0: no cap) keeps its
+ * name_max most recently answered; the others go as well, counted in
+ * *evicted (when not NULL) and in pw_dns_stats' agent entry. Returns how
+ * many were removed, or -errno. */
+int pw_dp_dns_expire(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, uint64_t now, uint32_t name_max,
+		     int *evicted);
 
 /* ---- events.c (beside the events' formats and reader lock, events.h) ---- */
 
