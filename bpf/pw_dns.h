@@ -456,8 +456,16 @@ __noinline int pw_dns_skip_name(__u32 off)
 		if (off >= s->len)
 			return 0;
 		__u8 c = pw_dns_byte(s, off);
-		if ((c & 0xc0) == 0xc0)
-			return off + 2 <= s->len ? off + 2 : 0;
+		if ((c & 0xc0) == 0xc0) {
+			/* a compression pointer ends the name; it must point
+			 * back, past the header, to where a name was before
+			 * (RFC 1035 4.1.4): one to itself or forward would
+			 * loop a reader that follows it */
+			if (off + 2 > s->len)
+				return 0;
+			__u32 to = ((__u32)(c & 0x3f) << 8) | pw_dns_byte(s, off + 1);
+			return to >= 12 && to < off ? off + 2 : 0;
+		}
 		if (c & 0xc0)
 			return 0;	/* the reserved label types */
 		if (c == 0)

@@ -33,14 +33,23 @@ static unsigned total_packets;
 
 /* ---- the datapath of one case --------------------------------------------- */
 
-/* Load a case's policy (its text; path names it in messages). */
+/* Load a case's policy (its text; path names it in messages), with its
+ * host names and `resolver` addresses when it has names. */
 static int up(const char *path, const char *text)
 {
-	if (up_with(path, text, 0, NULL) == 0)
-		return 0;
-	FAILF("%s: the policy does not load (above)", path);
-	return -1;
+	char err[256];
+
+	if (up_with(path, text, 0, NULL)) {
+		FAILF("%s: the policy does not load (above)", path);
+		return -1;
+	}
+	if (E.c.nnames && pw_dp_write_policy_names(&E.dp, 0, &E.c, E.c.resolvers, E.c.nresolvers, err, sizeof(err))) {
+		FAILF("%s: writing its host names failed: %s", path, err);
+		return -1;
+	}
+	return 0;
 }
+
 
 /* ---- reading a case ------------------------------------------------------- */
 
@@ -388,6 +397,36 @@ static int read_file_text(const char *path, char **out)
 	return 0;
 }
 
+/* expect-dns FIELD N: the DNS learner's counter FIELD (pw_dns_stats) is N
+ * since the case began. */
+static int do_expect_dns(struct rd *r, char **w, int n)
+{
+	static const char *const fields[] = { "queries", "answers", "learned", "refreshed", "unsolicited",
+					      "malformed", "truncated", "mismatched", "full", "untrusted" };
+	struct pw_dns_stats st;
+	unsigned long want;
+
+	if (n != 2 || !number(w[1], 1u << 30, &want)) {
+		CASE_FAIL(r, "expect-dns takes FIELD N");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strcmp(w[0], fields[i]))
+			continue;
+		if (pw_dp_dns_stats(&E.dp, &st)) {
+			CASE_FAIL(r, "reading pw_dns_stats failed");
+			return -1;
+		}
+		unsigned long long got = ((const __u64 *)&st)[i];
+		if (got != want)
+			CASE_FAIL(r, "DNS counter %s is %llu, expected %lu", w[0], got, want);
+		return 0;
+	}
+	CASE_FAIL(r, "expect-dns: no counter \"%s\" (queries, answers, learned, refreshed, unsolicited, malformed, "
+		  "truncated, mismatched, full, untrusted)", w[0]);
+	return -1;
+}
+
 /* One line of a case, split into words w[0..n-1]. */
 static int directive(struct rd *r, char **w, int n)
 {
@@ -445,6 +484,13 @@ static int directive(struct rd *r, char **w, int n)
 			return -1;
 		}
 		return 0;
+	}
+	if (strcmp(d, "expect-dns") == 0) {
+		if (r->p.open || !r->policy) {
+			CASE_FAIL(r, "expect-dns comes between packets (after an expect)");
+			return -1;
+		}
+		return do_expect_dns(r, w + 1, n - 1);
 	}
 	if (strcmp(d, "packet") == 0) {
 		char err[256];
@@ -511,8 +557,8 @@ static int directive(struct rd *r, char **w, int n)
 		return do_poke(r, w + 1, n - 1);
 	if (strcmp(d, "expect") == 0)
 		return do_expect(r, w + 1, n - 1);
-	CASE_FAIL(r, "unknown line \"%s\": policy, policy-line, packet, raw, raw-l3, hex, set, truncate, poke, "
-		  "expect", d);
+	CASE_FAIL(r, "unknown line \"%s\": policy, policy-line, wait, expect-dns, packet, raw, raw-l3, hex, set, "
+		  "truncate, poke, expect", d);
 	return -1;
 }
 
