@@ -271,6 +271,10 @@ static int load_private(struct tctx *t, const char *policy, bool verbose, char *
 		pw_config_default(&cfg, t->c.mode, t->dp.ncpus);
 		rc = pw_dp_write_half(&t->dp, 0, &t->c, &cfg, err, errsz);
 	}
+	/* the names learn from the policy's own resolvers only: a test run
+	 * reads no resolv.conf */
+	if (!rc && t->c.nnames)
+		rc = pw_dp_write_policy_names(&t->dp, 0, &t->c, t->c.resolvers, t->c.nresolvers, err, errsz);
 	if (!rc && (rc = pw_dp_activate(&t->dp, 0, 1)) != 0)
 		snprintf(err, errsz, "putting the policy in force failed: %s", strerror(-rc));
 	return rc ? -1 : 0;
