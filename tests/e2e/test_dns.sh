@@ -83,6 +83,10 @@ expect_eq "status --json: dns" "$("$PW" status --json --pin-root "$ROOT" | jq -c
 ins "$S" $PEER hold 203.0.113.10 8443 41443 15 > "$T/hold" 2>&1 & PIDS+=($!)
 for _ in $(seq 30); do [ -s "$T/hold" ] && break; sleep 0.1; done
 expect_eq "the held connection opened" "$(head -n 1 "$T/hold")" open
+expect_eq "status: the host's flows to a learned address" "$("$PW" status --json --pin-root "$ROOT" | jq '[.dns.names[] |
+	select(.name == "pop1-ccans.mycontactcenter.net") | .addresses[] | select(.address == "203.0.113.10") | .flows >= 1][0]')" true
+expect_match "status text: the flows" "$("$PW" status --pin-root "$ROOT")" \
+	"^  pop1-ccans.mycontactcenter.net: 203\.0\.113\.10 \(answer, ([0-9]+ s left|ended), [0-9]+ flows?\)"
 echo "203.0.113.11 pop1-ccans.mycontactcenter.net" > "$T/hosts"
 echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"
 echo "203.0.113.14 login.microsoftonline.com" >> "$T/hosts"
@@ -187,7 +191,7 @@ expect_eq "the agent asked at apply: the host reaches the address without asking
 expect_match "run says what it asked" "$(cat "$T/run2.log")" \
 	"^host names: asked the resolvers about 2, 2 answered: 2 addresses$"
 expect_match "status: each name with its addresses" "$("$PW" status --pin-root "$ROOT")" \
-	"^  pop1-ccans.mycontactcenter.net: .*203\.0\.113\.12 \(apply, [0-9]+ s left\)"
+	"^  pop1-ccans.mycontactcenter.net: .*203\.0\.113\.12 \(apply, [0-9]+ s left(, [0-9]+ flows?)?\)"
 expect_match "status: a wildcard is listed, never asked" "$("$PW" status --pin-root "$ROOT")" "^  \*\.office365\.com: "
 echo "203.0.113.10 pop1-ccans.mycontactcenter.net" > "$T/hosts"
 echo "203.0.113.20 outlook.ha.office365.com" >> "$T/hosts"

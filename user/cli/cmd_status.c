@@ -233,9 +233,9 @@ static void json_names(const struct pw_status *s)
 		printf(",\"wildcard\":%s,\"addresses\":[", c->names[i].wild ? "true" : "false");
 		for (size_t j = first; j < first + n; j++) {
 			addr_text(&s->rec[j], ip, sizeof(ip));
-			printf("%s{\"address\":\"%s\",\"source\":\"%s\",\"ttl\":%u,\"expires_in\":%lld}",
-			       j > first ? "," : "", ip, source_name(s->rec[j].v.source), s->rec[j].v.ttl,
-			       left_s(s, &s->rec[j]));
+			printf("%s{\"address\":\"%s\",\"source\":\"%s\",\"ttl\":%u,\"expires_in\":%lld,"
+			       "\"flows\":%u}", j > first ? "," : "", ip, source_name(s->rec[j].v.source),
+			       s->rec[j].v.ttl, left_s(s, &s->rec[j]), s->flows ? s->flows[j] : 0);
 		}
 		printf("]}");
 	}
@@ -276,9 +276,13 @@ static void text_names(const struct pw_status *s)
 			addr_text(&s->rec[j], ip, sizeof(ip));
 			printf("%s%s (%s, ", j > first ? ", " : "", ip, source_name(s->rec[j].v.source));
 			if (left > 0)
-				printf("%lld s left)", left);
+				printf("%lld s left", left);
 			else
-				printf("ended)");
+				printf("ended");
+			uint32_t fl = s->flows ? s->flows[j] : 0;
+			if (fl)
+				printf(", %u flow%s", fl, fl == 1 ? "" : "s");
+			printf(")");
 		}
 		if (n > TEXT_ADDRS)
 			printf(" and %zu more (status --json lists all)", n - TEXT_ADDRS);

@@ -90,6 +90,71 @@ static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 	return 0;
 }
 
+/* A flow the host opened: its peer. */
+struct peer {
+	uint8_t fam;
+	uint8_t addr[16];
+};
+
+static int peer_cmp(const void *x, const void *y)
+{
+	const struct peer *a = x, *b = y;
+
+	if (a->fam != b->fam)
+		return a->fam < b->fam ? -1 : 1;
+	return memcmp(a->addr, b->addr, 16);
+}
+
+/* The peers of table t's flows into p (room for max), from *n on. */
+static void table_peers(const struct pw_dp *dp, int t, struct peer *p, size_t max, size_t *n)
+{
+	struct pw_ct_key k, next;
+	void *prev = NULL;
+	int fd = pw_dp_ct_fd(dp, t);
+
+	while (*n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		p[*n].fam = k.fam;
+		memcpy(p[*n].addr, k.remote, 16);
+		(*n)++;
+	}
+}
+
+/* For each learned record, the flows the host has open to its address
+ * (what the name is used for now). Only when something is learned. */
+static int count_flows(const struct pw_dp *dp, struct pw_status *s)
+{
+	size_t max = (size_t)s->ct[PW_CT_TABLE_TCP].capacity + s->ct[PW_CT_TABLE_DGRAM].capacity, n = 0;
+
+	if (!s->learned)
+		return 0;
+	struct peer *p = malloc(max * sizeof(*p));
+	s->flows = calloc((size_t)s->learned, sizeof(*s->flows));
+	if (!p || !s->flows) {
+		free(p);
+		return -ENOMEM;
+	}
+	table_peers(dp, PW_CT_TABLE_TCP, p, max, &n);
+	table_peers(dp, PW_CT_TABLE_DGRAM, p, max, &n);
+	qsort(p, n, sizeof(*p), peer_cmp);
+	for (size_t i = 0; i < (size_t)s->learned; i++) {
+		struct peer want = { .fam = s->rec[i].k.fam };
+		memcpy(want.addr, s->rec[i].k.addr, 16);
+		const struct peer *hit = bsearch(&want, p, n, sizeof(*p), peer_cmp);
+		if (!hit)
+			continue;
+		const struct peer *lo = hit, *hi = hit;
+		while (lo > p && peer_cmp(lo - 1, &want) == 0)
+			lo--;
+		while (hi + 1 < p + n && peer_cmp(hi + 1, &want) == 0)
+			hi++;
+		s->flows[i] = (uint32_t)(hi - lo + 1);
+	}
+	free(p);
+	return 0;
+}
+
 int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxtop, struct pw_drops_cache *cache,
 		   struct pw_status *s)
 {
@@ -108,7 +173,7 @@ int pw_status_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 		ssize_t n = pw_dp_learned_read(dp, &s->rec);
 		s->learned = n < 0 ? 0 : (int)n;
 		s->now = pw_mono_ns();
-		rc = n < 0 ? (int)n : 0;
+		rc = n < 0 ? (int)n : count_flows(dp, s);
 	}
 	if (!rc)
 		rc = pw_dp_read_state(dp, &st);
@@ -186,6 +251,8 @@ void pw_status_free(struct pw_status *s)
 	pw_counts_free(&s->n);
 	free(s->rec);
 	s->rec = NULL;
+	free(s->flows);
+	s->flows = NULL;
 }
 
 uint32_t pw_applied_nrules(const struct pw_applied *a)

@@ -61,6 +61,7 @@ struct pw_status {
 	struct pw_dns_stats dns;	/* the DNS learner's counters (docs/dns.md) */
 	int learned;			/* addresses in pw_learned, live or not yet swept */
 	struct pw_learned_rec *rec;	/* those records, by name and address */
+	uint32_t *flows;		/* by record: the host's open flows to its address */
 	uint64_t now;			/* the datapath's clock when they were read */
 	struct pw_config cfg;		/* of the half in force */
 	uint32_t event_rate;		/* drop events per second, all CPUs */
