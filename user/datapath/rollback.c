@@ -61,7 +61,8 @@ int pw_dp_rollback(struct pw_dp *dp, struct pw_meta *m, struct pw_rollback *r, c
 	if (pw_dp_read_state(dp, &st))
 		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
 	uint32_t from = st.active & 1, to = from ^ 1;
-	renew(dp, &m->prev, to, r);
+	if (st.cfg[to].names)	/* only a half with host names learned into its trie */
+		renew(dp, &m->prev, to, r);
 	/* the half we go back to counts afresh; its rules get the totals of
 	 * the half we leave (which include its own counts from before) */
 	int rc = pw_dp_zero_stats(dp, to);

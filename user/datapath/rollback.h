@@ -18,8 +18,8 @@ struct pw_rollback {
 };
 
 /* Put the half not in force back in force and swap meta's records. The
- * half goes back with a fresh peer trie, its policy's own entries and the
- * addresses host names learned that are alive now, when the previous
+ * half goes back (when its policy has host names) with a fresh peer trie,
+ * its policy's own entries and the addresses learned alive now, when the previous
  * policy's file still compiles to the tables recorded for it; else as it
  * was left (with the addresses its names learned back then). The rule
  * counters carry over, the flows the restored policy refuses end. 0, or
