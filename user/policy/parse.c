@@ -717,24 +717,40 @@ static int resolver_add(struct parser *p, const struct tok *t, const struct pw_i
 	return 0;
 }
 
-/* resolver ADDR[, ADDR ...] */
-static int st_resolver(struct parser *p, const struct stmt *st)
+/* The items of a comma-separated list from token i to the end of st, each
+ * read by item(p, token); what names one item in the message for a
+ * missing one after a comma. */
+static int comma_list(struct parser *p, const struct stmt *st, size_t i,
+		      int (*item)(struct parser *, const struct tok *), const char *what)
 {
-	size_t i = 1;
-
-	if (st->n < 2)
-		return err_end(p, st, "the address of a DNS server, as in resolver 192.0.2.53");
 	for (;;) {
-		struct pw_ip ip = { 0 };
-		if (resolver_addr(p, &st->t[i], &ip) || resolver_add(p, &st->t[i], &ip))
+		if (item(p, &st->t[i]))
 			return -1;
 		if (++i >= st->n)
 			return 0;
 		if (st->t[i].type != T_COMMA)
 			return err_at(p, &st->t[i], "expected \",\" or end of line, got \"%s\"", tok_show(&st->t[i]));
-		if (++i >= st->n)
-			return err_end(p, st, "a DNS server's address after \",\"");
+		if (++i >= st->n) {
+			char w[96];
+			snprintf(w, sizeof(w), "%s after \",\"", what);
+			return err_end(p, st, w);
+		}
 	}
+}
+
+static int resolver_item(struct parser *p, const struct tok *t)
+{
+	struct pw_ip ip = { 0 };
+
+	return resolver_addr(p, t, &ip) || resolver_add(p, t, &ip) ? -1 : 0;
+}
+
+/* resolver ADDR[, ADDR ...] */
+static int st_resolver(struct parser *p, const struct stmt *st)
+{
+	if (st->n < 2)
+		return err_end(p, st, "the address of a DNS server, as in resolver 192.0.2.53");
+	return comma_list(p, st, 1, resolver_item, "a DNS server's address");
 }
 
 /* A user name as useradd takes one: letters, digits, "_", ".", "-" (not
@@ -827,11 +843,16 @@ static int dns_users_any(struct parser *p, const struct stmt *st)
 	return 0;
 }
 
+static int dns_user_one(struct parser *p, const struct tok *t)
+{
+	struct pw_dns_user u = { 0 };
+
+	return dns_user_item(p, t, &u) || dns_user_add(p, t, &u) ? -1 : 0;
+}
+
 /* dns-users USER[, USER ...] | dns-users any */
 static int st_dns_users(struct parser *p, const struct stmt *st)
 {
-	size_t i = 1;
-
 	if (st->n < 2)
 		return err_end(p, st, "a user name or uid, as in dns-users root, systemd-resolve");
 	if (!p->pol->dns_users_file) {
@@ -840,17 +861,7 @@ static int st_dns_users(struct parser *p, const struct stmt *st)
 	}
 	if (is_kw(st, 1, "any"))
 		return dns_users_any(p, st);
-	for (;;) {
-		struct pw_dns_user u = { 0 };
-		if (dns_user_item(p, &st->t[i], &u) || dns_user_add(p, &st->t[i], &u))
-			return -1;
-		if (++i >= st->n)
-			return 0;
-		if (st->t[i].type != T_COMMA)
-			return err_at(p, &st->t[i], "expected \",\" or end of line, got \"%s\"", tok_show(&st->t[i]));
-		if (++i >= st->n)
-			return err_end(p, st, "a user name or uid after \",\"");
-	}
+	return comma_list(p, st, 1, dns_user_one, "a user name or uid");
 }
 
 static int proto_word(const char *s)
