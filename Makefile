@@ -98,11 +98,11 @@ $(BUILD)/pwprobe: tests/e2e/pwprobe.c | $(BUILD)/obj
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # BPF_PROG_TEST_RUN tests (root): the loader and libbpf linked in
-$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(DP_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h tests/dns_msg.h $(wildcard tests/bpf/*.h) $(LIB_OBJS) $(DP_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -Itests $< $(LIB_OBJS) $(DP_OBJS) $(LIBS) -o $@
 
-$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(SAN_DP_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h tests/dns_msg.h $(wildcard tests/bpf/*.h) $(SAN_LIB_OBJS) $(SAN_DP_OBJS) | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -I$(BUILD)/bpf -Itests $< $(SAN_LIB_OBJS) $(SAN_DP_OBJS) $(LIBS) -o $@
 
@@ -135,10 +135,10 @@ $(BUILD)/bench/%_nodns.bpf.o: bpf/%.bpf.c $(BPF_H) | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DPW_BENCH_NO_DNS -c $< -o $@
 
-$(BUILD)/bench/bench_dns: bench/bench_dns.c bench/bench_stats.h $(LIB_OBJS) $(DP_OBJS) \
+$(BUILD)/bench/bench_dns: bench/bench_dns.c bench/bench_stats.h tests/dns_msg.h $(LIB_OBJS) $(DP_OBJS) \
 		$(BUILD)/bench/empty.skel.h $(BUILD)/bench/ingress_nodns.skel.h $(BUILD)/bench/egress_nodns.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench $< $(LIB_OBJS) $(DP_OBJS) \
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -Ibench -Itests $< $(LIB_OBJS) $(DP_OBJS) \
 		$(LIBS) -o $@
 
 $(BUILD)/bench/live_gen.bpf.o: bench/live_gen.bpf.c bench/live.h | $(BUILD)/bench

@@ -35,6 +35,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "dns_msg.h"
 #include "datapath/loader.h"	/* portwall.h: the types the skeletons name */
 #include "policy/packet.h"
 #include "bench_stats.h"
@@ -156,61 +157,12 @@ struct frame {
 	size_t n;
 };
 
-struct msg {
-	uint8_t b[1500];
-	size_t n;
-};
-
-static void put8(struct msg *m, unsigned v)
-{
-	if (m->n < sizeof(m->b))
-		m->b[m->n++] = (uint8_t)v;
-}
-
-static void put16(struct msg *m, unsigned v)
-{
-	put8(m, v >> 8);
-	put8(m, v & 0xff);
-}
-
-static void put32(struct msg *m, uint32_t v)
-{
-	put16(m, v >> 16);
-	put16(m, v & 0xffff);
-}
-
-static void put_name(struct msg *m, const char *name)
-{
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t len = dot ? (size_t)(dot - name) : strlen(name);
-		put8(m, (unsigned)len);
-		for (size_t i = 0; i < len; i++)
-			put8(m, (uint8_t)name[i]);
-		name += len + (dot ? 1 : 0);
-	}
-	put8(m, 0);
-}
-
-static void header(struct msg *m, unsigned txid, unsigned flags, unsigned an)
-{
-	m->n = 0;
-	put16(m, txid);
-	put16(m, flags);
-	put16(m, 1);	/* one question */
-	put16(m, an);
-	put16(m, 0);
-	put16(m, 0);
-}
-
 #define TXID 0x4d2a
 
 static void query(struct msg *m, const char *qname)
 {
-	header(m, TXID, 0x0100, 0);
-	put_name(m, qname);
-	put16(m, 1);
-	put16(m, 1);
+	header(m, TXID, 0x0100, 1, 0);
+	question(m, qname, 1);
 }
 
 /* The answer to qname: ncname CNAME records (each owner the previous
@@ -223,10 +175,8 @@ static void answer(struct msg *m, unsigned txid, const char *qname, unsigned ncn
 {
 	unsigned owner = 0xc00c;
 
-	header(m, txid, 0x8180, ncname + na);
-	put_name(m, qname);
-	put16(m, 1);
-	put16(m, 1);
+	header(m, txid, 0x8180, 1, ncname + na);
+	question(m, qname, 1);
 	for (unsigned i = 0; i < ncname && i < 3; i++) {
 		struct msg t = { .n = 0 };
 		put_name(&t, chain[i]);

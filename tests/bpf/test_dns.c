@@ -19,6 +19,7 @@
 
 #include <bpf/bpf.h>
 
+#include "dns_msg.h"
 #include "dp_env.h"
 #include "harness.h"
 #include "datapath/loader.h"
@@ -33,61 +34,6 @@
 #define RESOLVER "192.0.2.53"
 
 /* ---- DNS messages --------------------------------------------------------- */
-
-struct msg {
-	uint8_t b[2048];
-	size_t n;
-};
-
-static void put8(struct msg *m, unsigned v)
-{
-	if (m->n < sizeof(m->b))
-		m->b[m->n++] = (uint8_t)v;
-}
-
-static void put16(struct msg *m, unsigned v)
-{
-	put8(m, v >> 8);
-	put8(m, v);
-}
-
-static void put32(struct msg *m, uint32_t v)
-{
-	put16(m, v >> 16);
-	put16(m, v & 0xffff);
-}
-
-/* "a.b.c" in wire form, with the root label */
-static void put_name(struct msg *m, const char *name)
-{
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t len = dot ? (size_t)(dot - name) : strlen(name);
-		put8(m, (unsigned)len);
-		for (size_t i = 0; i < len; i++)
-			put8(m, (uint8_t)name[i]);
-		name += len + (dot ? 1 : 0);
-	}
-	put8(m, 0);
-}
-
-static void header(struct msg *m, unsigned txid, unsigned flags, unsigned qd, unsigned an)
-{
-	m->n = 0;
-	put16(m, txid);
-	put16(m, flags);
-	put16(m, qd);
-	put16(m, an);
-	put16(m, 0);
-	put16(m, 0);
-}
-
-static void question(struct msg *m, const char *name, unsigned type)
-{
-	put_name(m, name);
-	put16(m, type);
-	put16(m, 1);
-}
 
 /* an A record (pointer to the question's name at 12) */
 static void rr_a(struct msg *m, const char *addr, uint32_t ttl)
