@@ -28,7 +28,9 @@ struct query {
 	uint16_t id;
 	uint16_t type;
 	size_t k;		/* index into which */
-	int rcode;		/* -1: not answered yet; else the answer's */
+	int rcode;		/* -1: not answered yet; else the last answer's */
+	bool done;		/* an answer to rely on, or every resolver's */
+	size_t replies;		/* answers taken */
 	size_t naddr;		/* addresses its answer gave */
 };
 
@@ -158,7 +160,7 @@ static void send_all(struct round *r, size_t nwhich)
 			if (send_query(r, q))
 				r->open++;
 			else
-				q->rcode = ns_r_servfail;	/* counts as answered: nothing to wait for */
+				q->rcode = ns_r_servfail, q->done = true;	/* nothing to wait for */
 		}
 	}
 }
@@ -193,7 +195,7 @@ static struct query *asked(struct round *r, ns_msg *m)
 		return NULL;
 	for (size_t i = 0; i < r->nq; i++) {
 		struct query *q = &r->q[i];
-		if (q->id == id && q->rcode < 0 && ns_rr_type(rr) == q->type && ns_rr_class(rr) == ns_c_in &&
+		if (q->id == id && !q->done && ns_rr_type(rr) == q->type && ns_rr_class(rr) == ns_c_in &&
 		    strcasecmp(ns_rr_name(rr), r->c->names[r->which[q->k]].text) == 0)
 			return q;
 	}
@@ -298,15 +300,17 @@ static void take(struct round *r, const struct learning *l, const uint8_t *b, si
 	if (!q)
 		return;
 	q->rcode = ns_msg_getflag(m, ns_f_rcode);
-	r->open--;
 	if (ns_msg_getflag(m, ns_f_tc)) {
 		/* as the datapath: a truncated answer teaches nothing */
 		failure(r, r->c->names[r->which[q->k]].text, "the answer about %s was truncated (%s)",
 			"portwall does not ask again over TCP");
 		q->rcode = ns_r_servfail;
-		return;
 	}
-	if (q->rcode == ns_r_noerror) {
+	/* an answer or "no such name" is relied on; a failure (SERVFAIL,
+	 * REFUSED) waits for the other resolvers' answers */
+	q->done = q->rcode == ns_r_noerror || q->rcode == ns_r_nxdomain || ++q->replies >= r->nres;
+	r->open -= q->done;
+	if (q->rcode == ns_r_noerror && !ns_msg_getflag(m, ns_f_tc)) {
 		q->naddr = addresses(&m, r->c->names[r->which[q->k]].text, g);
 		learn(r, l, q, g, q->naddr);
 	}
