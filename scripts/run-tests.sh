@@ -17,10 +17,11 @@ failed_suites=()
 # run NAME CMD...: run one suite, add up its "N passed, N failed" line
 run() {
 	local name=$1; shift
-	local out rc line p f
+	local out rc line p f start=$SECONDS
 	echo "== $name"
 	out=$("$@" 2>&1); rc=$?
 	printf '%s\n' "$out" | grep -v '^ok  \|WARNING: unhandled eBPF command' | sed 's/^/   /'
+	echo "   ($((SECONDS - start)) s)"
 	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "   $name: no summary line (exit $rc): counted as 1 failure"
@@ -68,5 +69,6 @@ done
 
 echo
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
+echo "all suites: $SECONDS s"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
