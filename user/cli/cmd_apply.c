@@ -389,6 +389,7 @@ static void print_resolved(const struct pw_apply_result *r)
 	size_t addrs = x->learned + x->refreshed;
 	printf("host names: asked the resolvers about %zu, %zu answered: %zu address%s\n", x->asked, x->answered,
 	       addrs, addrs == 1 ? "" : "es");
+	fflush(stdout);	/* the warning after the lines before it, in a pipe too */
 	if (x->failed)
 		fprintf(stderr, "portwall apply: warning: %zu host name%s not learned now: %s (the datapath still "
 			"learns from the host's own answers; run asks again)\n", x->failed, x->failed == 1 ? "" : "s",
