@@ -4,6 +4,7 @@
 #include "datapath/loader.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,4 +119,41 @@ int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUN
 	pw_dp_unmap_slots(&m);
 	close(trie);
 	return total;
+}
+
+int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
+{
+	static const int tables[] = { PW_CT_TABLE_TCP, PW_CT_TABLE_DGRAM };
+	size_t cap = 0;
+
+	*keys = NULL;
+	*n = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		int fd = pw_dp_ct_fd(dp, tables[t]);
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+		struct pw_ct_key k, next;
+		void *prev = NULL;
+		/* as flush_table: a walk the LRU restarts ends after three tables' worth */
+		size_t seen = 0, bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries :
+					 3u << 24;
+		while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
+			k = next;
+			prev = &k;
+			if (*n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));
+				if (!p) {
+					free(*keys);
+					*keys = NULL;
+					*n = 0;
+					return -ENOMEM;
+				}
+				*keys = p;
+				cap = nc;
+			}
+			(*keys)[(*n)++] = k;
+		}
+	}
+	return 0;
 }

@@ -165,6 +165,9 @@ int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUN
  * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
  * judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
+/* The keys of the flows the host opened (pw_ct, then pw_ct_dgram), as a
+ * walk of each finds them; *keys is malloc'd (free it). 0 or -ENOMEM. */
+int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n);
 
 /* ---- dns.c: host names (docs/dns.md) ---- */
 
