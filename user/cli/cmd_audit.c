@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cli/cmds.h"
-#include "datapath/attach.h"
 #include "datapath/listeners.h"
 #include "datapath/state.h"
 #include "datapath/status.h"
@@ -137,14 +136,8 @@ static int audit_sockets(struct audit_ctx *x, struct pw_findings *f)
 {
 	struct pw_listener *l = NULL;
 	char err[600];
-	int saved;
+	int rc = pw_listeners_read(x->netns, &l, &x->nlisteners, err, sizeof(err));
 
-	if (pw_netns_enter(x->netns, &saved, err, sizeof(err))) {
-		fprintf(stderr, "portwall audit: %s\n", err);
-		return -1;
-	}
-	int rc = pw_listeners_read(&l, &x->nlisteners, err, sizeof(err));
-	pw_netns_leave(saved);
 	if (rc) {
 		fprintf(stderr, "portwall audit: %s\n", err);
 		return -1;

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "datapath/attach.h"
 #include "lib/diag.h"
 
 #define ST_LISTEN 10	/* TCP_LISTEN */
@@ -172,17 +173,23 @@ static void owners(struct lst *o)
 	closedir(d);
 }
 
-int pw_listeners_read(struct pw_listener **v, size_t *n, char *err, size_t errsz)
+int pw_listeners_read(const char *netns, struct pw_listener **v, size_t *n, char *err, size_t errsz)
 {
 	static const uint8_t fams[] = { AF_INET, AF_INET6 }, protos[] = { 6, 17 };
 	struct lst o = { 0 };
+	int saved, rc = 0;
 
-	for (size_t i = 0; i < sizeof(fams); i++)
-		for (size_t j = 0; j < sizeof(protos); j++)
-			if (dump(fams[i], protos[j], &o, err, errsz)) {
-				free(o.v);
-				return -1;
-			}
+	if (pw_netns_enter(netns, &saved, err, errsz))
+		return -1;
+	/* the sockets inside it; the processes (one pid namespace) from here */
+	for (size_t i = 0; i < sizeof(fams) && !rc; i++)
+		for (size_t j = 0; j < sizeof(protos) && !rc; j++)
+			rc = dump(fams[i], protos[j], &o, err, errsz);
+	pw_netns_leave(saved);
+	if (rc) {
+		free(o.v);
+		return -1;
+	}
 	owners(&o);
 	*v = o.v;
 	*n = o.n;

@@ -8,10 +8,10 @@
 #include "policy/audit.h"
 
 /* Every TCP socket in LISTEN and every UDP socket bound but not connected,
- * IPv4 and IPv6, of the network namespace this thread is in, with its
+ * IPv4 and IPv6, of network namespace netns (NULL or "": this one), with its
  * owner (pid 0 when no process of the first PW_PROC_MAX shows it). *v is
  * malloc'd (free it). 0, or -1 with a message in err. */
 #define PW_PROC_MAX 4096
-int pw_listeners_read(struct pw_listener **v, size_t *n, char *err, size_t errsz);
+int pw_listeners_read(const char *netns, struct pw_listener **v, size_t *n, char *err, size_t errsz);
 
 #endif
