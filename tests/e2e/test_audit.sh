@@ -4,7 +4,9 @@
 # its process, an allowed one is not; an in rule nothing listens behind is;
 # under the loaded policy (default out allow) an outbound flow the out rules
 # would not let out is, one they let out is not; the rules never matched
-# since apply; --strict's exit codes; --json has the same findings.
+# since apply; --strict's exit codes; --json has the same findings; a flow
+# to an address learned for a host name (dnsmasq in the peer) is not one
+# the default lets out, though the compiled policy alone cannot know it.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/../.."
 e2e_setup test_audit pwa
 PEER="/usr/bin/python3 tests/e2e/pwpeer.py"
 
-e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
+e2e_hosts "192.0.2.2/24" "192.0.2.1/24 192.0.2.53/24"
 # the host: 7443 allowed in, 2222 not; udp 5354 allowed in
 e2e_bg "$S" "$T/srv" serve 120 7443,2222 udp 5354
 SRV=$BG
@@ -107,5 +109,39 @@ expect_eq "two policies: usage, exit 2" "$?" 2
 expect_eq "an unknown option: usage, exit 2" "$?" 2
 "$PW" audit --pin-root "$ROOT.none" >/dev/null 2>&1
 expect_eq "no POLICY and nothing loaded: exit 1" "$?" 1
+
+# 5. a host name's learned address: the kernel's rule, not the default
+command -v dnsmasq >/dev/null || { fail "dnsmasq (dnsmasq-base) is not installed: scripts/deps.sh installs it"; summary; exit 1; }
+echo "192.0.2.1 push.example.net" > "$T/hosts"
+nsenter --net=/run/netns/"$C" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$T/hosts" \
+	--listen-address=192.0.2.53 --bind-interfaces --local-ttl=60 --pid-file="$T/dnsmasq.pid" --user=root \
+	--log-facility="$T/dnsmasq.log" &
+PIDS+=($!)
+sleep 0.3
+cat > "$T/n.policy" <<'EOF2'
+policy "names"
+default in drop
+default out allow
+resolver 192.0.2.53
+allow in tcp port 7443, 2222
+allow in udp port 5354
+allow out tcp port 9000 to push.example.net
+EOF2
+N="$T/n.policy"
+"$PW" apply "$N" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/apply2.out" 2>&1
+expect_eq "apply the policy with a host name" "$?" 0
+learned=$("$PW" status --json --pin-root "$ROOT" | jq -r '.dns.names[] | select(.name == "push.example.net") | .addresses[].address')
+expect_eq "the agent learned the name's address at apply" "$learned" 192.0.2.1
+expect_match "the compiled policy alone lets 9000 out by the default" "$("$PW" explain "$N" out tcp 192.0.2.1 9000)" '^PASS  default'
+ins "$S" $PEER hold 192.0.2.1 9000 41901 30 > "$T/hold-name" 2>&1 & PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T/hold-name" ] && break; sleep 0.1; done
+expect_eq "the flow to the learned address is open" "$(head -n 1 "$T/hold-name")" open
+out=$("$PW" audit --pin-root "$ROOT" 2>&1)
+expect_match "audit of the policy with a name read the flows" "$out" 'the policy in force: its flows and counters judged'
+if printf '%s\n' "$out" | grep -q 'port 9000 to 192.0.2.1 from 192.0.2.2 port 41901'; then
+	fail "the flow to the learned address is not reported" "$out"
+else
+	pass "the flow to the learned address is not reported"
+fi
 
 summary

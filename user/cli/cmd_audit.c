@@ -147,14 +147,34 @@ static int audit_sockets(struct audit_ctx *x, struct pw_findings *f)
 	return rc ? -1 : 0;
 }
 
+/* For the policy in force with host names: which flows the kernel lets out
+ * by a rule (an address learned for a name, which the compiled policy does
+ * not know). NULL when there are none to ask about, or they cannot be read. */
+static bool *flows_learned(const struct audit_ctx *x, const struct pw_ct_key *k)
+{
+	if (!x->in_force || !x->pc->nnames || !x->nflows)
+		return NULL;
+	bool *b = calloc(x->nflows, sizeof(*b));
+	if (b && pw_dp_flows_by_rule(&x->dp, k, x->nflows, b)) {
+		fprintf(stderr, "portwall audit: reading the tables in force failed: flows to addresses learned for "
+			"host names may be reported as let out by the default\n");
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
 /* The flows of the loaded datapath, and its counters when p is in force. */
 static int audit_datapath(struct audit_ctx *x, struct pw_findings *f)
 {
 	struct pw_ct_key *k;
 	int rc = pw_dp_host_flows(&x->dp, &k, &x->nflows);
+	bool *learned = rc ? NULL : flows_learned(x, k);
 
 	for (size_t i = 0; !rc && i < x->nflows; i++)
-		rc = pw_audit_flow(x->p, x->pc, &k[i], f);
+		if (!learned || !learned[i])
+			rc = pw_audit_flow(x->p, x->pc, &k[i], f);
+	free(learned);
 	free(k);
 	if (rc || !x->in_force)
 		return rc ? -1 : 0;

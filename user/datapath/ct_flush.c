@@ -48,15 +48,22 @@ static uint32_t trie_rule(int trie, uint32_t cls, uint8_t fam, const uint8_t *ad
 /* Does half `half` allow flow k as the kernel would judge its opening
  * packet now: its slot and its trie, which holds the addresses learned
  * for host names besides the policy's own? */
-static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
-			   uint32_t origin)
+static uint32_t kernel_rule(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+			    uint32_t origin, uint8_t *action)
 {
 	const struct pw_slot *s = pw_dp_slot(m, half, key_slot(k, origin));
 	uint32_t td = s->deny_class ? trie_rule(trie, s->deny_class, k->fam, k->remote) : 0;
 	uint32_t ta = !td && s->allow_class ? trie_rule(trie, s->allow_class, k->fam, k->remote) : 0;
+
+	return pw_decide(s, td, ta, action);
+}
+
+static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+			   uint32_t origin)
+{
 	uint8_t action;
 
-	pw_decide(s, td, ta, &action);
+	kernel_rule(m, half, trie, k, origin, &action);
 	return action == PW_PASS;
 }
 
@@ -155,5 +162,26 @@ int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
 			(*keys)[(*n)++] = k;
 		}
 	}
+	return 0;
+}
+
+int pw_dp_flows_by_rule(const struct pw_dp *dp, const struct pw_ct_key *keys, size_t n, bool *by_rule)
+{
+	struct pw_state st;
+	struct pw_dp_slots m;
+	uint8_t action;
+
+	if (pw_dp_read_state(dp, &st))
+		return -1;
+	int trie = pw_dp_half_trie(dp, st.active);
+	if (trie < 0 || pw_dp_map_slots(dp, &m)) {
+		if (trie >= 0)
+			close(trie);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		by_rule[i] = kernel_rule(&m, st.active, trie, &keys[i], PW_DIR_OUT, &action) != PW_RULE_DEFAULT;
+	pw_dp_unmap_slots(&m);
+	close(trie);
 	return 0;
 }
