@@ -207,9 +207,10 @@ static const char *dp_words(const struct audit_ctx *x)
 
 static void print_text(const struct audit_ctx *x, const struct pw_findings *f)
 {
-	printf("audit of policy \"%s\" (%s) against %s%s: %zu listening sockets, %zu tracked outbound flows; %s\n",
-	       x->p->name, x->p->files[0], x->netns ? "network namespace " : "this host",
-	       x->netns ? x->netns : "", x->nlisteners, x->nflows, dp_words(x));
+	printf("audit of policy \"%s\" (%s) against %s%s: %zu listening socket%s, %zu tracked outbound flow%s; "
+	       "%s\n", x->p->name, x->p->files[0], x->netns ? "network namespace " : "this host",
+	       x->netns ? x->netns : "", x->nlisteners, x->nlisteners == 1 ? "" : "s", x->nflows,
+	       x->nflows == 1 ? "" : "s", dp_words(x));
 	for (size_t i = 0; i < f->n; i++)
 		printf("%s:%d: %s\n", f->v[i].file, f->v[i].line, f->v[i].text);
 	printf("%zu finding%s\n", f->n, f->n == 1 ? "" : "s");

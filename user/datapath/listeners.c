@@ -1,7 +1,7 @@
 /* listeners.c - the listening sockets of this network namespace, read with
  * sock_diag (NETLINK_SOCK_DIAG), and the process owning each: the one
  * whose /proc/PID/fd has "socket:[INODE]" (the first PW_PROC_MAX
- * processes are looked at). adopt.c reads the connected ones from /proc. */
+ * processes and PW_FD_MAX of their fds are looked at). adopt.c reads the connected ones from /proc. */
 #include "datapath/listeners.h"
 
 #include <dirent.h>
@@ -107,13 +107,32 @@ static int dump(uint8_t family, uint8_t proto, struct lst *o, char *err, size_t 
 	return 0;
 }
 
-/* The listener whose inode is `ino`, NULL for none. */
+static int by_ino(const void *a, const void *b)
+{
+	unsigned long x = ((const struct pw_listener *)a)->inode, y = ((const struct pw_listener *)b)->inode;
+	return (x > y) - (x < y);
+}
+
+/* The order audit reports them in: protocol, port, family, address. */
+static int by_port(const void *a, const void *b)
+{
+	const struct pw_listener *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	if (x->port != y->port)
+		return x->port - y->port;
+	if (x->fam != y->fam)
+		return x->fam - y->fam;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+/* The listener whose inode is `ino` (o sorted by inode), NULL for none. */
 static struct pw_listener *by_inode(struct lst *o, unsigned long ino)
 {
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].inode == ino && !o->v[i].pid)
-			return &o->v[i];
-	return NULL;
+	struct pw_listener key = { .inode = ino };
+
+	return bsearch(&key, o->v, o->n, sizeof(*o->v), by_ino);
 }
 
 static void owner(struct pw_listener *l, pid_t pid)
@@ -131,8 +150,10 @@ static void owner(struct pw_listener *l, pid_t pid)
 	}
 }
 
-/* Give the listeners process pid owns their owner. */
-static void scan_fds(struct lst *o, pid_t pid)
+/* Give the listeners process pid holds their owner; *budget: readlinks
+ * left for every process (a process with a million fds stops the scan,
+ * not the audit). */
+static void scan_fds(struct lst *o, pid_t pid, long *budget)
 {
 	char path[64], link[64];
 	unsigned long ino;
@@ -141,16 +162,15 @@ static void scan_fds(struct lst *o, pid_t pid)
 	DIR *d = opendir(path);
 	if (!d)
 		return;	/* gone, or not ours to read */
-	for (struct dirent *e; (e = readdir(d));) {
+	for (struct dirent *e; *budget > 0 && (e = readdir(d)); (*budget)--) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%.20s", (int)pid, e->d_name);
 		ssize_t n = readlink(path, link, sizeof(link) - 1);
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
 		struct pw_listener *l;
-		if (sscanf(link, "socket:[%lu]", &ino) == 1)
-			while ((l = by_inode(o, ino)))	/* one socket, IPv4 and IPv6 rows never */
-				owner(l, pid);
+		if (sscanf(link, "socket:[%lu]", &ino) == 1 && (l = by_inode(o, ino)) && !l->pid)
+			owner(l, pid);	/* the first process that holds it (a fork shares it) */
 	}
 	closedir(d);
 }
@@ -159,6 +179,7 @@ static void owners(struct lst *o)
 {
 	DIR *d = opendir("/proc");
 	int seen = 0;
+	long budget = PW_FD_MAX;
 
 	if (!d)
 		return;
@@ -168,7 +189,7 @@ static void owners(struct lst *o)
 		if (*end || pid <= 0)
 			continue;
 		seen++;
-		scan_fds(o, (pid_t)pid);
+		scan_fds(o, (pid_t)pid, &budget);
 	}
 	closedir(d);
 }
@@ -190,7 +211,9 @@ int pw_listeners_read(const char *netns, struct pw_listener **v, size_t *n, char
 		free(o.v);
 		return -1;
 	}
+	qsort(o.v, o.n, sizeof(*o.v), by_ino);
 	owners(&o);
+	qsort(o.v, o.n, sizeof(*o.v), by_port);
 	*v = o.v;
 	*n = o.n;
 	return 0;
