@@ -20,6 +20,7 @@ e2e_bg "$S" "$T/srv" serve 120 7443,2222 udp 5354
 SRV=$BG
 # the peer's services the host connects to: 9000 (no out rule), 587 (one)
 e2e_bg "$C" "$T/cli" serve 120 9000,587
+CLI=$BG
 
 cat > "$T/a.policy" <<'EOF2'
 policy "audit"
@@ -89,6 +90,17 @@ else
 fi
 "$PW" audit --pin-root "$ROOT" --strict >/dev/null 2>&1
 expect_eq "--strict on the policy in force exits 1" "$?" 1
+
+# another POLICY than the one in force: the flows judged by it, no counters
+out2=$("$PW" audit "$T/b.policy" --pin-root "$ROOT" 2>&1)
+expect_match "another policy: said" "$out2" 'another policy is in force: its flows judged, its counters not$'
+expect_match "another policy: no findings (its default out drops)" "$out2" '^0 findings$'
+# another namespace than the loaded portwall's: its sockets, not the flows
+out2=$("$PW" audit "$A" --netns "$C" --pin-root "$ROOT" 2>&1)
+expect_match "--netns: that namespace's listener, with its process" "$out2" \
+	"^$A:2: pwprobe \(pid $CLI\) listens on tcp 9000 \([^)]*\): no rule lets it in \(default in drop\)$"
+expect_match "--netns another than the portwall's: its flows not judged, said" "$out2" \
+	'works in another network namespace: its flows and counters not judged$'
 
 # 3. --json: the same findings
 json=$("$PW" audit --pin-root "$ROOT" --json 2>&1)
