@@ -122,6 +122,18 @@ expect_eq "an unknown option: usage, exit 2" "$?" 2
 "$PW" audit --pin-root "$ROOT.none" >/dev/null 2>&1
 expect_eq "no POLICY and nothing loaded: exit 1" "$?" 1
 
+# the file in force changed since apply: a copy of what was applied is in
+# force, but the counters are by rule id of the file in force: not judged
+cp "$A" "$T/a2.policy"
+echo "allow in tcp port 9999" >> "$A"
+out2=$("$PW" audit "$T/a2.policy" --pin-root "$ROOT" 2>&1)
+expect_match "the file in force changed: its counters not judged, said" "$out2" \
+	'whose file changed since apply: its flows judged, its counters not \(apply or reload it\)$'
+if printf '%s\n' "$out2" | grep -q 'never matched'; then fail "the file in force changed: no rule reported never matched" "$out2"
+else pass "the file in force changed: no rule reported never matched"; fi
+expect_match "the file in force changed: audit without POLICY says what to do" \
+	"$("$PW" audit --pin-root "$ROOT" 2>&1)" 'no longer compiles to the tables in force: give the POLICY file'
+
 # 5. a host name's learned address: the kernel's rule, not the default
 command -v dnsmasq >/dev/null || { fail "dnsmasq (dnsmasq-base) is not installed: scripts/deps.sh installs it"; summary; exit 1; }
 echo "192.0.2.1 push.example.net" > "$T/hosts"

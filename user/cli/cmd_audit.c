@@ -34,6 +34,7 @@ struct audit_ctx {
 	const struct pw_policy *p;	/* the policy judged against */
 	const struct pw_compiled *pc;
 	bool in_force;		/* p is the policy in force: its counters count */
+	bool counted;		/* its rules' counters were judged */
 	bool dp_here;		/* the datapath works in the audited namespace */
 	const char *netns;	/* the audited namespace, NULL: this one */
 	size_t nlisteners, nflows;
@@ -184,10 +185,13 @@ static int audit_datapath(struct audit_ctx *x, struct pw_findings *f)
 		fprintf(stderr, "portwall audit: reading the rules' counters failed: %s\n", strerror(-rc));
 		return -1;
 	}
-	uint64_t *pk = calloc(x->p->nrules + 1, sizeof(*pk));
-	for (uint32_t id = 1; pk && id <= n.nrules && id <= x->p->nrules; id++)
+	/* counted by rule id only while the record's file compiles to the
+	 * tables in force (pw_applied_nrules): else none judged */
+	uint64_t *pk = n.nrules == x->p->nrules ? calloc(x->p->nrules + 1, sizeof(*pk)) : NULL;
+	for (uint32_t id = 1; pk && id <= n.nrules; id++)
 		pk[id] = n.rule[id][PW_DIR_IN].packets + n.rule[id][PW_DIR_OUT].packets;
-	rc = pk ? pw_audit_unmatched(x->p, pk, f) : -1;
+	rc = pk ? pw_audit_unmatched(x->p, pk, f) : 0;
+	x->counted = pk != NULL;
 	free(pk);
 	pw_counts_free(&n);
 	return rc ? -1 : 0;
@@ -202,6 +206,9 @@ static const char *dp_words(const struct audit_ctx *x)
 		return "the portwall loaded works in another network namespace: its flows and counters not judged";
 	if (!x->in_force)
 		return "another policy is in force: its flows judged, its counters not";
+	if (!x->counted)
+		return "the policy in force, whose file changed since apply: its flows judged, its counters not "
+		       "(apply or reload it)";
 	return "the policy in force: its flows and counters judged";
 }
 
