@@ -112,6 +112,8 @@ expect_eq "--json: both held flows were read from conntrack" "$(printf '%s' "$js
 expect_eq "--json count" "$(printf '%s' "$json" | jq .count)" "$(printf '%s\n' "$want" | grep -c .)"
 expect_eq "--json kinds" "$(printf '%s' "$json" | jq -r '[.findings[].kind] | unique | join(",")')" \
 	"flow_default_out,listener_not_allowed,rule_never_matched,rule_nothing_listens"
+expect_eq "--json: the datapath and its counters judged" "$(printf '%s' "$json" | jq -c '[.datapath, .counters, .policy.in_force, .netns]')" \
+	"[true,true,true,\"$S\"]"
 expect_match "--json: the listener's pid" "$(printf '%s' "$json" | jq -r '.findings[] | select(.kind == "listener_not_allowed") | .text')" "pid $SRV"
 
 # 4. usage

@@ -132,6 +132,12 @@ static int pick_policy(const struct audit_opts *o, struct audit_ctx *x)
 	return 0;
 }
 
+static int no_memory(const char *what)
+{
+	fprintf(stderr, "portwall audit: out of memory judging %s: free some memory and run it again\n", what);
+	return -1;
+}
+
 /* The listeners of the audited namespace, judged. 0 or -1. */
 static int audit_sockets(struct audit_ctx *x, struct pw_findings *f)
 {
@@ -145,7 +151,7 @@ static int audit_sockets(struct audit_ctx *x, struct pw_findings *f)
 	}
 	rc = pw_audit_sockets(x->p, x->pc, l, x->nlisteners, f);
 	free(l);
-	return rc ? -1 : 0;
+	return rc ? no_memory("the listeners") : 0;
 }
 
 /* For the policy in force with host names: which flows the kernel lets out
@@ -177,8 +183,10 @@ static int audit_datapath(struct audit_ctx *x, struct pw_findings *f)
 			rc = pw_audit_flow(x->p, x->pc, &k[i], f);
 	free(learned);
 	free(k);
-	if (rc || !x->in_force)
-		return rc ? -1 : 0;
+	if (rc)
+		return no_memory("the tracked flows");
+	if (!x->in_force)
+		return 0;
 	struct pw_counts n;
 	rc = pw_counts_read(&x->dp, &x->a, 1, NULL, &n);
 	if (rc) {
@@ -194,7 +202,7 @@ static int audit_datapath(struct audit_ctx *x, struct pw_findings *f)
 	x->counted = pk != NULL;
 	free(pk);
 	pw_counts_free(&n);
-	return rc ? -1 : 0;
+	return rc ? no_memory("the rules' counters") : 0;
 }
 
 /* What the datapath parts could judge, in words. */
@@ -231,8 +239,8 @@ static void print_json(const struct audit_ctx *x, const struct pw_findings *f)
 	pw_json_str(stdout, x->p->files[0]);
 	printf(",\"in_force\":%s},\"netns\":", x->in_force ? "true" : "false");
 	pw_json_str(stdout, x->netns);
-	printf(",\"datapath\":%s,\"listeners\":%zu,\"flows\":%zu,\"findings\":[",
-	       x->have_dp && x->dp_here ? "true" : "false", x->nlisteners, x->nflows);
+	printf(",\"datapath\":%s,\"counters\":%s,\"listeners\":%zu,\"flows\":%zu,\"findings\":[",
+	       x->have_dp && x->dp_here ? "true" : "false", x->counted ? "true" : "false", x->nlisteners, x->nflows);
 	for (size_t i = 0; i < f->n; i++) {
 		printf("%s{\"kind\":\"%s\",\"file\":", i ? "," : "", pw_finding_names[f->v[i].kind]);
 		pw_json_str(stdout, f->v[i].file);
