@@ -45,6 +45,9 @@ refused "${A[@]}" --mode audit -- '--mode'
 for v in 0 abc 1 -1 3601; do
 	refused reload --pin-root "$ROOT" --confirm "$v" -- "portwall reload: --confirm takes 5-3600 seconds, got \"$v\""
 done
+# audit: one POLICY at most, its options only (refused before root or pins)
+refused audit policies/ccp.policy policies/base.policy --pin-root "$ROOT" -- 'portwall audit: expected at most one POLICY, got 2 arguments'
+refused audit --pin-root "$ROOT" --strcit -- 'portwall audit: unknown option "--strcit"'
 [ -e "$ROOT" ] && fail "nothing was pinned by refused commands" "$(ls "$ROOT")" ||
 	pass "nothing was pinned by refused commands"
 

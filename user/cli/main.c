@@ -16,6 +16,7 @@ static const struct cmd cmds[] = {
 	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
 	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
+	{ "audit", cmd_audit, "the host against a policy: unallowed listeners, idle rules, default-out flows" },
 	{ "run", cmd_run, "the foreground agent: apply, reload on SIGHUP or file change, log drops" },
 	{ "top", cmd_top, "rates every second: rules, dropped ports and sources (q quits)" },
 	{ "log", cmd_log, "drop events, one line each (--follow, --json)" },

@@ -4,6 +4,7 @@
 #include "datapath/loader.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,15 +48,22 @@ static uint32_t trie_rule(int trie, uint32_t cls, uint8_t fam, const uint8_t *ad
 /* Does half `half` allow flow k as the kernel would judge its opening
  * packet now: its slot and its trie, which holds the addresses learned
  * for host names besides the policy's own? */
-static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
-			   uint32_t origin)
+static uint32_t kernel_rule(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+			    uint32_t origin, uint8_t *action)
 {
 	const struct pw_slot *s = pw_dp_slot(m, half, key_slot(k, origin));
 	uint32_t td = s->deny_class ? trie_rule(trie, s->deny_class, k->fam, k->remote) : 0;
 	uint32_t ta = !td && s->allow_class ? trie_rule(trie, s->allow_class, k->fam, k->remote) : 0;
+
+	return pw_decide(s, td, ta, action);
+}
+
+static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+			   uint32_t origin)
+{
 	uint8_t action;
 
-	pw_decide(s, td, ta, &action);
+	kernel_rule(m, half, trie, k, origin, &action);
 	return action == PW_PASS;
 }
 
@@ -118,4 +126,62 @@ int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUN
 	pw_dp_unmap_slots(&m);
 	close(trie);
 	return total;
+}
+
+int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
+{
+	static const int tables[] = { PW_CT_TABLE_TCP, PW_CT_TABLE_DGRAM };
+	size_t cap = 0;
+
+	*keys = NULL;
+	*n = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		int fd = pw_dp_ct_fd(dp, tables[t]);
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+		struct pw_ct_key k, next;
+		void *prev = NULL;
+		/* as flush_table: a walk the LRU restarts ends after three tables' worth */
+		size_t seen = 0, bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries :
+					 3u << 24;
+		while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
+			k = next;
+			prev = &k;
+			if (*n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));
+				if (!p) {
+					free(*keys);
+					*keys = NULL;
+					*n = 0;
+					return -ENOMEM;
+				}
+				*keys = p;
+				cap = nc;
+			}
+			(*keys)[(*n)++] = k;
+		}
+	}
+	return 0;
+}
+
+int pw_dp_flows_by_rule(const struct pw_dp *dp, const struct pw_ct_key *keys, size_t n, bool *by_rule)
+{
+	struct pw_state st;
+	struct pw_dp_slots m;
+	uint8_t action;
+
+	if (pw_dp_read_state(dp, &st))
+		return -1;
+	int trie = pw_dp_half_trie(dp, st.active);
+	if (trie < 0 || pw_dp_map_slots(dp, &m)) {
+		if (trie >= 0)
+			close(trie);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		by_rule[i] = kernel_rule(&m, st.active, trie, &keys[i], PW_DIR_OUT, &action) != PW_RULE_DEFAULT;
+	pw_dp_unmap_slots(&m);
+	close(trie);
+	return 0;
 }

@@ -165,6 +165,14 @@ int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUN
  * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
  * judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
+/* The keys of the flows the host opened (pw_ct, then pw_ct_dgram), as a
+ * walk of each finds them; *keys is malloc'd (free it). 0 or -ENOMEM. */
+int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n);
+/* by_rule[i]: the half in force decides the opening packet of flow keys[i]
+ * (one the host opened) by a rule, not its default, as the kernel judges
+ * it now: its trie has the addresses learned for host names too. 0, or -1
+ * when the tables cannot be read. */
+int pw_dp_flows_by_rule(const struct pw_dp *dp, const struct pw_ct_key *keys, size_t n, bool *by_rule);
 
 /* ---- dns.c: host names (docs/dns.md) ---- */
 
