@@ -248,14 +248,12 @@ static int follow_generation(struct run *r)
 /* The addresses host names learned whose lifetime has ended leave the
  * trie (docs/dns.md), once a second. Only while the policy file is the one
  * in force: its compiled tables say what an address reverts to. */
-static void expire_names(struct run *r)
+static void expire_names(struct run *r, const struct pw_state *st)
 {
-	struct pw_state st;
-
-	if (!r->a.have_rules || !r->a.same || !r->a.c.nnames || pw_dp_read_state(&r->dp, &st))
+	if (!r->a.have_rules || !r->a.same || !r->a.c.nnames)
 		return;
-	uint32_t half = st.active & 1;
-	int n = pw_dp_dns_expire(&r->dp, half, &r->a.c, pw_mono_ns(), st.cfg[half].dns_name_max, NULL);
+	uint32_t half = st->active & 1;
+	int n = pw_dp_dns_expire(&r->dp, half, &r->a.c, pw_mono_ns(), st->cfg[half].dns_name_max, NULL);
 	if (n < 0)
 		fprintf(stderr, "portwall run: removing expired addresses of host names failed: %s\n", strerror(-n));
 }
@@ -288,6 +286,29 @@ static void resolve_names(struct run *r)
 	r->names_failed = (unsigned)rep.failed;
 }
 
+/* The host names' upkeep changes the tries an apply or a rollback copies
+ * learned addresses into: it runs under the pin root's lock, and only
+ * while what run read is the policy in force (else the next turn follows
+ * the new one first). Skipped for a turn while another command holds the
+ * lock. */
+static void names_upkeep(struct run *r)
+{
+	char err[600];
+	struct pw_state st;
+	int lock = pw_lock_try(r->o.root, err, sizeof(err));
+
+	if (lock < 0) {
+		if (lock != -EWOULDBLOCK)
+			fprintf(stderr, "portwall run: %s\n", err);
+		return;
+	}
+	if (pw_dp_read_state(&r->dp, &st) == 0 && st.generation == r->generation) {
+		expire_names(r, &st);
+		resolve_names(r);
+	}
+	close(lock);
+}
+
 /* One turn: wait up to a second for a signal, a change to the policy's
  * files or drop events, and act on them. Returns false to stop. */
 static bool turn(struct run *r)
@@ -302,8 +323,7 @@ static bool turn(struct run *r)
 	if (follow_generation(r))
 		return false;
 	write_metrics(r);
-	expire_names(r);
-	resolve_names(r);
+	names_upkeep(r);
 	if (poll(p, 3, 1000) < 0 && errno != EINTR)
 		return false;
 	if (p[0].revents & POLLIN)

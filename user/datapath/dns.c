@@ -411,14 +411,22 @@ static int choose(const struct pw_learned_rec *a, size_t n, uint32_t max, uint64
 }
 
 /* Remove a[i] from pw_learned and the trie, unless it was answered again
- * since it was collected (it lives on). 1 removed, 0 not, -errno. */
+ * since it was collected (a new lifetime or answer time): then it lives
+ * on, and no removal of another name's record of its address may leave
+ * it out of the trie. 1 removed, 0 not, -errno. */
 static int remove_one(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_compiled *c,
-		      const struct pw_learned_rec *a, size_t n, size_t i, uint64_t now, const bool *gone)
+		      const struct pw_learned_rec *a, size_t n, size_t i, uint64_t now, bool *gone)
 {
 	struct pw_learned_val v;
 
-	if (bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0 && v.expires_ns != a[i].v.expires_ns)
+	if (bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0 &&
+	    (v.expires_ns != a[i].v.expires_ns || v.learned_ns != a[i].v.learned_ns)) {
+		/* a removal before this one, of another name's record of the
+		 * address, may have taken its entry out: put it back */
+		gone[i] = false;
+		put_learned(dp, trie, half, &a[i]);
 		return 0;
+	}
 	bpf_map_delete_elem(dp->learned_fd, &a[i].k);
 	int rc = unlearn(dp, trie, half, c, &a[i]);
 	put_back(dp, trie, half, a, n, i, now, gone);

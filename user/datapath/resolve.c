@@ -235,7 +235,7 @@ static size_t follow_cnames(ns_msg *m, char chain[][NS_MAXDNAME])
 }
 
 /* The A and AAAA records of the answer's names (question and CNAME chain). */
-static size_t addresses(ns_msg *m, const char *qname, struct got *out)
+static size_t addresses(ns_msg *m, const char *qname, uint16_t type, struct got *out)
 {
 	char chain[CHAIN_MAX + 1][NS_MAXDNAME];
 	size_t n = 0;
@@ -246,8 +246,9 @@ static size_t addresses(ns_msg *m, const char *qname, struct got *out)
 		ns_rr rr;
 		if (ns_parserr(m, ns_s_an, i, &rr) || ns_rr_class(rr) != ns_c_in || !in_chain(chain, nchain, ns_rr_name(rr)))
 			continue;
-		bool v4 = ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4;
-		bool v6 = ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16;
+		/* only the type asked: an A query's answer teaches no AAAA */
+		bool v4 = type == ns_t_a && ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4;
+		bool v6 = type == ns_t_aaaa && ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16;
 		if (!v4 && !v6)
 			continue;
 		out[n] = (struct got){ .fam = v4 ? PW_FAM_V4 : PW_FAM_V6, .ttl = ns_rr_ttl(rr) };
@@ -311,7 +312,7 @@ static void take(struct round *r, const struct learning *l, const uint8_t *b, si
 	q->done = q->rcode == ns_r_noerror || q->rcode == ns_r_nxdomain || ++q->replies >= r->nres;
 	r->open -= q->done;
 	if (q->rcode == ns_r_noerror && !ns_msg_getflag(m, ns_f_tc)) {
-		q->naddr = addresses(&m, r->c->names[r->which[q->k]].text, g);
+		q->naddr = addresses(&m, r->c->names[r->which[q->k]].text, q->type, g);
 		learn(r, l, q, g, q->naddr);
 	}
 }

@@ -105,7 +105,7 @@ static bool still_named(int fd, const char *path)
 	       held.st_dev == now.st_dev;
 }
 
-int pw_lock(const char *root, char *err, size_t n)
+static int lock_root(const char *root, int how, char *err, size_t n)
 {
 	char path[600];
 
@@ -120,9 +120,11 @@ int pw_lock(const char *root, char *err, size_t n)
 		if (fd < 0)
 			return pw_errf(err, n, -errno, "opening the lock %s failed: %s", path, strerror(errno));
 		fchmod(fd, 0600);	/* one made before (another umask, by hand) too */
-		if (flock(fd, LOCK_EX)) {
+		if (flock(fd, how)) {
 			int e = errno;
 			close(fd);
+			if (e == EWOULDBLOCK)
+				return -e;
 			return pw_errf(err, n, -e, "locking %s failed: %s", path, strerror(e));
 		}
 		if (still_named(fd, path))
@@ -131,6 +133,16 @@ int pw_lock(const char *root, char *err, size_t n)
 	}
 	return pw_errf(err, n, -EAGAIN, "locking %s failed: it keeps being removed; is an unload running in a "
 		       "loop?", path);
+}
+
+int pw_lock(const char *root, char *err, size_t n)
+{
+	return lock_root(root, LOCK_EX, err, n);
+}
+
+int pw_lock_try(const char *root, char *err, size_t n)
+{
+	return lock_root(root, LOCK_EX | LOCK_NB, err, n);
 }
 
 void pw_lock_remove(const char *root, const char *what, bool held)

@@ -29,6 +29,9 @@ void pw_run_private(const char *dir);
 /* Serialize commands that change one pin root: an exclusive flock, waited
  * for. Returns the lock fd (close it to release) or -errno with a message. */
 int pw_lock(const char *root, char *err, size_t errsz);
+/* The same without waiting: -EWOULDBLOCK (err untouched) while another
+ * holds it. */
+int pw_lock_try(const char *root, char *err, size_t errsz);
 /* An exclusive, non-blocking lock of the pin root's file <what> (the
  * drop events' reader, the agent) that holds the holder's pid. Returns the
  * fd (close it to release), or -1 with the holder's pid in *holder (0 if
