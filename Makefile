@@ -29,7 +29,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 BPF_H    := $(wildcard bpf/*.h) $(SHARED_H)
 BPF_PROGS := ingress egress
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
-LIBS     := -lbpf -lelf -lz -lresolv
+LIBS     := -lbpf -lelf -lz -lresolv -lsystemd
 
 # userspace in layers (docs/architecture.md): lib/ <- policy/ <- datapath/ <- cli/
 # lib and policy need no kernel (unit tests and fuzzers link them alone)
