@@ -14,7 +14,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2))
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -Iinclude -Iuser
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) -Iinclude -Iuser
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SHARED_H := include/portwall.h
@@ -29,7 +29,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 BPF_H    := $(wildcard bpf/*.h) $(SHARED_H)
 BPF_PROGS := ingress egress
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
-LIBS     := -lbpf -lelf -lz -lresolv
+LIBS     := -lbpf -lelf -lz -lresolv -lsystemd
 
 # userspace in layers (docs/architecture.md): lib/ <- policy/ <- datapath/ <- cli/
 # lib and policy need no kernel (unit tests and fuzzers link them alone)
@@ -48,7 +48,7 @@ BPF_TESTS    := $(patsubst tests/bpf/%.c,%,$(wildcard tests/bpf/test_*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps test demo bench bench-live clean install uninstall fuzz
+.PHONY: all deps test demo bench bench-live clean install uninstall fuzz deb
 all: $(BUILD)/portwall
 
 deps:
@@ -74,7 +74,7 @@ $(BUILD)/san/%.o: user/%.c $(USER_H) $(SKELS)
 
 $(BUILD)/portwall: $(CMD_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 # the CLI built with sanitizers, for the CLI tests
 $(BUILD)/san/portwall: $(SAN_CMD_OBJS) $(SAN_LIB_OBJS)
@@ -183,35 +183,57 @@ demo: deps
 	$(Q)scripts/demo.sh
 
 # install (PREFIX, DESTDIR): the binary (the BPF objects are embedded in it
-# through the skeletons), policies, unit, defaults, man pages, completion
+# through the skeletons), the shipped policies (vendor files, replaced by the
+# next install), the unit, the defaults (naming no policy: nothing is
+# enforced until the operator sets them), man pages, completion
 PREFIX     ?= /usr
 SBINDIR    ?= $(PREFIX)/sbin
-MANDIR     ?= $(PREFIX)/share/man
-UNITDIR    ?= /lib/systemd/system
-COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+DATADIR    ?= $(PREFIX)/share
+POLICYDIR  ?= $(DATADIR)/portwall/policies
+MANDIR     ?= $(DATADIR)/man
+# systemd's own directory for /usr, the local one (searched by systemd too)
+# for any other prefix, e.g. /usr/local/lib/systemd/system
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+COMPDIR    ?= $(DATADIR)/bash-completion/completions
 SYSCONFDIR ?= /etc
 INSTALLED  := $(DESTDIR)$(SBINDIR)/portwall $(DESTDIR)$(UNITDIR)/portwall.service \
               $(DESTDIR)$(MANDIR)/man8/portwall.8 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5 \
-              $(DESTDIR)$(COMPDIR)/portwall
+              $(DESTDIR)$(COMPDIR)/portwall $(wildcard $(DESTDIR)$(POLICYDIR)/*.policy)
 
 install: $(BUILD)/portwall
 	install -D -m 0755 $(BUILD)/portwall $(DESTDIR)$(SBINDIR)/portwall
+	install -d -m 0755 $(DESTDIR)$(POLICYDIR)
+	install -m 0644 policies/*.policy $(DESTDIR)$(POLICYDIR)/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/portwall
-	for p in policies/*.policy; do \
-		[ -e $(DESTDIR)$(SYSCONFDIR)/portwall/$$(basename $$p) ] || \
-			install -m 0644 $$p $(DESTDIR)$(SYSCONFDIR)/portwall/; \
-	done
+	sed 's|/usr/share/portwall/policies|$(POLICYDIR)|g' packaging/etc-README > $(BUILD)/etc-README
+	install -m 0644 $(BUILD)/etc-README $(DESTDIR)$(SYSCONFDIR)/portwall/README
+	sed 's|/usr/share/portwall/policies|$(POLICYDIR)|g' packaging/portwall.default > $(BUILD)/portwall.default
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/portwall ] || \
-		install -D -m 0644 packaging/portwall.default $(DESTDIR)$(SYSCONFDIR)/default/portwall
-	sed 's|/usr/sbin/portwall|$(SBINDIR)/portwall|' packaging/portwall.service > $(BUILD)/portwall.service
+		install -D -m 0644 $(BUILD)/portwall.default $(DESTDIR)$(SYSCONFDIR)/default/portwall
+	sed -e 's|/usr/sbin/portwall|$(SBINDIR)/portwall|' -e 's|/usr/share/portwall/policies|$(POLICYDIR)|g' \
+		packaging/portwall.service > $(BUILD)/portwall.service
 	install -D -m 0644 $(BUILD)/portwall.service $(DESTDIR)$(UNITDIR)/portwall.service
 	install -D -m 0644 docs/man/portwall.8 $(DESTDIR)$(MANDIR)/man8/portwall.8
 	install -D -m 0644 docs/man/portwall.policy.5 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5
 	install -D -m 0644 packaging/portwall.bash-completion $(DESTDIR)$(COMPDIR)/portwall
 
-# policies and /etc/default/portwall are the operator's: left in place
+# the operator's files (/etc/portwall/, /etc/default/portwall) are left in place
 uninstall:
 	rm -f $(INSTALLED)
+	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/portwall 2>/dev/null
+
+# the Debian package (debian/), built from a copy of the tree so that
+# dpkg-buildpackage's outputs (it writes them to the parent directory) land in
+# DEBDIR: DEBDIR/portwall_VERSION_ARCH.deb
+DEBDIR ?= build/deb
+deb:
+	$(Q)scripts/deps.sh
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/src
+	tar --exclude=./build --exclude=./.git --exclude=./debian/build -cf - . | tar -C $(DEBDIR)/src -xf -
+	cd $(DEBDIR)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEBDIR)/src
+	ls $(DEBDIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)

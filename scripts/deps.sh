@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages portwall's build and tests need;
+# Install the Debian packages portwall's build, tests and `make deb` need;
 # `deps.sh bench` also those `make bench-live` compares portwall with.
 # Idempotent: quiet and fast when everything is already present. As a
 # non-root user it only lists what is missing and how to install it.
 set -euo pipefail
 
 PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq man-db
-      python3 python3-scapy util-linux dnsmasq-base)
+      python3 python3-scapy util-linux dnsmasq-base libsystemd-dev debhelper dpkg-dev fakeroot lintian)
 if [ "${1:-}" = bench ]; then
     PKGS+=(nftables iptables xdp-tools ethtool gnuplot-nox procps util-linux)
 fi

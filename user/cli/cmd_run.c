@@ -21,6 +21,7 @@
 #include "cli/cmds.h"
 #include "datapath/events.h"
 #include "datapath/metrics.h"
+#include <systemd/sd-daemon.h>
 #include "datapath/resolve.h"
 
 struct run {
@@ -401,8 +402,12 @@ int cmd_run(int argc, char **argv)
 		return PW_EXIT_FAIL;	/* the lock goes with the process */
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",
 	       r.o.unload_on_exit ? "and unloads" : "enforcement stays");
+	/* under systemd (Type=notify) the unit is up once the policy is in
+	 * force; without NOTIFY_SOCKET (not under systemd) this does nothing */
+	sd_notify(0, "READY=1\nSTATUS=enforcing");
 	while (turn(&r))
 		;
+	sd_notify(0, "STOPPING=1");
 	finish(&r);
 	if (r.o.unload_on_exit) {
 		char *args[] = { "unload", "--pin-root", (char *)r.o.root, NULL };

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# test_deb.sh - the Debian package: `make deb` builds it, lintian finds no
+# error or warning, dpkg -i installs it, the installed portwall runs and
+# checks every shipped policy, nothing is enabled (the defaults name no
+# policy, the unit refuses to start without them and does not restart), the
+# unit's sandbox stays under an exposure of 5, and dpkg --purge leaves nothing.
+# The machine is left as it was: files the package would replace (an earlier
+# `make install`) are saved first and put back; a portwall package already
+# installed skips the test rather than purge it. Root; about 30 s.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+if [ "$(id -u)" -ne 0 ]; then echo "test_deb: needs root, skipped"; summary; exit 0; fi
+if dpkg-query -W -f='${Status}' portwall 2>/dev/null | grep -q "ok installed"; then
+	echo "test_deb: a portwall package is installed on this machine: not touched, skipped"; summary; exit 0
+fi
+
+T=$(mktemp -d /tmp/pw-deb-XXXXXX)
+installed=0
+cleanup() {
+	if [ "$installed" = 1 ]; then dpkg --purge portwall > /dev/null 2>&1; fi
+	# what was there before the package came is put back as it was
+	if [ -s "$T/saved.tar" ]; then tar -C / -xpf "$T/saved.tar"; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+scripts/deps.sh > /dev/null 2>&1
+make -s deb DEBDIR="$T/deb" > "$T/build.log" 2>&1
+rc=$?
+expect_eq "make deb: exit 0" "$rc" 0
+[ "$rc" -eq 0 ] || { tail -20 "$T/build.log"; summary; exit 1; }
+DEB=$(ls "$T"/deb/portwall_*_*.deb 2>/dev/null | head -1)
+[ -f "$DEB" ] && pass "make deb: $(basename "$DEB")" || { fail "make deb: no portwall_*.deb in $T/deb"; summary; exit 1; }
+
+lintian --fail-on error,warning "$DEB" > "$T/lintian.log" 2>&1; rc=$?
+out=$(grep -v 'running with root privileges' "$T/lintian.log")
+expect_eq "lintian: no error or warning" "$rc $out" "0 "
+
+# the package's files and the directories only it owns
+mapfile -t FILES < <(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}')
+OWN_DIRS=(/etc/portwall /usr/share/portwall /usr/share/doc/portwall /var/lib/portwall)
+expect_match "package: /usr/sbin/portwall" "${FILES[*]}" '(^| )/usr/sbin/portwall( |$)'
+expect_match "package: shipped policies in /usr/share/portwall/policies" "${FILES[*]}" '/usr/share/portwall/policies/ccp\.policy'
+expect_match "package: the unit" "${FILES[*]}" '/lib/systemd/system/portwall\.service'
+expect_match "package: man pages compressed" "${FILES[*]}" '/usr/share/man/man8/portwall\.8\.gz'
+expect_match "package: bash completion" "${FILES[*]}" '/usr/share/bash-completion/completions/portwall'
+expect_eq "package: no policy in /etc/portwall" "$(printf '%s\n' "${FILES[@]}" | grep -c '^/etc/portwall/.*\.policy$')" 0
+expect_eq "package: conffiles" "$(dpkg-deb -f "$DEB" Package >/dev/null; dpkg-deb -I "$DEB" conffiles | sort | tr '\n' ' ')" \
+	"/etc/default/portwall /etc/portwall/README "
+
+# save what is there already (an earlier make install), to put it back
+pre=()
+for f in "${FILES[@]}" "${OWN_DIRS[@]}"; do [ -e "$f" ] && pre+=("$f"); done
+if [ ${#pre[@]} -gt 0 ]; then
+	echo "    note: present before the package, saved and put back after: ${pre[*]}"
+	tar -C / -cpf "$T/saved.tar" "${pre[@]#/}" 2>/dev/null
+	rm -rf "${pre[@]}"
+fi
+
+installed=1
+out=$(dpkg -i "$DEB" 2>&1); rc=$?
+expect_eq "dpkg -i: exit 0" "$rc" 0 || echo "$out"
+expect_match "installed: portwall version" "$(/usr/sbin/portwall version 2>&1)" '^portwall [0-9]'
+n=0
+for p in /usr/share/portwall/policies/*.policy; do
+	out=$(/usr/sbin/portwall check "$p" 2>&1); rc=$?
+	expect_eq "installed: portwall check $(basename "$p")" "$rc" 0 || echo "$out" | tail -3
+	n=$((n + 1))
+done
+[ "$n" -ge 6 ] && pass "installed: $n shipped policies checked" || fail "installed: only $n shipped policies"
+expect_match "installed: man portwall" "$(man portwall 2>/dev/null | head -3)" 'PORTWALL\(8\)'
+expect_eq "installed: unit not enabled" \
+	"$(ls /etc/systemd/system/*.wants/portwall.service 2>/dev/null)" ""
+
+# nothing enabled: the defaults name no policy and no interface
+D=$(cat /etc/default/portwall)
+expect_match "defaults: PORTWALL_POLICY empty" "$D" '^PORTWALL_POLICY=$'
+expect_match "defaults: PORTWALL_IFACES empty" "$D" '^PORTWALL_IFACES=$'
+
+U=/lib/systemd/system/portwall.service
+expect_match "unit: exit 78 is not restarted" "$(cat "$U")" '^RestartPreventExitStatus=78$'
+expect_match "unit: /var/lib/portwall writable (StateDirectory)" "$(cat "$U")" '^StateDirectory=portwall$'
+if command -v systemd-analyze > /dev/null; then
+	out=$(systemd-analyze verify --man=no "$U" 2>&1); rc=$?
+	expect_eq "unit: systemd-analyze verify" "$rc $out" "0 "
+	out=$(systemd-analyze security --offline=yes --threshold=50 "$U" 2>&1); rc=$?
+	expect_eq "unit: systemd-analyze security exposure at most 5.0" "$rc" 0 || echo "$out" | tail -2
+fi
+
+# the unit's ExecStart as systemd runs it: /bin/sh -c SCRIPT with the
+# variables of /etc/default/portwall in the environment, $$ read as $
+script=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'\$/\1/p" "$U" | sed 's/\$\$/$/g')
+expect_match "unit: ExecStart is the checking shell" "$script" 'exec /usr/sbin/portwall run'
+execstart() {	# VAR=VALUE ...: run it with these defaults, portwall replaced by echo
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" \
+		/bin/sh -c "${script//exec \/usr\/sbin\/portwall/exec echo \/usr\/sbin\/portwall}" 2>&1
+}
+# shellcheck disable=SC2046 # the defaults' lines, as EnvironmentFile reads them
+out=$(execstart $(grep -E '^[A-Z_]+=' /etc/default/portwall)); rc=$?
+expect_eq "unit with the shipped defaults: refuses, exit 78" "$rc" 78
+expect_match "unit with the shipped defaults: says what to set" "$out" \
+	'not configured: set PORTWALL_POLICY .* PORTWALL_IFACES .* in /etc/default/portwall'
+out=$(execstart PORTWALL_POLICY=/etc/portwall/x.policy PORTWALL_IFACES=); rc=$?
+expect_eq "unit with a policy but no interface: exit 78" "$rc" 78
+out=$(execstart PORTWALL_POLICY=/etc/portwall/x.policy PORTWALL_IFACES=eth0,eth1 "PORTWALL_OPTS=--mode monitor"); rc=$?
+expect_eq "unit once set: runs portwall run with them" "$rc $out" \
+	"0 /usr/sbin/portwall run /etc/portwall/x.policy --iface eth0,eth1 --mode monitor"
+if [ -d /run/systemd/system ]; then
+	# systemd is PID 1: the real thing too
+	systemctl daemon-reload
+	systemctl start portwall > /dev/null 2>&1; rc=$?
+	[ "$rc" -ne 0 ] && pass "systemctl start portwall: refused" || fail "systemctl start portwall: started"
+	expect_match "journal: says what to set" "$(journalctl -u portwall -n 5 --no-pager 2>&1)" 'not configured: set PORTWALL_POLICY'
+	sleep 3
+	expect_eq "systemctl: not restarted" "$(systemctl show -p NRestarts --value portwall)" 0
+	systemctl reset-failed portwall 2> /dev/null
+else
+	echo "    systemd is not PID 1 here ($(ps -p 1 -o comm=)): the refusal is tested through ExecStart only"
+fi
+
+out=$(dpkg --purge portwall 2>&1); rc=$?
+expect_eq "dpkg --purge: exit 0" "$rc" 0 || echo "$out"
+installed=0
+left=()
+for f in "${FILES[@]}" "${OWN_DIRS[@]}" /etc/default/portwall /etc/portwall/README \
+	/var/lib/systemd/deb-systemd-helper-enabled/portwall.service \
+	/var/lib/systemd/deb-systemd-helper-masked/portwall.service; do
+	[ -e "$f" ] && left+=("$f")
+done
+expect_eq "purge: nothing of the package left" "${left[*]}" ""
+expect_eq "purge: dpkg knows no portwall" "$(dpkg-query -W -f='${Status}' portwall 2>/dev/null)" ""
+summary
