@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/sha256.h"
 #include "harness.h"
 #include "policy/analyze.h"
 #include "policy/compile.h"
@@ -30,15 +31,10 @@ static const char *error_of(const char *text)
 	return e;
 }
 
+/* the compiled policy's hash in hex, as status prints it */
 static void hash_hex(char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[comp.hash[i] >> 4];
-		out[2 * i + 1] = hx[comp.hash[i] & 15];
-	}
-	out[64] = '\0';
+	pw_hex(comp.hash, sizeof(comp.hash), out);
 }
 
 /* the warnings of check's analysis that name dns-users */

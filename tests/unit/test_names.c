@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/sha256.h"
 #include "harness.h"
 #include "policy/analyze.h"
 #include "policy/compile.h"
@@ -330,14 +331,10 @@ TEST(resolvers_compiled_sorted)
 	CHECK_EQ_INT(comp.resolvers[2].fam, PW_FAM_V6);
 }
 
+/* the compiled policy's hash in hex, as status prints it */
 static void hash_hex(char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[comp.hash[i] >> 4];
-		out[2 * i + 1] = hx[comp.hash[i] & 15];
-	}
-	out[64] = '\0';
+	pw_hex(comp.hash, sizeof(comp.hash), out);
 }
 
 TEST(names_and_resolvers_in_the_hash)
