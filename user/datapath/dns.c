@@ -82,18 +82,6 @@ int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names 
 	return write_uids(dp, half, nm, err, n);
 }
 
-int pw_dp_learned_count(const struct pw_dp *dp)
-{
-	struct pw_learned_key k, *prev = NULL;
-	int n = 0;
-
-	while (n < PW_LEARNED_CAPACITY && bpf_map_get_next_key(dp->learned_fd, prev, &k) == 0) {
-		prev = &k;
-		n++;
-	}
-	return n;
-}
-
 int pw_dp_write_policy_names(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
 			     const struct pw_ip *res, size_t nres, char *err, size_t n)
 {

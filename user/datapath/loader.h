@@ -191,8 +191,6 @@ struct pw_dp_names {
  * half not in force). Returns 0, or -errno with a message. */
 int pw_dp_write_names(struct pw_dp *dp, uint32_t half, const struct pw_dp_names *nm, char *err, size_t errsz);
 int pw_dp_dns_stats(const struct pw_dp *dp, struct pw_dns_stats *out);
-/* How many addresses pw_learned holds. */
-int pw_dp_learned_count(const struct pw_dp *dp);
 /* One record of pw_learned. */
 struct pw_learned_rec {
 	struct pw_learned_key k;
