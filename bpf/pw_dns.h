@@ -62,6 +62,8 @@ struct pw_dns_scratch {
 	__u8 fam;		/* family */
 	__u8 addr[16];		/* and address */
 	/* keys and values of the learner's map calls */
+	struct pw_dnsq_key qk;
+	struct pw_dnsq_val qv;
 	struct pw_name_key nk;
 	struct pw_learned_key lk;
 	struct pw_learned_val lv;
@@ -343,7 +345,8 @@ static __always_inline void pw_dns_query(PW_CTX *ctx, const struct pw_pkt *p, co
 	/* a standard query (QR 0, opcode 0) of one question */
 	if ((pw_dns_byte(s, 2) & 0xf8) != 0 || pw_dns_u16(s, 4) != 1)
 		return;
-	if (!pw_dns_question(s) || !pw_dns_match(s, half))
+	__u32 qend = pw_dns_question(s);
+	if (!qend || qend + 4 > s->len || !pw_dns_match(s, half))
 		return;
 	if (!pw_dns_trusted(ctx, cfg, half)) {
 		PW_DNS_COUNT(untrusted);
@@ -351,6 +354,7 @@ static __always_inline void pw_dns_query(PW_CTX *ctx, const struct pw_pkt *p, co
 	}
 	struct pw_dnsq_key k = { .fam = p->fam, .port_be = p->sport_be };
 	struct pw_dnsq_val v = { .asked_ns = bpf_ktime_get_coarse_ns(), .qhash = s->sfx[0] };
+	v.qtype_class = ((__u32)pw_dns_u16(s, qend) << 16) | pw_dns_u16(s, qend + 2);
 	__builtin_memcpy(k.resolver, p->dst, 16);
 	__builtin_memcpy(&k.txid_be, s->msg, 2);
 	if (bpf_map_update_elem(&pw_dns_q, &k, &v, BPF_ANY) == 0)
@@ -452,8 +456,11 @@ __noinline int pw_dns_skip_name(__u32 off)
 	struct pw_dns_scratch *s = pw_dns_buf();
 	if (!s)
 		return 0;
+	__u32 start = off;
+
 	for (int i = 0; i < PW_DNS_NAME_STEPS; i++) {
-		if (off >= s->len)
+		/* a name's labels are 255 bytes at most (RFC 1035 2.3.4) */
+		if (off >= s->len || off - start > PW_NAME_WIRE_MAX)
 			return 0;
 		__u8 c = pw_dns_byte(s, off);
 		if ((c & 0xc0) == 0xc0) {
@@ -527,18 +534,26 @@ static long pw_dns_rr_step(__u64 i, void *ctx)
 
 /* The recorded query this answer replies to, removed (one answer each);
  * its question's hash in *qhash. */
-static __always_inline int pw_dns_asked(const struct pw_pkt *p, __u16 txid_be, __u64 now, __u64 *qhash)
+/* The recorded query the answer p (id txid_be) may answer: its key in
+ * s->qk, its question in s->qv. An entry past its time is removed. The
+ * entry stays until an answer to its very question checks out (an answer
+ * that does not, forged or broken, uses nothing up). */
+static __always_inline int pw_dns_asked(const struct pw_pkt *p, __u16 txid_be, __u64 now,
+					struct pw_dns_scratch *s)
 {
-	struct pw_dnsq_key k = { .fam = p->fam, .port_be = p->dport_be, .txid_be = txid_be };
-
-	__builtin_memcpy(k.resolver, p->src, 16);
-	struct pw_dnsq_val *v = bpf_map_lookup_elem(&pw_dns_q, &k);
+	__builtin_memset(&s->qk, 0, sizeof(s->qk));
+	s->qk.fam = p->fam;
+	s->qk.port_be = p->dport_be;
+	s->qk.txid_be = txid_be;
+	__builtin_memcpy(s->qk.resolver, p->src, 16);
+	struct pw_dnsq_val *v = bpf_map_lookup_elem(&pw_dns_q, &s->qk);
 	if (!v)
 		return 0;
-	int live = now - v->asked_ns <= PW_DNSQ_TIMEOUT_NS;
-	*qhash = v->qhash;
-	bpf_map_delete_elem(&pw_dns_q, &k);
-	return live;
+	s->qv = *v;
+	if (now - v->asked_ns <= PW_DNSQ_TIMEOUT_NS)
+		return 1;
+	bpf_map_delete_elem(&pw_dns_q, &s->qk);
+	return 0;
 }
 
 /* An inbound UDP datagram from port 53 that passed: learn from it if it
@@ -547,18 +562,18 @@ static __always_inline void pw_dns_answer(PW_CTX *ctx, const struct pw_pkt *p, c
 					  __u32 half)
 {
 	__u16 txid_be;
-	__u64 qhash = 0, now;
+	__u64 now;
 
 	if (p->l4_off > PW_OFF_MAX || PW_LOAD_BYTES(ctx, p->l4_off + 8, &txid_be, 2) < 0)
 		return;
 	now = bpf_ktime_get_coarse_ns();
-	if (!pw_dns_asked(p, txid_be, now, &qhash)) {
-		PW_DNS_COUNT(unsolicited);
-		return;
-	}
 	struct pw_dns_scratch *s = pw_dns_buf();
 	if (!s)
 		return;
+	if (!pw_dns_asked(p, txid_be, now, s)) {
+		PW_DNS_COUNT(unsolicited);
+		return;
+	}
 	PW_DNS_COUNT(answers);
 	__u32 whole = pw_dns_load(ctx, p, s);
 	if (!whole) {
@@ -578,8 +593,9 @@ static __always_inline void pw_dns_answer(PW_CTX *ctx, const struct pw_pkt *p, c
 		PW_DNS_COUNT(malformed);
 		return;
 	}
-	if (s->sfx[0] != qhash) {
-		PW_DNS_COUNT(mismatched);
+	__u32 tc = ((__u32)pw_dns_u16(s, off) << 16) | pw_dns_u16(s, off + 2);
+	if (s->sfx[0] != s->qv.qhash || tc != s->qv.qtype_class) {
+		PW_DNS_COUNT(mismatched);	/* another question: name, type or class */
 		return;
 	}
 	if (!pw_dns_match(s, half))
@@ -605,6 +621,8 @@ static __always_inline void pw_dns_answer(PW_CTX *ctx, const struct pw_pkt *p, c
 			PW_DNS_COUNT(malformed);
 			return;
 		}
+		if (!pass)	/* its answer, whole: one answer per query */
+			bpf_map_delete_elem(&pw_dns_q, &s->qk);
 	}
 }
 #endif

@@ -469,6 +469,8 @@ struct pw_dnsq_key {
 struct pw_dnsq_val {
 	__u64 asked_ns;
 	__u64 qhash;		/* pw_name_hash of the question */
+	__u32 qtype_class;	/* the question's type << 16 | its class */
+	__u32 pad;
 };
 
 #define PW_DNSQ_CAPACITY 4096
@@ -712,6 +714,7 @@ _Static_assert(sizeof(struct pw_name_key) == 16, "pw_name_key layout");
 _Static_assert(sizeof(struct pw_name_val) == 392, "pw_name_val layout");
 _Static_assert(sizeof(struct pw_resolver_key) == 24, "pw_resolver_key layout");
 _Static_assert(sizeof(struct pw_dnsq_key) == 24, "pw_dnsq_key layout");
+_Static_assert(sizeof(struct pw_dnsq_val) == 24, "pw_dnsq_val layout");
 _Static_assert(sizeof(struct pw_learned_key) == 32, "pw_learned_key layout");
 _Static_assert(sizeof(struct pw_learned_val) == 24, "pw_learned_val layout");
 _Static_assert(sizeof(struct pw_dns_user_key) == 8, "pw_dns_user_key layout");

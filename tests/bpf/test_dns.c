@@ -294,11 +294,30 @@ TEST(spoofed_and_unsolicited_answers_teach_nothing)
 	answer_a(&a, "evil.example.net", "203.0.113.66", 3600);
 	run(A_IN, &a);
 	CHECK_EQ_INT(dns().mismatched, 1);
-	/* the query was spent: the right answer after it teaches nothing */
-	answer_a(&a, "login.microsoftonline.com", "203.0.113.66", 3600);
+	/* the same name, another type (AAAA) or class (CH) than asked */
+	header(&a, 0x1234, 0x8180, 1, 1);
+	question(&a, "login.microsoftonline.com", 28);
+	rr_a(&a, "203.0.113.66", 3600);
 	run(A_IN, &a);
+	header(&a, 0x1234, 0x8180, 1, 1);
+	put_name(&a, "login.microsoftonline.com");
+	put16(&a, 1);
+	put16(&a, 3);
+	rr_a(&a, "203.0.113.66", 3600);
+	run(A_IN, &a);
+	CHECK_EQ_INT(dns().mismatched, 3);
 	CHECK_EQ_INT(dns().learned, 0);
 	CHECK_EQ_INT(run(SYN_TO("203.0.113.66"), NULL), PW_DROP);
+	/* none of them used the query up: the resolver's answer teaches,
+	 * and uses it up (a second answer to it teaches nothing) */
+	answer_a(&a, "login.microsoftonline.com", "203.0.113.67", 3600);
+	CHECK_EQ_INT(run(A_IN, &a), PW_PASS);
+	CHECK_EQ_INT(dns().learned, 1);
+	CHECK_EQ_INT(run(SYN_TO("203.0.113.67"), NULL), PW_PASS);
+	answer_a(&a, "login.microsoftonline.com", "203.0.113.66", 3600);
+	run(A_IN, &a);
+	CHECK_EQ_INT(dns().unsolicited, 2);
+	CHECK_EQ_INT(run("out tcp " HOST ":41001 203.0.113.66:443 syn", NULL), PW_DROP);
 	/* a name the policy does not have is never recorded */
 	ask("www.example.com");
 	CHECK_EQ_INT(dns().queries, 1);
