@@ -418,6 +418,13 @@ static int remove_one(const struct pw_dp *dp, int trie, uint32_t half, const str
 	bpf_map_delete_elem(dp->learned_fd, &a[i].k);
 	int rc = unlearn(dp, trie, half, c, &a[i]);
 	put_back(dp, trie, half, a, n, i, now, gone);
+	/* answered again between the delete and the unlearn: the datapath
+	 * made the record anew but wrote no entry (the old one was there) */
+	if (rc == 0 && bpf_map_lookup_elem(dp->learned_fd, &a[i].k, &v) == 0) {
+		gone[i] = false;
+		put_learned(dp, trie, half, &a[i]);
+		return 0;
+	}
 	return rc < 0 ? rc : 1;
 }
 
