@@ -29,7 +29,9 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 BPF_H    := $(wildcard bpf/*.h) $(SHARED_H)
 BPF_PROGS := ingress egress
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
-LIBS     := -lbpf -lelf -lz -lresolv -lsystemd
+# the library layers' own: JSON (jansson) for every JSON that leaves portwall
+LIB_LIBS := -ljansson
+LIBS     := -lbpf -lelf -lz -lresolv -lsystemd -lsmartcols $(LIB_LIBS)
 
 # userspace in layers (docs/architecture.md): lib/ <- policy/ <- datapath/ <- cli/
 # lib and policy need no kernel (unit tests and fuzzers link them alone)
@@ -86,7 +88,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_H) tests/unit/oracle.h | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRCS) $(LIB_LIBS) -o $@
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet
@@ -109,11 +111,11 @@ $(BUILD)/tests/san-%: tests/bpf/%.c tests/harness.h tests/vendor_rows.h tests/dn
 # unit tests: one binary per tests/unit/test_*.c, with and without sanitizers
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h tests/vendor_rows.h $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Ibench $< $(LIB_OBJS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Ibench $< $(LIB_OBJS) $(LIB_LIBS) -o $@
 
 $(BUILD)/tests/san-%: tests/unit/%.c tests/harness.h tests/vendor_rows.h $(SAN_LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests -Ibench $< $(SAN_LIB_OBJS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests -Ibench $< $(SAN_LIB_OBJS) $(LIB_LIBS) -o $@
 
 # benchmarks (root): BPF_PROG_TEST_RUN ns/packet as ratios to an empty program
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c | $(BUILD)/bench
