@@ -13,6 +13,7 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "check", cmd_check, "parse and compile a policy; show rules, map sizes, warnings, hash" },
 	{ "explain", cmd_explain, "the verdict of a policy for one packet, and the rule that decides" },
+	{ "import", cmd_import, "a vendor port table (tsv, PDF text, HTML, csv, prose) into a draft policy" },
 	{ "test", cmd_test, "run packets through the real XDP/tc programs (BPF_PROG_TEST_RUN)" },
 	{ "apply", cmd_apply, "attach a policy to interfaces, or hot-reload the one in force" },
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
