@@ -22,16 +22,18 @@ static size_t mark_at(const char *s)
 	return 0;
 }
 
-/* An HTML entity at s: its length, the character in *c. */
-static size_t entity_at(const char *s, size_t left, char *c)
+/* An HTML entity at s, or a footnote <sup>1</sup>: its length, the text
+ * it stands for in *c. */
+static size_t entity_at(const char *s, size_t left, const char **c)
 {
-	static const struct { const char *e; char c; } E[] = {
-		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
-		{ "&#39;", '\'' }, { "&nbsp;", ' ' },
+	static const struct { const char *e, *c; } E[] = {
+		{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" },
+		{ "&#39;", "'" }, { "&nbsp;", " " }, { "&mdash;", "\xe2\x80\x94" }, { "&ndash;", "\xe2\x80\x93" },
+		{ "<sup>1</sup>", "\xc2\xb9" }, { "<sup>2</sup>", "\xc2\xb2" }, { "<sup>3</sup>", "\xc2\xb3" },
 	};
 	for (size_t i = 0; i < sizeof(E) / sizeof(E[0]); i++) {
 		size_t l = strlen(E[i].e);
-		if (left >= l && strncmp(s, E[i].e, l) == 0)
+		if (left >= l && strncasecmp(s, E[i].e, l) == 0)
 			return *c = E[i].c, l;
 	}
 	return 0;
@@ -53,16 +55,17 @@ static bool lone_dash(const char *s)
 
 char *pw_imp_clean(const char *s, size_t len)
 {
-	char *o = malloc(len + 1), c;
+	char *o = malloc(len + 1);	/* an entity is no shorter than its text */
+	const char *c;
 	size_t n = 0, k;
 
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		if ((k = tag_at(s + i, len - i)) || (len - i >= 3 && strncmp(s + i, "\xe2\x80\xa2", 3) == 0)) {
+		if ((k = entity_at(s + i, len - i, &c))) {
+			memcpy(o + n, c, strlen(c)), n += strlen(c), i += k;
+		} else if ((k = tag_at(s + i, len - i)) || (len - i >= 3 && strncmp(s + i, "\xe2\x80\xa2", 3) == 0)) {
 			o[n++] = ' ', i += k ? k : 3;	/* a tag, a bullet "•" */
-		} else if ((k = entity_at(s + i, len - i, &c))) {
-			o[n++] = c, i += k;
 		} else if (len - i >= 2 && (unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] == 0xa0) {
 			o[n++] = ' ', i += 2;	/* no-break space */
 		} else {
@@ -114,7 +117,7 @@ static void read_port(const char **s, uint8_t protos, struct pw_imp_ports *p)
 
 	while (*q == ' ')
 		q++;
-	size_t dash = *q == '-' ? 1 : strncmp(q, "\xe2\x80\x93", 3) == 0 ? 3 : 0;
+	size_t dash = *q == '-' ? 1 : strncmp(q, "\xe2\x80\x93", 3) == 0 ? 3 : strncasecmp(q, "to ", 3) == 0 ? 3 : 0;
 	if (dash) {
 		const char *r = q + dash;
 		while (*r == ' ')
@@ -122,10 +125,13 @@ static void read_port(const char **s, uint8_t protos, struct pw_imp_ports *p)
 		if (isdigit((unsigned char)*r))
 			hi = strtoul(r, &end, 10);
 	}
+	while (isalnum((unsigned char)*end))
+		end++;	/* "8O": the whole token, for the doubt */
 	char num[32];
 	snprintf(num, sizeof(num), "%.*s", (int)(end - *s < 31 ? end - *s : 31), *s);
+	bool letters = isalpha((unsigned char)end[-1]);
 	*s = end;
-	if (isalpha((unsigned char)*end))
+	if (letters)
 		return add_doubt(p, "\"%s\" runs into letters: not read as a port", num);
 	if (lo < 1 || hi > 65535 || lo > hi)
 		return add_doubt(p, "\"%s\" is not a port (1-65535) or a range of them", num);
@@ -151,7 +157,7 @@ static void read_paren(const char **s, struct pw_imp_ports *p)
 
 /* A word at *s; moves *s past it. Returns false when the cell's prose
  * starts here (the rest is a sentence, not ports). */
-static bool read_word(const char **s, uint8_t *protos, struct pw_imp_ports *p)
+static bool read_word(const char **s, uint8_t *protos, bool *pending, struct pw_imp_ports *p)
 {
 	const char *w = *s;
 	size_t l = 0;
@@ -159,10 +165,12 @@ static bool read_word(const char **s, uint8_t *protos, struct pw_imp_ports *p)
 	while (isalpha((unsigned char)w[l]))
 		l++;
 	*s = w + l;
-	if (l == 3 && strncasecmp(w, "tcp", 3) == 0)
-		return *protos = PW_P_TCP, true;
-	if (l == 3 && strncasecmp(w, "udp", 3) == 0)
-		return *protos = PW_P_UDP, true;
+	bool tcp = l == 3 && strncasecmp(w, "tcp", 3) == 0, udp = l == 3 && strncasecmp(w, "udp", 3) == 0;
+	if (tcp || udp) {	/* "TCP/UDP 53", "TCP and UDP 53": both */
+		uint8_t b = tcp ? PW_P_TCP : PW_P_UDP;
+		*protos = *pending ? *protos | b : b;
+		return *pending = true, true;
+	}
 	if ((l == 4 && strncasecmp(w, "port", 4) == 0) || (l == 5 && strncasecmp(w, "ports", 5) == 0) ||
 	    (l == 3 && strncasecmp(w, "and", 3) == 0))
 		return true;
@@ -190,19 +198,20 @@ static void read_prose(const char *s, struct pw_imp_ports *p)
 size_t pw_imp_ports_parse(const char *cell, struct pw_imp_ports *p)
 {
 	uint8_t protos = 0;
+	bool pending = false;	/* a protocol word, no port after it yet */
 	const char *s = cell;
 	size_t k;
 
 	memset(p, 0, sizeof(*p));
 	while (s && *s) {
 		if (isdigit((unsigned char)*s))
-			read_port(&s, protos, p);
+			read_port(&s, protos, p), pending = false;
 		else if (*s == '(')
 			read_paren(&s, p);
 		else if ((k = mark_at(s)))
 			snprintf(p->mark, sizeof(p->mark), "%.*s", (int)k, s), s += k;
 		else if (isalpha((unsigned char)*s)) {
-			if (!read_word(&s, &protos, p))
+			if (!read_word(&s, &protos, &pending, p))
 				return read_prose(s, p), p->n;
 		} else
 			s++;	/* spaces, commas, ':', '/' */

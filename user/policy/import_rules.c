@@ -56,7 +56,7 @@ static void comment(struct pw_imp_rule *u, const struct pw_imp_row *row)
 			sp--;
 		strcpy(sp > buf ? sp : buf + max, "...");
 	}
-	snprintf(u->comment, sizeof(u->comment), "%s", buf);
+	memcpy(u->comment, buf, strlen(buf) + 1);	/* no longer than max + 3 */
 }
 
 static const char *note_text(const struct pw_imp_table *t, const char *mark)

@@ -177,7 +177,7 @@ static bool find_host(const char *s, char *host, size_t hn, char *port, size_t p
 	}
 	for (const char *c = s; !h && (c = strchr(c, ':')); c++) {
 		const char *b = c;
-		while (b > s && (isalnum((unsigned char)b[-1]) || b[-1] == '.' || b[-1] == '-'))
+		while (b > s && (isalnum((unsigned char)b[-1]) || b[-1] == '.' || b[-1] == '-' || b[-1] == '_'))
 			b--;
 		if (isdigit((unsigned char)c[1]) && memchr(b, '.', (size_t)(c - b)) && isalpha((unsigned char)c[-1]))
 			h = b;
@@ -185,7 +185,7 @@ static bool find_host(const char *s, char *host, size_t hn, char *port, size_t p
 	if (!h)
 		return false;
 	size_t l = 0;
-	while (isalnum((unsigned char)h[l]) || h[l] == '.' || h[l] == '-')
+	while (isalnum((unsigned char)h[l]) || h[l] == '.' || h[l] == '-' || h[l] == '_')
 		l++;
 	snprintf(host, hn, "%.*s", (int)l, h);
 	if (h[l] == ':' && isdigit((unsigned char)h[l + 1]))
