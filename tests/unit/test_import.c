@@ -300,4 +300,35 @@ TEST(draft_header_and_names)
 	draft = NULL;
 }
 
+/* one host in more rows than a name has peer classes: one rule holds the
+ * ports, the other rows say where they went, and the draft stays valid */
+TEST(one_host_in_many_rows)
+{
+	char t[4096];
+	size_t w = 0;
+
+	for (int i = 1; i <= 17; i++)
+		w += (size_t)snprintf(t + w, sizeof(t) - w, "Endpoint %d: api.example.net:%d\n", i, 8000 + i);
+	const char *b = body(t, PW_IMP_TEXT);
+	CHECK(strstr(b, "\n# from t.txt:1: Endpoint 1: api.example.net:8001\n"
+		      "# REVIEW: the row names no protocol: tcp assumed\n"
+		      "# REVIEW: the table gives api.example.net in 16 more rows below: this rule holds their ports "
+		      "too (a host name feeds at most 16 peer classes)\n"
+		      "allow out tcp port 8001,8002,8003,8004,8005,8006,8007,8008,8009,8010,8011,8012,8013,8014,"
+		      "8015,8016,8017 to api.example.net comment \"Endpoint 1\"\n") == b);
+	CHECK(strstr(b, "\n# from t.txt:17: Endpoint 17: api.example.net:8017\n# skipped: allow out tcp port 8017 "
+		      "to api.example.net comment \"Endpoint 17\": its ports are in the rule for api.example.net "
+		      "at line 27\n"));
+	size_t n = 0;
+	for (const char *p = b; (p = strstr(p, ": its ports are in the rule for")); p++)
+		n++;
+	CHECK_EQ_INT(n, 16);
+	/* 16 rows: no merging needed, one rule each */
+	t[strlen(t) - strlen("Endpoint 17: api.example.net:8017\n")] = '\0';
+	b = body(t, PW_IMP_TEXT);
+	CHECK(strstr(b, "allow out tcp port 8016 to api.example.net comment \"Endpoint 16\"\n"));
+	free(draft);
+	draft = NULL;
+}
+
 PW_TEST_MAIN()

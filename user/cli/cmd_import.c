@@ -135,14 +135,16 @@ static json_t *rule_json(const struct pw_imp_result *r, const struct pw_imp_rule
 			      snprintf(ports + w, sizeof(ports) - w, "%s%u", i ? "," : "", u->p[i].lo) :
 			      snprintf(ports + w, sizeof(ports) - w, "%s%u-%u", i ? "," : "", u->p[i].lo, u->p[i].hi));
 	json_t *rev = json_array();
-	for (size_t d = 0; d < u->ndoubts; d++)
+	for (size_t d = 0; d < u->ndoubts && !u->merged_into; d++)	/* a merged rule's are its holder's */
 		json_array_append_new(rev, json_string(u->doubt[d]));
 	const char *proto = u->protos == (PW_P_TCP | PW_P_UDP) ? "tcp,udp" : u->protos == PW_P_UDP ? "udp" : "tcp";
-	return json_pack("{s:i, s:o, s:s, s:s, s:s, s:s?, s:s, s:o, s:o}", "row_line", r->t.rows[u->row].line,
-			 "policy_line", u->same_as ? json_null() : json_integer(u->policy_line),
+	return json_pack("{s:i, s:o, s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o}", "row_line", r->t.rows[u->row].line,
+			 "policy_line", u->same_as || u->merged_into ? json_null() : json_integer(u->policy_line),
 			 "direction", u->dir == PW_DIR_IN ? "in" : "out", "protocol", proto, "ports", ports,
 			 "host", u->host, "comment", u->comment, "review", rev,
-			 "same_as_line", u->same_as ? json_integer(r->rules[u->same_as - 1].policy_line) : json_null());
+			 "same_as_line", u->same_as ? json_integer(r->rules[u->same_as - 1].policy_line) : json_null(),
+			 "merged_into_line", u->merged_into ? json_integer(r->rules[u->merged_into - 1].policy_line) :
+			 json_null());
 }
 
 static json_t *result_json(const struct pw_imp_result *r, const struct import_opts *o, const char *draft)
@@ -157,7 +159,7 @@ static json_t *result_json(const struct pw_imp_result *r, const struct import_op
 	for (size_t k = 0; k < r->nrules; k++) {
 		const struct pw_imp_rule *u = &r->rules[k];
 		json_array_append_new(rules, rule_json(r, u));
-		for (size_t d = 0; d < u->ndoubts && !u->same_as; d++)
+		for (size_t d = 0; d < u->ndoubts && !u->same_as && !u->merged_into; d++)
 			json_array_append_new(doubts, json_pack("{s:i, s:i, s:s}", "line", r->t.rows[u->row].line,
 								"policy_line", u->policy_line, "text", u->doubt[d]));
 	}
@@ -194,7 +196,8 @@ static void summary(const struct pw_imp_result *r, const struct import_opts *o)
 	size_t rules = 0, doubts = 0, skipped = 0;
 
 	for (size_t k = 0; k < r->nrules; k++)
-		rules += !r->rules[k].same_as, doubts += r->rules[k].same_as ? 0 : r->rules[k].ndoubts;
+		if (!r->rules[k].same_as && !r->rules[k].merged_into)
+			rules++, doubts += r->rules[k].ndoubts;
 	for (size_t i = 0; i < r->t.nrows; i++)
 		skipped += r->row_skip[i] != NULL;
 	fprintf(stderr, "portwall import: %s: %zu rows (%s), %zu rules, %zu REVIEW lines, %zu rows skipped; "

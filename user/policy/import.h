@@ -77,6 +77,11 @@ enum pw_imp_dir { PW_IMP_D_NONE, PW_IMP_D_IN, PW_IMP_D_OUT, PW_IMP_D_BIDI, PW_IM
  * collapsed; a lone dash ("—", "-") is an empty cell. Returns a new
  * string, or NULL when the cell is empty. */
 char *pw_imp_clean(const char *s, size_t len);
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0. */
+size_t pw_imp_utf8_len(const unsigned char *s, size_t n);
+/* Make s text a policy comment may hold: a UTF-8 sequence cut short (by a
+ * shortening) becomes '?', a control character a space or '?'. */
+void pw_imp_text_fix(char *s);
 /* Read a port cell into *p (zeroed first). Returns p->n. */
 size_t pw_imp_ports_parse(const char *cell, struct pw_imp_ports *p);
 /* Read a Traffic Direction cell ("Bidirectional", "Outward, from X to Y",
@@ -119,6 +124,7 @@ struct pw_imp_rule {
 	char *doubt[PW_IMP_DOUBT_MAX];	/* the REVIEW lines, each why */
 	size_t ndoubts;
 	size_t same_as;		/* 1 + the index of an identical earlier rule; 0 */
+	size_t merged_into;	/* 1 + the index of the rule that holds its ports; 0 */
 	int policy_line;	/* its line in the draft (import_write.c) */
 };
 
@@ -132,6 +138,11 @@ struct pw_imp_result {
 /* Decide the rules of every row of t (taken over by r). 0, or -1 (memory). */
 int pw_imp_rules(struct pw_imp_table *t, struct pw_imp_result *r);
 void pw_imp_result_free(struct pw_imp_result *r);
+/* Put the ports of every rule that names a host into the first rule of
+ * that host, direction and protocol (a host name feeds at most 16 peer
+ * classes: a table that gives one host in many rows needs this). Returns
+ * how many rules were merged, or -1 (memory). */
+int pw_imp_merge_hosts(struct pw_imp_result *r);
 
 /* Write the draft policy for r, imported from src, to f; fills each
  * rule's policy_line. 0, or -1 on a write error. */

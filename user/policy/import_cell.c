@@ -48,6 +48,40 @@ static size_t tag_at(const char *s, size_t left)
 	return e ? (size_t)(e - s) + 1 : 0;
 }
 
+size_t pw_imp_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+		      c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	if (!need || need > n)
+		return 0;
+	for (size_t k = 1; k < need; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+	    (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return need;
+}
+
+void pw_imp_text_fix(char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t k = pw_imp_utf8_len((unsigned char *)s + i, n - i);
+		if (!k)
+			s[i++] = '?';	/* a sequence cut short */
+		else if (k == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))
+			s[i++] = ' ';
+		else if (k == 2 && (unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
+			s[i] = '?', s[i + 1] = '?', i += 2;	/* a C1 control */
+		else
+			i += k;
+	}
+}
+
 static bool lone_dash(const char *s)
 {
 	return strcmp(s, "-") == 0 || strcmp(s, "\xe2\x80\x94") == 0 || strcmp(s, "\xe2\x80\x93") == 0;

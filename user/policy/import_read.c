@@ -204,12 +204,12 @@ static const char *find_ci(const char *s, const char *end, const char *what)
 	return NULL;
 }
 
-static int line_of(const char *text, const char *at)
+/* The line of at, counting on from the last call's (*from, *line). */
+static int line_of(const char **from, int *line, const char *at)
 {
-	int n = 1;
-	for (const char *p = text; p < at; p++)
-		n += *p == '\n';
-	return n;
+	for (; *from < at; (*from)++)
+		*line += **from == '\n';
+	return *line;
 }
 
 static size_t html_cells(const char *s, const char *end, char **f)
@@ -235,8 +235,8 @@ static size_t html_cells(const char *s, const char *end, char **f)
 
 static int read_html(const char *text, size_t len, struct pw_imp_table *t)
 {
-	const char *end = text + len, *s = text;
-	int cols[FIELDS_MAX];
+	const char *end = text + len, *s = text, *counted = text;
+	int cols[FIELDS_MAX], line = 1;
 	size_t ncols = 0;
 
 	while ((s = find_ci(s, end, "<tr"))) {
@@ -244,7 +244,7 @@ static int read_html(const char *text, size_t len, struct pw_imp_table *t)
 		e = !e || (n2 && n2 < e) ? (n2 ? n2 : end) : e;
 		char *f[FIELDS_MAX];
 		size_t n = html_cells(s + 3, e, f);
-		if (n && add_fields(t, line_of(text, s), f, n, cols, &ncols))
+		if (n && add_fields(t, line_of(&counted, &line, s), f, n, cols, &ncols))
 			return -1;
 		s = e;
 	}
@@ -279,8 +279,16 @@ int pw_imp_read(const char *text, size_t len, enum pw_imp_format fmt, struct pw_
 {
 	memset(t, 0, sizeof(*t));
 	t->fmt = fmt == PW_IMP_AUTO ? detect(text, len) : fmt;
-	if (memchr(text, '\0', len))
-		return snprintf(err, errsz, "the file holds NUL bytes: not a text table"), -1;
+	int line = 1;
+	for (size_t i = 0; i < len;) {
+		size_t k = text[i] ? pw_imp_utf8_len((const unsigned char *)text + i, len - i) : 0;
+		if (!k)
+			return snprintf(err, errsz, "line %d: %s (byte 0x%02x): a table is read as UTF-8 text; "
+					"convert it first, e.g. iconv -f windows-1252 -t utf-8", line,
+					text[i] ? "not UTF-8" : "a NUL byte", (unsigned char)text[i]), -1;
+		line += text[i] == '\n';
+		i += k;
+	}
 	int rc = t->fmt == PW_IMP_TSV ? read_delimited(text, len, '\t', t) :
 		 t->fmt == PW_IMP_CSV ? read_delimited(text, len, ',', t) :
 		 t->fmt == PW_IMP_HTML ? read_html(text, len, t) :

@@ -337,6 +337,18 @@ int pw_imp_rules(struct pw_imp_table *t, struct pw_imp_result *r)
 	for (size_t i = 0; i < r->t.nrows; i++)
 		if (row_rules(r, i, &seen))
 			return -1;
+	/* what the draft quotes: shortenings may have cut a character */
+	for (size_t i = 0; i < r->t.nrows; i++) {
+		if (r->t.rows[i].raw)
+			pw_imp_text_fix(r->t.rows[i].raw);
+		if (r->row_skip[i])
+			pw_imp_text_fix(r->row_skip[i]);
+	}
+	for (size_t i = 0; i < r->nrules; i++) {
+		pw_imp_text_fix(r->rules[i].comment);
+		for (size_t k = 0; k < r->rules[i].ndoubts; k++)
+			pw_imp_text_fix(r->rules[i].doubt[k]);
+	}
 	for (size_t i = 0; i < r->nrules; i++)
 		for (size_t j = 0; j < i && !r->rules[i].same_as; j++)
 			if (!r->rules[j].same_as && same_rule(&r->rules[i], &r->rules[j]))
@@ -355,4 +367,30 @@ void pw_imp_result_free(struct pw_imp_result *r)
 	free(r->rules);
 	pw_imp_table_free(&r->t);
 	memset(r, 0, sizeof(*r));
+}
+
+int pw_imp_merge_hosts(struct pw_imp_result *r)
+{
+	int merged = 0;
+
+	for (size_t i = 0; i < r->nrules; i++) {
+		struct pw_imp_rule *a = &r->rules[i];
+		size_t from = 0;
+		if (!a->host || a->same_as || a->merged_into)
+			continue;
+		for (size_t j = i + 1; j < r->nrules; j++) {
+			struct pw_imp_rule *b = &r->rules[j];
+			if (!b->host || b->same_as || b->merged_into || b->dir != a->dir || b->protos != a->protos ||
+			    strcasecmp(a->host, b->host) != 0 || a->n + b->n > PW_IMP_PORTS_MAX)
+				continue;
+			memcpy(a->p + a->n, b->p, b->n * sizeof(b->p[0]));
+			a->n += b->n;
+			b->merged_into = i + 1;
+			from += 1, merged++;
+		}
+		if (from)
+			doubt(a, "the table gives %s in %zu more rows below: this rule holds their ports too (a "
+			      "host name feeds at most 16 peer classes)", a->host, from);
+	}
+	return merged;
 }

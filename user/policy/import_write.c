@@ -86,7 +86,8 @@ static void header(struct out *o, const struct pw_imp_result *r, const char *src
 	size_t doubts = 0, out = 0;
 
 	for (size_t i = 0; i < r->nrules; i++)
-		doubts += r->rules[i].same_as ? 0 : r->rules[i].ndoubts, out += r->rules[i].dir == PW_DIR_OUT;
+		doubts += r->rules[i].same_as || r->rules[i].merged_into ? 0 : r->rules[i].ndoubts,
+		out += r->rules[i].dir == PW_DIR_OUT;
 	putf(o, "# DRAFT policy imported by `portwall import` from %s (read as %s).\n", src,
 		pw_imp_format_name(r->t.fmt));
 	put(o, "# Every row of the table stands below under a \"# from FILE:LINE:\" line that\n"
@@ -131,6 +132,13 @@ static void row(struct out *o, struct pw_imp_result *r, size_t i, const char *sr
 		struct pw_imp_rule *u = &r->rules[k];
 		if (u->row != i)
 			continue;
+		if (u->merged_into) {
+			put(o, "# skipped: ");
+			rule_text(o, u);
+			putf(o, ": its ports are in the rule for %s at line %d\n", u->host,
+			     r->rules[u->merged_into - 1].policy_line);
+			continue;
+		}
 		if (u->same_as) {
 			put(o, "# skipped: ");
 			rule_text(o, u);
@@ -159,6 +167,29 @@ int pw_imp_write(FILE *f, const struct pw_imp_result *cr, const char *src)
 	return ferror(f) ? -1 : 0;
 }
 
+/* Write the draft into *out and check it: 0, -1 (memory), or 1 when it
+ * is no valid policy (d says why). */
+static int draft(const char *src, struct pw_imp_result *r, char **out, size_t *outlen, struct pw_diag *d)
+{
+	FILE *f = open_memstream(out, outlen);
+	struct pw_policy pol;
+	struct pw_compiled c;
+
+	if (!f)
+		return -1;
+	int rc = pw_imp_write(f, r, src);
+	if (fclose(f) || rc)
+		return -1;
+	/* the draft must be a valid policy: anything else is the importer's bug */
+	if (pw_policy_parse_text("draft", *out, *outlen, &pol, d))
+		return 1;
+	rc = pw_compile(&pol, &c, d);
+	if (!rc)
+		pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	return rc ? 1 : 0;
+}
+
 int pw_imp_run(const char *src, const char *text, size_t len, enum pw_imp_format fmt,
 	       struct pw_imp_result *r, char **out, size_t *outlen, char *err, size_t errsz)
 {
@@ -172,23 +203,20 @@ int pw_imp_run(const char *src, const char *text, size_t len, enum pw_imp_format
 	}
 	if (pw_imp_rules(&t, r))
 		return snprintf(err, errsz, "out of memory deciding the rules"), -1;
-	FILE *f = open_memstream(out, outlen);
-	if (!f)
-		return snprintf(err, errsz, "out of memory writing the draft"), -1;
-	int rc = pw_imp_write(f, r, src);
-	if (fclose(f) || rc)
-		return snprintf(err, errsz, "out of memory writing the draft"), -1;
-	/* the draft must be a valid policy: anything else is the importer's bug */
-	struct pw_policy pol;
-	struct pw_compiled c;
 	struct pw_diag d = { 0 };
-	rc = pw_policy_parse_text("draft", *out, *outlen, &pol, &d);
-	if (!rc) {
-		if (!(rc = pw_compile(&pol, &c, &d)))
-			pw_compiled_free(&c);
-		pw_policy_free(&pol);
+	int rc = draft(src, r, out, outlen, &d);
+	/* a host in so many rules that it feeds too many peer classes: one
+	 * rule per host, direction and protocol, and once more */
+	if (rc > 0 && strstr(d.error, "peer classes, the most one name feeds") && pw_imp_merge_hosts(r) > 0) {
+		free(*out);
+		*out = NULL;
+		pw_diag_free(&d);
+		memset(&d, 0, sizeof(d));
+		rc = draft(src, r, out, outlen, &d);
 	}
-	if (rc)
+	if (rc < 0)
+		snprintf(err, errsz, "out of memory writing the draft");
+	else if (rc > 0)
 		snprintf(err, errsz, "the draft is not a valid policy (an importer bug; please report it with "
 			 "the table): %s", d.error);
 	pw_diag_free(&d);
