@@ -204,7 +204,11 @@ int pw_imp_run(const char *src, const char *text, size_t len, enum pw_imp_format
 	if (pw_imp_rules(&t, r))
 		return snprintf(err, errsz, "out of memory deciding the rules"), -1;
 	struct pw_diag d = { 0 };
-	int rc = draft(src, r, out, outlen, &d);
+	char *name = strdup(src);	/* the file's name as the draft may quote it */
+	if (!name)
+		return snprintf(err, errsz, "out of memory"), -1;
+	pw_imp_text_fix(name);
+	int rc = draft(name, r, out, outlen, &d);
 	/* a host in so many rules that it feeds too many peer classes: one
 	 * rule per host, direction and protocol, and once more */
 	if (rc > 0 && strstr(d.error, "peer classes, the most one name feeds") && pw_imp_merge_hosts(r) > 0) {
@@ -212,8 +216,9 @@ int pw_imp_run(const char *src, const char *text, size_t len, enum pw_imp_format
 		*out = NULL;
 		pw_diag_free(&d);
 		memset(&d, 0, sizeof(d));
-		rc = draft(src, r, out, outlen, &d);
+		rc = draft(name, r, out, outlen, &d);
 	}
+	free(name);
 	if (rc < 0)
 		snprintf(err, errsz, "out of memory writing the draft");
 	else if (rc > 0)
