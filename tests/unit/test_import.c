@@ -49,6 +49,7 @@ TEST(port_cells)
 	CHECK_EQ_STR(ports_of("Ports 1024 to 65535"), "? 1024-65535 |  |  |  | ");
 	CHECK_EQ_STR(ports_of("TCP/UDP 53"), "tcp/udp 53-53 |  |  |  | ");
 	CHECK_EQ_STR(ports_of("TCP 5060, UDP 5060"), "tcp 5060-5060,udp 5060-5060 |  |  |  | ");
+	CHECK_EQ_STR(ports_of("443/tcp, 53/UDP"), "tcp 443-443,udp 53-53 |  |  |  | ");
 	/* what is not read with confidence says why */
 	CHECK_EQ_STR(ports_of("8O"), " |  |  |  | \"8O\" runs into letters: not read as a port");
 	CHECK_EQ_STR(ports_of("TCP 70000"), " |  |  |  | \"70000\" is not a port (1-65535) or a range of them");
@@ -205,6 +206,23 @@ TEST(tsv_without_header_and_duplicates)
 		"# skipped: allow in  tcp port 80 comment \"HTTP again\": the same rule as line 27\n"
 		"\n# from t.txt:5: Weird | 8O | - | - | Inbound | -\n"
 		"# skipped: no port read: \"8O\" runs into letters: not read as a port\n");
+}
+
+/* another vendor's plain column names, a Protocol column */
+TEST(tsv_plain_columns)
+{
+	const char *t = "Service\tProtocol\tPort\tDirection\tDescription\n"
+			"SIP\tUDP\t5060\tInbound\tsignalling\n"
+			"RTP\tudp\t16384-32767\tInbound\tmedia\n"
+			"Provisioning\tTCP\t8443\tOutbound\tto the cloud\n";
+	CHECK_EQ_STR(body(t, PW_IMP_AUTO),
+		"\n# from t.txt:1: Service | Protocol | Port | Direction | Description\n# skipped: the header row\n"
+		"\n# from t.txt:2: SIP | UDP | 5060 | Inbound | signalling\n"
+		"allow in  udp port 5060 comment \"SIP\"\n"
+		"\n# from t.txt:3: RTP | udp | 16384-32767 | Inbound | media\n"
+		"allow in  udp port 16384-32767 comment \"RTP\"\n"
+		"\n# from t.txt:4: Provisioning | TCP | 8443 | Outbound | to the cloud\n"
+		"allow out tcp port 8443 comment \"Provisioning\"\n");
 }
 
 TEST(cells_rows)

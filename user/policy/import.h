@@ -23,6 +23,7 @@ enum pw_imp_col {
 	PW_IMP_RPORT,	/* Remote (Protocol and) Port */
 	PW_IMP_DIR,	/* Traffic Direction */
 	PW_IMP_NOTES,	/* Notes, Purpose */
+	PW_IMP_PROTO,	/* Protocol (tables other than Cisco's) */
 	PW_IMP_NCOLS,
 };
 

@@ -171,6 +171,10 @@ static void read_port(const char **s, uint8_t protos, struct pw_imp_ports *p)
 		return add_doubt(p, "\"%s\" is not a port (1-65535) or a range of them", num);
 	if (p->n == PW_IMP_PORTS_MAX)
 		return add_doubt(p, "more than %s ports in one cell: the rest left out", "32");
+	/* "443/tcp", "53/udp": the protocol after the port */
+	if (**s == '/' && (strncasecmp(*s + 1, "tcp", 3) == 0 || strncasecmp(*s + 1, "udp", 3) == 0) &&
+	    !isalnum((unsigned char)(*s)[4]))
+		protos = tolower((unsigned char)(*s)[1]) == 't' ? PW_P_TCP : PW_P_UDP, *s += 4;
 	p->p[p->n++] = (struct pw_imp_port){ (uint16_t)lo, (uint16_t)hi, protos };
 }
 

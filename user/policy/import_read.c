@@ -54,8 +54,16 @@ int pw_imp_header_col(const char *c)
 		return PW_IMP_RPORT;
 	if (strcasestr(c, "traffic direction") || strcasecmp(c, "direction") == 0)
 		return PW_IMP_DIR;
-	if (strcasecmp(c, "notes") == 0 || strcasecmp(c, "note") == 0 || strcasecmp(c, "purpose") == 0)
+	if (strcasecmp(c, "notes") == 0 || strcasecmp(c, "note") == 0 || strcasecmp(c, "purpose") == 0 ||
+	    strcasecmp(c, "description") == 0)
 		return PW_IMP_NOTES;
+	/* the plain names of other vendors' tables */
+	if (strcasecmp(c, "port") == 0 || strcasecmp(c, "ports") == 0 || strcasecmp(c, "port(s)") == 0)
+		return PW_IMP_LPORT;
+	if (strcasecmp(c, "service") == 0 || strcasecmp(c, "application") == 0 || strcasecmp(c, "name") == 0)
+		return PW_IMP_NAME;
+	if (strcasecmp(c, "protocol") == 0 || strcasecmp(c, "transport") == 0)
+		return PW_IMP_PROTO;
 	return -1;
 }
 

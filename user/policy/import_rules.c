@@ -89,7 +89,9 @@ static uint8_t row_protos(struct pw_imp_rule *u, const struct pw_imp_row *row, c
 {
 	if (p->protos)
 		return p->protos;
-	uint8_t h = pw_imp_proto_hint(row->cell[PW_IMP_NAME]);
+	uint8_t h = pw_imp_proto_hint(row->cell[PW_IMP_PROTO]);
+	if (!h)
+		h = pw_imp_proto_hint(row->cell[PW_IMP_NAME]);
 	if (!h)
 		h = pw_imp_proto_hint(row->cell[PW_IMP_NOTES]);
 	if (h)
