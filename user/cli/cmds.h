@@ -39,6 +39,11 @@ int pw_apply(struct pw_apply_opts o);
 int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *c,
 		   struct pw_diag *d);
 
+/* "WHAT: N established flows of revoked services ended (tcp 8443 x3); they
+ * are not carried into the WHICH policy" when any (tcp_rc: reading the
+ * TCP connections failed, said on stderr). */
+void pw_print_revoked(const char *what, const char *which, const struct pw_revoke *r, int tcp_rc);
+
 /* Display forms of a rule's fields. */
 const char *pw_dir_name(uint8_t dirs);
 void pw_rule_proto_str(const struct pw_rule *r, char *buf, size_t size);

@@ -22,6 +22,7 @@ const char *const pw_reason_names[PW_R_COUNT] = {
 	[PW_R_DROP_DENY] = "deny-rule",
 	[PW_R_DROP_MALFORMED] = "malformed",
 	[PW_R_DROP_FRAGMENT] = "fragment",
+	[PW_R_DROP_REVOKED] = "revoked",
 };
 
 /* Sum a per-CPU array entry of `words` u64 values. */

@@ -155,12 +155,42 @@ int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint
 
 /* ---- ct_flush.c: conntrack after a reload or a rollback ---- */
 
+/* The established flows of revoked services a reload or rollback ended:
+ * how many, and how many of each service (protocol, local port), the
+ * first PW_REVOKE_SERVICES of them (revoke.c). */
+#define PW_REVOKE_SERVICES 8
+struct pw_revoke {
+	int total;
+	int tcp, dgram;		/* of total: marks written into pw_ct, pw_ct_dgram */
+	int nsvc;
+	struct {
+		uint8_t proto;
+		uint16_t port;
+		int n;
+	} svc[PW_REVOKE_SERVICES];
+};
+void pw_revoke_add(struct pw_revoke *r, uint8_t proto, uint16_t port);
+/* "tcp 8443 x3, udp 5353 x1" (and ", ..." past the services kept) */
+void pw_revoke_format(const struct pw_revoke *r, char *buf, size_t n);
+
 /* Delete the tracked flows half `half` does not allow (after a reload or
  * a rollback put it in force), from every table, judged by the kernel's
  * own slots and trie of that half. Returns how many were removed, or -1
  * when the tables cannot be read; removed[t], when not NULL, how many of
- * table t (enum pw_ct_table). */
-int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT]);
+ * table t (enum pw_ct_table). The live flows of pw_ct_in it removes are
+ * revoked services' flows: each is marked revoked in pw_ct_dgram (so that
+ * the host's packets of it drop too, and open no flow of the host's) and
+ * counted in *rev when rev is not NULL. */
+int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT], struct pw_revoke *rev);
+/* Half `half` (slots m, trie) lets the opening packet of k (by origin) pass. */
+bool pw_dp_half_allows(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+		       uint32_t origin);
+/* The TCP connections peers made to the listeners of the caller's
+ * namespace that half `half` no longer lets in (a TCP flow a peer started
+ * has no entry: its packets are judged by the in rules each time) are
+ * marked revoked in pw_ct, so that the host's segments of them drop and
+ * open no flow; counted in *rev. 0 or -errno (the sockets not read). */
+int pw_dp_revoke_tcp(struct pw_dp *dp, uint32_t half, struct pw_revoke *rev);
 /* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
  * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
  * judged? */

@@ -66,7 +66,8 @@ static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 	const struct pw_meta *m = &s->a->meta;
 	const uint64_t created[] = { s->gs.ct_created, s->gs.ct_dgram_created, s->gs.ct_in_created };
 	const uint64_t removed[] = { s->gs.ct_removed, s->gs.ct_dgram_removed, s->gs.ct_in_removed };
-	const uint64_t adopted[] = { m->ct_adopted, m->ct_dgram_adopted, 0 };
+	/* revoked flows' marks come in as adopted flows do: written by userspace */
+	const uint64_t adopted[] = { m->ct_adopted + m->ct_revoked_tcp, m->ct_dgram_adopted + m->ct_revoked_dgram, 0 };
 	const uint64_t flushed[] = { m->ct_flushed, m->ct_dgram_flushed, m->ct_in_flushed };
 
 	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
