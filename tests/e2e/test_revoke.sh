@@ -8,7 +8,9 @@
 # host's and the session came back), the reload says how many it ended
 # and of which services, status counts them; the sessions on 443 and
 # 5060 carry every byte across the same reload (docs/reliability.md,
-# "Revoking a service").
+# "Revoking a service"). `portwall conntrack` lists the flows before and
+# after: a TCP connection the server opened to the client (host), the
+# clients' datagram flows (peer), and after the reload the revoked ones.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -35,6 +37,11 @@ for x in $SESS; do
 	echo c1 > "$T/c$port/say"
 	peer "$C" dconnect "$p" 192.0.2.2 "$port" "$T/c$port" 30 > "$T/c$port/out" 2>&1 & PIDS+=($!)
 done
+mkdir -p "$T/h7000"
+peer "$C" dserve tcp 7000 "$T/h7000" 30 > "$T/h7000/srv" 2>&1 & PIDS+=($!)
+sleep 0.2
+echo h1 > "$T/h7000/say"
+peer "$S" dconnect tcp 192.0.2.1 7000 "$T/h7000" 30 > "$T/h7000/out" 2>&1 & PIDS+=($!)
 # got FILE LINE: the line arrived in FILE within ~3 s
 got() { for _ in $(seq 60); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 for port in 8443 443 5353 5060; do
@@ -42,6 +49,16 @@ for port in 8443 443 5353 5060; do
 	echo s1 > "$T/s$port/say"
 	got "$T/c$port/got" s1; expect_eq "under A: the server's line on $port arrived" "$?" 0
 done
+
+got "$T/h7000/got" h1; expect_eq "the server's own connection out is open" "$?" 0
+PEERS=$("$PW" conntrack --json --pin-root "$ROOT" --origin peer | jq -c '[.conntrack[] | [.proto,.local,.port,.peer,.origin,.state,(.age >= 0),(.expires > 100)]] | sort')
+expect_eq "conntrack --origin peer: the clients' datagram flows" "$PEERS" \
+	'[["udp","192.0.2.2",5060,"192.0.2.1","peer","seen",true,true],["udp","192.0.2.2",5353,"192.0.2.1","peer","seen",true,true]]'
+HOST=$("$PW" conntrack --json --pin-root "$ROOT" --origin host | jq -c '[.conntrack[] | [.proto,.local,.peer,."peer-port",.origin,.state,(.expires > 400000)]]')
+expect_eq "conntrack --origin host: the server's connection out, established" "$HOST" \
+	'[["tcp","192.0.2.2","192.0.2.1",7000,"host","established",true]]'
+expect_match "conntrack: a table with a header" "$("$PW" conntrack --pin-root "$ROOT")" \
+	'^PROTO +LOCAL +PORT +PEER +PEER-PORT +ORIGIN +STATE +AGE +EXPIRES'
 
 apply "$T/B.policy"; expect_eq "reload B (without tcp 8443, udp 5353)" "$?" 0
 expect_eq "the reload says which established flows it ended" \
@@ -62,6 +79,11 @@ for port in 8443 5353; do
 	expect_eq "revoked $port: the client's line after the reload did not arrive" "$(tr '\n' ' ' < "$T/s$port/got")" "c1 "
 	expect_eq "revoked $port: the server's line after the reload did not arrive" "$(tr '\n' ' ' < "$T/c$port/got")" "s1 "
 done
+PEERS=$("$PW" conntrack --json --pin-root "$ROOT" --origin peer | jq -c '[.conntrack[] | [.proto,.port,."peer-port" > 0,.state]] | sort')
+expect_eq "conntrack after the reload: the revoked flows' marks, the kept datagram flow" "$PEERS" \
+	'[["tcp",8443,true,"revoked"],["udp",5060,true,"seen"],["udp",5353,true,"revoked"]]'
+echo h2 > "$T/h7000/say"
+got "$T/h7000/got" h2; expect_eq "the server's own connection out goes on across the reload" "$?" 0
 st=$("$PW" status --json --pin-root "$ROOT")
 expect_eq "status --json counts the flows the switch to generation 2 ended" \
 	"$(printf '%s' "$st" | jq -c '.conntrack.revoked')" '{"generation":2,"ended":2,"ended_total":2}'

@@ -153,6 +153,26 @@ int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uin
 int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint32_t dir, const uint8_t *frame,
 		     size_t len, struct pw_dp_result *r);
 
+/* ---- ct_list.c: the tracked flows, for `portwall conntrack` ---- */
+
+struct pw_ct_row {
+	struct pw_ct_key k;
+	struct pw_ct_val v;
+	uint8_t table;		/* enum pw_ct_table */
+	uint64_t age_ns;	/* since its last refresh */
+	uint64_t timeout_ns;	/* of its state: it expires when age_ns passes it */
+};
+/* Every entry of pw_ct, pw_ct_dgram and pw_ct_in, in that order (each in
+ * map order), with the timeouts of the half in force; *rows malloc'd
+ * (free it). 0 or -errno. */
+int pw_dp_ct_list(const struct pw_dp *dp, struct pw_ct_row **rows, size_t *n);
+/* "established", "syn-sent", "fin-sent", "reset" (TCP), "replied",
+ * "unreplied" (the host's other flows), "seen" (a peer's), "revoked". */
+const char *pw_ct_row_state(const struct pw_ct_row *r);
+/* Who started the flow: PW_DIR_OUT the host, PW_DIR_IN a peer (pw_ct_in,
+ * and the marks of revoked flows). */
+uint32_t pw_ct_row_origin(const struct pw_ct_row *r);
+
 /* ---- ct_flush.c: conntrack after a reload or a rollback ---- */
 
 /* The established flows of revoked services a reload or rollback ended:
