@@ -591,6 +591,11 @@ struct pw_stats {
 struct pw_rule_info {
 	__u64 fingerprint;	/* of the rule's content; 0: no rule */
 	struct pw_counter carry[2];	/* per direction */
+	/* what `portwall counters --reset` took away (carry went down by as
+	 * much, modulo 2^64): status shows carry + counters, the metrics that
+	 * plus this, so that a Prometheus counter never goes down. A reload
+	 * carries it with the carry. */
+	struct pw_counter reset[2];
 };
 
 /* Per-CPU token bucket for drop events (map pw_ratelimit). */
@@ -714,7 +719,7 @@ _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
 _Static_assert(sizeof(struct pw_meta) == 1048, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 120, "pw_state layout");
-_Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
+_Static_assert(sizeof(struct pw_rule_info) == 72, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
 _Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");

@@ -209,6 +209,7 @@ static void carry_rule(struct carry *k, uint32_t i, uint32_t j)
 			t.bytes += v->bytes;
 		}
 		k->ni[j].carry[dir] = t;
+		k->ni[j].reset[dir] = k->oi[i].reset[dir];
 	}
 }
 

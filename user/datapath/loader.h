@@ -123,6 +123,16 @@ int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, 
  * fingerprint of a rule of `from` takes that rule's total as its carry. */
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
 int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
+
+/* ---- reset.c: `portwall counters --reset` ---- */
+
+/* Reset rules ids[0..n) (every rule 0..nrules when n is 0) of the half in
+ * force to zero as status shows them: the counts so far move from carry
+ * to the rule's reset offset, the per-CPU counters the datapath writes are
+ * not touched (no count in flight is lost). 0 or -errno. */
+int pw_dp_counters_reset(struct pw_dp *dp, const uint32_t *ids, size_t n, uint32_t nrules);
+/* The rule's reset offset in the half in force: what the metrics add. */
+int pw_dp_rule_reset(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out);
 int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
 
 /* ---- testrun.c: packets through the programs (BPF_PROG_TEST_RUN) ---- */
