@@ -204,8 +204,11 @@ int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
 		size_t seen = 0, bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries :
 					 3u << 24;
 		while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
+			struct pw_ct_val v;
 			k = next;
 			prev = &k;
+			if (bpf_map_lookup_elem(fd, &k, &v) || (v.flags & PW_CT_REVOKED))
+				continue;	/* gone, or a revoked peer flow's mark: no flow of the host's */
 			if (*n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
 				struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));

@@ -225,8 +225,8 @@ int pw_dp_revoke_tcp(struct pw_dp *dp, uint32_t half, struct pw_revoke *rev);
  * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
  * judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
-/* The keys of the flows the host opened (pw_ct, then pw_ct_dgram), as a
- * walk of each finds them; *keys is malloc'd (free it). 0 or -ENOMEM. */
+/* The keys of the flows the host opened (pw_ct, then pw_ct_dgram; the
+ * marks of revoked flows left out), as a walk of each finds them; *keys is malloc'd (free it). 0 or -ENOMEM. */
 int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n);
 /* by_rule[i]: the half in force decides the opening packet of flow keys[i]
  * (one the host opened) by a rule, not its default, as the kernel judges
