@@ -97,14 +97,23 @@ apply "$T/B.policy"; expect_eq "reload B again" "$?" 0
 expect_eq "the second reload ends no flow" "$(grep -c '^reload:' "$T/apply.out")" 0
 expect_eq "status: none ended by the switch to generation 3, 2 in all" \
 	"$("$PW" status --json --pin-root "$ROOT" | jq -c '.conntrack.revoked')" '{"generation":3,"ended":0,"ended_total":2}'
-# a rollback to A lets the services in again: the marks go, and the
+# a reload of A lets the services in again: the marks go, and the
 # datagram session, whose ends are still there, carries both ways again
-"$PW" rollback --pin-root "$ROOT" > "$T/rb.out" 2>&1; expect_eq "rollback to A" "$?" 0
-expect_eq "the rollback revokes nothing" "$(grep -c '^rollback:' "$T/rb.out")" 0
+apply "$T/A.policy"; expect_eq "reload A" "$?" 0
+expect_eq "the reload to A revokes nothing" "$(grep -c '^reload:' "$T/apply.out")" 0
 expect_eq "conntrack: no mark left" \
 	"$("$PW" conntrack --json --pin-root "$ROOT" | jq '[.conntrack[] | select(.state == "revoked")] | length')" 0
 echo c3 > "$T/c5353/say"
-got "$T/s5353/got" c3; expect_eq "after the rollback: the client's datagram on 5353 arrives" "$?" 0
+got "$T/s5353/got" c3; expect_eq "under A again: the client's datagram on 5353 arrives" "$?" 0
 echo s3 > "$T/s5353/say"
-got "$T/c5353/got" s3; expect_eq "after the rollback: the server's datagram on 5353 arrives" "$?" 0
+got "$T/c5353/got" s3; expect_eq "under A again: the server's datagram on 5353 arrives" "$?" 0
+# and a rollback to B revokes them again, in the instance's namespace
+"$PW" rollback --pin-root "$ROOT" > "$T/rb.out" 2>&1; expect_eq "rollback to B" "$?" 0
+expect_eq "the rollback says which flows it ended" "$(grep '^rollback:' "$T/rb.out")" \
+	"rollback: 2 established flows of revoked services ended (udp 5353 x1, tcp 8443 x1); they are not carried into the restored policy"
+echo c4 > "$T/c5353/say"
+echo s4 > "$T/s5353/say"
+got "$T/s5060/got" c2 && sleep 0.5
+expect_eq "after the rollback: neither datagram on 5353 arrived" \
+	"$(tr '\n' ' ' < "$T/s5353/got")/$(tr '\n' ' ' < "$T/c5353/got")" "c1 c3 /s1 s3 "
 summary
