@@ -239,9 +239,10 @@ static __always_inline int pw_ct_expired(const struct pw_config *cfg, __u8 proto
 /* Track the host's packet p of flow k in table t (pw_ct for TCP,
  * pw_ct_dgram for the rest). Writes at most once a second per flow,
  * unless the state changes; an expired entry of the key is started
- * afresh, as a new flow. */
-static __always_inline void pw_ct_track_out(const struct pw_config *cfg, const struct pw_pkt *p,
-					    struct pw_ct_key *k, const int t)
+ * afresh, as a new flow. Returns 1 when the key is a flow a reload
+ * revoked (PW_CT_REVOKED, live): the packet is dropped, nothing written. */
+static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const struct pw_pkt *p,
+					   struct pw_ct_key *k, const int t)
 {
 	struct pw_ct_val *v, nv = {};
 	const int tcp = t == PW_CT_TABLE_TCP;
@@ -250,42 +251,51 @@ static __always_inline void pw_ct_track_out(const struct pw_config *cfg, const s
 	v = bpf_map_lookup_elem(pw_ct_map(t), k);
 	if (v && pw_ct_expired(cfg, k->proto, v, now)) {
 		/* a half-closed or reset flow stays closing: only a SYN
-		 * starts it over, a keepalive ACK does not re-establish it */
+		 * starts it over, a keepalive ACK does not re-establish it.
+		 * A revoked flow's mark, timed out, is a flow of the host's */
 		v->flags = tcp ? pw_tcp_next(v->flags & (PW_CT_FIN | PW_CT_CLOSING), p->tcp_flags) : 0;
 		v->last_ns = now;
+		v->dir = PW_DIR_OUT;
 		pw_ct_created(t, 1);
-		return;
+		return 0;
+	}
+	if (v && (v->flags & PW_CT_REVOKED)) {
+		/* kept while the host goes on sending on it (the peer's
+		 * packets change no state) */
+		if (now - v->last_ns >= PW_CT_REFRESH_NS)
+			v->last_ns = now;
+		return 1;
 	}
 	if (v) {
 		__u8 next = tcp ? pw_tcp_next(v->flags, p->tcp_flags) : v->flags;
 		if (now - v->last_ns < PW_CT_REFRESH_NS && next == v->flags)
-			return;
+			return 0;
 		v->last_ns = now;
 		v->flags = next;
-		return;
+		return 0;
 	}
 	nv.last_ns = now;
 	nv.flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
 	nv.dir = PW_DIR_OUT;
 	if (bpf_map_update_elem(pw_ct_map(t), k, &nv, BPF_NOEXIST) == 0)
 		pw_ct_created(t, 0);
+	return 0;
 }
 
 /* An outbound packet the out rules let pass: track its flow in the table
  * of its protocol, so that datagrams to many destinations (any local user
  * may send them where an out rule allows) evict no TCP flow. Two call
  * sites, one map each: a TCP packet looks in pw_ct alone, any other in
- * pw_ct_dgram alone. */
-static __always_inline void pw_ct_outbound(const struct pw_config *cfg, const struct pw_pkt *p)
+ * pw_ct_dgram alone. Returns 1 for a packet of a revoked flow (drop it). */
+static __always_inline int pw_ct_outbound(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
 
 	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
-		return;	/* the host's echo reply opens nothing */
+		return 0;	/* the host's echo reply opens nothing */
 	if (p->proto == IPPROTO_TCP)
-		pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP);
-	else
-		pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM);
+		return pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP);
+	return pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM);
 }
 
 /* A live entry of table t for key k, or NULL; an expired one is deleted.
@@ -325,8 +335,8 @@ static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct
 	/* two call sites, one map each (pw_ct_map) */
 	v = k->proto == IPPROTO_TCP ? pw_ct_live(cfg, PW_CT_TABLE_TCP, k, &now)
 				    : pw_ct_live(cfg, PW_CT_TABLE_DGRAM, k, &now);
-	if (!v)
-		return 0;
+	if (!v || (v->flags & PW_CT_REVOKED))
+		return 0;	/* a revoked flow's mark is no flow: it only blocks */
 	if (!refresh)
 		return 1;
 	if (k->proto == IPPROTO_TCP) {
@@ -746,9 +756,15 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	r.action = action;
 	if (action == PW_PASS) {
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
-		if (c.dir == PW_DIR_OUT)
-			pw_ct_outbound(cfg, p);
-		else
+		if (c.dir == PW_DIR_OUT) {
+			if (pw_ct_outbound(cfg, p)) {
+				/* the host's packet of a peer's flow a reload
+				 * revoked: it ends both ways, and opens no flow */
+				r.action = PW_DROP;
+				r.reason = PW_R_DROP_REVOKED;
+				r.has_slot = 0;
+			}
+		} else
 			pw_ct_inbound(cfg, p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;

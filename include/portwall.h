@@ -262,6 +262,11 @@ enum {
 	PW_CT_CLOSING = 1 << 1,	/* TCP: the host reset the established flow */
 	PW_CT_FIN = 1 << 2,	/* TCP: the host sent FIN (the peer may still
 				 * answer: a half-close) */
+	PW_CT_REVOKED = 1 << 3,	/* a flow a peer started whose service a reload
+				 * revoked (dir PW_DIR_IN, written by userspace
+				 * into pw_ct for TCP, pw_ct_dgram for the rest):
+				 * neither direction passes by it, and the host's
+				 * packets of it open no flow (docs/reliability.md) */
 };
 
 struct pw_ct_val {
@@ -542,6 +547,7 @@ enum pw_reason {
 	PW_R_DROP_DENY,		/* a deny rule */
 	PW_R_DROP_MALFORMED,	/* truncated or inconsistent headers */
 	PW_R_DROP_FRAGMENT,	/* non-first fragment of no datagram that passed */
+	PW_R_DROP_REVOKED,	/* the host's packet of a flow a reload revoked */
 	PW_R_COUNT,
 };
 
@@ -585,6 +591,11 @@ struct pw_stats {
 struct pw_rule_info {
 	__u64 fingerprint;	/* of the rule's content; 0: no rule */
 	struct pw_counter carry[2];	/* per direction */
+	/* what `portwall counters --reset` took away (carry went down by as
+	 * much, modulo 2^64): status shows carry + counters, the metrics that
+	 * plus this, so that a Prometheus counter never goes down. A reload
+	 * carries it with the carry. */
+	struct pw_counter reset[2];
 };
 
 /* Per-CPU token bucket for drop events (map pw_ratelimit). */
@@ -695,14 +706,20 @@ struct pw_meta {
 	__u64 ct_dgram_adopted;
 	__u64 ct_dgram_flushed;
 	__u64 ct_in_flushed;
+	/* established flows of revoked services the reload (or rollback) that
+	 * put `cur` in force ended; and the marks of such flows written since
+	 * the first apply, into pw_ct (TCP) and pw_ct_dgram (the rest) */
+	__u64 ct_revoked;
+	__u64 ct_revoked_tcp;
+	__u64 ct_revoked_dgram;
 };
 
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
-_Static_assert(sizeof(struct pw_meta) == 1024, "pw_meta layout");
+_Static_assert(sizeof(struct pw_meta) == 1048, "pw_meta layout");
 _Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
 _Static_assert(sizeof(struct pw_state) == 120, "pw_state layout");
-_Static_assert(sizeof(struct pw_rule_info) == 40, "pw_rule_info layout");
+_Static_assert(sizeof(struct pw_rule_info) == 72, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
 _Static_assert(sizeof(struct pw_frag_key) == 40, "pw_frag_key layout");

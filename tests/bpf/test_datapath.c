@@ -632,6 +632,56 @@ TEST(conntrack_evicted_tcp_flow_comes_back)
 	down();
 }
 
+/* A revoked flow's mark (what a reload writes for a peer's flow on a
+ * service it no longer allows, docs/reliability.md): the host's packets of
+ * it drop as `revoked` and open no flow, the peer's are no reply; a mark
+ * timed out is gone, and the host's next packet is a flow of its own. */
+static struct pw_ct_key v4_key(uint8_t proto, const char *local, uint16_t lport, const char *remote,
+			       uint16_t rport)
+{
+	struct pw_ct_key k = { .proto = proto, .fam = PW_FAM_V4, .kind = PW_CT_FLOW,
+			       .lport_be = htons(lport), .rport_be = htons(rport) };
+
+	inet_pton(AF_INET, local, k.local);
+	inet_pton(AF_INET, remote, k.remote);
+	return k;
+}
+
+TEST(conntrack_revoked_mark_ends_both_ways)
+{
+	static const char *const B = "default in drop\ndefault out allow\nallow in tcp port 443\n";
+	struct pw_ct_key t = v4_key(6, "192.0.2.2", 8443, "198.51.100.7", 51000);
+	struct pw_ct_key u = v4_key(17, "192.0.2.2", 5353, "198.51.100.7", 51001);
+	struct pw_ct_val tv = { .last_ns = pw_mono_ns(), .flags = PW_CT_REVOKED | PW_CT_REPLIED, .dir = PW_DIR_IN };
+	struct pw_ct_val uv = { .last_ns = pw_mono_ns(), .flags = PW_CT_REVOKED, .dir = PW_DIR_IN };
+	struct pw_stats st;
+
+	REQUIRE(up(B) == 0);
+	REQUIRE(bpf_map_update_elem(E.dp.ct_fd, &t, &tv, BPF_NOEXIST) == 0);
+	REQUIRE(bpf_map_update_elem(E.dp.ct_dgram_fd, &u, &uv, BPF_NOEXIST) == 0);
+	/* the host's segment and datagram, which the out default would pass */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:51000 ack len 100"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5353 198.51.100.7:51001 len 100"), D, PW_R_DROP_REVOKED, 0);
+	/* the peer's: no reply of a flow, the in default drops them */
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:51000 192.0.2.2:8443 ack len 100"), D, PW_R_DROP_DEFAULT, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:51001 192.0.2.2:5353 len 100"), D, PW_R_DROP_DEFAULT, 0);
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.ct_created + st.ct_dgram_created, 0);	/* nothing opened */
+	struct pw_ct_val v;
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_fd, &t, &v) == 0);
+	CHECK(v.flags == (PW_CT_REVOKED | PW_CT_REPLIED) && v.dir == PW_DIR_IN);	/* unchanged */
+	/* a flow on a port still allowed is untouched */
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:51002 192.0.2.2:443 ack len 100"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:443 198.51.100.7:51002 ack len 100"), P, PW_R_ALLOW_RULE, 1);
+	/* the datagram's mark timed out (120 s): the host's next datagram is
+	 * a new flow of its own, by the out default */
+	REQUIRE(age_table(E.dp.ct_dgram_fd, 121) == 1);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5353 198.51.100.7:51001 len 100"), P, PW_R_ALLOW_DEFAULT, 0);
+	REQUIRE(bpf_map_lookup_elem(E.dp.ct_dgram_fd, &u, &v) == 0);
+	CHECK(v.flags == 0 && v.dir == PW_DIR_OUT);
+	down();
+}
+
 /* ---- policy semantics in the kernel ------------------------------------ */
 
 /* ---- the host's own ICMP errors (egress "related") ------------------------ */

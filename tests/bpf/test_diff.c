@@ -2798,6 +2798,10 @@ static void print_coverage(void)
 static void check_coverage(void)
 {
 	for (int k = 0; k < PW_R_COUNT; k++) {
+		/* revoked: only through a mark a reload writes (userspace),
+		 * never made by packets; test_datapath covers it */
+		if (k == PW_R_DROP_REVOKED)
+			continue;
 		CHECK(R.expected[PW_DIR_IN][k] > 0);
 		CHECK(R.expected[PW_DIR_OUT][k] > 0);
 	}

@@ -39,6 +39,12 @@ chosen source port (an unprivileged user borrowing a listener's port, a
         line -> ok (an answer) / timeout / closed
   pwpeer.py utalk ADDR PORT LPORT FLAG TIMEOUT_S   the same over a connected
         UDP socket to an echo server (3 datagrams after FLAG) -> ok / timeout
+  pwpeer.py dserve tcp|udp PORT DIR SECS         one session, the server's
+        end: TCP accepts one connection (the listener stays open), UDP takes
+        the first datagram's sender; prints "open", then as duplex below
+  pwpeer.py dconnect tcp|udp ADDR PORT DIR SECS  one session, the client's
+        end: prints "open", then for SECS appends what arrives to DIR/got and
+        sends the content of DIR/say each time it changes -> closed / done
   pwpeer.py uecho ADDR PORT SECS                   a UDP echo server bound to
         ADDR (its answers come from ADDR), for SECS
   pwpeer.py byname NAME PORT TIMEOUT_S             resolve NAME (IPv4, the
@@ -355,6 +361,64 @@ def cmd_dnsspoof(src, dst, dport, txid, name, addr):
     return "sent"
 
 
+def duplex(s, d, secs):
+    """Append what s receives to d/got; send d/say whenever it changes."""
+    said = None
+    end = time.time() + secs
+    with open(os.path.join(d, "got"), "ab", buffering=0) as got:
+        while time.time() < end:
+            try:
+                with open(os.path.join(d, "say"), "rb") as f:
+                    say = f.read()
+            except FileNotFoundError:
+                say = None
+            if say and say != said:
+                s.send(say)
+                said = say
+            r, _, _ = select.select([s], [], [], 0.05)
+            if not r:
+                continue
+            try:
+                data = s.recv(65536)
+            except OSError:
+                return "closed"
+            if not data:
+                return "closed"
+            got.write(data)
+    return "done"
+
+
+def cmd_dserve(proto, port, d, secs):
+    if proto == "tcp":
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("", port))
+        ls.listen(4)
+        ls.settimeout(secs)
+        s, _ = ls.accept()
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("", port))
+        r, _, _ = select.select([s], [], [], secs)
+        if not r:
+            return "timeout"
+        data, peer = s.recvfrom(65536)
+        with open(os.path.join(d, "got"), "ab") as got:
+            got.write(data)
+        s.connect(peer)
+    print("open", flush=True)
+    return duplex(s, d, secs)
+
+
+def cmd_dconnect(proto, addr, port, d, secs):
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(family(addr), kind)
+    s.settimeout(3)
+    s.connect((addr, port))
+    print("open", flush=True)
+    return duplex(s, d, secs)
+
+
 def main(a):
     try:
         if a[0] == "connect":
@@ -380,6 +444,10 @@ def main(a):
         if a[0] in ("talk", "utalk"):
             fn = cmd_talk if a[0] == "talk" else cmd_utalk
             return fn(a[1], int(a[2]), int(a[3]), a[4], float(a[5]))
+        if a[0] == "dserve":
+            return cmd_dserve(a[1], int(a[2]), a[3], float(a[4]))
+        if a[0] == "dconnect":
+            return cmd_dconnect(a[1], a[2], int(a[3]), a[4], float(a[5]))
         if a[0] == "uecho":
             return cmd_uecho(a[1], int(a[2]), float(a[3]))
         if a[0] == "byname":

@@ -363,6 +363,7 @@ static void print_notes(const struct pw_apply_result *r)
 			"tables); they go on until they time out or the next reload\n");
 	if (r->ended > 0)
 		printf("ended %d tracked flow%s the new policy no longer allows\n", r->ended, r->ended == 1 ? "" : "s");
+	pw_print_revoked("reload", "new", &r->revoked, r->revoke_tcp_rc);
 	if (r->adopted < 0)
 		fprintf(stderr, "portwall apply: reading the open connections failed: %s (replies of "
 			"connections opened before now may be dropped)\n", strerror(-r->adopted));

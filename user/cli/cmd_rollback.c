@@ -35,6 +35,7 @@ static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
 	if (r.ended < 0)
 		fprintf(stderr, "portwall rollback: ending the flows the restored policy refuses failed: %s\n",
 			strerror(-r.ended));
+	pw_print_revoked("rollback", "restored", &r.revoked, r.revoke_tcp_rc);
 	return 0;
 }
 

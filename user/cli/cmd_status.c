@@ -182,6 +182,11 @@ static void json_conntrack(const struct pw_status *s)
 	json_ct_table("tcp", &s->ct[PW_CT_TABLE_TCP]);
 	json_ct_table("datagram", &s->ct[PW_CT_TABLE_DGRAM]);
 	json_ct_table("peer_started", &s->ct[PW_CT_TABLE_IN]);
+	const struct pw_meta *m = &s->a->meta;
+	/* revoked means closed: the established flows of services the switch
+	 * to this generation revoked, ended (and all since the first apply) */
+	printf("\"revoked\":{\"generation\":%u,\"ended\":%llu,\"ended_total\":%llu},", m->cur.generation,
+	       (unsigned long long)m->ct_revoked, (unsigned long long)(m->ct_revoked_tcp + m->ct_revoked_dgram));
 	printf("\"inbound_fin_rst_ignored\":%llu}", (unsigned long long)s->gs.ct_ignored);
 }
 
@@ -423,6 +428,9 @@ static void text_rest(const struct pw_status *s)
 	text_ct_table("other flows the host opened (UDP, ICMP echo, ...)", &s->ct[PW_CT_TABLE_DGRAM]);
 	text_ct_table("flows peers started", &s->ct[PW_CT_TABLE_IN]);
 	printf("  inbound FIN/RST that changed no state: %llu\n", (unsigned long long)s->gs.ct_ignored);
+	printf("  established flows of revoked services ended: %llu by the switch to generation %u (%llu since "
+	       "the first apply)\n", (unsigned long long)s->a->meta.ct_revoked, s->a->meta.cur.generation,
+	       (unsigned long long)(s->a->meta.ct_revoked_tcp + s->a->meta.ct_revoked_dgram));
 	text_dns(s);
 	printf("fragments: %llu first fragments remembered, %llu over their peer's share (not remembered)\n",
 	       (unsigned long long)s->gs.frags_tracked, (unsigned long long)s->gs.frags_over_share);

@@ -185,7 +185,8 @@ static void wait_second(struct top *t)
 
 static uint64_t dpackets(const struct pw_counter *now, const struct pw_counter *before)
 {
-	return now->packets - before->packets;
+	/* lower: `counters --reset` zeroed it since; the count is all new */
+	return now->packets >= before->packets ? now->packets - before->packets : now->packets;
 }
 
 /* The policy, packets passed and dropped, drops by reason. */

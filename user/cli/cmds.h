@@ -29,6 +29,8 @@ int cmd_log(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_conntrack(int argc, char **argv);
+int cmd_counters(int argc, char **argv);
 
 /* Parse apply's options (and run's, when run). 0, 1 after --help, -1. */
 int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run);
@@ -39,6 +41,11 @@ int pw_apply(struct pw_apply_opts o);
  * and return -1 (nothing to free). d collects warnings either way. */
 int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *c,
 		   struct pw_diag *d);
+
+/* "WHAT: N established flows of revoked services ended (tcp 8443 x3); they
+ * are not carried into the WHICH policy" when any (tcp_rc: reading the
+ * TCP connections failed, said on stderr). */
+void pw_print_revoked(const char *what, const char *which, const struct pw_revoke *r, int tcp_rc);
 
 /* Display forms of a rule's fields. */
 const char *pw_dir_name(uint8_t dirs);

@@ -1,5 +1,6 @@
 /* common.c - what the subcommands share: loading a policy, display names. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cmds.h"
 
@@ -51,4 +52,19 @@ void pw_rule_proto_str(const struct pw_rule *r, char *buf, size_t size)
 		snprintf(buf, size, "proto %s", pw_proto_name(r->ip_proto));
 	else
 		snprintf(buf, size, "proto %u", r->ip_proto);
+}
+
+void pw_print_revoked(const char *what, const char *which, const struct pw_revoke *r, int tcp_rc)
+{
+	char svc[256];
+
+	if (tcp_rc)
+		fprintf(stderr, "portwall %s: reading the TCP connections peers made failed: %s (those of a "
+			"revoked service may go on; `portwall conntrack` lists the tracked flows)\n", what,
+			strerror(-tcp_rc));
+	if (!r->total)
+		return;
+	pw_revoke_format(r, svc, sizeof(svc));
+	printf("%s: %d established flow%s of revoked services ended (%s); they are not carried into the %s "
+	       "policy\n", what, r->total, r->total == 1 ? "" : "s", svc, which);
 }

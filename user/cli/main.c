@@ -19,6 +19,8 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
 	{ "audit", cmd_audit, "the host against a policy: unallowed listeners, idle rules, default-out flows" },
 	{ "run", cmd_run, "the foreground agent: apply, reload on SIGHUP or file change, log drops" },
+	{ "conntrack", cmd_conntrack, "the flows the datapath tracks: addresses, ports, origin, state, timers" },
+	{ "counters", cmd_counters, "--reset [RULE...]: rule counters of the policy in force from zero" },
 	{ "top", cmd_top, "rates every second: rules, dropped ports and sources (q quits)" },
 	{ "log", cmd_log, "drop events, one line each (--follow, --json)" },
 	{ "reload", cmd_reload, "apply the policy file in force again (after editing it)" },

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #define TCP_ESTABLISHED 1
+#define TCP_CLOSE_WAIT 8
 #define TCP_LISTEN 10
 
 struct sock_ent {
@@ -125,24 +126,73 @@ static void sock_key(const struct sock_ent *e, struct pw_ct_key *key)
 	key->rport_be = htons(e->rport);
 }
 
-int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused, int by[PW_CT_TABLE_COUNT])
+/* The sockets of the caller's namespace: TCP (ntables 2) or TCP and UDP (4). */
+static int read_sockets(size_t ntables, struct sock_ent **v, size_t *n)
 {
 	static const struct { const char *path; uint8_t fam, proto; } tables[] = {
 		{ "/proc/self/net/tcp", PW_FAM_V4, 6 }, { "/proc/self/net/tcp6", PW_FAM_V6, 6 },
 		{ "/proc/self/net/udp", PW_FAM_V4, 17 }, { "/proc/self/net/udp6", PW_FAM_V6, 17 },
 	};
-	struct sock_ent *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0, adopted = 0;
+	size_t cap = 0;
+	int rc = 0;
+
+	*v = NULL;
+	*n = 0;
+	for (size_t t = 0; t < ntables && rc == 0; t++)
+		rc = read_table(tables[t].path, tables[t].fam, tables[t].proto, v, n, &cap);
+	if (rc) {
+		free(*v);
+		*v = NULL;
+	}
+	return rc;
+}
+
+int pw_peer_tcp_flows(struct pw_ct_key **keys, size_t *nk)
+{
+	struct sock_ent *v;
+	size_t n, nl;
+	int rc = read_sockets(2, &v, &n);
+
+	*keys = NULL;
+	*nk = 0;
+	if (rc)
+		return rc;
+	uint32_t *l = listeners(v, n, &nl);
+	*keys = malloc((n ? n : 1) * sizeof(**keys));
+	if (!l || !*keys) {
+		free(l);
+		free(v);
+		free(*keys);
+		*keys = NULL;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t me = (uint32_t)v[i].proto << 16 | v[i].lport;
+		/* a connection a peer made to one of our listeners, still open
+		 * both ways or half-closed by the peer */
+		if ((v[i].state != TCP_ESTABLISHED && v[i].state != TCP_CLOSE_WAIT) || !v[i].rport ||
+		    !bsearch(&me, l, nl, sizeof(*l), cmp_u32))
+			continue;
+		sock_key(&v[i], &(*keys)[*nk]);
+		if (!loopback(&(*keys)[*nk]))
+			(*nk)++;
+	}
+	free(l);
+	free(v);
+	return 0;
+}
+
+int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused, int by[PW_CT_TABLE_COUNT])
+{
+	struct sock_ent *v;
+	size_t n;
+	int adopted = 0;
 
 	*refused = 0;
 	memset(by, 0, PW_CT_TABLE_COUNT * sizeof(*by));
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && rc == 0; t++)
-		rc = read_table(tables[t].path, tables[t].fam, tables[t].proto, &v, &n, &cap);
-	if (rc) {
-		free(v);
+	int rc = read_sockets(4, &v, &n);
+	if (rc)
 		return rc;
-	}
 	size_t nl;
 	uint32_t *l = listeners(v, n, &nl);
 	if (!l) {

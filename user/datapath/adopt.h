@@ -11,4 +11,9 @@
  * many were adopted, or -errno. */
 int pw_adopt_sockets(struct pw_dp *dp, const struct pw_compiled *c, int *refused, int by[PW_CT_TABLE_COUNT]);
 
+/* The TCP connections peers made to the caller's namespace's listeners,
+ * established or half-closed by the peer (loopback left out), as flow keys
+ * (*keys malloc'd: free it). 0 or -errno. */
+int pw_peer_tcp_flows(struct pw_ct_key **keys, size_t *n);
+
 #endif

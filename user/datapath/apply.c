@@ -432,7 +432,12 @@ static void carry_or_adopt(struct tx *t)
 	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
 	/* answers learned into the old half while the new one was written */
 	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
-	r->ended = pw_dp_flush_ct(&t->dp, t->half, by);
+	r->ended = pw_dp_flush_ct(&t->dp, t->half, by, &r->revoked);
+	/* in the netns (open_or_load entered it): its peers' TCP connections */
+	r->revoke_tcp_rc = pw_dp_revoke_tcp(&t->dp, t->half, &r->revoked);
+	t->m.ct_revoked = (uint64_t)r->revoked.total;
+	t->m.ct_revoked_tcp += (uint64_t)r->revoked.tcp;
+	t->m.ct_revoked_dgram += (uint64_t)r->revoked.dgram;
 	t->m.ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
 	t->m.ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
 	t->m.ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];

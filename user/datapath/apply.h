@@ -9,6 +9,7 @@
 
 #include "lib/diag.h"
 #include "datapath/attach.h"
+#include "datapath/loader.h"
 #include "datapath/resolve.h"
 #include "portwall.h"
 
@@ -73,6 +74,8 @@ struct pw_apply_result {
 	bool capacity_ignored;	/* --ct-capacity on a reload */
 	int carry_rc;		/* carrying rule counters: 0 or -errno */
 	int ended;		/* tracked flows the new policy forbids, ended */
+	struct pw_revoke revoked;	/* established flows of revoked services, ended */
+	int revoke_tcp_rc;	/* 0, or -errno: the TCP connections were not read */
 	int adopted;		/* open connections adopted, or -errno */
 	int not_adopted;	/* open connections the policy does not let out */
 	bool watchdog_failed;	/* --confirm's watchdog did not start */

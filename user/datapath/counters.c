@@ -22,6 +22,7 @@ const char *const pw_reason_names[PW_R_COUNT] = {
 	[PW_R_DROP_DENY] = "deny-rule",
 	[PW_R_DROP_MALFORMED] = "malformed",
 	[PW_R_DROP_FRAGMENT] = "fragment",
+	[PW_R_DROP_REVOKED] = "revoked",
 };
 
 /* Sum a per-CPU array entry of `words` u64 values. */
@@ -208,6 +209,7 @@ static void carry_rule(struct carry *k, uint32_t i, uint32_t j)
 			t.bytes += v->bytes;
 		}
 		k->ni[j].carry[dir] = t;
+		k->ni[j].reset[dir] = k->oi[i].reset[dir];
 	}
 }
 

@@ -67,10 +67,51 @@ static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie,
 	return action == PW_PASS;
 }
 
-/* Delete the flows of one table that half `half` (slots m, trie) forbids. */
-static int flush_table(int fd, const struct pw_dp_slots *m, uint32_t half, int trie, uint32_t origin)
+bool pw_dp_half_allows(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+		       uint32_t origin)
 {
+	return kernel_allowed(m, half, trie, k, origin);
+}
+
+/* Who a flow of table t with value v was started by, for its judgement:
+ * a revoked flow's mark (in pw_ct, pw_ct_dgram) is judged by the in rules. */
+static uint32_t origin_of(int t, const struct pw_ct_val *v)
+{
+	return t == PW_CT_TABLE_IN || (v->flags & PW_CT_REVOKED) ? PW_DIR_IN : PW_DIR_OUT;
+}
+
+/* A flow of pw_ct_in the policy no longer lets in, live at `now`: its
+ * service was revoked. It is ended both ways: a mark in pw_ct_dgram (the
+ * table the host's packets of it look in) drops them and opens no flow of
+ * the host's; the peer's packets are the in rules' to drop. */
+static void revoke_dgram(struct pw_dp *dp, const struct pw_config *cfg, const struct pw_ct_key *k,
+			 const struct pw_ct_val *v, uint64_t now, struct pw_revoke *rev)
+{
+	uint64_t life = (uint64_t)(k->proto == 17 ? cfg->ct_udp : cfg->ct_other) * 1000000000ull;
+	struct pw_ct_val mark = { .last_ns = now, .flags = PW_CT_REVOKED, .dir = PW_DIR_IN };
+
+	if (!rev || k->kind != PW_CT_FLOW || now - v->last_ns > life)
+		return;	/* echo requests: their replies are judged as ICMP; timed out: not established */
+	if (bpf_map_update_elem(pw_dp_ct_fd(dp, PW_CT_TABLE_DGRAM), k, &mark, BPF_ANY) == 0)
+		pw_revoke_add(rev, k->proto, ntohs(k->lport_be));
+}
+
+struct flush_ctx {
+	struct pw_dp *dp;
+	const struct pw_dp_slots *m;
+	uint32_t half;
+	int trie;
+	struct pw_config cfg;	/* of half */
+	uint64_t now;
+	struct pw_revoke *rev;
+};
+
+/* Delete the flows of table t that half x->half (slots, trie) forbids. */
+static int flush_table(const struct flush_ctx *x, int t)
+{
+	int fd = pw_dp_ct_fd(x->dp, t);
 	struct pw_ct_key k, next, *gone = NULL;
+	struct pw_ct_val v, *vals = NULL;
 	size_t ngone = 0, cap = 0, seen = 0, bound;
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
@@ -84,41 +125,59 @@ static int flush_table(int fd, const struct pw_dp_slots *m, uint32_t half, int t
 	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (kernel_allowed(m, half, trie, &k, origin))
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		/* a flow goes when the policy refuses it; a revoked flow's mark
+		 * when the policy allows the service again */
+		bool mark = t != PW_CT_TABLE_IN && (v.flags & PW_CT_REVOKED);
+		if (kernel_allowed(x->m, x->half, x->trie, &k, origin_of(t, &v)) != mark)
 			continue;
 		if (ngone == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			struct pw_ct_key *g = realloc(gone, nc * sizeof(*g));
-			if (!g)
+			struct pw_ct_val *gv = g ? realloc(vals, nc * sizeof(*gv)) : NULL;
+			if (g)
+				gone = g;
+			if (!gv)
 				break;
-			gone = g;
+			vals = gv;
 			cap = nc;
 		}
+		vals[ngone] = v;
 		gone[ngone++] = k;
 	}
 	for (size_t i = 0; i < ngone; i++)
-		if (bpf_map_delete_elem(fd, &gone[i]) == 0)
+		if (bpf_map_delete_elem(fd, &gone[i]) == 0) {
 			removed++;
+			if (t == PW_CT_TABLE_IN)
+				revoke_dgram(x->dp, &x->cfg, &gone[i], &vals[i], x->now, x->rev);
+		}
 	free(gone);
+	free(vals);
 	return removed;
 }
 
-int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT])
+int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT], struct pw_revoke *rev)
 {
 	struct pw_dp_slots m;
+	struct pw_state st;
 	int total = 0, trie = pw_dp_half_trie(dp, half);
 
 	/* judged by the kernel's own tables: a rollback has no compiled
 	 * policy, and learned addresses live only in the trie */
-	if (trie < 0 || pw_dp_map_slots(dp, &m)) {
+	if (trie < 0 || pw_dp_read_state(dp, &st) || pw_dp_map_slots(dp, &m)) {
 		if (trie >= 0)
 			close(trie);
 		return -1;
 	}
-	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {
+	struct flush_ctx x = { .dp = dp, .m = &m, .half = half, .trie = trie, .cfg = st.cfg[half & 1],
+			       .now = pw_mono_ns(), .rev = rev };
+	/* the in table first: the marks of its revoked flows go into
+	 * pw_ct_dgram, whose walk then keeps them */
+	for (int t = PW_CT_TABLE_COUNT - 1; t >= 0; t--) {
 		/* flows the host opened (TCP, the rest) by the out rules, flows
-		 * peers started by the in rules */
-		int n = flush_table(pw_dp_ct_fd(dp, t), &m, half, trie, t == PW_CT_TABLE_IN ? PW_DIR_IN : PW_DIR_OUT);
+		 * peers started (and revoked flows' marks) by the in rules */
+		int n = flush_table(&x, t);
 		if (removed)
 			removed[t] = n;
 		total += n;
@@ -145,8 +204,11 @@ int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
 		size_t seen = 0, bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries :
 					 3u << 24;
 		while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
+			struct pw_ct_val v;
 			k = next;
 			prev = &k;
+			if (bpf_map_lookup_elem(fd, &k, &v) || (v.flags & PW_CT_REVOKED))
+				continue;	/* gone, or a revoked peer flow's mark: no flow of the host's */
 			if (*n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
 				struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));

@@ -123,6 +123,16 @@ int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, 
  * fingerprint of a rule of `from` takes that rule's total as its carry. */
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
 int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
+
+/* ---- reset.c: `portwall counters --reset` ---- */
+
+/* Reset rules ids[0..n) (every rule 0..nrules when n is 0) of the half in
+ * force to zero as status shows them: the counts so far move from carry
+ * to the rule's reset offset, the per-CPU counters the datapath writes are
+ * not touched (no count in flight is lost). 0 or -errno. */
+int pw_dp_counters_reset(struct pw_dp *dp, const uint32_t *ids, size_t n, uint32_t nrules);
+/* The rule's reset offset in the half in force: what the metrics add. */
+int pw_dp_rule_reset(const struct pw_dp *dp, uint32_t rule, uint32_t dir, struct pw_counter *out);
 int pw_dp_stats(const struct pw_dp *dp, struct pw_stats *out);
 
 /* ---- testrun.c: packets through the programs (BPF_PROG_TEST_RUN) ---- */
@@ -153,20 +163,70 @@ int pw_dp_judge(const struct pw_dp *dp, uint32_t nrules, uint32_t dir, const uin
 int pw_dp_judge_link(const struct pw_dp *dp, uint32_t nrules, uint8_t link, uint32_t dir, const uint8_t *frame,
 		     size_t len, struct pw_dp_result *r);
 
+/* ---- ct_list.c: the tracked flows, for `portwall conntrack` ---- */
+
+struct pw_ct_row {
+	struct pw_ct_key k;
+	struct pw_ct_val v;
+	uint8_t table;		/* enum pw_ct_table */
+	uint64_t age_ns;	/* since its last refresh */
+	uint64_t timeout_ns;	/* of its state: it expires when age_ns passes it */
+};
+/* Every entry of pw_ct, pw_ct_dgram and pw_ct_in, in that order (each in
+ * map order), with the timeouts of the half in force; *rows malloc'd
+ * (free it). 0 or -errno. */
+int pw_dp_ct_list(const struct pw_dp *dp, struct pw_ct_row **rows, size_t *n);
+/* "established", "syn-sent", "fin-sent", "reset" (TCP), "replied",
+ * "unreplied" (the host's other flows), "seen" (a peer's), "revoked". */
+const char *pw_ct_row_state(const struct pw_ct_row *r);
+/* Who started the flow: PW_DIR_OUT the host, PW_DIR_IN a peer (pw_ct_in,
+ * and the marks of revoked flows). */
+uint32_t pw_ct_row_origin(const struct pw_ct_row *r);
+
 /* ---- ct_flush.c: conntrack after a reload or a rollback ---- */
+
+/* The established flows of revoked services a reload or rollback ended:
+ * how many, and how many of each service (protocol, local port), the
+ * first PW_REVOKE_SERVICES of them (revoke.c). */
+#define PW_REVOKE_SERVICES 8
+struct pw_revoke {
+	int total;
+	int tcp, dgram;		/* of total: marks written into pw_ct, pw_ct_dgram */
+	int nsvc;
+	struct {
+		uint8_t proto;
+		uint16_t port;
+		int n;
+	} svc[PW_REVOKE_SERVICES];
+};
+void pw_revoke_add(struct pw_revoke *r, uint8_t proto, uint16_t port);
+/* "tcp 8443 x3, udp 5353 x1" (and ", ..." past the services kept) */
+void pw_revoke_format(const struct pw_revoke *r, char *buf, size_t n);
 
 /* Delete the tracked flows half `half` does not allow (after a reload or
  * a rollback put it in force), from every table, judged by the kernel's
  * own slots and trie of that half. Returns how many were removed, or -1
  * when the tables cannot be read; removed[t], when not NULL, how many of
- * table t (enum pw_ct_table). */
-int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT]);
+ * table t (enum pw_ct_table). The live flows of pw_ct_in it removes are
+ * revoked services' flows: each is marked revoked in pw_ct_dgram (so that
+ * the host's packets of it drop too, and open no flow of the host's) and
+ * counted in *rev when rev is not NULL. */
+int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT], struct pw_revoke *rev);
+/* Half `half` (slots m, trie) lets the opening packet of k (by origin) pass. */
+bool pw_dp_half_allows(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
+		       uint32_t origin);
+/* The TCP connections peers made to the listeners of the caller's
+ * namespace that half `half` no longer lets in (a TCP flow a peer started
+ * has no entry: its packets are judged by the in rules each time) are
+ * marked revoked in pw_ct, so that the host's segments of them drop and
+ * open no flow; counted in *rev. 0 or -errno (the sockets not read). */
+int pw_dp_revoke_tcp(struct pw_dp *dp, uint32_t half, struct pw_revoke *rev);
 /* Does the policy allow the flow k (opened by `origin`: PW_DIR_OUT for
  * pw_ct and pw_ct_dgram, PW_DIR_IN for pw_ct_in) as its opening packet was
  * judged? */
 bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, uint32_t origin);
-/* The keys of the flows the host opened (pw_ct, then pw_ct_dgram), as a
- * walk of each finds them; *keys is malloc'd (free it). 0 or -ENOMEM. */
+/* The keys of the flows the host opened (pw_ct, then pw_ct_dgram; the
+ * marks of revoked flows left out), as a walk of each finds them; *keys is malloc'd (free it). 0 or -ENOMEM. */
 int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n);
 /* by_rule[i]: the half in force decides the opening packet of flow keys[i]
  * (one the host opened) by a rule, not its default, as the kernel judges

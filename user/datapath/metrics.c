@@ -70,12 +70,13 @@ static void rule_counters(FILE *f, const struct pw_status *s)
 			char loc[300];
 			snprintf(loc, sizeof(loc), "%s:%d", r ? r->file : "default", r ? r->line : 0);
 			for (uint32_t dir = 0; dir < PW_DIR_COUNT; dir++) {
-				const struct pw_counter *c = &s->n.rule[id][dir];
+				const struct pw_counter *c = &s->n.rule[id][dir], *z = &s->n.reset[id][dir];
 				fprintf(f, "%s{rule=\"%u\",direction=\"%s\",location=", name, id, dir ? "out" : "in");
 				label(f, r ? loc : "default");
 				fprintf(f, ",comment=");
 				label(f, r && r->comment ? r->comment : "");
-				fprintf(f, "} %llu\n", (unsigned long long)(w ? c->bytes : c->packets));
+				/* monotonic: what counters --reset took away is added back */
+				fprintf(f, "} %llu\n", (unsigned long long)(w ? c->bytes + z->bytes : c->packets + z->packets));
 			}
 		}
 	}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "datapath/attach.h"
 #include "datapath/rollback.h"
 #include "lib/diag.h"
 #include "policy/compile.h"
@@ -51,6 +52,23 @@ static void renew(struct pw_dp *dp, const struct pw_policy_rec *prev, uint32_t h
 	pw_diag_free(&d);
 }
 
+/* The peers' TCP connections the restored half no longer lets in end, as
+ * a reload ends them: read in the instance's namespace. */
+static void revoke_tcp(struct pw_dp *dp, struct pw_meta *m, uint32_t to, struct pw_rollback *r)
+{
+	char err[256];
+	int saved;
+
+	r->revoke_tcp_rc = pw_netns_enter(m->netns, &saved, err, sizeof(err));
+	if (r->revoke_tcp_rc == 0) {
+		r->revoke_tcp_rc = pw_dp_revoke_tcp(dp, to, &r->revoked);
+		pw_netns_leave(saved);
+	}
+	m->ct_revoked = (uint64_t)r->revoked.total;
+	m->ct_revoked_tcp += (uint64_t)r->revoked.tcp;
+	m->ct_revoked_dgram += (uint64_t)r->revoked.dgram;
+}
+
 int pw_dp_rollback(struct pw_dp *dp, struct pw_meta *m, struct pw_rollback *r, char *err, size_t n)
 {
 	struct pw_state st;
@@ -74,9 +92,10 @@ int pw_dp_rollback(struct pw_dp *dp, struct pw_meta *m, struct pw_rollback *r, c
 	/* the flows the policy we leave let out, that the restored one does
 	 * not: ended, as a reload ends them */
 	int by[PW_CT_TABLE_COUNT] = { 0 };
-	r->ended = pw_dp_flush_ct(dp, to, by);
+	r->ended = pw_dp_flush_ct(dp, to, by, &r->revoked);
 	if (r->ended < 0)
 		r->ended = errno ? -errno : -EIO;
+	revoke_tcp(dp, m, to, r);
 	m->ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
 	m->ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
 	m->ct_in_flushed += (uint64_t)by[PW_CT_TABLE_IN];

@@ -15,6 +15,8 @@ struct pw_rollback {
 	char not_renewed[320];	/* else why not */
 	bool carry_failed;	/* the rule counters restart at 0 */
 	int ended;		/* flows the restored policy refuses, ended; -errno */
+	struct pw_revoke revoked;	/* established flows of revoked services, ended */
+	int revoke_tcp_rc;	/* 0, or -errno: the TCP connections were not read */
 };
 
 /* Put the half not in force back in force and swap meta's records. The

@@ -29,8 +29,9 @@ int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	memset(n, 0, sizeof(*n));
 	n->nrules = pw_applied_nrules(a);
 	n->rule = calloc((size_t)n->nrules + 1, sizeof(*n->rule));
+	n->reset = calloc((size_t)n->nrules + 1, sizeof(*n->reset));
 	n->top = calloc((size_t)maxtop, sizeof(*n->top));
-	int rc = n->rule && n->top ? pw_dp_reason_counts(dp, n->reason) : -ENOMEM;
+	int rc = n->rule && n->reset && n->top ? pw_dp_reason_counts(dp, n->reason) : -ENOMEM;
 	if (rc) {
 		pw_counts_free(n);
 		return rc;
@@ -41,16 +42,20 @@ int pw_counts_read(const struct pw_dp *dp, const struct pw_applied *a, int maxto
 	if (n->ntop < 0)
 		n->ntop = 0;
 	for (uint32_t id = 0; id <= n->nrules; id++)
-		for (uint32_t dir = 0; dir < PW_DIR_COUNT; dir++)
+		for (uint32_t dir = 0; dir < PW_DIR_COUNT; dir++) {
 			pw_dp_rule_count(dp, id, dir, &n->rule[id][dir]);
+			pw_dp_rule_reset(dp, id, dir, &n->reset[id][dir]);
+		}
 	return 0;
 }
 
 void pw_counts_free(struct pw_counts *n)
 {
 	free(n->rule);
+	free(n->reset);
 	free(n->top);
 	n->rule = NULL;
+	n->reset = NULL;
 	n->top = NULL;
 	n->nrules = 0;
 	n->ntop = 0;
@@ -66,7 +71,8 @@ static int read_conntrack(const struct pw_dp *dp, struct pw_status *s)
 	const struct pw_meta *m = &s->a->meta;
 	const uint64_t created[] = { s->gs.ct_created, s->gs.ct_dgram_created, s->gs.ct_in_created };
 	const uint64_t removed[] = { s->gs.ct_removed, s->gs.ct_dgram_removed, s->gs.ct_in_removed };
-	const uint64_t adopted[] = { m->ct_adopted, m->ct_dgram_adopted, 0 };
+	/* revoked flows' marks come in as adopted flows do: written by userspace */
+	const uint64_t adopted[] = { m->ct_adopted + m->ct_revoked_tcp, m->ct_dgram_adopted + m->ct_revoked_dgram, 0 };
 	const uint64_t flushed[] = { m->ct_flushed, m->ct_dgram_flushed, m->ct_in_flushed };
 
 	for (int t = 0; t < PW_CT_TABLE_COUNT; t++) {

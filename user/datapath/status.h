@@ -16,6 +16,7 @@
 struct pw_counts {
 	struct pw_counter reason[PW_DIR_COUNT * PW_R_COUNT];	/* [dir * PW_R_COUNT + reason] */
 	struct pw_counter (*rule)[PW_DIR_COUNT];	/* [id][dir]: 0 the default, then 1..nrules */
+	struct pw_counter (*reset)[PW_DIR_COUNT];	/* [id][dir]: taken away by counters --reset */
 	uint32_t nrules;		/* pw_applied_nrules */
 	struct pw_port_drop *top;	/* the most dropped slots, most first */
 	int ntop;
