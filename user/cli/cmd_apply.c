@@ -405,9 +405,10 @@ static void print_failure(const struct pw_apply_result *r)
 		[PW_LEFT_PART] = "the policy is in force on the interfaces attached before",
 	};
 
-	if (r->diag_failed)
-		fprintf(stderr, "%s\nportwall apply: nothing was changed\n", r->diag.error);
-	else if (r->left == PW_LEFT_UNDONE || r->left == PW_LEFT_PART)
+	if (r->diag_failed) {
+		pw_diag_print_errors(&r->diag, stderr);
+		fprintf(stderr, "portwall apply: nothing was changed\n");
+	} else if (r->left == PW_LEFT_UNDONE || r->left == PW_LEFT_PART)
 		fprintf(stderr, "portwall apply: %s\nportwall apply: %s\n", r->err, left[r->left]);
 	else if (r->left != PW_LEFT_SAID)
 		fprintf(stderr, "portwall apply: %s; %s\n", r->err, left[r->left]);
