@@ -46,6 +46,22 @@ static void usage(FILE *f)
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
 }
 
+static void usage_run(FILE *f)
+{
+	fputs("usage: portwall run POLICY --iface IF[,IF...] [--metrics-file FILE] [--unload-on-exit]\n"
+	      "                    [apply's options]\n"
+	      "  The foreground agent (for systemd): apply POLICY as `portwall apply` does,\n"
+	      "  print every drop event as a line, reload on SIGHUP and when the policy file\n"
+	      "  (or a file it includes) is saved, ask the resolvers about its host names;\n"
+	      "  on SIGTERM exit leaving enforcement in place.\n"
+	      "  --metrics-file FILE     write Prometheus text-format metrics to FILE every\n"
+	      "                          5 seconds (atomically: a new file renamed over it)\n"
+	      "  --unload-on-exit        detach and remove everything on SIGTERM\n"
+	      "  --iface, --mode, --xdp-mode, --netns, --pin-root, --force, --confirm,\n"
+	      "  --ct-capacity, --ct-timeout, --event-rate, --name-addresses,\n"
+	      "  --resolve-timeout: as for apply (portwall apply --help)\n", f);
+}
+
 static int num_arg(const char *s, unsigned long min, unsigned long max, uint32_t *out)
 {
 	unsigned long v;
@@ -171,7 +187,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	switch (c) {
 	case 'i': o->ifaces = optarg; return 0;
 	case 'm': case 'x': return mode_arg(c, optarg, o);
-	case 'c': case 'C': case 'E': return number_opt("apply", c, optarg, o);
+	case 'c': case 'C': case 'E': return number_opt(run ? "run" : "apply", c, optarg, o);
 	case 'T': return timeouts_arg(optarg, o);
 	case 'R': return resolve_arg(run ? "run" : "apply", optarg, o);
 	case 'A': return name_addresses_arg(run ? "run" : "apply", optarg, o);
@@ -179,7 +195,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'p': o->root = optarg; return 0;
 	case 'f': o->force = true; return 0;
 	case 'v': o->verbose = true; return 0;
-	case 'h': usage(stdout); return 1;
+	case 'h': (run ? usage_run : usage)(stdout); return 1;
 	case 'M': case 'u':
 		if (!run) {
 			fprintf(stderr, "portwall apply: %s goes with run\n", c == 'M' ? "--metrics-file" : "--unload-on-exit");
@@ -191,7 +207,8 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 			o->unload_on_exit = true;
 		return 0;
 	default:
-		fprintf(stderr, "portwall apply: unknown option or missing value \"%s\"\n", argv[optind - 1]);
+		fprintf(stderr, "portwall %s: unknown option or missing value \"%s\"\n", run ? "run" : "apply",
+			argv[optind - 1]);
 		return -1;
 	}
 }
@@ -236,11 +253,11 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		if ((rc = one_opt(c, argv, o, run)))
 			return rc;
 	if (argc - optind != 1) {
-		fprintf(stderr, "portwall apply: give one policy file\n");
+		fprintf(stderr, "portwall %s: give one policy file\n", run ? "run" : "apply");
 		return -1;
 	}
 	o->policy = argv[optind];
-	return pin_root_ok("apply", o->root);
+	return pin_root_ok(run ? "run" : "apply", o->root);
 }
 
 int cmd_apply(int argc, char **argv)
