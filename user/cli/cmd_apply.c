@@ -30,7 +30,9 @@ static void usage(FILE *f)
 	      "  --mode       overrides the policy's mode statement\n"
 	      "  --xdp-mode   auto (native, else generic), native or generic\n"
 	      "  --netns      interfaces are in network namespace NAME (/run/netns)\n"
-	      "  --force      replace another tool's XDP program on the interface\n"
+	      "  --force      replace another tool's XDP program on the interface; and apply\n"
+	      "               over SSH a policy that would cut the session off (refused\n"
+	      "               otherwise: the message says the rule to add)\n"
 	      "  --ct-capacity N        tracked TCP flows (first apply; default 262144;\n"
 	      "                         the host's other flows get N/2, peers' N/4)\n"
 	      "  --ct-timeout NAME=S,.. tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag;\n"
@@ -280,7 +282,8 @@ int cmd_reload(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "pin-root", required_argument, NULL, 'p' }, { "confirm", required_argument, NULL, 'c' },
-		{ "netns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' }, { 0 },
+		{ "netns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, 'f' }, { 0 },
 	};
 	struct pw_apply_opts o = { .root = PW_PIN_ROOT, .mode = -1, .resolve_ms = -1 };
 	const char *want_netns = NULL;
@@ -296,11 +299,13 @@ int cmd_reload(int argc, char **argv)
 				return PW_EXIT_USAGE;
 			break;
 		case 'n': want_netns = optarg; break;
-		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n"
-				 "  Apply the policy file in force again (after editing it).\n");
+		case 'f': o.force = true; break;
+		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS] [--force]\n"
+				 "  Apply the policy file in force again (after editing it).\n"
+				 "  --force  even when it would cut off the SSH session it runs from\n");
 			return PW_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n");
+			fprintf(stderr, "usage: portwall reload [--pin-root DIR] [--confirm SECONDS] [--force]\n");
 			return PW_EXIT_USAGE;
 		}
 	}
@@ -363,7 +368,8 @@ static void print_notes(const struct pw_apply_result *r)
 	const struct pw_diag *d = &r->diag;
 
 	for (size_t i = 0; !r->diag_failed && i < d->nwarn; i++)
-		fprintf(stderr, "%s:%d: warning: %s\n", d->warn[i].file, d->warn[i].line, d->warn[i].msg);
+		if (!r->lockout || strncmp(d->warn[i].msg, "lockout:", 8) != 0)	/* the refusal says it */
+			fprintf(stderr, "%s:%d: warning: %s\n", d->warn[i].file, d->warn[i].line, d->warn[i].msg);
 	if (r->removed_unfinished)
 		fprintf(stderr, "portwall apply: note: removing the pins of a first apply that did not finish\n");
 	if (r->replaced_pending)
@@ -473,6 +479,10 @@ int pw_apply(struct pw_apply_opts o)
 		print_failure(&r);
 	else
 		print_success(&o, &r);
+	if (!rc && !o.confirm && !o.netns && getenv("SSH_CONNECTION"))
+		fprintf(stderr, "portwall apply: WARNING: applied over SSH without --confirm: if this policy "
+			"cuts your session off, nothing brings it back. Next time give --confirm 60 (then "
+			"`portwall confirm` once you are still in): it goes back by itself otherwise\n");
 	pw_apply_result_free(&r);
 	return rc ? PW_EXIT_FAIL : PW_EXIT_OK;
 }
