@@ -40,7 +40,7 @@ expect_eq "cut over SSH: nothing pinned" "$([ -e "$ROOT" ] && echo pinned || ech
 run SSH_CONNECTION="$SSH" nsenter --net=/run/netns/$NS "$PW" apply "$T/deny.policy" --iface d0 --pin-root "$ROOT"
 expect_eq "denied over SSH: refused, exit 1" "$RC" 1
 expect_match "denied over SSH: names the deny rule" "$OUT" \
-	"dropped by the deny rule at $T/deny\.policy:1; add \"allow in tcp port 22 from 198\.51\.100\.7\" before it"
+	"dropped by the deny rule at $T/deny\.policy:1; narrow that rule so that it leaves 198\.51\.100\.7 out \(a deny wins over every allow\)"
 
 run SSH_CONNECTION="$SSH" "$PW" check "$T/cut.policy"
 expect_eq "check over SSH: still only a warning, exit 0" "$RC" 0

@@ -84,6 +84,23 @@ TEST(failed_set_is_not_reported_again)
 		     "t.policy:1:27: error: expected an address, CIDR, @set or \"any\", got \"198.51.100.300\"\n");
 }
 
+/* An unknown set is reported where it is first named, not at every rule
+ * after (an include that could not be read would define many). */
+TEST(unknown_set_is_reported_once)
+{
+	CHECK(parse("include \"/nonexistent/pw-base.policy\"\n"
+		    "allow in tcp port 22 from @admins\n"
+		    "allow in tcp port 23 from @admins\n"
+		    "allow in tcp port 80 from @web\n"
+		    "allow out tcp port 443 to @web, @admins\n") != 0);
+	CHECK_EQ_STR(printed(),
+		     "t.policy:1:9: error: cannot read included file /nonexistent/pw-base.policy: No such file or "
+		     "directory\n"
+		     "t.policy:2:27: error: unknown set \"@admins\"; define it with \"set admins = ...\" before this "
+		     "line\n"
+		     "t.policy:4:27: error: unknown set \"@web\"; define it with \"set web = ...\" before this line\n");
+}
+
 /* A wrong line inside a statement that goes on: the statement is skipped
  * whole (its other lines are not read as statements) and the next one
  * parsed. */

@@ -363,8 +363,8 @@ int pw_ssh_cut(const struct pw_policy *pol, const struct pw_compiled *c, const c
 	if (v.rule != PW_RULE_DEFAULT) {
 		const struct pw_rule *r = &pol->rules[v.rule - 1];
 		snprintf(why, n, "lockout: your SSH session (tcp port %u from %s) would be dropped by the deny "
-			 "rule at %s:%d; add \"allow in tcp port %u from %s\" before it", sport, client, r->file,
-			 r->line, sport, client);
+			 "rule at %s:%d; narrow that rule so that it leaves %s out (a deny wins over every "
+			 "allow)", sport, client, r->file, r->line, client);
 		return 1;
 	}
 	snprintf(why, n, "lockout: no rule lets your SSH session in (tcp port %u from %s) and default in "

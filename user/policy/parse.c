@@ -32,6 +32,11 @@ struct stmt {
 	size_t text_len, text_cap;
 };
 
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
 struct parser {
 	struct pw_policy *pol;
 	struct pw_diag *d;
@@ -49,8 +54,8 @@ struct parser {
 	enum pw_file_check files;	/* StrictModes for every file read */
 	bool streams;		/* the root file may be a pipe (pw_parse_opts) */
 	bool oom;		/* out of memory: stop at once */
-	char **bad_sets;	/* sets whose definition failed: named once */
-	size_t nbad_sets, bad_sets_cap;
+	struct names bad_sets;	/* sets whose definition failed: reported once */
+	struct names unknown;	/* unknown sets reported already */
 };
 
 static const char *const dir_names[] = { "in", "out" };
@@ -447,30 +452,53 @@ static int push_prefix(struct parser *p, struct pfx_list *l, const struct pw_pre
 	return 0;
 }
 
-static bool set_failed(const struct parser *p, const char *name)
+static bool names_have(const struct names *l, const char *name)
 {
-	for (size_t i = 0; i < p->nbad_sets; i++)
-		if (strcmp(p->bad_sets[i], name) == 0)
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
 			return true;
 	return false;
 }
 
-/* A set that is not defined: one whose definition failed was named then
- * (-1, no second error); else the closest set defined, if one is close. */
+/* Add name to l; -1 in any case (for the error paths that remember). */
+static int names_add(struct parser *p, struct names *l, const char *name)
+{
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(char *)))
+		return oom(p);
+	l->v[l->n] = strdup(name);
+	if (!l->v[l->n])
+		return oom(p);
+	l->n++;
+	return -1;
+}
+
+static void names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* A set that is not defined is reported once: not when its definition
+ * failed (reported then), nor again where it is named later (-1, no
+ * error). The report guesses the closest set defined, if one is close. */
 static int unknown_set(struct parser *p, const struct tok *t)
 {
+	const char *name = t->s + 1;
 	struct pw_suggest sg;
-	if (set_failed(p, t->s + 1))
+
+	if (names_have(&p->bad_sets, name) || names_have(&p->unknown, name))
 		return -1;
-	pw_suggest_init(&sg, t->s + 1);
+	pw_suggest_init(&sg, name);
 	for (size_t i = 0; i < p->pol->nsets; i++)
 		pw_suggest_try(&sg, p->pol->sets[i].name);
-	for (size_t i = 0; i < p->nbad_sets; i++)
-		pw_suggest_try(&sg, p->bad_sets[i]);
+	for (size_t i = 0; i < p->bad_sets.n; i++)
+		pw_suggest_try(&sg, p->bad_sets.v[i]);
 	if (pw_suggest_best(&sg))
-		return err_at(p, t, "unknown set \"%s\"; did you mean \"@%s\"?", t->s, pw_suggest_best(&sg));
-	return err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" before this line",
-		      t->s, t->s + 1);
+		err_at(p, t, "unknown set \"%s\"; did you mean \"@%s\"?", t->s, pw_suggest_best(&sg));
+	else
+		err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" before this line", t->s, name);
+	return names_add(p, &p->unknown, name);
 }
 
 /* @NAME: the prefixes and names of a set defined before. */
@@ -733,15 +761,9 @@ static int st_set(struct parser *p, const struct stmt *st)
 		return 0;
 	const struct tok *nt = st->n >= 2 ? &st->t[1] : NULL;
 	if (p->oom || !nt || nt->type != T_WORD || !valid_set_name(nt->s) || find_set(p->pol, nt->s) ||
-	    set_failed(p, nt->s))
+	    names_have(&p->bad_sets, nt->s))
 		return -1;
-	if (grow((void **)&p->bad_sets, &p->bad_sets_cap, p->nbad_sets + 1, sizeof(char *)))
-		return oom(p);
-	p->bad_sets[p->nbad_sets] = strdup(nt->s);
-	if (!p->bad_sets[p->nbad_sets])
-		return oom(p);
-	p->nbad_sets++;
-	return -1;
+	return names_add(p, &p->bad_sets, nt->s);
 }
 
 /* One resolver: the address of a DNS server whose answers cross an
@@ -1548,9 +1570,8 @@ static void parser_done(struct parser *p)
 	for (size_t k = 0; k < p->nseen; k++)
 		free(p->seen[k]);
 	free(p->seen);
-	for (size_t k = 0; k < p->nbad_sets; k++)
-		free(p->bad_sets[k]);
-	free(p->bad_sets);
+	names_free(&p->bad_sets);
+	names_free(&p->unknown);
 }
 
 static void policy_init(struct pw_policy *pol)
