@@ -23,8 +23,8 @@ ip -n $NS link add d0 type veth peer name d1
 ip -n $NS link set d0 up && ip -n $NS link set d1 up
 chmod 755 "$T"
 pw() { nsenter --net=/run/netns/$NS "$PW" "$@"; }
-# run ENV-ASSIGNMENT CMD...: OUT (stderr and stdout), RC
-run() { OUT=$(env "$1" bash -c '"$@"' _ "${@:2}" 2>&1); RC=$?; }
+# run ENV-ARGS... CMD...: OUT (stderr and stdout), RC (as env(1) takes them)
+run() { OUT=$(env "$@" 2>&1); RC=$?; }
 
 printf 'default in drop\nallow in tcp port 443\n' > "$T/cut.policy"
 printf 'deny in tcp port 22 from 198.51.100.0/24\nallow in tcp port 22\n' > "$T/deny.policy"
@@ -71,7 +71,7 @@ run SSH_CONNECTION="$SSH" nsenter --net=/run/netns/$NS "$PW" reload --pin-root "
 expect_eq "reload --force --confirm over SSH: applied" "$RC" 0
 expect_eq "with --confirm: no warning" "$(grep -c 'WARNING' <<< "$OUT")" 0
 pw confirm --pin-root "$ROOT" > /dev/null
-run X=1 nsenter --net=/run/netns/$NS "$PW" reload --pin-root "$ROOT"
+run -u SSH_CONNECTION nsenter --net=/run/netns/$NS "$PW" reload --pin-root "$ROOT"
 expect_eq "not over SSH: applied" "$RC" 0
 expect_eq "not over SSH: no warning" "$(grep -c 'WARNING' <<< "$OUT")" 0
 
