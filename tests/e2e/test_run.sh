@@ -89,5 +89,13 @@ kill -TERM "$RUN"
 wait "$RUN"
 [ -e "$ROOT" ] && fail "run --unload-on-exit: pins removed" "$(ls "$ROOT")" || pass "run --unload-on-exit: pins removed"
 expect_eq "run --unload-on-exit: 8080 open again" "$(probe 192.0.2.2 8080 2000 1000)" ok
+# nothing of the unloaded pin root stays in /run/portwall (lock, agent, events)
+runfiles() { ls /run/portwall 2>/dev/null | grep -F "$(printf '%s' "$ROOT" | tr / _)." | tr '\n' ' '; }
+expect_eq "run --unload-on-exit: no lock files of the pin root left" "$(runfiles)" ""
+"$PW" apply "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > /dev/null 2>&1
+"$PW" log --pin-root "$ROOT" > /dev/null 2>&1
+expect_match "apply, log: their lock files exist" "$(runfiles)" 'events.*lock|lock.*events'
+"$PW" unload --pin-root "$ROOT" > /dev/null 2>&1
+expect_eq "unload: no lock files of the pin root left" "$(runfiles)" ""
 
 summary

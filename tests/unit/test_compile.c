@@ -415,7 +415,8 @@ TEST(warn_ssh_lockout)
 	REQUIRE(build("allow in tcp port 22\ndeny in tcp port 22 from 198.51.100.0/24\n") == 0);
 	REQUIRE(analyze() == 1);
 	CHECK_EQ_STR(diag.warn[0].msg, "lockout: your SSH session (tcp port 22 from 198.51.100.7) would "
-		     "be dropped by the deny rule at c.policy:2; allow it before applying");
+		     "be dropped by the deny rule at c.policy:2; narrow that rule so that it leaves 198.51.100.7 "
+		     "out (a deny wins over every allow)");
 	REQUIRE(build("allow in tcp port 2222 from 2001:db8::/32\n") == 0);
 	setenv("SSH_CONNECTION", "2001:db8::7 51000 2001:db8::2 2222", 1);
 	CHECK_EQ_INT(analyze(), 0);

@@ -352,7 +352,7 @@ struct err_case {
 
 static const struct err_case err_cases[] = {
 	{ "alow in tcp\n",
-	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, resolver, dns-users, allow or deny), got \"alow\"" },
+	  "t.policy:1:1: error: expected a statement (policy, include, default, mode, set, resolver, dns-users, allow or deny), got \"alow\"; did you mean \"allow\"?" },
 	{ "\n  , x\n",
 	  "t.policy:2:3: error: expected a statement (policy, include, default, mode, set, resolver, dns-users, allow or deny), got \",\"" },
 	{ "policy\n", "t.policy:1:7: error: expected a quoted name, as in policy \"Cisco Finesse\" at end of line" },

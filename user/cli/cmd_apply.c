@@ -30,7 +30,9 @@ static void usage(FILE *f)
 	      "  --mode       overrides the policy's mode statement\n"
 	      "  --xdp-mode   auto (native, else generic), native or generic\n"
 	      "  --netns      interfaces are in network namespace NAME (/run/netns)\n"
-	      "  --force      replace another tool's XDP program on the interface\n"
+	      "  --force      replace another tool's XDP program on the interface; and apply\n"
+	      "               over SSH a policy that would cut the session off (refused\n"
+	      "               otherwise: the message says the rule to add)\n"
 	      "  --ct-capacity N        tracked TCP flows (first apply; default 262144;\n"
 	      "                         the host's other flows get N/2, peers' N/4)\n"
 	      "  --ct-timeout NAME=S,.. tcp-syn, tcp-est, tcp-close, udp, icmp, other, frag;\n"
@@ -44,6 +46,22 @@ static void usage(FILE *f)
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
+}
+
+static void usage_run(FILE *f)
+{
+	fputs("usage: portwall run POLICY --iface IF[,IF...] [--metrics-file FILE] [--unload-on-exit]\n"
+	      "                    [apply's options]\n"
+	      "  The foreground agent (for systemd): apply POLICY as `portwall apply` does,\n"
+	      "  print every drop event as a line, reload on SIGHUP and when the policy file\n"
+	      "  (or a file it includes) is saved, ask the resolvers about its host names;\n"
+	      "  on SIGTERM exit leaving enforcement in place.\n"
+	      "  --metrics-file FILE     write Prometheus text-format metrics to FILE every\n"
+	      "                          5 seconds (atomically: a new file renamed over it)\n"
+	      "  --unload-on-exit        detach and remove everything on SIGTERM\n"
+	      "  --iface, --mode, --xdp-mode, --netns, --pin-root, --force, --confirm,\n"
+	      "  --ct-capacity, --ct-timeout, --event-rate, --name-addresses,\n"
+	      "  --resolve-timeout: as for apply (portwall apply --help)\n", f);
 }
 
 static int num_arg(const char *s, unsigned long min, unsigned long max, uint32_t *out)
@@ -171,7 +189,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	switch (c) {
 	case 'i': o->ifaces = optarg; return 0;
 	case 'm': case 'x': return mode_arg(c, optarg, o);
-	case 'c': case 'C': case 'E': return number_opt("apply", c, optarg, o);
+	case 'c': case 'C': case 'E': return number_opt(run ? "run" : "apply", c, optarg, o);
 	case 'T': return timeouts_arg(optarg, o);
 	case 'R': return resolve_arg(run ? "run" : "apply", optarg, o);
 	case 'A': return name_addresses_arg(run ? "run" : "apply", optarg, o);
@@ -179,7 +197,7 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'p': o->root = optarg; return 0;
 	case 'f': o->force = true; return 0;
 	case 'v': o->verbose = true; return 0;
-	case 'h': usage(stdout); return 1;
+	case 'h': (run ? usage_run : usage)(stdout); return 1;
 	case 'M': case 'u':
 		if (!run) {
 			fprintf(stderr, "portwall apply: %s goes with run\n", c == 'M' ? "--metrics-file" : "--unload-on-exit");
@@ -191,7 +209,8 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 			o->unload_on_exit = true;
 		return 0;
 	default:
-		fprintf(stderr, "portwall apply: unknown option or missing value \"%s\"\n", argv[optind - 1]);
+		fprintf(stderr, "portwall %s: unknown option or missing value \"%s\"\n", run ? "run" : "apply",
+			argv[optind - 1]);
 		return -1;
 	}
 }
@@ -236,11 +255,11 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		if ((rc = one_opt(c, argv, o, run)))
 			return rc;
 	if (argc - optind != 1) {
-		fprintf(stderr, "portwall apply: give one policy file\n");
+		fprintf(stderr, "portwall %s: give one policy file\n", run ? "run" : "apply");
 		return -1;
 	}
 	o->policy = argv[optind];
-	return pin_root_ok("apply", o->root);
+	return pin_root_ok(run ? "run" : "apply", o->root);
 }
 
 int cmd_apply(int argc, char **argv)
@@ -263,7 +282,8 @@ int cmd_reload(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "pin-root", required_argument, NULL, 'p' }, { "confirm", required_argument, NULL, 'c' },
-		{ "netns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' }, { 0 },
+		{ "netns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, 'f' }, { 0 },
 	};
 	struct pw_apply_opts o = { .root = PW_PIN_ROOT, .mode = -1, .resolve_ms = -1 };
 	const char *want_netns = NULL;
@@ -279,11 +299,13 @@ int cmd_reload(int argc, char **argv)
 				return PW_EXIT_USAGE;
 			break;
 		case 'n': want_netns = optarg; break;
-		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n"
-				 "  Apply the policy file in force again (after editing it).\n");
+		case 'f': o.force = true; break;
+		case 'h': printf("usage: portwall reload [--pin-root DIR] [--confirm SECONDS] [--force]\n"
+				 "  Apply the policy file in force again (after editing it).\n"
+				 "  --force  even when it would cut off the SSH session it runs from\n");
 			return PW_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: portwall reload [--pin-root DIR] [--confirm SECONDS]\n");
+			fprintf(stderr, "usage: portwall reload [--pin-root DIR] [--confirm SECONDS] [--force]\n");
 			return PW_EXIT_USAGE;
 		}
 	}
@@ -346,7 +368,8 @@ static void print_notes(const struct pw_apply_result *r)
 	const struct pw_diag *d = &r->diag;
 
 	for (size_t i = 0; !r->diag_failed && i < d->nwarn; i++)
-		fprintf(stderr, "%s:%d: warning: %s\n", d->warn[i].file, d->warn[i].line, d->warn[i].msg);
+		if (!r->lockout || strncmp(d->warn[i].msg, "lockout:", 8) != 0)	/* the refusal says it */
+			fprintf(stderr, "%s:%d: warning: %s\n", d->warn[i].file, d->warn[i].line, d->warn[i].msg);
 	if (r->removed_unfinished)
 		fprintf(stderr, "portwall apply: note: removing the pins of a first apply that did not finish\n");
 	if (r->replaced_pending)
@@ -406,9 +429,10 @@ static void print_failure(const struct pw_apply_result *r)
 		[PW_LEFT_PART] = "the policy is in force on the interfaces attached before",
 	};
 
-	if (r->diag_failed)
-		fprintf(stderr, "%s\nportwall apply: nothing was changed\n", r->diag.error);
-	else if (r->left == PW_LEFT_UNDONE || r->left == PW_LEFT_PART)
+	if (r->diag_failed) {
+		pw_diag_print_errors(&r->diag, stderr);
+		fprintf(stderr, "portwall apply: nothing was changed\n");
+	} else if (r->left == PW_LEFT_UNDONE || r->left == PW_LEFT_PART)
 		fprintf(stderr, "portwall apply: %s\nportwall apply: %s\n", r->err, left[r->left]);
 	else if (r->left != PW_LEFT_SAID)
 		fprintf(stderr, "portwall apply: %s; %s\n", r->err, left[r->left]);
@@ -456,6 +480,10 @@ int pw_apply(struct pw_apply_opts o)
 		print_failure(&r);
 	else
 		print_success(&o, &r);
+	if (!rc && !o.confirm && !o.netns && getenv("SSH_CONNECTION"))
+		fprintf(stderr, "portwall apply: WARNING: applied over SSH without --confirm: if this policy "
+			"cuts your session off, nothing brings it back. Next time give --confirm 60 (then "
+			"`portwall confirm` once you are still in): it goes back by itself otherwise\n");
 	pw_apply_result_free(&r);
 	return rc ? PW_EXIT_FAIL : PW_EXIT_OK;
 }

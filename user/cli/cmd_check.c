@@ -317,17 +317,39 @@ static void print_json(const char *path, const struct pw_policy *pol, const stru
 	printf("}\n");
 }
 
+static json_t *json_error(const char *file, int line, int col, const char *msg, const char *text)
+{
+	return json_pack("{s:o?,s:i,s:i,s:o?,s:o?}", "file", pw_json_string(file), "line", line,
+			 "column", col, "message", pw_json_string(msg), "text", pw_json_string(text));
+}
+
+/* "error": the first (as before), "errors": every one kept, and how many
+ * more there were */
+static void json_errors(const struct pw_diag *d)
+{
+	json_t *all = json_array();
+
+	for (size_t i = 0; all && i < d->nerr; i++) {
+		const struct pw_error *e = &d->errs[i];
+		json_array_append_new(all, json_error(e->file, e->line, e->col, e->msg, e->text));
+	}
+	if (all && !d->nerr)
+		json_array_append_new(all, json_error(d->err_file, d->err_line, d->err_col, d->err_msg,
+						      d->error));
+	printf("\"error\":");
+	pw_json_put(stdout, json_error(d->err_file, d->err_line, d->err_col, d->err_msg, d->error));
+	printf(",\"errors\":");
+	if (pw_json_put(stdout, all))
+		printf("[]");
+	printf(",\"errors_not_shown\":%zu,", d->nerr_more);
+}
+
 static void print_json_error(const char *path, const struct pw_diag *d)
 {
 	printf("{\"valid\":false,\"file\":");
 	pw_json_str(stdout, path);
-	printf(",\"error\":{\"file\":");
-	pw_json_str(stdout, d->err_file);
-	printf(",\"line\":%d,\"column\":%d,\"message\":", d->err_line, d->err_col);
-	pw_json_str(stdout, d->err_msg);
-	printf(",\"text\":");
-	pw_json_str(stdout, d->error);
-	printf("},");
+	printf(",");
+	json_errors(d);
 	json_warnings(d);
 	printf("}\n");
 }
@@ -376,7 +398,7 @@ int cmd_check(int argc, char **argv)
 		if (json)
 			print_json_error(path, &d);
 		else
-			fprintf(stderr, "%s\n", d.error);
+			pw_diag_print_errors(&d, stderr);
 		pw_policy_free(&pol);
 		pw_diag_free(&d);
 		return PW_EXIT_FAIL;

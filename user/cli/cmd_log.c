@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -40,7 +41,15 @@ static int on_event(void *ctx, void *data, size_t size)
 		lineno = l->a.pol.rules[e->rule - 1].line;
 	}
 	if (l->json) {
-		pw_event_json(e, ifname, file, lineno, line, sizeof(line));
+		char *j = pw_event_json(e, ifname, file, lineno);
+		if (!j) {
+			fprintf(stderr, "portwall log: out of memory writing an event as JSON\n");
+			return 0;
+		}
+		printf("%s\n", j);
+		free(j);
+		l->n++;
+		return 0;
 	} else {
 		if (file)
 			snprintf(loc, sizeof(loc), "%s:%d", file, lineno);

@@ -411,7 +411,12 @@ int cmd_run(int argc, char **argv)
 	finish(&r);
 	if (r.o.unload_on_exit) {
 		char *args[] = { "unload", "--pin-root", (char *)r.o.root, NULL };
-		return cmd_unload(3, args);
+		rc = cmd_unload(3, args);
+		/* the unload leaves the agent's lock file to its holder, this
+		 * process: nothing is left to guard once the pins are gone */
+		if (rc == PW_EXIT_OK && access(r.o.root, F_OK) != 0)
+			pw_lock_remove(r.o.root, "agent", true);
+		return rc;
 	}
 	printf("stopped; enforcement stays (portwall unload to remove it)\n");
 	return PW_EXIT_OK;

@@ -1,6 +1,7 @@
 /* cmd_version.c - `portwall version`: this build, libbpf, and what the
  * running kernel offers portwall. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -20,8 +21,15 @@ int cmd_version(int argc, char **argv)
 	struct utsname u;
 	int maj = 0, min = 0;
 
-	(void)argc;
-	(void)argv;
+	if (argc > 1) {
+		bool help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+		fprintf(help && argc == 2 ? stdout : stderr, "usage: portwall version\n"
+			"  This build, libbpf, and what the running kernel offers portwall.\n");
+		if (help && argc == 2)
+			return PW_EXIT_OK;
+		fprintf(stderr, "portwall version: unexpected \"%s\"\n", argv[1]);
+		return PW_EXIT_USAGE;
+	}
 	printf("portwall %s\n", PW_VERSION);
 	printf("libbpf %u.%u\n", libbpf_major_version(), libbpf_minor_version());
 	if (uname(&u) == 0) {

@@ -11,11 +11,11 @@ int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *
 	const struct pw_parse_opts po = { .streams = true };
 
 	if (pw_policy_parse_file_opts(path, &po, pol, d)) {
-		fprintf(stderr, "%s\n", d->error);
+		pw_diag_print_errors(d, stderr);
 		return -1;
 	}
 	if (pw_compile(pol, c, d)) {
-		fprintf(stderr, "%s\n", d->error);
+		pw_diag_print_errors(d, stderr);
 		pw_policy_free(pol);
 		return -1;
 	}

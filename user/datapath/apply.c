@@ -64,6 +64,22 @@ static int fail(struct tx *t, enum pw_apply_left left, const char *fmt, ...)
 	return -1;
 }
 
+/* Over SSH ($SSH_CONNECTION), in this network namespace (not --netns), a
+ * policy that would drop the session is refused unless --force: the
+ * warning above it says what to add. */
+static int lockout(struct tx *t)
+{
+	char why[400];
+
+	if (t->o->force || t->o->netns ||
+	    !pw_ssh_cut(&t->pol, &t->c, getenv("SSH_CONNECTION"), why, sizeof(why)))
+		return 0;
+	t->r->lockout = true;
+	return fail(t, PW_LEFT_SAID, "refused: the policy would cut off the SSH session you run this from "
+		    "(%s); nothing was changed. Give --force to apply it anyway (when the session does not "
+		    "come in through these interfaces), with --confirm SECONDS to get it back", why);
+}
+
 /* Step 1, no kernel contact: parse (StrictModes: a policy others than root
  * could have written is refused), compile, analyze, and the absolute path
  * that reload and status will read again. */
@@ -82,6 +98,8 @@ static int prepare(struct tx *t)
 	}
 	t->have_policy = true;
 	pw_analyze(&t->pol, &t->c, d);	/* warnings only */
+	if (lockout(t))
+		return -1;
 	char err[600];
 	if (pw_policy_resolvers(&t->c, t->o->netns, t->res, &t->nres, err, sizeof(err)))
 		return fail(t, PW_LEFT_NOTHING, "%s", err);

@@ -68,6 +68,7 @@ struct pw_iface_note {
 struct pw_apply_result {
 	struct pw_diag diag;	/* the analysis' warnings; a parse or compile error */
 	bool diag_failed;	/* the policy did not parse or compile: diag.error */
+	bool lockout;		/* refused: it would cut the SSH session (err says what to add) */
 	char err[700];		/* what failed, when it failed otherwise */
 	enum pw_apply_left left;
 	bool removed_unfinished;	/* pins of a killed first apply were removed */

@@ -17,6 +17,7 @@
 
 #include "datapath/state.h"
 #include "datapath/loader.h"
+#include "lib/json.h"
 #include "policy/policy.h"
 
 /* the event's monotonic time as wall-clock time */
@@ -89,39 +90,38 @@ void pw_event_format(const struct pw_event *e, const char *ifname, const char *r
 	}
 }
 
-void pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line,
-		   char *buf, size_t size)
+static json_t *ev_rule(const struct pw_event *e, const char *rule_file, int rule_line)
+{
+	if (rule_file)
+		return json_pack("{s:I,s:o?,s:i}", "id", (json_int_t)e->rule, "file",
+				 pw_json_string(rule_file), "line", rule_line);
+	if (e->rule)
+		return json_pack("{s:I}", "id", (json_int_t)e->rule);
+	return json_null();
+}
+
+char *pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line)
 {
 	struct ev_text x;
-	char rule[400];
-
-	ev_text(e, "%u", &x);
-	if (rule_file) {
-		/* file names are paths: escape the two characters JSON needs */
-		char esc[300];
-		size_t o = 0;
-		for (const char *p = rule_file; *p && o + 2 < sizeof(esc); p++) {
-			if (*p == '"' || *p == '\\')
-				esc[o++] = '\\';
-			esc[o++] = *p;
-		}
-		esc[o] = '\0';
-		snprintf(rule, sizeof(rule), "{\"id\":%u,\"file\":\"%s\",\"line\":%d}", e->rule, esc, rule_line);
-	} else if (e->rule) {
-		snprintf(rule, sizeof(rule), "{\"id\":%u}", e->rule);
-	} else {
-		snprintf(rule, sizeof(rule), "null");
-	}
 	bool ports = e->proto == 6 || e->proto == 17;
 	bool icmp = e->proto == 1 || e->proto == 58;
-	snprintf(buf, size,
-		 "{\"time\":\"%s\",\"ifindex\":%u,\"iface\":%s%s%s,\"dir\":\"%s\",\"reason\":\"%s\",\"rule\":%s,"
-		 "\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"tcp_flags\":\"%s\","
-		 "\"icmp_type\":%d,\"vlan\":%u,\"len\":%u,\"monitor\":%s}",
-		 x.t, e->ifindex, ifname ? "\"" : "", ifname ? ifname : "null", ifname ? "\"" : "", e->dir ? "out" : "in",
-		 e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?", rule, x.proto, x.a, x.b,
-		 ports ? ntohs(e->sport_be) : -1, ports ? ntohs(e->dport_be) : -1, x.flags,
-		 icmp ? e->icmp_type : -1, e->vlan, e->len, e->monitor ? "true" : "false");
+
+	ev_text(e, "%u", &x);
+	/* "o?": a name lost to out of memory is null; the pack fails only whole */
+	json_t *v = json_pack("{s:s,s:I,s:o?,s:s,s:s,s:o?,s:s,s:s,s:s,s:i,s:i,s:s,s:i,s:I,s:I,s:b}",
+			      "time", x.t, "ifindex", (json_int_t)e->ifindex,
+			      "iface", ifname ? pw_json_string(ifname) : json_null(),
+			      "dir", e->dir ? "out" : "in",
+			      "reason", e->reason < PW_R_COUNT ? pw_reason_names[e->reason] : "?",
+			      "rule", ev_rule(e, rule_file, rule_line), "proto", x.proto, "src", x.a, "dst", x.b,
+			      "sport", ports ? ntohs(e->sport_be) : -1, "dport", ports ? ntohs(e->dport_be) : -1,
+			      "tcp_flags", x.flags, "icmp_type", icmp ? e->icmp_type : -1,
+			      "vlan", (json_int_t)e->vlan, "len", (json_int_t)e->len, "monitor", (int)e->monitor);
+	if (!v)
+		return NULL;
+	char *out = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return out;
 }
 
 int pw_events_lock(const char *root, int *holder)

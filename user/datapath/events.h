@@ -12,10 +12,11 @@
 void pw_event_format(const struct pw_event *e, const char *ifname, const char *rule_loc,
 		     char *buf, size_t size);
 
-/* The same as one JSON object (a line of JSON Lines), no newline. rule_file
- * NULL when the rule is unknown. */
-void pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line,
-		   char *buf, size_t size);
+/* The same as one JSON object (a line of JSON Lines), no newline, malloc'd
+ * (free it), NULL when out of memory. rule_file NULL when the rule is
+ * unknown. Names that are not UTF-8 (an interface's, a file's) get U+FFFD
+ * for the bad bytes: the line is always valid JSON. */
+char *pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line);
 
 /* Only one reader may consume the ring buffer (a second would take events
  * from the first): an exclusive, non-blocking lock per pin root. Returns the

@@ -339,8 +339,8 @@ static int warn_out_allow(const struct pw_policy *pol, struct pw_diag *d)
 
 /* ---- lockout ------------------------------------------------------------- */
 
-int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
-		 struct pw_diag *d)
+int pw_ssh_cut(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
+	       char *why, size_t n)
 {
 	char client[64], server[64];
 	unsigned cport, sport;
@@ -360,16 +360,26 @@ int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const
 	pw_decide_packet(c, pw_slot_l4(PW_DIR_IN, PW_L4_TCP, sport), fam, addr, &v);
 	if (v.action == PW_PASS)
 		return 0;
-	const char *file = pol->nfiles ? pol->files[0] : "";
 	if (v.rule != PW_RULE_DEFAULT) {
 		const struct pw_rule *r = &pol->rules[v.rule - 1];
-		return pw_diag_warn(d, file, 0, "lockout: your SSH session (tcp port %u from %s) "
-				    "would be dropped by the deny rule at %s:%d; allow it before applying",
-				    sport, client, r->file, r->line) ? -ENOMEM : 0;
+		snprintf(why, n, "lockout: your SSH session (tcp port %u from %s) would be dropped by the deny "
+			 "rule at %s:%d; narrow that rule so that it leaves %s out (a deny wins over every "
+			 "allow)", sport, client, r->file, r->line, client);
+		return 1;
 	}
-	return pw_diag_warn(d, file, 0, "lockout: no rule lets your SSH session in (tcp port %u "
-			    "from %s) and default in is drop; add \"allow in tcp port %u from %s\"",
-			    sport, client, sport, client) ? -ENOMEM : 0;
+	snprintf(why, n, "lockout: no rule lets your SSH session in (tcp port %u from %s) and default in "
+		 "is drop; add \"allow in tcp port %u from %s\"", sport, client, sport, client);
+	return 1;
+}
+
+int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
+		 struct pw_diag *d)
+{
+	char why[400];
+
+	if (!pw_ssh_cut(pol, c, ssh_conn, why, sizeof(why)))
+		return 0;
+	return pw_diag_warn(d, pol->nfiles ? pol->files[0] : "", 0, "%s", why) ? -ENOMEM : 0;
 }
 
 /* dns-users any opens the attack docs/dns.md describes; dns-users in a

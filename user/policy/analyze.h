@@ -18,5 +18,9 @@ int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct 
  * (which drops nothing): no-op. */
 int pw_ssh_check(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
 		 struct pw_diag *d);
+/* The same as a verdict: 1 when the policy would drop the session, with
+ * what to add in why (size n); else 0. */
+int pw_ssh_cut(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
+	       char *why, size_t n);
 
 #endif

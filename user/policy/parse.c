@@ -1,4 +1,5 @@
 /* parse.c - policy text to struct pw_policy: tokens, statements, includes. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/suggest.h"
 #include "policy/files.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
@@ -30,6 +32,11 @@ struct stmt {
 	size_t text_len, text_cap;
 };
 
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
 struct parser {
 	struct pw_policy *pol;
 	struct pw_diag *d;
@@ -46,12 +53,16 @@ struct parser {
 	int mode_line;
 	enum pw_file_check files;	/* StrictModes for every file read */
 	bool streams;		/* the root file may be a pipe (pw_parse_opts) */
+	bool oom;		/* out of memory: stop at once */
+	struct names bad_sets;	/* sets whose definition failed: reported once */
+	struct names unknown;	/* unknown sets reported already */
 };
 
 static const char *const dir_names[] = { "in", "out" };
 
 static int oom(struct parser *p)
 {
+	p->oom = true;
 	pw_diag_error(p->d, p->file, 0, 0, "out of memory");
 	return -1;
 }
@@ -146,6 +157,17 @@ static const char *tok_show(const struct tok *t)
 	case T_EQ: return "=";
 	default: return t->s;
 	}
+}
+
+/* "; did you mean \"W\"?" when t is a word close to one of words, else "". */
+static const char *hint(char *buf, size_t n, const struct tok *t, const char *const *words)
+{
+	const char *best = t->type == T_WORD ? pw_suggest_from(t->s, words) : NULL;
+
+	if (!best)
+		return "";
+	snprintf(buf, n, "; did you mean \"%s\"?", best);
+	return buf;
 }
 
 /* Tokenize one physical line into st. Returns 0 or -1. */
@@ -430,14 +452,62 @@ static int push_prefix(struct parser *p, struct pfx_list *l, const struct pw_pre
 	return 0;
 }
 
+static bool names_have(const struct names *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Add name to l; -1 in any case (for the error paths that remember). */
+static int names_add(struct parser *p, struct names *l, const char *name)
+{
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(char *)))
+		return oom(p);
+	l->v[l->n] = strdup(name);
+	if (!l->v[l->n])
+		return oom(p);
+	l->n++;
+	return -1;
+}
+
+static void names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* A set that is not defined is reported once: not when its definition
+ * failed (reported then), nor again where it is named later (-1, no
+ * error). The report guesses the closest set defined, if one is close. */
+static int unknown_set(struct parser *p, const struct tok *t)
+{
+	const char *name = t->s + 1;
+	struct pw_suggest sg;
+
+	if (names_have(&p->bad_sets, name) || names_have(&p->unknown, name))
+		return -1;
+	pw_suggest_init(&sg, name);
+	for (size_t i = 0; i < p->pol->nsets; i++)
+		pw_suggest_try(&sg, p->pol->sets[i].name);
+	for (size_t i = 0; i < p->bad_sets.n; i++)
+		pw_suggest_try(&sg, p->bad_sets.v[i]);
+	if (pw_suggest_best(&sg))
+		err_at(p, t, "unknown set \"%s\"; did you mean \"@%s\"?", t->s, pw_suggest_best(&sg));
+	else
+		err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" before this line", t->s, name);
+	return names_add(p, &p->unknown, name);
+}
+
 /* @NAME: the prefixes and names of a set defined before. */
 static int peer_set(struct parser *p, const struct tok *t, struct pfx_list *l)
 {
 	const struct pw_set *s = find_set(p->pol, t->s + 1);
 
 	if (!s)
-		return err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" "
-			      "before this line", t->s, t->s + 1);
+		return unknown_set(p, t);
 	for (size_t i = 0; i < s->n; i++)
 		if (push_prefix(p, l, &s->pfx[i]))
 			return -1;
@@ -569,16 +639,20 @@ static int st_include(struct parser *p, const struct stmt *st)
 
 static int st_default(struct parser *p, const struct stmt *st)
 {
+	char h[80];
+
 	if (st->n < 2)
 		return err_end(p, st, "in or out, as in default in drop");
 	int dir = is_kw(st, 1, "in") ? PW_DIR_IN : is_kw(st, 1, "out") ? PW_DIR_OUT : -1;
 	if (dir < 0)
-		return err_at(p, &st->t[1], "expected in or out, got \"%s\"", tok_show(&st->t[1]));
+		return err_at(p, &st->t[1], "expected in or out, got \"%s\"%s", tok_show(&st->t[1]),
+			      hint(h, sizeof(h), &st->t[1], (const char *const[]){ "in", "out", NULL }));
 	if (st->n < 3)
 		return err_end(p, st, "drop or allow");
 	int act = is_kw(st, 2, "drop") ? PW_DROP : is_kw(st, 2, "allow") ? PW_PASS : -1;
 	if (act < 0)
-		return err_at(p, &st->t[2], "expected drop or allow, got \"%s\"", tok_show(&st->t[2]));
+		return err_at(p, &st->t[2], "expected drop or allow, got \"%s\"%s", tok_show(&st->t[2]),
+			      hint(h, sizeof(h), &st->t[2], (const char *const[]){ "drop", "allow", NULL }));
 	if (st->n > 3)
 		return err_at(p, &st->t[3], "unexpected \"%s\" after default %s %s", tok_show(&st->t[3]),
 			      dir_names[dir], st->t[2].s);
@@ -596,11 +670,14 @@ static int st_default(struct parser *p, const struct stmt *st)
 
 static int st_mode(struct parser *p, const struct stmt *st)
 {
+	char h[80];
+
 	if (st->n < 2)
 		return err_end(p, st, "enforce or monitor");
 	int m = is_kw(st, 1, "enforce") ? PW_MODE_ENFORCE : is_kw(st, 1, "monitor") ? PW_MODE_MONITOR : -1;
 	if (m < 0)
-		return err_at(p, &st->t[1], "expected enforce or monitor, got \"%s\"", tok_show(&st->t[1]));
+		return err_at(p, &st->t[1], "expected enforce or monitor, got \"%s\"%s", tok_show(&st->t[1]),
+			      hint(h, sizeof(h), &st->t[1], (const char *const[]){ "enforce", "monitor", NULL }));
 	if (st->n > 2)
 		return err_at(p, &st->t[2], "unexpected \"%s\" after mode %s", tok_show(&st->t[2]), st->t[1].s);
 	if (p->mode_file && p->pol->mode != m &&
@@ -626,7 +703,7 @@ static bool valid_set_name(const char *s)
 	return true;
 }
 
-static int st_set(struct parser *p, const struct stmt *st)
+static int set_define(struct parser *p, const struct stmt *st)
 {
 	struct pfx_list l = { 0 };
 	size_t i = 3;
@@ -674,6 +751,19 @@ static int st_set(struct parser *p, const struct stmt *st)
 fail:
 	pfx_list_free(&l);
 	return -1;
+}
+
+/* A set whose definition fails is remembered, so that the rules naming it
+ * later do not each report it again as unknown. */
+static int st_set(struct parser *p, const struct stmt *st)
+{
+	if (set_define(p, st) == 0)
+		return 0;
+	const struct tok *nt = st->n >= 2 ? &st->t[1] : NULL;
+	if (p->oom || !nt || nt->type != T_WORD || !valid_set_name(nt->s) || find_set(p->pol, nt->s) ||
+	    names_have(&p->bad_sets, nt->s))
+		return -1;
+	return names_add(p, &p->bad_sets, nt->s);
 }
 
 /* One resolver: the address of a DNS server whose answers cross an
@@ -908,8 +998,12 @@ static int rule_protocol(struct parser *p, const struct stmt *st, size_t *i, str
 	}
 	for (;;) {
 		int b = t->type == T_WORD ? proto_word(t->s) : 0;
-		if (!b)
-			return err_at(p, t, "expected %s, got \"%s\"", expect, tok_show(t));
+		if (!b) {
+			static const char *const words[] = { "tcp", "udp", "icmp", "icmpv6", "proto", NULL };
+			char h[80];
+			return err_at(p, t, "expected %s, got \"%s\"%s", expect, tok_show(t),
+				      hint(h, sizeof(h), t, words));
+		}
 		if (r->protos & b)
 			return err_at(p, t, "\"%s\" is listed twice", t->s);
 		if (r->protos && ((r->protos | b) & ~(PW_P_TCP | PW_P_UDP)))
@@ -976,8 +1070,12 @@ static int rule_direction(struct parser *p, const struct stmt *st, struct pw_rul
 		r->dirs = 1 << PW_DIR_OUT;
 	else if (is_kw(st, 1, "both"))
 		r->dirs = (1 << PW_DIR_IN) | (1 << PW_DIR_OUT);
-	else
-		return err_at(p, &st->t[1], "expected a direction: in, out or both, got \"%s\"", tok_show(&st->t[1]));
+	else {
+		static const char *const words[] = { "in", "out", "both", NULL };
+		char h[80];
+		return err_at(p, &st->t[1], "expected a direction: in, out or both, got \"%s\"%s",
+			      tok_show(&st->t[1]), hint(h, sizeof(h), &st->t[1], words));
+	}
 	return 0;
 }
 
@@ -1056,7 +1154,10 @@ static int rule_clause(struct parser *p, const struct stmt *st, size_t *i, struc
 		return rule_peers(p, st, i, a);
 	if (is_kw(st, *i, "comment"))
 		return rule_comment(p, st, i, a);
-	return err_at(p, t, "expected port, type, from, to, peer or comment, got \"%s\"", tok_show(t));
+	static const char *const words[] = { "port", "type", "from", "to", "peer", "comment", NULL };
+	char h[80];
+	return err_at(p, t, "expected port, type, from, to, peer or comment, got \"%s\"%s", tok_show(t),
+		      hint(h, sizeof(h), t, words));
 }
 
 static void rule_settle_peers(struct rule_acc *a)
@@ -1153,8 +1254,11 @@ static int statement(struct parser *p, const struct stmt *st)
 		if (strcmp(t->s, "allow") == 0 || strcmp(t->s, "deny") == 0)
 			return st_rule(p, st);
 	}
+	static const char *const words[] = { "policy", "include", "default", "mode", "set", "resolver",
+					     "dns-users", "allow", "deny", NULL };
+	char h[80];
 	return err_at(p, t, "expected a statement (policy, include, default, mode, set, resolver, dns-users, "
-		      "allow or deny), got \"%s\"", tok_show(t));
+		      "allow or deny), got \"%s\"%s", tok_show(t), hint(h, sizeof(h), t, words));
 }
 
 /* The length of the UTF-8 sequence at s (n bytes left) if it is a
@@ -1202,53 +1306,83 @@ static long bad_text(const char *line, size_t len, char *why, size_t n)
 	return -1;
 }
 
+/* Whether the line (comment and blanks aside) ends in ",": a statement
+ * that goes on, to skip whole when a line of it is wrong. */
+static bool line_goes_on(const char *line, size_t len)
+{
+	const char *hash = memchr(line, '#', len);
+	size_t n = hash ? (size_t)(hash - line) : len;
+
+	while (n && strchr(" \t\r\f\v", line[n - 1]))
+		n--;
+	return n && line[n - 1] == ',';
+}
+
+/* The text a line may not hold (a NUL: -2, the file is no text; other
+ * bytes: -1, reported and the line skipped), else 0. */
+static int check_line(struct parser *p, const char *line, size_t ll, int lineno)
+{
+	struct colpos cp = { .at = 0, .col = 1 };
+	const char *nul = memchr(line, '\0', ll);
+	char why[160];
+
+	if (nul) {
+		pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)(nul - line)),
+			      "NUL byte in the file; is it a text file?");
+		return -2;
+	}
+	long bad = bad_text(line, ll, why, sizeof(why));
+	if (bad >= 0) {
+		pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)bad), "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse text that belongs to p->file. A line ending in "," goes on. A
- * UTF-8 byte order mark at the start is skipped. */
+ * UTF-8 byte order mark at the start is skipped. An error is recorded
+ * and parsing goes on at the next statement, so one run reports every
+ * error of the file; a statement with a wrong line is skipped whole. */
 static int parse_text(struct parser *p, const char *text, size_t len)
 {
 	struct stmt st = { 0 };
 	size_t pos = 0;
 	int lineno = 0, rc = 0;
+	bool skip = false;	/* inside a statement already reported */
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
-	while (pos < len && rc == 0) {
+	while (pos < len && !p->oom) {
 		const char *line = text + pos;
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - line) : len - pos;
 		pos += ll + (nl ? 1 : 0);
 		lineno++;
-		const char *nul = memchr(line, '\0', ll);
-		if (nul) {
-			struct colpos cp = { .at = 0, .col = 1 };
-			pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)(nul - line)),
-				      "NUL byte in the file; is it a text file?");
-			rc = -1;
-			break;
-		}
-		char why[160];
-		long bad = bad_text(line, ll, why, sizeof(why));
-		if (bad >= 0) {
-			struct colpos cp = { .at = 0, .col = 1 };
-			pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)bad), "%s", why);
-			rc = -1;
-			break;
-		}
-		if (tokenize_line(p, &st, line, ll, lineno)) {
-			rc = -1;
-			break;
-		}
-		if (st.n == 0)
+		if (skip) {
+			skip = line_goes_on(line, ll);
 			continue;
-		if (st.t[st.n - 1].type == T_COMMA && pos < len)
+		}
+		int bad = check_line(p, line, ll, lineno);
+		if (bad == -2) {
+			rc = -1;
+			break;
+		}
+		if (bad || tokenize_line(p, &st, line, ll, lineno)) {
+			rc = -1;
+			stmt_clear(&st);
+			skip = line_goes_on(line, ll);
+			continue;
+		}
+		if (st.n == 0 || (st.t[st.n - 1].type == T_COMMA && pos < len))
 			continue;	/* the list goes on on the next line */
-		rc = statement(p, &st);
+		if (statement(p, &st))
+			rc = -1;
 		stmt_clear(&st);
 	}
-	if (rc == 0 && st.n > 0)
-		rc = statement(p, &st);
+	if (!p->oom && st.n > 0 && statement(p, &st))
+		rc = -1;
 	stmt_free(&st);
-	return rc;
+	return p->oom ? -1 : rc;
 }
 
 static const char *intern_file(struct parser *p, const char *path)
@@ -1365,6 +1499,45 @@ static int bad_name(struct parser *p, const char *path, const struct tok *from)
 	return -1;
 }
 
+/* "; did you mean \"NAME\"?" with the file in path's directory whose
+ * name is closest to path's own, if one is close, written as the include
+ * wrote it (its directory part kept); else "". */
+static const char *include_hint(const char *path, const char *written, char *buf, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char dir[PATH_MAX];
+	struct pw_suggest sg;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	DIR *dh = opendir(slash && slash == path ? "/" : dir);
+	if (!dh)
+		return "";
+	char **names = NULL;
+	size_t nn = 0;
+	pw_suggest_init(&sg, base);
+	for (struct dirent *de; (de = readdir(dh)) && nn < 4096;) {
+		if (de->d_name[0] == '.')
+			continue;
+		char **g = realloc(names, (nn + 1) * sizeof(*names));
+		if (!g || !(g[nn] = strdup(de->d_name))) {
+			names = g ? g : names;
+			break;
+		}
+		names = g;
+		pw_suggest_try(&sg, names[nn++]);
+	}
+	closedir(dh);
+	const char *best = pw_suggest_best(&sg);
+	const char *ws = strrchr(written, '/');
+	if (best)
+		snprintf(buf, n, "; did you mean \"%.*s%s\"?", ws ? (int)(ws - written + 1) : 0, written, best);
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	return best ? buf : "";
+}
+
 static int parse_file(struct parser *p, const char *path, const struct tok *from)
 {
 	char msg[PATH_MAX + 300];
@@ -1374,9 +1547,12 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 		return -1;
 
 	/* a pipe or terminal only as the file named on the command line */
-	if (pw_file_read(path, p->streams && !from, &f, msg, sizeof(msg))) {
+	int rc = pw_file_read(path, p->streams && !from, &f, msg, sizeof(msg));
+	if (rc) {
+		char h[PATH_MAX + 40];
 		if (from)
-			return err_at(p, from, "cannot read included file %s: %s", path, msg);
+			return err_at(p, from, "cannot read included file %s: %s%s", path, msg,
+				      rc == -ENOENT ? include_hint(path, from->s, h, sizeof(h)) : "");
 		pw_diag_error(p->d, path, 0, 0, "cannot read the policy: %s", msg);
 		return -1;
 	}
@@ -1384,7 +1560,7 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 		pw_file_free(&f);
 		return -1;
 	}
-	int rc = enter_file(p, path, f.real, from, f.text, f.len);
+	rc = enter_file(p, path, f.real, from, f.text, f.len);
 	pw_file_free(&f);
 	return rc;
 }
@@ -1394,6 +1570,8 @@ static void parser_done(struct parser *p)
 	for (size_t k = 0; k < p->nseen; k++)
 		free(p->seen[k]);
 	free(p->seen);
+	names_free(&p->bad_sets);
+	names_free(&p->unknown);
 }
 
 static void policy_init(struct pw_policy *pol)
