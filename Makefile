@@ -31,7 +31,7 @@ BPF_PROGS := ingress egress
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 # the library layers' own: JSON (jansson) for every JSON that leaves portwall
 LIB_LIBS := -ljansson
-LIBS     := -lbpf -lelf -lz -lresolv -lsystemd -lsmartcols $(LIB_LIBS)
+LIBS     := -lbpf -lelf -lz -lresolv -lsystemd -lsmartcols -lmicrohttpd $(LIB_LIBS)
 
 # userspace in layers (docs/architecture.md): lib/ <- policy/ <- datapath/ <- cli/
 # lib and policy need no kernel (unit tests and fuzzers link them alone)

@@ -180,13 +180,16 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'f': o->force = true; return 0;
 	case 'v': o->verbose = true; return 0;
 	case 'h': usage(stdout); return 1;
-	case 'M': case 'u':
+	case 'M': case 'u': case 'L':
 		if (!run) {
-			fprintf(stderr, "portwall apply: %s goes with run\n", c == 'M' ? "--metrics-file" : "--unload-on-exit");
+			fprintf(stderr, "portwall apply: %s goes with run\n",
+				c == 'M' ? "--metrics-file" : c == 'L' ? "--metrics-listen" : "--unload-on-exit");
 			return -1;
 		}
 		if (c == 'M')
 			o->metrics_file = optarg;
+		else if (c == 'L')
+			o->metrics_listen = optarg;
 		else
 			o->unload_on_exit = true;
 		return 0;
@@ -222,6 +225,7 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "ct-capacity", required_argument, NULL, 'C' }, { "ct-timeout", required_argument, NULL, 'T' },
 		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' },
 		{ "resolve-timeout", required_argument, NULL, 'R' }, { "name-addresses", required_argument, NULL, 'A' },
+		{ "metrics-listen", required_argument, NULL, 'L' },
 		{ 0 },
 	};
 	int c, rc;
