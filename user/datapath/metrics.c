@@ -122,26 +122,27 @@ static void rule_key_hash(const struct pw_rule *r, char out[13])
 	out[12] = '\0';
 }
 
-static void rule_key(const struct pw_applied *a, uint32_t id, char *out, size_t n)
+/* Every rule's key, keys[0] "default": each hashed once, the "-N" of a
+ * repeat found among the keys before it. */
+static void rule_keys(const struct pw_applied *a, uint32_t nrules, char (*keys)[24])
 {
-	const struct pw_rule *r = pw_applied_rule(a, id);
-	char k[13], other[13];
-	int same = 0;
-
-	if (!r) {
-		snprintf(out, n, "default");
-		return;
+	snprintf(keys[0], sizeof(keys[0]), "default");
+	for (uint32_t id = 1; id <= nrules; id++) {
+		const struct pw_rule *r = pw_applied_rule(a, id);
+		char k[13];
+		int same = 0;
+		if (!r) {
+			snprintf(keys[id], sizeof(keys[id]), "rule-%u", id);
+			continue;
+		}
+		rule_key_hash(r, k);
+		for (uint32_t i = 1; i < id; i++)
+			same += strncmp(keys[i], k, 12) == 0;
+		if (same)
+			snprintf(keys[id], sizeof(keys[id]), "%s-%d", k, same + 1);
+		else
+			snprintf(keys[id], sizeof(keys[id]), "%s", k);
 	}
-	rule_key_hash(r, k);
-	for (uint32_t i = 1; i < id; i++) {
-		const struct pw_rule *q = pw_applied_rule(a, i);
-		if (q && (rule_key_hash(q, other), strcmp(k, other) == 0))
-			same++;
-	}
-	if (same)
-		snprintf(out, n, "%s-%d", k, same + 1);
-	else
-		snprintf(out, n, "%s", k);
 }
 
 /* Packets, then bytes, of every rule in both directions. */
@@ -150,8 +151,8 @@ static void rule_counters(const struct out *o, const struct pw_status *s)
 	static const char *const what[2] = { "packets", "bytes" };
 	char (*keys)[24] = calloc(s->n.nrules + 1, sizeof(*keys));
 
-	for (uint32_t id = 0; keys && id <= s->n.nrules; id++)
-		rule_key(s->a, id, keys[id], sizeof(keys[id]));
+	if (keys)
+		rule_keys(s->a, s->n.nrules, keys);
 	for (int w = 0; keys && w < 2; w++) {
 		char name[64], help[160];
 		snprintf(name, sizeof(name), "portwall_rule_%s_total", what[w]);
