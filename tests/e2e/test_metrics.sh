@@ -124,9 +124,11 @@ expect_eq "$R: 4 rules, every metric and label exported" "$check" "4 ok"
 
 # a bad address, and one in use: refused before anything is applied
 "$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT"x --metrics-listen 127.0.0.1 > "$T/bad.log" 2>&1
-expect_eq "--metrics-listen without a port: exit 1" "$?" 1
+expect_eq "--metrics-listen without a port: a usage error (exit 2)" "$?" 2
 expect_match "--metrics-listen without a port: says the form" "$(cat "$T/bad.log")" \
-	'--metrics-listen: "127.0.0.1" is not ADDR:PORT .*; nothing was changed'
+	'--metrics-listen: "127.0.0.1" is not ADDR:PORT \(e\.g\. 127\.0\.0\.1:9469'
+"$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT"x --metrics-listen 127.0.0.1:65536 > "$T/bad.log" 2>&1
+expect_eq "--metrics-listen port 65536: exit 2" "$?" 2
 "$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT"x --metrics-listen localhost:9 > "$T/bad.log" 2>&1
 expect_match "--metrics-listen with a host name: refused" "$(cat "$T/bad.log")" 'not an IPv4 address or a bracketed IPv6'
 ins "$S" "$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT"x --metrics-listen "$ADDR" > "$T/busy.log" 2>&1

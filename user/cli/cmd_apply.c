@@ -43,6 +43,9 @@ static void usage(FILE *f)
 	      "                         at most MS for answers (default 1000; 0: do not ask)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
+	      "  run only: --metrics-file FILE      Prometheus text every 5 s, written atomically\n"
+	      "            --metrics-listen ADDR:PORT the same at GET /metrics over HTTP\n"
+	      "                                      (127.0.0.1:9469, [::1]:9469; default off)\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
 }
 

@@ -428,6 +428,12 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "portwall run: which interfaces? give --iface IF[,IF...]\n");
 		return PW_EXIT_USAGE;
 	}
+	struct sockaddr_storage ss;
+	char aerr[300];
+	if (r.o.metrics_listen && pw_http_addr_parse(r.o.metrics_listen, &ss, aerr, sizeof(aerr))) {
+		fprintf(stderr, "portwall run: --metrics-listen: %s\n", aerr);
+		return PW_EXIT_USAGE;
+	}
 	if (pw_need_root("run"))
 		return PW_EXIT_FAIL;
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
