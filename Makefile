@@ -31,7 +31,7 @@ BPF_PROGS := ingress egress
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 # the library layers' own: JSON (jansson) for every JSON that leaves portwall
 LIB_LIBS := -ljansson
-LIBS     := -lbpf -lelf -lz -lresolv -lsystemd -lsmartcols $(LIB_LIBS)
+LIBS     := -lbpf -lelf -lz -lresolv -lsystemd -lsmartcols -lmicrohttpd $(LIB_LIBS)
 
 # userspace in layers (docs/architecture.md): lib/ <- policy/ <- datapath/ <- cli/
 # lib and policy need no kernel (unit tests and fuzzers link them alone)
@@ -192,6 +192,7 @@ PREFIX     ?= /usr
 SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 POLICYDIR  ?= $(DATADIR)/portwall/policies
+PROMDIR    ?= $(DATADIR)/portwall/prometheus
 MANDIR     ?= $(DATADIR)/man
 # systemd's own directory for /usr, the local one (searched by systemd too)
 # for any other prefix, e.g. /usr/local/lib/systemd/system
@@ -200,12 +201,14 @@ COMPDIR    ?= $(DATADIR)/bash-completion/completions
 SYSCONFDIR ?= /etc
 INSTALLED  := $(DESTDIR)$(SBINDIR)/portwall $(DESTDIR)$(UNITDIR)/portwall.service \
               $(DESTDIR)$(MANDIR)/man8/portwall.8 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5 \
-              $(DESTDIR)$(COMPDIR)/portwall $(wildcard $(DESTDIR)$(POLICYDIR)/*.policy)
+              $(DESTDIR)$(COMPDIR)/portwall $(wildcard $(DESTDIR)$(POLICYDIR)/*.policy) \
+              $(DESTDIR)$(PROMDIR)/portwall.rules.yml
 
 install: $(BUILD)/portwall
 	install -D -m 0755 $(BUILD)/portwall $(DESTDIR)$(SBINDIR)/portwall
 	install -d -m 0755 $(DESTDIR)$(POLICYDIR)
 	install -m 0644 policies/*.policy $(DESTDIR)$(POLICYDIR)/
+	install -D -m 0644 packaging/prometheus/portwall.rules.yml $(DESTDIR)$(PROMDIR)/portwall.rules.yml
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/portwall
 	sed 's|/usr/share/portwall/policies|$(POLICYDIR)|g' packaging/etc-README > $(BUILD)/etc-README
 	install -m 0644 $(BUILD)/etc-README $(DESTDIR)$(SYSCONFDIR)/portwall/README
@@ -222,7 +225,7 @@ install: $(BUILD)/portwall
 # the operator's files (/etc/portwall/, /etc/default/portwall) are left in place
 uninstall:
 	rm -f $(INSTALLED)
-	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/portwall 2>/dev/null
+	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(PROMDIR) $(DESTDIR)$(DATADIR)/portwall 2>/dev/null
 
 # the Debian package (debian/), built from a copy of the tree so that
 # dpkg-buildpackage's outputs (it writes them to the parent directory) land in

@@ -44,6 +44,7 @@ expect_match "package: /usr/sbin/portwall" "${FILES[*]}" '(^| )/usr/sbin/portwal
 expect_match "package: shipped policies in /usr/share/portwall/policies" "${FILES[*]}" '/usr/share/portwall/policies/ccp\.policy'
 expect_match "package: the unit" "${FILES[*]}" '/lib/systemd/system/portwall\.service'
 expect_match "package: man pages compressed" "${FILES[*]}" '/usr/share/man/man8/portwall\.8\.gz'
+expect_match "package: the Prometheus alert rules" "${FILES[*]}" '/usr/share/portwall/prometheus/portwall\.rules\.yml'
 expect_match "package: bash completion" "${FILES[*]}" '/usr/share/bash-completion/completions/portwall'
 expect_eq "package: no policy in /etc/portwall" "$(printf '%s\n' "${FILES[@]}" | grep -c '^/etc/portwall/.*\.policy$')" 0
 expect_eq "package: conffiles" "$(dpkg-deb -f "$DEB" Package >/dev/null; dpkg-deb -I "$DEB" conffiles | sort | tr '\n' ' ')" \

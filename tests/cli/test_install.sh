@@ -16,7 +16,7 @@ for f in usr/sbin/portwall lib/systemd/system/portwall.service etc/default/portw
 	usr/share/portwall/policies/finesse.policy usr/share/portwall/policies/socialminer.policy \
 	usr/share/portwall/policies/engage-client.policy usr/share/portwall/policies/engage-client-permissive.policy \
 	usr/share/man/man8/portwall.8 usr/share/man/man5/portwall.policy.5 \
-	usr/share/bash-completion/completions/portwall; do
+	usr/share/bash-completion/completions/portwall usr/share/portwall/prometheus/portwall.rules.yml; do
 	[ -f "$D/$f" ] && pass "install: $f" || fail "install: $f"
 done
 expect_eq "installed binary runs" "$("$D/usr/sbin/portwall" check "$D/usr/share/portwall/policies/ccp.policy" > /dev/null; echo $?)" 0

@@ -30,10 +30,10 @@ bad=$(grep -v '^#' "$T/portwall.prom" | grep -cvE '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{(
 expect_eq "metrics: every sample line is in Prometheus text format" "$bad" 0
 expect_eq "metrics: every metric has HELP and TYPE" \
 	"$(grep -v '^#' "$T/portwall.prom" | sed 's/[{ ].*//' | sort -u | while read -r m; do grep -q "^# TYPE $m " "$T/portwall.prom" || echo "$m"; done)" ""
-expect_match "metrics: the drops on tcp/23" "$(cat "$T/portwall.prom")" '^portwall_port_drops_total\{direction="in",protocol="tcp",port="23"\} [1-9]'
-expect_match "metrics: per-rule counters with the comment" "$(cat "$T/portwall.prom")" '^portwall_rule_packets_total\{rule="1",direction="in",location="[^"]*p\.policy:3",comment="web"\} [1-9]'
+expect_match "metrics: the drops on tcp/23" "$(cat "$T/portwall.prom")" '^portwall_port_drops_total\{host="[^"]+",pin_root="[^"]+",policy="run test",direction="in",protocol="tcp",port="23",opened="false"\} [1-9]'
+expect_match "metrics: per-rule counters with the comment" "$(cat "$T/portwall.prom")" '^portwall_rule_packets_total\{host="[^"]+",pin_root="[^"]+",policy="run test",rule="[0-9a-f]{12}",direction="in",comment="web"\} [1-9]'
 expect_eq "metrics: each conntrack table's evictions" \
-	"$(grep -c '^portwall_conntrack_evicted_total{table="\(tcp\|datagram\|peer_started\)"} [0-9]*$' "$T/portwall.prom")" 3
+	"$(grep -c '^portwall_conntrack_evicted_total{host=.*,table="\(tcp\|datagram\|peer_started\)"} [0-9]*$' "$T/portwall.prom")" 3
 expect_eq "metrics: no temporary file left" "$(ls "$T" | grep -c '^portwall\.prom\.')" 0
 
 # top: plain text when not on a terminal; full screen in a pseudo-terminal

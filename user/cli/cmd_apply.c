@@ -45,6 +45,9 @@ static void usage(FILE *f)
 	      "                         at most MS for answers (default 1000; 0: do not ask)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
+	      "  run only: --metrics-file FILE      Prometheus text every 5 s, written atomically\n"
+	      "            --metrics-listen ADDR:PORT the same at GET /metrics over HTTP\n"
+	      "                                      (127.0.0.1:9469, [::1]:9469; default off)\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
 }
 
@@ -198,13 +201,16 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'f': o->force = true; return 0;
 	case 'v': o->verbose = true; return 0;
 	case 'h': (run ? usage_run : usage)(stdout); return 1;
-	case 'M': case 'u':
+	case 'M': case 'u': case 'L':
 		if (!run) {
-			fprintf(stderr, "portwall apply: %s goes with run\n", c == 'M' ? "--metrics-file" : "--unload-on-exit");
+			fprintf(stderr, "portwall apply: %s goes with run\n",
+				c == 'M' ? "--metrics-file" : c == 'L' ? "--metrics-listen" : "--unload-on-exit");
 			return -1;
 		}
 		if (c == 'M')
 			o->metrics_file = optarg;
+		else if (c == 'L')
+			o->metrics_listen = optarg;
 		else
 			o->unload_on_exit = true;
 		return 0;
@@ -241,6 +247,7 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "ct-capacity", required_argument, NULL, 'C' }, { "ct-timeout", required_argument, NULL, 'T' },
 		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' },
 		{ "resolve-timeout", required_argument, NULL, 'R' }, { "name-addresses", required_argument, NULL, 'A' },
+		{ "metrics-listen", required_argument, NULL, 'L' },
 		{ 0 },
 	};
 	int c, rc;

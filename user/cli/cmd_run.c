@@ -21,6 +21,7 @@
 #include "cli/cmds.h"
 #include "datapath/events.h"
 #include "datapath/metrics.h"
+#include "cli/metrics_http.h"
 #include <systemd/sd-daemon.h>
 #include "datapath/resolve.h"
 
@@ -36,6 +37,8 @@ struct run {
 	struct ring_buffer *rb;	/* the drop events, NULL when not ours */
 	time_t next_metrics;	/* when to write the metrics file next */
 	struct pw_drops_cache drops;	/* the most dropped ports, between writes */
+	struct pw_metrics_ctx mctx;	/* the pin root and the reloads' outcome, for the metrics */
+	struct pw_http *http;		/* --metrics-listen, NULL without */
 	struct pw_names_timer names;	/* the agent's own queries about the host names */
 	unsigned names_failed;		/* names the last round did not learn, as said */
 	uint32_t generation;		/* in force when what is applied was read last */
@@ -178,16 +181,33 @@ static int start(struct run *r)
 	return 0;
 }
 
-/* The metrics file, every 5 seconds. */
+/* The metrics, every 5 seconds: rendered once, into the file and to the
+ * HTTP server, which serves the same text until the next. */
 static void write_metrics(struct run *r)
 {
-	if (!r->o.metrics_file || time(NULL) < r->next_metrics)
+	if ((!r->o.metrics_file && !r->http) || time(NULL) < r->next_metrics)
 		return;
-	char err[4400];
-	int mrc = pw_metrics_write(&r->dp, &r->a, r->o.metrics_file, &r->drops, err, sizeof(err));
+	char err[4400], *text;
+	size_t len;
+	int mrc = pw_metrics_render(&r->dp, &r->a, &r->mctx, &r->drops, &text, &len, err, sizeof(err));
+	if (!mrc && r->http)
+		pw_http_publish(r->http, text, len);
+	if (!mrc && r->o.metrics_file)
+		mrc = pw_metrics_write_text(text, len, r->o.metrics_file, err, sizeof(err));
 	if (mrc)
-		fprintf(stderr, "portwall run: --metrics-file: %s\n", err);
+		fprintf(stderr, "portwall run: metrics: %s\n", err);
+	free(text);
 	r->next_metrics = time(NULL) + 5;
+}
+
+/* What the metrics say of the last reload (or the start). */
+static void note_reload(struct run *r, bool ok, bool first)
+{
+	if (!first)
+		(*(ok ? &r->mctx.reloads_ok : &r->mctx.reloads_failed))++;
+	r->mctx.last_ok = ok;
+	r->mctx.last_unix = time(NULL);
+	r->next_metrics = 0;	/* said at once */
 }
 
 /* SIGHUP asks for a reload, SIGTERM and SIGINT for a stop. */
@@ -226,9 +246,11 @@ static int reload_policy(struct run *r)
 	printf("reloading %s\n", r->o.policy);
 	r->o.follow_records = true;	/* as reload: the interfaces applied, by ifindex */
 	if (pw_apply(r->o) != PW_EXIT_OK) {
+		note_reload(r, false, false);
 		printf("the policy in force is unchanged\n");
 		return 0;
 	}
+	note_reload(r, true, false);
 	return reopen(r);
 }
 
@@ -354,6 +376,7 @@ static void finish(struct run *r)
 		pw_dp_close(&r->dp);
 	}
 	pw_names_timer_reset(&r->names);
+	pw_http_stop(r->http);
 	close(r->ino);
 	close(r->sfd);
 	if (r->evlock >= 0)
@@ -378,6 +401,22 @@ static int own_root(struct run *r)
 	return -1;
 }
 
+/* --metrics-listen: listening before the first apply, so that an address
+ * refused or in use changes nothing. 0, or -1 having said why. */
+static int listen_metrics(struct run *r)
+{
+	char err[600];
+
+	r->mctx.pin_root = r->o.root;
+	if (!r->o.metrics_listen)
+		return 0;
+	r->http = pw_http_start(r->o.metrics_listen, err, sizeof(err));
+	if (r->http)
+		return 0;
+	fprintf(stderr, "portwall run: --metrics-listen: %s; nothing was changed\n", err);
+	return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run r = { .ino = -1, .sfd = -1, .evlock = -1, .agent = -1 };
@@ -389,6 +428,12 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "portwall run: which interfaces? give --iface IF[,IF...]\n");
 		return PW_EXIT_USAGE;
 	}
+	struct sockaddr_storage ss;
+	char aerr[300];
+	if (r.o.metrics_listen && pw_http_addr_parse(r.o.metrics_listen, &ss, aerr, sizeof(aerr))) {
+		fprintf(stderr, "portwall run: --metrics-listen: %s\n", aerr);
+		return PW_EXIT_USAGE;
+	}
 	if (pw_need_root("run"))
 		return PW_EXIT_FAIL;
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
@@ -398,8 +443,13 @@ int cmd_run(int argc, char **argv)
 	r.names.ms = r.o.resolve_ms < 0 ? PW_RESOLVE_MS_DEFAULT : r.o.resolve_ms;
 	r.names.applied = true;
 	r.o.resolve_ms = 0;
-	if (pw_apply(r.o) != PW_EXIT_OK || start(&r))
+	if (listen_metrics(&r))
+		return PW_EXIT_FAIL;
+	if (pw_apply(r.o) != PW_EXIT_OK || start(&r)) {
+		pw_http_stop(r.http);
 		return PW_EXIT_FAIL;	/* the lock goes with the process */
+	}
+	note_reload(&r, true, true);
 	printf("running: reload with SIGHUP or by saving the policy; SIGTERM stops (%s)\n",
 	       r.o.unload_on_exit ? "and unloads" : "enforcement stays");
 	/* under systemd (Type=notify) the unit is up once the policy is in

@@ -25,6 +25,7 @@ struct pw_apply_opts {
 	unsigned confirm;	/* seconds, 0: no confirmation asked */
 	bool unload_on_exit;	/* run only */
 	const char *metrics_file;	/* run only: Prometheus text, every few seconds */
+	const char *metrics_listen;	/* run only: ADDR:PORT serving GET /metrics */
 	uint32_t ct_capacity;	/* 0: the default (first apply only) */
 	uint32_t event_rate;	/* drop events a second, 0: keep */
 	/* conntrack timeouts in seconds, 0: keep; by pw_config's order */
