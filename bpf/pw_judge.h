@@ -593,6 +593,19 @@ static __always_inline __u64 pw_tick_ns(void)
 	return tick ? bpf_jiffies64() * tick : bpf_ktime_get_coarse_ns();
 }
 
+/* The tokens of bucket b refilled at time now (the fast path, pw_fast.h,
+ * refills it the same way): ev_rate tokens a second, at most ev_burst
+ * saved. */
+static __always_inline __u64 pw_bucket_refill(const struct pw_config *cfg, const struct pw_bucket *b, __u64 now)
+{
+	__u64 cap = (__u64)cfg->ev_burst * 1000000000ull;
+	__u64 add = (now - b->last_ns) * cfg->ev_rate;
+
+	if (now - b->last_ns > 1000000000ull * 3600)
+		add = cap;	/* idle for an hour or never: a full bucket */
+	return b->tokens + add > cap ? cap : b->tokens + add;
+}
+
 static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_config *cfg,
 				     const struct pw_pkt *p, const struct pw_result *r, __u8 monitor)
 {
@@ -604,12 +617,7 @@ static __always_inline void pw_event(const struct pw_ctx *c, const struct pw_con
 		return;
 	/* the time of the last tick: a bucket of events a second needs no more */
 	__u64 now = pw_tick_ns();
-	/* token bucket: ev_rate tokens a second, at most ev_burst saved */
-	__u64 cap = (__u64)cfg->ev_burst * 1000000000ull;
-	__u64 add = (now - b->last_ns) * cfg->ev_rate;
-	if (now - b->last_ns > 1000000000ull * 3600)
-		add = cap;	/* idle for an hour or never: a full bucket */
-	b->tokens = b->tokens + add > cap ? cap : b->tokens + add;
+	b->tokens = pw_bucket_refill(cfg, b, now);
 	b->last_ns = now;
 	if (b->tokens < 1000000000ull) {
 		gs->events_suppressed++;
@@ -827,12 +835,18 @@ static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const st
 #endif
 }
 
+#include "pw_fast.h"
+
 /* Parse the frame and judge it. l3: a compile-time constant, 0 for frames
  * that start at an Ethernet header, 1 for those that start at the IP header
  * (the programs of devices without a link-layer header); the Ethernet
  * programs' code is the same as without the parameter. */
 static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3)
 {
+	int fast = pw_fast(ctx, h, l3);
+
+	if (fast != PW_FAST_SLOW)
+		return fast;	/* decided from registers (pw_fast.h) */
 	struct pw_pkt p = {};
 
 	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);

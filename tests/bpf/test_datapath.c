@@ -55,7 +55,7 @@ static struct out pkt(const char *words)
 		return o;
 	}
 	o.len = pw_pkt_build(&s, frame, sizeof(frame));
-	if (pw_dp_judge(&E.dp, E.c.nrules, s.dir, frame, o.len, &r)) {
+	if (pw_dp_judge_link(&E.dp, E.c.nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, o.len, &r)) {
 		FAILF("running \"%s\" failed", words);
 		return o;
 	}
@@ -961,6 +961,159 @@ TEST(event_rate_limit)
 	CHECK_EQ_INT(pw_dp_read_events(&E.dp, collect, &l), (int)st.events_sent);
 	printf("    20 drops in %.2f s at 1 event/s, burst 3: %llu sent, %llu suppressed\n", secs,
 	       (unsigned long long)st.events_sent, (unsigned long long)st.events_suppressed);
+	down();
+}
+
+/* ---- the fast path (bpf/pw_fast.h) records what the slow path does ------- */
+
+/* Every counter a verdict moves: reasons, the policy's rules, the drops of
+ * the ports used here, the events. */
+struct tally {
+	struct pw_counter reasons[PW_DIR_COUNT * PW_R_COUNT];
+	struct pw_counter rules[6][PW_DIR_COUNT];
+	__u64 drops[4];
+	__u64 events;	/* sent + suppressed + lost */
+};
+
+static const uint32_t tally_ports[4] = { 443, 444, 22, 80 };
+
+static int tally_read(struct tally *t)
+{
+	struct pw_stats st;
+
+	if (pw_dp_reason_counts(&E.dp, t->reasons) || pw_dp_stats(&E.dp, &st))
+		return -1;
+	for (uint32_t r = 0; r < 6; r++)
+		for (uint32_t d = 0; d < PW_DIR_COUNT; d++)
+			if (pw_dp_rule_count(&E.dp, r, d, &t->rules[r][d]))
+				return -1;
+	for (int i = 0; i < 4; i++)
+		if (pw_dp_port_drops(&E.dp, pw_slot_l4(PW_DIR_IN, PW_L4_TCP, tally_ports[i]), &t->drops[i]))
+			return -1;
+	t->events = st.events_sent + st.events_suppressed + st.events_lost;
+	return 0;
+}
+
+/* What one packet of len bytes moved: packets of every counter, and the
+ * bytes in units of the packet's length (1 for each counter it counts in). */
+static void tally_delta(const struct tally *a, const struct tally *b, size_t len, uint64_t *out, size_t n)
+{
+	size_t k = 0;
+
+	for (int i = 0; i < PW_DIR_COUNT * PW_R_COUNT && k + 1 < n; i++) {
+		out[k++] = b->reasons[i].packets - a->reasons[i].packets;
+		out[k++] = (b->reasons[i].bytes - a->reasons[i].bytes) / len;
+	}
+	for (int r = 0; r < 6; r++)
+		for (int d = 0; d < PW_DIR_COUNT && k + 1 < n; d++) {
+			out[k++] = b->rules[r][d].packets - a->rules[r][d].packets;
+			out[k++] = (b->rules[r][d].bytes - a->rules[r][d].bytes) / len;
+		}
+	for (int i = 0; i < 4 && k < n; i++)
+		out[k++] = b->drops[i] - a->drops[i];
+	if (k < n)
+		out[k++] = b->events - a->events;
+}
+
+#define TALLY_N (2 * PW_DIR_COUNT * PW_R_COUNT + 2 * 6 * PW_DIR_COUNT + 4 + 1)
+
+/* One packet on the fast path and its twin the fast path does not take
+ * (IPv4 options, an IPv6 destination-options header): the same verdict,
+ * reason and rule, and every counter moved alike. */
+static void twins(const char *fast, const char *slow)
+{
+	struct tally t0, t1, t2;
+	uint64_t d1[TALLY_N], d2[TALLY_N];
+
+	REQUIRE(tally_read(&t0) == 0);
+	struct out a = pkt(fast);
+	REQUIRE(tally_read(&t1) == 0);
+	struct out b = pkt(slow);
+	REQUIRE(tally_read(&t2) == 0);
+	if (a.verdict != b.verdict || a.reason != b.reason || a.rule != b.rule)
+		FAILF("\"%s\": %s/%s/rule %u, its twin %s/%s/rule %u", fast, vname(a.verdict), rname(a.reason),
+		      a.rule, vname(b.verdict), rname(b.reason), b.rule);
+	tally_delta(&t0, &t1, a.len, d1, TALLY_N);
+	tally_delta(&t1, &t2, b.len, d2, TALLY_N);
+	for (int k = 0; k < TALLY_N; k++)
+		if (d1[k] != d2[k])
+			FAILF("\"%s\": counter %d moved by %llu, by its twin %llu", fast, k,
+			      (unsigned long long)d1[k], (unsigned long long)d2[k]);
+	/* the packet was counted: its reason, and a rule for these reasons */
+	CHECK_EQ_INT(d1[2 * (a.reason + (strncmp(fast, "out", 3) == 0) * PW_R_COUNT)], 1);
+	CHECK_EQ_INT(d1[TALLY_N - 1], a.verdict == PW_DROP || a.reason >= PW_R_FIRST_DROP);
+}
+
+static void twin_cases(void)
+{
+	static const char *const c[][2] = {
+		{ "in tcp 198.51.100.7:40000 192.0.2.2:443 syn", "in tcp 198.51.100.7:40000 192.0.2.2:443 syn ip-options 4" },
+		{ "in tcp 198.51.100.7:40000 192.0.2.2:443 ack len 100", "in tcp 198.51.100.7:40000 192.0.2.2:443 ack len 100 ip-options 4" },
+		{ "in tcp 203.0.113.9:40001 192.0.2.2:443 syn", "in tcp 203.0.113.9:40001 192.0.2.2:443 syn ip-options 4" },
+		{ "in tcp 203.0.113.9:40001 192.0.2.2:443 ack", "in tcp 203.0.113.9:40001 192.0.2.2:443 ack ip-options 4" },
+		{ "in tcp 198.51.100.7:40000 192.0.2.2:444 syn", "in tcp 198.51.100.7:40000 192.0.2.2:444 syn ip-options 4" },
+		{ "in tcp 198.51.100.7:40000 192.0.2.2:22 syn", "in tcp 198.51.100.7:40000 192.0.2.2:22 syn ip-options 4" },
+		{ "in tcp 198.51.100.7:40000 192.0.2.2:22 syn,fin", "in tcp 198.51.100.7:40000 192.0.2.2:22 syn,fin ip-options 4" },
+		{ "in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn", "in tcp [2001:db8::7]:40000 [2001:db8::2]:443 syn ext dst" },
+		{ "in tcp [2001:db8::7]:40000 [2001:db8::2]:444 syn", "in tcp [2001:db8::7]:40000 [2001:db8::2]:444 syn ext dst" },
+		{ "in tcp [2001:db8:bad::1]:40000 [2001:db8::2]:80 syn", "in tcp [2001:db8:bad::1]:40000 [2001:db8::2]:80 syn ext dst" },
+		{ "out tcp 192.0.2.2:443 198.51.100.7:40000 ack", "out tcp 192.0.2.2:443 198.51.100.7:40000 ack ip-options 4" },
+		{ "out tcp 192.0.2.2:443 203.0.113.9:40000 ack", "out tcp 192.0.2.2:443 203.0.113.9:40000 ack ip-options 4" },
+		{ "out tcp [2001:db8::2]:80 [2001:db8::7]:40000 ack", "out tcp [2001:db8::2]:80 [2001:db8::7]:40000 ack ext dst" },
+		{ "out tcp [2001:db8::2]:80 [2001:db8:bad::1]:40000 ack", "out tcp [2001:db8::2]:80 [2001:db8:bad::1]:40000 ack ext dst" },
+		/* the programs of devices without a link-layer header */
+		{ "in tcp 198.51.100.7:40000 192.0.2.2:443 syn link l3", "in tcp 198.51.100.7:40000 192.0.2.2:443 syn ip-options 4 link l3" },
+		{ "in tcp 203.0.113.9:40001 192.0.2.2:443 syn link l3", "in tcp 203.0.113.9:40001 192.0.2.2:443 syn ip-options 4 link l3" },
+		{ "in tcp [2001:db8::7]:40000 [2001:db8::2]:444 syn link l3", "in tcp [2001:db8::7]:40000 [2001:db8::2]:444 syn ext dst link l3" },
+		{ "out tcp [2001:db8::2]:80 [2001:db8::7]:40000 ack link l3", "out tcp [2001:db8::2]:80 [2001:db8::7]:40000 ack ext dst link l3" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		twins(c[i][0], c[i][1]);
+}
+
+static const char *const FAST_POLICY =
+	"allow in tcp port 443\n"			/* rule 1 */
+	"deny in tcp port 443 from 203.0.113.0/24\n"	/* rule 2 */
+	"allow in tcp port 80 from 2001:db8::/32\n"	/* rule 3 */
+	"deny in tcp port 80 from 2001:db8:bad::/48\n"	/* rule 4 */
+	"deny in tcp port 22\n"				/* rule 5 */
+	"default out drop\n";
+
+static void no_events(struct pw_config *cfg)
+{
+	cfg->ev_rate = 0;	/* an empty bucket: no drop event is ever due */
+	cfg->ev_burst = 0;
+}
+
+static void no_events_monitor(struct pw_config *cfg)
+{
+	no_events(cfg);
+	cfg->mode = PW_MODE_MONITOR;
+}
+
+TEST(fast_path_counts_as_the_slow_path)
+{
+	struct pw_stats st;
+
+	/* events due: the fast path leaves every drop to the slow path */
+	REQUIRE(up(FAST_POLICY) == 0);
+	twin_cases();
+	down();
+	/* no event due: bare SYNs the policy drops are the fast path's */
+	REQUIRE(up_with("t.policy", FAST_POLICY, 0, no_events) == 0);
+	twin_cases();
+	REQUIRE(pw_dp_stats(&E.dp, &st) == 0);
+	CHECK_EQ_INT(st.events_sent, 0);
+	CHECK_EQ_INT(st.events_suppressed, 22);	/* 11 drops in each form */
+	down();
+	REQUIRE(up_with("t.policy", FAST_POLICY, 0, no_events_monitor) == 0);
+	twin_cases();
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:22 syn"), P, PW_R_DROP_DENY, 5);
+	down();
+	/* an IPv4-mapped address stays malformed */
+	REQUIRE(up_with("t.policy", FAST_POLICY, 0, no_events) == 0);
+	EXPECT_PKT(pkt("in tcp [::ffff:198.51.100.7]:40000 [2001:db8::2]:443 syn"), D, PW_R_DROP_MALFORMED, 0);
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [::ffff:192.0.2.2]:443 syn"), D, PW_R_DROP_MALFORMED, 0);
 	down();
 }
 
