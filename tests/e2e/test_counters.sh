@@ -28,7 +28,8 @@ expect_eq "status: rule 2 keeps its counts" "$(rule 2)" "$before2"
 # the metrics, rewritten within 5 s: rule 1 did not go down
 t0=$(stat -c %Y "$T/m.prom" 2>/dev/null || echo 0)
 for _ in $(seq 70); do [ "$(stat -c %Y "$T/m.prom" 2>/dev/null || echo 0)" -gt "$t0" ] && break; sleep 0.1; done
-m=$(sed -n 's/^portwall_rule_packets_total{rule="1",direction="in".*} \([0-9]*\)$/\1/p' "$T/m.prom")
+# rule 1 by its comment: the rule label is a key of what it matches
+m=$(sed -n 's/^portwall_rule_packets_total{.*direction="in",comment="web"} \([0-9]*\)$/\1/p' "$T/m.prom")
 expect_eq "metrics: rule 1's packets in keep what was reset (monotonic)" "$m" "${before1%% *}"
 ins "$C" "$PROBE" tcp 192.0.2.2 443 2000 100 > /dev/null
 after=$(rule 1)
