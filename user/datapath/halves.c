@@ -59,9 +59,13 @@ static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, 
 	return fd;
 }
 
-int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half, uint32_t nrules)
 {
-	uint32_t cap = dp->rule_capacity, n = 2 * cap, count = n;
+	uint32_t cap = dp->rule_capacity, n, count;
+
+	if (nrules >= cap)
+		return -ERANGE;
+	n = count = 2 * (nrules + 1);
 	uint32_t *keys = malloc(n * sizeof(*keys));
 	struct pw_counter *zeros = calloc((size_t)n * (size_t)dp->ncpus, sizeof(*zeros));
 	int rc = 0;
@@ -80,24 +84,31 @@ int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
 }
 
 /* Zero a half's rule counters (no packet writes them: the half is not in
- * force) and record its rules' fingerprints with no carried counts. */
+ * force) and record its rules' fingerprints with no carried counts. Only
+ * the ids the policy has, and those the half's last policy had (so that
+ * its records end where the new policy's do, and every counter past them
+ * stays zero): a reload costs what the policies hold, not the capacity. The records go in one syscall, which
+ * a kill does not cut short, so they always end at a zero fingerprint. */
 static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
 {
-	uint32_t cap = dp->rule_capacity, count;
-	uint32_t *keys = malloc(cap * sizeof(*keys));
-	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
-	int rc = pw_dp_zero_stats(dp, half);
+	uint32_t cap = dp->rule_capacity, had = 0, count;
+	int rc = pw_dp_half_nrules(dp, half, &had);
+	uint32_t n = (had > c->nrules ? had : c->nrules) + 1;
+	uint32_t *keys = malloc(n * sizeof(*keys));
+	struct pw_rule_info *infos = calloc(n, sizeof(*infos));
 
+	if (!rc)
+		rc = pw_dp_zero_stats(dp, half, n - 1);
 	if (!rc && (!keys || !infos))
 		rc = -ENOMEM;
 	if (rc)
 		goto out;
-	for (uint32_t i = 0; i < cap; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		keys[i] = half * cap + i;
 		if (i <= c->nrules)
 			infos[i].fingerprint = c->rule_fp[i];
 	}
-	count = cap;
+	count = n;
 	if (bpf_map_update_batch(dp->rules_fd, keys, infos, &count, NULL))
 		rc = -errno;
 out:
