@@ -67,39 +67,127 @@ static bool kernel_allowed(const struct pw_dp_slots *m, uint32_t half, int trie,
 	return action == PW_PASS;
 }
 
-/* Delete the flows of one table that half `half` (slots m, trie) forbids. */
-static int flush_table(int fd, const struct pw_dp_slots *m, uint32_t half, int trie, uint32_t origin)
+/* Append one key to *keys (grown by doubling). 0 or -ENOMEM. */
+static int push_key(struct pw_ct_key **keys, size_t *n, size_t *cap, const struct pw_ct_key *k)
 {
-	struct pw_ct_key k, next, *gone = NULL;
-	size_t ngone = 0, cap = 0, seen = 0, bound;
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
-	void *prev = NULL;
-	int removed = 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*keys = p;
+		*cap = nc;
+	}
+	(*keys)[(*n)++] = *k;
+	return 0;
+}
 
-	/* first find them, then delete: deleting during the walk restarts it.
-	 * A key the LRU evicts under the walk restarts it too: at most three
-	 * tables' worth of keys are looked at, whatever the traffic does */
-	bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries : 3u << 24;
+/* The walk of old kernels (no batch lookup for the map type): one
+ * syscall per key. A key the LRU evicts under the walk restarts it: at
+ * most three tables' worth of keys are looked at, whatever the traffic does. */
+static int keys_one_by_one(int fd, size_t bound, struct pw_ct_key **keys, size_t *n, size_t *cap)
+{
+	struct pw_ct_key k, next;
+	void *prev = NULL;
+	size_t seen = 0;
+
 	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (kernel_allowed(m, half, trie, &k, origin))
-			continue;
-		if (ngone == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct pw_ct_key *g = realloc(gone, nc * sizeof(*g));
-			if (!g)
-				break;
-			gone = g;
-			cap = nc;
-		}
-		gone[ngone++] = k;
+		if (push_key(keys, n, cap, &k))
+			return -ENOMEM;
 	}
-	for (size_t i = 0; i < ngone; i++)
-		if (bpf_map_delete_elem(fd, &gone[i]) == 0)
-			removed++;
-	free(gone);
+	return 0;
+}
+
+/* Every key of conntrack table fd, appended to *keys: in batches of
+ * bpf_map_lookup_batch (one syscall per few thousand flows; the walk goes
+ * bucket by bucket, so evictions under it restart nothing), or one by one
+ * where the kernel has no batch lookup for the map. 0 or -errno. */
+static int ct_keys(int fd, struct pw_ct_key **keys, size_t *n, size_t *cap)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info), chunk = 4096;
+	size_t bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries : 3u << 24;
+	uint64_t cursor = 0, next = 0;	/* the kernel's opaque position (a bucket) */
+	bool first = true;
+
+	for (size_t rounds = 0; rounds < bound; rounds++) {
+		while (*cap - *n < chunk) {
+			struct pw_ct_key *p = realloc(*keys, (*cap ? *cap * 2 : chunk) * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			*keys = p;
+			*cap = *cap ? *cap * 2 : chunk;
+		}
+		struct pw_ct_val *vals = malloc(chunk * sizeof(*vals));
+		if (!vals)
+			return -ENOMEM;
+		uint32_t count = chunk;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &next, *keys + *n, vals, &count, NULL);
+		int e = errno;
+		free(vals);
+		if (rc && e == ENOSPC && count == 0 && chunk < (1u << 20)) {
+			chunk *= 2;	/* one bucket holds more than a batch */
+			continue;
+		}
+		if (rc && first && count == 0 && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP))
+			return keys_one_by_one(fd, bound, keys, n, cap);
+		*n += count;
+		if (rc)
+			return e == ENOENT ? 0 : -e;	/* ENOENT: the walk is done */
+		cursor = next;
+		first = false;
+	}
+	return 0;
+}
+
+/* Delete keys[0..n) from fd: in batches, one by one where the kernel has
+ * no batch delete; a key gone meanwhile (evicted, expired) is skipped.
+ * Returns how many were deleted. */
+static int delete_keys(int fd, const struct pw_ct_key *keys, size_t n)
+{
+	size_t i = 0;
+	int removed = 0;
+	bool batch = true;
+
+	while (i < n) {
+		uint32_t count = (uint32_t)(n - i < 65536 ? n - i : 65536);
+		if (batch && bpf_map_delete_batch(fd, keys + i, &count, NULL) == 0) {
+			removed += (int)count;
+			i += count;
+			continue;
+		}
+		int e = errno;
+		if (batch && count == 0 && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) {
+			batch = false;
+			continue;
+		}
+		if (batch) {
+			removed += (int)count;	/* deleted before the one that failed */
+			i += count + 1;		/* that one: gone already, or not ours to delete */
+			continue;
+		}
+		removed += bpf_map_delete_elem(fd, &keys[i]) == 0;
+		i++;
+	}
+	return removed;
+}
+
+/* Delete the flows of one table that half `half` (slots m, trie) forbids:
+ * first find them, then delete (deleting during a walk would upset it). */
+static int flush_table(int fd, const struct pw_dp_slots *m, uint32_t half, int trie, uint32_t origin)
+{
+	struct pw_ct_key *keys = NULL;
+	size_t n = 0, cap = 0, ngone = 0;
+
+	/* a table not read whole is flushed as far as it was read */
+	ct_keys(fd, &keys, &n, &cap);
+	for (size_t i = 0; i < n; i++)
+		if (!kernel_allowed(m, half, trie, &keys[i], origin))
+			keys[ngone++] = keys[i];
+	int removed = delete_keys(fd, keys, ngone);
+	free(keys);
 	return removed;
 }
 
@@ -135,33 +223,13 @@ int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
 
 	*keys = NULL;
 	*n = 0;
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		int fd = pw_dp_ct_fd(dp, tables[t]);
-		struct bpf_map_info info = { 0 };
-		uint32_t len = sizeof(info);
-		struct pw_ct_key k, next;
-		void *prev = NULL;
-		/* as flush_table: a walk the LRU restarts ends after three tables' worth */
-		size_t seen = 0, bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries :
-					 3u << 24;
-		while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
-			k = next;
-			prev = &k;
-			if (*n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));
-				if (!p) {
-					free(*keys);
-					*keys = NULL;
-					*n = 0;
-					return -ENOMEM;
-				}
-				*keys = p;
-				cap = nc;
-			}
-			(*keys)[(*n)++] = k;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (ct_keys(pw_dp_ct_fd(dp, tables[t]), keys, n, &cap) == -ENOMEM) {
+			free(*keys);
+			*keys = NULL;
+			*n = 0;
+			return -ENOMEM;
 		}
-	}
 	return 0;
 }
 
