@@ -96,10 +96,12 @@ void pw_mapmem(const struct pw_compiled *c, int ncpus, uint32_t ct_capacity, str
 	memset(m, 0, sizeof(*m));
 	m->ncpus = ncpus;
 	m->trie_entry = pw_mem_lpm(1, sizeof(struct pw_peer_key), sizeof(struct pw_peer_val));
-	/* both halves hold a trie like it after a reload (the one not in
-	 * force is what rollback returns to) */
-	add(m, "pw_peers_h0", PW_MEM_POLICY, pw_mem_lpm(c->npeers, sizeof(struct pw_peer_key), sizeof(struct pw_peer_val)));
-	add(m, "pw_peers_h1", PW_MEM_POLICY, pw_mem_lpm(c->npeers, sizeof(struct pw_peer_key), sizeof(struct pw_peer_val)));
+	/* both halves hold a trie like it after a reload of other entries
+	 * (the one not in force is what rollback returns to; a reload of the
+	 * same entries shares one): the policy's entries and the mark */
+	uint64_t trie = pw_mem_lpm(c->npeers + 1, sizeof(struct pw_peer_key), sizeof(struct pw_peer_val));
+	add(m, "pw_peers_h0", PW_MEM_POLICY, trie);
+	add(m, "pw_peers_h1", PW_MEM_POLICY, trie);
 	add(m, "pw_peers", PW_MEM_POLICY, K_ARRAY + 2 * 8);
 	add(m, "pw_slots", PW_MEM_POLICY, pw_mem_array(2 * PW_SLOT_COUNT, sizeof(struct pw_slot), true));
 	add(m, "pw_state", PW_MEM_POLICY, pw_mem_array(1, sizeof(struct pw_state), false));
