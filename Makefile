@@ -155,12 +155,17 @@ $(BUILD)/bench/gen_scale: bench/gen_scale.c bench/scale_policy.h | $(BUILD)/benc
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibench $< -o $@
 
+# tracked flows written straight into a pinned pw_ct (bench/reload.sh)
+$(BUILD)/bench/ct_fill: bench/ct_fill.c include/portwall.h | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIBS) -o $@
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/bench_prog $(BUILD)/bench/bench_dns $(BUILD)/bench/gen_scale \
-		$(BUILD)/portwall
+		$(BUILD)/bench/ct_fill $(BUILD)/portwall
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
 	$(Q)$(BUILD)/bench/bench_dns $(BENCH_DNS_ARGS)
-	$(Q)PORTWALL=$(BUILD)/portwall GEN_SCALE=$(BUILD)/bench/gen_scale bench/reload.sh
+	$(Q)PORTWALL=$(BUILD)/portwall GEN_SCALE=$(BUILD)/bench/gen_scale CT_FILL=$(BUILD)/bench/ct_fill bench/reload.sh
 
 # live packet rates on a veth pair: portwall against nftables, iptables,
 # xdp-filter and an empty XDP drop (root; BENCH_ROUNDS, BENCH_PACKETS)

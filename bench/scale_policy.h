@@ -22,19 +22,20 @@ static inline void pw_scale_prefix(unsigned i, char *buf, size_t n)
 		snprintf(buf, n, "10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
 }
 
-/* The policy text (malloc'd; *len set), NULL when out of memory. */
-static inline char *pw_scale_policy(size_t *len)
+/* The policy text with nprefix prefixes in the set (malloc'd; *len set),
+ * NULL when out of memory. nprefix < 2^24 keeps every prefix distinct. */
+static inline char *pw_scale_policy_n(unsigned nprefix, size_t *len)
 {
-	size_t cap = 16u << 20, o = 0;
+	size_t cap = (4u << 20) + (size_t)nprefix * 32, o = 0;
 	char *t = malloc(cap), p[64];
 
 	if (!t)
 		return NULL;
 	o += (size_t)snprintf(t + o, cap - o, "policy \"scale\"\nset big = ");
-	for (unsigned i = 0; i < PW_SCALE_NPREFIX; i++) {
+	for (unsigned i = 0; i < nprefix; i++) {
 		pw_scale_prefix(i, p, sizeof(p));
 		o += (size_t)snprintf(t + o, cap - o, "%s%s", p,
-				      i + 1 < PW_SCALE_NPREFIX ? (i % 8 == 7 ? ",\n  " : ", ") : "\n");
+				      i + 1 < nprefix ? (i % 8 == 7 ? ",\n  " : ", ") : "\n");
 	}
 	for (unsigned port = 1; port <= 65535; port++) {
 		if (port % 2)
@@ -49,6 +50,12 @@ static inline char *pw_scale_policy(size_t *len)
 			      "deny out udp port 5050 to 10.0.0.0/16\n");
 	*len = o;
 	return t;
+}
+
+/* The policy of the scale targets: PW_SCALE_NPREFIX prefixes. */
+static inline char *pw_scale_policy(size_t *len)
+{
+	return pw_scale_policy_n(PW_SCALE_NPREFIX, len);
 }
 
 #endif

@@ -107,7 +107,7 @@ CLASS  KIND   ENTRIES  RULES
     4  allow        2  3
     5  deny         2  5-7
 classes: 3 deny (6 trie entries), 2 allow (3 trie entries)
-maps: slots 263680 x 20 B = 5150 KiB; peer trie 9 entries x 28 B = 1 KiB"
+maps: slots 263680 x 24 B = 6180 KiB; peer trie 9 entries x 48 B = 1 KiB (each half)"
 run "$PW" check --json "$T/classes.policy"
 expect_eq "classes --json: listed" "$(printf '%s' "$OUT" | jq -c '.classes')" \
 	'[{"id":1,"kind":"deny","rules":[1],"entries":2},{"id":2,"kind":"allow","rules":[2],"entries":1},{"id":3,"kind":"deny","rules":[1,4],"entries":2},{"id":4,"kind":"allow","rules":[3],"entries":2},{"id":5,"kind":"deny","rules":[5,6,7],"entries":2}]'

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "policy/analyze.h"
 #include "cli/cmds.h"
+#include "datapath/mapmem.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
 
@@ -21,16 +24,29 @@ static void usage(FILE *f)
 	      "  --strict  treat warnings as errors\n", f);
 }
 
+/* What the kernel charges for the maps (bpftool's memlock) on this host's
+ * CPUs, with the default conntrack capacity. */
 struct sizes {
-	size_t slot_bytes, peer_bytes;
+	size_t slot_entry, slot_bytes, peer_entry, peer_bytes;
+	struct pw_mapmem mem;
 };
 
 static struct sizes map_sizes(const struct pw_compiled *c)
 {
-	return (struct sizes){
-		.slot_bytes = (size_t)PW_SLOT_COUNT * sizeof(struct pw_slot),
-		.peer_bytes = c->npeers * (sizeof(struct pw_peer_key) + sizeof(struct pw_peer_val)),
-	};
+	struct sizes z;
+	int ncpus = libbpf_num_possible_cpus();
+
+	pw_mapmem(c, ncpus > 0 ? ncpus : 1, 0, &z.mem);
+	z.slot_entry = (sizeof(struct pw_slot) + 7) & ~(size_t)7;	/* array elements are 8-aligned */
+	z.slot_bytes = (size_t)PW_SLOT_COUNT * z.slot_entry;	/* one half */
+	z.peer_entry = (size_t)z.mem.trie_entry;
+	z.peer_bytes = c->npeers * z.peer_entry;	/* one half's trie */
+	return z;
+}
+
+static double mib(uint64_t b)
+{
+	return (double)b / (1024.0 * 1024.0);
 }
 
 /* The peer classes of the compiled tables, as the compiler made them. */
@@ -190,9 +206,13 @@ static void print_text(const char *path, const struct pw_policy *pol, const stru
 	printf("\ncompiled: %zu rules, %u peer classes\n", pol->nrules, c->nclasses);
 	print_classes(c, k);
 	print_names(c);
-	printf("maps: slots %u x %zu B = %zu KiB; peer trie %zu entries x %zu B = %zu KiB\n",
-	       PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes / 1024, c->npeers,
-	       sizeof(struct pw_peer_key) + sizeof(struct pw_peer_val), (sz.peer_bytes + 1023) / 1024);
+	printf("maps: slots %u x %zu B = %zu KiB; peer trie %zu entries x %zu B = %zu KiB (each half)\n",
+	       PW_SLOT_COUNT, sz.slot_entry, sz.slot_bytes / 1024, c->npeers, sz.peer_entry,
+	       (sz.peer_bytes + 1023) / 1024);
+	const uint64_t *kb = sz.mem.by_kind;
+	printf("kernel memory: %.1f MiB at %d CPUs (policy %.1f, per-CPU counters %.1f, conntrack %.1f, "
+	       "names and events %.1f)\n", mib(sz.mem.total), sz.mem.ncpus, mib(kb[PW_MEM_POLICY]),
+	       mib(kb[PW_MEM_PERCPU]), mib(kb[PW_MEM_CONNTRACK]), mib(kb[PW_MEM_NAMES]));
 	printf("hash: sha256:%s\n", hash);
 	if (d->nwarn == 0)
 		printf("warnings: none\n");
@@ -310,9 +330,14 @@ static void print_json(const char *path, const struct pw_policy *pol, const stru
 	printf(",");
 	json_names(c);
 	printf(",\"maps\":{\"slots\":{\"entries\":%u,\"value_size\":%zu,\"bytes\":%zu},"
-	       "\"peers\":{\"entries\":%zu,\"key_size\":%zu,\"value_size\":%zu,\"bytes\":%zu}},",
+	       "\"peers\":{\"entries\":%zu,\"key_size\":%zu,\"value_size\":%zu,\"entry_bytes\":%zu,\"bytes\":%zu},"
+	       "\"kernel\":{\"cpus\":%d,\"bytes\":%llu,\"maps\":{",
 	       PW_SLOT_COUNT, sizeof(struct pw_slot), sz.slot_bytes, c->npeers,
-	       sizeof(struct pw_peer_key), sizeof(struct pw_peer_val), sz.peer_bytes);
+	       sizeof(struct pw_peer_key), sizeof(struct pw_peer_val), sz.peer_entry, sz.peer_bytes, sz.mem.ncpus,
+	       (unsigned long long)sz.mem.total);
+	for (size_t i = 0; i < sz.mem.n; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", sz.mem.map[i].name, (unsigned long long)sz.mem.map[i].bytes);
+	printf("}}},");
 	json_warnings(d);
 	printf("}\n");
 }

@@ -275,7 +275,7 @@ static int open_or_load(struct tx *t)
 		return rc;
 	t->first = true;
 	struct pw_dp_opts lo = {
-		.rule_capacity = t->c.nrules * 2 + 2 > 4096 ? t->c.nrules * 2 + 2 : 4096,
+		.rule_capacity = pw_dp_rule_capacity_for(t->c.nrules),
 		.ct_capacity = t->o->ct_capacity,
 		.verbose = t->o->verbose,
 	};
@@ -447,7 +447,10 @@ static void carry_or_adopt(struct tx *t)
 		}
 		return;
 	}
-	r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, t->dp.rule_capacity - 1, t->c.nrules);
+	uint32_t nold = 0;
+	r->carry_rc = pw_dp_half_nrules(&t->dp, t->half ^ 1, &nold);
+	if (!r->carry_rc)
+		r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, nold, t->c.nrules);
 	/* answers learned into the old half while the new one was written */
 	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
 	r->ended = pw_dp_flush_ct(&t->dp, t->half, by, &r->revoked);

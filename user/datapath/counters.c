@@ -109,9 +109,11 @@ static int read_range(int fd, uint32_t first, uint32_t n, void *vals)
 	return rc;
 }
 
-/* What pw_dp_carry reads and builds, for its steps. */
+/* What pw_dp_carry reads and builds, for its steps: only the rules each
+ * half has, not the whole capacity (a reload's cost follows the policy). */
 struct carry {
 	uint32_t cap, ncpu;
+	uint32_t nold_ids, nnew_ids;	/* rule ids 0..n-1 of the old and the new half */
 	struct pw_rule_info *oi, *ni;	/* the old and the new half's rule records */
 	struct pw_counter *os;		/* the old half's rule counters, every CPU's */
 	uint64_t (*old)[2];		/* the old rules as (fingerprint, id), sorted */
@@ -120,19 +122,23 @@ struct carry {
 	uint32_t *keys;
 };
 
-static int carry_alloc(struct carry *k, const struct pw_dp *dp)
+static int carry_alloc(struct carry *k, const struct pw_dp *dp, uint32_t nold, uint32_t nnew)
 {
-	uint32_t cap = dp->rule_capacity, ncpu = (uint32_t)dp->ncpus;
+	uint32_t ncpu = (uint32_t)dp->ncpus;
 
-	k->cap = cap;
+	memset(k, 0, sizeof(*k));
+	k->cap = dp->rule_capacity;
 	k->ncpu = ncpu;
-	k->nold = 0;
-	k->oi = calloc(cap, sizeof(*k->oi));
-	k->ni = calloc(cap, sizeof(*k->ni));
-	k->os = calloc((size_t)2 * cap * ncpu, sizeof(*k->os));
-	k->old = calloc(cap, sizeof(*k->old));
-	k->used = calloc(cap, sizeof(*k->used));
-	k->keys = malloc(cap * sizeof(*k->keys));
+	if (nold >= k->cap || nnew >= k->cap)
+		return -ERANGE;
+	k->nold_ids = nold + 1;
+	k->nnew_ids = nnew + 1;
+	k->oi = calloc(k->nold_ids, sizeof(*k->oi));
+	k->ni = calloc(k->nnew_ids, sizeof(*k->ni));
+	k->os = calloc((size_t)2 * k->nold_ids * ncpu, sizeof(*k->os));
+	k->old = calloc(k->nold_ids, sizeof(*k->old));
+	k->used = calloc(k->nold_ids, sizeof(*k->used));
+	k->keys = malloc(k->nnew_ids * sizeof(*k->keys));
 	if (!k->oi || !k->ni || !k->os || !k->old || !k->used || !k->keys)
 		return -ENOMEM;
 	return 0;
@@ -152,12 +158,36 @@ static void carry_free(struct carry *k)
 static int carry_read(const struct pw_dp *dp, struct carry *k, uint32_t from, uint32_t to)
 {
 	uint32_t cap = k->cap;
-	int rc = read_range(dp->rules_fd, from * cap, cap, k->oi);
+	int rc = read_range(dp->rules_fd, from * cap, k->nold_ids, k->oi);
 
 	if (!rc)
-		rc = read_range(dp->rules_fd, to * cap, cap, k->ni);
+		rc = read_range(dp->rules_fd, to * cap, k->nnew_ids, k->ni);
 	if (!rc)
-		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * cap, k->os);
+		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * k->nold_ids, k->os);
+	return rc;
+}
+
+int pw_dp_half_nrules(const struct pw_dp *dp, uint32_t half, uint32_t *nrules)
+{
+	const uint32_t chunk = 1024;
+	uint32_t cap = dp->rule_capacity;
+	struct pw_rule_info *v = malloc(chunk * sizeof(*v));
+	int rc = 0;
+
+	*nrules = cap ? cap - 1 : 0;
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < cap && rc == 0; i += chunk) {
+		uint32_t n = cap - i < chunk ? cap - i : chunk;
+		rc = read_range(dp->rules_fd, (half & 1) * cap + i, n, v);
+		for (uint32_t j = i ? 0 : 1; rc == 0 && j < n; j++)
+			if (v[j].fingerprint == 0) {
+				*nrules = i + j - 1;
+				free(v);
+				return 0;
+			}
+	}
+	free(v);
 	return rc;
 }
 
@@ -214,11 +244,11 @@ static void carry_rule(struct carry *k, uint32_t i, uint32_t j)
 }
 
 /* The new half's records 0..nnew, carries set, in one batch. */
-static int write_new(const struct pw_dp *dp, struct carry *k, uint32_t to, uint32_t nnew)
+static int write_new(const struct pw_dp *dp, struct carry *k, uint32_t to)
 {
-	for (uint32_t j = 0; j < k->cap; j++)
+	for (uint32_t j = 0; j < k->nnew_ids; j++)
 		k->keys[j] = to * k->cap + j;
-	uint32_t count = nnew + 1;
+	uint32_t count = k->nnew_ids;
 	if (bpf_map_update_batch(dp->rules_fd, k->keys, k->ni, &count, NULL))
 		return -errno;
 	return 0;
@@ -227,16 +257,14 @@ static int write_new(const struct pw_dp *dp, struct carry *k, uint32_t to, uint3
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
 {
 	struct carry k;
-	int rc = carry_alloc(&k, dp);
+	int rc = carry_alloc(&k, dp, nold, nnew);
 
-	if (!rc && nnew >= k.cap)
-		rc = -ERANGE;
 	from &= 1;
 	to &= 1;
 	if (!rc)
 		rc = carry_read(dp, &k, from, to);
 	if (!rc) {
-		sort_old(&k, nold < k.cap ? nold : k.cap - 1);
+		sort_old(&k, nold);
 		for (uint32_t j = 0; j <= nnew; j++) {
 			size_t lo = find_old(&k, k.ni[j].fingerprint);
 			if (lo < k.nold) {
@@ -244,7 +272,7 @@ int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uin
 				carry_rule(&k, (uint32_t)k.old[lo][1], j);
 			}
 		}
-		rc = write_new(dp, &k, to, nnew);
+		rc = write_new(dp, &k, to);
 	}
 	carry_free(&k);
 	return rc;

@@ -80,6 +80,123 @@ static uint32_t origin_of(int t, const struct pw_ct_val *v)
 	return t == PW_CT_TABLE_IN || (v->flags & PW_CT_REVOKED) ? PW_DIR_IN : PW_DIR_OUT;
 }
 
+/* A table's flows as read: keys and values side by side. */
+struct ct_read {
+	struct pw_ct_key *keys;
+	struct pw_ct_val *vals;
+	size_t n, cap;
+};
+
+/* Room for `more` flows after the n read. 0 or -ENOMEM. */
+static int ct_room(struct ct_read *r, size_t more)
+{
+	while (r->cap - r->n < more) {
+		size_t nc = r->cap ? r->cap * 2 : (more > 1024 ? more : 1024);
+		struct pw_ct_key *k = realloc(r->keys, nc * sizeof(*k));
+		if (k)
+			r->keys = k;
+		struct pw_ct_val *v = k ? realloc(r->vals, nc * sizeof(*v)) : NULL;
+		if (!v)
+			return -ENOMEM;
+		r->vals = v;
+		r->cap = nc;
+	}
+	return 0;
+}
+
+static void ct_read_free(struct ct_read *r)
+{
+	free(r->keys);
+	free(r->vals);
+	*r = (struct ct_read){ 0 };
+}
+
+/* The walk of old kernels (no batch lookup for the map type): one
+ * syscall per key. A key the LRU evicts under the walk restarts it: at
+ * most three tables' worth of keys are looked at, whatever the traffic does. */
+static int flows_one_by_one(int fd, size_t bound, struct ct_read *r)
+{
+	struct pw_ct_key k, next;
+	void *prev = NULL;
+	size_t seen = 0;
+
+	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (ct_room(r, 1))
+			return -ENOMEM;
+		if (bpf_map_lookup_elem(fd, &k, &r->vals[r->n]) == 0)
+			r->keys[r->n++] = k;
+	}
+	return 0;
+}
+
+/* Every flow of conntrack table fd, appended to r: in batches of
+ * bpf_map_lookup_batch (one syscall per few thousand flows; the walk goes
+ * bucket by bucket, so evictions under it restart nothing), or one by one
+ * where the kernel has no batch lookup for the map. 0 or -errno. */
+static int ct_flows(int fd, struct ct_read *r)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info), chunk = 4096;
+	size_t bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries : 3u << 24;
+	uint64_t cursor = 0, next = 0;	/* the kernel's opaque position (a bucket) */
+	bool first = true;
+
+	for (size_t rounds = 0; rounds < bound; rounds++) {
+		if (ct_room(r, chunk))
+			return -ENOMEM;
+		uint32_t count = chunk;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &next, r->keys + r->n, r->vals + r->n,
+					      &count, NULL);
+		int e = errno;
+		if (rc && e == ENOSPC && count == 0 && chunk < (1u << 20)) {
+			chunk *= 2;	/* one bucket holds more than a batch */
+			continue;
+		}
+		if (rc && first && count == 0 && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP))
+			return flows_one_by_one(fd, bound, r);
+		r->n += count;
+		if (rc)
+			return e == ENOENT ? 0 : -e;	/* ENOENT: the walk is done */
+		cursor = next;
+		first = false;
+	}
+	return 0;
+}
+
+/* Delete keys[0..n) from fd: in batches, one by one where the kernel has
+ * no batch delete; a key gone meanwhile (evicted, expired) is skipped.
+ * Returns how many were deleted. */
+static int delete_keys(int fd, const struct pw_ct_key *keys, size_t n)
+{
+	size_t i = 0;
+	int removed = 0;
+	bool batch = true;
+
+	while (i < n) {
+		uint32_t count = (uint32_t)(n - i < 65536 ? n - i : 65536);
+		if (batch && bpf_map_delete_batch(fd, keys + i, &count, NULL) == 0) {
+			removed += (int)count;
+			i += count;
+			continue;
+		}
+		int e = errno;
+		if (batch && count == 0 && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) {
+			batch = false;
+			continue;
+		}
+		if (batch) {
+			removed += (int)count;	/* deleted before the one that failed */
+			i += count + 1;		/* that one: gone already, or not ours to delete */
+			continue;
+		}
+		removed += bpf_map_delete_elem(fd, &keys[i]) == 0;
+		i++;
+	}
+	return removed;
+}
+
 /* A flow of pw_ct_in the policy no longer lets in, live at `now`: its
  * service was revoked. It is ended both ways: a mark in pw_ct_dgram (the
  * table the host's packets of it look in) drops them and opens no flow of
@@ -106,54 +223,31 @@ struct flush_ctx {
 	struct pw_revoke *rev;
 };
 
-/* Delete the flows of table t that half x->half (slots, trie) forbids. */
+/* Delete the flows of table t that half x->half (slots, trie) forbids:
+ * first find them, then delete (deleting during a walk would upset it).
+ * A flow goes when the policy refuses it; a revoked flow's mark when the
+ * policy allows the service again. A table not read whole is flushed as
+ * far as it was read. */
 static int flush_table(const struct flush_ctx *x, int t)
 {
 	int fd = pw_dp_ct_fd(x->dp, t);
-	struct pw_ct_key k, next, *gone = NULL;
-	struct pw_ct_val v, *vals = NULL;
-	size_t ngone = 0, cap = 0, seen = 0, bound;
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
-	void *prev = NULL;
-	int removed = 0;
+	struct ct_read r = { 0 };
+	size_t ngone = 0;
 
-	/* first find them, then delete: deleting during the walk restarts it.
-	 * A key the LRU evicts under the walk restarts it too: at most three
-	 * tables' worth of keys are looked at, whatever the traffic does */
-	bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries : 3u << 24;
-	while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
+	ct_flows(fd, &r);
+	for (size_t i = 0; i < r.n; i++) {
+		bool mark = t != PW_CT_TABLE_IN && (r.vals[i].flags & PW_CT_REVOKED);
+		if (kernel_allowed(x->m, x->half, x->trie, &r.keys[i], origin_of(t, &r.vals[i])) != mark)
 			continue;
-		/* a flow goes when the policy refuses it; a revoked flow's mark
-		 * when the policy allows the service again */
-		bool mark = t != PW_CT_TABLE_IN && (v.flags & PW_CT_REVOKED);
-		if (kernel_allowed(x->m, x->half, x->trie, &k, origin_of(t, &v)) != mark)
-			continue;
-		if (ngone == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct pw_ct_key *g = realloc(gone, nc * sizeof(*g));
-			struct pw_ct_val *gv = g ? realloc(vals, nc * sizeof(*gv)) : NULL;
-			if (g)
-				gone = g;
-			if (!gv)
-				break;
-			vals = gv;
-			cap = nc;
-		}
-		vals[ngone] = v;
-		gone[ngone++] = k;
+		r.vals[ngone] = r.vals[i];
+		r.keys[ngone++] = r.keys[i];
 	}
-	for (size_t i = 0; i < ngone; i++)
-		if (bpf_map_delete_elem(fd, &gone[i]) == 0) {
-			removed++;
-			if (t == PW_CT_TABLE_IN)
-				revoke_dgram(x->dp, &x->cfg, &gone[i], &vals[i], x->now, x->rev);
-		}
-	free(gone);
-	free(vals);
+	int removed = delete_keys(fd, r.keys, ngone);
+	/* the in table's flows that went: their services were revoked (one a
+	 * delete missed had gone by itself; revoke_dgram skips it if it timed out) */
+	for (size_t i = 0; t == PW_CT_TABLE_IN && i < ngone; i++)
+		revoke_dgram(x->dp, &x->cfg, &r.keys[i], &r.vals[i], x->now, x->rev);
+	ct_read_free(&r);
 	return removed;
 }
 
@@ -190,40 +284,21 @@ int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUN
 int pw_dp_host_flows(const struct pw_dp *dp, struct pw_ct_key **keys, size_t *n)
 {
 	static const int tables[] = { PW_CT_TABLE_TCP, PW_CT_TABLE_DGRAM };
-	size_t cap = 0;
+	struct ct_read r = { 0 };
 
 	*keys = NULL;
 	*n = 0;
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		int fd = pw_dp_ct_fd(dp, tables[t]);
-		struct bpf_map_info info = { 0 };
-		uint32_t len = sizeof(info);
-		struct pw_ct_key k, next;
-		void *prev = NULL;
-		/* as flush_table: a walk the LRU restarts ends after three tables' worth */
-		size_t seen = 0, bound = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? 3 * (size_t)info.max_entries :
-					 3u << 24;
-		while (seen++ < bound && bpf_map_get_next_key(fd, prev, &next) == 0) {
-			struct pw_ct_val v;
-			k = next;
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v) || (v.flags & PW_CT_REVOKED))
-				continue;	/* gone, or a revoked peer flow's mark: no flow of the host's */
-			if (*n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct pw_ct_key *p = realloc(*keys, nc * sizeof(*p));
-				if (!p) {
-					free(*keys);
-					*keys = NULL;
-					*n = 0;
-					return -ENOMEM;
-				}
-				*keys = p;
-				cap = nc;
-			}
-			(*keys)[(*n)++] = k;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (ct_flows(pw_dp_ct_fd(dp, tables[t]), &r) == -ENOMEM) {
+			ct_read_free(&r);
+			return -ENOMEM;
 		}
-	}
+	/* a revoked peer flow's mark is no flow of the host's */
+	for (size_t i = 0; i < r.n; i++)
+		if (!(r.vals[i].flags & PW_CT_REVOKED))
+			r.keys[(*n)++] = r.keys[i];
+	*keys = r.keys;
+	free(r.vals);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/diag.h"
+#include "lib/sha256.h"
 
 void pw_config_default(struct pw_config *cfg, uint8_t mode, int ncpus)
 {
@@ -59,9 +60,13 @@ static int new_trie(struct pw_dp *dp, uint32_t half, size_t entries, char *err, 
 	return fd;
 }
 
-int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half, uint32_t nrules)
 {
-	uint32_t cap = dp->rule_capacity, n = 2 * cap, count = n;
+	uint32_t cap = dp->rule_capacity, n, count;
+
+	if (nrules >= cap)
+		return -ERANGE;
+	n = count = 2 * (nrules + 1);
 	uint32_t *keys = malloc(n * sizeof(*keys));
 	struct pw_counter *zeros = calloc((size_t)n * (size_t)dp->ncpus, sizeof(*zeros));
 	int rc = 0;
@@ -80,24 +85,31 @@ int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half)
 }
 
 /* Zero a half's rule counters (no packet writes them: the half is not in
- * force) and record its rules' fingerprints with no carried counts. */
+ * force) and record its rules' fingerprints with no carried counts. Only
+ * the ids the policy has, and those the half's last policy had (so that
+ * its records end where the new policy's do, and every counter past them
+ * stays zero): a reload costs what the policies hold, not the capacity. The records go in one syscall, which
+ * a kill does not cut short, so they always end at a zero fingerprint. */
 static int reset_rules(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c)
 {
-	uint32_t cap = dp->rule_capacity, count;
-	uint32_t *keys = malloc(cap * sizeof(*keys));
-	struct pw_rule_info *infos = calloc(cap, sizeof(*infos));
-	int rc = pw_dp_zero_stats(dp, half);
+	uint32_t cap = dp->rule_capacity, had = 0, count;
+	int rc = pw_dp_half_nrules(dp, half, &had);
+	uint32_t n = (had > c->nrules ? had : c->nrules) + 1;
+	uint32_t *keys = malloc(n * sizeof(*keys));
+	struct pw_rule_info *infos = calloc(n, sizeof(*infos));
 
+	if (!rc)
+		rc = pw_dp_zero_stats(dp, half, n - 1);
 	if (!rc && (!keys || !infos))
 		rc = -ENOMEM;
 	if (rc)
 		goto out;
-	for (uint32_t i = 0; i < cap; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		keys[i] = half * cap + i;
 		if (i <= c->nrules)
 			infos[i].fingerprint = c->rule_fp[i];
 	}
-	count = cap;
+	count = n;
 	if (bpf_map_update_batch(dp->rules_fd, keys, infos, &count, NULL))
 		rc = -errno;
 out:
@@ -106,9 +118,34 @@ out:
 	return rc;
 }
 
+/* A trie's mark: one more entry, which no packet's lookup reaches (its
+ * scope belongs to no class: class ids stay far below 2^31), whose
+ * address is the first 16 bytes of the SHA-256 of the policy's entries.
+ * A reload whose entries have the mark of the trie in force, in a half
+ * that learns nothing (no host names), uses that trie for its half too
+ * instead of writing the same entries again (share_trie). */
+#define TRIE_MARK_SCOPE 0xffffffffu
+_Static_assert(sizeof(struct pw_peer_entry) == 28, "pw_peer_entry has no padding to hash");
+
+static void trie_mark(const struct pw_compiled *c, struct pw_peer_key *k)
+{
+	struct pw_sha256 h;
+	uint8_t d[32];
+
+	pw_sha256_init(&h);
+	pw_sha256_update(&h, &c->npeers, sizeof(c->npeers));
+	if (c->npeers)
+		pw_sha256_update(&h, c->peers, c->npeers * sizeof(*c->peers));
+	pw_sha256_final(&h, d);
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = PW_PEER_SCOPE_BITS + 128;
+	k->scope = TRIE_MARK_SCOPE;
+	memcpy(k->addr, d, sizeof(k->addr));
+}
+
 /* The trie's entries in batches of one syscall each (one by one where
- * the kernel has no batch update for tries). */
-static int fill_trie(int fd, const struct pw_compiled *c)
+ * the kernel has no batch update for tries), then its mark. */
+static int fill_trie(int fd, const struct pw_compiled *c, const struct pw_peer_key *mark)
 {
 	const size_t batch = 8192;
 	struct pw_peer_key *keys = malloc(batch * sizeof(*keys));
@@ -140,9 +177,33 @@ static int fill_trie(int fd, const struct pw_compiled *c)
 				rc = -errno;
 		i += k;
 	}
+	struct pw_peer_val none = { 0 };
+	if (rc == 0 && bpf_map_update_elem(fd, mark, &none, BPF_NOEXIST))
+		rc = -errno;
 	free(keys);
 	free(vals);
 	return rc;
+}
+
+/* Half `half` takes the trie of the half in force when that trie holds
+ * exactly c's entries (its mark says so) and neither half learns host
+ * names, which are the only writes a trie gets after it is filled: 1
+ * shared, 0 not (a new trie is to be written). */
+static int share_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
+		      const struct pw_peer_key *mark)
+{
+	struct pw_state st;
+	struct pw_peer_val v;
+	uint32_t other = (half & 1) ^ 1;
+
+	if (c->nnames || pw_dp_read_state(dp, &st) || (st.active & 1) != other || st.cfg[other].names)
+		return 0;
+	int fd = pw_dp_half_trie(dp, other);
+	if (fd < 0)
+		return 0;
+	int shared = bpf_map_lookup_elem(fd, mark, &v) == 0 && bpf_map_update_elem(dp->peers_fd, &half, &fd, BPF_ANY) == 0;
+	close(fd);
+	return shared;
 }
 
 int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, size_t n)
@@ -183,15 +244,23 @@ void pw_dp_unmap_slots(struct pw_dp_slots *m)
 	m->base = NULL;
 }
 
-int pw_dp_renew_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, char *err, size_t n)
+/* A new trie of c's entries for half `half`, or with share the one in
+ * force when it holds the same entries. */
+static int install_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, bool share, char *err,
+			size_t n)
 {
-	/* room for the addresses the datapath learns for host names; the
-	 * trie allocates entries as they come (BPF_F_NO_PREALLOC) */
-	int rc, fd = new_trie(dp, half, c->npeers + learned_room(c), err, n);
+	struct pw_peer_key mark;
+
+	trie_mark(c, &mark);
+	if (share && share_trie(dp, half, c, &mark))
+		return 0;
+	/* room for the mark and the addresses the datapath learns for host
+	 * names; the trie allocates entries as they come (BPF_F_NO_PREALLOC) */
+	int rc, fd = new_trie(dp, half, c->npeers + 1 + learned_room(c), err, n);
 
 	if (fd < 0)
 		return fd;
-	rc = fill_trie(fd, c);
+	rc = fill_trie(fd, c, &mark);
 	if (rc) {
 		close(fd);
 		return pw_errf(err, n, rc, "writing the peer trie (%zu entries) failed: %s", c->npeers,
@@ -204,6 +273,11 @@ int pw_dp_renew_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	}
 	close(fd);	/* the outer map holds it now */
 	return 0;
+}
+
+int pw_dp_renew_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c, char *err, size_t n)
+{
+	return install_trie(dp, half, c, false, err, n);
 }
 
 int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *c,
@@ -221,7 +295,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
 		memcpy(pw_dp_slot(&m, half, i), &c->slots[i], sizeof(c->slots[i]));
 	pw_dp_unmap_slots(&m);
-	rc = pw_dp_renew_trie(dp, half, c, err, n);
+	rc = install_trie(dp, half, c, true, err, n);
 	if (rc)
 		return rc;
 	rc = reset_rules(dp, half, c);

@@ -40,6 +40,13 @@ struct pw_dp_opts {
 	bool verbose;			/* libbpf's own messages on stderr */
 };
 
+/* The rule capacity a first apply gives a policy of nrules rules: twice
+ * its rules (a reload may add some), at least 4096. */
+static inline uint32_t pw_dp_rule_capacity_for(uint32_t nrules)
+{
+	return nrules * 2 + 2 > 4096 ? nrules * 2 + 2 : 4096;
+}
+
 /* The fd of conntrack table t (enum pw_ct_table), -1 for no table. */
 static inline int pw_dp_ct_fd(const struct pw_dp *dp, int t)
 {
@@ -105,8 +112,9 @@ int pw_dp_renew_trie(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 /* Put half `half` in force (one 4-byte write), then wait until no packet
  * can still be judged by the other half (an RCU grace period). */
 int pw_dp_activate(struct pw_dp *dp, uint32_t half, uint32_t generation);
-/* Zero one half's rule counters (do it only to the half not in force). */
-int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half);
+/* Zero one half's rule counters of rule ids 0..nrules (do it only to the
+ * half not in force). 0, -ERANGE past the capacity, or -errno. */
+int pw_dp_zero_stats(struct pw_dp *dp, uint32_t half, uint32_t nrules);
 
 /* ---- counters.c: the counters summed over CPUs, and their carry ---- */
 
@@ -122,6 +130,9 @@ int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, 
  * nothing writes half `from` any more): every rule of `to` that has the
  * fingerprint of a rule of `from` takes that rule's total as its carry. */
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
+/* The highest rule id half `half` records (its last policy's rule count:
+ * the records end at the first id past 0 with no fingerprint). 0 or -errno. */
+int pw_dp_half_nrules(const struct pw_dp *dp, uint32_t half, uint32_t *nrules);
 int pw_dp_port_drops(const struct pw_dp *dp, uint32_t slot, __u64 *out);
 
 /* ---- reset.c: `portwall counters --reset` ---- */

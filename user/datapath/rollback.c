@@ -83,12 +83,17 @@ int pw_dp_rollback(struct pw_dp *dp, struct pw_meta *m, struct pw_rollback *r, c
 		renew(dp, &m->prev, to, r);
 	/* the half we go back to counts afresh; its rules get the totals of
 	 * the half we leave (which include its own counts from before) */
-	int rc = pw_dp_zero_stats(dp, to);
+	uint32_t nfrom = 0, nto = 0;
+	int rc = pw_dp_half_nrules(dp, from, &nfrom);
+	if (!rc)
+		rc = pw_dp_half_nrules(dp, to, &nto);
+	if (!rc)
+		rc = pw_dp_zero_stats(dp, to, nto);
 	if (!rc)
 		rc = pw_dp_activate(dp, to, m->prev.generation);
 	if (rc)
 		return pw_errf(err, n, rc, "switching back failed: %s", strerror(-rc));
-	r->carry_failed = pw_dp_carry(dp, from, to, dp->rule_capacity - 1, dp->rule_capacity - 1) != 0;
+	r->carry_failed = pw_dp_carry(dp, from, to, nfrom, nto) != 0;
 	/* the flows the policy we leave let out, that the restored one does
 	 * not: ended, as a reload ends them */
 	int by[PW_CT_TABLE_COUNT] = { 0 };
