@@ -327,8 +327,8 @@ static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg,
 #undef SET
 }
 
-/* A reload that compiles to the hash in force, from the same file, with
- * no setting and no --confirm, and no --confirm waiting: a no-op (no new
+/* A reload that compiles to the hash in force, from the same file under
+ * the same name, with no setting and no --confirm, and no --confirm waiting: a no-op (no new
  * generation; rollback's target stays). New interfaces are still
  * attached. */
 static bool unchanged(struct tx *t)
@@ -337,7 +337,8 @@ static bool unchanged(struct tx *t)
 	struct pw_state st;
 
 	if (t->first || memcmp(t->c.hash, m->cur.hash, sizeof(t->c.hash)) || t->c.mode != m->cur.mode ||
-	    strcmp(t->abspath, m->cur.path) || t->o->confirm || t->r->replaced_pending ||
+	    strcmp(t->abspath, m->cur.path) || strncmp(t->pol.name, m->cur.name, sizeof(m->cur.name) - 1) ||
+	    t->o->confirm || t->r->replaced_pending ||
 	    pw_dp_read_state(&t->dp, &st))
 		return false;
 	/* the settings given (run gives its own at every reload) change nothing */

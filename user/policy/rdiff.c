@@ -95,6 +95,12 @@ int pw_rdiff(const struct pw_policy *pa, const struct pw_compiled *ca, const str
 			removed_before(ma, ch, (size_t)(-2 - mb[j]), &next, o, n);
 			put(o, n, PW_RD_CHANGED, -2 - mb[j], (long)j);
 		} else {
+			/* the removed ones before the next paired rule first, "-" then "+" */
+			size_t k = j + 1;
+			while (k < nb && mb[k] == -1)
+				k++;
+			size_t upto = k == nb ? na : (size_t)(mb[k] >= 0 ? mb[k] : -2 - mb[k]);
+			removed_before(ma, ch, upto, &next, o, n);
 			put(o, n, PW_RD_ADDED, -1, (long)j);
 		}
 	}
