@@ -779,6 +779,8 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 		rc = check_pending(&t);
 	if (!rc && unchanged(&t)) {
 		rc = attach(&t);	/* interfaces new to it, records of gone ones */
+		if (!rc && pw_dp_write_meta(&t.dp, &t.m))	/* the names they are applied by */
+			rc = fail(&t, PW_LEFT_SAID, "recording what is applied failed: %s", strerror(errno));
 		tx_end(&t, rc);
 		return rc;
 	}
