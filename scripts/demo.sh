@@ -132,7 +132,7 @@ say "portwall status"
 
 say "The drop log (portwall run), last lines"
 sleep 1
-grep -v '^running:\|^reloading\|^reloaded\|^applied\|^  eth0' "$T/log" | tail -6
+grep -v '^running:\|^reloading\|^reloaded\|^unchanged\|^applied\|^  eth0' "$T/log" | tail -6
 
 say "Summary"
 echo "  vendor-table and probe connections: $passed connected, $blocked blocked (as the policy says)"

@@ -7,7 +7,7 @@
 # e2e_setup TEST PREFIX: what every e2e test shares. PW and PROBE (from
 # PORTWALL / PWPROBE), the namespaces S and C with their veth ends VS and
 # VC, the pin root ROOT, all named PREFIX + this shell's pid, and a scratch
-# directory T. Without root the test is skipped (exit 0).
+# directory T (which holds the generation store, PORTWALL_STATE_DIR). Without root the test is skipped (exit 0).
 e2e_setup() {
 	PW=${PORTWALL:-build/portwall}
 	PROBE=${PWPROBE:-build/pwprobe}
@@ -15,6 +15,9 @@ e2e_setup() {
 	S=$2s$$ C=$2c$$ VS=$2s$$v VC=$2c$$v
 	ROOT=/sys/fs/bpf/$2$$
 	T=$(mktemp -d "/tmp/pw-$1-XXXXXX")
+	# the generation store of this run's pin roots: in the scratch
+	# directory, not /var/lib/portwall
+	export PORTWALL_STATE_DIR=$T/state
 	trap e2e_cleanup EXIT
 }
 

@@ -282,6 +282,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (pw_need_root("apply"))
 		return PW_EXIT_FAIL;
+	o.cmd = "apply";
 	return pw_apply(o);
 }
 
@@ -342,6 +343,7 @@ int cmd_reload(int argc, char **argv)
 	o.policy = path;
 	o.follow_records = true;	/* the interfaces recorded, by ifindex */
 	o.netns = netns[0] ? netns : NULL;
+	o.cmd = "reload";
 	return pw_apply(o);
 }
 
@@ -457,9 +459,16 @@ static void print_success(const struct pw_apply_opts *o, const struct pw_apply_r
 		fprintf(stderr, "portwall apply: starting the --confirm watchdog failed: run `portwall rollback` "
 			"yourself if this policy locks you out\n");
 	pw_hex(m->cur.hash, sizeof(m->cur.hash), hex);
-	printf("%s \"%s\" (%s), generation %u, hash sha256:%.16s, mode %s\n", r->first ? "applied" : "reloaded",
-	       m->cur.name, m->cur.path, m->cur.generation, hex,
-	       m->cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
+	if (r->store_err[0])
+		fprintf(stderr, "portwall apply: warning: generation %u's files were not kept (history, show, diff "
+			"and rollback GENERATION will not have it): %s\n", m->cur.generation, r->store_err);
+	if (r->unchanged)
+		printf("unchanged: \"%s\" (%s) compiles to the hash in force (sha256:%.16s): generation %u stays in "
+		       "force, nothing was written\n", m->cur.name, m->cur.path, hex, m->cur.generation);
+	else
+		printf("%s \"%s\" (%s), generation %u, hash sha256:%.16s, mode %s\n", r->first ? "applied" : "reloaded",
+		       m->cur.name, m->cur.path, m->cur.generation, hex,
+		       m->cur.mode == PW_MODE_MONITOR ? "monitor" : "enforce");
 	for (int i = 0; i < m->niface; i++) {
 		const char *now = r->now[i][0] ? r->now[i] : m->iface[i].name;
 		bool renamed = strncmp(now, m->iface[i].name, sizeof(m->iface[i].name)) != 0;

@@ -16,6 +16,7 @@
 #include "lib/num.h"
 #include "datapath/unload.h"
 #include "datapath/rollback.h"
+#include "datapath/gens.h"
 #include "cli/cmds.h"
 
 /* pw_dp_rollback, and what it did beside the switch on stderr. */
@@ -40,9 +41,12 @@ static int rollback(struct pw_dp *dp, struct pw_meta *m, char *err, size_t n)
 }
 
 static const char *want_netns;	/* --netns given: must be the instance's */
+static const char *gen_arg;	/* rollback GENERATION */
 
 static int root_opt(int argc, char **argv, const char *cmd, const char **root)
 {
+	bool rb = strcmp(cmd, "rollback") == 0;
+
 	static const struct option lo[] = {
 		{ "pin-root", required_argument, NULL, 'p' }, { "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
@@ -51,6 +55,7 @@ static int root_opt(int argc, char **argv, const char *cmd, const char **root)
 
 	*root = PW_PIN_ROOT;
 	want_netns = NULL;
+	gen_arg = NULL;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -60,10 +65,12 @@ static int root_opt(int argc, char **argv, const char *cmd, const char **root)
 			want_netns = optarg;
 		} else {
 			FILE *f = c == 'h' ? stdout : stderr;
-			fprintf(f, "usage: portwall %s [--pin-root DIR] [--netns NAME]\n", cmd);
+			fprintf(f, "usage: portwall %s%s [--pin-root DIR] [--netns NAME]\n", cmd, rb ? " [GENERATION]" : "");
 			return c == 'h' ? 1 : -1;
 		}
 	}
+	if (rb && optind + 1 == argc)
+		gen_arg = argv[optind++];
 	if (optind != argc) {
 		fprintf(stderr, "portwall %s: unexpected \"%s\"\n", cmd, argv[optind]);
 		return -1;
@@ -104,6 +111,67 @@ static int open_locked(const char *cmd, const char *root, struct pw_dp *dp, stru
 	return 0;
 }
 
+/* The record under root (unlocked: the apply transaction locks). */
+static int read_record(const char *root, struct pw_meta *m)
+{
+	struct pw_dp dp;
+	char err[600];
+
+	if (pw_need_root("rollback"))
+		return -1;
+	if (pw_dp_open_pinned(&dp, root, err, sizeof(err))) {
+		fprintf(stderr, "portwall rollback: %s\n", err);
+		return -1;
+	}
+	int rc = pw_dp_read_meta(&dp, m);
+	pw_dp_close(&dp);
+	if (rc || !m->cur.generation) {
+		fprintf(stderr, "portwall rollback: no policy is recorded under %s; use apply\n", root);
+		return -1;
+	}
+	if (want_netns && strcmp(want_netns, m->netns) != 0) {
+		fprintf(stderr, "portwall rollback: the portwall under %s works in network namespace \"%s\", not "
+			"\"%s\"; give its --pin-root\n", root, m->netns, want_netns);
+		return -1;
+	}
+	return 0;
+}
+
+/* rollback GENERATION: that kept generation's files, compiled again, and
+ * applied as a reload is (atomic; rollback's target is then what was in
+ * force). A generation with the hash in force changes nothing. */
+static int rollback_to(const char *root, const char *arg)
+{
+	static struct pw_meta m;
+	struct pw_gen g;
+	unsigned long v;
+	char err[700];
+
+	if (!pw_ulong(arg, 10, UINT32_MAX, &v) || !v) {
+		fprintf(stderr, "portwall rollback: \"%s\" is no generation (a number, as `portwall history` shows)\n",
+			arg);
+		return PW_EXIT_USAGE;
+	}
+	if (read_record(root, &m))
+		return PW_EXIT_FAIL;
+	int fd = pw_gens_open(root, false, err, sizeof(err));
+	if (fd < 0 || pw_gen_read(fd, (uint32_t)v, &g, err, sizeof(err))) {
+		fprintf(stderr, "portwall rollback: %s; nothing was changed\n",
+			fd == -ENOENT ? "no generation is kept for this pin root" : err);
+		if (fd >= 0)
+			close(fd);
+		return PW_EXIT_FAIL;
+	}
+	close(fd);
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "rollback %lu", v);
+	struct pw_apply_opts o = { .root = root, .mode = -1, .resolve_ms = -1, .follow_records = true,
+				   .policy = g.path, .netns = m.netns[0] ? m.netns : NULL, .cmd = cmd, .from_gen = &g };
+	int r = pw_apply(o);
+	pw_gen_free(&g);
+	return r;
+}
+
 int cmd_rollback(int argc, char **argv)
 {
 	const char *root;
@@ -114,6 +182,8 @@ int cmd_rollback(int argc, char **argv)
 
 	if (r)
 		return r > 0 ? PW_EXIT_OK : PW_EXIT_USAGE;
+	if (gen_arg)
+		return rollback_to(root, gen_arg);
 	if ((r = open_locked("rollback", root, &dp, &m, &lock)) != 0)
 		return r;
 	r = rollback(&dp, &m, err, sizeof(err));

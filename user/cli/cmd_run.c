@@ -424,6 +424,7 @@ int cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc > 0 ? PW_EXIT_OK : PW_EXIT_USAGE;
+	r.o.cmd = "run";
 	if (!r.o.ifaces) {
 		fprintf(stderr, "portwall run: which interfaces? give --iface IF[,IF...]\n");
 		return PW_EXIT_USAGE;

@@ -112,8 +112,15 @@ static void json_policy(const char *root, const struct pw_status *s)
 	printf(",\"file\":");
 	pw_json_str(stdout, a->meta.cur.path);
 	printf(",\"hash\":\"sha256:%s\",\"generation\":%u,\"applied_unix\":%llu,\"mode\":\"%s\","
-	       "\"file_matches\":%s},", hex, a->meta.cur.generation, (unsigned long long)a->meta.cur.applied_unix,
-	       mode_name(a->meta.cur.mode), a->same ? "true" : "false");
+	       "\"file_matches\":%s,\"rules_from\":%s,", hex, a->meta.cur.generation,
+	       (unsigned long long)a->meta.cur.applied_unix, mode_name(a->meta.cur.mode), a->file_same ? "true" : "false",
+	       a->stored ? "\"store\"" : a->same ? "\"file\"" : "null");
+	uint64_t now = (uint64_t)time(NULL), dl = a->meta.confirm_deadline;
+	if (a->meta.confirm_pending)
+		printf("\"confirm_pending\":{\"deadline_unix\":%llu,\"seconds_left\":%llu}},", (unsigned long long)dl,
+		       (unsigned long long)(dl > now ? dl - now : 0));
+	else
+		printf("\"confirm_pending\":null},");
 	printf("\"netns\":");
 	pw_json_str(stdout, a->meta.netns[0] ? a->meta.netns : NULL);
 	printf(",\"interfaces\":[");
@@ -376,6 +383,17 @@ static void text_policy(const struct pw_status *s)
 	       a->meta.cur.name, a->meta.cur.path, a->meta.cur.generation, when, hex, mode_name(a->meta.cur.mode));
 	if (!a->same)
 		printf("  (the file no longer compiles to the policy in force: rule text not shown)\n");
+	else if (!a->file_same)
+		printf("  the file has changed since (or is gone): the rules below are as applied, from the generation "
+		       "store (portwall diff shows what changed)\n");
+	if (a->meta.confirm_pending) {
+		uint64_t now = (uint64_t)time(NULL), dl = a->meta.confirm_deadline;
+		t = (time_t)dl;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
+		printf("  NOT CONFIRMED: run `portwall confirm` by %s (in %llu s), or it goes back to %s\n", when,
+		       (unsigned long long)(dl > now ? dl - now : 0),
+		       a->meta.confirm_pending == PW_CONFIRM_FIRST ? "no policy (unload)" : "the previous policy");
+	}
 	printf("interfaces%s%s:\n", a->meta.netns[0] ? " in netns " : "", a->meta.netns);
 	for (int i = 0; i < niface(s); i++)
 		text_iface(s, i);

@@ -31,6 +31,9 @@ int cmd_audit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);
 int cmd_counters(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* Parse apply's options (and run's, when run). 0, 1 after --help, -1. */
 int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run);

@@ -24,7 +24,10 @@ static const struct cmd cmds[] = {
 	{ "top", cmd_top, "rates every second: rules, dropped ports and sources (q quits)" },
 	{ "log", cmd_log, "drop events, one line each (--follow, --json)" },
 	{ "reload", cmd_reload, "apply the policy file in force again (after editing it)" },
-	{ "rollback", cmd_rollback, "go back to the previous policy at once" },
+	{ "rollback", cmd_rollback, "go back to the previous policy at once, or to a kept GENERATION" },
+	{ "history", cmd_history, "the generations kept: when, hash, who or what applied each" },
+	{ "show", cmd_show, "the files of the policy in force (or of a GENERATION) as compiled" },
+	{ "diff", cmd_diff, "rule by rule: a generation against another or the file on disk" },
 	{ "confirm", cmd_confirm, "keep what `apply --confirm` put in force" },
 	{ "unload", cmd_unload, "detach and remove everything portwall pinned" },
 };

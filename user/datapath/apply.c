@@ -83,19 +83,31 @@ static int lockout(struct tx *t)
 /* Step 1, no kernel contact: parse (StrictModes: a policy others than root
  * could have written is refused), compile, analyze, and the absolute path
  * that reload and status will read again. */
-static int prepare(struct tx *t)
+static int parse_compile(struct tx *t)
 {
-	const struct pw_parse_opts po = { .files = PW_FILES_STRICT };
+	/* the files' text kept as read: what the store keeps is what was compiled */
+	const struct pw_parse_opts po = { .files = PW_FILES_STRICT, .keep_sources = true };
 	struct pw_diag *d = &t->r->diag;
 
+	if (t->o->from_gen)	/* rollback GENERATION: its stored files, its mode */
+		return pw_gen_compile(t->o->from_gen, &t->pol, &t->c, d);
 	if (pw_policy_parse_file_opts(t->o->policy, &po, &t->pol, d))
-		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
+		return -1;
 	if (t->o->mode >= 0)
 		t->pol.mode = (uint8_t)t->o->mode;
 	if (pw_compile(&t->pol, &t->c, d)) {
 		pw_policy_free(&t->pol);
-		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
+		return -1;
 	}
+	return 0;
+}
+
+static int prepare(struct tx *t)
+{
+	struct pw_diag *d = &t->r->diag;
+
+	if (parse_compile(t))
+		return t->r->diag_failed = true, t->r->left = PW_LEFT_NOTHING, -1;
 	t->have_policy = true;
 	pw_analyze(&t->pol, &t->c, d);	/* warnings only */
 	if (lockout(t))
@@ -333,6 +345,28 @@ static void apply_settings(const struct pw_apply_opts *o, struct pw_config *cfg,
 #undef SET
 }
 
+/* A reload that compiles to the hash in force, from the same file under
+ * the same name, with no setting and no --confirm, and no --confirm waiting: a no-op (no new
+ * generation; rollback's target stays). New interfaces are still
+ * attached. */
+static bool unchanged(struct tx *t)
+{
+	const struct pw_meta *m = &t->m;
+	struct pw_state st;
+
+	if (t->first || memcmp(t->c.hash, m->cur.hash, sizeof(t->c.hash)) || t->c.mode != m->cur.mode ||
+	    strcmp(t->abspath, m->cur.path) || strncmp(t->pol.name, m->cur.name, sizeof(m->cur.name) - 1) ||
+	    t->o->confirm || t->r->replaced_pending ||
+	    pw_dp_read_state(&t->dp, &st))
+		return false;
+	/* the settings given (run gives its own at every reload) change nothing */
+	struct pw_config now = st.cfg[st.active & 1], cfg = now;
+	cfg.mode = t->c.mode;
+	apply_settings(t->o, &cfg, t->dp.ncpus);
+	t->r->unchanged = !memcmp(&cfg, &now, sizeof(cfg));
+	return t->r->unchanged;
+}
+
 /* The configuration of the new half: a reload keeps the timeouts and
  * rates in force, then the flags given now apply. */
 static int choose_half(struct tx *t)
@@ -390,6 +424,44 @@ static int write_inactive(struct tx *t)
 	return 0;
 }
 
+/* Step 4a: the generation's sources as compiled, and who applies it,
+ * into the store, before it is recorded (so that a generation in force
+ * has its sources). A store that fails or is unsafe is said, not fatal:
+ * the firewall is not held back by its history. */
+static void keep_generation(struct tx *t)
+{
+	struct pw_gen g = { .generation = t->top_gen + 1, .applied_unix = (uint64_t)time(NULL), .mode = t->c.mode,
+			    .nfiles = t->pol.nfiles, .paths = t->pol.files, .src = t->pol.src };
+	char err[600];
+
+	memcpy(g.hash, t->c.hash, sizeof(g.hash));
+	snprintf(g.name, sizeof(g.name), "%s", t->pol.name);
+	snprintf(g.path, sizeof(g.path), "%.255s", t->abspath);
+	pw_gen_who(&g, t->o->cmd ? t->o->cmd : "apply");
+	int fd = pw_gens_open(t->o->root, true, err, sizeof(err)), rc = fd < 0 ? fd : 0;
+	if (fd >= 0 && t->first)
+		pw_gen_prune(fd, 0, 0, 0);	/* a load before, unloaded since: its numbers start again */
+	if (fd >= 0) {
+		rc = g.src ? pw_gen_write(fd, &g, err, sizeof(err)) : pw_errf(err, sizeof(err), -EINVAL, "no sources");
+		close(fd);
+	}
+	if (rc)
+		snprintf(t->r->store_err, sizeof(t->r->store_err), "%s", err);
+}
+
+/* After the final record: the oldest generations go, never the one in
+ * force nor rollback's target. */
+static void prune_generations(struct tx *t)
+{
+	char err[600];
+	int fd = t->r->store_err[0] ? -1 : pw_gens_open(t->o->root, false, err, sizeof(err));
+
+	if (fd < 0)
+		return;
+	pw_gen_prune(fd, pw_gens_keep(), t->m.cur.generation, t->m.prev.generation);
+	close(fd);
+}
+
 /* Step 4: record the new generation before it goes in force. Killed
  * between this write and the activation, the generation in pw_state still
  * names the record in force (pw_dp_read_meta shows that one); afterwards
@@ -398,6 +470,7 @@ static int record(struct tx *t)
 {
 	struct pw_meta *m = &t->m;
 
+	keep_generation(t);
 	pw_fault_point("before-record");
 	if (!t->first)
 		m->prev = m->cur;	/* what rollback returns to: the half about to be left */
@@ -730,6 +803,13 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 		rc = open_or_load(&t);
 	if (!rc)
 		rc = check_pending(&t);
+	if (!rc && unchanged(&t)) {
+		rc = attach(&t);	/* interfaces new to it, records of gone ones */
+		if (!rc && pw_dp_write_meta(&t.dp, &t.m))	/* the names they are applied by */
+			rc = fail(&t, PW_LEFT_SAID, "recording what is applied failed: %s", strerror(errno));
+		tx_end(&t, rc);
+		return rc;
+	}
 	if (!rc)
 		rc = write_inactive(&t);
 	if (!rc)
@@ -744,6 +824,8 @@ int pw_apply_tx(const struct pw_apply_opts *o, struct pw_apply_result *r)
 		resolve_names(&t);
 	if (!rc)
 		rc = finish(&t);
+	if (!rc)
+		prune_generations(&t);
 	tx_end(&t, rc);
 	return rc;
 }

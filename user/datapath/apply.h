@@ -11,6 +11,7 @@
 #include "datapath/attach.h"
 #include "datapath/loader.h"
 #include "datapath/resolve.h"
+#include "datapath/gens.h"
 #include "portwall.h"
 
 struct pw_apply_opts {
@@ -37,6 +38,11 @@ struct pw_apply_opts {
 	 * at most this many ms for their answers; 0: ask none; < 0: the
 	 * default */
 	int resolve_ms;
+	/* who applies, for the generation store: apply, reload, run, rollback */
+	const char *cmd;
+	/* rollback GENERATION: compile this stored generation's sources (and
+	 * its path and mode) instead of reading policy; follow_records too */
+	const struct pw_gen *from_gen;
 };
 
 #define PW_RESOLVE_MS_DEFAULT 1000
@@ -92,6 +98,10 @@ struct pw_apply_result {
 	bool resolved;		/* they were asked */
 	int resolve_rc;		/* 0 or -errno: no socket */
 	struct pw_resolve_report resolve;
+	/* the policy compiled to the hash in force (same file, no settings,
+	 * no --confirm): nothing was written, no new generation */
+	bool unchanged;
+	char store_err[700];	/* keeping the generation's sources failed */
 	uint32_t *name_life;	/* by name index: shortest lifetime learned (s), UINT32_MAX none */
 	size_t nname_life;
 };

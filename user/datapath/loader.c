@@ -272,6 +272,8 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 	dp->prog_fd[0] = dp->prog_fd[1] = dp->prog_l3_fd[0] = dp->prog_l3_fd[1] = dp->btf_fd = -1;
 	dp->pinned = true;
 	dp->ncpus = libbpf_num_possible_cpus();
+	if (strlen(root) < sizeof(dp->root))
+		memcpy(dp->root, root, strlen(root) + 1);
 	for (size_t i = 0; i < NPIN; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, pin_maps[i].name);
 		int fd = bpf_obj_get(path);

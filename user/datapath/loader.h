@@ -31,6 +31,7 @@ struct pw_dp {
 	bool pinned;			/* opened from pins: the fds are ours to close */
 	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
 	int ncpus;			/* possible CPUs: per-CPU values come in this many */
+	char root[256];			/* the pin root opened from, "" unknown */
 };
 
 struct pw_dp_opts {

@@ -2,6 +2,7 @@
 #include "datapath/state.h"
 #include "lib/sha256.h"
 #include "datapath/attach.h"
+#include "datapath/gens.h"
 
 #include <bpf/bpf.h>
 
@@ -58,16 +59,16 @@ static void root_normal(const char *root, char *out, size_t size)
 	out[o] = '\0';
 }
 
-void pw_run_path(const char *root, const char *what, char *buf, size_t size)
+void pw_root_key(const char *root, char *name, size_t size)
 {
-	char norm[512], name[3 * sizeof(norm)];
+	char norm[512];
 	size_t o = 0;
 
 	root_normal(root, norm, sizeof(norm));
 	/* '/' is '_', and '_' and '%' are escaped: "/a_x" and "/a/x" differ */
 	for (const char *c = norm; *c; c++) {
 		if (*c == '_' || *c == '%')
-			o += (size_t)snprintf(name + o, sizeof(name) - o, "%%%02x", (unsigned char)*c);
+			o += (size_t)snprintf(name + o, size - o, "%%%02x", (unsigned char)*c);
 		else
 			name[o++] = *c == '/' ? '_' : *c;
 	}
@@ -79,10 +80,17 @@ void pw_run_path(const char *root, const char *what, char *buf, size_t size)
 		pw_sha256_init(&h);
 		pw_sha256_update(&h, norm, strlen(norm));
 		pw_sha256_final(&h, d);
-		snprintf(name, sizeof(name), "%%h");
+		snprintf(name, size, "%%h");
 		pw_hex(d, sizeof(d), name + 2);
 	}
-	snprintf(buf, size, "%s/%s.%s", PW_LOCK_DIR, name, what);
+}
+
+void pw_run_path(const char *root, const char *what, char *buf, size_t size)
+{
+	char name[PW_ROOT_KEY_MAX];
+
+	pw_root_key(root, name, sizeof(name));
+	snprintf(buf, size, "%s/%.200s.%s", PW_LOCK_DIR, name, what);
 }
 
 void pw_run_private(const char *dir)
@@ -292,24 +300,66 @@ int pw_link_unpin_all(const char *root)
 	return n;
 }
 
-int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a)
+/* The generation in force from the store of dp's pin root, when it has it
+ * and it compiles to the hash in force. */
+static bool applied_stored(const struct pw_dp *dp, struct pw_applied *a)
 {
 	struct pw_diag d = { 0 };
+	struct pw_gen g;
+	char err[600];
+	int fd = dp->root[0] ? pw_gens_open(dp->root, false, err, sizeof(err)) : -1;
 
+	if (fd < 0)
+		return false;
+	int rc = pw_gen_read(fd, a->meta.cur.generation, &g, err, sizeof(err));
+	close(fd);
+	if (rc)
+		return false;
+	rc = memcmp(g.hash, a->meta.cur.hash, sizeof(g.hash)) ? -1 : pw_gen_compile(&g, &a->pol, &a->c, &d);
+	pw_gen_free(&g);
+	pw_diag_free(&d);
+	return rc == 0;
+}
+
+/* Does the file meta names compile to the hash in force now? With keep,
+ * what it compiles to stays in pol/c (*have), whatever its hash. */
+static bool file_same(const struct pw_meta *m, struct pw_policy *pol, struct pw_compiled *c, bool keep, bool *have)
+{
+	struct pw_diag d = { 0 };
+	bool same = false;
+
+	*have = false;
+	if (m->cur.path[0] && pw_policy_parse_file(m->cur.path, pol, &d) == 0) {
+		pol->mode = m->cur.mode;	/* as applied (--mode may override the file) */
+		if (pw_compile(pol, c, &d) == 0) {
+			same = memcmp(c->hash, m->cur.hash, sizeof(c->hash)) == 0;
+			*have = keep;
+			if (!keep)
+				pw_compiled_free(c);
+		}
+		if (!*have)
+			pw_policy_free(pol);
+	}
+	pw_diag_free(&d);
+	return same;
+}
+
+int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a)
+{
 	memset(a, 0, sizeof(*a));
 	int rc = pw_dp_read_meta(dp, &a->meta);
 	if (rc)
 		return rc;
-	if (a->meta.cur.path[0] && pw_policy_parse_file(a->meta.cur.path, &a->pol, &d) == 0) {
-		a->pol.mode = a->meta.cur.mode;	/* as applied (--mode may override the file) */
-		if (pw_compile(&a->pol, &a->c, &d) == 0) {
-			a->have_rules = true;
-			a->same = memcmp(a->c.hash, a->meta.cur.hash, sizeof(a->c.hash)) == 0;
-		} else {
-			pw_policy_free(&a->pol);
-		}
+	a->stored = applied_stored(dp, a);
+	if (a->stored) {
+		struct pw_policy pol;
+		struct pw_compiled c;
+		bool have;
+		a->file_same = file_same(&a->meta, &pol, &c, false, &have);
+		a->have_rules = a->same = true;
+	} else {
+		a->file_same = a->same = file_same(&a->meta, &a->pol, &a->c, true, &a->have_rules);
 	}
-	pw_diag_free(&d);
 	return 0;
 }
 

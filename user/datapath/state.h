@@ -23,6 +23,10 @@ int pw_ensure_bpffs(const char *root, char *err, size_t errsz);
  * (slashes collapsed) and no two directories' the same: '/' becomes '_',
  * '_' and '%' are escaped as %5f and %25; a name too long is a hash. */
 void pw_run_path(const char *root, const char *what, char *buf, size_t size);
+/* That name without directory and suffix (also the generation store's
+ * directory of the pin root, datapath/gens.h). size >= PW_ROOT_KEY_MAX. */
+#define PW_ROOT_KEY_MAX 1540
+void pw_root_key(const char *root, char *name, size_t size);
 /* Make a directory portwall keeps state in (the lock directory, a pin
  * root) root's only, 0700, when it is a directory root owns. */
 void pw_run_private(const char *dir);
@@ -65,14 +69,17 @@ bool pw_iface_gone(const struct pw_meta *m, const struct pw_iface *f, uint32_t n
  * a load too broken to say which interfaces it has. Returns how many. */
 int pw_link_unpin_all(const char *root);
 
-/* The policy in force, re-read from the file meta names, and whether the
- * file still compiles to the tables in force (same hash). */
+/* The policy in force: from the generation store (its files as they were
+ * compiled), else re-read from the file meta names; and whether the file
+ * on disk still compiles to the tables in force (same hash). */
 struct pw_applied {
 	struct pw_meta meta;
 	struct pw_policy pol;
 	struct pw_compiled c;
 	bool have_rules;	/* pol/c valid */
-	bool same;		/* the file's hash equals the hash in force */
+	bool same;		/* pol/c are the policy in force (stored, or the file's hash is) */
+	bool stored;		/* pol/c from the generation store */
+	bool file_same;		/* the file on disk compiles to the hash in force */
 };
 int pw_applied_read(const struct pw_dp *dp, struct pw_applied *a);
 void pw_applied_free(struct pw_applied *a);

@@ -56,6 +56,8 @@ struct parser {
 	bool oom;		/* out of memory: stop at once */
 	struct names bad_sets;	/* sets whose definition failed: reported once */
 	struct names unknown;	/* unknown sets reported already */
+	bool keep;		/* keep_sources */
+	const struct pw_parse_opts *mem;	/* files from memory, or NULL */
 };
 
 static const char *const dir_names[] = { "in", "out" };
@@ -1385,14 +1387,34 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 	return p->oom ? -1 : rc;
 }
 
-static const char *intern_file(struct parser *p, const char *path)
+/* The file's name (and with keep_sources its text) into pol. */
+static const char *intern_file(struct parser *p, const char *path, const char *text, size_t len)
 {
+	size_t cap = p->files_cap;
+
 	if (grow((void **)&p->pol->files, &p->files_cap, p->pol->nfiles + 1,
 		 sizeof(char *)))
 		return NULL;
+	if (p->keep && (p->files_cap != cap || !p->pol->src)) {
+		struct pw_source *n = realloc(p->pol->src, p->files_cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		p->pol->src = n;
+	}
 	char *s = strdup(path);
 	if (!s)
 		return NULL;
+	if (p->keep) {
+		struct pw_source *src = &p->pol->src[p->pol->nfiles];
+		src->text = malloc(len + 1);
+		if (!src->text) {
+			free(s);
+			return NULL;
+		}
+		memcpy(src->text, text, len);
+		src->text[len] = '\0';
+		src->len = len;
+	}
 	p->pol->files[p->pol->nfiles++] = s;
 	return s;
 }
@@ -1419,7 +1441,7 @@ static int enter_file(struct parser *p, const char *path, const char *real, cons
 	if (!p->seen[p->nseen])
 		return oom(p);
 	p->nseen++;
-	const char *f = intern_file(p, path);
+	const char *f = intern_file(p, path, text, len);
 	if (!f)
 		return oom(p);
 	char *saved_named = p->file_named;
@@ -1538,6 +1560,25 @@ static const char *include_hint(const char *path, const char *written, char *buf
 	return best ? buf : "";
 }
 
+/* A file of a stored generation (pw_parse_opts.mem_*), by the path the
+ * parser made for it, as when it was compiled. */
+static int parse_mem(struct parser *p, const char *path, const struct tok *from)
+{
+	const struct pw_parse_opts *o = p->mem;
+	char key[PATH_MAX + 2];
+
+	for (size_t i = 0; i < o->nmem; i++) {
+		if (strcmp(o->mem_paths[i], path))
+			continue;
+		snprintf(key, sizeof(key), "\x01%s", path);	/* no file system: the name is the key */
+		return enter_file(p, path, key, from, o->mem_src[i].text, o->mem_src[i].len);
+	}
+	if (from)
+		return err_at(p, from, "included file %s is not among the stored files", path);
+	pw_diag_error(p->d, path, 0, 0, "not among the stored files");
+	return -1;
+}
+
 static int parse_file(struct parser *p, const char *path, const struct tok *from)
 {
 	char msg[PATH_MAX + 300];
@@ -1545,6 +1586,8 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 
 	if (bad_name(p, path, from))
 		return -1;
+	if (p->mem)
+		return parse_mem(p, path, from);
 
 	/* a pipe or terminal only as the file named on the command line */
 	int rc = pw_file_read(path, p->streams && !from, &f, msg, sizeof(msg));
@@ -1601,7 +1644,8 @@ static int finish(struct parser *p, const char *root, int rc)
 int pw_policy_parse_file_opts(const char *path, const struct pw_parse_opts *o, struct pw_policy *pol,
 			      struct pw_diag *d)
 {
-	struct parser p = { .pol = pol, .d = d, .files = o ? o->files : PW_FILES_ANY, .streams = o && o->streams };
+	struct parser p = { .pol = pol, .d = d, .files = o ? o->files : PW_FILES_ANY, .streams = o && o->streams,
+			    .keep = o && o->keep_sources, .mem = o && o->nmem ? o : NULL };
 
 	policy_init(pol);
 	errno = 0;
@@ -1655,6 +1699,9 @@ void pw_policy_free(struct pw_policy *pol)
 	for (size_t i = 0; i < pol->nfiles; i++)
 		free(pol->files[i]);
 	free(pol->files);
+	for (size_t i = 0; pol->src && i < pol->nfiles; i++)
+		free(pol->src[i].text);
+	free(pol->src);
 	free(pol->name);
 	memset(pol, 0, sizeof(*pol));
 }

@@ -80,6 +80,12 @@ struct pw_dns_user {
 	int line;
 };
 
+/* One file's text as the parser read it. */
+struct pw_source {
+	char *text;
+	size_t len;
+};
+
 struct pw_policy {
 	char *name;		/* from `policy "NAME"` in the root file, else its base name */
 	uint8_t dflt[2];	/* per direction: PW_PASS / PW_DROP */
@@ -92,6 +98,9 @@ struct pw_policy {
 	size_t nsets;
 	char **files;		/* every file read, root first, as opened */
 	size_t nfiles;
+	/* with pw_parse_opts.keep_sources: each file's text exactly as it was
+	 * read and parsed (by files' index), for the generation store */
+	struct pw_source *src;
 	/* `resolver` lines, duplicates merged, in reading order; none: the
 	 * nameservers of /etc/resolv.conf at apply (policy/resolv.h) */
 	struct pw_resolver resolvers[PW_RESOLVERS_MAX];
@@ -118,6 +127,14 @@ struct pw_parse_opts {
 	/* the root file may be a pipe or a terminal (/dev/stdin given to
 	 * check, explain or test); includes are regular files always */
 	bool streams;
+	/* keep every file's text in pol->src (what was compiled, not re-read) */
+	bool keep_sources;
+	/* read the files from these instead of the file system (a stored
+	 * generation): paths[i]'s text is src[i]; a file not among them is
+	 * an error. No StrictModes: the caller vouches for them. */
+	const char *const *mem_paths;
+	const struct pw_source *mem_src;
+	size_t nmem;
 };
 
 /* Whether a policy file (dir false) or the directory holding one (dir
