@@ -79,7 +79,6 @@ expect_eq "strict refusal: A's file still in place, nothing staged left" \
 # 4. an apply that fails (no such interface): the host fails, A stays
 # (and 6 s after the first rollout: A was confirmed, its watchdog did nothing)
 w=$((6 - (SECONDS - t_confirm))); [ "$w" -gt 0 ] && sleep "$w"
-:  (no such interface): the host fails, A stays
 play C nosuchif0; rc=$?
 expect_eq "failed apply: the play fails" "$rc" 2
 expect_match "failed apply: says why" "$(cat "$T/play.log")" 'no interface \\"nosuchif0\\"; nothing was changed'
