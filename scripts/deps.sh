@@ -6,7 +6,8 @@
 set -euo pipefail
 
 PKGS=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 valgrind jq man-db
-      python3 python3-scapy python3-yaml util-linux dnsmasq-base libsystemd-dev libjansson-dev libsmartcols-dev libmicrohttpd-dev debhelper dpkg-dev fakeroot lintian)
+      python3 python3-scapy python3-yaml util-linux dnsmasq-base libsystemd-dev libjansson-dev libsmartcols-dev libmicrohttpd-dev debhelper dpkg-dev fakeroot lintian
+      ansible-core)
 if [ "${1:-}" = bench ]; then
     PKGS+=(nftables iptables xdp-tools ethtool gnuplot-nox procps util-linux)
 fi
