@@ -93,14 +93,16 @@ static int stop_fd(void)
 	return signalfd(-1, &mask, SFD_CLOEXEC);
 }
 
-/* --follow on the file: its new lines every 200 ms, across rotations. */
+/* --follow on the file: its new lines every 200 ms, across rotations;
+ * from its start with --since (the rotated files were read), else from
+ * its end. */
 static void follow_file(struct logctx *l, const char *path)
 {
 	struct pw_evtail t;
 	char err[600];
 	int sfd = stop_fd();
 
-	if (pw_evtail_open(&t, path, true, err, sizeof(err))) {
+	if (pw_evtail_open(&t, path, l->since_ms == INT64_MIN, err, sizeof(err))) {
 		fprintf(stderr, "portwall log: %s\n", err);
 		close(sfd);
 		return;
@@ -117,23 +119,45 @@ static void follow_file(struct logctx *l, const char *path)
 	close(sfd);
 }
 
-/* The ring buffer is another's: the file run writes. An exit code. */
-static int from_file(struct logctx *l, const char *path, int holder, bool follow)
+/* The events of the files: all of them (FILE.N ... FILE), or with
+ * --follow the rotated ones only when --since asks for the past (the
+ * current one is followed from its start). 0, or -1 having said why. */
+static int read_past(struct logctx *l, const char *path, bool follow)
 {
-	char err[4600];
-	long bad;
+	char err[4600], one[4200];
+	long bad = 0, n = 0;
 
-	fprintf(stderr, "portwall log: the drop events are read by process %d (portwall run?): reading the "
-		"events file it writes, %s\n", holder, path);
-	long n = pw_evfiles_read(path, l->since_ms, on_record, l, &bad, err, sizeof(err));
+	if (follow && l->since_ms == INT64_MIN)
+		return 0;
+	if (!follow) {
+		n = pw_evfiles_read(path, l->since_ms, on_record, l, &bad, err, sizeof(err));
+	} else {
+		/* FILE.i has no FILE.i.1: reading it as a base reads it alone */
+		for (int i = pw_evfiles_rotated(path); i >= 1 && n >= 0; i--) {
+			long b = 0;
+			snprintf(one, sizeof(one), "%s.%d", path, i);
+			n = pw_evfiles_read(one, l->since_ms, on_record, l, &b, err, sizeof(err));
+			bad += b;
+		}
+	}
 	if (n < 0) {
 		fprintf(stderr, "portwall log: %s%s\n", err,
 			errno == ENOENT ? " (does run write another file? give it with --events-file)" : "");
-		return PW_EXIT_FAIL;
+		return -1;
 	}
 	if (bad)
 		fprintf(stderr, "portwall log: %ld line%s of %s are not drop events (skipped)\n", bad,
 			bad == 1 ? "" : "s", path);
+	return 0;
+}
+
+/* The ring buffer is another's: the file run writes. An exit code. */
+static int from_file(struct logctx *l, const char *path, int holder, bool follow)
+{
+	fprintf(stderr, "portwall log: the drop events are read by process %d (portwall run?): reading the "
+		"events file it writes, %s\n", holder, path);
+	if (read_past(l, path, follow))
+		return PW_EXIT_FAIL;
 	fflush(stdout);
 	if (follow)
 		follow_file(l, path);
