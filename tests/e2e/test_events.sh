@@ -81,11 +81,19 @@ kill "$FOL"
 expect_eq "log --follow --since 1h: the past (rotated files too), then on" \
 	"$(timeout 1 "$PW" log --follow --since 1h --pin-root "$ROOT" --events-file "$EV" 2>/dev/null | grep -c ' in default - tcp ')" 36
 
+# top while run holds the ring: the sources from the file
+(sleep 0.5; ins "$C" "$PROBE" scan 203.0.113.100 60 62 500 >/dev/null) &
+KNOCK=$!
+out=$("$PW" top --count 2 --pin-root "$ROOT" --events-file "$EV")
+wait "$KNOCK"
+expect_match "top: the sources come from the file" "$out" "\(from $EV: process [0-9]+ reads the drop events\)"
+expect_match "top: the scanner among them" "$out" '  203\.0\.113\.9 +[1-3]'
+
 out=$("$PW" suggest --events-file "$EV" --min-count 2)
 expect_match "suggest: the /24 rule, ranked first" "$(echo "$out" | sed -n 2p)" \
 	'^allow in tcp port 8443 peer 198\.51\.100\.0/24 # 3 packets, 2 peers, first 20[0-9T:-]+Z, last 20[0-9T:-]+Z, e\.g\. 198\.51\.100\.7$'
 expect_match "suggest: the scan, as a scan" "$out" \
-	'# scan: 203\.0\.113\.9 in, 32 ports \(tcp/udp ports 20-51\), 32 packets, first .*: not turned into rules'
+	'# scan: 203\.0\.113\.9 in, 35 ports \(tcp/udp ports 20-62\), 35 packets, first .*: not turned into rules'
 expect_eq "suggest: no rule for the scanner nor --min-count's single 9999" "$(echo "$out" | grep -c '^allow')" 1
 expect_match "suggest --json" "$("$PW" suggest --events-file "$EV" --json)" '"rule": "allow in tcp port 9999 peer 198.51.100.8"'
 summary
