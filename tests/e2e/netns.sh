@@ -28,6 +28,7 @@ e2e_cleanup() {
 	ip netns del "$S" 2>/dev/null
 	ip netns del "$C" 2>/dev/null
 	rm -rf "$T" "/run/portwall/$(printf '%s' "$ROOT" | tr / _).lock"
+	rm -f "/var/log/portwall/$(printf '%s' "$ROOT" | tr / _).events.jsonl"*	# run's default events file
 }
 
 ins() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }

@@ -67,8 +67,14 @@ wait_for "$T/run.log" 'the policy in force is unchanged' && pass "run: a broken 
 expect_eq "run: still generation 3" "$("$PW" status --json --pin-root "$ROOT" | jq .policy.generation)" 3
 
 out=$("$PW" log --pin-root "$ROOT" 2>&1); rc=$?
-expect_eq "log while run reads the events: refused" "$rc" 1
-expect_match "log while run reads the events: says who" "$out" "being read by process $RUN"
+# run holds the ring buffer: log reads the events file run writes (its
+# default, per pin root, in /var/log/portwall)
+expect_eq "log while run reads the events: reads run's file instead" "$rc" 0
+expect_match "log while run reads the events: says who and which file" "$out" \
+	"read by process $RUN \(portwall run\?\): reading the events file it writes, /var/log/portwall/_sys_fs_bpf_pwr[0-9]+\.events\.jsonl"
+expect_match "log while run reads the events: the drop to 23, from the file" "$out" \
+	' in default - tcp 192\.0\.2\.1:[0-9]+ -> 192\.0\.2\.2:23 \[S\]'
+
 
 kill -TERM "$RUN"
 wait "$RUN"

@@ -9,7 +9,7 @@
 
 #include "harness.h"
 #include "lib/json.h"
-#include "lib/suggest.h"
+#include "lib/closest.h"
 #include "policy/policy.h"
 
 static struct pw_policy pol;
@@ -169,8 +169,8 @@ TEST(edit_distance)
 	CHECK_EQ_INT(pw_edit_distance("tpc", "tcp"), 1);	/* a swap is one edit */
 	CHECK_EQ_INT(pw_edit_distance("", "in"), 2);
 	CHECK_EQ_INT(pw_edit_distance("kitten", "sitting"), 3);
-	CHECK(pw_suggest_from("x", (const char *const[]){ "in", NULL }) == NULL);
-	CHECK(pw_suggest_from("gone.policy", (const char *const[]){ "dns.policy", NULL }) == NULL);
+	CHECK(pw_closest_from("x", (const char *const[]){ "in", NULL }) == NULL);
+	CHECK(pw_closest_from("gone.policy", (const char *const[]){ "dns.policy", NULL }) == NULL);
 }
 
 TEST(did_you_mean_include_path)

@@ -2,6 +2,7 @@
  * reload`: their arguments and what they print. The transaction itself
  * (compile, load or open, write the half not in force, record, activate,
  * attach) is pw_apply_tx in datapath/apply.c, which run calls too. */
+#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,9 +46,7 @@ static void usage(FILE *f)
 	      "                         at most MS for answers (default 1000; 0: do not ask)\n"
 	      "  --confirm    go back to the previous policy (or unload) after SECONDS\n"
 	      "               unless `portwall confirm` runs first, even if this shell is gone\n"
-	      "  run only: --metrics-file FILE      Prometheus text every 5 s, written atomically\n"
-	      "            --metrics-listen ADDR:PORT the same at GET /metrics over HTTP\n"
-	      "                                      (127.0.0.1:9469, [::1]:9469; default off)\n"
+	      "run's own options (metrics, the events file): portwall run --help\n"
 	      "A policy that fails to parse, compile or load changes nothing.\n", f);
 }
 
@@ -62,6 +61,12 @@ static void usage_run(FILE *f)
 	      "  --metrics-file FILE     write Prometheus text-format metrics to FILE every\n"
 	      "                          5 seconds (atomically: a new file renamed over it)\n"
 	      "  --unload-on-exit        detach and remove everything on SIGTERM\n"
+	      "  --metrics-listen ADDR:PORT  the same text at GET /metrics over HTTP\n"
+	      "                          (127.0.0.1:9469, [::1]:9469; default off)\n"
+	      "  --events-file PATH      the drop events as JSON Lines (default\n"
+	      "                          /var/log/portwall/<pin root>.events.jsonl; \"\": none)\n"
+	      "  --events-max-size N[K|M|G]  rotate the file at this size (default 16M)\n"
+	      "  --events-keep N         rotated files kept, FILE.1 newest (default 5)\n"
 	      "  --iface, --mode, --xdp-mode, --netns, --pin-root, --force, --confirm,\n"
 	      "  --ct-capacity, --ct-timeout, --event-rate, --name-addresses,\n"
 	      "  --resolve-timeout: as for apply (portwall apply --help)\n", f);
@@ -186,6 +191,36 @@ static int name_addresses_arg(const char *cmd, const char *arg, struct pw_apply_
 	return 0;
 }
 
+/* run's --events-file PATH, --events-max-size BYTES[K|M|G], --events-keep N */
+static int events_opt(int c, const char *arg, struct pw_apply_opts *o)
+{
+	char *end;
+	unsigned long long v;
+
+	if (c == 'e') {
+		o->events_file = arg;
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (c == 'K') {
+		if (errno || end == arg || *end || v > 99) {
+			fprintf(stderr, "portwall run: --events-keep takes 0-99 rotated files, got \"%s\"\n", arg);
+			return -1;
+		}
+		o->events_keep = (int)v;
+		return 0;
+	}
+	int shift = !*end ? 0 : !strcmp(end, "K") ? 10 : !strcmp(end, "M") ? 20 : !strcmp(end, "G") ? 30 : -1;
+	if (errno || end == arg || shift < 0 || v < 1 || v > (1ull << 40) >> shift || (v << shift) < 4096) {
+		fprintf(stderr, "portwall run: --events-max-size takes 4096 bytes to 1T (suffix K, M or G), got "
+			"\"%s\"\n", arg);
+		return -1;
+	}
+	o->events_max_size = v << shift;
+	return 0;
+}
+
 /* One option of apply (or run): 0, 1 after --help, -1. */
 static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 {
@@ -201,6 +236,8 @@ static int one_opt(int c, char **argv, struct pw_apply_opts *o, bool run)
 	case 'f': o->force = true; return 0;
 	case 'v': o->verbose = true; return 0;
 	case 'h': (run ? usage_run : usage)(stdout); return 1;
+	case 'e': case 'S': case 'K':
+		return run ? events_opt(c, optarg, o) : (fprintf(stderr, "portwall apply: --events-* go with run\n"), -1);
 	case 'M': case 'u': case 'L':
 		if (!run) {
 			fprintf(stderr, "portwall apply: %s goes with run\n",
@@ -248,7 +285,8 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 		{ "event-rate", required_argument, NULL, 'E' }, { "metrics-file", required_argument, NULL, 'M' },
 		{ "resolve-timeout", required_argument, NULL, 'R' }, { "name-addresses", required_argument, NULL, 'A' },
 		{ "metrics-listen", required_argument, NULL, 'L' },
-		{ 0 },
+		{ "events-file", required_argument, NULL, 'e' }, { "events-max-size", required_argument, NULL, 'S' },
+		{ "events-keep", required_argument, NULL, 'K' }, { 0 },
 	};
 	int c, rc;
 
@@ -256,6 +294,7 @@ int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run)
 	o->root = PW_PIN_ROOT;
 	o->mode = -1;
 	o->resolve_ms = -1;
+	o->events_keep = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:vh", lo, NULL)) != -1)

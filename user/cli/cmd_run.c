@@ -20,6 +20,7 @@
 #include "datapath/apply.h"
 #include "cli/cmds.h"
 #include "datapath/events.h"
+#include "datapath/evlog.h"
 #include "datapath/metrics.h"
 #include "cli/metrics_http.h"
 #include <systemd/sd-daemon.h>
@@ -42,6 +43,7 @@ struct run {
 	struct pw_names_timer names;	/* the agent's own queries about the host names */
 	unsigned names_failed;		/* names the last round did not learn, as said */
 	uint32_t generation;		/* in force when what is applied was read last */
+	struct pw_evlog evlog;		/* the drop events, durable (evlog.h) */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -62,9 +64,36 @@ static int on_event(void *ctx, void *data, size_t size)
 			 r->a.pol.rules[e->rule - 1].line);
 	else if (e->rule)
 		snprintf(loc, sizeof(loc), "rule=%u", e->rule);
-	pw_event_format(e, ifname, e->rule ? loc : NULL, line, sizeof(line));
-	printf("%s\n", line);
+	pw_event_format(e, pw_event_real_ms(e->ts_ns), ifname, e->rule ? loc : NULL, line, sizeof(line));
+	pw_evlog_write(&r->evlog, e, &r->a, ifname, line);
+	if (!r->evlog.journal)
+		printf("%s\n", line);	/* else the journal has it, with its fields */
 	return 0;
+}
+
+/* The events file: the one given, or the pin root's. Before applying:
+ * one given that cannot be opened fails run; the default only warns. */
+static int open_events(struct run *r)
+{
+	char path[4096], err[4600];
+	const char *given = r->o.events_file;
+
+	if (given && !*given)
+		return 0;	/* --events-file "": none */
+	if (given)
+		snprintf(path, sizeof(path), "%s", given);
+	else
+		pw_evlog_default_path(r->o.root, path, sizeof(path));
+	uint64_t max = r->o.events_max_size ? r->o.events_max_size : PW_EVENTS_MAX_SIZE;
+	int keep = r->o.events_keep >= 0 ? r->o.events_keep : PW_EVENTS_KEEP;
+	if (pw_evlog_open(&r->evlog, path, max, keep, err, sizeof(err)) == 0) {
+		printf("drop events to %s (rotated at %llu bytes, %d kept)%s\n", path, (unsigned long long)max, keep,
+		       r->evlog.journal ? " and to the journal" : "");
+		return 0;
+	}
+	fprintf(stderr, "portwall run: the drop events' file: %s%s\n", err,
+		given ? "; nothing was changed" : "; run goes on, events to stdout only (give --events-file)");
+	return given ? -1 : 0;
 }
 
 /* Watch the directory holding path for files written whole: closed after
@@ -359,6 +388,7 @@ static bool turn(struct run *r)
 	}
 	if (r->rb && p[2].revents & POLLIN)
 		ring_buffer__consume(r->rb);
+	pw_evlog_flush(&r->evlog);
 	if (reload && !stop && reload_policy(r))
 		return false;
 	return !stop;
@@ -371,6 +401,7 @@ static void finish(struct run *r)
 		ring_buffer__consume(r->rb);
 		ring_buffer__free(r->rb);
 	}
+	pw_evlog_close(&r->evlog);
 	if (r->open) {
 		pw_applied_free(&r->a);
 		pw_dp_close(&r->dp);
@@ -438,7 +469,7 @@ int cmd_run(int argc, char **argv)
 	if (pw_need_root("run"))
 		return PW_EXIT_FAIL;
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* one log line at a time (journald) */
-	if (own_root(&r))
+	if (own_root(&r) || open_events(&r))
 		return PW_EXIT_FAIL;
 	/* the names are asked by the timer, the first time right after apply */
 	r.names.ms = r.o.resolve_ms < 0 ? PW_RESOLVE_MS_DEFAULT : r.o.resolve_ms;

@@ -19,6 +19,8 @@
 #include "datapath/state.h"
 #include "cli/cmds.h"
 #include "datapath/events.h"
+#include "datapath/evlog.h"
+#include "policy/evrec.h"
 #include "datapath/status.h"
 #include "lib/sha256.h"
 #include "datapath/stats.h"
@@ -44,29 +46,40 @@ struct top {
 	struct termios saved;	/* the terminal as it was */
 	int evlock, holder;	/* the events lock, or who holds it */
 	struct ring_buffer *rb;	/* NULL: somebody else reads the events */
+	const char *events_file;	/* --events-file, NULL: the pin root's */
+	char evpath[4096];
+	struct pw_evtail tail;	/* the file run writes, while it holds the ring */
+	bool tailing;
 	struct src src[NSRC];	/* this second's dropped sources */
 	int nsrc;
 };
 
-static int on_event(void *ctx, void *data, size_t size)
+static void count_source(struct top *t, uint8_t fam, const uint8_t *a)
 {
-	struct top *t = ctx;
-	const struct pw_event *e = data;
-
-	if (size < sizeof(*e))
-		return 0;
-	const uint8_t *a = e->dir == PW_DIR_IN ? e->src : e->dst;
 	for (int i = 0; i < t->nsrc; i++)
-		if (t->src[i].fam == e->fam && memcmp(t->src[i].addr, a, 16) == 0) {
+		if (t->src[i].fam == fam && memcmp(t->src[i].addr, a, 16) == 0) {
 			t->src[i].n++;
-			return 0;
+			return;
 		}
 	if (t->nsrc < NSRC) {
-		t->src[t->nsrc].fam = e->fam;
+		t->src[t->nsrc].fam = fam;
 		memcpy(t->src[t->nsrc].addr, a, 16);
 		t->src[t->nsrc++].n = 1;
 	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct pw_event *e = data;
+
+	if (size >= sizeof(*e))
+		count_source(ctx, e->fam, e->dir == PW_DIR_IN ? e->src : e->dst);
 	return 0;
+}
+
+static void on_record(const struct pw_evrec *r, void *ctx)
+{
+	count_source(ctx, r->fam, r->dir == PW_DIR_IN ? r->src : r->dst);
 }
 
 static int cmp_src(const void *a, const void *b)
@@ -88,7 +101,7 @@ static int top_options(int argc, char **argv, struct top *t)
 {
 	static const struct option lo[] = {
 		{ "pin-root", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "events-file", required_argument, NULL, 'e' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	int c;
 
@@ -100,13 +113,15 @@ static int top_options(int argc, char **argv, struct top *t)
 		switch (c) {
 		case 'p': t->root = optarg; break;
 		case 'n': t->count = strtol(optarg, NULL, 10); break;
+		case 'e': t->events_file = optarg; break;
 		case 'h':
-			printf("usage: portwall top [--pin-root DIR] [--count N]\n"
+			printf("usage: portwall top [--pin-root DIR] [--count N] [--events-file PATH]\n"
 			       "  Rates every second: rules, dropped ports, drops by reason, dropped\n"
-			       "  sources. q quits; not on a terminal, plain text (N screens with --count).\n");
+			       "  sources (from the events file while portwall run reads the drop events).\n"
+			       "  q quits; not on a terminal, plain text (N screens with --count).\n");
 			return PW_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: portwall top [--pin-root DIR] [--count N]\n");
+			fprintf(stderr, "usage: portwall top [--pin-root DIR] [--count N] [--events-file PATH]\n");
 			return PW_EXIT_USAGE;
 		}
 	}
@@ -146,6 +161,14 @@ static int top_open(struct top *t)
 	/* the sources come from drop events: only while nobody else reads them */
 	t->evlock = pw_events_lock(t->root, &t->holder);
 	t->rb = t->evlock >= 0 ? ring_buffer__new(t->dp.events_fd, on_event, t, NULL) : NULL;
+	if (t->evlock < 0) {
+		/* run holds them: the file it writes, from its end on */
+		if (t->events_file)
+			snprintf(t->evpath, sizeof(t->evpath), "%s", t->events_file);
+		else
+			pw_evlog_default_path(t->root, t->evpath, sizeof(t->evpath));
+		t->tailing = pw_evtail_open(&t->tail, t->evpath, true, err, sizeof(err)) == 0;
+	}
 	return 0;
 }
 
@@ -157,6 +180,8 @@ static void top_close(struct top *t)
 	}
 	if (t->rb)
 		ring_buffer__free(t->rb);
+	if (t->tailing)
+		pw_evtail_close(&t->tail);
 	if (t->evlock >= 0)
 		close(t->evlock);
 	pw_counts_free(&t->prev);
@@ -173,6 +198,8 @@ static void wait_second(struct top *t)
 	while (!stop && (long)time(NULL) < end) {
 		if (t->rb)
 			ring_buffer__consume(t->rb);
+		else if (t->tailing)
+			pw_evtail_poll(&t->tail, INT64_MIN, on_record, t);
 		if (t->tty && poll(&p, 1, 100) == 1) {
 			char k;
 			if (read(STDIN_FILENO, &k, 1) == 1 && (k == 'q' || k == 'Q'))
@@ -248,7 +275,9 @@ static void show_rules_ports(const struct top *t, const struct pw_counts *now)
 static void show_sources(struct top *t)
 {
 	printf("\nDROPPED SOURCES (events this second)\n");
-	if (!t->rb)
+	if (!t->rb && t->tailing)
+		printf("  (from %s: process %d reads the drop events)\n", t->evpath, t->holder);
+	else if (!t->rb)
 		printf("  (the drop events are read by process %d)\n", t->holder);
 	qsort(t->src, (size_t)t->nsrc, sizeof(t->src[0]), cmp_src);
 	for (int i = 0; i < t->nsrc && i < TOPN; i++) {
@@ -256,7 +285,7 @@ static void show_sources(struct top *t)
 		inet_ntop(t->src[i].fam == PW_FAM_V6 ? AF_INET6 : AF_INET, t->src[i].addr, s, sizeof(s));
 		printf("  %-40s %8llu\n", s, (unsigned long long)t->src[i].n);
 	}
-	if (t->rb && !t->nsrc)
+	if ((t->rb || t->tailing) && !t->nsrc)
 		printf("  none\n");
 	t->nsrc = 0;
 }

@@ -27,6 +27,7 @@ int cmd_run(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_suggest(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);

@@ -27,6 +27,12 @@ struct pw_apply_opts {
 	bool unload_on_exit;	/* run only */
 	const char *metrics_file;	/* run only: Prometheus text, every few seconds */
 	const char *metrics_listen;	/* run only: ADDR:PORT serving GET /metrics */
+	/* run only: the drop events' file (NULL: the pin root's default, "":
+	 * none), the size it rotates at (0: the default) and the rotated
+	 * files kept (-1: the default) */
+	const char *events_file;
+	uint64_t events_max_size;
+	int events_keep;
 	uint32_t ct_capacity;	/* 0: the default (first apply only) */
 	uint32_t event_rate;	/* drop events a second, 0: keep */
 	/* conntrack timeouts in seconds, 0: keep; by pw_config's order */

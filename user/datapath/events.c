@@ -18,10 +18,10 @@
 #include "datapath/state.h"
 #include "datapath/loader.h"
 #include "lib/json.h"
+#include "policy/evrec.h"
 #include "policy/policy.h"
 
-/* the event's monotonic time as wall-clock time */
-static void when(uint64_t ts_ns, char *buf, size_t n)
+int64_t pw_event_real_ms(uint64_t ts_ns)
 {
 	struct timespec mono, real;
 
@@ -29,11 +29,7 @@ static void when(uint64_t ts_ns, char *buf, size_t n)
 	clock_gettime(CLOCK_REALTIME, &real);
 	int64_t now_mono = (int64_t)mono.tv_sec * 1000000000ll + mono.tv_nsec;
 	int64_t t = (int64_t)real.tv_sec * 1000000000ll + real.tv_nsec - (now_mono - (int64_t)ts_ns);
-	time_t s = (time_t)(t / 1000000000ll);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	size_t o = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + o, n - o, ".%03dZ", (int)((t / 1000000) % 1000));
+	return t / 1000000ll;
 }
 
 /* The parts both formats print: time, addresses, protocol, TCP flags. */
@@ -41,13 +37,13 @@ struct ev_text {
 	char t[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], proto[16], flags[8];
 };
 
-static void ev_text(const struct pw_event *e, const char *unnamed_fmt, struct ev_text *x)
+static void ev_text(const struct pw_event *e, int64_t real_ms, const char *unnamed_fmt, struct ev_text *x)
 {
 	int af = e->fam == PW_FAM_V6 ? AF_INET6 : AF_INET;
 	const char *pn = pw_proto_name(e->proto);
 	size_t k = 0;
 
-	when(e->ts_ns, x->t, sizeof(x->t));
+	pw_evrec_time(real_ms, true, x->t, sizeof(x->t));
 	inet_ntop(af, e->src, x->a, sizeof(x->a));
 	inet_ntop(af, e->dst, x->b, sizeof(x->b));
 	if (pn)
@@ -60,13 +56,13 @@ static void ev_text(const struct pw_event *e, const char *unnamed_fmt, struct ev
 	x->flags[k] = '\0';
 }
 
-void pw_event_format(const struct pw_event *e, const char *ifname, const char *rule_loc,
+void pw_event_format(const struct pw_event *e, int64_t real_ms, const char *ifname, const char *rule_loc,
 		     char *buf, size_t size)
 {
 	struct ev_text x;
 	char ifn[24], flags[16] = "";
 
-	ev_text(e, "proto/%u", &x);
+	ev_text(e, real_ms, "proto/%u", &x);
 	if (ifname)
 		snprintf(ifn, sizeof(ifn), "%s", ifname);
 	else
@@ -100,13 +96,14 @@ static json_t *ev_rule(const struct pw_event *e, const char *rule_file, int rule
 	return json_null();
 }
 
-char *pw_event_json(const struct pw_event *e, const char *ifname, const char *rule_file, int rule_line)
+char *pw_event_json(const struct pw_event *e, int64_t real_ms, const char *ifname, const char *rule_file,
+		    int rule_line)
 {
 	struct ev_text x;
 	bool ports = e->proto == 6 || e->proto == 17;
 	bool icmp = e->proto == 1 || e->proto == 58;
 
-	ev_text(e, "%u", &x);
+	ev_text(e, real_ms, "%u", &x);
 	/* "o?": a name lost to out of memory is null; the pack fails only whole */
 	json_t *v = json_pack("{s:s,s:I,s:o?,s:s,s:s,s:o?,s:s,s:s,s:s,s:i,s:i,s:s,s:i,s:I,s:I,s:b}",
 			      "time", x.t, "ifindex", (json_int_t)e->ifindex,

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/suggest.h"
+#include "lib/closest.h"
 #include "policy/files.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
@@ -164,7 +164,7 @@ static const char *tok_show(const struct tok *t)
 /* "; did you mean \"W\"?" when t is a word close to one of words, else "". */
 static const char *hint(char *buf, size_t n, const struct tok *t, const char *const *words)
 {
-	const char *best = t->type == T_WORD ? pw_suggest_from(t->s, words) : NULL;
+	const char *best = t->type == T_WORD ? pw_closest_from(t->s, words) : NULL;
 
 	if (!best)
 		return "";
@@ -487,17 +487,17 @@ static void names_free(struct names *l)
 static int unknown_set(struct parser *p, const struct tok *t)
 {
 	const char *name = t->s + 1;
-	struct pw_suggest sg;
+	struct pw_closest sg;
 
 	if (names_have(&p->bad_sets, name) || names_have(&p->unknown, name))
 		return -1;
-	pw_suggest_init(&sg, name);
+	pw_closest_init(&sg, name);
 	for (size_t i = 0; i < p->pol->nsets; i++)
-		pw_suggest_try(&sg, p->pol->sets[i].name);
+		pw_closest_try(&sg, p->pol->sets[i].name);
 	for (size_t i = 0; i < p->bad_sets.n; i++)
-		pw_suggest_try(&sg, p->bad_sets.v[i]);
-	if (pw_suggest_best(&sg))
-		err_at(p, t, "unknown set \"%s\"; did you mean \"@%s\"?", t->s, pw_suggest_best(&sg));
+		pw_closest_try(&sg, p->bad_sets.v[i]);
+	if (pw_closest_best(&sg))
+		err_at(p, t, "unknown set \"%s\"; did you mean \"@%s\"?", t->s, pw_closest_best(&sg));
 	else
 		err_at(p, t, "unknown set \"%s\"; define it with \"set %s = ...\" before this line", t->s, name);
 	return names_add(p, &p->unknown, name);
@@ -1529,7 +1529,7 @@ static const char *include_hint(const char *path, const char *written, char *buf
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	char dir[PATH_MAX];
-	struct pw_suggest sg;
+	struct pw_closest sg;
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
 	DIR *dh = opendir(slash && slash == path ? "/" : dir);
@@ -1537,7 +1537,7 @@ static const char *include_hint(const char *path, const char *written, char *buf
 		return "";
 	char **names = NULL;
 	size_t nn = 0;
-	pw_suggest_init(&sg, base);
+	pw_closest_init(&sg, base);
 	for (struct dirent *de; (de = readdir(dh)) && nn < 4096;) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -1547,10 +1547,10 @@ static const char *include_hint(const char *path, const char *written, char *buf
 			break;
 		}
 		names = g;
-		pw_suggest_try(&sg, names[nn++]);
+		pw_closest_try(&sg, names[nn++]);
 	}
 	closedir(dh);
-	const char *best = pw_suggest_best(&sg);
+	const char *best = pw_closest_best(&sg);
 	const char *ws = strrchr(written, '/');
 	if (best)
 		snprintf(buf, n, "; did you mean \"%.*s%s\"?", ws ? (int)(ws - written + 1) : 0, written, best);

@@ -1,5 +1,5 @@
-/* suggest.c - "did you mean": the closest of some words to a misspelt one. */
-#include "lib/suggest.h"
+/* closest.c - "did you mean": the closest of some words to a misspelt one. */
+#include "lib/closest.h"
 
 #include <string.h>
 
@@ -35,14 +35,14 @@ unsigned pw_edit_distance(const char *a, const char *b)
 	return rows[la % 3][lb];
 }
 
-void pw_suggest_init(struct pw_suggest *s, const char *word)
+void pw_closest_init(struct pw_closest *s, const char *word)
 {
 	s->word = word;
 	s->best = NULL;
 	s->dist = ~0u;
 }
 
-void pw_suggest_try(struct pw_suggest *s, const char *cand)
+void pw_closest_try(struct pw_closest *s, const char *cand)
 {
 	unsigned d = pw_edit_distance(s->word, cand);
 
@@ -55,7 +55,7 @@ void pw_suggest_try(struct pw_suggest *s, const char *cand)
 /* Close: one edit in a word of up to 4 letters, two up to 8, else three,
  * the end both share not counted (so "gone.policy" is not "dns.policy");
  * and never the whole word (so "x" does not become "in"). */
-const char *pw_suggest_best(const struct pw_suggest *s)
+const char *pw_closest_best(const struct pw_closest *s)
 {
 	if (!s->best)
 		return NULL;
@@ -70,12 +70,12 @@ const char *pw_suggest_best(const struct pw_suggest *s)
 	return s->best;
 }
 
-const char *pw_suggest_from(const char *word, const char *const *cands)
+const char *pw_closest_from(const char *word, const char *const *cands)
 {
-	struct pw_suggest s;
+	struct pw_closest s;
 
-	pw_suggest_init(&s, word);
+	pw_closest_init(&s, word);
 	for (; *cands; cands++)
-		pw_suggest_try(&s, *cands);
-	return pw_suggest_best(&s);
+		pw_closest_try(&s, *cands);
+	return pw_closest_best(&s);
 }

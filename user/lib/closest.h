@@ -1,6 +1,6 @@
-/* suggest.h - "did you mean": the closest of some words to a misspelt one. */
-#ifndef PW_SUGGEST_H
-#define PW_SUGGEST_H
+/* closest.h - "did you mean": the closest of some words to a misspelt one. */
+#ifndef PW_CLOSEST_H
+#define PW_CLOSEST_H
 
 #include <stddef.h>
 
@@ -9,18 +9,18 @@
 unsigned pw_edit_distance(const char *a, const char *b);
 
 /* The best candidate so far for word. */
-struct pw_suggest {
+struct pw_closest {
 	const char *word;
 	const char *best;	/* NULL: nothing close enough */
 	unsigned dist;
 };
 
-void pw_suggest_init(struct pw_suggest *s, const char *word);
+void pw_closest_init(struct pw_closest *s, const char *word);
 /* Consider cand (kept by the caller while s is used). */
-void pw_suggest_try(struct pw_suggest *s, const char *cand);
+void pw_closest_try(struct pw_closest *s, const char *cand);
 /* The closest candidate when it is close enough to be a typo, else NULL. */
-const char *pw_suggest_best(const struct pw_suggest *s);
+const char *pw_closest_best(const struct pw_closest *s);
 /* The closest of a NULL-terminated list, or NULL. */
-const char *pw_suggest_from(const char *word, const char *const *cands);
+const char *pw_closest_from(const char *word, const char *const *cands);
 
 #endif
