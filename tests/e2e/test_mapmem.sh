@@ -22,8 +22,11 @@ mid_policy() {
 	for port in $(seq 2000 3999); do echo "allow in tcp port $port from 198.51.100.$((port % 250))"; done
 	echo "deny in tcp port 1-1023 from @big"
 }
-P0=$T/mid0.policy P=$T/mid.policy
+P0=$T/mid0.policy P0b=$T/mid0b.policy P=$T/mid.policy
 mid_policy 0 > "$P0"
+# the same trie entries with one more port (the same file again would be a
+# no-op: the same hash)
+{ cat "$P0"; echo "allow in tcp port 4000"; } > "$P0b"
 mid_policy 5000 > "$P"
 
 J=$("$PW" check --json "$P" 2>/dev/null)
@@ -40,9 +43,9 @@ inner() {	# the id of half $1's trie (four bytes in hex, little-endian)
 	echo $(( ${b0:-0} + ${b1:-0} * 256 + ${b2:-0} * 65536 + ${b3:-0} * 16777216 ))
 }
 ok=1
-for p in "$P0" "$P0" "$P"; do	# a first apply, the same again, then other entries
+for p in "$P0" "$P0b" "$P"; do	# a first apply, the same entries again, then other entries
 	"$PW" apply "$p" --iface "$VS" --netns "$S" --pin-root "$ROOT" >/dev/null 2>&1 || ok=0
-	[ "$p" = "$P0" ] && shared=$([ "$(inner 0)" = "$(inner 1)" ] && echo yes || echo "no: $(inner 0), $(inner 1)")
+	[ "$p" = "$P0b" ] && shared=$([ "$(inner 0)" = "$(inner 1)" ] && echo yes || echo "no: $(inner 0), $(inner 1)")
 done
 expect_eq "apply, reload, reload" "$ok" 1
 expect_eq "a reload of the same entries: both halves use the trie in force" "$shared" yes

@@ -93,7 +93,9 @@ expect_match "the server's dropped segments are counted as revoked, out" \
 	"$(printf '%s' "$st" | jq -r '.reasons.out.revoked.packets')" '^[1-9][0-9]*$'
 
 # a reload that revokes nothing more ends nothing more, and says nothing
-apply "$T/B.policy"; expect_eq "reload B again" "$?" 0
+# (B with one more port: B itself again would be a no-op, same hash)
+{ cat "$T/B.policy"; echo 'allow in tcp port 9 comment "discard"'; } > "$T/B2.policy"
+apply "$T/B2.policy"; expect_eq "reload B plus a port" "$?" 0
 expect_eq "the second reload ends no flow" "$(grep -c '^reload:' "$T/apply.out")" 0
 expect_eq "status: none ended by the switch to generation 3, 2 in all" \
 	"$("$PW" status --json --pin-root "$ROOT" | jq -c '.conntrack.revoked')" '{"generation":3,"ended":0,"ended_total":2}'
