@@ -171,7 +171,7 @@ int pw_dp_half_nrules(const struct pw_dp *dp, uint32_t half, uint32_t *nrules)
 {
 	const uint32_t chunk = 1024;
 	uint32_t cap = dp->rule_capacity;
-	struct pw_rule_info *v = malloc(chunk * sizeof(*v));
+	struct pw_rule_info *v = calloc(chunk, sizeof(*v));	/* valgrind cannot see the kernel fill it */
 	int rc = 0;
 
 	*nrules = cap ? cap - 1 : 0;
