@@ -38,7 +38,7 @@ static size_t paragraphs(const char *text, size_t len, struct para **out)
 				break;
 			}
 			p = np;
-			p[n++] = (struct para){ c, line, strncmp(s, "\xe2\x80\xa2", 3) == 0 || *s == '-' };
+			p[n++] = (struct para){ c, line, (end - s >= 3 && memcmp(s, "\xe2\x80\xa2", 3) == 0) || *s == '-' };
 		}
 		for (; s < e; s++)
 			line += *s == '\n';
