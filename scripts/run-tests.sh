@@ -47,7 +47,7 @@ for t in "$@"; do
 done
 
 # the fuzzers: the seed corpus plus 60 s each from a fixed seed
-run "fuzz (seed corpus + 40 s each)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
+run "fuzz (seed corpus + 30 s each)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
 
 # BPF_PROG_TEST_RUN suites (root; they say "skipped" otherwise)
 for t in ${BPF_TESTS:-}; do
