@@ -46,7 +46,7 @@ for t in "$@"; do
 	run "$t (valgrind)" env PW_TEST_QUICK=1 $VG "$BUILD/tests/$t"
 done
 
-# the fuzzers: the seed corpus plus 60 s each from a fixed seed
+# the fuzzers: the seed corpus plus 30 s each from a fixed seed
 run "fuzz (seed corpus + 30 s each)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
 
 # BPF_PROG_TEST_RUN suites (root; they say "skipped" otherwise)
