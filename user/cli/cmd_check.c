@@ -13,6 +13,7 @@
 #include "datapath/mapmem.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
+#include "policy/gateway.h"
 
 static void usage(FILE *f)
 {
@@ -410,6 +411,8 @@ int cmd_check(int argc, char **argv)
 		return PW_EXIT_USAGE;
 	}
 	const char *path = argv[optind];
+	if (pw_gateway_sniff_file(path) == 1)
+		return pw_gateway_check(path, json, strict);
 	struct pw_policy pol;
 	struct pw_compiled c;
 	struct pw_diag d = { 0 };

@@ -9,6 +9,7 @@
 #include "cli/cmds.h"
 #include "datapath/stats.h"
 #include "policy/explain.h"
+#include "policy/gateway.h"
 
 static void usage(FILE *f)
 {
@@ -89,6 +90,8 @@ int cmd_explain(int argc, char **argv)
 		usage(stdout);
 		return PW_EXIT_OK;
 	}
+	if (argc >= 2 && pw_gateway_sniff_file(argv[1]) == 1)
+		return pw_gateway_explain(argc - 1, argv + 1, json);
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr, "portwall explain: expected POLICY DIR PROTO PEER [PORT], got %d argument%s\n",
 			argc - 1, argc == 2 ? "" : "s");

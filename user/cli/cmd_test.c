@@ -14,6 +14,7 @@
 #include "datapath/loader.h"
 #include "lib/num.h"
 #include "policy/files.h"
+#include "policy/gateway.h"
 #include "policy/packet.h"
 
 static void usage(FILE *f)
@@ -304,6 +305,8 @@ int cmd_test(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (a.policy && pw_gateway_sniff_file(a.policy) == 1)
+		return pw_gateway_test(a.policy, t.json, a.script, argc - optind, argv + optind);
 	rc = a.policy ? load_private(&t, a.policy, a.verbose, err, sizeof(err))
 		      : open_live(&t, a.root, err, sizeof(err));
 	if (rc > 0)
