@@ -26,8 +26,8 @@ struct pw_gw_policy {
 	struct pw_policy pol;
 	struct pw_compiled c;
 	size_t nhosts;		/* protected addresses that use it */
-	const char *file;	/* the first protect line naming it (gateway file) */
-	int line;
+	const char *file;	/* the gateway file, and the line where */
+	int line;		/* a protect line first names it */
 };
 
 /* One protected address. */
