@@ -207,12 +207,14 @@ SYSCONFDIR ?= /etc
 INSTALLED  := $(DESTDIR)$(SBINDIR)/portwall $(DESTDIR)$(UNITDIR)/portwall.service \
               $(DESTDIR)$(MANDIR)/man8/portwall.8 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5 \
               $(DESTDIR)$(COMPDIR)/portwall $(wildcard $(DESTDIR)$(POLICYDIR)/*.policy) \
+              $(wildcard $(DESTDIR)$(POLICYDIR)/*.gateway) \
               $(DESTDIR)$(PROMDIR)/portwall.rules.yml
 
 install: $(BUILD)/portwall
 	install -D -m 0755 $(BUILD)/portwall $(DESTDIR)$(SBINDIR)/portwall
 	install -d -m 0755 $(DESTDIR)$(POLICYDIR)
 	install -m 0644 policies/*.policy $(DESTDIR)$(POLICYDIR)/
+	install -m 0644 policies/*.gateway $(DESTDIR)$(POLICYDIR)/
 	install -D -m 0644 packaging/prometheus/portwall.rules.yml $(DESTDIR)$(PROMDIR)/portwall.rules.yml
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/portwall
 	sed 's|/usr/share/portwall/policies|$(POLICYDIR)|g' packaging/etc-README > $(BUILD)/etc-README

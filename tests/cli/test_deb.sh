@@ -69,6 +69,10 @@ for p in /usr/share/portwall/policies/*.policy; do
 	expect_eq "installed: portwall check $(basename "$p")" "$rc" 0 || echo "$out" | tail -3
 	n=$((n + 1))
 done
+for p in /usr/share/portwall/policies/*.gateway; do
+	out=$(/usr/sbin/portwall check "$p" 2>&1); rc=$?
+	expect_eq "installed: portwall check $(basename "$p")" "$rc" 0 || echo "$out" | tail -3
+done
 [ "$n" -ge 6 ] && pass "installed: $n shipped policies checked" || fail "installed: only $n shipped policies"
 expect_match "installed: man portwall" "$(man portwall 2>/dev/null | head -3)" 'PORTWALL\(8\)'
 expect_eq "installed: unit not enabled" \

@@ -15,11 +15,14 @@ for f in usr/sbin/portwall lib/systemd/system/portwall.service etc/default/portw
 	etc/portwall/README usr/share/portwall/policies/ccp.policy usr/share/portwall/policies/base.policy \
 	usr/share/portwall/policies/finesse.policy usr/share/portwall/policies/socialminer.policy \
 	usr/share/portwall/policies/engage-client.policy usr/share/portwall/policies/engage-client-permissive.policy \
+	usr/share/portwall/policies/contact-center.gateway \
 	usr/share/man/man8/portwall.8 usr/share/man/man5/portwall.policy.5 \
 	usr/share/bash-completion/completions/portwall usr/share/portwall/prometheus/portwall.rules.yml; do
 	[ -f "$D/$f" ] && pass "install: $f" || fail "install: $f"
 done
 expect_eq "installed binary runs" "$("$D/usr/sbin/portwall" check "$D/usr/share/portwall/policies/ccp.policy" > /dev/null; echo $?)" 0
+expect_eq "installed example gateway checks (its policies beside it)" \
+	"$("$D/usr/sbin/portwall" check "$D/usr/share/portwall/policies/contact-center.gateway" > /dev/null; echo $?)" 0
 expect_eq "no policy in /etc/portwall (nothing enabled)" "$(ls "$D/etc/portwall")" README
 expect_match "defaults: PORTWALL_POLICY empty" "$(cat "$D/etc/default/portwall")" '^PORTWALL_POLICY=$'
 expect_match "defaults: PORTWALL_IFACES empty" "$(cat "$D/etc/default/portwall")" '^PORTWALL_IFACES=$'
