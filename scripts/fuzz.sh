@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 mode=${1:-60}
 passed=0 failed=0
-for h in policy packet import; do
+for h in policy packet import gateway; do
 	corpus=$BUILD/fuzz/corpus/$h
 	mkdir -p "$corpus"
 	if [ "$mode" = ci ]; then

@@ -309,7 +309,7 @@ bool pw_gateway_sniff(const char *text, size_t len)
 		return true;
 	if (j - i != 7 || memcmp(text + i, "default", 7))
 		return false;
-	while (j < len && (text[j] == ' ' || text[j] == '\t'))
+	while (j < len && strchr(" \t\r\f\v", text[j]) && text[j])
 		j++;
 	if (len - j < 7 || memcmp(text + j, "forward", 7))
 		return false;
