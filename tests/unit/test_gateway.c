@@ -122,6 +122,7 @@ TEST(sniff_by_the_first_statement)
 	CHECK(pw_gateway_sniff("\xef\xbb\xbf# c\n\n  protect 192.0.2.1 with \"a\"\n", 33));
 	CHECK(pw_gateway_sniff("default forward drop\n", 21));
 	CHECK(pw_gateway_sniff("default\tforward", 15));
+	CHECK(pw_gateway_sniff("default\fforward drop\n", 21));	/* every blank the tokenizer skips */
 	CHECK(!pw_gateway_sniff("default in drop\nprotect 192.0.2.1\n", 34));
 	CHECK(!pw_gateway_sniff("default forwarded drop\n", 23));
 	CHECK(!pw_gateway_sniff("policy \"x\"\nprotect\n", 19));
