@@ -28,6 +28,18 @@ static const char *act_name(uint8_t a)
 	return a == PW_PASS ? "allow" : "drop";
 }
 
+static json_t *error_json(const char *file, int line, int col, const char *msg, const char *text)
+{
+	return json_pack("{s:o,s:i,s:i,s:o,s:o}", "file", pw_json_string(file), "line", line, "column", col,
+			 "message", pw_json_string(msg), "text", pw_json_string(text));
+}
+
+static json_t *warning_json(const struct pw_warning *w)
+{
+	return json_pack("{s:o,s:i,s:o}", "file", pw_json_string(w->file), "line", w->line, "message",
+			 pw_json_string(w->msg));
+}
+
 /* Load gw; print the errors (text or JSON) when it is not valid. */
 static int load(const char *path, enum pw_file_check files, bool json, struct pw_gateway *gw, struct pw_diag *d)
 {
@@ -36,17 +48,18 @@ static int load(const char *path, enum pw_file_check files, bool json, struct pw
 	if (pw_gateway_parse_file(path, &po, gw, d) == 0)
 		return 0;
 	if (json) {
-		printf("{\"valid\":false,\"gateway\":true,\"file\":");
-		pw_json_str(stdout, path);
-		printf(",\"errors\":[");
-		for (size_t i = 0; i < d->nerr; i++) {
-			printf("%s", i ? "," : "");
-			pw_json_put(stdout, json_pack("{s:o,s:i,s:i,s:o,s:o}", "file", pw_json_string(d->errs[i].file),
-						      "line", d->errs[i].line, "column", d->errs[i].col, "message",
-						      pw_json_string(d->errs[i].msg), "text",
-						      pw_json_string(d->errs[i].text)));
-		}
-		printf("],\"errors_not_shown\":%zu}\n", d->nerr_more);
+		json_t *errs = json_array(), *warns = json_array();
+		for (size_t i = 0; errs && i < d->nerr; i++)
+			json_array_append_new(errs, error_json(d->errs[i].file, d->errs[i].line, d->errs[i].col,
+							       d->errs[i].msg, d->errs[i].text));
+		for (size_t i = 0; warns && i < d->nwarn; i++)
+			json_array_append_new(warns, warning_json(&d->warn[i]));
+		json_t *o = json_pack("{s:b,s:b,s:o,s:o,s:o,s:I,s:o}", "valid", 0, "gateway", 1, "file",
+				      pw_json_string(path), "error", error_json(d->err_file, d->err_line, d->err_col,
+										d->err_msg, d->error),
+				      "errors", errs, "errors_not_shown", (json_int_t)d->nerr_more, "warnings", warns);
+		if (pw_json_put(stdout, o) || putchar('\n') == EOF)
+			fprintf(stderr, "portwall: writing the JSON failed (out of memory, or stdout closed)\n");
 	} else {
 		pw_diag_print_errors(d, stderr);
 	}
@@ -127,8 +140,7 @@ static int print_check_json(const struct pw_gateway *gw, const struct pw_diag *d
 	for (size_t i = 0; pols && i < gw->npolicies; i++)
 		json_array_append_new(pols, policy_json(&gw->policies[i]));
 	for (size_t i = 0; warns && i < d->nwarn; i++)
-		json_array_append_new(warns, json_pack("{s:o,s:i,s:o}", "file", pw_json_string(d->warn[i].file), "line",
-						       d->warn[i].line, "message", pw_json_string(d->warn[i].msg)));
+		json_array_append_new(warns, warning_json(&d->warn[i]));
 	json_t *o = json_pack("{s:b,s:b,s:o,s:o,s:s,s:o,s:o,s:o,s:b}", "valid", ok, "gateway", 1, "file",
 			      pw_json_string(gw->file), "name", pw_json_string(gw->name), "default_forward",
 			      act_name(gw->forward), "hosts", hosts, "policies", pols, "warnings", warns, "enforced", 0);

@@ -172,6 +172,7 @@ static int st_default(struct gw_parser *p, const struct gw_stmt *st)
 				 st->t[1].s);
 	if (!pw_gw_is_kw(st, 1, "forward"))
 		return pw_gw_err(p, &st->t[1], "expected forward, got \"%s\"", st->t[1].s);
+	p->forward_seen = true;	/* reported here if wrong, not again as missing */
 	if (st->n < 3)
 		return err_end(p, st, "allow or drop");
 	t = &st->t[2];
@@ -341,7 +342,7 @@ static int parse_gateway(struct gw_parser *p, const char *text, size_t len)
 
 	if (p->oom)
 		return -1;
-	if (!p->gw->forward_line) {
+	if (!p->gw->forward_line && !p->forward_seen) {
 		pw_diag_error(p->d, p->gw->file, 0, 0, "no \"default forward allow|drop\" line: say what happens "
 			      "to traffic of hosts no protect line names (allow: the gateway routes it as "
 			      "before; drop: only the protected hosts' traffic crosses)");

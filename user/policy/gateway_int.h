@@ -27,6 +27,7 @@ struct gw_parser {
 	struct pw_diag *d;
 	enum pw_file_check files;	/* StrictModes for the policies */
 	int named_line;		/* the gateway "NAME" line, 0 when none */
+	bool forward_seen;	/* a default forward line, even a wrong one */
 	size_t hosts_cap, policies_cap;
 	bool oom;
 };
