@@ -17,10 +17,13 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: portwall check POLICY [--json] [--strict]\n"
+	fputs("usage: portwall check POLICY|GATEWAY [--json] [--strict]\n"
 	      "  Parse and compile POLICY; print its rules, peer classes, map sizes,\n"
 	      "  warnings and content hash. Exit 0 valid, 1 invalid (or a warning\n"
 	      "  with --strict), 2 usage.\n"
+	      "  A GATEWAY file (its first statement gateway, protect or default\n"
+	      "  forward; docs/gateway.md): every policy it names, a line per\n"
+	      "  protected host and per policy.\n"
 	      "  --json    one JSON object instead of the table\n"
 	      "  --strict  treat warnings as errors\n", f);
 }

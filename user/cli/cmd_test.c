@@ -40,7 +40,11 @@ static void usage(FILE *f)
 	      "Prints one line per packet: PASS|DROP, the reason, the deciding rule\n"
 	      "(file:line) or default, the packet. Exit 0 when every packet ran\n"
 	      "(whatever the verdicts), 1 on an error, 2 on a usage error.\n"
-	      "Needs root (CAP_BPF): the programs are loaded into the kernel.\n", f);
+	      "Needs root (CAP_BPF): the programs are loaded into the kernel.\n"
+	      "A GATEWAY file in place of POLICY (docs/gateway.md): one packet judged in\n"
+	      "userspace by the policy of the protected host it goes to (in) or comes\n"
+	      "from (out), or by default forward; the gateway datapath is not built yet,\n"
+	      "so no program is loaded, no root needed, and -f is refused.\n", f);
 }
 
 struct tctx {
