@@ -298,6 +298,41 @@ TEST(default_forward_allow)
 	CHECK_EQ_STR(judged("in tcp 203.0.113.7:51000 198.51.100.10:22 syn"), "DROP default");
 }
 
+/* protect lines of n addresses 10.X.Y.Z, each line at most 200 */
+static char *many_hosts(size_t n)
+{
+	char *t = malloc(n * 24 + 64 + n / 200 * 40), *o = t;
+
+	if (!t)
+		return NULL;
+	o += sprintf(o, "default forward drop\n");
+	for (size_t i = 0; i < n; i++) {
+		bool first = i % 200 == 0, last = i % 200 == 199 || i + 1 == n;
+		o += sprintf(o, "%s10.%zu.%zu.%zu%s", first ? "protect " : "", i >> 16 & 255, i >> 8 & 255, i & 255,
+			     last ? " with \"web.policy\"\n" : ", ");
+	}
+	return t;
+}
+
+TEST(limits)
+{
+	char *t = many_hosts(PW_GW_HOSTS_MAX);
+
+	REQUIRE(t);
+	CHECK(parse(t) == 0);
+	CHECK_EQ_INT(gw.nhosts, PW_GW_HOSTS_MAX);
+	CHECK_EQ_INT(gw.npolicies, 1);
+	uint8_t fam, a[16];
+	ip("10.0.15.255", &fam, a);
+	CHECK(pw_gateway_find(&gw, fam, a) != NULL);
+	free(t);
+	t = many_hosts(PW_GW_HOSTS_MAX + 1);
+	REQUIRE(t);
+	CHECK(parse(t) != 0);
+	CHECK(strstr(diag.error, "more than 4096 protected addresses; split the gateway") != NULL);
+	free(t);
+}
+
 TEST(zz_cleanup)
 {
 	const char *names[] = { "web.policy", "db.policy", "bad.policy" };

@@ -80,10 +80,27 @@ static int col_of(const char *line, size_t i)
 	return col;
 }
 
+/* The same walking forward along one line: each byte counted once. */
+struct cursor {
+	const char *line;
+	size_t at;
+	int col;
+};
+
+static int col_at(struct cursor *c, size_t i)
+{
+	for (; c->at < i; c->at++)
+		if (((unsigned char)c->line[c->at] & 0xc0) != 0x80)
+			c->col++;
+	return c->col;
+}
+
 /* A quoted string from line[i] (the quote): \" and \\ escapes. */
-static int lex_string(struct gw_parser *p, struct gw_stmt *st, const char *line, size_t len, size_t *i,
+static int lex_string(struct gw_parser *p, struct gw_stmt *st, struct cursor *cu, size_t len, size_t *i,
 		      int lineno)
 {
+	const char *line = cu->line;
+	int col = col_at(cu, *i);
 	size_t j = *i + 1, k = 0;
 	char *s = malloc(len - *i + 1);
 
@@ -97,11 +114,11 @@ static int lex_string(struct gw_parser *p, struct gw_stmt *st, const char *line,
 	s[k] = '\0';
 	if (j >= len) {
 		free(s);
-		pw_diag_error(p->d, p->gw->file, lineno, col_of(line, *i),
+		pw_diag_error(p->d, p->gw->file, lineno, col,
 			      "unterminated string: close it with \" on the same line");
 		return -1;
 	}
-	int rc = push_tok(p, st, GW_STR, s, lineno, col_of(line, *i), col_of(line, j + 1));
+	int rc = push_tok(p, st, GW_STR, s, lineno, col, col_at(cu, j + 1));
 	*i = j + 1;
 	return rc;
 }
@@ -110,6 +127,7 @@ static int lex_string(struct gw_parser *p, struct gw_stmt *st, const char *line,
 static int lex_line(struct gw_parser *p, struct gw_stmt *st, const char *line, size_t len, int lineno)
 {
 	size_t i = 0;
+	struct cursor cu = { .line = line, .at = 0, .col = 1 };
 
 	while (i < len) {
 		char c = line[i];
@@ -118,18 +136,19 @@ static int lex_line(struct gw_parser *p, struct gw_stmt *st, const char *line, s
 		} else if (c == '#') {
 			break;
 		} else if (c == '"') {
-			if (lex_string(p, st, line, len, &i, lineno))
+			if (lex_string(p, st, &cu, len, &i, lineno))
 				return -1;
 		} else if (c == ',') {
-			if (push_tok(p, st, GW_COMMA, strdup(","), lineno, col_of(line, i), col_of(line, i + 1)))
+			int col = col_at(&cu, i);
+			if (push_tok(p, st, GW_COMMA, strdup(","), lineno, col, col_at(&cu, i + 1)))
 				return -1;
 			i++;
 		} else {
 			size_t j = i;
 			while (j < len && !strchr(" \t\r\f\v,\"#", line[j]))
 				j++;
-			if (push_tok(p, st, GW_WORD, strndup(line + i, j - i), lineno, col_of(line, i),
-				     col_of(line, j)))
+			int col = col_at(&cu, i);
+			if (push_tok(p, st, GW_WORD, strndup(line + i, j - i), lineno, col, col_at(&cu, j)))
 				return -1;
 			i = j;
 		}
