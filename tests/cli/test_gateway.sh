@@ -133,6 +133,11 @@ expect_match "apply: says gateway enforcement is not built yet" "$ERR" '^portwal
 run "$PW" run "$G" --iface lo --pin-root /sys/fs/bpf/pwgw$$
 expect_eq "run of a gateway: exit 1" "$RC" 1
 expect_match "run: the same" "$ERR" '^portwall run: .* gateway enforcement is not built yet'
+if [ "$(id -u)" -eq 0 ]; then	# audit asks for root first
+	run "$PW" audit "$G" --pin-root /sys/fs/bpf/pwgw$$
+	expect_eq "audit of a gateway: exit 1" "$RC" 1
+	expect_eq "audit: takes a policy" "$ERR" "portwall audit: $G is a gateway file (docs/gateway.md): audit takes a policy file; give one of the policies it names"
+fi
 expect_eq "nothing was pinned" "$(ls -d /sys/fs/bpf/pwgw$$ 2>/dev/null)" ""
 
 summary

@@ -395,3 +395,12 @@ int pw_gateway_refuse(const char *cmd, const char *path)
 		"PROTO SRC DST` judges a packet by them (docs/gateway.md)\n", cmd, path, path, path);
 	return 1;
 }
+
+int pw_gateway_policy_only(const char *cmd, const char *path)
+{
+	if (pw_gateway_sniff_file(path) != 1)
+		return 0;
+	fprintf(stderr, "portwall %s: %s is a gateway file (docs/gateway.md): %s takes a policy file; give one "
+		"of the policies it names\n", cmd, path, cmd);
+	return 1;
+}

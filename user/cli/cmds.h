@@ -61,6 +61,9 @@ int pw_gateway_explain(int argc, char **argv, bool json);
 /* apply and run of a gateway file: 1 after saying that gateway
  * enforcement is not built yet, else 0. */
 int pw_gateway_refuse(const char *cmd, const char *path);
+/* A command that takes a policy only (audit): 1 after saying that
+ * path is a gateway file, else 0. */
+int pw_gateway_policy_only(const char *cmd, const char *path);
 
 /* Display forms of a rule's fields. */
 const char *pw_dir_name(uint8_t dirs);
