@@ -126,6 +126,21 @@ $T/pol.gateway:2:28: error: the policy $T/finesse.policy named here is not valid
 run "$PW" test "$T/pol.gateway" in tcp 198.51.100.7:51000 198.51.100.20:443 syn
 expect_eq "test of a broken gateway: exit 1" "$RC" 1
 
+# StrictModes: the gateway file and every file of its policies, as check warns for a policy
+mkdir "$T/sm" && chmod 755 "$T/sm"
+cp policies/ccp.policy policies/base.policy "$T/sm/"
+printf 'default forward drop\nprotect 198.51.100.10 with "ccp.policy"\n' > "$T/sm/g.gateway"
+chmod 664 "$T/sm/g.gateway" "$T/sm/base.policy"
+run "$PW" check "$T/sm/g.gateway"
+expect_eq "group-writable files: check exits 0" "$RC" 0
+expect_eq "... and warns for the gateway and an included policy" "$(grep ': warning: ' <<< "$OUT")" \
+	"$T/sm/g.gateway: warning: the file is group-writable (mode 0664): the group's members could change what portwall enforces; fix: chmod go-w $T/sm/g.gateway (apply, reload and run refuse it)
+$T/sm/base.policy: warning: the file is group-writable (mode 0664): the group's members could change what portwall enforces; fix: chmod go-w $T/sm/base.policy (apply, reload and run refuse it)"
+run "$PW" check --strict "$T/sm/g.gateway"
+expect_eq "... --strict: exit 1" "$RC" 1
+expect_eq "... --strict says why" "$ERR" "portwall check: 2 warnings and --strict: not valid"
+expect_eq "... --json: the warnings" "$("$PW" check --json "$T/sm/g.gateway" | jq -c '[.valid, [.warnings[].line]]')" '[true,[0,0]]'
+
 # apply and run refuse a gateway file, before anything else
 run "$PW" apply "$G" --iface lo --pin-root /sys/fs/bpf/pwgw$$
 expect_eq "apply of a gateway: exit 1" "$RC" 1
