@@ -24,8 +24,8 @@ expect_eq "check the shipped gateway: exit 0" "$RC" 0
 expect_eq "check: nothing on stderr" "$ERR" ""
 expect_match "check: the gateway's name" "$OUT" '^gateway "contact center appliances" \(policies/contact-center.gateway\)$'
 expect_match "check: default forward" "$OUT" '^default forward allow \(line 12\)'
-expect_match "check: each host with its policy" "$OUT" '^198\.51\.100\.10 +14 +policies/ccp\.policy$'
-expect_match "check: IPv6 hosts too" "$OUT" '^2001:db8:5::20 +15 +policies/finesse\.policy$'
+expect_match "check: each host with its policy" "$OUT" '^198\.51\.100\.10 +14 +policies/ccp\.policy +23 +drop/drop$'
+expect_match "check: IPv6 hosts too" "$OUT" '^2001:db8:5::20 +15 +policies/finesse\.policy +18 +drop/drop$'
 expect_match "check: a policy's line" "$OUT" '^policies/socialminer\.policy +1 +14 +drop/drop +enforce +[0-9a-f]{16}  "Cisco SocialMiner"$'
 expect_match "check: the summary" "$OUT" '^hosts: 5; policies: 3, each valid'
 expect_match "check: says apply is not built" "$OUT" '^apply: gateway enforcement is not built yet'

@@ -66,15 +66,24 @@ static int load(const char *path, enum pw_file_check files, bool json, struct pw
 	return -1;
 }
 
+/* A line per protected host: where it is named, its policy, that policy's
+ * rules and defaults (what reaches the host and what it may send). */
 static void print_hosts(const struct pw_gateway *gw)
 {
-	char a[64];
+	char a[64], io[16];
+	int w = 6;
 
-	printf("%-40s %-5s %s\n", "PROTECTED HOST", "LINE", "POLICY");
+	for (size_t i = 0; i < gw->npolicies; i++)
+		if ((int)strlen(gw->policies[i].path) > w)
+			w = (int)strlen(gw->policies[i].path);
+	printf("%-39s %-5s %-*s  %-5s %s\n", "PROTECTED HOST", "LINE", w, "POLICY", "RULES", "IN/OUT");
 	for (size_t i = 0; i < gw->nhosts; i++) {
 		const struct pw_gw_host *h = &gw->hosts[i];
+		const struct pw_gw_policy *pp = &gw->policies[h->policy];
 		ip_text(&h->ip, a, sizeof(a));
-		printf("%-40s %-5d %s\n", a, h->line, gw->policies[h->policy].path);
+		snprintf(io, sizeof(io), "%s/%s", act_name(pp->pol.dflt[PW_DIR_IN]), act_name(pp->pol.dflt[PW_DIR_OUT]));
+		printf("%-39s %-5d %-*s  %-5u %s%s\n", a, h->line, w, pp->path, pp->c.nrules, io,
+		       pp->pol.mode == PW_MODE_MONITOR ? " (monitor)" : "");
 	}
 }
 
