@@ -3,7 +3,8 @@
 # stream socket JOURNAL_STREAM names, each drop event goes to the journal
 # with sd_journal_send (MESSAGE, PRIORITY and the PORTWALL_* fields, exact
 # values) and not as a line on stdout; a JOURNAL_STREAM naming another
-# inode sends nothing there. journald is played by tests/e2e/pwjournal.py
+# inode sends nothing there. Type=notify: READY=1 once the policy is in
+# force (after run said so), STOPPING=1 on SIGTERM. journald is played by tests/e2e/pwjournal.py
 # on /run/systemd/journal/socket inside a private mount namespace (a tmpfs
 # on /run/systemd there), so the host's journal, if any, is never touched.
 # Drops from sockets bound to chosen source ports between two namespaces.
@@ -26,7 +27,7 @@ printf '%s\n' 'policy "journal"' 'default in drop' 'allow in tcp port 443 commen
 	'allow in tcp port 8000-8100 comment "apps"' 'deny in tcp port 8081 comment "closed"' > "$F"
 EV=$T/events.jsonl
 
-# journal_run ENTRIES STREAMLOG [--wrong-stream]: run, its output to the
+# journal_run ENTRIES STREAMLOG [--wrong-stream|--notify PATH]: run, its output to the
 # journal of a mount namespace of its own; sets RUN
 journal_run() {
 	unshare -m --propagation private bash -c 'mount -t tmpfs -o mode=0755,size=1m pwjournal /run/systemd &&
@@ -37,7 +38,7 @@ journal_run() {
 	PIDS+=($RUN)
 }
 
-journal_run "$T/entries" "$T/stream"
+journal_run "$T/entries" "$T/stream" "--notify $T/notify"
 wait_for "$T/stream" '^running:' && pass "run: started, its output on the stream" || fail "run: started" "$(cat "$T/stream")"
 expect_match "run: says the events go to the journal too" "$(cat "$T/stream")" \
 	"^drop events to $EV \(rotated at [0-9]+ bytes, [0-9]+ kept\) and to the journal$"
@@ -48,10 +49,11 @@ expect_eq "tcp 40123 -> 8081: dropped (the deny rule)" \
 expect_eq "udp 40124 -> 5353: dropped (the default)" \
 	"$(ins "$C" python3 tests/e2e/pwpeer.py udp 40124 192.0.2.2 5353 0.3)" timeout
 for _ in $(seq 50); do [ "$(wc -l < "$T/entries" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
-expect_eq "journal: one entry per drop, each a plain datagram" "$(jq -r .via "$T/entries" 2>/dev/null | tr '\n' ' ')" "datagram datagram "
+expect_eq "journal: one entry per drop, each a plain datagram" \
+	"$(jq -r 'select(.via != "notify") | .via' "$T/entries" 2>/dev/null | tr '\n' ' ')" "datagram datagram "
 
 # field FIELD N: the values of FIELD in entry N (1-based), one a line
-field() { jq -rs --arg f "$1" ".[$2 - 1].fields[\$f] // [] | .[]" "$T/entries"; }
+field() { jq -rs --arg f "$1" "[.[] | select(.via != \"notify\")][$2 - 1].fields[\$f] // [] | .[]" "$T/entries"; }
 fields() { local k out=; for k in PRIORITY PORTWALL_RULE PORTWALL_RULE_LOCATION PORTWALL_REASON PORTWALL_PROTO \
 	PORTWALL_SRC PORTWALL_DST PORTWALL_SPORT PORTWALL_DPORT PORTWALL_IFACE PORTWALL_DIRECTION PORTWALL_MONITOR; do
 	out+="$k=$(field "$k" "$1" | paste -sd,) "; done; printf '%s' "$out"; }
@@ -70,6 +72,13 @@ expect_match "journal: ... naming the rule and the flow" "$(field MESSAGE 1)" \
 expect_eq "stdout: no event line (the journal has them)" "$(grep -c ' -> 192\.0\.2\.2:' "$T/stream")" 0
 kill "$RUN"; wait "$RUN" 2>/dev/null
 expect_match "run: stopped by SIGTERM" "$(tail -1 "$T/stream")" '^stopped; enforcement stays'
+# sd_notify: what came on NOTIFY_SOCKET, in order, and what run had said before READY
+expect_eq "notify: READY=1 (enforcing), then STOPPING=1" \
+	"$(jq -rc 'select(.via == "notify") | .fields | to_entries | map("\(.key)=\(.value[0])") | join(",")' "$T/entries" | paste -sd' ')" \
+	"READY=1,STATUS=enforcing STOPPING=1"
+expect_eq "notify: READY=1 after the policy was applied and run said it runs" \
+	"$(jq -r 'select(.via == "notify" and .fields.READY) | .output_before' "$T/entries" |
+		grep -cE '^(applied "journal" \(|running: reload with SIGHUP)')" 2
 
 # JOURNAL_STREAM naming another inode (not stdout): lines on stdout, nothing sent
 journal_run "$T/entries2" "$T/stream2" --wrong-stream
