@@ -303,7 +303,7 @@ static unsigned forget(struct loaded *l)
 		if (bpf_map_lookup_elem(l->dp.names_fd, &nk, &nv) == 0)
 			for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++) {
 				struct pw_peer_key pk = { .prefixlen = PW_PEER_SCOPE_BITS + 32,
-							  .scope = pw_peer_scope(nv.t[t].peer_class, PW_FAM_V4) };
+							  .scope = pw_peer_scope(nv.t[t].shape, PW_FAM_V4) };
 				memcpy(pk.addr, keys[i].addr, 16);
 				bpf_map_delete_elem(trie, &pk);
 			}

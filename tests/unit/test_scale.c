@@ -62,10 +62,12 @@ TEST(scale_65535_ports_100000_prefixes)
 	       c.npeers, sizeof(struct pw_peer_entry), c.npeers * sizeof(struct pw_peer_entry) / 1024);
 	/* an allow class per restricted single-port rule (32,767), one deny
 	 * class for @big on 1-1023, one allow class for @big outbound and one
-	 * deny class for the /16 on 5050: the big set is stored twice (once
-	 * per action), never once per port */
+	 * deny class for the /16 on 5050. The trie holds each shape once: the
+	 * 128 distinct /24s of the single-port rules, @big once (its deny and
+	 * its allow class have the one shape), the /16 */
 	CHECK_EQ_INT(c.nclasses, 32767 + 3);
-	CHECK_EQ_INT(c.npeers, 32767 + 2 * NPREFIX + 1);
+	CHECK_EQ_INT(c.nshapes, 128 + 1 + 1);
+	CHECK_EQ_INT(c.npeers, 128 + NPREFIX + 1);
 
 	/* sampled decisions against the oracle */
 	uint64_t rng = 12345;
