@@ -253,15 +253,21 @@ static void idset_free(struct idset *c)
 	free(c->table);
 }
 
+/* 8 bytes a step: a set of 60,000 prefixes used by 100 rules is 100 MB
+ * to hash (same_peers confirms every match). */
 static uint64_t hash_peers(const struct pw_rule *r)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull, w;
 	const unsigned char *b = (const unsigned char *)r->peers;
+	size_t n = r->npeers * sizeof(*r->peers), i = 0;
 
-	for (size_t i = 0; i < r->npeers * sizeof(*r->peers); i++) {
-		h ^= b[i];
-		h *= 1099511628211ull;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 1099511628211ull;
+		h ^= h >> 29;
 	}
+	for (; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
 	return h ^ r->npeers;
 }
 
