@@ -119,7 +119,7 @@ out:
 }
 
 /* A trie's mark: one more entry, which no packet's lookup reaches (its
- * scope belongs to no class: class ids stay far below 2^31), whose
+ * scope belongs to no shape: shape ids stay far below 2^31), whose
  * address is the first 16 bytes of the SHA-256 of the policy's entries.
  * A reload whose entries have the mark of the trie in force, in a half
  * that learns nothing (no host names), uses that trie for its half too
