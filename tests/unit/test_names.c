@@ -291,7 +291,8 @@ TEST(names_of_rules_that_decide_nothing_have_no_target)
 }
 
 /* n single-port rules around one rule naming the host on ports 1-100:
- * each port with one of them is a class of its own, and so a target */
+ * each port with one of them is a class and a shape of its own (each its
+ * own /32), and so a target */
 static int build_targets(int n)
 {
 	char text[4096];
@@ -309,9 +310,10 @@ TEST(targets_limit)
 	CHECK_EQ_INT(comp.names[0].ntargets, PW_NAME_TARGETS);
 	CHECK(build_targets(PW_NAME_TARGETS) != 0);
 	CHECK_EQ_STR(diag.error, "n.policy:2: error: the host name \"pop1-ccans.mycontactcenter.net\" falls in "
-		     "more than 16 peer classes, the most one name feeds: each different set of "
-		     "peer-restricted rules on a port is a class; merge the rules that name it into one "
-		     "rule with a port list, and give the restricted rules on its ports the same port lists");
+		     "more than 16 peer-class shapes, the most one name feeds: each different list of the "
+		     "peers of the peer-restricted rules on a port is a shape; merge the rules that name it "
+		     "into one rule with a port list, and give the restricted rules on its ports the same "
+		     "port lists");
 	CHECK(comp.names == NULL && comp.slots == NULL);	/* freed on error */
 	/* the fix the message gives: one rule per name with a port list */
 	char text[4096];

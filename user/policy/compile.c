@@ -635,10 +635,11 @@ static int too_many_targets(const struct pw_policy *pol, const struct pw_cname *
 {
 	const struct pw_rule *r = &pol->rules[x->rules[0] - 1];
 
-	pw_diag_error(d, r->file, r->line, 0, "the host name \"%s\" falls in more than %d peer classes, "
-		      "the most one name feeds: each different set of peer-restricted rules on a port is "
-		      "a class; merge the rules that name it into one rule with a port list, and give the "
-		      "restricted rules on its ports the same port lists", x->text, PW_NAME_TARGETS);
+	pw_diag_error(d, r->file, r->line, 0, "the host name \"%s\" falls in more than %d peer-class "
+		      "shapes, the most one name feeds: each different list of the peers of the "
+		      "peer-restricted rules on a port is a shape; merge the rules that name it into one "
+		      "rule with a port list, and give the restricted rules on its ports the same port "
+		      "lists", x->text, PW_NAME_TARGETS);
 	return -E2BIG;
 }
 
