@@ -98,7 +98,8 @@ static void load(struct loaded *l, const char *name, const char *text, int with_
 	if (pw_policy_parse_text(name, text, strlen(text), &l->pol, &d) || pw_compile(&l->pol, &l->c, &d))
 		die(name, d.error);
 	pw_diag_free(&d);
-	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1 };
+	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1,
+				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words) };
 	if (pw_dp_load(&l->dp, &o, err, sizeof(err)))
 		die(name, err);
 	pw_config_default(&cfg, PW_MODE_ENFORCE, l->dp.ncpus);

@@ -2702,7 +2702,7 @@ static int load_policy(const char *text)
 		seen = c.classes[k].shape > seen ? c.classes[k].shape : seen;
 	}
 	if (!R.up) {
-		struct pw_dp_opts o = { .rule_capacity = RULE_CAPACITY };
+		struct pw_dp_opts o = { .rule_capacity = RULE_CAPACITY, .class_words = 1u << 16 };
 		if (pw_dp_load(&R.dp, &o, err, sizeof(err))) {
 			FAILF("load: %s", err);
 			goto out;

@@ -143,6 +143,23 @@ TEST(set_stored_once_for_many_rules)
 	EXPECT(IN, 'U', 1101, "203.0.113.9", PW_DROP, 0);
 }
 
+TEST(nested_ranges_many_class_words)
+{
+	/* 100 restricted rules on nested port ranges: port p is in rules
+	 * 1..101-p, so 100 classes of 1..100 rules; their runs need more
+	 * words than four a rule, which the loader sizes from the policy */
+	char text[8192];
+	size_t o = 0;
+	for (int i = 1; i <= 100; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "allow in tcp port 1-%d from 192.0.2.%d\n", 101 - i, i);
+	REQUIRE(build(text) == 0);
+	CHECK_EQ_INT(comp.nclasses, 100);
+	CHECK_EQ_INT(comp.nclass_words, 1 + 100 + 100 + 5050);
+	EXPECT(IN, 'T', 1, "192.0.2.100", PW_PASS, 100);
+	EXPECT(IN, 'T', 50, "192.0.2.51", PW_PASS, 51);
+	EXPECT(IN, 'T', 50, "192.0.2.52", PW_DROP, 0);
+}
+
 TEST(shapes_keep_rule_order)
 {
 	/* two ports with the same sets in the same order share a shape; a

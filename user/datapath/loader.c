@@ -161,7 +161,7 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	if (dp->ncpus <= 0)
 		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
 	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
-	dp->class_words = pw_dp_class_words_for(dp->rule_capacity);
+	dp->class_words = o->class_words ? o->class_words : pw_dp_class_words_for(dp->rule_capacity, 0);
 	rc = open_objects(dp, o, err, n);
 	if (!rc)
 		rc = load_objects(dp, err, n);

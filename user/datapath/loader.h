@@ -37,6 +37,7 @@ struct pw_dp {
 
 struct pw_dp_opts {
 	uint32_t rule_capacity;		/* 0: enough for the first policy */
+	uint32_t class_words;		/* pw_classes' a half, 0: from the rule capacity */
 	uint32_t ct_capacity;		/* pw_ct's, 0: PW_CT_CAPACITY (the other
 					 * conntrack tables are sized from it) */
 	bool verbose;			/* libbpf's own messages on stderr */
@@ -49,11 +50,15 @@ static inline uint32_t pw_dp_rule_capacity_for(uint32_t nrules)
 	return nrules * 2 + 2 > 4096 ? nrules * 2 + 2 : 4096;
 }
 
-/* The pw_classes words a half has, for a rule capacity: four a rule (a
- * class costs one word, its run one more than its rules). */
-static inline uint32_t pw_dp_class_words_for(uint32_t rule_capacity)
+/* The pw_classes words a half has, for a rule capacity and the words a
+ * first policy needs (a class costs one word, its run one more than its
+ * rules; nested port ranges can put a rule in many classes): four a rule
+ * or twice the policy's, at least 4,096. */
+static inline uint32_t pw_dp_class_words_for(uint32_t rule_capacity, uint32_t nwords)
 {
-	return 4 * rule_capacity > 4096 ? 4 * rule_capacity : 4096;
+	uint32_t w = 4 * rule_capacity > 4096 ? 4 * rule_capacity : 4096;
+
+	return nwords > w / 2 ? 2 * nwords : w;
 }
 
 /* The fd of conntrack table t (enum pw_ct_table), -1 for no table. */
