@@ -415,6 +415,44 @@ static __always_inline int pw_ct_in_reply(const struct pw_config *cfg, const str
 	return 1;
 }
 
+/* ---- timed exceptions (pw_exc, portwall.h) --------------------------------- */
+
+/* Is there a live exception of direction edir for (proto, port, peer)? */
+static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 port_be, const __u8 *peer)
+{
+	struct pw_exc_key k;
+	struct pw_exc_val *v;
+
+	k.prefixlen = PW_EXC_KEY_BITS + (p->fam == PW_FAM_V6 ? 128 : 32);
+	k.dir = edir;
+	k.proto = p->proto;
+	k.fam = p->fam;
+	k.pad = 0;
+	k.port_be = port_be;
+	k.pad2 = 0;
+	__builtin_memcpy(k.addr, peer, 16);
+	v = bpf_map_lookup_elem(&pw_exc, &k);
+	return v && bpf_ktime_get_boot_ns() < v->expires_ns;
+}
+
+/* A packet the policy drops: does a timed exception let it through? The
+ * packet of the exception's own direction matches (its port, its peer);
+ * the other direction's packet is the reply, matched with the same key
+ * seen from the other side, and a TCP reply is never a bare SYN. TCP and
+ * UDP only (an exception names a port). */
+static __always_inline int pw_exc_pass(const struct pw_pkt *p, __u32 dir, const __u8 *peer)
+{
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return 0;
+	/* the key's port: the destination port of the exception's own
+	 * direction (the local one in, the peer's out), its reply's source */
+	if (pw_exc_live(dir, p, p->dport_be, peer))
+		return 1;
+	if (pw_bare_syn(p))
+		return 0;
+	return pw_exc_live(dir ^ 1, p, p->sport_be, peer);
+}
+
 /* ---- ICMP errors ---------------------------------------------------------- */
 
 static __always_inline int pw_addr_eq(const __u8 *a, const __u8 *b)
@@ -776,6 +814,14 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			pw_ct_inbound(cfg, p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
+		if (st->exceptions && pw_exc_pass(p, c.dir, peer)) {
+			/* a timed exception: only where the policy drops, only
+			 * while one exists (pw_state.exceptions) */
+			r.action = PW_PASS;
+			r.reason = PW_R_EXCEPTION;
+			r.rule = 0;
+			goto pass;
+		}
 		/* a TCP SYN without ACK opens a connection: it is never a reply,
 		 * so a SYN scan skips the conntrack lookup */
 		if (c.dir == PW_DIR_IN && !pw_bare_syn(p)) {

@@ -12,6 +12,7 @@
 #include "datapath/state.h"
 #include "datapath/status.h"
 #include "cli/cmds.h"
+#include "cli/status_exc.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
 #include "datapath/stats.h"
@@ -342,10 +343,11 @@ static void json_rest(const struct pw_status *s)
 	       (unsigned long long)s->gs.events_suppressed, (unsigned long long)s->gs.events_lost);
 }
 
-static void print_json(const char *root, const struct pw_status *s)
+static void print_json(const char *root, const struct pw_status *s, const struct pw_dp *dp)
 {
 	json_policy(root, s);
 	json_rules(s);
+	pw_status_exc_json(dp);
 	json_rest(s);
 }
 
@@ -458,11 +460,12 @@ static void text_rest(const struct pw_status *s)
 	       (unsigned long long)s->gs.events_lost);
 }
 
-static void print_text(const struct pw_status *s)
+static void print_text(const struct pw_status *s, const struct pw_dp *dp)
 {
 	text_policy(s);
 	text_counters(s);
 	text_rest(s);
+	pw_status_exc_text(dp);
 }
 
 /* Open the pins under o->root and read the snapshot; the portwall there
@@ -511,9 +514,9 @@ int cmd_status(int argc, char **argv)
 	if (status_read(&o, &dp, &a, &s))
 		return PW_EXIT_FAIL;
 	if (o.json)
-		print_json(o.root, &s);
+		print_json(o.root, &s, &dp);
 	else
-		print_text(&s);
+		print_text(&s, &dp);
 	pw_status_free(&s);
 	pw_applied_free(&a);
 	pw_dp_close(&dp);
