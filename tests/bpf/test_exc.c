@@ -226,6 +226,48 @@ TEST(exception_kept_across_a_reload_and_refused_twice)
 	CHECK(n == 1 && rows[0].id == 1 && rows[0].left_s > 3590 && rows[0].left_s <= 3600);
 }
 
+static const char *const OUT_ALLOW =
+	"allow in tcp port 22\n"
+	"default out allow\n";
+
+/* Under default out allow the host's answers pass the out rules and would
+ * open a flow of the host's, through which the peer's packets would go on
+ * after the exception's expiry: the exception carries them instead, its
+ * flow marked as a revoked one is, and at the expiry that flow ends both
+ * ways, also once the agent has deleted the entry. */
+TEST(exception_flow_ends_at_expiry_under_default_out_allow)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
+	uint32_t uid = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack", P, EXC);
+	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", P, EXC);
+	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100", P, EXC);
+	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", P, EXC);
+	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", P, EXC);
+	/* the host's own new connection from that port is the out rules' */
+	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40001 syn", P, PW_R_ALLOW_DEFAULT);
+	/* and its flows to others are tracked as ever */
+	EXPECT_PKT("out tcp 192.0.2.2:41000 203.0.113.9:443 syn", P, PW_R_ALLOW_DEFAULT);
+	EXPECT_PKT("in tcp 203.0.113.9:443 192.0.2.2:41000 syn,ack", P, PW_R_REPLY);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	set_expiry(uid, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
+	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100", D, PW_R_DROP_REVOKED);
+	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
+	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", D, PW_R_DROP_REVOKED);
+	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", D, DEF);
+	/* the agent deletes the entries: the flows stay ended */
+	CHECK(pw_exc_expire(&E.dp) == 2);
+	CHECK(state_exceptions() == 0);
+	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", D, PW_R_DROP_REVOKED);
+	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
+	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", D, PW_R_DROP_REVOKED);
+	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", D, DEF);
+	EXPECT_PKT("in tcp 203.0.113.9:443 192.0.2.2:41000 ack", P, PW_R_REPLY);
+}
+
 struct pw_test pw_tests[PW_MAX_TESTS];
 int pw_ntests, pw_test_failed;
 

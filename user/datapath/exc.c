@@ -75,12 +75,17 @@ int pw_exc_add(struct pw_dp *dp, const struct pw_exc_spec *sp, uint32_t *id, cha
 
 	if (pw_dp_read_state(dp, &st))
 		return pw_errf(err, n, -errno, "reading the policy state failed: %s", strerror(errno));
-	for (i = 0; i < nk; i++)
-		if (bpf_map_lookup_elem(dp->exc_fd, &keys[i], &old) == 0 && old.plen == sp->peer.len)
+	uint64_t now = pw_exc_now_ns();
+	for (i = 0; i < nk; i++) {
+		if (bpf_map_lookup_elem(dp->exc_fd, &keys[i], &old) || old.plen != sp->peer.len)
+			continue;	/* none, or a wider prefix's (this one is more specific) */
+		if (old.expires_ns > now)
 			return pw_errf(err, n, -EEXIST, "exception %u already opens port %u to that peer: remove "
 				       "it first (portwall allow --remove %u)", old.id, ntohs(keys[i].port_be), old.id);
+		bpf_map_delete_elem(dp->exc_fd, &keys[i]);	/* expired, the agent not yet by */
+	}
 	v.id = st.exc_next_id ? st.exc_next_id : 1;
-	v.expires_ns = pw_exc_now_ns() + sp->secs * 1000000000ull;
+	v.expires_ns = now + sp->secs * 1000000000ull;
 	v.added_unix = (uint64_t)time(NULL);
 	v.port_lo = sp->port_lo;
 	v.port_hi = sp->port_hi;
