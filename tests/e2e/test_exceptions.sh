@@ -98,4 +98,22 @@ echo s2 > "$T/s/say"
 sleep 1.5	# TCP retransmits meanwhile (200, 400, 800 ms)
 expect_eq "after the expiry: the client's line did not arrive" "$(tr '\n' ' ' < "$T/s/got")" "c1 "
 expect_eq "after the expiry: the server's line did not arrive" "$(tr '\n' ' ' < "$T/c/got")" "s1 "
+
+# the agent deletes expired entries (and only those)
+count() { allow --list --json | jq '.exceptions | length'; }
+expect_eq "before run: the expired 9443 entry is still listed" "$(count)" 1
+"$PW" run "$T/A.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
+RUN=$!
+PIDS+=($RUN)
+wait_for() { for _ in $(seq 60); do grep -qE "$2" "$1" && return 0; sleep 0.1; done; return 1; }
+wait_for "$T/run.log" '^running:'; expect_eq "run: started" "$?" 0
+allow --for 2s in tcp port 8444 from 198.51.100.7 > /dev/null
+allow --for 1h in tcp port 8445 from 198.51.100.7 > /dev/null
+for _ in $(seq 60); do [ "$(count)" = 1 ] && break; sleep 0.1; done
+expect_eq "run removed the expired ones, kept the live one" \
+	"$(allow --list --json | jq -c '[.exceptions[] | .port]')" '["8445"]'
+expect_eq "run says so" "$(grep -c '^timed exceptions: 1 expired port removed$' "$T/run.log")" 2
+kill -TERM "$RUN"
+wait "$RUN"
+expect_eq "run: SIGTERM exits 0" "$?" 0
 summary
