@@ -102,7 +102,7 @@ expect_eq "after the expiry: the server's line did not arrive" "$(tr '\n' ' ' < 
 # the agent deletes expired entries (and only those)
 count() { allow --list --json | jq '.exceptions | length'; }
 expect_eq "before run: the expired 9443 entry is still listed" "$(count)" 1
-"$PW" run "$T/A.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" > "$T/run.log" 2>&1 &
+"$PW" run "$T/A.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$T/m.prom" > "$T/run.log" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
 wait_for() { for _ in $(seq 60); do grep -qE "$2" "$1" && return 0; sleep 0.1; done; return 1; }
@@ -113,6 +113,11 @@ for _ in $(seq 60); do [ "$(count)" = 1 ] && break; sleep 0.1; done
 expect_eq "run removed the expired ones, kept the live one" \
 	"$(allow --list --json | jq -c '[.exceptions[] | .port]')" '["8445"]'
 expect_eq "run says so" "$(grep -c '^timed exceptions: 1 expired port removed$' "$T/run.log")" 2
+# the metrics file is rewritten every 5 s
+for _ in $(seq 80); do grep -qE '^portwall_exceptions\{.*\} 1$' "$T/m.prom" 2>/dev/null && break; sleep 0.1; done
+expect_match "metrics: the exceptions in force" "$(cat "$T/m.prom" 2>/dev/null)" '^portwall_exceptions\{[^}]*\} 1$'
+expect_match "metrics: packets passed by an exception" "$(cat "$T/m.prom" 2>/dev/null)" \
+	'^portwall_packets_total\{.*direction="in",reason="exception",verdict="pass"\} [1-9]'
 kill -TERM "$RUN"
 wait "$RUN"
 expect_eq "run: SIGTERM exits 0" "$?" 0

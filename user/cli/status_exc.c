@@ -6,14 +6,16 @@
 #include "datapath/exc.h"
 #include "lib/json.h"
 
-static struct pw_exc_row rows[PW_EXC_CAPACITY];
+/* Small enough for the stack of a command (--list takes every one). */
+#define SHOWN 64
 
 void pw_status_exc_text(const struct pw_dp *dp)
 {
+	struct pw_exc_row rows[SHOWN];
 	char what[160], left[24];
 	int n;
 
-	if (pw_exc_list(dp, rows, PW_EXC_CAPACITY, &n)) {
+	if (pw_exc_list(dp, rows, SHOWN, &n)) {
 		printf("timed exceptions: unreadable\n");
 		return;
 	}
@@ -29,10 +31,11 @@ void pw_status_exc_text(const struct pw_dp *dp)
 
 void pw_status_exc_json(const struct pw_dp *dp)
 {
+	struct pw_exc_row rows[SHOWN];
 	char peer[64];
 	int n;
 
-	if (pw_exc_list(dp, rows, PW_EXC_CAPACITY, &n))
+	if (pw_exc_list(dp, rows, SHOWN, &n))
 		n = 0;
 	printf("\"exceptions\":[");
 	for (int i = 0; i < n; i++) {

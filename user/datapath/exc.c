@@ -21,24 +21,36 @@ uint64_t pw_exc_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Every key of pw_exc (at most MAX_KEYS) into keys, values into vals. */
-static int read_all(const struct pw_dp *dp, struct pw_exc_key *keys, struct pw_exc_val *vals, int *count)
-{
-	struct pw_exc_key k, next;
-	int n = 0, rc;
+/* Every key of pw_exc (at most MAX_KEYS) and its value, read at once. */
+struct all {
+	struct pw_exc_key keys[MAX_KEYS];
+	struct pw_exc_val vals[MAX_KEYS];
+	int n;
+};
 
-	*count = 0;
-	for (rc = bpf_map_get_next_key(dp->exc_fd, NULL, &next); rc == 0 && n < MAX_KEYS;
+/* A fresh struct all of what pw_exc holds (free it), or NULL with errno. */
+static struct all *read_all(const struct pw_dp *dp)
+{
+	struct all *a = calloc(1, sizeof(*a));
+	struct pw_exc_key k, next;
+	int rc;
+
+	if (!a)
+		return NULL;
+	for (rc = bpf_map_get_next_key(dp->exc_fd, NULL, &next); rc == 0 && a->n < MAX_KEYS;
 	     rc = bpf_map_get_next_key(dp->exc_fd, &k, &next)) {
 		k = next;
-		if (bpf_map_lookup_elem(dp->exc_fd, &k, &vals[n]))
+		if (bpf_map_lookup_elem(dp->exc_fd, &k, &a->vals[a->n]))
 			continue;	/* deleted meanwhile */
-		keys[n++] = k;
+		a->keys[a->n++] = k;
 	}
-	if (rc && errno != ENOENT)
-		return -errno;
-	*count = n;
-	return 0;
+	if (rc && errno != ENOENT) {
+		int e = errno;
+		free(a);
+		errno = e;
+		return NULL;
+	}
+	return a;
 }
 
 /* pw_state.exceptions := the keys in pw_exc now; the next id kept. */
@@ -59,11 +71,11 @@ static int write_count(struct pw_dp *dp, int keys, uint32_t next_id)
 
 static int count_keys(const struct pw_dp *dp)
 {
-	static struct pw_exc_key keys[MAX_KEYS];
-	static struct pw_exc_val vals[MAX_KEYS];
-	int n, rc = read_all(dp, keys, vals, &n);
+	struct all *a = read_all(dp);
+	int n = a ? a->n : -errno;
 
-	return rc ? rc : n;
+	free(a);
+	return n;
 }
 
 int pw_exc_add(struct pw_dp *dp, const struct pw_exc_spec *sp, uint32_t *id, char *err, size_t n)
@@ -143,16 +155,15 @@ static void add_row(struct pw_exc_row *rows, int max, int *count, const struct p
 
 int pw_exc_list(const struct pw_dp *dp, struct pw_exc_row *rows, int max, int *count)
 {
-	static struct pw_exc_key keys[MAX_KEYS];
-	static struct pw_exc_val vals[MAX_KEYS];
-	int n, rc = read_all(dp, keys, vals, &n);
+	struct all *a = read_all(dp);
 	uint64_t now = pw_exc_now_ns();
 
 	*count = 0;
-	if (rc)
-		return rc;
-	for (int i = 0; i < n; i++)
-		add_row(rows, max, count, &keys[i], &vals[i], now);
+	if (!a)
+		return -errno;
+	for (int i = 0; i < a->n; i++)
+		add_row(rows, max, count, &a->keys[i], &a->vals[i], now);
+	free(a);
 	qsort(rows, (size_t)*count, sizeof(rows[0]), row_cmp);
 	return 0;
 }
@@ -160,16 +171,16 @@ int pw_exc_list(const struct pw_dp *dp, struct pw_exc_row *rows, int max, int *c
 /* Delete the keys for which drop(value) says so; returns how many, or -errno. */
 static int delete_where(struct pw_dp *dp, int (*drop)(const struct pw_exc_val *v, uint64_t arg), uint64_t arg)
 {
-	static struct pw_exc_key keys[MAX_KEYS];
-	static struct pw_exc_val vals[MAX_KEYS];
-	int n, gone = 0, rc = read_all(dp, keys, vals, &n);
+	struct all *a = read_all(dp);
+	int gone = 0, rc;
 
-	if (rc)
-		return rc;
-	for (int i = 0; i < n; i++)
-		if (drop(&vals[i], arg) && bpf_map_delete_elem(dp->exc_fd, &keys[i]) == 0)
+	if (!a)
+		return -errno;
+	for (int i = 0; i < a->n; i++)
+		if (drop(&a->vals[i], arg) && bpf_map_delete_elem(dp->exc_fd, &a->keys[i]) == 0)
 			gone++;
-	rc = write_count(dp, n - gone, 0);
+	rc = write_count(dp, a->n - gone, 0);
+	free(a);
 	return rc ? rc : gone;
 }
 
@@ -198,4 +209,24 @@ int pw_exc_remove(struct pw_dp *dp, uint32_t id, char *err, size_t n)
 int pw_exc_expire(struct pw_dp *dp)
 {
 	return delete_where(dp, is_expired, pw_exc_now_ns());
+}
+
+int pw_exc_live_count(const struct pw_dp *dp)
+{
+	struct all *a = read_all(dp);
+	uint64_t now = pw_exc_now_ns();
+	uint32_t ids[MAX_KEYS];
+	int n = 0;
+
+	if (!a)
+		return -errno;
+	for (int i = 0; i < a->n; i++) {
+		int seen = 0;
+		for (int j = 0; j < n && !seen; j++)
+			seen = ids[j] == a->vals[i].id;
+		if (!seen && a->vals[i].expires_ns > now)
+			ids[n++] = a->vals[i].id;
+	}
+	free(a);
+	return n;
 }

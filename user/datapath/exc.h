@@ -39,6 +39,9 @@ int pw_exc_list(const struct pw_dp *dp, struct pw_exc_row *rows, int max, int *c
  * message). */
 int pw_exc_remove(struct pw_dp *dp, uint32_t id, char *err, size_t n);
 
+/* How many exceptions are live (not expired): the metrics' gauge. Or -errno. */
+int pw_exc_live_count(const struct pw_dp *dp);
+
 /* Delete the expired exceptions (the agent's cleanup; the datapath
  * already ignores them). Returns how many keys were deleted, or -errno. */
 int pw_exc_expire(struct pw_dp *dp);
