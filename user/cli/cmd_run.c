@@ -355,7 +355,8 @@ static void resolve_names(struct run *r)
  * learned addresses into: it runs under the pin root's lock, and only
  * while what run read is the policy in force (else the next turn follows
  * the new one first). Skipped for a turn while another command holds the
- * lock. */
+ * lock. Expired timed exceptions go under the same lock, whatever policy
+ * is in force (they belong to none). */
 static void names_upkeep(struct run *r)
 {
 	char err[600];
