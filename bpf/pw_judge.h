@@ -855,14 +855,6 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 			pw_ct_inbound(cfg, p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
-		if (st->exceptions && pw_exc_pass(p, c.dir, peer)) {
-			/* a timed exception: only where the policy drops, only
-			 * while one exists (pw_state.exceptions) */
-			r.action = PW_PASS;
-			r.reason = PW_R_EXCEPTION;
-			r.rule = 0;
-			goto pass;
-		}
 		/* a TCP SYN without ACK opens a connection: it is never a reply,
 		 * so a SYN scan skips the conntrack lookup */
 		if (c.dir == PW_DIR_IN && !pw_bare_syn(p)) {
@@ -893,6 +885,13 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 				r.reason = PW_R_REPLY;
 				pw_ct_outbound(cfg, p);
 			}
+		}
+		/* last, a timed exception: only what every other chance
+		 * drops pays for it, and only while one exists (one compare) */
+		if (r.action == PW_DROP && st->exceptions && pw_exc_pass(p, c.dir, peer)) {
+			r.action = PW_PASS;
+			r.reason = PW_R_EXCEPTION;
+			r.rule = 0;
 		}
 	}
 pass:
