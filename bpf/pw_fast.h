@@ -9,7 +9,8 @@
  * key's address read from the IP header in 4-byte words):
  *   - ingress: the policy allows it (an allowed TCP segment opens no flow),
  *     or it is a bare SYN the policy drops (a bare SYN is never a reply)
- *     and the event bucket has no token for it (no drop event is due);
+ *     and the event bucket has no token for it (no drop event is due),
+ *     while no timed exception exists (pw_state.exceptions);
  *   - egress: a segment that is not a bare SYN from a local port whose in
  *     rules allow it (a local listener's segment, pw_verdict step 4).
  * Everything else (and every packet the fast path is unsure of) returns
@@ -199,8 +200,9 @@ static __always_inline int pw_fast(PW_CTX *ctx, const struct pw_hook *h, const i
 		return PW_PASS;
 	}
 	/* a drop: only a bare SYN (anything else may be a reply) with no
-	 * event due */
-	if (action != PW_DROP || !bare_syn || !pw_fast_no_event(cfg))
+	 * event due, and no timed exception that may let it in (the slow
+	 * path looks) */
+	if (action != PW_DROP || !bare_syn || st->exceptions || !pw_fast_no_event(cfg))
 		return PW_FAST_SLOW;
 	pw_fast_count(cfg, dir, rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT, rule, h->wire_len);
 	__u64 *d = bpf_map_lookup_elem(&pw_port_drops, &slot);

@@ -435,6 +435,80 @@ static __always_inline int pw_ct_in_reply(const struct pw_config *cfg, const str
 	return 1;
 }
 
+/* ---- timed exceptions (pw_exc, portwall.h) --------------------------------- */
+
+/* Is there a live exception of direction edir for (proto, port, peer)? */
+static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 port_be, const __u8 *peer)
+{
+	struct pw_exc_key k;
+	struct pw_exc_val *v;
+
+	k.prefixlen = PW_EXC_KEY_BITS + (p->fam == PW_FAM_V6 ? 128 : 32);
+	k.dir = edir;
+	k.proto = p->proto;
+	k.fam = p->fam;
+	k.pad = 0;
+	k.port_be = port_be;
+	k.pad2 = 0;
+	__builtin_memcpy(k.addr, peer, 16);
+	v = bpf_map_lookup_elem(&pw_exc, &k);
+	return v && bpf_ktime_get_boot_ns() < v->expires_ns;
+}
+
+/* A packet the policy drops: does a timed exception let it through? The
+ * packet of the exception's own direction matches (its port, its peer);
+ * the other direction's packet is the reply, matched with the same key
+ * seen from the other side, and a TCP reply is never a bare SYN. TCP and
+ * UDP only (an exception names a port). */
+static __always_inline int pw_exc_pass(const struct pw_pkt *p, __u32 dir, const __u8 *peer)
+{
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return 0;
+	/* the key's port: the destination port of the exception's own
+	 * direction (the local one in, the peer's out), its reply's source */
+	if (pw_exc_live(dir, p, p->dport_be, peer))
+		return 1;
+	if (pw_bare_syn(p))
+		return 0;
+	return pw_exc_live(dir ^ 1, p, p->sport_be, peer);
+}
+
+/* The flow k of the host's answer on an in exception, in table t: marked
+ * as a revoked flow is (PW_CT_REVOKED, a peer's), so that no flow of the
+ * host's grows from its answers, and at the exception's expiry it ends
+ * both ways as a revoked flow does, agent or not. Written once, then at
+ * most once a second. */
+static __always_inline void pw_exc_mark(struct pw_ct_key *k, const int t, __u8 flags)
+{
+	struct pw_ct_val *v = bpf_map_lookup_elem(pw_ct_map(t), k);
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (v && (v->flags & PW_CT_REVOKED)) {
+		if (now - v->last_ns >= PW_CT_REFRESH_NS)
+			v->last_ns = now;
+		return;
+	}
+	struct pw_ct_val nv = { .last_ns = now, .flags = flags, .dir = PW_DIR_IN };
+	bpf_map_update_elem(pw_ct_map(t), k, &nv, BPF_ANY);
+}
+
+/* Egress, a packet the out rules let out: is it the host's answer on a
+ * flow a live in exception let in (from its port to its peer, not a bare
+ * SYN)? Then the exception carries it, marked (pw_exc_mark), untracked. */
+static __always_inline int pw_exc_answer(const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+
+	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || pw_bare_syn(p) || p->frag == PW_FRAG_LATER ||
+	    !pw_exc_live(PW_DIR_IN, p, p->sport_be, p->dst) || !pw_ct_key_of(&k, p, PW_DIR_OUT))
+		return 0;
+	if (p->proto == IPPROTO_TCP)
+		pw_exc_mark(&k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
+	else
+		pw_exc_mark(&k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
+	return 1;
+}
+
 /* ---- ICMP errors ---------------------------------------------------------- */
 
 static __always_inline int pw_addr_eq(const __u8 *a, const __u8 *b)
@@ -785,7 +859,12 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	if (action == PW_PASS) {
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 		if (c.dir == PW_DIR_OUT) {
-			if (pw_ct_outbound(cfg, p)) {
+			if (st->exceptions && pw_exc_answer(p)) {
+				/* the host's answer on an in exception's flow
+				 * (only while an exception exists: one compare) */
+				r.reason = PW_R_EXCEPTION;
+				r.rule = 0;
+			} else if (pw_ct_outbound(cfg, p)) {
 				/* the host's packet of a peer's flow a reload
 				 * revoked: it ends both ways, and opens no flow */
 				r.action = PW_DROP;
@@ -826,6 +905,13 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 				r.reason = PW_R_REPLY;
 				pw_ct_outbound(cfg, p);
 			}
+		}
+		/* last, a timed exception: only what every other chance
+		 * drops pays for it, and only while one exists (one compare) */
+		if (r.action == PW_DROP && st->exceptions && pw_exc_pass(p, c.dir, peer)) {
+			r.action = PW_PASS;
+			r.reason = PW_R_EXCEPTION;
+			r.rule = 0;
 		}
 	}
 pass:

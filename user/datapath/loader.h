@@ -26,6 +26,7 @@ struct pw_dp {
 	int state_fd, slots_fd, classes_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd, dns_users_fd;	/* host names (docs/dns.md) */
+	int exc_fd;			/* timed exceptions (datapath/exc.h) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
