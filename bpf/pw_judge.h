@@ -6,6 +6,7 @@
 #ifndef PW_JUDGE_H
 #define PW_JUDGE_H
 
+#include "pw_clock.h"
 #include "pw_maps.h"
 #include "pw_parse.h"
 #include "pw_dns.h"
@@ -246,7 +247,7 @@ static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const st
 {
 	struct pw_ct_val *v, nv = {};
 	const int tcp = t == PW_CT_TABLE_TCP;
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = pw_ct_now(cfg);
 
 	v = bpf_map_lookup_elem(pw_ct_map(t), k);
 	if (v && pw_ct_expired(cfg, k->proto, v, now)) {
@@ -299,7 +300,7 @@ static __always_inline int pw_ct_outbound(const struct pw_config *cfg, const str
 }
 
 /* A live entry of table t for key k, or NULL; an expired one is deleted.
- * The clock (a helper call) is read only on a hit, into *now. */
+ * The clock is read only on a hit, into *now. */
 static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg, const int t, struct pw_ct_key *k,
 						    __u64 *now)
 {
@@ -308,7 +309,7 @@ static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg,
 
 	if (!v)
 		return NULL;
-	*now = bpf_ktime_get_coarse_ns();
+	*now = pw_ct_now(cfg);
 	if (*now - v->last_ns <= pw_ct_timeout(cfg, k->proto, v->flags))
 		return v;
 	if (bpf_map_delete_elem(ct, k) == 0) {
@@ -367,7 +368,7 @@ static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const str
 		return;
 	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
 		return;	/* the reply to the host's own echo request opens nothing */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = pw_ct_now(cfg);
 	v = bpf_map_lookup_elem(&pw_ct_in, &k);
 	if (v) {
 		int expired = pw_ct_expired(cfg, k.proto, v, now);
@@ -574,23 +575,6 @@ static __always_inline void pw_count(struct pw_counter *c, __u32 len)
 		c->packets++;
 		c->bytes += len;
 	}
-}
-
-/* The kernel's HZ, from its config (0 when libbpf finds no config). */
-extern unsigned int CONFIG_HZ __kconfig __weak;
-
-/* The time of the last timer tick, in ns. With HZ known it is jiffies times
- * the tick, and bpf_jiffies64() is a load the verifier inlines; otherwise
- * the coarse clock, as fine but a helper call, and a call costs tens of ns
- * where returns are mitigated (SRSO safe-RET): a flood of drops pays it
- * for every packet. Not the clock of conntrack entries (userspace writes
- * and reads those with CLOCK_MONOTONIC_COARSE). */
-static __always_inline __u64 pw_tick_ns(void)
-{
-	__u64 tick = CONFIG_HZ == 1000 ? 1000000 : CONFIG_HZ == 250 ? 4000000 :
-		     CONFIG_HZ == 300 ? 3333333 : CONFIG_HZ == 100 ? 10000000 : 0;
-
-	return tick ? bpf_jiffies64() * tick : bpf_ktime_get_coarse_ns();
 }
 
 /* The tokens of bucket b refilled at time now (the fast path, pw_fast.h,

@@ -195,6 +195,23 @@ struct pw_config {
 	/* addresses one host name keeps: `portwall run` removes the least
 	 * recently answered beyond (userspace only) */
 	__u32 dns_name_max;
+	/* The conntrack clock (pw_ct_val.last_ns): CLOCK_MONOTONIC_COARSE, as
+	 * userspace reads and writes it. With ct_tick_ns set the datapath
+	 * reads it as bpf_jiffies64() * ct_tick_ns + ct_clock_off, a load the
+	 * verifier inlines instead of a helper call; the loader measures both
+	 * (a program that reads the two clocks at once) every time it writes a
+	 * half. 0: bpf_ktime_get_coarse_ns() (nothing measured, HZ unknown). */
+	__u64 ct_tick_ns;
+	__u64 ct_clock_off;
+};
+
+/* What bpf/clock.bpf.c reads for the loader (written over the frame of a
+ * test run): the tick's length (0: HZ not known to the datapath), jiffies
+ * and bpf_ktime_get_coarse_ns() at the same moment. */
+struct pw_clock_sample {
+	__u64 tick_ns;
+	__u64 jiffies;
+	__u64 coarse_ns;
 };
 
 struct pw_state {
@@ -717,8 +734,9 @@ struct pw_meta {
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
 _Static_assert(sizeof(struct pw_meta) == 1048, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 120, "pw_state layout");
+_Static_assert(sizeof(struct pw_config) == 72, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 152, "pw_state layout");
+_Static_assert(sizeof(struct pw_clock_sample) == 24, "pw_clock_sample layout");
 _Static_assert(sizeof(struct pw_rule_info) == 72, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");
