@@ -155,8 +155,8 @@ static __always_inline int pw_ct_key_of(struct pw_ct_key *k, const struct pw_pkt
 		k->lport_be = out ? p->sport_be : p->dport_be;
 		k->rport_be = out ? p->dport_be : p->sport_be;
 	}
-	__builtin_memcpy(k->local, out ? p->src : p->dst, 16);
-	__builtin_memcpy(k->remote, out ? p->dst : p->src, 16);
+	pw_copy16(k->local, out ? p->src : p->dst);
+	pw_copy16(k->remote, out ? p->dst : p->src);
 	k->proto = p->proto;
 	k->fam = p->fam;
 	return 1;
@@ -677,10 +677,8 @@ struct pw_hook {
  * cost ~35 ns a packet in calling alone; inlined the verifier still
  * processes only ~23k instructions, since the parser's costly part (the
  * IPv6 extension walk) is a global function of its own. */
-static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
+static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const struct pw_state *st)
 {
-	__u32 zero = 0;
-	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
 	struct pw_result r = {};
 	struct pw_ctx c = {};
 
@@ -800,13 +798,11 @@ pass:
 
 /* A UDP datagram from (ingress) or to (egress) port 53 that passed, whole:
  * the DNS learner's. */
-static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_hook *h, int verdict)
+static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_hook *h, int verdict,
+				   struct pw_state *st)
 {
-	__u32 zero = 0;
-
 	if (verdict != PW_PASS || h->parse != PW_PARSE_OK || p->proto != IPPROTO_UDP || p->frag != PW_FRAG_NONE)
 		return;
-	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
 	if (!st)
 		return;
 	__u32 half = st->active & 1;
@@ -834,11 +830,14 @@ static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3
 	struct pw_pkt p = {};
 
 	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);
-	int v = pw_verdict(&p, h);
+	/* the state looked up once, for the verdict and the learner */
+	__u32 zero = 0;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+	int v = pw_verdict(&p, h, st);
 #ifndef PW_BENCH_NO_DNS	/* defined only by bench/: the programs without the learner */
 	/* DNS (docs/dns.md): every other packet pays this one compare */
 	if ((PW_HOOK_DIR == 1 ? p.dport_be : p.sport_be) == bpf_htons(PW_DNS_PORT))
-		pw_dns(ctx, &p, h, v);
+		pw_dns(ctx, &p, h, v, st);
 #endif
 	return v;
 }

@@ -267,7 +267,7 @@ struct pw_ct_key {
 	__u8 fam;
 	__u8 kind;		/* enum pw_ct_kind */
 	__u8 pad;
-};
+} __attribute__((aligned(8)));	/* the datapath builds it in 8-byte words */
 
 /* A flow's state. TCP's changes only on what the host itself sends (the
  * egress program), never on what arrives: a spoofed packet cannot move
