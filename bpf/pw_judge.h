@@ -355,23 +355,15 @@ static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct
 	return 1;
 }
 
-/* An inbound packet the policy let in (not TCP): remember its flow in
- * pw_ct_in, so that the host's replies pass on egress. */
-static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const struct pw_pkt *p)
+/* Remember (or refresh) flow k, which a peer started, in pw_ct_in. */
+static __always_inline void pw_ct_in_note(const struct pw_config *cfg, struct pw_ct_key *k)
 {
-	struct pw_ct_key k;
 	struct pw_ct_val *v, nv = {};
-
-	/* TCP first and alone: an allowed TCP packet, the common case, pays one
-	 * compare here (the clock is a helper call) */
-	if (p->proto == IPPROTO_TCP)
-		return;
-	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
-		return;	/* the reply to the host's own echo request opens nothing */
 	__u64 now = pw_ct_now(cfg);
-	v = bpf_map_lookup_elem(&pw_ct_in, &k);
+
+	v = bpf_map_lookup_elem(&pw_ct_in, k);
 	if (v) {
-		int expired = pw_ct_expired(cfg, k.proto, v, now);
+		int expired = pw_ct_expired(cfg, k->proto, v, now);
 		if (expired || now - v->last_ns >= PW_CT_REFRESH_NS)
 			v->last_ns = now;
 		if (expired)
@@ -380,8 +372,23 @@ static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const str
 	}
 	nv.last_ns = now;
 	nv.dir = PW_DIR_IN;
-	if (bpf_map_update_elem(&pw_ct_in, &k, &nv, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&pw_ct_in, k, &nv, BPF_NOEXIST) == 0)
 		pw_ct_created(PW_CT_TABLE_IN, 0);
+}
+
+/* An inbound packet the policy let in (not TCP): remember its flow in
+ * pw_ct_in, so that the host's replies pass on egress. */
+static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+
+	/* TCP first and alone: an allowed TCP packet, the common case, pays one
+	 * compare here */
+	if (p->proto == IPPROTO_TCP)
+		return;
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
+		return;	/* the reply to the host's own echo request opens nothing */
+	pw_ct_in_note(cfg, &k);
 }
 
 /* Egress: would the in rules let in the packet this one answers (the
