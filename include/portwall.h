@@ -213,6 +213,23 @@ struct pw_config {
 	/* addresses one host name keeps: `portwall run` removes the least
 	 * recently answered beyond (userspace only) */
 	__u32 dns_name_max;
+	/* The conntrack clock (pw_ct_val.last_ns): CLOCK_MONOTONIC_COARSE, as
+	 * userspace reads and writes it. With ct_tick_ns set the datapath
+	 * reads it as bpf_jiffies64() * ct_tick_ns + ct_clock_off, a load the
+	 * verifier inlines instead of a helper call; the loader measures both
+	 * (a program that reads the two clocks at once) every time it writes a
+	 * half. 0: bpf_ktime_get_coarse_ns() (nothing measured, HZ unknown). */
+	__u64 ct_tick_ns;
+	__u64 ct_clock_off;
+};
+
+/* What bpf/clock.bpf.c reads for the loader (written over the frame of a
+ * test run): the tick's length (0: HZ not known to the datapath), jiffies
+ * and bpf_ktime_get_coarse_ns() at the same moment. */
+struct pw_clock_sample {
+	__u64 tick_ns;
+	__u64 jiffies;
+	__u64 coarse_ns;
 };
 
 struct pw_state {
@@ -274,7 +291,7 @@ struct pw_ct_key {
 	__u8 fam;
 	__u8 kind;		/* enum pw_ct_kind */
 	__u8 pad;
-};
+} __attribute__((aligned(8)));	/* the datapath builds it in 8-byte words */
 
 /* A flow's state. TCP's changes only on what the host itself sends (the
  * egress program), never on what arrives: a spoofed packet cannot move
@@ -782,8 +799,9 @@ struct pw_meta {
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
 _Static_assert(sizeof(struct pw_meta) == 1048, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 128, "pw_state layout");
+_Static_assert(sizeof(struct pw_config) == 72, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 160, "pw_state layout");
+_Static_assert(sizeof(struct pw_clock_sample) == 24, "pw_clock_sample layout");
 _Static_assert(sizeof(struct pw_exc_key) == 28, "pw_exc_key layout");
 _Static_assert(sizeof(struct pw_exc_val) == 96, "pw_exc_val layout");
 _Static_assert(sizeof(struct pw_rule_info) == 72, "pw_rule_info layout");

@@ -312,6 +312,10 @@ int pw_policy_resolvers(const struct pw_compiled *c, const char *netns, struct p
 
 /* The datapath's clock (bpf_ktime_get_coarse_ns), read from userspace. */
 uint64_t pw_mono_ns(void);
+/* clock.c: the conntrack clock's tick and offset for pw_config
+ * (ct_tick_ns, ct_clock_off), measured now. Returns 0 (both 0 when the
+ * datapath knows no HZ: it reads the helper's clock then), or -errno. */
+int pw_dp_ct_clock(uint64_t *tick_ns, uint64_t *off);
 
 /* The peer trie of half `half`: an fd to close, or -errno. */
 int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half);
