@@ -179,7 +179,7 @@ TEST(exception_ignored_after_its_expiry)
 	CHECK(state_exceptions() == 0);
 }
 
-TEST(fast_path_drops_bare_syns_only_without_exceptions)
+TEST(fast_path_drops_only_without_exceptions)
 {
 	struct pw_stats st[2];
 
@@ -190,7 +190,15 @@ TEST(fast_path_drops_bare_syns_only_without_exceptions)
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
 	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
 	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn", D, DEF);
+	/* the fast path also drops datagrams and segments that are no reply
+	 * (no event due): those wait for the slow path too */
+	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:5060", D, DEF);
+	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", P, EXC);
+	uint32_t uid = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:5060", P, EXC);
+	EXPECT_PKT("in udp 198.51.100.8:40000 192.0.2.2:5060", D, DEF);
 	char err[200];
+	REQUIRE(pw_exc_remove(&E.dp, uid, err, sizeof(err)) == 0);
 	REQUIRE(pw_exc_remove(&E.dp, id, err, sizeof(err)) == 0);
 	CHECK(state_exceptions() == 0);
 	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
