@@ -109,3 +109,99 @@ bool pw_prefix_contains(const struct pw_prefix *a, const struct pw_prefix *b)
 {
 	return a->len <= b->len && pw_prefix_has_addr(a, b->fam, b->addr);
 }
+
+static void pfx_swap(struct pw_prefix *a, struct pw_prefix *b)
+{
+	struct pw_prefix t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void pfx_sift(struct pw_prefix *p, size_t i, size_t n)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && pw_prefix_cmp(&p[c], &p[c + 1]) < 0)
+			c++;
+		if (pw_prefix_cmp(&p[i], &p[c]) >= 0)
+			return;
+		pfx_swap(&p[i], &p[c]);
+	}
+}
+
+static void pfx_heapsort(struct pw_prefix *p, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		pfx_sift(p, i, n);
+	for (size_t e = n; e-- > 1;) {
+		pfx_swap(&p[0], &p[e]);
+		pfx_sift(p, 0, e);
+	}
+}
+
+static void pfx_insertion(struct pw_prefix *p, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct pw_prefix x = p[i];
+		size_t j = i;
+		for (; j > 0 && pw_prefix_cmp(&p[j - 1], &x) > 0; j--)
+			p[j] = p[j - 1];
+		p[j] = x;
+	}
+}
+
+/* Hoare's partition around the median of the first, middle and last:
+ * returns k with p[0..k] <= pivot <= p[k+1..n), both sides non-empty. */
+static size_t pfx_partition(struct pw_prefix *p, size_t n)
+{
+	size_t m = n / 2;
+
+	if (pw_prefix_cmp(&p[m], &p[0]) < 0)
+		pfx_swap(&p[m], &p[0]);
+	if (pw_prefix_cmp(&p[n - 1], &p[0]) < 0)
+		pfx_swap(&p[n - 1], &p[0]);
+	if (pw_prefix_cmp(&p[n - 1], &p[m]) < 0)
+		pfx_swap(&p[n - 1], &p[m]);
+	struct pw_prefix piv = p[m];
+	size_t i = 0, j = n - 1;
+	for (;;) {
+		while (pw_prefix_cmp(&p[i], &piv) < 0)
+			i++;
+		while (pw_prefix_cmp(&piv, &p[j]) < 0)
+			j--;
+		if (i >= j)
+			return j;
+		pfx_swap(&p[i++], &p[j--]);
+	}
+}
+
+/* Introsort: quicksort into the smaller side, the larger by looping (the
+ * stack stays logarithmic), heapsort where it goes too deep. */
+static void pfx_introsort(struct pw_prefix *p, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			pfx_heapsort(p, n);
+			return;
+		}
+		size_t k = pfx_partition(p, n) + 1;
+		if (k < n - k) {
+			pfx_introsort(p, k, depth);
+			p += k;
+			n -= k;
+		} else {
+			pfx_introsort(p + k, n - k, depth);
+			n = k;
+		}
+	}
+	pfx_insertion(p, n);
+}
+
+void pw_prefix_sort(struct pw_prefix *p, size_t n)
+{
+	unsigned depth = 0;
+
+	for (size_t k = n; k > 1; k >>= 1)
+		depth += 2;
+	pfx_introsort(p, n, depth);
+}

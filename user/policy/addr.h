@@ -34,6 +34,9 @@ void pw_prefix_format(const struct pw_prefix *p, char *buf, size_t size, bool ho
 static inline unsigned pw_fam_bits(uint8_t fam) { return fam ? 128 : 32; }
 /* Total order: family, address bytes, length. Parents sort before children. */
 int pw_prefix_cmp(const struct pw_prefix *a, const struct pw_prefix *b);
+/* Sort into pw_prefix_cmp order, in place (no allocation: a set of a
+ * million prefixes sorts in the memory it already has). */
+void pw_prefix_sort(struct pw_prefix *p, size_t n);
 /* Does a contain b (same family, a->len <= b->len, b inside a)? */
 bool pw_prefix_contains(const struct pw_prefix *a, const struct pw_prefix *b);
 /* Does p contain the address (same family)? */
