@@ -205,3 +205,61 @@ void pw_prefix_sort(struct pw_prefix *p, size_t n)
 		depth += 2;
 	pfx_introsort(p, n, depth);
 }
+
+static bool head_before(const struct pw_pmerge_list *a, const struct pw_pmerge_list *b)
+{
+	int c = pw_prefix_cmp(a->p, b->p);
+
+	return c < 0 || (c == 0 && a->tag < b->tag);
+}
+
+static void head_sift(struct pw_pmerge_list *h, size_t n, size_t i)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && head_before(&h[c + 1], &h[c]))
+			c++;
+		if (!head_before(&h[c], &h[i]))
+			return;
+		struct pw_pmerge_list t = h[i];
+		h[i] = h[c];
+		h[c] = t;
+	}
+}
+
+int pw_pmerge_init(struct pw_pmerge *m, size_t nlists)
+{
+	m->n = 0;
+	m->h = malloc((nlists ? nlists : 1) * sizeof(*m->h));
+	return m->h ? 0 : -1;
+}
+
+void pw_pmerge_add(struct pw_pmerge *m, const struct pw_prefix *p, size_t n, uint32_t tag)
+{
+	if (n) {
+		m->h[m->n++] = (struct pw_pmerge_list){ p, p + n, tag };
+		for (size_t i = m->n - 1; i > 0 && head_before(&m->h[i], &m->h[(i - 1) / 2]); i = (i - 1) / 2) {
+			struct pw_pmerge_list t = m->h[i];
+			m->h[i] = m->h[(i - 1) / 2];
+			m->h[(i - 1) / 2] = t;
+		}
+	}
+}
+
+bool pw_pmerge_next(struct pw_pmerge *m, struct pw_prefix *out, uint32_t *tag)
+{
+	if (!m->n)
+		return false;
+	*out = *m->h[0].p++;
+	*tag = m->h[0].tag;
+	if (m->h[0].p == m->h[0].end)
+		m->h[0] = m->h[--m->n];
+	head_sift(m->h, m->n, 0);
+	return true;
+}
+
+void pw_pmerge_free(struct pw_pmerge *m)
+{
+	free(m->h);
+	m->h = NULL;
+	m->n = 0;
+}

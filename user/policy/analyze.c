@@ -17,8 +17,17 @@ struct ivl {
 	unsigned __int128 lo, hi;
 };
 
+/* Disjoint intervals of one family, ascending, with gaps between
+ * neighbours, so that a prefix inside their union lies inside one. IPv4
+ * keeps 32-bit bounds (8 bytes an interval, not 32). */
+struct ivl4 {
+	uint32_t lo, hi;
+};
+
 struct ivlv {
-	struct ivl *v;
+	bool v6;
+	struct ivl *w;		/* IPv6 */
+	struct ivl4 *w4;	/* IPv4 */
 	size_t n, cap;
 };
 
@@ -34,51 +43,50 @@ static struct ivl prefix_ivl(const struct pw_prefix *p)
 	return (struct ivl){ .lo = a & ~host, .hi = a | host };
 }
 
-static int cmp_ivl(const void *a, const void *b)
+static struct ivl ivlv_at(const struct ivlv *v, size_t i)
 {
-	const struct ivl *x = a, *y = b;
-
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return (x->hi > y->hi) - (x->hi < y->hi);
+	return v->v6 ? v->w[i] : (struct ivl){ .lo = v->w4[i].lo, .hi = v->w4[i].hi };
 }
 
-static int ivlv_push(struct ivlv *v, struct ivl x)
+static int ivlv_grow(struct ivlv *v)
 {
-	if (v->n == v->cap) {
-		size_t c = v->cap ? v->cap * 2 : 16;
-		struct ivl *p = realloc(v->v, c * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		v->v = p;
-		v->cap = c;
-	}
-	v->v[v->n++] = x;
+	size_t c = v->cap ? v->cap * 2 : 16;
+	void *p = v->v6 ? realloc(v->w, c * sizeof(*v->w)) : realloc(v->w4, c * sizeof(*v->w4));
+
+	if (!p)
+		return -ENOMEM;
+	if (v->v6)
+		v->w = p;
+	else
+		v->w4 = p;
+	v->cap = c;
 	return 0;
 }
 
-/* Sort and merge overlapping or adjacent intervals: the result is disjoint,
- * with gaps between neighbours, so a prefix inside the union lies inside
- * one interval. */
-static void ivlv_merge(struct ivlv *v)
+/* Add x, which starts at or after every interval in v: merged into the
+ * last one when it overlaps or touches it. */
+static int ivlv_add(struct ivlv *v, struct ivl x)
 {
-	size_t o = 0;
-
-	if (v->n == 0)
-		return;
-	qsort(v->v, v->n, sizeof(*v->v), cmp_ivl);
-	for (size_t i = 1; i < v->n; i++) {
-		if (v->v[i].lo <= v->v[o].hi || v->v[i].lo - 1 == v->v[o].hi) {
-			if (v->v[i].hi > v->v[o].hi)
-				v->v[o].hi = v->v[i].hi;
-		} else {
-			v->v[++o] = v->v[i];
+	if (v->n) {
+		struct ivl last = ivlv_at(v, v->n - 1);
+		if (x.lo <= last.hi || x.lo - 1 == last.hi) {
+			if (x.hi <= last.hi)
+				return 0;
+			x.lo = last.lo;
+			v->n--;
 		}
 	}
-	v->n = o + 1;
+	if (v->n == v->cap && ivlv_grow(v))
+		return -ENOMEM;
+	if (v->v6)
+		v->w[v->n] = x;
+	else
+		v->w4[v->n] = (struct ivl4){ .lo = (uint32_t)x.lo, .hi = (uint32_t)x.hi };
+	v->n++;
+	return 0;
 }
 
-/* Is every address of p inside the merged intervals v? */
+/* Is every address of p inside the intervals v? */
 static bool ivlv_covers(const struct ivlv *v, const struct pw_prefix *p)
 {
 	struct ivl x = prefix_ivl(p);
@@ -87,12 +95,12 @@ static bool ivlv_covers(const struct ivlv *v, const struct pw_prefix *p)
 	/* the last interval that starts at or before x.lo */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (v->v[mid].lo <= x.lo)
+		if (ivlv_at(v, mid).lo <= x.lo)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo > 0 && v->v[lo - 1].hi >= x.hi;
+	return lo > 0 && ivlv_at(v, lo - 1).hi >= x.hi;
 }
 
 static const struct pw_prefix whole[2] = { { .fam = PW_FAM_V4 }, { .fam = PW_FAM_V6 } };
@@ -110,22 +118,31 @@ struct shadow {
 };
 
 /* Make s->ivl the union of the peers of the rules s->cur, reusing it when
- * the previous segment had the same restricted deny rules. */
+ * the previous segment had the same restricted deny rules. Their peers
+ * are sorted (policy.h): merged as they stand, nothing sorted or copied. */
 static int shadow_build(struct shadow *s)
 {
+	struct pw_pmerge m;
+	struct pw_prefix p;
+	uint32_t id;
+	int rc = 0;
+
 	if (s->have_built && s->nbuilt == s->ncur &&
 	    memcmp(s->built, s->cur, s->ncur * sizeof(*s->cur)) == 0)
 		return 0;
 	s->have_built = false;
 	s->ivl[0].n = s->ivl[1].n = 0;
+	if (pw_pmerge_init(&m, s->ncur))
+		return -ENOMEM;
 	for (size_t i = 0; i < s->ncur; i++) {
 		const struct pw_rule *r = &s->pol->rules[s->cur[i] - 1];
-		for (size_t k = 0; k < r->npeers; k++)
-			if (ivlv_push(&s->ivl[r->peers[k].fam ? 1 : 0], prefix_ivl(&r->peers[k])))
-				return -ENOMEM;
+		pw_pmerge_add(&m, r->peers, r->npeers, r->id);
 	}
-	ivlv_merge(&s->ivl[0]);
-	ivlv_merge(&s->ivl[1]);
+	while (rc == 0 && pw_pmerge_next(&m, &p, &id))
+		rc = ivlv_add(&s->ivl[p.fam ? 1 : 0], prefix_ivl(&p));
+	pw_pmerge_free(&m);
+	if (rc)
+		return rc;
 	memcpy(s->built, s->cur, s->ncur * sizeof(*s->cur));
 	s->nbuilt = s->ncur;
 	s->have_built = true;
@@ -190,7 +207,7 @@ static int shadow_segment(const struct pw_segment *seg, void *arg)
 
 static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
 {
-	struct shadow s = { .pol = pol };
+	struct shadow s = { .pol = pol, .ivl[1].v6 = true };
 	int rc;
 
 	s.effective = calloc(pol->nrules + 1, sizeof(*s.effective));
@@ -212,8 +229,8 @@ static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
 	free(s.by);
 	free(s.cur);
 	free(s.built);
-	free(s.ivl[0].v);
-	free(s.ivl[1].v);
+	free(s.ivl[0].w4);
+	free(s.ivl[1].w);
 	return rc;
 }
 

@@ -276,15 +276,12 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 	return 0;
 }
 
+/* ---- peer-trie entries --------------------------------------------------- */
+
 struct item {
 	struct pw_prefix p;
 	uint32_t rule;
 };
-
-static int cmp_item(const void *a, const void *b)
-{
-	return pw_prefix_cmp(&((const struct item *)a)->p, &((const struct item *)b)->p);
-}
 
 static uint32_t min_nz(uint32_t a, uint32_t b)
 {
@@ -295,70 +292,138 @@ static uint32_t min_nz(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
-static int push_entry(struct pw_compiled *out, size_t *cap, uint32_t cls, const struct item *it)
+/* Where a class's entries go, one at a time in trie order: counted,
+ * stored, hashed or looked up in, so that none of them needs a copy. */
+struct sink {
+	int (*put)(struct sink *s, const struct pw_peer_entry *e);
+};
+
+/* A prefix held by the class's walk: it and its enclosing prefixes, each
+ * with the first rule along its chain. Unique prefixes nest at most one
+ * per length. */
+#define PW_NEST_MAX (128 + 1)
+
+struct walk {
+	uint32_t cls;
+	struct item stack[PW_NEST_MAX];
+	size_t depth;
+	struct sink *sink;
+};
+
+/* The answer for prefix a is the first rule among the class prefixes
+ * that contain it; an entry that answers as its parent does is left out. */
+static int walk_put(struct walk *w, struct item a)
 {
-	if (out->npeers == *cap) {
-		size_t nc = *cap ? *cap * 2 : 256;
-		struct pw_peer_entry *e = realloc(out->peers, nc * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		out->peers = e;
-		*cap = nc;
+	while (w->depth && !pw_prefix_contains(&w->stack[w->depth - 1].p, &a.p))
+		w->depth--;
+	uint32_t parent = w->depth ? w->stack[w->depth - 1].rule : 0;
+	if (w->depth == PW_NEST_MAX)
+		return -EINVAL;		/* only unsorted peers nest deeper */
+	a.rule = min_nz(parent, a.rule);
+	w->stack[w->depth++] = a;
+	if (a.rule == parent)
+		return 0;
+	struct pw_peer_entry e;
+	memset(&e, 0, sizeof(e));
+	e.key.prefixlen = PW_PEER_SCOPE_BITS + a.p.len;
+	e.key.scope = pw_peer_scope(w->cls, a.p.fam);
+	memcpy(e.key.addr, a.p.addr, 16);
+	e.val.rule = a.rule;
+	return w->sink->put(w->sink, &e);
+}
+
+/* The trie entries of class cls (rules ids[0..n)) in order, into s. The
+ * rules' peers are sorted and unique (policy.h): they are merged as they
+ * stand, parents before their children, equal prefixes once with their
+ * first rule; nothing the size of the class is allocated. */
+static int class_walk(const struct pw_policy *pol, uint32_t cls, const uint32_t *ids, size_t n,
+		      struct sink *s)
+{
+	struct item cur = { 0 }, it;
+	struct pw_pmerge m;
+	struct walk w;
+	bool have = false;
+	int rc = 0;
+
+	if (pw_pmerge_init(&m, n))
+		return -ENOMEM;
+	w.cls = cls;
+	w.depth = 0;
+	w.sink = s;
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_rule *r = &pol->rules[ids[i] - 1];
+		pw_pmerge_add(&m, r->peers, r->npeers, r->id);
 	}
-	struct pw_peer_entry *e = &out->peers[out->npeers++];
-	memset(e, 0, sizeof(*e));
-	e->key.prefixlen = PW_PEER_SCOPE_BITS + it->p.len;
-	e->key.scope = pw_peer_scope(cls, it->p.fam);
-	memcpy(e->key.addr, it->p.addr, 16);
-	e->val.rule = it->rule;
+	while (rc == 0 && pw_pmerge_next(&m, &it.p, &it.rule)) {
+		if (have && pw_prefix_cmp(&cur.p, &it.p) == 0) {
+			cur.rule = min_nz(cur.rule, it.rule);
+			continue;
+		}
+		if (have)
+			rc = walk_put(&w, cur);
+		cur = it;
+		have = true;
+	}
+	if (have && rc == 0)
+		rc = walk_put(&w, cur);
+	pw_pmerge_free(&m);
+	return rc;
+}
+
+struct count_sink {
+	struct sink s;
+	size_t n;
+};
+
+static int count_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	(void)e;
+	((struct count_sink *)s)->n++;
 	return 0;
 }
 
-/* The trie entries of one class. */
-static int class_entries(struct ctx *c, uint32_t cls, size_t *cap)
-{
-	const struct pclass *k = &c->classes[cls - 1];
-	size_t n = 0, m = 0;
+struct store_sink {
+	struct sink s;
+	struct pw_compiled *out;
+};
 
-	for (size_t i = 0; i < k->n; i++)
-		n += c->pol->rules[k->ids[i] - 1].npeers;
-	struct item *it = malloc((n ? n : 1) * sizeof(*it));
-	struct item *stack = malloc((n ? n : 1) * sizeof(*stack));
-	if (!it || !stack) {
-		free(it);
-		free(stack);
-		return -ENOMEM;
+static int store_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	struct pw_compiled *out = ((struct store_sink *)s)->out;
+
+	out->peers[out->npeers++] = *e;
+	return 0;
+}
+
+/* Count each class's entries (out->classes[].entries, out->npeers). */
+static int count_entries(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses)
+{
+	out->npeers = 0;
+	for (uint32_t k = 1; k <= nclasses; k++) {
+		struct pw_class *cl = &out->classes[k - 1];
+		struct count_sink cs = { .s.put = count_put };
+		int rc = class_walk(pol, k, cl->rules, cl->nrules, &cs.s);
+		if (rc)
+			return rc;
+		cl->entries = cs.n;
+		out->npeers += cs.n;
 	}
-	for (size_t i = 0; i < k->n; i++) {
-		const struct pw_rule *r = &c->pol->rules[k->ids[i] - 1];
-		for (size_t j = 0; j < r->npeers; j++)
-			it[m++] = (struct item){ .p = r->peers[j], .rule = r->id };
-	}
-	qsort(it, m, sizeof(*it), cmp_item);
-	/* merge equal prefixes */
-	size_t u = 0;
-	for (size_t i = 0; i < m; i++) {
-		if (u && pw_prefix_cmp(&it[u - 1].p, &it[i].p) == 0)
-			it[u - 1].rule = min_nz(it[u - 1].rule, it[i].rule);
-		else
-			it[u++] = it[i];
-	}
-	/* parents sort before their children: walk with a stack of enclosing
-	 * prefixes, each holding the first rule along its chain */
-	size_t depth = 0;
+	return 0;
+}
+
+/* The entries into out->peers, sized by count_entries. */
+static int store_entries(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses)
+{
+	struct store_sink ss = { .s.put = store_put, .out = out };
+	size_t n = out->npeers;
 	int rc = 0;
-	for (size_t i = 0; i < u && rc == 0; i++) {
-		while (depth && !pw_prefix_contains(&stack[depth - 1].p, &it[i].p))
-			depth--;
-		uint32_t parent = depth ? stack[depth - 1].rule : 0;
-		struct item a = it[i];
-		a.rule = min_nz(parent, a.rule);
-		stack[depth++] = a;
-		if (a.rule != parent)
-			rc = push_entry(c->out, cap, cls, &a);
-	}
-	free(it);
-	free(stack);
+
+	out->peers = malloc((n ? n : 1) * sizeof(*out->peers));
+	if (!out->peers)
+		return -ENOMEM;
+	out->npeers = 0;
+	for (uint32_t k = 1; k <= nclasses && rc == 0; k++)
+		rc = class_walk(pol, k, out->classes[k - 1].rules, out->classes[k - 1].nrules, &ss.s);
 	return rc;
 }
 
@@ -393,7 +458,7 @@ static uint64_t rule_fingerprint(const struct pw_rule *r)
 	return h ? h : 2;	/* 0 means "no rule", 1 is the default's */
 }
 
-/* The classes, for `check` to show: their action, rules and entry counts. */
+/* The classes: their action and rules (entry counts: count_entries). */
 static int export_classes(const struct ctx *c, struct pw_compiled *out)
 {
 	size_t total = 0, o = 0;
@@ -412,11 +477,6 @@ static int export_classes(const struct ctx *c, struct pw_compiled *out)
 		x->rules = out->class_rules + o;
 		memcpy(x->rules, k->ids, k->n * sizeof(*k->ids));
 		o += k->n;
-	}
-	for (size_t i = 0; i < out->npeers; i++) {
-		uint32_t cls = out->peers[i].key.scope >> 1;
-		if (cls >= 1 && cls <= c->nclasses)
-			out->classes[cls - 1].entries++;
 	}
 	return 0;
 }
@@ -690,7 +750,30 @@ static void hash_names(struct pw_sha256 *s, const struct pw_compiled *c)
 		pw_sha256_update(s, &c->dns_users[i].uid, sizeof(c->dns_users[i].uid));
 }
 
-static void hash_compiled(struct pw_compiled *c)
+struct hash_sink {
+	struct sink s;
+	struct pw_sha256 *sha;
+};
+
+static int hash_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	pw_sha256_update(((struct hash_sink *)s)->sha, e, sizeof(*e));
+	return 0;
+}
+
+/* An outline's entries into the hash as the walk makes them: the same
+ * bytes, in the same order, as the stored array's. */
+static int hash_entries(const struct pw_compiled *c, struct pw_sha256 *sha)
+{
+	struct hash_sink hs = { .s.put = hash_put, .sha = sha };
+	int rc = 0;
+
+	for (uint32_t k = 1; k <= c->nclasses && rc == 0; k++)
+		rc = class_walk(c->outline, k, c->classes[k - 1].rules, c->classes[k - 1].nrules, &hs.s);
+	return rc;
+}
+
+static int hash_compiled(struct pw_compiled *c)
 {
 	struct pw_sha256 s;
 	uint64_t n = c->npeers;
@@ -708,15 +791,20 @@ static void hash_compiled(struct pw_compiled *c)
 		i = j;
 	}
 	pw_sha256_update(&s, &n, sizeof(n));
-	pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
+	if (c->peers)
+		pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
+	else if (hash_entries(c, &s))
+		return -ENOMEM;
 	hash_names(&s, c);
 	pw_sha256_final(&s, c->hash);
+	return 0;
 }
 
-int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+/* The slots, classes, names and fingerprints; the entries counted (and
+ * stored unless outline), the hash. */
+static int compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d, bool outline)
 {
 	struct ctx c = { .pol = pol, .out = out };
-	size_t cap = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -732,10 +820,10 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 	rc = out->slots && c.dkey && c.akey ? 0 : -ENOMEM;
 	if (!rc)
 		rc = pw_for_each_segment(pol, fill_segment, &c);
-	for (uint32_t k = 1; !rc && k <= c.nclasses; k++)
-		rc = class_entries(&c, k, &cap);
 	if (!rc)
 		rc = export_classes(&c, out);
+	if (!rc)
+		rc = count_entries(pol, out, (uint32_t)c.nclasses);
 	if (!rc)
 		rc = compile_names(pol, out, (uint32_t)c.nclasses, d);
 	if (!rc) {
@@ -753,24 +841,39 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 	free(c.table);
 	free(c.dkey);
 	free(c.akey);
+	out->nclasses = (uint32_t)c.nclasses;
+	out->nrules = (uint32_t)pol->nrules;
+	out->mode = pol->mode;
+	out->outline = outline ? pol : NULL;
 	if (!rc && out->npeers > PW_MAX_PEER_ENTRIES) {
 		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
 			      "the policy needs %zu peer-trie entries; portwall takes at most %u: "
 			      "merge peer prefixes, or give rules that share ports the same peers",
 			      out->npeers, PW_MAX_PEER_ENTRIES);
 		rc = -E2BIG;
-	} else if (rc) {	/* the first error wins: a names error stays */
-		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
+	} else {
+		if (!rc && !outline)
+			rc = store_entries(pol, out, out->nclasses);
+		if (!rc)
+			rc = hash_compiled(out);
+		if (rc)	/* the first error wins: a names error stays */
+			pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
 	}
 	if (rc) {
 		pw_compiled_free(out);
 		return -1;
 	}
-	out->nclasses = (uint32_t)c.nclasses;
-	out->nrules = (uint32_t)pol->nrules;
-	out->mode = pol->mode;
-	hash_compiled(out);
 	return 0;
+}
+
+int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+{
+	return compile(pol, out, d, false);
+}
+
+int pw_compile_outline(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+{
+	return compile(pol, out, d, true);
 }
 
 void pw_compiled_free(struct pw_compiled *c)
@@ -792,6 +895,14 @@ static int cmp_scope(const struct pw_peer_entry *e, uint32_t scope)
 	return e->key.scope < scope ? -1 : e->key.scope > scope;
 }
 
+static bool entry_has(const struct pw_peer_entry *e, uint8_t fam, const uint8_t addr[16])
+{
+	struct pw_prefix p = { .fam = fam, .len = (uint8_t)(e->key.prefixlen - PW_PEER_SCOPE_BITS) };
+
+	memcpy(p.addr, e->key.addr, 16);
+	return pw_prefix_has_addr(&p, fam, addr);
+}
+
 const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t peer_class,
 					 uint8_t fam, const uint8_t addr[16])
 {
@@ -799,6 +910,8 @@ const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t p
 	size_t lo = 0, hi = c->npeers;
 	const struct pw_peer_entry *best = NULL;
 
+	if (!c->peers)
+		return NULL;	/* an outline: pw_decide_packet walks its entries */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (cmp_scope(&c->peers[mid], scope) < 0)
@@ -808,32 +921,63 @@ const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t p
 	}
 	for (size_t i = lo; i < c->npeers && c->peers[i].key.scope == scope; i++) {
 		const struct pw_peer_entry *e = &c->peers[i];
-		struct pw_prefix p = { .fam = fam, .len = (uint8_t)(e->key.prefixlen - PW_PEER_SCOPE_BITS) };
-		memcpy(p.addr, e->key.addr, 16);
-		if (pw_prefix_has_addr(&p, fam, addr) && (!best || e->key.prefixlen > best->key.prefixlen))
+		if (entry_has(e, fam, addr) && (!best || e->key.prefixlen > best->key.prefixlen))
 			best = e;
 	}
 	return best ? &best->val : NULL;
+}
+
+/* The longest entry of one family holding an address, as the walk makes them. */
+struct find_sink {
+	struct sink s;
+	uint8_t fam;
+	const uint8_t *addr;
+	struct pw_peer_entry best;
+	bool found;
+};
+
+static int find_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	struct find_sink *f = (struct find_sink *)s;
+
+	if ((e->key.scope & 1) == f->fam && entry_has(e, f->fam, f->addr) &&
+	    (!f->found || e->key.prefixlen > f->best.key.prefixlen)) {
+		f->best = *e;
+		f->found = true;
+	}
+	return 0;
+}
+
+/* The peer trie's rule for (class, address), 0 for none: stored entries
+ * looked up, an outline's walked (the same entries, none kept). */
+static uint32_t peer_rule(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16])
+{
+	if (c->peers || !c->outline) {
+		const struct pw_peer_val *v = pw_peer_lookup(c, cls, fam, addr);
+		return v ? v->rule : 0;
+	}
+	const struct pw_class *k = &c->classes[cls - 1];
+	struct find_sink f = { .s.put = find_put, .fam = fam, .addr = addr };
+	if (class_walk(c->outline, cls, k->rules, k->nrules, &f.s))
+		return 0;	/* out of memory: no answer */
+	return f.found ? f.best.val.rule : 0;
 }
 
 void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,
 		      const uint8_t addr[16], struct pw_verdict *out)
 {
 	const struct pw_slot *s = &c->slots[slot];
-	const struct pw_peer_val *v;
 	uint32_t td = 0, ta = 0;
 
 	out->slot = slot;
 	out->trie_lookups = 0;
 	if (s->deny_class) {
 		out->trie_lookups++;
-		v = pw_peer_lookup(c, s->deny_class, fam, addr);
-		td = v ? v->rule : 0;
+		td = peer_rule(c, s->deny_class, fam, addr);
 	}
 	if (!td && s->allow_class) {
 		out->trie_lookups++;
-		v = pw_peer_lookup(c, s->allow_class, fam, addr);
-		ta = v ? v->rule : 0;
+		ta = peer_rule(c, s->allow_class, fam, addr);
 	}
 	out->rule = pw_decide(s, td, ta, &out->action);
 }
