@@ -347,6 +347,19 @@ TEST(warn_shadowed_by_merged_intervals)
 		      "allow in tcp port 3 from 2001:db8:f000::1\n") == 0);
 	REQUIRE(analyze() == 1);
 	CHECK_EQ_INT(diag.warn[0].line, 3);
+	/* IPv6 intervals on /64 edges and others, side by side: held exactly */
+	REQUIRE(build("deny in tcp port 4 from 2001:db8:0:1::/64, 2001:db8:0:2::/63, 2001:db8:0:4::/64,\n"
+		      "  2001:db8:0:5::/65, 2001:db8:0:9::/64, 2001:db8:0:a::1\n"
+		      "allow in tcp port 4 from 2001:db8:0:2::/63, 2001:db8:0:3::77\n"
+		      "allow in tcp port 4 from 2001:db8:0:4::/64, 2001:db8:0:5::1\n"
+		      "allow in tcp port 4 from 2001:db8:0:5:8000::1\n"
+		      "allow in tcp port 4 from 2001:db8:0:9::/64, 2001:db8:0:a::1\n"
+		      "allow in tcp port 4 from 2001:db8:0:8::/63\n"
+		      "allow in tcp port 4 from 2001:db8:0:a::/127\n") == 0);
+	REQUIRE(analyze() == 3);
+	CHECK_EQ_INT(diag.warn[0].line, 3);
+	CHECK_EQ_INT(diag.warn[1].line, 4);
+	CHECK_EQ_INT(diag.warn[2].line, 6);
 	/* shadowed on some ports, not on others: no warning; on every port: one */
 	REQUIRE(build("deny in tcp port 10-29 from 198.51.100.0/24\n"
 		      "deny in tcp port 30-39 from 198.51.100.0/25\n"
