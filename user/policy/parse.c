@@ -1462,20 +1462,25 @@ static int set_flush(struct parser *p, struct stmt *st)
 	return rc;
 }
 
-/* Parse text that belongs to p->file. A line ending in "," goes on. A
+#define PW_RELEASE_STEP (1u << 20)	/* read text goes back to the system a MiB at a time */
+
+/* Parse text that belongs to p->file (own: its file, whose pages read
+ * may go back). A line ending in "," goes on. A
  * UTF-8 byte order mark at the start is skipped. An error is recorded
  * and parsing goes on at the next statement, so one run reports every
  * error of the file; a statement with a wrong line is skipped whole. */
-static int parse_text(struct parser *p, const char *text, size_t len)
+static int parse_text(struct parser *p, const char *text, size_t len, struct pw_file *own)
 {
 	struct stmt st = { 0 };
-	size_t pos = 0;
+	size_t pos = 0, given = 0;
 	int lineno = 0, rc = 0;
 	bool skip = false;	/* inside a statement already reported */
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
 	while (pos < len && !p->oom) {
+		if (own && pos - given >= PW_RELEASE_STEP)	/* what is tokenized is copied */
+			pw_file_release(own, given = pos);
 		const char *line = text + pos;
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - line) : len - pos;
@@ -1547,7 +1552,7 @@ static const char *intern_file(struct parser *p, const char *path, const char *t
 }
 
 static int enter_file(struct parser *p, const char *path, const char *real, const struct tok *from,
-		      const char *text, size_t len)
+		      const char *text, size_t len, struct pw_file *own)
 {
 	const char *saved = p->file;
 
@@ -1575,7 +1580,7 @@ static int enter_file(struct parser *p, const char *path, const char *real, cons
 	p->stack[p->depth++] = p->seen[p->nseen - 1];
 	p->file = f;
 	p->file_named = NULL;
-	int rc = parse_text(p, text, len);
+	int rc = parse_text(p, text, len, own);
 	free(p->file_named);
 	p->file_named = saved_named;
 	p->depth--;
@@ -1698,7 +1703,7 @@ static int parse_mem(struct parser *p, const char *path, const struct tok *from)
 		if (strcmp(o->mem_paths[i], path))
 			continue;
 		snprintf(key, sizeof(key), "\x01%s", path);	/* no file system: the name is the key */
-		return enter_file(p, path, key, from, o->mem_src[i].text, o->mem_src[i].len);
+		return enter_file(p, path, key, from, o->mem_src[i].text, o->mem_src[i].len, NULL);
 	}
 	if (from)
 		return err_at(p, from, "included file %s is not among the stored files", path);
@@ -1730,7 +1735,7 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 		pw_file_free(&f);
 		return -1;
 	}
-	rc = enter_file(p, path, f.real, from, f.text, f.len);
+	rc = enter_file(p, path, f.real, from, f.text, f.len, &f);
 	pw_file_free(&f);
 	return rc;
 }
@@ -1794,7 +1799,7 @@ int pw_policy_parse_text(const char *name, const char *text, size_t len,
 	/* a name that is no file still gets a unique key for include cycles */
 	if (!realpath(name, real))
 		snprintf(real, sizeof(real), "\x01%s", name);
-	return finish(&p, name, enter_file(&p, name, real, NULL, text, len));
+	return finish(&p, name, enter_file(&p, name, real, NULL, text, len, NULL));
 }
 
 static void free_names(char **v, size_t n)
