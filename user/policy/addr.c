@@ -2,6 +2,7 @@
 #include "policy/addr.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,26 @@ void pw_prefix_format(const struct pw_prefix *p, char *buf, size_t size, bool ho
 		snprintf(buf, size, "%s/%u", a, p->len);
 }
 
+/* Bytes 8k..8k+7 of an address as one number: comparing the two halves
+ * so orders as memcmp of the 16 bytes does, without the call (sorting
+ * and merging a million prefixes compare tens of millions of times). */
+static uint64_t addr_half(const uint8_t *addr, unsigned k)
+{
+	uint64_t v;
+
+	memcpy(&v, addr + 8 * k, sizeof(v));
+	return be64toh(v);
+}
+
 int pw_prefix_cmp(const struct pw_prefix *a, const struct pw_prefix *b)
 {
 	if (a->fam != b->fam)
 		return a->fam < b->fam ? -1 : 1;
-	int c = memcmp(a->addr, b->addr, 16);
-	if (c)
-		return c < 0 ? -1 : 1;
+	for (unsigned k = 0; k < 2; k++) {
+		uint64_t x = addr_half(a->addr, k), y = addr_half(b->addr, k);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
 	if (a->len != b->len)
 		return a->len < b->len ? -1 : 1;
 	return 0;
