@@ -91,7 +91,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_H) tests/unit/oracl
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRCS) $(LIB_LIBS) -o $@
 
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet $(BUILD)/fuzz/fuzz_import
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet $(BUILD)/fuzz/fuzz_import \
+		$(BUILD)/fuzz/fuzz_gateway
 	$(Q)BUILD=$(BUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # the e2e tests' traffic tool
@@ -180,7 +181,7 @@ $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench $(BUILD)/fu
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/san/portwall $(BUILD)/pwprobe \
-		$(BUILD)/bench/empty.bpf.o $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet $(BUILD)/fuzz/fuzz_import \
+		$(BUILD)/bench/empty.bpf.o $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet $(BUILD)/fuzz/fuzz_import $(BUILD)/fuzz/fuzz_gateway \
 		$(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests/san-%) \
 		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%)
 	$(Q)BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS)
@@ -207,12 +208,14 @@ SYSCONFDIR ?= /etc
 INSTALLED  := $(DESTDIR)$(SBINDIR)/portwall $(DESTDIR)$(UNITDIR)/portwall.service \
               $(DESTDIR)$(MANDIR)/man8/portwall.8 $(DESTDIR)$(MANDIR)/man5/portwall.policy.5 \
               $(DESTDIR)$(COMPDIR)/portwall $(wildcard $(DESTDIR)$(POLICYDIR)/*.policy) \
+              $(wildcard $(DESTDIR)$(POLICYDIR)/*.gateway) \
               $(DESTDIR)$(PROMDIR)/portwall.rules.yml
 
 install: $(BUILD)/portwall
 	install -D -m 0755 $(BUILD)/portwall $(DESTDIR)$(SBINDIR)/portwall
 	install -d -m 0755 $(DESTDIR)$(POLICYDIR)
 	install -m 0644 policies/*.policy $(DESTDIR)$(POLICYDIR)/
+	install -m 0644 policies/*.gateway $(DESTDIR)$(POLICYDIR)/
 	install -D -m 0644 packaging/prometheus/portwall.rules.yml $(DESTDIR)$(PROMDIR)/portwall.rules.yml
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/portwall
 	sed 's|/usr/share/portwall/policies|$(POLICYDIR)|g' packaging/etc-README > $(BUILD)/etc-README

@@ -98,7 +98,8 @@ static void load(struct loaded *l, const char *name, const char *text, int with_
 	if (pw_policy_parse_text(name, text, strlen(text), &l->pol, &d) || pw_compile(&l->pol, &l->c, &d))
 		die(name, d.error);
 	pw_diag_free(&d);
-	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1 };
+	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1,
+				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words) };
 	if (pw_dp_load(&l->dp, &o, err, sizeof(err)))
 		die(name, err);
 	pw_config_default(&cfg, PW_MODE_ENFORCE, l->dp.ncpus);
@@ -303,7 +304,7 @@ static unsigned forget(struct loaded *l)
 		if (bpf_map_lookup_elem(l->dp.names_fd, &nk, &nv) == 0)
 			for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++) {
 				struct pw_peer_key pk = { .prefixlen = PW_PEER_SCOPE_BITS + 32,
-							  .scope = pw_peer_scope(nv.t[t].peer_class, PW_FAM_V4) };
+							  .scope = pw_peer_scope(nv.t[t].shape, PW_FAM_V4) };
 				memcpy(pk.addr, keys[i].addr, 16);
 				bpf_map_delete_elem(trie, &pk);
 			}

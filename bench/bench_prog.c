@@ -125,7 +125,8 @@ static void load(struct loaded *l, const char *name, const char *text, size_t le
 		exit(1);
 	}
 	pw_diag_free(&d);
-	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1 };
+	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1,
+				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words) };
 	if (pw_dp_load(&l->dp, &o, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
 		exit(1);

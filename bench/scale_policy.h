@@ -52,6 +52,28 @@ static inline char *pw_scale_policy_n(unsigned nprefix, size_t *len)
 	return t;
 }
 
+/* One set used by many rules (issue 14): nprefix prefixes in @big and
+ * nrules rules `allow in udp port 10001.. peer @big`, each on its own
+ * port (malloc'd; *len set), NULL when out of memory. */
+static inline char *pw_shared_set_policy(unsigned nprefix, unsigned nrules, size_t *len)
+{
+	size_t cap = 4096 + (size_t)nprefix * 32 + (size_t)nrules * 48, o = 0;
+	char *t = malloc(cap), p[64];
+
+	if (!t)
+		return NULL;
+	o += (size_t)snprintf(t + o, cap - o, "policy \"shared set\"\nset big = ");
+	for (unsigned i = 0; i < nprefix; i++) {
+		pw_scale_prefix(i, p, sizeof(p));
+		o += (size_t)snprintf(t + o, cap - o, "%s%s", p,
+				      i + 1 < nprefix ? (i % 8 == 7 ? ",\n  " : ", ") : "\n");
+	}
+	for (unsigned r = 0; r < nrules; r++)
+		o += (size_t)snprintf(t + o, cap - o, "allow in udp port %u peer @big\n", 10001 + r);
+	*len = o;
+	return t;
+}
+
 /* The policy of the scale targets: PW_SCALE_NPREFIX prefixes. */
 static inline char *pw_scale_policy(size_t *len)
 {

@@ -11,7 +11,7 @@
  * every A/AAAA address it carries (CNAME chains included: the resolver put
  * them in the answer to this question) to the names the question matches:
  * the address goes into the peer trie of the half in force, for every
- * (class, rule) the name feeds, before the application reads the answer,
+ * (shape, rank) the name feeds, before the application reads the answer,
  * so the first SYN already passes.
  *
  * The message is copied into a per-CPU scratch buffer with the hook's
@@ -365,18 +365,18 @@ static __always_inline void pw_dns_query(PW_CTX *ctx, const struct pw_pkt *p, co
 #if PW_HOOK_DIR == 0	/* PW_DIR_IN */
 /* ---- ingress: the answer ------------------------------------------------ */
 
-/* Into the trie of the half in force: (class, address) -> rule, unless an
- * entry of that class already decides the address by this rule or an
+/* Into the trie of the half in force: (shape, address) -> rank, unless an
+ * entry of that shape already decides the address by this rank or an
  * earlier one (the first rule decides, as the compiler has it). The keys
  * live in the scratch buffer: the stack is spent by the callers. */
 static __always_inline int pw_dns_trie_put(struct pw_dns_scratch *s, void *trie, const struct pw_name_target *t)
 {
 	s->pk.prefixlen = PW_PEER_SCOPE_BITS + (s->fam == PW_FAM_V6 ? 128 : 32);
-	s->pk.scope = pw_peer_scope(t->peer_class, s->fam);
+	s->pk.scope = pw_peer_scope(t->shape, s->fam);
 	__builtin_memcpy(s->pk.addr, s->addr, 16);
-	s->pv.rule = t->rule;
+	s->pv.rule = t->rank;
 	struct pw_peer_val *old = bpf_map_lookup_elem(trie, &s->pk);
-	if (old && old->rule && old->rule <= t->rule)
+	if (old && old->rule && old->rule <= t->rank)
 		return 0;
 	return bpf_map_update_elem(trie, &s->pk, &s->pv, BPF_ANY) == 0 ? 1 : -1;
 }

@@ -5,7 +5,7 @@
  * Taken only by a plain TCP segment over IPv4 (IHL 5, not a fragment) or
  * IPv6 (TCP right after the fixed header), whole and consistent by the very
  * checks the parser makes, with no VLAN tag. Its slot decides, with the
- * peer trie when it names a peer class (the same lookups as pw_policy, the
+ * peer class when it names one (the same lookups as pw_policy, the
  * key's address read from the IP header in 4-byte words):
  *   - ingress: the policy allows it (an allowed TCP segment opens no flow),
  *     or it is a bare SYN the policy drops (a bare SYN is never a reply)
@@ -23,23 +23,24 @@
 
 #define PW_FAST_SLOW (-1)
 
-/* The trie's answer for (class, peer) as pw_trie gives it, the address
+/* The class's answer for (class, peer) as pw_policy gives it, the address
  * read from the packet in 4-byte words (peer: the address in the IP header,
  * bounds-checked by the caller). */
-static __always_inline __u32 pw_fast_trie(void *trie, __u32 cls, int v6, const __u8 *peer)
+static __always_inline __u32 pw_fast_trie(void *trie, __u32 half, __u32 cls, int v6, const __u8 *peer)
 {
 	struct pw_peer_key k;
 	__u32 *a = (__u32 *)k.addr;
 	struct pw_peer_val *v;
+	__u32 o = pw_class_word(half, cls);
 
 	k.prefixlen = PW_PEER_SCOPE_BITS + (v6 ? 128 : 32);
-	k.scope = pw_peer_scope(cls, v6 ? PW_FAM_V6 : PW_FAM_V4);
+	k.scope = pw_peer_scope(pw_class_word(half, o), v6 ? PW_FAM_V6 : PW_FAM_V4);
 	a[0] = *(const __u32 *)peer;
 	a[1] = v6 ? *(const __u32 *)(peer + 4) : 0;
 	a[2] = v6 ? *(const __u32 *)(peer + 8) : 0;
 	a[3] = v6 ? *(const __u32 *)(peer + 12) : 0;
 	v = bpf_map_lookup_elem(trie, &k);
-	return v ? v->rule : 0;
+	return pw_class_rule(half, o, v ? v->rule : 0);
 }
 
 /* The policy's verdict for (slot, peer), as pw_policy gives it: the
@@ -59,9 +60,9 @@ static __always_inline __u32 pw_fast_policy(__u32 half, __u32 slot, int v6, cons
 		if (!trie)
 			return 0;
 		if (s->deny_class)
-			td = pw_fast_trie(trie, s->deny_class, v6, peer);
+			td = pw_fast_trie(trie, half, s->deny_class, v6, peer);
 		if (!td && s->allow_class)
-			ta = pw_fast_trie(trie, s->allow_class, v6, peer);
+			ta = pw_fast_trie(trie, half, s->allow_class, v6, peer);
 	}
 	return pw_decide(s, td, ta, action);
 }

@@ -46,14 +46,30 @@ static __always_inline __u32 pw_slot_of(__u32 dir, const struct pw_pkt *p, int l
 	}
 }
 
-/* The trie's answer for (class, peer), 0 when nothing matches. */
-static __always_inline __u32 pw_trie(void *trie, __u32 cls, __u8 fam, const __u8 *peer)
+/* Word i of half `half` of pw_classes, 0 past the half. */
+static __always_inline __u32 pw_class_word(__u32 half, __u32 i)
+{
+	if (i >= pw_class_words)
+		return 0;
+	__u32 k = (half & 1) * pw_class_words + i;
+	const __u32 *w = bpf_map_lookup_elem(&pw_classes, &k);
+	return w ? *w : 0;
+}
+
+/* The rank-th rule of the class whose run is at o (rank 0: none). */
+static __always_inline __u32 pw_class_rule(__u32 half, __u32 o, __u32 rank)
+{
+	return rank ? pw_class_word(half, o + rank) : 0;
+}
+
+/* The trie's answer for (shape, peer): a rank, 0 when nothing matches. */
+static __always_inline __u32 pw_trie(void *trie, __u32 shape, __u8 fam, const __u8 *peer)
 {
 	struct pw_peer_key k;
 	struct pw_peer_val *v;
 
 	k.prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
-	k.scope = pw_peer_scope(cls, fam);
+	k.scope = pw_peer_scope(shape, fam);
 	__builtin_memcpy(k.addr, peer, 16);
 	v = bpf_map_lookup_elem(trie, &k);
 	return v ? v->rule : 0;
@@ -76,10 +92,14 @@ static __always_inline __u32 pw_policy(__u32 half, __u32 slot, __u8 fam, const _
 	if (s->deny_class | s->allow_class) {
 		void *trie = bpf_map_lookup_elem(&pw_peers, &half);
 		if (trie) {
-			if (s->deny_class)
-				td = pw_trie(trie, s->deny_class, fam, addr);
-			if (!td && s->allow_class)
-				ta = pw_trie(trie, s->allow_class, fam, addr);
+			if (s->deny_class) {
+				__u32 o = pw_class_word(half, s->deny_class);
+				td = pw_class_rule(half, o, pw_trie(trie, pw_class_word(half, o), fam, addr));
+			}
+			if (!td && s->allow_class) {
+				__u32 o = pw_class_word(half, s->allow_class);
+				ta = pw_class_rule(half, o, pw_trie(trie, pw_class_word(half, o), fam, addr));
+			}
 		}
 	}
 	__u32 rule = pw_decide(s, td, ta, &act);

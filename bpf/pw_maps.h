@@ -54,6 +54,19 @@ struct {
 	__array(values, struct pw_peer_trie);
 } pw_peers SEC(".maps");
 
+/* The peer classes of both halves (include/portwall.h, "Peer classes"):
+ * pw_class_words words a half, set by the loader (it sizes the map to two
+ * halves of them). Memory-mapped by the loader, like pw_slots. */
+const volatile __u32 pw_class_words = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2);		/* set by the loader: 2 * pw_class_words */
+	__type(key, __u32);
+	__type(value, __u32);
+} pw_classes SEC(".maps");
+
 /* TCP flows the host opened. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -90,12 +90,13 @@ static inline __u32 pw_slot_proto(__u32 dir, __u32 proto)
  * deny_rule / allow_rule: the first matching deny / allow rule that has no
  * peer restriction (0: none). dflt: the direction's default (PW_PASS or
  * PW_DROP). deny_class / allow_class: 0 when no peer-restricted deny /
- * allow rule can change the outcome; otherwise the class to look up in the
- * peer trie, whose answer is the first such rule covering the peer.
+ * allow rule can change the outcome; otherwise the class (its restricted
+ * rules, ascending) whose answer is the first such rule covering the peer:
+ * class(c, peer) below, one peer-trie lookup (pw_classes).
  *
  * The decision (the same code in BPF and in `portwall explain`):
- *   td = deny_class  ? trie(deny_class, peer)  : 0
- *   ta = !td && allow_class ? trie(allow_class, peer) : 0
+ *   td = deny_class  ? class(deny_class, peer)  : 0
+ *   ta = !td && allow_class ? class(allow_class, peer) : 0
  *   d = td ?: deny_rule;  a = ta ?: allow_rule
  *   d ? DROP by rule d : a ? PASS by rule a : dflt by the default
  * A denied peer costs at most one trie lookup. The compiler only puts into a
@@ -115,33 +116,50 @@ struct pw_slot {
 };
 
 /*
+ * Peer classes and the sets they share (map pw_classes: BPF_MAP_TYPE_ARRAY
+ * of __u32 words, two halves of pw_class_words words each, the half's
+ * words at half * pw_class_words). A class's trie entries depend only on
+ * the peers of its rules, in order (its shape: each rule's peer set), not
+ * on the rules' ids: classes of one shape share one trie scope, whose
+ * entries answer the rank (1-based) of the first rule covering the
+ * prefix. So a set that 100 rules on 100 ports use is in the trie once.
+ * A half's words:
+ *   [c]               class c (1..nclasses): the index of its run
+ *   run [o]           the shape (trie scope) of the class
+ *   run [o + rank]    the class's rank-th rule id
+ * class(c, peer) = rank ? words[o + rank] : 0, o = words[c],
+ * rank = trie(words[o], peer). Word 0 is 0.
+ */
+
+/*
  * The peer trie (BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC). The first 32
  * bits after prefixlen (scope) are always matched whole, so prefixlen is
  * 32 + the address prefix length. IPv4 addresses sit in addr[0..3]; IPv6
  * packets never match IPv4 entries (the family is part of the scope), so
  * an IPv4-mapped IPv6 source is not taken for an IPv4 peer.
  */
-static inline __u32 pw_peer_scope(__u32 peer_class, __u32 fam)
+static inline __u32 pw_peer_scope(__u32 shape, __u32 fam)
 {
-	return (peer_class << 1) | fam;
+	return (shape << 1) | fam;
 }
 
 struct pw_peer_key {
 	__u32 prefixlen;
-	__u32 scope;		/* pw_peer_scope(class, family) */
+	__u32 scope;		/* pw_peer_scope(shape, family) */
 	__u8 addr[16];		/* network byte order */
 };
 
 struct pw_peer_val {
-	__u32 rule;		/* the first rule of the class covering the prefix */
+	__u32 rule;		/* the rank in its shape of the first rule covering
+				 * the prefix (pw_classes maps it to a rule id) */
 };
 
 #define PW_PEER_SCOPE_BITS 32u
 
 /*
  * The decision, shared word for word by the datapath and `portwall explain`
- * so that both read the same tables the same way. td / ta are the peer
- * trie's answers for the slot's deny / allow class (0: no class, no match,
+ * so that both read the same tables the same way. td / ta are the
+ * classes' answers for the slot's deny / allow class (0: no class, no match,
  * or not looked up). Returns the deciding rule id (PW_RULE_DEFAULT for the
  * default) and sets *action.
  */
@@ -358,7 +376,7 @@ struct pw_frag_val {
  */
 #define PW_NAME_WIRE_MAX 255	/* a wire-form name: 253 characters + 2 */
 #define PW_NAME_LABELS_MAX 32	/* labels of a question the datapath matches */
-#define PW_NAME_TARGETS 16	/* peer classes one name feeds, per half */
+#define PW_NAME_TARGETS 16	/* class shapes one name feeds, per half */
 #define PW_NAMES_CAPACITY 4096	/* names and wildcards, both halves */
 #define PW_RESOLVERS_MAX 8	/* per half */
 #define PW_DNS_PORT 53
@@ -423,10 +441,11 @@ struct pw_name_key {
 };
 
 /* A learned address of the name goes into the peer trie of the half as
- * (class, address/32 or /128) -> rule, for each target. */
+ * (shape, address/32 or /128) -> rank, for each target: the shape of the
+ * classes holding a rule that names it, and that rule's rank in it. */
 struct pw_name_target {
-	__u32 peer_class;
-	__u32 rule;
+	__u32 shape;
+	__u32 rank;
 };
 
 struct pw_name_val {

@@ -496,7 +496,10 @@ static void gen_rule(struct text *t, unsigned nsets)
 			types = false;
 		} else if (c == 2 && peers) {
 			tput(t, " %s ", peer_kw);
-			gen_list(t, 1 + rnd(3), peer_item, nsets);
+			if (nsets && pct(30))	/* one set alone: rules on other ports share its trie shape */
+				tput(t, "@s%u", rnd(nsets));
+			else
+				gen_list(t, 1 + rnd(3), peer_item, nsets);
 			peers = false;
 		} else if (c == 3 && comment) {
 			tput(t, " comment \"rule \\\"%u\\\"\"", rnd(1000));
@@ -2170,6 +2173,7 @@ struct run {
 	bool have_pol;
 	struct pw_config cfg;
 	struct pw_counter *pcpu;	/* one per-CPU value */
+	unsigned long classes, shared;	/* peer classes; those whose trie shape an earlier class has */
 	__u64 reasons[PW_DIR_COUNT * PW_R_COUNT];	/* what the counters should say */
 	__u64 rules[RULE_CAPACITY][PW_DIR_COUNT];
 	unsigned long expected[PW_DIR_COUNT][PW_R_COUNT];
@@ -2692,8 +2696,13 @@ static int load_policy(const char *text)
 	}
 	R.have_pol = true;
 	pw_diag_free(&d);
+	for (uint32_t k = 0, seen = 0; k < c.nclasses; k++) {	/* shapes come in class order */
+		R.classes++;
+		R.shared += c.classes[k].shape <= seen;
+		seen = c.classes[k].shape > seen ? c.classes[k].shape : seen;
+	}
 	if (!R.up) {
-		struct pw_dp_opts o = { .rule_capacity = RULE_CAPACITY };
+		struct pw_dp_opts o = { .rule_capacity = RULE_CAPACITY, .class_words = 1u << 16 };
 		if (pw_dp_load(&R.dp, &o, err, sizeof(err))) {
 			FAILF("load: %s", err);
 			goto out;
@@ -2867,7 +2876,9 @@ TEST(kernel_agrees_with_the_oracle)
 	       R.packets ? secs * 1e6 / (double)R.packets : 0.0, R.failures,
 	       R.reports > MAX_REPORTS ? " (the first 10 printed)" : "");
 	printf("    state checked and emptied %lu times\n", R.clears);
+	printf("    peer classes %lu, of them %lu sharing an earlier class's trie shape\n", R.classes, R.shared);
 	CHECK_EQ_INT(R.failures, 0);
+	CHECK(R.shared > 0);	/* the shared sets were judged */
 	/* a full run must reach every reason the direction can have, and
 	 * every path of the state */
 	if (npol >= 10 && nper >= 10000)

@@ -100,17 +100,17 @@ run "$PW" check "$T/classes.policy"
 expect_eq "classes: exit 0" "$RC" 0
 expect_eq "classes: listed" "$(printf '%s\n' "$OUT" | sed -n '/^compiled:/,/^maps:/p')" "\
 compiled: 7 rules, 5 peer classes
-CLASS  KIND   ENTRIES  RULES
-    1  deny         2  1
-    2  allow        1  2
-    3  deny         2  1, 4
-    4  allow        2  3
-    5  deny         2  5-7
+CLASS  KIND   SHAPE  ENTRIES  RULES
+    1  deny       1        2  1
+    2  allow      2        1  2
+    3  deny       3        2  1, 4
+    4  allow      4        2  3
+    5  deny       5        2  5-7
 classes: 3 deny (6 trie entries), 2 allow (3 trie entries)
 maps: slots 263680 x 24 B = 6180 KiB; peer trie 9 entries x 48 B = 1 KiB (each half)"
 run "$PW" check --json "$T/classes.policy"
 expect_eq "classes --json: listed" "$(printf '%s' "$OUT" | jq -c '.classes')" \
-	'[{"id":1,"kind":"deny","rules":[1],"entries":2},{"id":2,"kind":"allow","rules":[2],"entries":1},{"id":3,"kind":"deny","rules":[1,4],"entries":2},{"id":4,"kind":"allow","rules":[3],"entries":2},{"id":5,"kind":"deny","rules":[5,6,7],"entries":2}]'
+	'[{"id":1,"kind":"deny","rules":[1],"shape":1,"entries":2},{"id":2,"kind":"allow","rules":[2],"shape":2,"entries":1},{"id":3,"kind":"deny","rules":[1,4],"shape":3,"entries":2},{"id":4,"kind":"allow","rules":[3],"shape":4,"entries":2},{"id":5,"kind":"deny","rules":[5,6,7],"shape":5,"entries":2}]'
 run "$PW" check policies/base.policy
 expect_eq "classes: none" "$(printf '%s\n' "$OUT" | grep -c '^classes: none$')" 1
 expect_eq "classes --json: none" "$("$PW" check --json policies/base.policy | jq -c '.classes')" '[]'
@@ -149,13 +149,13 @@ EOF
 run "$PW" check "$T/names.policy"
 expect_eq "names: exit 0" "$RC" 0
 expect_eq "names: listed" "$(printf '%s\n' "$OUT" | sed -n '/^NAME/,/^names:/p')" "\
-NAME                            RULES        TARGETS (CLASS:RULE)
+NAME                            RULES        TARGETS (SHAPE:RANK)
 *.mycontactcenter.net           1            3:1
-pop1-ccaws.mycontactcenter.net  2            2:2
+pop1-ccaws.mycontactcenter.net  2            2:1
 names: 2; resolvers: 192.0.2.53"
 run "$PW" check --json "$T/names.policy"
 expect_eq "names --json" "$(printf '%s' "$OUT" | jq -c '[.names[] | [.name, .wildcard, .rules, .targets]], .resolvers')" \
-	'[["*.mycontactcenter.net",true,[1],[{"class":3,"rule":1}]],["pop1-ccaws.mycontactcenter.net",false,[2],[{"class":2,"rule":2}]]]
+	'[["*.mycontactcenter.net",true,[1],[{"shape":3,"rank":1}]],["pop1-ccaws.mycontactcenter.net",false,[2],[{"shape":2,"rank":1}]]]
 ["192.0.2.53"]'
 expect_eq "names --json: hash" "$(printf '%s' "$OUT" | jq -r '.names[0].hash')" "0x9f38e0fa7ef05929"
 run "$PW" check --json policies/socialminer.policy

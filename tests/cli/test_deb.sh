@@ -3,7 +3,8 @@
 # error or warning, dpkg -i installs it, the installed portwall runs and
 # checks every shipped policy, nothing is enabled (the defaults name no
 # policy, the unit refuses to start without them and does not restart), the
-# unit's sandbox stays under an exposure of 5, and dpkg --purge leaves nothing.
+# unit's sandbox stays under an exposure of 5, and dpkg --purge leaves nothing
+# (the unit's events files and metrics neither).
 # The machine is left as it was: files the package would replace (an earlier
 # `make install`) are saved first and put back; a portwall package already
 # installed skips the test rather than purge it. Root; about 30 s.
@@ -39,7 +40,7 @@ expect_eq "lintian: no error or warning" "$rc $out" "0 "
 
 # the package's files and the directories only it owns
 mapfile -t FILES < <(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}')
-OWN_DIRS=(/etc/portwall /usr/share/portwall /usr/share/doc/portwall /var/lib/portwall)
+OWN_DIRS=(/etc/portwall /usr/share/portwall /usr/share/doc/portwall /var/lib/portwall /var/log/portwall)
 expect_match "package: /usr/sbin/portwall" "${FILES[*]}" '(^| )/usr/sbin/portwall( |$)'
 expect_match "package: shipped policies in /usr/share/portwall/policies" "${FILES[*]}" '/usr/share/portwall/policies/ccp\.policy'
 expect_match "package: the unit" "${FILES[*]}" '/lib/systemd/system/portwall\.service'
@@ -68,6 +69,10 @@ for p in /usr/share/portwall/policies/*.policy; do
 	out=$(/usr/sbin/portwall check "$p" 2>&1); rc=$?
 	expect_eq "installed: portwall check $(basename "$p")" "$rc" 0 || echo "$out" | tail -3
 	n=$((n + 1))
+done
+for p in /usr/share/portwall/policies/*.gateway; do
+	out=$(/usr/sbin/portwall check "$p" 2>&1); rc=$?
+	expect_eq "installed: portwall check $(basename "$p")" "$rc" 0 || echo "$out" | tail -3
 done
 [ "$n" -ge 6 ] && pass "installed: $n shipped policies checked" || fail "installed: only $n shipped policies"
 expect_match "installed: man portwall" "$(man portwall 2>/dev/null | head -3)" 'PORTWALL\(8\)'
@@ -120,6 +125,10 @@ else
 	echo "    systemd is not PID 1 here ($(ps -p 1 -o comm=)): the refusal is tested through ExecStart only"
 fi
 
+# what the unit's run leaves: its events file (LogsDirectory), the metrics
+mkdir -p -m 0700 /var/log/portwall /var/lib/portwall
+echo '{}' > /var/log/portwall/_sys_fs_bpf_portwall.events.jsonl
+echo '# metrics' > /var/lib/portwall/portwall.prom
 out=$(dpkg --purge portwall 2>&1); rc=$?
 expect_eq "dpkg --purge: exit 0" "$rc" 0 || echo "$out"
 installed=0

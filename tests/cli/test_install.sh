@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_install.sh - `make install DESTDIR=...` puts every file in place, the
 # unit passes systemd-analyze verify, the defaults name no policy, the man
-# pages render, uninstall removes what install put (not the operator's files),
+# pages render, every directory run writes by default is writable under the
+# unit's ProtectSystem=strict, uninstall removes what install put (not the operator's files),
 # and PREFIX=/usr/local puts the unit under /usr/local, not /lib.
 set -u
 cd "$(dirname "$0")/../.."
@@ -15,11 +16,14 @@ for f in usr/sbin/portwall lib/systemd/system/portwall.service etc/default/portw
 	etc/portwall/README usr/share/portwall/policies/ccp.policy usr/share/portwall/policies/base.policy \
 	usr/share/portwall/policies/finesse.policy usr/share/portwall/policies/socialminer.policy \
 	usr/share/portwall/policies/engage-client.policy usr/share/portwall/policies/engage-client-permissive.policy \
+	usr/share/portwall/policies/contact-center.gateway \
 	usr/share/man/man8/portwall.8 usr/share/man/man5/portwall.policy.5 \
 	usr/share/bash-completion/completions/portwall usr/share/portwall/prometheus/portwall.rules.yml; do
 	[ -f "$D/$f" ] && pass "install: $f" || fail "install: $f"
 done
 expect_eq "installed binary runs" "$("$D/usr/sbin/portwall" check "$D/usr/share/portwall/policies/ccp.policy" > /dev/null; echo $?)" 0
+expect_eq "installed example gateway checks (its policies beside it)" \
+	"$("$D/usr/sbin/portwall" check "$D/usr/share/portwall/policies/contact-center.gateway" > /dev/null; echo $?)" 0
 expect_eq "no policy in /etc/portwall (nothing enabled)" "$(ls "$D/etc/portwall")" README
 expect_match "defaults: PORTWALL_POLICY empty" "$(cat "$D/etc/default/portwall")" '^PORTWALL_POLICY=$'
 expect_match "defaults: PORTWALL_IFACES empty" "$(cat "$D/etc/default/portwall")" '^PORTWALL_IFACES=$'
@@ -31,6 +35,20 @@ if command -v systemd-analyze > /dev/null; then
 else
 	echo "    systemd-analyze is not installed: unit not verified"
 fi
+# ProtectSystem=strict makes the file system read-only but for what the unit
+# names: every directory run writes by default must be one of them (the
+# events file's, from run --help; the pins, locks, store and metrics)
+U=$D/lib/systemd/system/portwall.service
+writable=$(awk -F= '/^ReadWritePaths=/ { n = split($2, p, " "); for (i = 1; i <= n; i++) print p[i] }
+	/^RuntimeDirectory=/ { print "/run/" $2 } /^StateDirectory=/ { print "/var/lib/" $2 }
+	/^LogsDirectory=/ { print "/var/log/" $2 }' "$U")
+events_dir=$("$D/usr/sbin/portwall" run --help | grep -o '/var/log/[a-z]*/<pin root>' | sed 's|/<pin root>||')
+expect_eq "unit: the events file's directory from run --help" "$events_dir" /var/log/portwall
+for p in /sys/fs/bpf /run/portwall /var/lib/portwall "$events_dir"; do
+	printf '%s\n' "$writable" | grep -qxF "$p" && pass "unit: run may write $p" ||
+		fail "unit: run may write $p (not in ReadWritePaths, RuntimeDirectory, StateDirectory, LogsDirectory)" "$writable"
+done
+expect_match "unit: the logs directory root's only" "$(cat "$U")" '^LogsDirectoryMode=0700$'
 expect_match "unit: before the network comes up" "$(cat "$D/lib/systemd/system/portwall.service")" '^Before=network-pre\.target$'
 expect_match "man page renders" "$(man -l "$D/usr/share/man/man8/portwall.8" 2>/dev/null | head -3)" 'PORTWALL\(8\)'
 expect_match "completion: parses in bash" "$(bash -c ". '$D/usr/share/bash-completion/completions/portwall' && complete -p portwall")" '_portwall portwall$'

@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pw_policy_parse_text("/nonexistent/fuzz.policy", (const char *)data, size, &pol, &d) == 0) {
 		if (pw_compile(&pol, &c, &d) != 0) {
 			/* the one limit a parsed policy can reach in 64 KiB: a host
-			 * name in more peer classes than the datapath holds */
-			if (strstr(d.error, "peer classes, the most one name feeds")) {
+			 * name in more class shapes than the datapath holds */
+			if (strstr(d.error, "shapes, the most one name feeds")) {
 				pw_policy_free(&pol);
 				pw_diag_free(&d);
 				return 0;

@@ -103,12 +103,81 @@ TEST(deny_wins_over_longer_prefix)
 	const struct pw_slot *s = &comp.slots[pw_slot_l4(IN, PW_L4_TCP, 443)];
 	CHECK(s->deny_class != 0 && s->allow_class != 0 && s->deny_class != s->allow_class);
 	REQUIRE(comp.npeers == 2);
-	CHECK_EQ_INT(comp.peers[0].key.scope, pw_peer_scope(s->deny_class, PW_FAM_V4));
+	const struct pw_class *dc = &comp.classes[s->deny_class - 1], *ac = &comp.classes[s->allow_class - 1];
+	CHECK_EQ_INT(comp.peers[0].key.scope, pw_peer_scope(dc->shape, PW_FAM_V4));
 	CHECK_EQ_INT(comp.peers[0].key.prefixlen, 32 + 24);
-	CHECK_EQ_INT(comp.peers[0].val.rule, 2);
-	CHECK_EQ_INT(comp.peers[1].key.scope, pw_peer_scope(s->allow_class, PW_FAM_V4));
+	CHECK_EQ_INT(comp.peers[0].val.rule, 1);	/* a rank: the class's first rule */
+	CHECK_EQ_INT(pw_class_rule(&comp, s->deny_class, 1), 2);
+	CHECK_EQ_INT(comp.peers[1].key.scope, pw_peer_scope(ac->shape, PW_FAM_V4));
 	CHECK_EQ_INT(comp.peers[1].key.prefixlen, 32 + 32);
 	CHECK_EQ_INT(comp.peers[1].val.rule, 1);
+	CHECK_EQ_INT(pw_class_rule(&comp, s->allow_class, 1), 1);
+	/* the half's pw_classes words: each class's run (shape, then rules) */
+	REQUIRE(comp.nclass_words == 1 + 2 + 2 + 2);
+	uint32_t o = comp.class_words[s->deny_class];
+	CHECK_EQ_INT(comp.class_words[o], dc->shape);
+	CHECK_EQ_INT(comp.class_words[o + 1], 2);
+	o = comp.class_words[s->allow_class];
+	CHECK_EQ_INT(comp.class_words[o], ac->shape);
+	CHECK_EQ_INT(comp.class_words[o + 1], 1);
+}
+
+TEST(set_stored_once_for_many_rules)
+{
+	/* 100 rules on 100 ports with one set: 100 classes of one shape, the
+	 * set's entries once; each port still answers its own rule */
+	char text[8192];
+	size_t o = (size_t)snprintf(text, sizeof(text), "set big = 203.0.113.0/25, 198.51.100.7, 2001:db8:bad::/48\n");
+	for (int p = 1; p <= 100; p++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "allow in udp port %d from @big\n", 1000 + p);
+	o += (size_t)snprintf(text + o, sizeof(text) - o, "deny in udp port 1001-1100 from 198.51.100.0/24\n");
+	REQUIRE(build(text) == 0);
+	CHECK_EQ_INT(comp.nclasses, 101);
+	CHECK_EQ_INT(comp.nshapes, 2);
+	CHECK_EQ_INT(comp.npeers, 3 + 1);
+	EXPECT(IN, 'U', 1001, "203.0.113.9", PW_PASS, 1);
+	EXPECT(IN, 'U', 1042, "203.0.113.9", PW_PASS, 42);
+	EXPECT(IN, 'U', 1100, "2001:db8:bad::1", PW_PASS, 100);
+	EXPECT(IN, 'U', 1042, "203.0.113.200", PW_DROP, 0);
+	EXPECT(IN, 'U', 1042, "198.51.100.7", PW_DROP, 101);	/* deny wins */
+	EXPECT(IN, 'U', 1101, "203.0.113.9", PW_DROP, 0);
+}
+
+TEST(nested_ranges_many_class_words)
+{
+	/* 100 restricted rules on nested port ranges: port p is in rules
+	 * 1..101-p, so 100 classes of 1..100 rules; their runs need more
+	 * words than four a rule, which the loader sizes from the policy */
+	char text[8192];
+	size_t o = 0;
+	for (int i = 1; i <= 100; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "allow in tcp port 1-%d from 192.0.2.%d\n", 101 - i, i);
+	REQUIRE(build(text) == 0);
+	CHECK_EQ_INT(comp.nclasses, 100);
+	CHECK_EQ_INT(comp.nclass_words, 1 + 100 + 100 + 5050);
+	EXPECT(IN, 'T', 1, "192.0.2.100", PW_PASS, 100);
+	EXPECT(IN, 'T', 50, "192.0.2.51", PW_PASS, 51);
+	EXPECT(IN, 'T', 50, "192.0.2.52", PW_DROP, 0);
+}
+
+TEST(shapes_keep_rule_order)
+{
+	/* two ports with the same sets in the same order share a shape; a
+	 * third with them the other way round has its own */
+	REQUIRE(build("set a = 192.0.2.0/24\nset b = 192.0.2.7, 198.51.100.0/24\n"
+		      "allow in tcp port 1 from @a\nallow in tcp port 1 from @b\n"
+		      "allow in tcp port 2 from @a\nallow in tcp port 2 from @b\n"
+		      "allow in tcp port 3 from @b\nallow in tcp port 3 from @a\n") == 0);
+	CHECK_EQ_INT(comp.nclasses, 3);
+	CHECK_EQ_INT(comp.nshapes, 2);
+	EXPECT(IN, 'T', 1, "192.0.2.7", PW_PASS, 1);
+	EXPECT(IN, 'T', 1, "198.51.100.1", PW_PASS, 2);
+	EXPECT(IN, 'T', 2, "192.0.2.7", PW_PASS, 3);
+	EXPECT(IN, 'T', 2, "198.51.100.1", PW_PASS, 4);
+	EXPECT(IN, 'T', 2, "192.0.2.8", PW_PASS, 3);
+	EXPECT(IN, 'T', 3, "192.0.2.7", PW_PASS, 5);
+	EXPECT(IN, 'T', 3, "192.0.2.8", PW_PASS, 6);
+	EXPECT(IN, 'T', 3, "198.51.100.1", PW_PASS, 5);
 }
 
 TEST(deny_inside_allow)
@@ -218,7 +287,10 @@ TEST(classes_shared_by_identical_rule_sets)
 	CHECK(c != 0 && c != a);	/* another rule: another class */
 	CHECK(d != 0 && d != a && d != c);
 	CHECK_EQ_INT(comp.nclasses, 3);
-	CHECK_EQ_INT(comp.npeers, 3);
+	/* classes a and c have one shape (@mr): its entry is stored once */
+	CHECK_EQ_INT(comp.nshapes, 2);
+	CHECK_EQ_INT(comp.npeers, 2);
+	CHECK_EQ_INT(comp.classes[a - 1].shape, comp.classes[c - 1].shape);
 	CHECK_EQ_INT(comp.slots[pw_slot_l4(IN, PW_L4_TCP, 38003)].allow_class, 0);
 }
 

@@ -245,22 +245,24 @@ TEST(compile_names_and_targets)
 	const struct pw_slot *s443 = &comp.slots[pw_slot_l4(PW_DIR_OUT, PW_L4_TCP, 443)];
 	const struct pw_slot *s80 = &comp.slots[pw_slot_l4(PW_DIR_OUT, PW_L4_TCP, 80)];
 	REQUIRE(s443->allow_class && s80->allow_class && s443->deny_class);
+	/* targets name shapes and ranks; the classes turn ranks into rules */
+	uint32_t sh443 = comp.classes[s443->allow_class - 1].shape, sh80 = comp.classes[s80->allow_class - 1].shape;
 	REQUIRE(a->ntargets == 2);
 	for (unsigned k = 0; k < 2; k++) {
-		if (a->t[k].peer_class == s443->allow_class)
-			CHECK_EQ_INT(a->t[k].rule, 1);
-		else if (a->t[k].peer_class == s80->allow_class)
-			CHECK_EQ_INT(a->t[k].rule, 2);
+		if (a->t[k].shape == sh443)
+			CHECK_EQ_INT(pw_class_rule(&comp, s443->allow_class, a->t[k].rank), 1);
+		else if (a->t[k].shape == sh80)
+			CHECK_EQ_INT(pw_class_rule(&comp, s80->allow_class, a->t[k].rank), 2);
 		else
-			FAILF("a.example.com targets class %u", a->t[k].peer_class);
+			FAILF("a.example.com targets shape %u", a->t[k].shape);
 	}
-	CHECK(a->t[0].peer_class < a->t[1].peer_class);
+	CHECK(a->t[0].shape < a->t[1].shape);
 	REQUIRE(b->ntargets == 1);
-	CHECK_EQ_INT(b->t[0].peer_class, s443->allow_class);
-	CHECK_EQ_INT(b->t[0].rule, 3);
+	CHECK_EQ_INT(b->t[0].shape, sh443);
+	CHECK_EQ_INT(pw_class_rule(&comp, s443->allow_class, b->t[0].rank), 3);
 	REQUIRE(w->ntargets == 1);
-	CHECK_EQ_INT(w->t[0].peer_class, s443->deny_class);
-	CHECK_EQ_INT(w->t[0].rule, 4);
+	CHECK_EQ_INT(w->t[0].shape, comp.classes[s443->deny_class - 1].shape);
+	CHECK_EQ_INT(pw_class_rule(&comp, s443->deny_class, w->t[0].rank), 4);
 	/* a name-only class has no trie entry; the 192.0.2.0/24 one has one */
 	CHECK_EQ_INT(comp.classes[s443->allow_class - 1].entries, 0);
 	CHECK_EQ_INT(comp.classes[s80->allow_class - 1].entries, 1);
@@ -276,7 +278,7 @@ TEST(compile_names_and_targets)
 	CHECK_EQ_INT(v.wire_len, 14);
 	CHECK(memcmp(v.wire, "\1a\7example\3com", 14) == 0);
 	CHECK_EQ_INT(v.ntargets, 2);
-	CHECK_EQ_INT(v.t[1].rule, a->t[1].rule);
+	CHECK_EQ_INT(v.t[1].rank, a->t[1].rank);
 }
 
 TEST(names_of_rules_that_decide_nothing_have_no_target)
@@ -289,7 +291,8 @@ TEST(names_of_rules_that_decide_nothing_have_no_target)
 }
 
 /* n single-port rules around one rule naming the host on ports 1-100:
- * each port with one of them is a class of its own, and so a target */
+ * each port with one of them is a class and a shape of its own (each its
+ * own /32), and so a target */
 static int build_targets(int n)
 {
 	char text[4096];
@@ -307,9 +310,10 @@ TEST(targets_limit)
 	CHECK_EQ_INT(comp.names[0].ntargets, PW_NAME_TARGETS);
 	CHECK(build_targets(PW_NAME_TARGETS) != 0);
 	CHECK_EQ_STR(diag.error, "n.policy:2: error: the host name \"pop1-ccans.mycontactcenter.net\" falls in "
-		     "more than 16 peer classes, the most one name feeds: each different set of "
-		     "peer-restricted rules on a port is a class; merge the rules that name it into one "
-		     "rule with a port list, and give the restricted rules on its ports the same port lists");
+		     "more than 16 peer-class shapes, the most one name feeds: each different list of the "
+		     "peers of the peer-restricted rules on a port is a shape; merge the rules that name it "
+		     "into one rule with a port list, and give the restricted rules on its ports the same "
+		     "port lists");
 	CHECK(comp.names == NULL && comp.slots == NULL);	/* freed on error */
 	/* the fix the message gives: one rule per name with a port list */
 	char text[4096];
@@ -341,11 +345,12 @@ TEST(names_and_resolvers_in_the_hash)
 {
 	char h0[65], h1[65], h2[65], h3[65], h4[65];
 
-	/* a policy without names keeps the hash it had before names existed
-	 * (this value is the one the build before them printed) */
+	/* a policy without names hashes no names part (this value is the
+	 * one printed since peer classes got their pw_classes words, which
+	 * the hash covers: the trie answers ranks, the words say whose) */
 	REQUIRE(build("allow in tcp port 22 from 192.0.2.0/24\nallow out tcp port 443\n") == 0);
 	hash_hex(h0);
-	CHECK_EQ_STR(h0, "a46f4d31457c141dd3265ce71eb91e7fefad6d5416350918edb160f83575a438");
+	CHECK_EQ_STR(h0, "582a40af6c4e289223e75fff4487301030d9edc6d8a0d5922fa04e85cb25cc32");
 	REQUIRE(build("allow out tcp port 443 to a.example.com\n") == 0);
 	hash_hex(h1);
 	uint64_t fp1 = comp.rule_fp[1];

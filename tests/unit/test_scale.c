@@ -1,7 +1,8 @@
 /* test_scale.c - a policy of 65,535 port rules and 100,000 peer prefixes
  * compiles and is analyzed, its map sizes are reported, and sampled
  * decisions agree with the oracle; a deny set of 65,536 /32s covers an
- * allow /16. Times are printed for the record, never asserted. */
+ * allow /16; one set used by 100 rules is stored once. Times are printed
+ * for the record, never asserted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,10 +63,12 @@ TEST(scale_65535_ports_100000_prefixes)
 	       c.npeers, sizeof(struct pw_peer_entry), c.npeers * sizeof(struct pw_peer_entry) / 1024);
 	/* an allow class per restricted single-port rule (32,767), one deny
 	 * class for @big on 1-1023, one allow class for @big outbound and one
-	 * deny class for the /16 on 5050: the big set is stored twice (once
-	 * per action), never once per port */
+	 * deny class for the /16 on 5050. The trie holds each shape once: the
+	 * 128 distinct /24s of the single-port rules, @big once (its deny and
+	 * its allow class have the one shape), the /16 */
 	CHECK_EQ_INT(c.nclasses, 32767 + 3);
-	CHECK_EQ_INT(c.npeers, 32767 + 2 * NPREFIX + 1);
+	CHECK_EQ_INT(c.nshapes, 128 + 1 + 1);
+	CHECK_EQ_INT(c.npeers, 128 + NPREFIX + 1);
 
 	/* sampled decisions against the oracle */
 	uint64_t rng = 12345;
@@ -186,3 +189,59 @@ TEST(scale_65536_deny_hosts_cover_a_16)
 }
 
 PW_TEST_MAIN()
+
+/* One set of 60,000 prefixes used by 100 rules, each on its own port
+ * (issue 14): the set is in the trie once, and each port answers its own
+ * rule. Before shapes it needed 6,000,000 entries and was refused. */
+TEST(scale_one_set_100_rules)
+{
+	size_t len;
+	char *text = pw_shared_set_policy(60000, 100, &len);
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+
+	REQUIRE(text);
+	double t0 = now_ms();
+	int prc = pw_policy_parse_text("shared.policy", text, len, &pol, &d);
+	free(text);
+	if (prc) {
+		FAILF("parse: %s", d.error);
+		return;
+	}
+	int crc = pw_compile(&pol, &c, &d);
+	double t1 = now_ms();
+	if (crc) {
+		FAILF("compile: %s", d.error);
+		pw_policy_free(&pol);
+		return;
+	}
+	printf("    parse and compile %.0f ms: %u classes, %u shape, %zu trie entries, %u class words\n",
+	       t1 - t0, c.nclasses, c.nshapes, c.npeers, c.nclass_words);
+	CHECK_EQ_INT(c.nclasses, 100);
+	CHECK_EQ_INT(c.nshapes, 1);
+	CHECK_EQ_INT(c.npeers, 60000);
+	CHECK_EQ_INT(c.nclass_words, 1 + 100 + 100 * 2);
+	unsigned mism = 0;
+	for (unsigned r = 0; r < 100; r++) {
+		char a[64];
+		pw_scale_prefix(r * 599, a, sizeof(a));
+		char *slash = strchr(a, '/');
+		if (slash)
+			*slash = '\0';
+		uint8_t fam, addr[16], oa;
+		struct pw_verdict v;
+		REQUIRE(pw_addr_parse(a, &fam, addr));
+		for (unsigned port = 10000 + r; port <= 10002 + r; port++) {
+			uint32_t orule = oracle_decide(&pol, PW_DIR_IN, 'U', port, fam, addr, &oa);
+			pw_decide_packet(&c, oracle_slot(PW_DIR_IN, 'U', port), fam, addr, &v);
+			mism += v.action != oa || v.rule != orule;
+		}
+		pw_decide_packet(&c, oracle_slot(PW_DIR_IN, 'U', 10001 + r), fam, addr, &v);
+		CHECK_EQ_INT(v.rule, r + 1);
+	}
+	CHECK_EQ_INT(mism, 0);
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	pw_diag_free(&d);
+}

@@ -315,6 +315,8 @@ int cmd_apply(int argc, char **argv)
 
 	if (rc)
 		return rc > 0 ? PW_EXIT_OK : (usage(stderr), PW_EXIT_USAGE);
+	if (pw_gateway_refuse("apply", o.policy))
+		return PW_EXIT_FAIL;
 	if (!o.ifaces) {
 		fprintf(stderr, "portwall apply: which interfaces? give --iface IF[,IF...]\n");
 		return PW_EXIT_USAGE;

@@ -106,6 +106,8 @@ static int pick_policy(const struct audit_opts *o, struct audit_ctx *x)
 	struct pw_diag d = { 0 };
 
 	if (o->policy) {
+		if (pw_gateway_policy_only("audit", o->policy))
+			return -1;
 		int rc = pw_load_policy(o->policy, &x->pol, &x->c, &d);
 		pw_diag_free(&d);
 		if (rc)

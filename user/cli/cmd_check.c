@@ -13,13 +13,17 @@
 #include "datapath/mapmem.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
+#include "policy/gateway.h"
 
 static void usage(FILE *f)
 {
-	fputs("usage: portwall check POLICY [--json] [--strict]\n"
+	fputs("usage: portwall check POLICY|GATEWAY [--json] [--strict]\n"
 	      "  Parse and compile POLICY; print its rules, peer classes, map sizes,\n"
 	      "  warnings and content hash. Exit 0 valid, 1 invalid (or a warning\n"
 	      "  with --strict), 2 usage.\n"
+	      "  A GATEWAY file (its first statement gateway, protect or default\n"
+	      "  forward; docs/gateway.md): every policy it names, a line per\n"
+	      "  protected host and per policy.\n"
 	      "  --json    one JSON object instead of the table\n"
 	      "  --strict  treat warnings as errors\n", f);
 }
@@ -57,13 +61,18 @@ struct classes {
 static void classes_of(const struct pw_compiled *c, struct classes *k)
 {
 	memset(k, 0, sizeof(*k));
+	uint32_t seen = 0;	/* shapes come in class order: a shape's entries count once */
+
 	for (uint32_t i = 0; i < c->nclasses; i++) {
+		size_t e = c->classes[i].shape > seen ? c->classes[i].entries : 0;
+		if (c->classes[i].shape > seen)
+			seen = c->classes[i].shape;
 		if (c->classes[i].action == PW_DROP) {
 			k->ndeny++;
-			k->deny_entries += c->classes[i].entries;
+			k->deny_entries += e;
 		} else {
 			k->nallow++;
-			k->allow_entries += c->classes[i].entries;
+			k->allow_entries += e;
 		}
 	}
 }
@@ -93,10 +102,10 @@ static void print_classes(const struct pw_compiled *c, const struct classes *k)
 		printf("classes: none\n");
 		return;
 	}
-	printf("%5s  %-5s  %7s  %s\n", "CLASS", "KIND", "ENTRIES", "RULES");
+	printf("%5s  %-5s  %5s  %7s  %s\n", "CLASS", "KIND", "SHAPE", "ENTRIES", "RULES");
 	for (uint32_t i = 0; i < c->nclasses; i++) {
 		const struct pw_class *ci = &c->classes[i];
-		printf("%5u  %-5s  %7zu  ", i + 1, class_kind(ci), ci->entries);
+		printf("%5u  %-5s  %5u  %7zu  ", i + 1, class_kind(ci), ci->shape, ci->entries);
 		print_rule_ids(stdout, ci->rules, ci->nrules);
 		printf("\n");
 	}
@@ -105,13 +114,13 @@ static void print_classes(const struct pw_compiled *c, const struct classes *k)
 	       k->allow_entries == 1 ? "y" : "ies");
 }
 
-/* "1:3, 2:4": each target as class:rule */
+/* "1:3, 2:4": each target as shape:rank */
 static void print_targets(const struct pw_cname *x)
 {
 	if (!x->ntargets)
 		printf("none");
 	for (unsigned k = 0; k < x->ntargets; k++)
-		printf("%s%u:%u", k ? ", " : "", x->t[k].peer_class, x->t[k].rule);
+		printf("%s%u:%u", k ? ", " : "", x->t[k].shape, x->t[k].rank);
 }
 
 static void print_ip(FILE *f, const struct pw_ip *ip)
@@ -124,7 +133,7 @@ static void print_ip(FILE *f, const struct pw_ip *ip)
 	fputs(a, f);
 }
 
-/* The host names, the classes each feeds (class:rule) and the resolvers. */
+/* The host names, the class shapes each feeds (shape:rank) and the resolvers. */
 static void print_names(const struct pw_compiled *c)
 {
 	int w = 4;
@@ -135,7 +144,7 @@ static void print_names(const struct pw_compiled *c)
 		if ((int)strlen(c->names[i].text) > w)
 			w = (int)strlen(c->names[i].text);
 	if (c->nnames)
-		printf("%-*s  %-12s %s\n", w, "NAME", "RULES", "TARGETS (CLASS:RULE)");
+		printf("%-*s  %-12s %s\n", w, "NAME", "RULES", "TARGETS (SHAPE:RANK)");
 	for (size_t i = 0; i < c->nnames; i++) {
 		const struct pw_cname *x = &c->names[i];
 		printf("%-*s  ", w, x->text);
@@ -265,7 +274,7 @@ static void json_classes(const struct pw_compiled *c)
 		       class_kind(ci));
 		for (size_t r = 0; r < ci->nrules; r++)
 			printf("%s%u", r ? "," : "", ci->rules[r]);
-		printf("],\"entries\":%zu}", ci->entries);
+		printf("],\"shape\":%u,\"entries\":%zu}", ci->shape, ci->entries);
 	}
 	printf("]");
 }
@@ -283,7 +292,7 @@ static void json_names(const struct pw_compiled *c)
 			printf("%s%u", r ? "," : "", x->rules[r]);
 		printf("],\"targets\":[");
 		for (unsigned t = 0; t < x->ntargets; t++)
-			printf("%s{\"class\":%u,\"rule\":%u}", t ? "," : "", x->t[t].peer_class, x->t[t].rule);
+			printf("%s{\"shape\":%u,\"rank\":%u}", t ? "," : "", x->t[t].shape, x->t[t].rank);
 		printf("]}");
 	}
 	printf("],\"resolvers\":[");
@@ -410,6 +419,8 @@ int cmd_check(int argc, char **argv)
 		return PW_EXIT_USAGE;
 	}
 	const char *path = argv[optind];
+	if (pw_gateway_sniff_file(path) == 1)
+		return pw_gateway_check(path, json, strict);
 	struct pw_policy pol;
 	struct pw_compiled c;
 	struct pw_diag d = { 0 };

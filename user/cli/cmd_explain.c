@@ -9,10 +9,12 @@
 #include "cli/cmds.h"
 #include "datapath/stats.h"
 #include "policy/explain.h"
+#include "policy/gateway.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: portwall explain [--json] POLICY in|out PROTO PEER [PORT|TYPE]\n"
+	      "       portwall explain [--json] GATEWAY in|out PROTO SRC DST [PORT|TYPE]\n"
 	      "  The verdict of POLICY for a new packet (replies of tracked flows, and\n"
 	      "  ICMP errors related to them or to what the in rules let in, aside):\n"
 	      "  PROTO is tcp, udp, icmp, icmpv6, or an IP protocol name or number;\n"
@@ -24,8 +26,10 @@ static void usage(FILE *f)
 	      "       portwall explain engage.policy out tcp pop1-ccans.mycontactcenter.net 443\n"
 	      "Prints PASS or DROP, then the deciding rule (file:line and its text) or\n"
 	      "the default, then the rules with host names that would decide otherwise\n"
-	      "if the address were learned for one of them. Exit 0 when explained, 1 on\n"
-	      "an invalid policy, 2 usage.\n"
+	      "if the address were learned for one of them. A GATEWAY file judges the\n"
+	      "packet by the policy of the protected host it goes to (in) or comes\n"
+	      "from (out), or by its default forward (docs/gateway.md). Exit 0 when\n"
+	      "explained, 1 on an invalid policy, 2 usage.\n"
 	      "--json: one object: the query, \"verdict\" (pass/drop), \"decided_by\"\n"
 	      "(rule, default, always), \"rule\" (id, file, line, text, comment; null\n"
 	      "unless a rule), \"slot\", \"trie_lookups\" and \"explanation\" (the lines\n"
@@ -89,6 +93,8 @@ int cmd_explain(int argc, char **argv)
 		usage(stdout);
 		return PW_EXIT_OK;
 	}
+	if (argc >= 2 && pw_gateway_sniff_file(argv[1]) == 1)
+		return pw_gateway_explain(argc - 1, argv + 1, json);
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr, "portwall explain: expected POLICY DIR PROTO PEER [PORT], got %d argument%s\n",
 			argc - 1, argc == 2 ? "" : "s");

@@ -455,6 +455,8 @@ int cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc > 0 ? PW_EXIT_OK : PW_EXIT_USAGE;
+	if (pw_gateway_refuse("run", r.o.policy))
+		return PW_EXIT_FAIL;
 	r.o.cmd = "run";
 	if (!r.o.ifaces) {
 		fprintf(stderr, "portwall run: which interfaces? give --iface IF[,IF...]\n");

@@ -3,7 +3,9 @@
  * dropped (protocol, port) pairs, conntrack fill, events. The snapshot is
  * read by datapath/status.c; this file parses options and prints. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "datapath/state.h"
 #include "datapath/status.h"
 #include "cli/cmds.h"
+#include "cli/table.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
 #include "datapath/stats.h"
@@ -399,27 +402,69 @@ static void text_policy(const struct pw_status *s)
 		text_iface(s, i);
 }
 
-static void text_counters(const struct pw_status *s)
+#define N_RULE_COLS 7
+
+static const struct pw_col RULE_COLS[N_RULE_COLS] = {
+	{ "RULE", SCOLS_FL_RIGHT }, { "LINE", 0 }, { "IN PKTS", SCOLS_FL_RIGHT }, { "IN BYTES", SCOLS_FL_RIGHT },
+	{ "OUT PKTS", SCOLS_FL_RIGHT }, { "OUT BYTES", SCOLS_FL_RIGHT }, { "COMMENT", 0 },
+};
+
+/* Rule id's row: its FILE:LINE (or default), packets and bytes, comment. */
+static int rule_row(struct libscols_table *tb, const struct pw_status *s, uint32_t id)
 {
-	printf("\n%5s  %-28s %12s %14s %12s %14s  %s\n", "RULE", "LINE", "IN PKTS", "IN BYTES", "OUT PKTS",
-	       "OUT BYTES", "COMMENT");
-	for (uint32_t id = 0; id <= s->n.nrules; id++) {
-		const struct pw_rule *r = pw_applied_rule(s->a, id);
-		const struct pw_counter *in = &s->n.rule[id][PW_DIR_IN], *out = &s->n.rule[id][PW_DIR_OUT];
-		char loc[300];
-		if (r)
-			snprintf(loc, sizeof(loc), "%s:%d", r->file, r->line);
-		else
-			snprintf(loc, sizeof(loc), "default");
-		printf("%5u  %-28s %12llu %14llu %12llu %14llu  %s\n", id, loc, (unsigned long long)in->packets,
-		       (unsigned long long)in->bytes, (unsigned long long)out->packets,
-		       (unsigned long long)out->bytes, r && r->comment ? r->comment : "");
+	const struct pw_rule *r = pw_applied_rule(s->a, id);
+	const struct pw_counter *in = &s->n.rule[id][PW_DIR_IN], *out = &s->n.rule[id][PW_DIR_OUT];
+	char num[5][24], loc[PATH_MAX + 16];
+
+	snprintf(num[0], sizeof(num[0]), "%u", id);
+	snprintf(num[1], sizeof(num[1]), "%llu", U(in->packets));
+	snprintf(num[2], sizeof(num[2]), "%llu", U(in->bytes));
+	snprintf(num[3], sizeof(num[3]), "%llu", U(out->packets));
+	snprintf(num[4], sizeof(num[4]), "%llu", U(out->bytes));
+	if (r)
+		snprintf(loc, sizeof(loc), "%s:%d", r->file, r->line);
+	else
+		snprintf(loc, sizeof(loc), "default");
+	const char *cells[N_RULE_COLS] = { num[0], loc, num[1], num[2], num[3], num[4], r ? r->comment : NULL };
+	return pw_table_row(tb, cells, N_RULE_COLS);
+}
+
+/* A table of each rule's counters, each column as wide as its content. */
+static int rules_table(const struct pw_status *s)
+{
+	struct libscols_table *tb = pw_table_new(RULE_COLS, N_RULE_COLS, 0);
+	int rc = tb ? 0 : -ENOMEM;
+
+	for (uint32_t id = 0; id <= s->n.nrules && !rc; id++)
+		rc = rule_row(tb, s, id);
+	if (rc) {
+		scols_unref_table(tb);
+		return rc;
 	}
-	printf("\n%-20s %12s %12s\n", "REASON", "IN PKTS", "OUT PKTS");
-	for (int r = 0; r < PW_R_COUNT; r++)
-		printf("%-20s %12llu %12llu\n", pw_reason_names[r],
-		       (unsigned long long)s->n.reason[PW_DIR_IN * PW_R_COUNT + r].packets,
-		       (unsigned long long)s->n.reason[PW_DIR_OUT * PW_R_COUNT + r].packets);
+	return pw_table_print(tb, "");
+}
+
+/* A table of the packets of each reason, in and out. */
+static int reasons_table(const struct pw_status *s)
+{
+	static const struct pw_col cols[] = {
+		{ "REASON", 0 }, { "IN PKTS", SCOLS_FL_RIGHT }, { "OUT PKTS", SCOLS_FL_RIGHT },
+	};
+	struct libscols_table *tb = pw_table_new(cols, 3, 0);
+	int rc = tb ? 0 : -ENOMEM;
+
+	for (int r = 0; r < PW_R_COUNT && !rc; r++) {
+		char in[24], out[24];
+		snprintf(in, sizeof(in), "%llu", U(s->n.reason[PW_DIR_IN * PW_R_COUNT + r].packets));
+		snprintf(out, sizeof(out), "%llu", U(s->n.reason[PW_DIR_OUT * PW_R_COUNT + r].packets));
+		const char *cells[] = { pw_reason_names[r], in, out };
+		rc = pw_table_row(tb, cells, 3);
+	}
+	if (rc) {
+		scols_unref_table(tb);
+		return rc;
+	}
+	return pw_table_print(tb, "");
 }
 
 static void text_ct_table(const char *what, const struct pw_ct_fill *f)
@@ -458,11 +503,19 @@ static void text_rest(const struct pw_status *s)
 	       (unsigned long long)s->gs.events_lost);
 }
 
-static void print_text(const struct pw_status *s)
+/* 0, or -errno when a table could not be printed. */
+static int print_text(const struct pw_status *s)
 {
 	text_policy(s);
-	text_counters(s);
-	text_rest(s);
+	printf("\n");
+	int rc = rules_table(s);
+	if (!rc) {
+		printf("\n");
+		rc = reasons_table(s);
+	}
+	if (!rc)
+		text_rest(s);
+	return rc;
 }
 
 /* Open the pins under o->root and read the snapshot; the portwall there
@@ -510,12 +563,17 @@ int cmd_status(int argc, char **argv)
 	struct pw_status s;
 	if (status_read(&o, &dp, &a, &s))
 		return PW_EXIT_FAIL;
+	rc = 0;
 	if (o.json)
 		print_json(o.root, &s);
 	else
-		print_text(&s);
+		rc = print_text(&s);
 	pw_status_free(&s);
 	pw_applied_free(&a);
 	pw_dp_close(&dp);
+	if (rc) {
+		fprintf(stderr, "portwall status: printing the tables failed: %s\n", strerror(-rc));
+		return PW_EXIT_FAIL;
+	}
 	return PW_EXIT_OK;
 }

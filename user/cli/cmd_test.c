@@ -14,6 +14,7 @@
 #include "datapath/loader.h"
 #include "lib/num.h"
 #include "policy/files.h"
+#include "policy/gateway.h"
 #include "policy/packet.h"
 
 static void usage(FILE *f)
@@ -39,7 +40,11 @@ static void usage(FILE *f)
 	      "Prints one line per packet: PASS|DROP, the reason, the deciding rule\n"
 	      "(file:line) or default, the packet. Exit 0 when every packet ran\n"
 	      "(whatever the verdicts), 1 on an error, 2 on a usage error.\n"
-	      "Needs root (CAP_BPF): the programs are loaded into the kernel.\n", f);
+	      "Needs root (CAP_BPF): the programs are loaded into the kernel.\n"
+	      "A GATEWAY file in place of POLICY (docs/gateway.md): one packet judged in\n"
+	      "userspace by the policy of the protected host it goes to (in) or comes\n"
+	      "from (out), or by default forward; the gateway datapath is not built yet,\n"
+	      "so no program is loaded, no root needed, and -f is refused.\n", f);
 }
 
 struct tctx {
@@ -264,7 +269,9 @@ static int load_private(struct tctx *t, const char *policy, bool verbose, char *
 	pw_diag_free(&d);
 	t->rules = &t->pol;
 	t->nrules = t->c.nrules;
-	struct pw_dp_opts lo = { .rule_capacity = t->c.nrules + 1, .verbose = verbose };
+	struct pw_dp_opts lo = { .rule_capacity = t->c.nrules + 1,
+				  .class_words = pw_dp_class_words_for(t->c.nrules + 1, t->c.nclass_words),
+				  .verbose = verbose };
 	struct pw_config cfg;
 	int rc = pw_dp_load(&t->dp, &lo, err, errsz);
 	if (!rc) {
@@ -304,6 +311,8 @@ int cmd_test(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (a.policy && pw_gateway_sniff_file(a.policy) == 1)
+		return pw_gateway_test(a.policy, t.json, a.script, argc - optind, argv + optind);
 	rc = a.policy ? load_private(&t, a.policy, a.verbose, err, sizeof(err))
 		      : open_live(&t, a.root, err, sizeof(err));
 	if (rc > 0)

@@ -18,6 +18,7 @@
 
 #include "datapath/state.h"
 #include "cli/cmds.h"
+#include "cli/table.h"
 #include "datapath/events.h"
 #include "datapath/evlog.h"
 #include "policy/evrec.h"
@@ -50,6 +51,7 @@ struct top {
 	char evpath[4096];
 	struct pw_evtail tail;	/* the file run writes, while it holds the ring */
 	bool tailing;
+	size_t width;		/* of the screen, this one; 0: none (sized to the content) */
 	struct src src[NSRC];	/* this second's dropped sources */
 	int nsrc;
 };
@@ -216,14 +218,54 @@ static uint64_t dpackets(const struct pw_counter *now, const struct pw_counter *
 	return now->packets >= before->packets ? now->packets - before->packets : now->packets;
 }
 
-/* The policy, packets passed and dropped, drops by reason. */
-static void show_reasons(const struct top *t, const struct pw_counts *now)
+#define INDENT "  "
+
+/* A table of the columns given, as wide as the screen (less the indent)
+ * or, not on a terminal and without COLUMNS, as its content. */
+static struct libscols_table *screen_table(const struct top *t, const struct pw_col *cols, size_t n)
 {
+	size_t w = t->width;
+
+	return pw_table_new(cols, n, w > sizeof(INDENT) ? w - (sizeof(INDENT) - 1) : w);
+}
+
+/* Print tb under its title (NULL: printed already), "  none" when it has
+ * no row; then free it. rc: what filling it gave. 0 or -errno. */
+static int print_section(const char *title, struct libscols_table *tb, int rc)
+{
+	if (title)
+		printf("\n%s\n", title);
+	if (!rc && !scols_table_get_nlines(tb)) {
+		scols_unref_table(tb);
+		printf(INDENT "none\n");
+		return 0;
+	}
+	if (rc) {
+		scols_unref_table(tb);
+		return rc;
+	}
+	return pw_table_print(tb, INDENT);
+}
+
+static int count_row(struct libscols_table *tb, const char *what, uint64_t a, uint64_t b, bool two)
+{
+	char x[24], y[24];
+
+	snprintf(x, sizeof(x), "%llu", (unsigned long long)a);
+	snprintf(y, sizeof(y), "%llu", (unsigned long long)b);
+	const char *cells[] = { what, x, y };
+	return pw_table_row(tb, cells, two ? 3 : 2);
+}
+
+/* The policy, packets passed and dropped, drops by reason. 0 or -errno. */
+static int show_reasons(const struct top *t, const struct pw_counts *now)
+{
+	static const struct pw_col cols[] = { { "REASON", 0 }, { "IN", SCOLS_FL_RIGHT }, { "OUT", SCOLS_FL_RIGHT } };
 	const struct pw_counter *was = t->prev.reason, *is = now->reason;
 	char hex[65];
 
 	pw_hex(t->a.meta.cur.hash, sizeof(t->a.meta.cur.hash), hex);
-	printf("portwall top - \"%s\" generation %u (sha256:%.12s) %s%s\n", t->a.meta.cur.name,
+	pw_print_cut(t->width, "portwall top - \"%s\" generation %u (sha256:%.12s) %s%s", t->a.meta.cur.name,
 	       t->a.meta.cur.generation, hex, t->a.meta.cur.mode == PW_MODE_MONITOR ? "MONITOR" : "enforce",
 	       t->tty ? "   [q quits]" : "");
 	uint64_t pass = 0, drop = 0;
@@ -233,29 +275,51 @@ static void show_reasons(const struct top *t, const struct pw_counts *now)
 		else
 			pass += dpackets(&is[k], &was[k]);
 	}
-	printf("packets/s: %llu passed, %llu dropped\n\n", (unsigned long long)pass, (unsigned long long)drop);
-	printf("DROPS/S BY REASON     IN      OUT\n");
-	for (int r = PW_R_FIRST_DROP; r < PW_R_COUNT; r++)
-		printf("  %-16s %7llu %8llu\n", pw_reason_names[r], (unsigned long long)dpackets(&is[r], &was[r]),
-		       (unsigned long long)dpackets(&is[PW_R_COUNT + r], &was[PW_R_COUNT + r]));
+	pw_print_cut(t->width, "packets/s: %llu passed, %llu dropped", (unsigned long long)pass,
+		     (unsigned long long)drop);
+	struct libscols_table *tb = screen_table(t, cols, 3);
+	int rc = tb ? 0 : -ENOMEM;
+	for (int r = PW_R_FIRST_DROP; r < PW_R_COUNT && !rc; r++)
+		rc = count_row(tb, pw_reason_names[r], dpackets(&is[r], &was[r]),
+			       dpackets(&is[PW_R_COUNT + r], &was[PW_R_COUNT + r]), true);
+	return print_section("DROPS/S BY REASON", tb, rc);
 }
 
-/* The rules that moved, and the ports with new drops. */
-static void show_rules_ports(const struct top *t, const struct pw_counts *now)
+/* The rules that moved this second: id, text, rates, comment; the text
+ * and the comment cut to the screen's width, never wrapped. */
+static int show_rules(const struct top *t, const struct pw_counts *now)
 {
-	printf("\nRULES (packets/s)        IN      OUT  COMMENT\n");
-	for (uint32_t id = 0; id <= now->nrules; id++) {
+	static const struct pw_col cols[] = {
+		{ "RULE", SCOLS_FL_RIGHT }, { "TEXT", SCOLS_FL_TRUNC }, { "IN", SCOLS_FL_RIGHT },
+		{ "OUT", SCOLS_FL_RIGHT }, { "COMMENT", SCOLS_FL_TRUNC },
+	};
+	struct libscols_table *tb = screen_table(t, cols, 5);
+	int rc = tb ? 0 : -ENOMEM;
+
+	for (uint32_t id = 0; id <= now->nrules && !rc; id++) {
 		uint64_t di = dpackets(&now->rule[id][PW_DIR_IN], &t->prev.rule[id][PW_DIR_IN]);
 		uint64_t dout = dpackets(&now->rule[id][PW_DIR_OUT], &t->prev.rule[id][PW_DIR_OUT]);
 		if (!di && !dout)
 			continue;
 		const struct pw_rule *r = pw_applied_rule(&t->a, id);
-		printf("  %-18s %7llu %8llu  %s\n", r ? r->text : "default", (unsigned long long)di,
-		       (unsigned long long)dout, r && r->comment ? r->comment : "");
+		char num[3][24];
+		snprintf(num[0], sizeof(num[0]), "%u", id);
+		snprintf(num[1], sizeof(num[1]), "%llu", (unsigned long long)di);
+		snprintf(num[2], sizeof(num[2]), "%llu", (unsigned long long)dout);
+		const char *cells[] = { num[0], r ? r->text : "default", num[1], num[2], r ? r->comment : NULL };
+		rc = pw_table_row(tb, cells, 5);
 	}
-	printf("\nDROPPED PORTS (packets/s)\n");
-	int shown = 0;
-	for (int i = 0; i < now->ntop && shown < TOPN; i++) {
+	return print_section("RULES (packets/s)", tb, rc);
+}
+
+/* The ports with new drops this second, the most dropped first. */
+static int show_ports(const struct top *t, const struct pw_counts *now)
+{
+	static const struct pw_col cols[] = { { "PORT", 0 }, { "PACKETS", SCOLS_FL_RIGHT } };
+	struct libscols_table *tb = screen_table(t, cols, 2);
+	int rc = tb ? 0 : -ENOMEM, shown = 0;
+
+	for (int i = 0; i < now->ntop && shown < TOPN && !rc; i++) {
 		uint64_t before = 0;
 		for (int k = 0; k < t->prev.ntop; k++)
 			if (t->prev.top[k].slot == now->top[i].slot)
@@ -264,30 +328,36 @@ static void show_rules_ports(const struct top *t, const struct pw_counts *now)
 			continue;
 		char sn[64];
 		pw_slot_name(now->top[i].slot, sn, sizeof(sn));
-		printf("  %-24s %8llu\n", sn, (unsigned long long)(now->top[i].packets - before));
+		rc = count_row(tb, sn, now->top[i].packets - before, 0, false);
 		shown++;
 	}
-	if (!shown)
-		printf("  none\n");
+	return print_section("DROPPED PORTS (packets/s)", tb, rc);
 }
 
 /* This second's busiest dropped sources; then start counting afresh. */
-static void show_sources(struct top *t)
+static int show_sources(struct top *t)
 {
-	printf("\nDROPPED SOURCES (events this second)\n");
-	if (!t->rb && t->tailing)
-		printf("  (from %s: process %d reads the drop events)\n", t->evpath, t->holder);
-	else if (!t->rb)
-		printf("  (the drop events are read by process %d)\n", t->holder);
+	static const struct pw_col cols[] = { { "SOURCE", 0 }, { "EVENTS", SCOLS_FL_RIGHT } };
+	struct libscols_table *tb = screen_table(t, cols, 2);
+	int rc = tb ? 0 : -ENOMEM;
+
 	qsort(t->src, (size_t)t->nsrc, sizeof(t->src[0]), cmp_src);
-	for (int i = 0; i < t->nsrc && i < TOPN; i++) {
+	for (int i = 0; i < t->nsrc && i < TOPN && !rc; i++) {
 		char s[INET6_ADDRSTRLEN];
 		inet_ntop(t->src[i].fam == PW_FAM_V6 ? AF_INET6 : AF_INET, t->src[i].addr, s, sizeof(s));
-		printf("  %-40s %8llu\n", s, (unsigned long long)t->src[i].n);
+		rc = count_row(tb, s, t->src[i].n, 0, false);
 	}
-	if ((t->rb || t->tailing) && !t->nsrc)
-		printf("  none\n");
 	t->nsrc = 0;
+	printf("\nDROPPED SOURCES (events this second)\n");
+	if (!t->rb && t->tailing)
+		pw_print_cut(t->width, INDENT "(from %s: process %d reads the drop events)", t->evpath, t->holder);
+	else if (!t->rb)
+		pw_print_cut(t->width, INDENT "(the drop events are read by process %d)", t->holder);
+	if (!t->rb && !t->tailing) {
+		scols_unref_table(tb);
+		return rc;
+	}
+	return print_section(NULL, tb, rc);
 }
 
 /* One screen: the counters now against a second ago. 0 or -errno. */
@@ -298,17 +368,22 @@ static int show_screen(struct top *t)
 
 	if (rc)
 		return rc;
+	t->width = pw_term_width(STDOUT_FILENO);	/* the terminal may have been resized */
 	if (t->tty)
 		printf("\033[H\033[2J");
-	show_reasons(t, &now);
-	show_rules_ports(t, &now);
-	show_sources(t);
+	rc = show_reasons(t, &now);
+	if (!rc)
+		rc = show_rules(t, &now);
+	if (!rc)
+		rc = show_ports(t, &now);
+	if (!rc)
+		rc = show_sources(t);
 	if (!t->tty)
 		printf("\n");
 	fflush(stdout);
 	pw_counts_free(&t->prev);
 	t->prev = now;
-	return 0;
+	return rc;
 }
 
 int cmd_top(int argc, char **argv)
@@ -330,7 +405,7 @@ int cmd_top(int argc, char **argv)
 	}
 	top_close(&t);
 	if (rc) {
-		fprintf(stderr, "portwall top: reading the counters under %s failed: %s (is portwall still loaded? "
+		fprintf(stderr, "portwall top: reading the counters under %s or printing them failed: %s (is portwall still loaded? "
 			"see portwall status)\n", t.root, strerror(-rc));
 		return PW_EXIT_FAIL;
 	}

@@ -51,6 +51,20 @@ int pw_load_policy(const char *path, struct pw_policy *pol, struct pw_compiled *
  * TCP connections failed, said on stderr). */
 void pw_print_revoked(const char *what, const char *which, const struct pw_revoke *r, int tcp_rc);
 
+/* A gateway file (cmd_gateway.c, docs/gateway.md): check it and every
+ * policy it names; test one packet (argv: the packet's words) or explain
+ * one (argv: GATEWAY DIR PROTO SRC DST [PORT]) by the policies of its
+ * protected ends, in userspace. Exit codes. */
+int pw_gateway_check(const char *path, bool json, bool strict);
+int pw_gateway_test(const char *path, bool json, const char *script, int argc, char **argv);
+int pw_gateway_explain(int argc, char **argv, bool json);
+/* apply and run of a gateway file: 1 after saying that gateway
+ * enforcement is not built yet, else 0. */
+int pw_gateway_refuse(const char *cmd, const char *path);
+/* A command that takes a policy only (audit): 1 after saying that
+ * path is a gateway file, else 0. */
+int pw_gateway_policy_only(const char *cmd, const char *path);
+
 /* Display forms of a rule's fields. */
 const char *pw_dir_name(uint8_t dirs);
 void pw_rule_proto_str(const struct pw_rule *r, char *buf, size_t size);

@@ -288,6 +288,7 @@ static int open_or_load(struct tx *t)
 	t->first = true;
 	struct pw_dp_opts lo = {
 		.rule_capacity = pw_dp_rule_capacity_for(t->c.nrules),
+		.class_words = pw_dp_class_words_for(pw_dp_rule_capacity_for(t->c.nrules), t->c.nclass_words),
 		.ct_capacity = t->o->ct_capacity,
 		.verbose = t->o->verbose,
 	};

@@ -34,15 +34,20 @@ bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, u
 	return v.action == PW_PASS;
 }
 
-/* The kernel trie's answer for (class, address), 0 when none. */
-static uint32_t trie_rule(int trie, uint32_t cls, uint8_t fam, const uint8_t *addr)
+/* The kernel's answer for (class, address) in a half, as the datapath
+ * reads pw_classes and the trie; 0 when none. */
+static uint32_t trie_rule(const struct pw_dp_slots *m, uint32_t half, int trie, uint32_t cls, uint8_t fam,
+			  const uint8_t *addr)
 {
+	uint32_t o = pw_dp_class_get(m, half, cls);
 	struct pw_peer_key pk = { .prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32),
-				  .scope = pw_peer_scope(cls, fam) };
+				  .scope = pw_peer_scope(pw_dp_class_get(m, half, o), fam) };
 	struct pw_peer_val v;
 
 	memcpy(pk.addr, addr, 16);
-	return bpf_map_lookup_elem(trie, &pk, &v) ? 0 : v.rule;
+	if (bpf_map_lookup_elem(trie, &pk, &v) || !v.rule)
+		return 0;
+	return pw_dp_class_get(m, half, o + v.rule);
 }
 
 /* Does half `half` allow flow k as the kernel would judge its opening
@@ -52,8 +57,8 @@ static uint32_t kernel_rule(const struct pw_dp_slots *m, uint32_t half, int trie
 			    uint32_t origin, uint8_t *action)
 {
 	const struct pw_slot *s = pw_dp_slot(m, half, key_slot(k, origin));
-	uint32_t td = s->deny_class ? trie_rule(trie, s->deny_class, k->fam, k->remote) : 0;
-	uint32_t ta = !td && s->allow_class ? trie_rule(trie, s->allow_class, k->fam, k->remote) : 0;
+	uint32_t td = s->deny_class ? trie_rule(m, half, trie, s->deny_class, k->fam, k->remote) : 0;
+	uint32_t ta = !td && s->allow_class ? trie_rule(m, half, trie, s->allow_class, k->fam, k->remote) : 0;
 
 	return pw_decide(s, td, ta, action);
 }

@@ -180,23 +180,23 @@ int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half)
 	return fd < 0 ? -errno : fd;
 }
 
-static void peer_key(struct pw_peer_key *pk, uint32_t cls, uint8_t fam, const uint8_t *addr)
+static void peer_key(struct pw_peer_key *pk, uint32_t shape, uint8_t fam, const uint8_t *addr)
 {
 	memset(pk, 0, sizeof(*pk));
 	pk->prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
-	pk->scope = pw_peer_scope(cls, fam);
+	pk->scope = pw_peer_scope(shape, fam);
 	memcpy(pk->addr, addr, 16);
 }
 
-/* As the datapath's pw_dns_trie_put: (class, address) -> rule unless the
- * trie decides the address by this rule or an earlier one already. */
+/* As the datapath's pw_dns_trie_put: (shape, address) -> rank unless the
+ * trie decides the address by this rank or an earlier one already. */
 static int trie_put(int trie, const struct pw_name_target *t, uint8_t fam, const uint8_t *addr)
 {
 	struct pw_peer_key pk;
-	struct pw_peer_val old, v = { .rule = t->rule };
+	struct pw_peer_val old, v = { .rule = t->rank };
 
-	peer_key(&pk, t->peer_class, fam, addr);
-	if (bpf_map_lookup_elem(trie, &pk, &old) == 0 && old.rule && old.rule <= t->rule)
+	peer_key(&pk, t->shape, fam, addr);
+	if (bpf_map_lookup_elem(trie, &pk, &old) == 0 && old.rule && old.rule <= t->rank)
 		return 0;
 	return bpf_map_update_elem(trie, &pk, &v, BPF_ANY) ? -errno : 1;
 }
@@ -282,7 +282,7 @@ int pw_dp_learn_addr(struct pw_dp *dp, uint32_t half, const struct pw_cname *x, 
 
 /* Take learned entry e out of half `half`'s trie: each target's exact
  * entry is deleted, and what the policy itself says of the address there
- * (a covering prefix of the class, which an earlier rule's name may have
+ * (a covering prefix of the shape, which an earlier rule's name may have
  * overwritten) is written back. Returns 0 or -errno. */
 static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct pw_compiled *c,
 		   const struct pw_learned_rec *e)
@@ -294,10 +294,10 @@ static int unlearn(const struct pw_dp *dp, int trie, uint32_t half, const struct
 	if (bpf_map_lookup_elem(dp->names_fd, &nk, &nv))
 		return 0;	/* the half has not the name: nothing of it there */
 	for (unsigned t = 0; t < nv.ntargets && t < PW_NAME_TARGETS; t++) {
-		peer_key(&pk, nv.t[t].peer_class, e->k.fam, e->k.addr);
+		peer_key(&pk, nv.t[t].shape, e->k.fam, e->k.addr);
 		if (bpf_map_delete_elem(trie, &pk) && errno != ENOENT)
 			return -errno;
-		const struct pw_peer_val *own = pw_peer_lookup(c, nv.t[t].peer_class, e->k.fam, e->k.addr);
+		const struct pw_peer_val *own = pw_peer_lookup(c, nv.t[t].shape, e->k.fam, e->k.addr);
 		if (own && bpf_map_update_elem(trie, &pk, own, BPF_ANY))
 			return -errno;
 	}

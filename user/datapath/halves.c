@@ -119,7 +119,7 @@ out:
 }
 
 /* A trie's mark: one more entry, which no packet's lookup reaches (its
- * scope belongs to no class: class ids stay far below 2^31), whose
+ * scope belongs to no shape: shape ids stay far below 2^31), whose
  * address is the first 16 bytes of the SHA-256 of the policy's entries.
  * A reload whose entries have the mark of the trie in force, in a half
  * that learns nothing (no host names), uses that trie for its half too
@@ -211,6 +211,10 @@ int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, s
 	if (c->nrules >= dp->rule_capacity)
 		return pw_errf(err, n, -E2BIG, "the policy has %u rules; this datapath counts at most %u: "
 			    "unload and apply again", c->nrules, dp->rule_capacity - 1);
+	if (c->nclass_words > dp->class_words)
+		return pw_errf(err, n, -E2BIG, "the policy's %u peer classes need %u words; this datapath "
+			    "has room for %u: unload and apply again", c->nclasses, c->nclass_words,
+			    dp->class_words);
 	return 0;
 }
 
@@ -234,14 +238,30 @@ int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m)
 	m->len = 2 * (size_t)PW_SLOT_COUNT * m->stride;
 	m->len = (m->len + (size_t)page - 1) & ~((size_t)page - 1);
 	m->base = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->slots_fd, 0);
-	return m->base == MAP_FAILED ? (m->base = NULL, -errno) : 0;
+	m->cw = NULL;
+	if (m->base == MAP_FAILED)
+		return m->base = NULL, -errno;
+	/* pw_classes: __u32 words in 8-byte elements */
+	m->cw_words = dp->class_words;
+	m->cw_len = (2 * (size_t)m->cw_words * 8 + (size_t)page - 1) & ~((size_t)page - 1);
+	m->cw = mmap(NULL, m->cw_len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->classes_fd, 0);
+	if (m->cw == MAP_FAILED) {
+		int e = errno;
+		m->cw = NULL;
+		pw_dp_unmap_slots(m);
+		return -e;
+	}
+	return 0;
 }
 
 void pw_dp_unmap_slots(struct pw_dp_slots *m)
 {
 	if (m->base)
 		munmap(m->base, m->len);
+	if (m->cw)
+		munmap(m->cw, m->cw_len);
 	m->base = NULL;
+	m->cw = NULL;
 }
 
 /* A new trie of c's entries for half `half`, or with share the one in
@@ -294,6 +314,8 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
 		memcpy(pw_dp_slot(&m, half, i), &c->slots[i], sizeof(c->slots[i]));
+	for (uint32_t i = 0; i < c->nclass_words; i++)	/* what follows is never read */
+		*pw_dp_class_word(&m, half, i) = c->class_words[i];
 	pw_dp_unmap_slots(&m);
 	rc = install_trie(dp, half, c, true, err, n);
 	if (rc)

@@ -23,19 +23,21 @@ struct pw_dp {
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress: Ethernet frames */
 	int prog_l3_fd[PW_DIR_COUNT];	/* the same from the IP header (PW_LINK_L3);
 					 * -1 when opened from pins that predate them */
-	int state_fd, slots_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
+	int state_fd, slots_fd, classes_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd, dns_users_fd;	/* host names (docs/dns.md) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
 	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
+	uint32_t class_words;		/* pw_classes words a half */
 	int ncpus;			/* possible CPUs: per-CPU values come in this many */
 	char root[256];			/* the pin root opened from, "" unknown */
 };
 
 struct pw_dp_opts {
 	uint32_t rule_capacity;		/* 0: enough for the first policy */
+	uint32_t class_words;		/* pw_classes' a half, 0: from the rule capacity */
 	uint32_t ct_capacity;		/* pw_ct's, 0: PW_CT_CAPACITY (the other
 					 * conntrack tables are sized from it) */
 	bool verbose;			/* libbpf's own messages on stderr */
@@ -46,6 +48,17 @@ struct pw_dp_opts {
 static inline uint32_t pw_dp_rule_capacity_for(uint32_t nrules)
 {
 	return nrules * 2 + 2 > 4096 ? nrules * 2 + 2 : 4096;
+}
+
+/* The pw_classes words a half has, for a rule capacity and the words a
+ * first policy needs (a class costs one word, its run one more than its
+ * rules; nested port ranges can put a rule in many classes): four a rule
+ * or twice the policy's, at least 4,096. */
+static inline uint32_t pw_dp_class_words_for(uint32_t rule_capacity, uint32_t nwords)
+{
+	uint32_t w = 4 * rule_capacity > 4096 ? 4 * rule_capacity : 4096;
+
+	return nwords > w / 2 ? 2 * nwords : w;
 }
 
 /* The fd of conntrack table t (enum pw_ct_table), -1 for no table. */
@@ -95,12 +108,25 @@ int pw_dp_fits(const struct pw_dp *dp, const struct pw_compiled *c, char *err, s
 struct pw_dp_slots {
 	uint8_t *base;
 	size_t len, stride;
+	uint8_t *cw;			/* pw_classes, mapped (elements of 8 bytes) */
+	size_t cw_len;
+	uint32_t cw_words;		/* words a half */
 };
 int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m);
 void pw_dp_unmap_slots(struct pw_dp_slots *m);
 static inline struct pw_slot *pw_dp_slot(const struct pw_dp_slots *m, uint32_t half, uint32_t slot)
 {
 	return (struct pw_slot *)(m->base + ((size_t)(half & 1) * PW_SLOT_COUNT + slot) * m->stride);
+}
+/* Word i of half `half` of pw_classes, as the datapath reads it (0 past
+ * the half). */
+static inline uint32_t *pw_dp_class_word(const struct pw_dp_slots *m, uint32_t half, uint32_t i)
+{
+	return (uint32_t *)(m->cw + ((size_t)(half & 1) * m->cw_words + i) * 8);
+}
+static inline uint32_t pw_dp_class_get(const struct pw_dp_slots *m, uint32_t half, uint32_t i)
+{
+	return i < m->cw_words ? *pw_dp_class_word(m, half, i) : 0;
 }
 
 /* Write a compiled policy and its configuration into half `half` (the one

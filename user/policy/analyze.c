@@ -497,6 +497,12 @@ static int warn_dns_users(const struct pw_policy *pol, const struct pw_compiled 
 
 int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct pw_diag *d)
 {
+	return pw_analyze_ssh(pol, c, getenv("SSH_CONNECTION"), d);
+}
+
+int pw_analyze_ssh(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
+		   struct pw_diag *d)
+{
 	int rc = warn_shadowed(pol, d);
 
 	if (!rc)
@@ -508,7 +514,7 @@ int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct 
 	if (!rc)
 		rc = warn_dns_users(pol, c, d);
 	if (!rc)
-		rc = pw_ssh_check(pol, c, getenv("SSH_CONNECTION"), d);
+		rc = pw_ssh_check(pol, c, ssh_conn, d);
 	if (rc)
 		pw_diag_error(d, NULL, 0, 0, "out of memory checking the policy");
 	return rc ? -1 : 0;

@@ -11,6 +11,11 @@
  * discovery, and (from $SSH_CONNECTION) a lockout of the SSH session in use.
  * Returns 0, or -1 (out of memory) with d->error set. */
 int pw_analyze(const struct pw_policy *pol, const struct pw_compiled *c, struct pw_diag *d);
+/* The same with the SSH session given (NULL: no lockout check, as for
+ * the policy of a host behind a gateway, which never judges the
+ * gateway's own session). */
+int pw_analyze_ssh(const struct pw_policy *pol, const struct pw_compiled *c, const char *ssh_conn,
+		   struct pw_diag *d);
 
 /* The lockout check alone, for an SSH_CONNECTION value
  * ("CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT"; an IPv6 zone such as

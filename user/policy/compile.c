@@ -6,9 +6,11 @@
  * direction's default. Where peer-restricted rules can still change the
  * outcome (or which rule decides), the restricted deny rules form a deny
  * class and the restricted allow rules an allow class, each shared by every
- * segment with the same rules. A class's prefixes go into the peer trie with
- * the answer longest-prefix matching must give: for a prefix, the first rule
- * among all class prefixes that contain it. Deny wins because the allow
+ * segment with the same rules. Classes whose rules have the same peers, in
+ * order, have one shape and share its trie entries: for a prefix, the rank
+ * of the first rule among all the shape's prefixes that contain it, which
+ * pw_classes turns into each class's rule. So a set that many rules use
+ * on different ports costs its prefixes once. Deny wins because the allow
  * class is consulted only when the deny class had no answer; an allow /32
  * inside a deny /24 therefore never passes. Entries that answer the same as
  * their nearest enclosing entry are left out.
@@ -153,19 +155,27 @@ int pw_for_each_segment(const struct pw_policy *pol,
 
 /* ---- peer classes ------------------------------------------------------ */
 
+/* An interned list of rule ids: a class (its restricted rules) or a shape
+ * (per rule of a class, the first rule with the same peers). */
 struct pclass {
 	uint32_t *ids;
 	size_t n;
 	uint64_t hash;
+	uint32_t shape;			/* a class's shape id */
+};
+
+struct idset {
+	struct pclass *v;		/* index = id - 1 */
+	size_t n, cap;
+	uint32_t *table;		/* open addressing: id, 0 = empty */
+	size_t tsize;
 };
 
 struct ctx {
 	const struct pw_policy *pol;
 	struct pw_compiled *out;
-	struct pclass *classes;		/* index = class id - 1 */
-	size_t nclasses, cap;
-	uint32_t *table;		/* open addressing: class id, 0 = empty */
-	size_t tsize;
+	struct idset cls, shp;
+	uint32_t *group;		/* by rule id: the first rule with its peers */
 	uint32_t *dkey, *akey;		/* scratch */
 };
 
@@ -179,14 +189,14 @@ static uint64_t hash_ids(const uint32_t *ids, size_t n)
 	return h ^ n;
 }
 
-static int table_grow(struct ctx *c)
+static int table_grow(struct idset *c)
 {
 	size_t ns = c->tsize ? c->tsize * 2 : 1024;
 	uint32_t *t = calloc(ns, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->nclasses; i++) {
-		size_t at = c->classes[i].hash & (ns - 1);
+	for (size_t i = 0; i < c->n; i++) {
+		size_t at = c->v[i].hash & (ns - 1);
 		while (t[at])
 			at = (at + 1) & (ns - 1);
 		t[at] = (uint32_t)i + 1;
@@ -197,40 +207,120 @@ static int table_grow(struct ctx *c)
 	return 0;
 }
 
-/* The class id of the rule set ids[0..n), created on first sight. */
-static int intern_class(struct ctx *c, const uint32_t *ids, size_t n, uint32_t *out)
+/* The id of the list ids[0..n), created on first sight. */
+static int intern_ids(struct idset *c, const uint32_t *ids, size_t n, uint32_t *out)
 {
 	uint64_t h = hash_ids(ids, n);
 
-	if ((c->nclasses + 1) * 2 > c->tsize && table_grow(c))
+	if ((c->n + 1) * 2 > c->tsize && table_grow(c))
 		return -ENOMEM;
 	size_t at = h & (c->tsize - 1);
 	while (c->table[at]) {
-		const struct pclass *k = &c->classes[c->table[at] - 1];
+		const struct pclass *k = &c->v[c->table[at] - 1];
 		if (k->hash == h && k->n == n && memcmp(k->ids, ids, n * sizeof(*ids)) == 0) {
 			*out = c->table[at];
 			return 0;
 		}
 		at = (at + 1) & (c->tsize - 1);
 	}
-	if (c->nclasses == c->cap) {
+	if (c->n == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct pclass *p = realloc(c->classes, nc * sizeof(*p));
+		struct pclass *p = realloc(c->v, nc * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		c->classes = p;
+		c->v = p;
 		c->cap = nc;
 	}
-	struct pclass *k = &c->classes[c->nclasses];
-	k->ids = malloc(n * sizeof(*ids));
+	struct pclass *k = &c->v[c->n];
+	k->ids = malloc((n ? n : 1) * sizeof(*ids));
 	if (!k->ids)
 		return -ENOMEM;
 	memcpy(k->ids, ids, n * sizeof(*ids));
 	k->n = n;
 	k->hash = h;
-	c->nclasses++;
-	c->table[at] = (uint32_t)c->nclasses;
-	*out = (uint32_t)c->nclasses;
+	k->shape = 0;
+	c->n++;
+	c->table[at] = (uint32_t)c->n;
+	*out = (uint32_t)c->n;
+	return 0;
+}
+
+static void idset_free(struct idset *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].ids);
+	free(c->v);
+	free(c->table);
+}
+
+/* 8 bytes a step: a set of 60,000 prefixes used by 100 rules is 100 MB
+ * to hash (same_peers confirms every match). */
+static uint64_t hash_peers(const struct pw_rule *r)
+{
+	uint64_t h = 1469598103934665603ull, w;
+	const unsigned char *b = (const unsigned char *)r->peers;
+	size_t n = r->npeers * sizeof(*r->peers), i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 1099511628211ull;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h ^ r->npeers;
+}
+
+static bool same_peers(const struct pw_rule *a, const struct pw_rule *b)
+{
+	return a->npeers == b->npeers && !a->nnames && !b->nnames &&
+	       memcmp(a->peers, b->peers, a->npeers * sizeof(*a->peers)) == 0;
+}
+
+/* Each restricted rule's group: the first rule with the same peer prefixes
+ * (a rule with host names is its own: the datapath learns its addresses). */
+static int group_rules(struct ctx *c)
+{
+	const struct pw_policy *pol = c->pol;
+	size_t ts = 1024;
+
+	while (ts < pol->nrules * 2)
+		ts <<= 1;
+	uint32_t *t = calloc(ts, sizeof(*t));
+	c->group = calloc(pol->nrules + 1, sizeof(*c->group));
+	if (!t || !c->group) {
+		free(t);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pol->nrules; i++) {
+		const struct pw_rule *r = &pol->rules[i];
+		if (!r->restricted)
+			continue;
+		c->group[r->id] = r->id;
+		if (r->nnames)
+			continue;
+		size_t at = hash_peers(r) & (ts - 1);
+		while (t[at] && !same_peers(&pol->rules[t[at] - 1], r))
+			at = (at + 1) & (ts - 1);
+		if (t[at])
+			c->group[r->id] = t[at];
+		else
+			t[at] = r->id;
+	}
+	free(t);
+	return 0;
+}
+
+/* Each class's shape: its rules' groups, in order. */
+static int shape_classes(struct ctx *c)
+{
+	for (size_t k = 0; k < c->cls.n; k++) {
+		struct pclass *x = &c->cls.v[k];
+		for (size_t i = 0; i < x->n; i++)
+			c->dkey[i] = c->group[x->ids[i]];
+		if (intern_ids(&c->shp, c->dkey, x->n, &x->shape))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -263,9 +353,9 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 		if (r->action == PW_PASS && !ud && (!ua || r->id < ua))
 			c->akey[na++] = r->id;
 	}
-	if (nd && intern_class(c, c->dkey, nd, &dcls))
+	if (nd && intern_ids(&c->cls, c->dkey, nd, &dcls))
 		return -ENOMEM;
-	if (na && intern_class(c, c->akey, na, &acls))
+	if (na && intern_ids(&c->cls, c->akey, na, &acls))
 		return -ENOMEM;
 	struct pw_slot v = {
 		.deny_class = dcls, .allow_class = acls, .deny_rule = ud, .allow_rule = ua,
@@ -280,7 +370,7 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 
 struct item {
 	struct pw_prefix p;
-	uint32_t rule;
+	uint32_t rule;		/* a rank: the rule's place in its class, 1-based */
 };
 
 static uint32_t min_nz(uint32_t a, uint32_t b)
@@ -292,25 +382,25 @@ static uint32_t min_nz(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
-/* Where a class's entries go, one at a time in trie order: counted,
+/* Where a shape's entries go, one at a time in trie order: counted,
  * stored, hashed or looked up in, so that none of them needs a copy. */
 struct sink {
 	int (*put)(struct sink *s, const struct pw_peer_entry *e);
 };
 
-/* A prefix held by the class's walk: it and its enclosing prefixes, each
- * with the first rule along its chain. Unique prefixes nest at most one
+/* A prefix held by the shape's walk: it and its enclosing prefixes, each
+ * with the first rank along its chain. Unique prefixes nest at most one
  * per length. */
 #define PW_NEST_MAX (128 + 1)
 
 struct walk {
-	uint32_t cls;
+	uint32_t shape;
 	struct item stack[PW_NEST_MAX];
 	size_t depth;
 	struct sink *sink;
 };
 
-/* The answer for prefix a is the first rule among the class prefixes
+/* The answer for prefix a is the first rank among the shape's prefixes
  * that contain it; an entry that answers as its parent does is left out. */
 static int walk_put(struct walk *w, struct item a)
 {
@@ -326,17 +416,19 @@ static int walk_put(struct walk *w, struct item a)
 	struct pw_peer_entry e;
 	memset(&e, 0, sizeof(e));
 	e.key.prefixlen = PW_PEER_SCOPE_BITS + a.p.len;
-	e.key.scope = pw_peer_scope(w->cls, a.p.fam);
+	e.key.scope = pw_peer_scope(w->shape, a.p.fam);
 	memcpy(e.key.addr, a.p.addr, 16);
 	e.val.rule = a.rule;
 	return w->sink->put(w->sink, &e);
 }
 
-/* The trie entries of class cls (rules ids[0..n)) in order, into s. The
+/* The trie entries of shape `shape` in order, into s, from the rules
+ * ids[0..n) of any class of that shape (the i-th rule of each has the
+ * same peers): for a prefix, the rank of the first rule covering it. The
  * rules' peers are sorted and unique (policy.h): they are merged as they
  * stand, parents before their children, equal prefixes once with their
- * first rule; nothing the size of the class is allocated. */
-static int class_walk(const struct pw_policy *pol, uint32_t cls, const uint32_t *ids, size_t n,
+ * first rank; nothing the size of the shape is allocated. */
+static int shape_walk(const struct pw_policy *pol, uint32_t shape, const uint32_t *ids, size_t n,
 		      struct sink *s)
 {
 	struct item cur = { 0 }, it;
@@ -347,12 +439,12 @@ static int class_walk(const struct pw_policy *pol, uint32_t cls, const uint32_t 
 
 	if (pw_pmerge_init(&m, n))
 		return -ENOMEM;
-	w.cls = cls;
+	w.shape = shape;
 	w.depth = 0;
 	w.sink = s;
 	for (size_t i = 0; i < n; i++) {
 		const struct pw_rule *r = &pol->rules[ids[i] - 1];
-		pw_pmerge_add(&m, r->peers, r->npeers, r->id);
+		pw_pmerge_add(&m, r->peers, r->npeers, (uint32_t)i + 1);
 	}
 	while (rc == 0 && pw_pmerge_next(&m, &it.p, &it.rule)) {
 		if (have && pw_prefix_cmp(&cur.p, &it.p) == 0) {
@@ -370,16 +462,66 @@ static int class_walk(const struct pw_policy *pol, uint32_t cls, const uint32_t 
 	return rc;
 }
 
+/* Each shape once, in shape order, walked from its first class (shape
+ * ids come in class order). */
+static int shapes_walk(const struct pw_policy *pol, const struct pw_compiled *out,
+		       int (*each)(struct sink *s, uint32_t shape), struct sink *s)
+{
+	uint32_t seen = 0;
+	int rc = 0;
+
+	for (uint32_t k = 1; k <= out->nclasses && rc == 0; k++) {
+		const struct pw_class *cl = &out->classes[k - 1];
+		if (cl->shape <= seen)
+			continue;
+		seen = cl->shape;
+		if (each)
+			rc = each(s, seen);
+		if (!rc)
+			rc = shape_walk(pol, seen, cl->rules, cl->nrules, s);
+	}
+	return rc;
+}
+
 struct count_sink {
 	struct sink s;
+	size_t *per_shape;
+	uint32_t shape;
 	size_t n;
 };
 
 static int count_put(struct sink *s, const struct pw_peer_entry *e)
 {
+	struct count_sink *cs = (struct count_sink *)s;
+
 	(void)e;
-	((struct count_sink *)s)->n++;
+	cs->per_shape[cs->shape]++;
+	cs->n++;
 	return 0;
+}
+
+static int count_shape(struct sink *s, uint32_t shape)
+{
+	((struct count_sink *)s)->shape = shape;
+	return 0;
+}
+
+/* Count each shape's entries: out->npeers, and each class's entries
+ * (its shape's, which its classes share). */
+static int count_entries(const struct pw_policy *pol, struct pw_compiled *out)
+{
+	struct count_sink cs = { .s.put = count_put };
+	int rc;
+
+	cs.per_shape = calloc(out->nshapes + 1, sizeof(*cs.per_shape));
+	if (!cs.per_shape)
+		return -ENOMEM;
+	rc = shapes_walk(pol, out, count_shape, &cs.s);
+	for (uint32_t k = 1; !rc && k <= out->nclasses; k++)
+		out->classes[k - 1].entries = cs.per_shape[out->classes[k - 1].shape];
+	out->npeers = cs.n;
+	free(cs.per_shape);
+	return rc;
 }
 
 struct store_sink {
@@ -395,36 +537,17 @@ static int store_put(struct sink *s, const struct pw_peer_entry *e)
 	return 0;
 }
 
-/* Count each class's entries (out->classes[].entries, out->npeers). */
-static int count_entries(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses)
-{
-	out->npeers = 0;
-	for (uint32_t k = 1; k <= nclasses; k++) {
-		struct pw_class *cl = &out->classes[k - 1];
-		struct count_sink cs = { .s.put = count_put };
-		int rc = class_walk(pol, k, cl->rules, cl->nrules, &cs.s);
-		if (rc)
-			return rc;
-		cl->entries = cs.n;
-		out->npeers += cs.n;
-	}
-	return 0;
-}
-
 /* The entries into out->peers, sized by count_entries. */
-static int store_entries(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses)
+static int store_entries(const struct pw_policy *pol, struct pw_compiled *out)
 {
 	struct store_sink ss = { .s.put = store_put, .out = out };
 	size_t n = out->npeers;
-	int rc = 0;
 
 	out->peers = malloc((n ? n : 1) * sizeof(*out->peers));
 	if (!out->peers)
 		return -ENOMEM;
 	out->npeers = 0;
-	for (uint32_t k = 1; k <= nclasses && rc == 0; k++)
-		rc = class_walk(pol, k, out->classes[k - 1].rules, out->classes[k - 1].nrules, &ss.s);
-	return rc;
+	return shapes_walk(pol, out, NULL, &ss.s);
 }
 
 /* SHA-256 over the mode, the slots as runs of equal values, and the peer
@@ -458,27 +581,52 @@ static uint64_t rule_fingerprint(const struct pw_rule *r)
 	return h ? h : 2;	/* 0 means "no rule", 1 is the default's */
 }
 
-/* The classes: their action and rules (entry counts: count_entries). */
+/* The half's pw_classes words (include/portwall.h, "Peer classes"). */
+static int class_words(const struct ctx *c, struct pw_compiled *out)
+{
+	size_t n = 1 + c->cls.n;
+
+	for (size_t i = 0; i < c->cls.n; i++)
+		n += 1 + c->cls.v[i].n;
+	if (n > UINT32_MAX)
+		return -E2BIG;
+	out->class_words = calloc(n, sizeof(*out->class_words));
+	if (!out->class_words)
+		return -ENOMEM;
+	uint32_t o = (uint32_t)(1 + c->cls.n);
+	for (size_t i = 0; i < c->cls.n; i++) {
+		const struct pclass *k = &c->cls.v[i];
+		out->class_words[i + 1] = o;
+		out->class_words[o] = k->shape;
+		memcpy(&out->class_words[o + 1], k->ids, k->n * sizeof(*k->ids));
+		o += 1 + (uint32_t)k->n;
+	}
+	out->nclass_words = (uint32_t)n;
+	return 0;
+}
+
+/* The classes: their action, rules and shape (entry counts: count_entries). */
 static int export_classes(const struct ctx *c, struct pw_compiled *out)
 {
 	size_t total = 0, o = 0;
 
-	for (size_t i = 0; i < c->nclasses; i++)
-		total += c->classes[i].n;
-	out->classes = calloc(c->nclasses + 1, sizeof(*out->classes));
+	for (size_t i = 0; i < c->cls.n; i++)
+		total += c->cls.v[i].n;
+	out->classes = calloc(c->cls.n + 1, sizeof(*out->classes));
 	out->class_rules = malloc((total + 1) * sizeof(*out->class_rules));
 	if (!out->classes || !out->class_rules)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->nclasses; i++) {
-		const struct pclass *k = &c->classes[i];
+	for (size_t i = 0; i < c->cls.n; i++) {
+		const struct pclass *k = &c->cls.v[i];
 		struct pw_class *x = &out->classes[i];
 		x->action = c->pol->rules[k->ids[0] - 1].action;	/* one action per class */
 		x->nrules = (uint32_t)k->n;
 		x->rules = out->class_rules + o;
+		x->shape = k->shape;
 		memcpy(x->rules, k->ids, k->n * sizeof(*k->ids));
 		o += k->n;
 	}
-	return 0;
+	return class_words(c, out);
 }
 
 /* ---- host names ---------------------------------------------------------- */
@@ -573,36 +721,44 @@ static int too_many_targets(const struct pw_policy *pol, const struct pw_cname *
 {
 	const struct pw_rule *r = &pol->rules[x->rules[0] - 1];
 
-	pw_diag_error(d, r->file, r->line, 0, "the host name \"%s\" falls in more than %d peer classes, "
-		      "the most one name feeds: each different set of peer-restricted rules on a port is "
-		      "a class; merge the rules that name it into one rule with a port list, and give the "
-		      "restricted rules on its ports the same port lists", x->text, PW_NAME_TARGETS);
+	pw_diag_error(d, r->file, r->line, 0, "the host name \"%s\" falls in more than %d peer-class "
+		      "shapes, the most one name feeds: each different list of the peers of the "
+		      "peer-restricted rules on a port is a shape; merge the rules that name it into one "
+		      "rule with a port list, and give the restricted rules on its ports the same port "
+		      "lists", x->text, PW_NAME_TARGETS);
 	return -E2BIG;
 }
 
-/* Each name's targets: per class (ascending), its first rule naming it. */
+/* Each name's targets: per shape (ascending), the rank of its first rule
+ * naming it. A rule with names is a group of its own, so the classes of a
+ * shape hold that very rule at that rank: the first class of each shape
+ * (shape ids come in class order) stands for them all. */
 static int names_target(const struct pw_policy *pol, struct pw_compiled *out, uint32_t nclasses,
 			struct pw_diag *d)
 {
-	uint32_t *last = calloc(out->nnames ? out->nnames : 1, sizeof(*last));	/* class targeted last */
+	uint32_t *last = calloc(out->nnames ? out->nnames : 1, sizeof(*last));	/* shape targeted last */
+	uint32_t seen = 0;
 
 	if (!last)
 		return -ENOMEM;
 	for (uint32_t k = 1; k <= nclasses; k++) {
 		const struct pw_class *cl = &out->classes[k - 1];
+		if (cl->shape <= seen)
+			continue;	/* its shape's first class was seen */
+		seen = cl->shape;
 		for (uint32_t i = 0; i < cl->nrules; i++) {
 			const struct pw_rule *r = &pol->rules[cl->rules[i] - 1];
 			for (size_t j = 0; j < r->nnames; j++) {
 				struct pw_cname *x = name_find(out, r->names[j]);
 				size_t at = (size_t)(x - out->names);
-				if (last[at] == k)
-					continue;	/* an earlier rule of this class names it */
+				if (last[at] == cl->shape)
+					continue;	/* an earlier rule of this shape names it */
 				if (x->ntargets == PW_NAME_TARGETS) {
 					free(last);
 					return too_many_targets(pol, x, d);
 				}
-				last[at] = k;
-				x->t[x->ntargets++] = (struct pw_name_target){ .peer_class = k, .rule = r->id };
+				last[at] = cl->shape;
+				x->t[x->ntargets++] = (struct pw_name_target){ .shape = cl->shape, .rank = i + 1 };
 			}
 		}
 	}
@@ -766,11 +922,8 @@ static int hash_put(struct sink *s, const struct pw_peer_entry *e)
 static int hash_entries(const struct pw_compiled *c, struct pw_sha256 *sha)
 {
 	struct hash_sink hs = { .s.put = hash_put, .sha = sha };
-	int rc = 0;
 
-	for (uint32_t k = 1; k <= c->nclasses && rc == 0; k++)
-		rc = class_walk(c->outline, k, c->classes[k - 1].rules, c->classes[k - 1].nrules, &hs.s);
-	return rc;
+	return shapes_walk(c->outline, c, NULL, &hs.s);
 }
 
 static int hash_compiled(struct pw_compiled *c)
@@ -795,13 +948,53 @@ static int hash_compiled(struct pw_compiled *c)
 		pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
 	else if (hash_entries(c, &s))
 		return -ENOMEM;
+	if (c->nclasses) {	/* the trie answers ranks: the classes say whose */
+		pw_sha256_update(&s, &c->nclass_words, sizeof(c->nclass_words));
+		pw_sha256_update(&s, c->class_words, c->nclass_words * sizeof(*c->class_words));
+	}
 	hash_names(&s, c);
 	pw_sha256_final(&s, c->hash);
 	return 0;
 }
 
-/* The slots, classes, names and fingerprints; the entries counted (and
- * stored unless outline), the hash. */
+/* The slots, classes, shapes and their words, names and fingerprints. */
+static int compile_tables(struct ctx *c, struct pw_diag *d)
+{
+	const struct pw_policy *pol = c->pol;
+	struct pw_compiled *out = c->out;
+	int rc;
+
+	out->slots = calloc(PW_SLOT_COUNT, sizeof(*out->slots));
+	c->dkey = malloc((pol->nrules + 1) * sizeof(*c->dkey));
+	c->akey = malloc((pol->nrules + 1) * sizeof(*c->akey));
+	rc = out->slots && c->dkey && c->akey ? 0 : -ENOMEM;
+	if (!rc)
+		rc = group_rules(c);
+	if (!rc)
+		rc = pw_for_each_segment(pol, fill_segment, c);
+	if (!rc)
+		rc = shape_classes(c);
+	if (!rc)
+		rc = export_classes(c, out);
+	out->nclasses = (uint32_t)c->cls.n;
+	out->nshapes = (uint32_t)c->shp.n;
+	if (!rc)
+		rc = count_entries(pol, out);
+	if (!rc)
+		rc = compile_names(pol, out, out->nclasses, d);
+	if (!rc) {
+		out->rule_fp = malloc((pol->nrules + 1) * sizeof(*out->rule_fp));
+		if (!out->rule_fp)
+			rc = -ENOMEM;
+		for (size_t i = 0; !rc && i < pol->nrules; i++)
+			out->rule_fp[i + 1] = rule_fingerprint(&pol->rules[i]);
+		if (!rc)
+			out->rule_fp[0] = 1;
+	}
+	return rc;
+}
+
+/* The tables, the entries counted (and stored unless outline), the hash. */
 static int compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d, bool outline)
 {
 	struct ctx c = { .pol = pol, .out = out };
@@ -814,34 +1007,12 @@ static int compile(const struct pw_policy *pol, struct pw_compiled *out, struct 
 			      "with the same action into port lists", pol->nrules, PW_MAX_RULES - 1);
 		return -1;
 	}
-	out->slots = calloc(PW_SLOT_COUNT, sizeof(*out->slots));
-	c.dkey = malloc((pol->nrules + 1) * sizeof(*c.dkey));
-	c.akey = malloc((pol->nrules + 1) * sizeof(*c.akey));
-	rc = out->slots && c.dkey && c.akey ? 0 : -ENOMEM;
-	if (!rc)
-		rc = pw_for_each_segment(pol, fill_segment, &c);
-	if (!rc)
-		rc = export_classes(&c, out);
-	if (!rc)
-		rc = count_entries(pol, out, (uint32_t)c.nclasses);
-	if (!rc)
-		rc = compile_names(pol, out, (uint32_t)c.nclasses, d);
-	if (!rc) {
-		out->rule_fp = malloc((pol->nrules + 1) * sizeof(*out->rule_fp));
-		if (!out->rule_fp)
-			rc = -ENOMEM;
-		for (size_t i = 0; !rc && i < pol->nrules; i++)
-			out->rule_fp[i + 1] = rule_fingerprint(&pol->rules[i]);
-		if (!rc)
-			out->rule_fp[0] = 1;
-	}
-	for (size_t i = 0; i < c.nclasses; i++)
-		free(c.classes[i].ids);
-	free(c.classes);
-	free(c.table);
+	rc = compile_tables(&c, d);
+	idset_free(&c.cls);
+	idset_free(&c.shp);
+	free(c.group);
 	free(c.dkey);
 	free(c.akey);
-	out->nclasses = (uint32_t)c.nclasses;
 	out->nrules = (uint32_t)pol->nrules;
 	out->mode = pol->mode;
 	out->outline = outline ? pol : NULL;
@@ -853,7 +1024,7 @@ static int compile(const struct pw_policy *pol, struct pw_compiled *out, struct 
 		rc = -E2BIG;
 	} else {
 		if (!rc && !outline)
-			rc = store_entries(pol, out, out->nclasses);
+			rc = store_entries(pol, out);
 		if (!rc)
 			rc = hash_compiled(out);
 		if (rc)	/* the first error wins: a names error stays */
@@ -882,6 +1053,7 @@ void pw_compiled_free(struct pw_compiled *c)
 	free(c->peers);
 	free(c->classes);
 	free(c->class_rules);
+	free(c->class_words);
 	free(c->rule_fp);
 	for (size_t i = 0; i < c->nnames; i++)
 		free(c->names[i].text);
@@ -903,15 +1075,15 @@ static bool entry_has(const struct pw_peer_entry *e, uint8_t fam, const uint8_t 
 	return pw_prefix_has_addr(&p, fam, addr);
 }
 
-const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t peer_class,
+const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t shape,
 					 uint8_t fam, const uint8_t addr[16])
 {
-	uint32_t scope = pw_peer_scope(peer_class, fam);
+	uint32_t scope = pw_peer_scope(shape, fam);
 	size_t lo = 0, hi = c->npeers;
 	const struct pw_peer_entry *best = NULL;
 
 	if (!c->peers)
-		return NULL;	/* an outline: pw_decide_packet walks its entries */
+		return NULL;	/* an outline: pw_class_answer walks its entries */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (cmp_scope(&c->peers[mid], scope) < 0)
@@ -925,6 +1097,13 @@ const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t p
 			best = e;
 	}
 	return best ? &best->val : NULL;
+}
+
+uint32_t pw_class_rule(const struct pw_compiled *c, uint32_t cls, uint32_t rank)
+{
+	if (!rank || !cls || cls > c->nclasses || rank > c->classes[cls - 1].nrules)
+		return 0;
+	return c->classes[cls - 1].rules[rank - 1];
 }
 
 /* The longest entry of one family holding an address, as the walk makes them. */
@@ -948,19 +1127,28 @@ static int find_put(struct sink *s, const struct pw_peer_entry *e)
 	return 0;
 }
 
-/* The peer trie's rule for (class, address), 0 for none: stored entries
- * looked up, an outline's walked (the same entries, none kept). */
-static uint32_t peer_rule(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16])
+/* The rank the trie gives (shape of cls, address), 0 for none: stored
+ * entries looked up, an outline's walked from cls's own rules (the same
+ * entries as its shape's, none kept). */
+static uint32_t shape_rank(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16])
 {
+	const struct pw_class *k = &c->classes[cls - 1];
+
 	if (c->peers || !c->outline) {
-		const struct pw_peer_val *v = pw_peer_lookup(c, cls, fam, addr);
+		const struct pw_peer_val *v = pw_peer_lookup(c, k->shape, fam, addr);
 		return v ? v->rule : 0;
 	}
-	const struct pw_class *k = &c->classes[cls - 1];
 	struct find_sink f = { .s.put = find_put, .fam = fam, .addr = addr };
-	if (class_walk(c->outline, cls, k->rules, k->nrules, &f.s))
+	if (shape_walk(c->outline, k->shape, k->rules, k->nrules, &f.s))
 		return 0;	/* out of memory: no answer */
 	return f.found ? f.best.val.rule : 0;
+}
+
+uint32_t pw_class_answer(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16])
+{
+	if (!cls || cls > c->nclasses)
+		return 0;
+	return pw_class_rule(c, cls, shape_rank(c, cls, fam, addr));
 }
 
 void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,
@@ -973,11 +1161,11 @@ void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,
 	out->trie_lookups = 0;
 	if (s->deny_class) {
 		out->trie_lookups++;
-		td = peer_rule(c, s->deny_class, fam, addr);
+		td = pw_class_answer(c, s->deny_class, fam, addr);
 	}
 	if (!td && s->allow_class) {
 		out->trie_lookups++;
-		ta = peer_rule(c, s->allow_class, fam, addr);
+		ta = pw_class_answer(c, s->allow_class, fam, addr);
 	}
 	out->rule = pw_decide(s, td, ta, &out->action);
 }

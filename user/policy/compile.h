@@ -23,12 +23,14 @@ struct pw_class {
 	uint8_t action;			/* PW_DROP (deny class) / PW_PASS (allow class) */
 	uint32_t nrules;
 	uint32_t *rules;		/* ascending rule ids (into pw_compiled.class_rules) */
-	size_t entries;			/* its peer-trie entries, both families */
+	uint32_t shape;			/* its trie scope: classes whose rules have the
+					 * same peers, in order, share one */
+	size_t entries;			/* its shape's peer-trie entries, both families */
 };
 
 /* A host name or wildcard of the policy, as the datapath matches it
  * (include/portwall.h, "Host names"): learned addresses of the name go
- * into the peer trie as (class, address) -> rule for each target. */
+ * into the peer trie as (shape, address) -> rank for each target. */
 struct pw_cname {
 	char *text;		/* as written, lowercased, no trailing dot: "*.mycontactcenter.net" */
 	bool wild;		/* text is "*." and the name: one or more labels in front of it */
@@ -37,8 +39,8 @@ struct pw_cname {
 	uint64_t hash;		/* pw_name_hash(wire, wire_len): pw_name_key.hash */
 	const uint32_t *rules;	/* ascending ids of the rules that name it */
 	uint32_t nrules;
-	/* per peer class that holds one of those rules (ascending class id):
-	 * the first rule of the class that names it; none when each of its
+	/* per class shape that holds one of those rules (ascending shape id):
+	 * the rank of the first rule of the shape that names it; none when each of its
 	 * rules comes after an unrestricted rule of its action on every port */
 	uint8_t ntargets;
 	struct pw_name_target t[PW_NAME_TARGETS];
@@ -63,11 +65,14 @@ struct pw_compiled {
 	struct pw_peer_entry *peers;	/* sorted by (scope, address, length); NULL in an outline */
 	size_t npeers;
 	/* an outline (pw_compile_outline): the entries are counted and hashed
-	 * but not stored; pw_decide_packet walks them from this policy */
+	 * but not stored; pw_class_answer walks them from this policy */
 	const struct pw_policy *outline;
 	uint32_t nclasses;		/* peer classes (deny and allow), ids 1..nclasses */
 	struct pw_class *classes;	/* index = class id - 1 */
 	uint32_t *class_rules;		/* storage of every class's rule ids */
+	uint32_t nshapes;		/* trie scopes 1..nshapes */
+	uint32_t *class_words;		/* a half's pw_classes words (portwall.h) */
+	uint32_t nclass_words;
 	uint32_t nrules;		/* rule ids 1..nrules */
 	uint8_t mode;			/* PW_MODE_* */
 	uint8_t hash[32];		/* SHA-256 of mode, slots and peer entries */
@@ -136,11 +141,15 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 int pw_compile_outline(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d);
 void pw_compiled_free(struct pw_compiled *c);
 
-/* The peer trie's answer for (class, address) by longest prefix, as the
- * kernel's LPM trie gives it; NULL when no entry matches, and in an
- * outline (which stores none; pw_decide_packet answers there too). */
-const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t peer_class,
+/* The peer trie's answer for (shape, address) by longest prefix, as the
+ * kernel's LPM trie gives it (a rank); NULL when no entry matches, and in
+ * an outline (which stores none; pw_class_answer answers there too). */
+const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t shape,
 					 uint8_t fam, const uint8_t addr[16]);
+/* The rank-th rule of class cls (1-based), 0 for rank 0 or out of range. */
+uint32_t pw_class_rule(const struct pw_compiled *c, uint32_t cls, uint32_t rank);
+/* Class cls's answer for the address: its first rule covering it, or 0. */
+uint32_t pw_class_answer(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16]);
 
 /* Decide a packet from the compiled tables (the kernel's code path). */
 struct pw_verdict {

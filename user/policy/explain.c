@@ -103,11 +103,13 @@ static void verdict_line(const struct pw_policy *pol, const struct pw_query *q, 
 }
 
 /* The rule a learned address of name x gets in class cls, 0 for none. */
-static uint32_t target_in(const struct pw_cname *x, uint32_t cls)
+static uint32_t target_in(const struct pw_compiled *c, const struct pw_cname *x, uint32_t cls)
 {
-	for (unsigned k = 0; cls && k < x->ntargets; k++)
-		if (x->t[k].peer_class == cls)
-			return x->t[k].rule;
+	if (!cls || cls > c->nclasses)
+		return 0;
+	for (unsigned k = 0; k < x->ntargets; k++)
+		if (x->t[k].shape == c->classes[cls - 1].shape)
+			return pw_class_rule(c, cls, x->t[k].rank);
 	return 0;
 }
 
@@ -127,12 +129,13 @@ static void append(char *line, size_t size, const char *fmt, ...)
 /* The rule that would decide instead if the address were learned for a
  * name: the first with a target in the class that can change the action
  * (deny when it passes now; allow when only the default drops it). */
-static uint32_t changing_rule(const struct pw_slot *s, const struct pw_cname *x, const struct pw_verdict *v)
+static uint32_t changing_rule(const struct pw_compiled *c, const struct pw_slot *s, const struct pw_cname *x,
+			      const struct pw_verdict *v)
 {
 	if (v->action == PW_PASS)
-		return target_in(x, s->deny_class);
+		return target_in(c, x, s->deny_class);
 	if (v->rule == PW_RULE_DEFAULT)
-		return target_in(x, s->allow_class);
+		return target_in(c, x, s->allow_class);
 	return 0;	/* a deny rule drops it: deny wins */
 }
 
@@ -165,7 +168,7 @@ static void name_rules(const struct pw_policy *pol, const struct pw_compiled *c,
 	for (uint32_t id = 1; id <= c->nrules; id++) {
 		const char *sep = "";
 		for (size_t i = 0; i < c->nnames; i++) {
-			if (changing_rule(s, &c->names[i], v) != id)
+			if (changing_rule(c, s, &c->names[i], v) != id)
 				continue;
 			if (!*sep) {
 				const struct pw_rule *r = &pol->rules[id - 1];
@@ -194,7 +197,7 @@ static void explain_name(const struct pw_policy *pol, const struct pw_compiled *
 		const struct pw_cname *x = &c->names[i];
 		if (!pw_hostname_matches(x->text, q->name))
 			continue;
-		uint32_t d = target_in(x, s->deny_class), al = target_in(x, s->allow_class);
+		uint32_t d = target_in(c, x, s->deny_class), al = target_in(c, x, s->allow_class);
 		td = d && (!td || d < td) ? d : td;
 		ta = al && (!ta || al < ta) ? al : ta;
 	}

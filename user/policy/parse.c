@@ -1345,7 +1345,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
  * a CR inside the line, C1 controls): shown by check, apply, status, top
  * or the metrics file they would reach a terminal raw, and a CR overprints
  * a line with another. One CR just before the newline (CRLF) is fine. */
-static long bad_text(const char *line, size_t len, char *why, size_t n)
+long pw_text_bad(const char *line, size_t len, char *why, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)line;
 
@@ -1390,7 +1390,7 @@ static int check_line(struct parser *p, const char *line, size_t ll, int lineno)
 			      "NUL byte in the file; is it a text file?");
 		return -2;
 	}
-	long bad = bad_text(line, ll, why, sizeof(why));
+	long bad = pw_text_bad(line, ll, why, sizeof(why));
 	if (bad >= 0) {
 		pw_diag_error(p->d, p->file, lineno, col_at(line, &cp, (size_t)bad), "%s", why);
 		return -1;

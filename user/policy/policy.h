@@ -161,6 +161,11 @@ int pw_policy_parse_text(const char *name, const char *text, size_t len,
 			 struct pw_policy *pol, struct pw_diag *d);
 void pw_policy_free(struct pw_policy *pol);
 
+/* The byte offset in line of the first thing a policy's text may not
+ * hold (invalid UTF-8, a control character but tab; a CR just before the
+ * newline is fine), with why in why, or -1. The gateway file's too. */
+long pw_text_bad(const char *line, size_t len, char *why, size_t n);
+
 /* Names shared by the parser, `explain` and `test`. */
 int pw_proto_by_name(const char *s);		/* IP protocol number or -1 */
 const char *pw_proto_name(unsigned proto);	/* NULL when unnamed */
