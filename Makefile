@@ -27,7 +27,7 @@ ARCH_INC := -I/usr/include/$(shell gcc -dumpmachine)
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers $(ARCH_INC) -Iinclude
 BPF_H    := $(wildcard bpf/*.h) $(SHARED_H)
-BPF_PROGS := ingress egress
+BPF_PROGS := ingress egress clock
 SKELS    := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 # the library layers' own: JSON (jansson) for every JSON that leaves portwall
 LIB_LIBS := -ljansson

@@ -6,6 +6,7 @@
 #ifndef PW_JUDGE_H
 #define PW_JUDGE_H
 
+#include "pw_clock.h"
 #include "pw_maps.h"
 #include "pw_parse.h"
 #include "pw_dns.h"
@@ -174,8 +175,8 @@ static __always_inline int pw_ct_key_of(struct pw_ct_key *k, const struct pw_pkt
 		k->lport_be = out ? p->sport_be : p->dport_be;
 		k->rport_be = out ? p->dport_be : p->sport_be;
 	}
-	__builtin_memcpy(k->local, out ? p->src : p->dst, 16);
-	__builtin_memcpy(k->remote, out ? p->dst : p->src, 16);
+	pw_copy16(k->local, out ? p->src : p->dst);
+	pw_copy16(k->remote, out ? p->dst : p->src);
 	k->proto = p->proto;
 	k->fam = p->fam;
 	return 1;
@@ -266,7 +267,7 @@ static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const st
 {
 	struct pw_ct_val *v, nv = {};
 	const int tcp = t == PW_CT_TABLE_TCP;
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = pw_ct_now(cfg);
 
 	v = bpf_map_lookup_elem(pw_ct_map(t), k);
 	if (v && pw_ct_expired(cfg, k->proto, v, now)) {
@@ -319,7 +320,7 @@ static __always_inline int pw_ct_outbound(const struct pw_config *cfg, const str
 }
 
 /* A live entry of table t for key k, or NULL; an expired one is deleted.
- * The clock (a helper call) is read only on a hit, into *now. */
+ * The clock is read only on a hit, into *now. */
 static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg, const int t, struct pw_ct_key *k,
 						    __u64 *now)
 {
@@ -328,7 +329,7 @@ static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg,
 
 	if (!v)
 		return NULL;
-	*now = bpf_ktime_get_coarse_ns();
+	*now = pw_ct_now(cfg);
 	if (*now - v->last_ns <= pw_ct_timeout(cfg, k->proto, v->flags))
 		return v;
 	if (bpf_map_delete_elem(ct, k) == 0) {
@@ -374,23 +375,15 @@ static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct
 	return 1;
 }
 
-/* An inbound packet the policy let in (not TCP): remember its flow in
- * pw_ct_in, so that the host's replies pass on egress. */
-static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const struct pw_pkt *p)
+/* Remember (or refresh) flow k, which a peer started, in pw_ct_in. */
+static __always_inline void pw_ct_in_note(const struct pw_config *cfg, struct pw_ct_key *k)
 {
-	struct pw_ct_key k;
 	struct pw_ct_val *v, nv = {};
+	__u64 now = pw_ct_now(cfg);
 
-	/* TCP first and alone: an allowed TCP packet, the common case, pays one
-	 * compare here (the clock is a helper call) */
-	if (p->proto == IPPROTO_TCP)
-		return;
-	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
-		return;	/* the reply to the host's own echo request opens nothing */
-	__u64 now = bpf_ktime_get_coarse_ns();
-	v = bpf_map_lookup_elem(&pw_ct_in, &k);
+	v = bpf_map_lookup_elem(&pw_ct_in, k);
 	if (v) {
-		int expired = pw_ct_expired(cfg, k.proto, v, now);
+		int expired = pw_ct_expired(cfg, k->proto, v, now);
 		if (expired || now - v->last_ns >= PW_CT_REFRESH_NS)
 			v->last_ns = now;
 		if (expired)
@@ -399,8 +392,23 @@ static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const str
 	}
 	nv.last_ns = now;
 	nv.dir = PW_DIR_IN;
-	if (bpf_map_update_elem(&pw_ct_in, &k, &nv, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&pw_ct_in, k, &nv, BPF_NOEXIST) == 0)
 		pw_ct_created(PW_CT_TABLE_IN, 0);
+}
+
+/* An inbound packet the policy let in (not TCP): remember its flow in
+ * pw_ct_in, so that the host's replies pass on egress. */
+static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+
+	/* TCP first and alone: an allowed TCP packet, the common case, pays one
+	 * compare here */
+	if (p->proto == IPPROTO_TCP)
+		return;
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
+		return;	/* the reply to the host's own echo request opens nothing */
+	pw_ct_in_note(cfg, &k);
 }
 
 /* Egress: would the in rules let in the packet this one answers (the
@@ -432,6 +440,80 @@ static __always_inline int pw_ct_in_reply(const struct pw_config *cfg, const str
 		return 0;
 	if (now - v->last_ns >= PW_CT_REFRESH_NS)
 		v->last_ns = now;
+	return 1;
+}
+
+/* ---- timed exceptions (pw_exc, portwall.h) --------------------------------- */
+
+/* Is there a live exception of direction edir for (proto, port, peer)? */
+static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 port_be, const __u8 *peer)
+{
+	struct pw_exc_key k;
+	struct pw_exc_val *v;
+
+	k.prefixlen = PW_EXC_KEY_BITS + (p->fam == PW_FAM_V6 ? 128 : 32);
+	k.dir = edir;
+	k.proto = p->proto;
+	k.fam = p->fam;
+	k.pad = 0;
+	k.port_be = port_be;
+	k.pad2 = 0;
+	__builtin_memcpy(k.addr, peer, 16);
+	v = bpf_map_lookup_elem(&pw_exc, &k);
+	return v && bpf_ktime_get_boot_ns() < v->expires_ns;
+}
+
+/* A packet the policy drops: does a timed exception let it through? The
+ * packet of the exception's own direction matches (its port, its peer);
+ * the other direction's packet is the reply, matched with the same key
+ * seen from the other side, and a TCP reply is never a bare SYN. TCP and
+ * UDP only (an exception names a port). */
+static __always_inline int pw_exc_pass(const struct pw_pkt *p, __u32 dir, const __u8 *peer)
+{
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return 0;
+	/* the key's port: the destination port of the exception's own
+	 * direction (the local one in, the peer's out), its reply's source */
+	if (pw_exc_live(dir, p, p->dport_be, peer))
+		return 1;
+	if (pw_bare_syn(p))
+		return 0;
+	return pw_exc_live(dir ^ 1, p, p->sport_be, peer);
+}
+
+/* The flow k of the host's answer on an in exception, in table t: marked
+ * as a revoked flow is (PW_CT_REVOKED, a peer's), so that no flow of the
+ * host's grows from its answers, and at the exception's expiry it ends
+ * both ways as a revoked flow does, agent or not. Written once, then at
+ * most once a second. */
+static __always_inline void pw_exc_mark(struct pw_ct_key *k, const int t, __u8 flags)
+{
+	struct pw_ct_val *v = bpf_map_lookup_elem(pw_ct_map(t), k);
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (v && (v->flags & PW_CT_REVOKED)) {
+		if (now - v->last_ns >= PW_CT_REFRESH_NS)
+			v->last_ns = now;
+		return;
+	}
+	struct pw_ct_val nv = { .last_ns = now, .flags = flags, .dir = PW_DIR_IN };
+	bpf_map_update_elem(pw_ct_map(t), k, &nv, BPF_ANY);
+}
+
+/* Egress, a packet the out rules let out: is it the host's answer on a
+ * flow a live in exception let in (from its port to its peer, not a bare
+ * SYN)? Then the exception carries it, marked (pw_exc_mark), untracked. */
+static __always_inline int pw_exc_answer(const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+
+	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || pw_bare_syn(p) || p->frag == PW_FRAG_LATER ||
+	    !pw_exc_live(PW_DIR_IN, p, p->sport_be, p->dst) || !pw_ct_key_of(&k, p, PW_DIR_OUT))
+		return 0;
+	if (p->proto == IPPROTO_TCP)
+		pw_exc_mark(&k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
+	else
+		pw_exc_mark(&k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
 	return 1;
 }
 
@@ -596,23 +678,6 @@ static __always_inline void pw_count(struct pw_counter *c, __u32 len)
 	}
 }
 
-/* The kernel's HZ, from its config (0 when libbpf finds no config). */
-extern unsigned int CONFIG_HZ __kconfig __weak;
-
-/* The time of the last timer tick, in ns. With HZ known it is jiffies times
- * the tick, and bpf_jiffies64() is a load the verifier inlines; otherwise
- * the coarse clock, as fine but a helper call, and a call costs tens of ns
- * where returns are mitigated (SRSO safe-RET): a flood of drops pays it
- * for every packet. Not the clock of conntrack entries (userspace writes
- * and reads those with CLOCK_MONOTONIC_COARSE). */
-static __always_inline __u64 pw_tick_ns(void)
-{
-	__u64 tick = CONFIG_HZ == 1000 ? 1000000 : CONFIG_HZ == 250 ? 4000000 :
-		     CONFIG_HZ == 300 ? 3333333 : CONFIG_HZ == 100 ? 10000000 : 0;
-
-	return tick ? bpf_jiffies64() * tick : bpf_ktime_get_coarse_ns();
-}
-
 /* The tokens of bucket b refilled at time now (the fast path, pw_fast.h,
  * refills it the same way): ev_rate tokens a second, at most ev_burst
  * saved. */
@@ -713,10 +778,8 @@ struct pw_hook {
  * cost ~35 ns a packet in calling alone; inlined the verifier still
  * processes only ~23k instructions, since the parser's costly part (the
  * IPv6 extension walk) is a global function of its own. */
-static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
+static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const struct pw_state *st)
 {
-	__u32 zero = 0;
-	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
 	struct pw_result r = {};
 	struct pw_ctx c = {};
 
@@ -785,7 +848,12 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 	if (action == PW_PASS) {
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 		if (c.dir == PW_DIR_OUT) {
-			if (pw_ct_outbound(cfg, p)) {
+			if (st->exceptions && pw_exc_answer(p)) {
+				/* the host's answer on an in exception's flow
+				 * (only while an exception exists: one compare) */
+				r.reason = PW_R_EXCEPTION;
+				r.rule = 0;
+			} else if (pw_ct_outbound(cfg, p)) {
 				/* the host's packet of a peer's flow a reload
 				 * revoked: it ends both ways, and opens no flow */
 				r.action = PW_DROP;
@@ -827,6 +895,13 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h)
 				pw_ct_outbound(cfg, p);
 			}
 		}
+		/* last, a timed exception: only what every other chance
+		 * drops pays for it, and only while one exists (one compare) */
+		if (r.action == PW_DROP && st->exceptions && pw_exc_pass(p, c.dir, peer)) {
+			r.action = PW_PASS;
+			r.reason = PW_R_EXCEPTION;
+			r.rule = 0;
+		}
 	}
 pass:
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
@@ -836,13 +911,11 @@ pass:
 
 /* A UDP datagram from (ingress) or to (egress) port 53 that passed, whole:
  * the DNS learner's. */
-static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_hook *h, int verdict)
+static __always_inline void pw_dns(PW_CTX *ctx, const struct pw_pkt *p, const struct pw_hook *h, int verdict,
+				   struct pw_state *st)
 {
-	__u32 zero = 0;
-
 	if (verdict != PW_PASS || h->parse != PW_PARSE_OK || p->proto != IPPROTO_UDP || p->frag != PW_FRAG_NONE)
 		return;
-	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
 	if (!st)
 		return;
 	__u32 half = st->active & 1;
@@ -870,11 +943,14 @@ static __always_inline int pw_judge(PW_CTX *ctx, struct pw_hook *h, const int l3
 	struct pw_pkt p = {};
 
 	h->parse = l3 ? pw_parse_l3(ctx, &p, h->wire_len) : pw_parse(ctx, &p, h->wire_len);
-	int v = pw_verdict(&p, h);
+	/* the state looked up once, for the verdict and the learner */
+	__u32 zero = 0;
+	struct pw_state *st = bpf_map_lookup_elem(&pw_state, &zero);
+	int v = pw_verdict(&p, h, st);
 #ifndef PW_BENCH_NO_DNS	/* defined only by bench/: the programs without the learner */
 	/* DNS (docs/dns.md): every other packet pays this one compare */
 	if ((PW_HOOK_DIR == 1 ? p.dport_be : p.sport_be) == bpf_htons(PW_DNS_PORT))
-		pw_dns(ctx, &p, h, v);
+		pw_dns(ctx, &p, h, v, st);
 #endif
 	return v;
 }

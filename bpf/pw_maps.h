@@ -67,6 +67,17 @@ struct {
 	__type(value, __u32);
 } pw_classes SEC(".maps");
 
+/* Timed exceptions, one map for both halves (portwall.h): a reload and a
+ * rollback keep them. Filled by `portwall allow`, emptied of expired
+ * entries by the agent; the datapath itself ignores an expired one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PW_EXC_CAPACITY);
+	__type(key, struct pw_exc_key);
+	__type(value, struct pw_exc_val);
+} pw_exc SEC(".maps");
+
 /* TCP flows the host opened. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -75,6 +75,7 @@ struct pw_pkt {
 				 * (IPv4 header; IPv6 fragment header's next) */
 	__u8 pad0;
 	__u16 l4_off;		/* UDP: the header's offset (DNS reads past it) */
+	__u32 pad1;		/* the addresses 8-byte aligned: keys copy them in words */
 	__u8 src[16];
 	__u8 dst[16];
 	/* ICMP errors: the quoted packet's header (in_ok = 1 when read) */
@@ -86,7 +87,7 @@ struct pw_pkt {
 	__u16 in_dport_be;
 	__u8 in_src[16];
 	__u8 in_dst[16];
-};
+} __attribute__((aligned(8)));
 
 /* ICMP(v6) types the datapath looks at */
 #define PW_ICMP_ECHO_REPLY 0
@@ -107,10 +108,25 @@ struct pw_pkt {
 #define PW_IPPROTO_AH 51
 #define PW_IPPROTO_DSTOPTS 60
 
+/* An IPv4 address into a 16-byte address field of struct pw_pkt (8-byte
+ * aligned), zero-filled: one load, three stores. The packet's word is read
+ * unaligned (fine on the hosts XDP runs on, as the fast path's reads). */
 static __always_inline void pw_copy4(__u8 *dst, const void *src)
 {
-	__builtin_memcpy(dst, src, 4);
-	__builtin_memset(dst + 4, 0, 12);
+	__u32 a = *(const __u32 *)src;
+
+	((__u32 *)dst)[0] = a;
+	((__u32 *)dst)[1] = 0;
+	((__u64 *)dst)[1] = 0;
+}
+
+/* A 16-byte address between two 8-byte aligned fields (struct pw_pkt,
+ * struct pw_ct_key), in two words: a byte-wise memcpy where the compiler
+ * loses the alignment costs 47 instructions. */
+static __always_inline void pw_copy16(__u8 *dst, const __u8 *src)
+{
+	((__u64 *)dst)[0] = ((const __u64 *)src)[0];
+	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
 }
 
 /* The ICMP errors whose quote is read: those that quote the packet they

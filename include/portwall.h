@@ -213,12 +213,35 @@ struct pw_config {
 	/* addresses one host name keeps: `portwall run` removes the least
 	 * recently answered beyond (userspace only) */
 	__u32 dns_name_max;
+	/* The conntrack clock (pw_ct_val.last_ns): CLOCK_MONOTONIC_COARSE, as
+	 * userspace reads and writes it. With ct_tick_ns set the datapath
+	 * reads it as bpf_jiffies64() * ct_tick_ns + ct_clock_off, a load the
+	 * verifier inlines instead of a helper call; the loader measures both
+	 * (a program that reads the two clocks at once) every time it writes a
+	 * half. 0: bpf_ktime_get_coarse_ns() (nothing measured, HZ unknown). */
+	__u64 ct_tick_ns;
+	__u64 ct_clock_off;
+};
+
+/* What bpf/clock.bpf.c reads for the loader (written over the frame of a
+ * test run): the tick's length (0: HZ not known to the datapath), jiffies
+ * and bpf_ktime_get_coarse_ns() at the same moment. */
+struct pw_clock_sample {
+	__u64 tick_ns;
+	__u64 jiffies;
+	__u64 coarse_ns;
 };
 
 struct pw_state {
 	__u32 active;		/* 0 or 1: the half in force */
 	__u32 generation;	/* bumped by every apply, for status */
 	struct pw_config cfg[2];
+	/* entries in pw_exc (timed exceptions, of both halves alike), live or
+	 * expired; 0: no packet looks there, and the fast path drops bare
+	 * SYNs as before. Written by `portwall allow` and the agent's cleanup
+	 * under the pin root's lock; a reload writes it back unchanged */
+	__u32 exceptions;
+	__u32 exc_next_id;	/* the id the next exception gets (userspace only) */
 };
 
 /* Defaults close to nf_conntrack's. */
@@ -268,7 +291,7 @@ struct pw_ct_key {
 	__u8 fam;
 	__u8 kind;		/* enum pw_ct_kind */
 	__u8 pad;
-};
+} __attribute__((aligned(8)));	/* the datapath builds it in 8-byte words */
 
 /* A flow's state. TCP's changes only on what the host itself sends (the
  * egress program), never on what arrives: a spoofed packet cannot move
@@ -552,6 +575,45 @@ struct pw_dns_stats {
 #define PW_DNS_NAME_MAX_DEFAULT 1024
 
 /* ------------------------------------------------------------------------
+ * Timed exceptions (map pw_exc, an LPM trie shared by both halves, so a
+ * reload or rollback keeps them): `portwall allow --for 2h in tcp port
+ * 8443 from 198.51.100.7`. One key per port of the exception (a range of
+ * at most PW_EXC_PORTS ports is one key each, all with the same id). The
+ * datapath looks here only where the policy drops a packet, and only
+ * while pw_state.exceptions is not 0; an entry whose expires_ns has passed
+ * (CLOCK_BOOTTIME: bpf_ktime_get_boot_ns, counting suspend) passes nothing,
+ * whether or not the agent has deleted it yet. Stateless both ways: the
+ * packets of the exception's direction match (port, peer); their replies
+ * match the same key seen from the other side (TCP: never a bare SYN), so
+ * at expiry the flows it let through end too (docs/policy.md).
+ */
+#define PW_EXC_CAPACITY 256	/* keys */
+#define PW_EXC_PORTS 16		/* ports one exception may name */
+#define PW_EXC_KEY_BITS 64	/* bits of pw_exc_key before addr */
+#define PW_EXC_COMMENT 64
+
+struct pw_exc_key {
+	__u32 prefixlen;	/* PW_EXC_KEY_BITS + the peer prefix's length */
+	__u8 dir;		/* PW_DIR_IN / PW_DIR_OUT: who opens the flow */
+	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 fam;		/* PW_FAM_V4 / PW_FAM_V6 */
+	__u8 pad;
+	__u16 port_be;		/* the local port (in), the peer's port (out) */
+	__u16 pad2;
+	__u8 addr[16];		/* the peer; IPv4 in the first 4 bytes */
+};
+
+struct pw_exc_val {
+	__u64 expires_ns;	/* CLOCK_BOOTTIME */
+	__u64 added_unix;	/* wall clock seconds, for display */
+	__u32 id;		/* what --list shows and --remove takes */
+	__u16 port_lo, port_hi;	/* the exception's whole range, for display */
+	__u8 plen;		/* the peer prefix's length */
+	__u8 pad[7];
+	char comment[PW_EXC_COMMENT];
+};
+
+/* ------------------------------------------------------------------------
  * Verdict reasons. Every packet gets exactly one; the first block passes.
  */
 enum pw_reason {
@@ -562,6 +624,7 @@ enum pw_reason {
 	PW_R_FRAGMENT_OK,	/* later fragment of a datagram that passed */
 	PW_R_NON_IP,		/* not IPv4/IPv6: ARP, LLDP, ... */
 	PW_R_NEIGHBOR,		/* ICMPv6 router/neighbor discovery */
+	PW_R_EXCEPTION,		/* a timed exception (pw_exc), policy would drop it */
 	PW_R_DROP_DEFAULT,	/* no rule: the default is drop */
 	PW_R_DROP_DENY,		/* a deny rule */
 	PW_R_DROP_MALFORMED,	/* truncated or inconsistent headers */
@@ -736,8 +799,11 @@ struct pw_meta {
 _Static_assert(sizeof(struct pw_iface) == 24, "pw_iface layout");
 _Static_assert(sizeof(struct pw_policy_rec) == 368, "pw_policy_rec layout");
 _Static_assert(sizeof(struct pw_meta) == 1048, "pw_meta layout");
-_Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
-_Static_assert(sizeof(struct pw_state) == 120, "pw_state layout");
+_Static_assert(sizeof(struct pw_config) == 72, "pw_config layout");
+_Static_assert(sizeof(struct pw_state) == 160, "pw_state layout");
+_Static_assert(sizeof(struct pw_clock_sample) == 24, "pw_clock_sample layout");
+_Static_assert(sizeof(struct pw_exc_key) == 28, "pw_exc_key layout");
+_Static_assert(sizeof(struct pw_exc_val) == 96, "pw_exc_val layout");
 _Static_assert(sizeof(struct pw_rule_info) == 72, "pw_rule_info layout");
 _Static_assert(sizeof(struct pw_ct_key) == 40, "pw_ct_key layout");
 _Static_assert(sizeof(struct pw_ct_val) == 16, "pw_ct_val layout");

@@ -331,7 +331,7 @@ TEST(one_host_in_many_rows)
 	CHECK(strstr(b, "\n# from t.txt:1: Endpoint 1: api.example.net:8001\n"
 		      "# REVIEW: the row names no protocol: tcp assumed\n"
 		      "# REVIEW: the table gives api.example.net in 16 more rows below: this rule holds their ports "
-		      "too (a host name feeds at most 16 peer classes)\n"
+		      "too (a host name feeds at most 16 peer-class shapes)\n"
 		      "allow out tcp port 8001,8002,8003,8004,8005,8006,8007,8008,8009,8010,8011,8012,8013,8014,"
 		      "8015,8016,8017 to api.example.net comment \"Endpoint 1\"\n") == b);
 	CHECK(strstr(b, "\n# from t.txt:17: Endpoint 17: api.example.net:8017\n# skipped: allow out tcp port 8017 "

@@ -19,6 +19,7 @@
 #include "datapath/state.h"
 #include "datapath/apply.h"
 #include "cli/cmds.h"
+#include "datapath/exc.h"
 #include "datapath/events.h"
 #include "datapath/evlog.h"
 #include "datapath/metrics.h"
@@ -310,6 +311,18 @@ static void expire_names(struct run *r, const struct pw_state *st)
 		fprintf(stderr, "portwall run: removing expired addresses of host names failed: %s\n", strerror(-n));
 }
 
+/* Timed exceptions past their expiry leave pw_exc (the datapath already
+ * ignores them), under the pin root's lock; said once each. */
+static void expire_exceptions(struct run *r)
+{
+	int n = pw_exc_expire(&r->dp);
+
+	if (n < 0)
+		fprintf(stderr, "portwall run: removing expired timed exceptions failed: %s\n", strerror(-n));
+	else if (n > 0)
+		printf("timed exceptions: %d expired port%s removed\n", n, n == 1 ? "" : "s");
+}
+
 /* The names whose time has come are asked again (resolve_timer.c). Said:
  * the first round after an apply, and when the failures change. */
 static void resolve_names(struct run *r)
@@ -342,7 +355,8 @@ static void resolve_names(struct run *r)
  * learned addresses into: it runs under the pin root's lock, and only
  * while what run read is the policy in force (else the next turn follows
  * the new one first). Skipped for a turn while another command holds the
- * lock. */
+ * lock. Expired timed exceptions go under the same lock, whatever policy
+ * is in force (they belong to none). */
 static void names_upkeep(struct run *r)
 {
 	char err[600];
@@ -358,6 +372,7 @@ static void names_upkeep(struct run *r)
 		expire_names(r, &st);
 		resolve_names(r);
 	}
+	expire_exceptions(r);
 	close(lock);
 }
 

@@ -14,6 +14,7 @@
 #include "datapath/state.h"
 #include "datapath/status.h"
 #include "cli/cmds.h"
+#include "cli/status_exc.h"
 #include "cli/table.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
@@ -345,10 +346,11 @@ static void json_rest(const struct pw_status *s)
 	       (unsigned long long)s->gs.events_suppressed, (unsigned long long)s->gs.events_lost);
 }
 
-static void print_json(const char *root, const struct pw_status *s)
+static void print_json(const char *root, const struct pw_status *s, const struct pw_dp *dp)
 {
 	json_policy(root, s);
 	json_rules(s);
+	pw_status_exc_json(dp);
 	json_rest(s);
 }
 
@@ -504,7 +506,7 @@ static void text_rest(const struct pw_status *s)
 }
 
 /* 0, or -errno when a table could not be printed. */
-static int print_text(const struct pw_status *s)
+static int print_text(const struct pw_status *s, const struct pw_dp *dp)
 {
 	text_policy(s);
 	printf("\n");
@@ -513,8 +515,10 @@ static int print_text(const struct pw_status *s)
 		printf("\n");
 		rc = reasons_table(s);
 	}
-	if (!rc)
+	if (!rc) {
 		text_rest(s);
+		pw_status_exc_text(dp);
+	}
 	return rc;
 }
 
@@ -565,9 +569,9 @@ int cmd_status(int argc, char **argv)
 		return PW_EXIT_FAIL;
 	rc = 0;
 	if (o.json)
-		print_json(o.root, &s);
+		print_json(o.root, &s, &dp);
 	else
-		rc = print_text(&s);
+		rc = print_text(&s, &dp);
 	pw_status_free(&s);
 	pw_applied_free(&a);
 	pw_dp_close(&dp);

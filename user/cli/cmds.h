@@ -35,6 +35,7 @@ int cmd_counters(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_allow(int argc, char **argv);
 
 /* Parse apply's options (and run's, when run). 0, 1 after --help, -1. */
 int pw_apply_parse(int argc, char **argv, struct pw_apply_opts *o, bool run);

@@ -19,6 +19,7 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, "what is applied where, per-rule counters, drops, conntrack" },
 	{ "audit", cmd_audit, "the host against a policy: unallowed listeners, idle rules, default-out flows" },
 	{ "run", cmd_run, "the foreground agent: apply, reload on SIGHUP or file change, log drops" },
+	{ "allow", cmd_allow, "a timed exception: one port to one peer --for a while, beside the policy" },
 	{ "conntrack", cmd_conntrack, "the flows the datapath tracks: addresses, ports, origin, state, timers" },
 	{ "counters", cmd_counters, "--reset [RULE...]: rule counters of the policy in force from zero" },
 	{ "top", cmd_top, "rates every second: rules, dropped ports and sources (q quits)" },

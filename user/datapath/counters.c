@@ -18,6 +18,7 @@ const char *const pw_reason_names[PW_R_COUNT] = {
 	[PW_R_FRAGMENT_OK] = "fragment-ok",
 	[PW_R_NON_IP] = "non-ip",
 	[PW_R_NEIGHBOR] = "neighbor-discovery",
+	[PW_R_EXCEPTION] = "exception",
 	[PW_R_DROP_DEFAULT] = "default",
 	[PW_R_DROP_DENY] = "deny-rule",
 	[PW_R_DROP_MALFORMED] = "malformed",

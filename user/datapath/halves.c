@@ -333,6 +333,14 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 	st.cfg[half].names = c->nnames > 0;
 	st.cfg[half].dns_any = c->dns_trust == PW_DNS_TRUST_ANY;
 	st.cfg[half].rule_base = half * 2 * dp->rule_capacity;
+	/* not measured (a kernel without syscall programs): both 0, the
+	 * datapath reads the coarse clock by its helper */
+	uint64_t tick, off;
+	if (pw_dp_ct_clock(&tick, &off) == 0) {
+		st.cfg[half].ct_tick_ns = tick;
+		st.cfg[half].ct_clock_off = off;
+	} else
+		st.cfg[half].ct_tick_ns = st.cfg[half].ct_clock_off = 0;
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return pw_errf(err, n, -errno, "writing the policy config failed: %s", strerror(errno));
 	return 0;

@@ -118,6 +118,7 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_dns_stats", offsetof(struct pw_dp, dns_stats_fd) },
 	{ "pw_dns_users", offsetof(struct pw_dp, dns_users_fd) },
 	{ "pw_classes", offsetof(struct pw_dp, classes_fd) },
+	{ "pw_exc", offsetof(struct pw_dp, exc_fd) },
 };
 /* the programs by pin name: [link][dir] (enum pw_link, PW_DIR_*). The L3
  * pins are optional when opening: an older portwall pinned none. */

@@ -26,6 +26,7 @@ struct pw_dp {
 	int state_fd, slots_fd, classes_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd, dns_users_fd;	/* host names (docs/dns.md) */
+	int exc_fd;			/* timed exceptions (datapath/exc.h) */
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
@@ -311,6 +312,10 @@ int pw_policy_resolvers(const struct pw_compiled *c, const char *netns, struct p
 
 /* The datapath's clock (bpf_ktime_get_coarse_ns), read from userspace. */
 uint64_t pw_mono_ns(void);
+/* clock.c: the conntrack clock's tick and offset for pw_config
+ * (ct_tick_ns, ct_clock_off), measured now. Returns 0 (both 0 when the
+ * datapath knows no HZ: it reads the helper's clock then), or -errno. */
+int pw_dp_ct_clock(uint64_t *tick_ns, uint64_t *off);
 
 /* The peer trie of half `half`: an fd to close, or -errno. */
 int pw_dp_half_trie(const struct pw_dp *dp, uint32_t half);

@@ -103,6 +103,8 @@ void pw_mapmem(const struct pw_compiled *c, int ncpus, uint32_t ct_capacity, str
 	add(m, "pw_peers_h0", PW_MEM_POLICY, trie);
 	add(m, "pw_peers_h1", PW_MEM_POLICY, trie);
 	add(m, "pw_peers", PW_MEM_POLICY, K_ARRAY + 2 * 8);
+	/* timed exceptions: empty at apply (a trie is charged per entry) */
+	add(m, "pw_exc", PW_MEM_POLICY, pw_mem_lpm(0, sizeof(struct pw_exc_key), sizeof(struct pw_exc_val)));
 	add(m, "pw_slots", PW_MEM_POLICY, pw_mem_array(2 * PW_SLOT_COUNT, sizeof(struct pw_slot), true));
 	add(m, "pw_classes", PW_MEM_POLICY, pw_mem_array(2ull * pw_dp_class_words_for(cap, c->nclass_words),
 								  sizeof(uint32_t), true));

@@ -1,5 +1,6 @@
 /* metrics.c - Prometheus text-format metrics of a loaded portwall. */
 #include "datapath/metrics.h"
+#include "datapath/exc.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -336,6 +337,10 @@ int pw_metrics_render(const struct pw_dp *dp, const struct pw_applied *a, const 
 	}
 	base_labels(&o, a, ctx);
 	write_all(&o, &s, ctx);
+	int live = pw_exc_live_count(dp);
+	if (live >= 0)
+		single(&o, "portwall_exceptions", "gauge", "Timed exceptions in force (portwall allow).",
+		       (unsigned long long)live);
 	pw_status_free(&s);
 	if (fclose(o.f)) {
 		free(*text);

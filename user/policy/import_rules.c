@@ -392,7 +392,7 @@ int pw_imp_merge_hosts(struct pw_imp_result *r)
 		}
 		if (from)
 			doubt(a, "the table gives %s in %zu more rows below: this rule holds their ports too (a "
-			      "host name feeds at most 16 peer classes)", a->host, from);
+			      "host name feeds at most 16 peer-class shapes)", a->host, from);
 	}
 	return merged;
 }

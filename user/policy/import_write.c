@@ -209,9 +209,9 @@ int pw_imp_run(const char *src, const char *text, size_t len, enum pw_imp_format
 		return snprintf(err, errsz, "out of memory"), -1;
 	pw_imp_text_fix(name);
 	int rc = draft(name, r, out, outlen, &d);
-	/* a host in so many rules that it feeds too many peer classes: one
+	/* a host in so many rules that it feeds too many peer-class shapes: one
 	 * rule per host, direction and protocol, and once more */
-	if (rc > 0 && strstr(d.error, "peer classes, the most one name feeds") && pw_imp_merge_hosts(r) > 0) {
+	if (rc > 0 && strstr(d.error, "the most one name feeds") && pw_imp_merge_hosts(r) > 0) {
 		free(*out);
 		*out = NULL;
 		pw_diag_free(&d);
