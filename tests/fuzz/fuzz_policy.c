@@ -1,7 +1,8 @@
 /* fuzz_policy.c - libFuzzer: any bytes as a policy file through the parser,
  * the compiler and the analysis. They must not crash, leak or misbehave
  * (ASan/UBSan); a policy that parses must compile, and its decisions must
- * match the oracle on a few probes. */
+ * match the oracle on a few probes; its outline (what check compiles) must
+ * count and hash the same entries. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		pw_analyze(&pol, &c, &d);
+		/* what check compiles counts and hashes the same entries */
+		struct pw_compiled o;
+		if (pw_compile_outline(&pol, &o, &d) != 0 || o.npeers != c.npeers ||
+		    memcmp(o.hash, c.hash, sizeof(o.hash)) != 0) {
+			fprintf(stderr, "the outline differs from the compiled tables\n");
+			abort();
+		}
+		pw_compiled_free(&o);
 		static const char *const peers[] = { "192.0.2.1", "203.0.113.9", "2001:db8::1", "10.1.2.3" };
 		static const unsigned ports[] = { 0, 1, 22, 80, 443, 1023, 65535 };
 		for (size_t p = 0; p < 4; p++) {

@@ -159,6 +159,129 @@ TEST(list_continues_after_trailing_comma)
 	CHECK_EQ_INT(pol.rules[0].line, 5);
 }
 
+/* "set big = " and then n items, ten a line, item k from item(k); the
+ * items are written on one line when one_line (a list the parser does
+ * not take in as it comes). Returns the malloc'd text. */
+static char *long_set(unsigned n, bool one_line, const char *(*item)(unsigned, char *), const char *tail)
+{
+	size_t cap = 64 * (size_t)n + strlen(tail) + 64, o = 0;
+	char *t = malloc(cap), buf[64];
+
+	if (!t)
+		exit(2);
+	o += (size_t)snprintf(t + o, cap - o, "set small = 192.0.2.0/24, h.example.com\nset big = ");
+	for (unsigned k = 0; k < n; k++)
+		o += (size_t)snprintf(t + o, cap - o, "%s%s", item(k, buf),
+				      k + 1 == n ? "\n" : one_line || k % 10 != 9 ? ", " : ",\n  ");
+	snprintf(t + o, cap - o, "%s", tail);
+	return t;
+}
+
+static const char *plain_item(unsigned k, char *buf)
+{
+	if (k == 7)
+		return "@small";
+	if (k == 1500)
+		return "*.example.org";
+	if (k % 3 == 0)
+		snprintf(buf, 64, "2001:db8:%x::/48", k % 1000);	/* repeats */
+	else
+		snprintf(buf, 64, "10.%u.%u.0/24", k >> 8, k & 0xff);
+	return buf;
+}
+
+static const char *mixed_item(unsigned k, char *buf)
+{
+	return k == 2222 ? "any" : plain_item(k, buf);
+}
+
+static const char *bad_item(unsigned k, char *buf)
+{
+	return k == 2500 ? "10.1.2.3/40" : mixed_item(k, buf);
+}
+
+/* A list of thousands of items over many lines is taken in as it is
+ * read (set_flush): the same set as on one line, the same messages. */
+TEST(long_set_lists_read_as_they_come)
+{
+	const char *rules = "allow in tcp port 22 from @big\nallow in tcp port 23 from @big, 198.51.100.1\n";
+	char *many = long_set(3000, false, mixed_item, rules), *one = long_set(3000, true, mixed_item, rules);
+	struct pw_policy a;
+
+	REQUIRE(parse(one) == 0);
+	a = pol;
+	memset(&pol, 0, sizeof(pol));
+	REQUIRE(parse(many) == 0);
+	REQUIRE(pol.nsets == 2 && a.nsets == 2);
+	CHECK_EQ_INT(pol.sets[1].n, a.sets[1].n);
+	CHECK(pol.sets[1].n == a.sets[1].n &&
+	      memcmp(pol.sets[1].pfx, a.sets[1].pfx, a.sets[1].n * sizeof(*a.sets[1].pfx)) == 0);
+	CHECK_EQ_INT(pol.sets[1].nnames, 2);
+	CHECK_EQ_INT(pol.sets[1].line, 2);
+	pw_policy_free(&a);
+	free(many);
+	free(one);
+
+	/* a rule naming one set shares its prefixes; one naming more has its own */
+	many = long_set(3000, false, plain_item, rules);
+	REQUIRE(parse(many) == 0);
+	REQUIRE(pol.nrules == 2);
+	CHECK(pol.rules[0].peers_shared && pol.rules[0].peers == pol.sets[1].pfx);
+	CHECK(!pol.rules[1].peers_shared && pol.rules[1].npeers == pol.sets[1].n + 1);
+	CHECK_EQ_INT(pol.rules[1].line, 2 + 301);
+	free(many);
+
+	/* an error late in the list: item 2500 is the first of line 2 + 250 */
+	many = long_set(3000, false, bad_item, rules);
+	CHECK_EQ_STR(error_of(many), "t.policy:252:3: error: bad prefix length in \"10.1.2.3/40\": IPv4 "
+		     "takes /0 to /32, IPv6 /0 to /128");
+	free(many);
+	/* a list that ends in "," at the end of the file */
+	many = long_set(3000, false, mixed_item, "");
+	many[strlen(many) - 1] = ',';
+	CHECK_EQ_STR(error_of(many), "t.policy:301:171: error: expected an address, CIDR, @set or "
+		     "\"any\" after \",\" at end of line");
+	free(many);
+}
+
+static int cmp_pfx(const void *a, const void *b)
+{
+	return pw_prefix_cmp(a, b);
+}
+
+/* The in-place sort of a set's prefixes orders as qsort does: random,
+ * sorted, reversed and all-equal inputs with many repeats. */
+TEST(prefix_sort_matches_qsort)
+{
+	static struct pw_prefix a[3000], b[3000];
+	uint64_t r = 88172645463325252ull;
+
+	for (unsigned round = 0; round < 60; round++) {
+		size_t n = round < 4 ? round : (size_t)(r % 3000);
+		for (size_t i = 0; i < n; i++) {
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			memset(&a[i], 0, sizeof(a[i]));
+			a[i].fam = r & 1;
+			a[i].len = (uint8_t)((r >> 8) % (a[i].fam ? 129 : 33));
+			a[i].addr[0] = round % 5 == 4 ? 7 : (uint8_t)(r >> 16) % 4;
+			a[i].addr[a[i].fam ? 15 : 3] = (uint8_t)(r >> 24) % 3;
+		}
+		if (round % 5 == 2 || round % 5 == 3)
+			qsort(a, n, sizeof(*a), cmp_pfx);	/* sorted already */
+		if (round % 5 == 3)
+			for (size_t i = 0; i < n / 2; i++) {	/* reversed */
+				struct pw_prefix t = a[i];
+				a[i] = a[n - 1 - i];
+				a[n - 1 - i] = t;
+			}
+		memcpy(b, a, n * sizeof(*a));
+		qsort(b, n, sizeof(*b), cmp_pfx);
+		pw_prefix_sort(a, n);
+		if (memcmp(a, b, n * sizeof(*a)) != 0)
+			FAILF("round %u: %zu prefixes sort differently from qsort", round, n);
+	}
+}
+
 TEST(no_port_means_every_port)
 {
 	REQUIRE(parse("allow out udp\n") == 0);

@@ -109,6 +109,35 @@ TEST(scale_65535_ports_100000_prefixes)
 		}
 	}
 	printf("    %u sampled decisions, %u mismatches\n", n, mism);
+
+	/* what check compiles: no entries stored, the same counts, hash and
+	 * decisions (each outline lookup walks its class) */
+	struct pw_compiled o;
+	double t4 = now_ms();
+	REQUIRE(pw_compile_outline(&pol, &o, &d) == 0);
+	printf("    outline %.0f ms\n", now_ms() - t4);
+	CHECK(o.peers == NULL);
+	CHECK_EQ_INT(o.npeers, c.npeers);
+	CHECK(memcmp(o.hash, c.hash, sizeof(o.hash)) == 0);
+	for (uint32_t k = 0; k < o.nclasses && k < c.nclasses; k++)
+		if (o.classes[k].entries != c.classes[k].entries)
+			FAILF("class %u: outline %zu entries, compiled %zu", k + 1, o.classes[k].entries,
+			      c.classes[k].entries);
+	for (unsigned k = 0; k < 40; k++) {
+		char a[64];
+		uint8_t fam, addr[16];
+		struct pw_verdict v, w;
+		pw_scale_prefix(k * 7919 % NPREFIX, a, sizeof(a));
+		if (strchr(a, '/'))
+			*strchr(a, '/') = '\0';
+		REQUIRE(pw_addr_parse(a, &fam, addr));
+		uint32_t slot = oracle_slot(k & 1, 'T', 1 + k * 31 % 1023);
+		pw_decide_packet(&c, slot, fam, addr, &v);
+		pw_decide_packet(&o, slot, fam, addr, &w);
+		if (v.action != w.action || v.rule != w.rule)
+			FAILF("from %s: compiled %u/%u, outline %u/%u", a, v.action, v.rule, w.action, w.rule);
+	}
+	pw_compiled_free(&o);
 	pw_compiled_free(&c);
 	pw_policy_free(&pol);
 	pw_diag_free(&d);

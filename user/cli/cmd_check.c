@@ -430,7 +430,7 @@ int cmd_check(int argc, char **argv)
 
 	/* StrictModes: apply refuses what others than root could have written; check warns */
 	const struct pw_parse_opts po = { .files = PW_FILES_WARN, .streams = true };
-	if (pw_policy_parse_file_opts(path, &po, &pol, &d) || pw_compile(&pol, &c, &d)) {
+	if (pw_policy_parse_file_opts(path, &po, &pol, &d) || pw_compile_outline(&pol, &c, &d)) {
 		if (json)
 			print_json_error(path, &d);
 		else

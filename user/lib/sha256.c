@@ -21,7 +21,7 @@ static uint32_t ror(uint32_t x, unsigned n)
 
 static void block(struct pw_sha256 *s, const uint8_t *p)
 {
-	uint32_t w[64], v[8];
+	uint32_t w[64];
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -31,19 +31,32 @@ static void block(struct pw_sha256 *s, const uint8_t *p)
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	memcpy(v, s->h, sizeof(v));
+	/* the working variables by name: the rounds shift them in registers */
+	uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
+	uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
 	for (int i = 0; i < 64; i++) {
-		uint32_t S1 = ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25);
-		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-		uint32_t t1 = v[7] + S1 + ch + K[i] + w[i];
-		uint32_t S0 = ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22);
-		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-		memmove(v + 1, v, 7 * sizeof(v[0]));
-		v[4] += t1;
-		v[0] = t1 + S0 + maj;
+		uint32_t S1 = ror(e, 6) ^ ror(e, 11) ^ ror(e, 25);
+		uint32_t ch = (e & f) ^ (~e & g);
+		uint32_t t1 = h + S1 + ch + K[i] + w[i];
+		uint32_t S0 = ror(a, 2) ^ ror(a, 13) ^ ror(a, 22);
+		uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + S0 + maj;
 	}
-	for (int i = 0; i < 8; i++)
-		s->h[i] += v[i];
+	s->h[0] += a;
+	s->h[1] += b;
+	s->h[2] += c;
+	s->h[3] += d;
+	s->h[4] += e;
+	s->h[5] += f;
+	s->h[6] += g;
+	s->h[7] += h;
 }
 
 void pw_sha256_init(struct pw_sha256 *s)
@@ -60,6 +73,17 @@ void pw_sha256_update(struct pw_sha256 *s, const void *data, size_t len)
 	const uint8_t *p = data;
 
 	s->len += len;
+	/* whole blocks straight from the data, none copied through buf */
+	if (s->nbuf && s->nbuf + len >= 64) {
+		size_t take = 64 - s->nbuf;
+		memcpy(s->buf + s->nbuf, p, take);
+		block(s, s->buf);
+		s->nbuf = 0;
+		p += take;
+		len -= take;
+	}
+	for (; s->nbuf == 0 && len >= 64; p += 64, len -= 64)
+		block(s, p);
 	while (len > 0) {
 		size_t take = 64 - s->nbuf < len ? 64 - s->nbuf : len;
 		memcpy(s->buf + s->nbuf, p, take);

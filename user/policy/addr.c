@@ -2,6 +2,7 @@
 #include "policy/addr.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,26 @@ void pw_prefix_format(const struct pw_prefix *p, char *buf, size_t size, bool ho
 		snprintf(buf, size, "%s/%u", a, p->len);
 }
 
+/* Bytes 8k..8k+7 of an address as one number: comparing the two halves
+ * so orders as memcmp of the 16 bytes does, without the call (sorting
+ * and merging a million prefixes compare tens of millions of times). */
+static uint64_t addr_half(const uint8_t *addr, unsigned k)
+{
+	uint64_t v;
+
+	memcpy(&v, addr + 8 * k, sizeof(v));
+	return be64toh(v);
+}
+
 int pw_prefix_cmp(const struct pw_prefix *a, const struct pw_prefix *b)
 {
 	if (a->fam != b->fam)
 		return a->fam < b->fam ? -1 : 1;
-	int c = memcmp(a->addr, b->addr, 16);
-	if (c)
-		return c < 0 ? -1 : 1;
+	for (unsigned k = 0; k < 2; k++) {
+		uint64_t x = addr_half(a->addr, k), y = addr_half(b->addr, k);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
 	if (a->len != b->len)
 		return a->len < b->len ? -1 : 1;
 	return 0;
@@ -108,4 +122,158 @@ bool pw_prefix_has_addr(const struct pw_prefix *p, uint8_t fam, const uint8_t ad
 bool pw_prefix_contains(const struct pw_prefix *a, const struct pw_prefix *b)
 {
 	return a->len <= b->len && pw_prefix_has_addr(a, b->fam, b->addr);
+}
+
+static void pfx_swap(struct pw_prefix *a, struct pw_prefix *b)
+{
+	struct pw_prefix t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void pfx_sift(struct pw_prefix *p, size_t i, size_t n)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && pw_prefix_cmp(&p[c], &p[c + 1]) < 0)
+			c++;
+		if (pw_prefix_cmp(&p[i], &p[c]) >= 0)
+			return;
+		pfx_swap(&p[i], &p[c]);
+	}
+}
+
+static void pfx_heapsort(struct pw_prefix *p, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		pfx_sift(p, i, n);
+	for (size_t e = n; e-- > 1;) {
+		pfx_swap(&p[0], &p[e]);
+		pfx_sift(p, 0, e);
+	}
+}
+
+static void pfx_insertion(struct pw_prefix *p, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct pw_prefix x = p[i];
+		size_t j = i;
+		for (; j > 0 && pw_prefix_cmp(&p[j - 1], &x) > 0; j--)
+			p[j] = p[j - 1];
+		p[j] = x;
+	}
+}
+
+/* Hoare's partition around the median of the first, middle and last:
+ * returns k with p[0..k] <= pivot <= p[k+1..n), both sides non-empty. */
+static size_t pfx_partition(struct pw_prefix *p, size_t n)
+{
+	size_t m = n / 2;
+
+	if (pw_prefix_cmp(&p[m], &p[0]) < 0)
+		pfx_swap(&p[m], &p[0]);
+	if (pw_prefix_cmp(&p[n - 1], &p[0]) < 0)
+		pfx_swap(&p[n - 1], &p[0]);
+	if (pw_prefix_cmp(&p[n - 1], &p[m]) < 0)
+		pfx_swap(&p[n - 1], &p[m]);
+	struct pw_prefix piv = p[m];
+	size_t i = 0, j = n - 1;
+	for (;;) {
+		while (pw_prefix_cmp(&p[i], &piv) < 0)
+			i++;
+		while (pw_prefix_cmp(&piv, &p[j]) < 0)
+			j--;
+		if (i >= j)
+			return j;
+		pfx_swap(&p[i++], &p[j--]);
+	}
+}
+
+/* Introsort: quicksort into the smaller side, the larger by looping (the
+ * stack stays logarithmic), heapsort where it goes too deep. */
+static void pfx_introsort(struct pw_prefix *p, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			pfx_heapsort(p, n);
+			return;
+		}
+		size_t k = pfx_partition(p, n) + 1;
+		if (k < n - k) {
+			pfx_introsort(p, k, depth);
+			p += k;
+			n -= k;
+		} else {
+			pfx_introsort(p + k, n - k, depth);
+			n = k;
+		}
+	}
+	pfx_insertion(p, n);
+}
+
+void pw_prefix_sort(struct pw_prefix *p, size_t n)
+{
+	unsigned depth = 0;
+
+	for (size_t k = n; k > 1; k >>= 1)
+		depth += 2;
+	pfx_introsort(p, n, depth);
+}
+
+static bool head_before(const struct pw_pmerge_list *a, const struct pw_pmerge_list *b)
+{
+	int c = pw_prefix_cmp(a->p, b->p);
+
+	return c < 0 || (c == 0 && a->tag < b->tag);
+}
+
+static void head_sift(struct pw_pmerge_list *h, size_t n, size_t i)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && head_before(&h[c + 1], &h[c]))
+			c++;
+		if (!head_before(&h[c], &h[i]))
+			return;
+		struct pw_pmerge_list t = h[i];
+		h[i] = h[c];
+		h[c] = t;
+	}
+}
+
+int pw_pmerge_init(struct pw_pmerge *m, size_t nlists)
+{
+	m->n = 0;
+	m->h = malloc((nlists ? nlists : 1) * sizeof(*m->h));
+	return m->h ? 0 : -1;
+}
+
+void pw_pmerge_add(struct pw_pmerge *m, const struct pw_prefix *p, size_t n, uint32_t tag)
+{
+	if (n) {
+		m->h[m->n++] = (struct pw_pmerge_list){ p, p + n, tag };
+		for (size_t i = m->n - 1; i > 0 && head_before(&m->h[i], &m->h[(i - 1) / 2]); i = (i - 1) / 2) {
+			struct pw_pmerge_list t = m->h[i];
+			m->h[i] = m->h[(i - 1) / 2];
+			m->h[(i - 1) / 2] = t;
+		}
+	}
+}
+
+bool pw_pmerge_next(struct pw_pmerge *m, struct pw_prefix *out, uint32_t *tag)
+{
+	if (!m->n)
+		return false;
+	*out = *m->h[0].p++;
+	*tag = m->h[0].tag;
+	if (m->h[0].p == m->h[0].end)
+		m->h[0] = m->h[--m->n];
+	head_sift(m->h, m->n, 0);
+	return true;
+}
+
+void pw_pmerge_free(struct pw_pmerge *m)
+{
+	free(m->h);
+	m->h = NULL;
+	m->n = 0;
 }

@@ -34,6 +34,30 @@ void pw_prefix_format(const struct pw_prefix *p, char *buf, size_t size, bool ho
 static inline unsigned pw_fam_bits(uint8_t fam) { return fam ? 128 : 32; }
 /* Total order: family, address bytes, length. Parents sort before children. */
 int pw_prefix_cmp(const struct pw_prefix *a, const struct pw_prefix *b);
+/* Sort into pw_prefix_cmp order, in place (no allocation: a set of a
+ * million prefixes sorts in the memory it already has). */
+void pw_prefix_sort(struct pw_prefix *p, size_t n);
+/* The merge of sorted lists of prefixes (each in pw_prefix_cmp order,
+ * as a rule's peers are), least first and equal ones by tag: a heap of
+ * the lists' heads, so nothing the size of the lists is copied. The
+ * lists must outlive the merge. */
+struct pw_pmerge_list {
+	const struct pw_prefix *p, *end;
+	uint32_t tag;
+};
+
+struct pw_pmerge {
+	struct pw_pmerge_list *h;
+	size_t n;
+};
+
+/* Room for nlists lists: 0, or -1 out of memory. */
+int pw_pmerge_init(struct pw_pmerge *m, size_t nlists);
+/* Add the list p[0..n) (none when n is 0) under tag. */
+void pw_pmerge_add(struct pw_pmerge *m, const struct pw_prefix *p, size_t n, uint32_t tag);
+/* The next prefix and its list's tag; false when every list is done. */
+bool pw_pmerge_next(struct pw_pmerge *m, struct pw_prefix *out, uint32_t *tag);
+void pw_pmerge_free(struct pw_pmerge *m);
 /* Does a contain b (same family, a->len <= b->len, b inside a)? */
 bool pw_prefix_contains(const struct pw_prefix *a, const struct pw_prefix *b);
 /* Does p contain the address (same family)? */

@@ -17,10 +17,31 @@ struct ivl {
 	unsigned __int128 lo, hi;
 };
 
-struct ivlv {
-	struct ivl *v;
-	size_t n, cap;
+/* Disjoint intervals of one family, ascending, with gaps between
+ * neighbours, so that a prefix inside their union lies inside one. Each
+ * is kept in the fewest bytes its bounds need: IPv4 in 32 bits, IPv6 on
+ * /64 edges (a /64 and every shorter prefix) as their upper 64 bits,
+ * other IPv6 whole: 8, 16 or 32 bytes, not 32 for all. */
+struct ivl4 {
+	uint32_t lo, hi;
 };
+
+struct ivl64 {
+	uint64_t lo, hi;
+};
+
+struct ivlv {
+	bool v6;
+	struct ivl4 *a4;
+	struct ivl64 *a64;
+	struct ivl *a128;
+	size_t n4, n64, n128;
+	bool fill;		/* store the intervals (else count them) */
+	bool open;		/* last is being merged, not kept yet */
+	struct ivl last;
+};
+
+#define LOW64 (((unsigned __int128)1 << 64) - 1)
 
 static struct ivl prefix_ivl(const struct pw_prefix *p)
 {
@@ -34,65 +55,118 @@ static struct ivl prefix_ivl(const struct pw_prefix *p)
 	return (struct ivl){ .lo = a & ~host, .hi = a | host };
 }
 
-static int cmp_ivl(const void *a, const void *b)
+/* Keep (or count) the interval merged so far. */
+static void ivlv_close(struct ivlv *v)
 {
-	const struct ivl *x = a, *y = b;
+	struct ivl x = v->last;
 
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return (x->hi > y->hi) - (x->hi < y->hi);
-}
-
-static int ivlv_push(struct ivlv *v, struct ivl x)
-{
-	if (v->n == v->cap) {
-		size_t c = v->cap ? v->cap * 2 : 16;
-		struct ivl *p = realloc(v->v, c * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		v->v = p;
-		v->cap = c;
-	}
-	v->v[v->n++] = x;
-	return 0;
-}
-
-/* Sort and merge overlapping or adjacent intervals: the result is disjoint,
- * with gaps between neighbours, so a prefix inside the union lies inside
- * one interval. */
-static void ivlv_merge(struct ivlv *v)
-{
-	size_t o = 0;
-
-	if (v->n == 0)
+	if (!v->open)
 		return;
-	qsort(v->v, v->n, sizeof(*v->v), cmp_ivl);
-	for (size_t i = 1; i < v->n; i++) {
-		if (v->v[i].lo <= v->v[o].hi || v->v[i].lo - 1 == v->v[o].hi) {
-			if (v->v[i].hi > v->v[o].hi)
-				v->v[o].hi = v->v[i].hi;
-		} else {
-			v->v[++o] = v->v[i];
-		}
+	v->open = false;
+	if (!v->v6) {
+		if (v->fill)
+			v->a4[v->n4] = (struct ivl4){ .lo = (uint32_t)x.lo, .hi = (uint32_t)x.hi };
+		v->n4++;
+	} else if ((x.lo & LOW64) == 0 && (x.hi & LOW64) == LOW64) {
+		if (v->fill)
+			v->a64[v->n64] = (struct ivl64){ .lo = (uint64_t)(x.lo >> 64), .hi = (uint64_t)(x.hi >> 64) };
+		v->n64++;
+	} else {
+		if (v->fill)
+			v->a128[v->n128] = x;
+		v->n128++;
 	}
-	v->n = o + 1;
 }
 
-/* Is every address of p inside the merged intervals v? */
+/* Add x, which starts at or after every interval before it: merged into
+ * the open one when it overlaps or touches it. */
+static void ivlv_add(struct ivlv *v, struct ivl x)
+{
+	if (v->open && (x.lo <= v->last.hi || x.lo - 1 == v->last.hi)) {
+		if (x.hi > v->last.hi)
+			v->last.hi = x.hi;
+		return;
+	}
+	ivlv_close(v);
+	v->last = x;
+	v->open = true;
+}
+
+/* Room for exactly the intervals counted; the counts start again. */
+static int ivlv_alloc(struct ivlv *v)
+{
+	void *a4 = realloc(v->a4, (v->n4 ? v->n4 : 1) * sizeof(*v->a4));
+	v->a4 = a4 ? a4 : v->a4;
+	void *a64 = realloc(v->a64, (v->n64 ? v->n64 : 1) * sizeof(*v->a64));
+	v->a64 = a64 ? a64 : v->a64;
+	void *a128 = realloc(v->a128, (v->n128 ? v->n128 : 1) * sizeof(*v->a128));
+	v->a128 = a128 ? a128 : v->a128;
+	v->n4 = v->n64 = v->n128 = 0;
+	v->fill = true;
+	return a4 && a64 && a128 ? 0 : -ENOMEM;
+}
+
+static void ivlv_free(struct ivlv *v)
+{
+	free(v->a4);
+	free(v->a64);
+	free(v->a128);
+}
+
+/* In each: the last interval starting at or before x's start ends at or
+ * after its end. */
+static bool covers4(const struct ivl4 *a, size_t n, uint32_t lo, uint32_t hi)
+{
+	size_t l = 0, h = n;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+		if (a[mid].lo <= lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l > 0 && a[l - 1].hi >= hi;
+}
+
+static bool covers64(const struct ivl64 *a, size_t n, uint64_t lo, uint64_t hi)
+{
+	size_t l = 0, h = n;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+		if (a[mid].lo <= lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l > 0 && a[l - 1].hi >= hi;
+}
+
+static bool covers128(const struct ivl *a, size_t n, struct ivl x)
+{
+	size_t l = 0, h = n;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+		if (a[mid].lo <= x.lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l > 0 && a[l - 1].hi >= x.hi;
+}
+
+/* Is every address of p inside the intervals v? (A /64-edged interval
+ * holds x exactly when its upper halves hold x's.) */
 static bool ivlv_covers(const struct ivlv *v, const struct pw_prefix *p)
 {
 	struct ivl x = prefix_ivl(p);
-	size_t lo = 0, hi = v->n;
 
-	/* the last interval that starts at or before x.lo */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v->v[mid].lo <= x.lo)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && v->v[lo - 1].hi >= x.hi;
+	if (!v->v6)
+		return covers4(v->a4, v->n4, (uint32_t)x.lo, (uint32_t)x.hi);
+	return covers64(v->a64, v->n64, (uint64_t)(x.lo >> 64), (uint64_t)(x.hi >> 64)) ||
+	       covers128(v->a128, v->n128, x);
 }
 
 static const struct pw_prefix whole[2] = { { .fam = PW_FAM_V4 }, { .fam = PW_FAM_V6 } };
@@ -109,23 +183,43 @@ struct shadow {
 	struct ivlv ivl[2];	/* by family: the union of their peers */
 };
 
+/* One pass over the peers of the rules s->cur, merged as they stand
+ * (sorted, policy.h: nothing sorted or copied), into s->ivl. */
+static int shadow_merge(struct shadow *s)
+{
+	struct pw_pmerge m;
+	struct pw_prefix p;
+	uint32_t id;
+
+	if (pw_pmerge_init(&m, s->ncur))
+		return -ENOMEM;
+	for (size_t i = 0; i < s->ncur; i++) {
+		const struct pw_rule *r = &s->pol->rules[s->cur[i] - 1];
+		pw_pmerge_add(&m, r->peers, r->npeers, r->id);
+	}
+	while (pw_pmerge_next(&m, &p, &id))
+		ivlv_add(&s->ivl[p.fam ? 1 : 0], prefix_ivl(&p));
+	ivlv_close(&s->ivl[0]);
+	ivlv_close(&s->ivl[1]);
+	pw_pmerge_free(&m);
+	return 0;
+}
+
 /* Make s->ivl the union of the peers of the rules s->cur, reusing it when
- * the previous segment had the same restricted deny rules. */
+ * the previous segment had the same restricted deny rules: counted, then
+ * stored in room of that size. */
 static int shadow_build(struct shadow *s)
 {
 	if (s->have_built && s->nbuilt == s->ncur &&
 	    memcmp(s->built, s->cur, s->ncur * sizeof(*s->cur)) == 0)
 		return 0;
 	s->have_built = false;
-	s->ivl[0].n = s->ivl[1].n = 0;
-	for (size_t i = 0; i < s->ncur; i++) {
-		const struct pw_rule *r = &s->pol->rules[s->cur[i] - 1];
-		for (size_t k = 0; k < r->npeers; k++)
-			if (ivlv_push(&s->ivl[r->peers[k].fam ? 1 : 0], prefix_ivl(&r->peers[k])))
-				return -ENOMEM;
+	for (int k = 0; k < 2; k++) {
+		s->ivl[k].n4 = s->ivl[k].n64 = s->ivl[k].n128 = 0;
+		s->ivl[k].fill = false;
 	}
-	ivlv_merge(&s->ivl[0]);
-	ivlv_merge(&s->ivl[1]);
+	if (shadow_merge(s) || ivlv_alloc(&s->ivl[0]) || ivlv_alloc(&s->ivl[1]) || shadow_merge(s))
+		return -ENOMEM;
 	memcpy(s->built, s->cur, s->ncur * sizeof(*s->cur));
 	s->nbuilt = s->ncur;
 	s->have_built = true;
@@ -190,7 +284,7 @@ static int shadow_segment(const struct pw_segment *seg, void *arg)
 
 static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
 {
-	struct shadow s = { .pol = pol };
+	struct shadow s = { .pol = pol, .ivl[1].v6 = true };
 	int rc;
 
 	s.effective = calloc(pol->nrules + 1, sizeof(*s.effective));
@@ -212,8 +306,8 @@ static int warn_shadowed(const struct pw_policy *pol, struct pw_diag *d)
 	free(s.by);
 	free(s.cur);
 	free(s.built);
-	free(s.ivl[0].v);
-	free(s.ivl[1].v);
+	ivlv_free(&s.ivl[0]);
+	ivlv_free(&s.ivl[1]);
 	return rc;
 }
 

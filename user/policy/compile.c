@@ -366,15 +366,12 @@ static int fill_segment(const struct pw_segment *seg, void *arg)
 	return 0;
 }
 
+/* ---- peer-trie entries --------------------------------------------------- */
+
 struct item {
 	struct pw_prefix p;
-	uint32_t rule;
+	uint32_t rule;		/* a rank: the rule's place in its class, 1-based */
 };
-
-static int cmp_item(const void *a, const void *b)
-{
-	return pw_prefix_cmp(&((const struct item *)a)->p, &((const struct item *)b)->p);
-}
 
 static uint32_t min_nz(uint32_t a, uint32_t b)
 {
@@ -385,72 +382,172 @@ static uint32_t min_nz(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
-static int push_entry(struct pw_compiled *out, size_t *cap, uint32_t cls, const struct item *it)
+/* Where a shape's entries go, one at a time in trie order: counted,
+ * stored, hashed or looked up in, so that none of them needs a copy. */
+struct sink {
+	int (*put)(struct sink *s, const struct pw_peer_entry *e);
+};
+
+/* A prefix held by the shape's walk: it and its enclosing prefixes, each
+ * with the first rank along its chain. Unique prefixes nest at most one
+ * per length. */
+#define PW_NEST_MAX (128 + 1)
+
+struct walk {
+	uint32_t shape;
+	struct item stack[PW_NEST_MAX];
+	size_t depth;
+	struct sink *sink;
+};
+
+/* The answer for prefix a is the first rank among the shape's prefixes
+ * that contain it; an entry that answers as its parent does is left out. */
+static int walk_put(struct walk *w, struct item a)
 {
-	if (out->npeers == *cap) {
-		size_t nc = *cap ? *cap * 2 : 256;
-		struct pw_peer_entry *e = realloc(out->peers, nc * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		out->peers = e;
-		*cap = nc;
+	while (w->depth && !pw_prefix_contains(&w->stack[w->depth - 1].p, &a.p))
+		w->depth--;
+	uint32_t parent = w->depth ? w->stack[w->depth - 1].rule : 0;
+	if (w->depth == PW_NEST_MAX)
+		return -EINVAL;		/* only unsorted peers nest deeper */
+	a.rule = min_nz(parent, a.rule);
+	w->stack[w->depth++] = a;
+	if (a.rule == parent)
+		return 0;
+	struct pw_peer_entry e;
+	memset(&e, 0, sizeof(e));
+	e.key.prefixlen = PW_PEER_SCOPE_BITS + a.p.len;
+	e.key.scope = pw_peer_scope(w->shape, a.p.fam);
+	memcpy(e.key.addr, a.p.addr, 16);
+	e.val.rule = a.rule;
+	return w->sink->put(w->sink, &e);
+}
+
+/* The trie entries of shape `shape` in order, into s, from the rules
+ * ids[0..n) of any class of that shape (the i-th rule of each has the
+ * same peers): for a prefix, the rank of the first rule covering it. The
+ * rules' peers are sorted and unique (policy.h): they are merged as they
+ * stand, parents before their children, equal prefixes once with their
+ * first rank; nothing the size of the shape is allocated. */
+static int shape_walk(const struct pw_policy *pol, uint32_t shape, const uint32_t *ids, size_t n,
+		      struct sink *s)
+{
+	struct item cur = { 0 }, it;
+	struct pw_pmerge m;
+	struct walk w;
+	bool have = false;
+	int rc = 0;
+
+	if (pw_pmerge_init(&m, n))
+		return -ENOMEM;
+	w.shape = shape;
+	w.depth = 0;
+	w.sink = s;
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_rule *r = &pol->rules[ids[i] - 1];
+		pw_pmerge_add(&m, r->peers, r->npeers, (uint32_t)i + 1);
 	}
-	struct pw_peer_entry *e = &out->peers[out->npeers++];
-	memset(e, 0, sizeof(*e));
-	e->key.prefixlen = PW_PEER_SCOPE_BITS + it->p.len;
-	e->key.scope = pw_peer_scope(cls, it->p.fam);
-	memcpy(e->key.addr, it->p.addr, 16);
-	e->val.rule = it->rule;
+	while (rc == 0 && pw_pmerge_next(&m, &it.p, &it.rule)) {
+		if (have && pw_prefix_cmp(&cur.p, &it.p) == 0) {
+			cur.rule = min_nz(cur.rule, it.rule);
+			continue;
+		}
+		if (have)
+			rc = walk_put(&w, cur);
+		cur = it;
+		have = true;
+	}
+	if (have && rc == 0)
+		rc = walk_put(&w, cur);
+	pw_pmerge_free(&m);
+	return rc;
+}
+
+/* Each shape once, in shape order, walked from its first class (shape
+ * ids come in class order). */
+static int shapes_walk(const struct pw_policy *pol, const struct pw_compiled *out,
+		       int (*each)(struct sink *s, uint32_t shape), struct sink *s)
+{
+	uint32_t seen = 0;
+	int rc = 0;
+
+	for (uint32_t k = 1; k <= out->nclasses && rc == 0; k++) {
+		const struct pw_class *cl = &out->classes[k - 1];
+		if (cl->shape <= seen)
+			continue;
+		seen = cl->shape;
+		if (each)
+			rc = each(s, seen);
+		if (!rc)
+			rc = shape_walk(pol, seen, cl->rules, cl->nrules, s);
+	}
+	return rc;
+}
+
+struct count_sink {
+	struct sink s;
+	size_t *per_shape;
+	uint32_t shape;
+	size_t n;
+};
+
+static int count_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	struct count_sink *cs = (struct count_sink *)s;
+
+	(void)e;
+	cs->per_shape[cs->shape]++;
+	cs->n++;
 	return 0;
 }
 
-/* The trie entries of one shape: for a prefix, the rank (1-based) of the
- * first of its rules covering it. */
-static int shape_entries(struct ctx *c, uint32_t shape, size_t *cap)
+static int count_shape(struct sink *s, uint32_t shape)
 {
-	const struct pclass *k = &c->shp.v[shape - 1];
-	size_t n = 0, m = 0;
+	((struct count_sink *)s)->shape = shape;
+	return 0;
+}
 
-	for (size_t i = 0; i < k->n; i++)
-		n += c->pol->rules[k->ids[i] - 1].npeers;
-	struct item *it = malloc((n ? n : 1) * sizeof(*it));
-	struct item *stack = malloc((n ? n : 1) * sizeof(*stack));
-	if (!it || !stack) {
-		free(it);
-		free(stack);
+/* Count each shape's entries: out->npeers, and each class's entries
+ * (its shape's, which its classes share). */
+static int count_entries(const struct pw_policy *pol, struct pw_compiled *out)
+{
+	struct count_sink cs = { .s.put = count_put };
+	int rc;
+
+	cs.per_shape = calloc(out->nshapes + 1, sizeof(*cs.per_shape));
+	if (!cs.per_shape)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < k->n; i++) {
-		const struct pw_rule *r = &c->pol->rules[k->ids[i] - 1];
-		for (size_t j = 0; j < r->npeers; j++)
-			it[m++] = (struct item){ .p = r->peers[j], .rule = (uint32_t)i + 1 };
-	}
-	qsort(it, m, sizeof(*it), cmp_item);
-	/* merge equal prefixes */
-	size_t u = 0;
-	for (size_t i = 0; i < m; i++) {
-		if (u && pw_prefix_cmp(&it[u - 1].p, &it[i].p) == 0)
-			it[u - 1].rule = min_nz(it[u - 1].rule, it[i].rule);
-		else
-			it[u++] = it[i];
-	}
-	/* parents sort before their children: walk with a stack of enclosing
-	 * prefixes, each holding the first rule along its chain */
-	size_t depth = 0;
-	int rc = 0;
-	for (size_t i = 0; i < u && rc == 0; i++) {
-		while (depth && !pw_prefix_contains(&stack[depth - 1].p, &it[i].p))
-			depth--;
-		uint32_t parent = depth ? stack[depth - 1].rule : 0;
-		struct item a = it[i];
-		a.rule = min_nz(parent, a.rule);
-		stack[depth++] = a;
-		if (a.rule != parent)
-			rc = push_entry(c->out, cap, shape, &a);
-	}
-	free(it);
-	free(stack);
+	rc = shapes_walk(pol, out, count_shape, &cs.s);
+	for (uint32_t k = 1; !rc && k <= out->nclasses; k++)
+		out->classes[k - 1].entries = cs.per_shape[out->classes[k - 1].shape];
+	out->npeers = cs.n;
+	free(cs.per_shape);
 	return rc;
+}
+
+struct store_sink {
+	struct sink s;
+	struct pw_compiled *out;
+};
+
+static int store_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	struct pw_compiled *out = ((struct store_sink *)s)->out;
+
+	out->peers[out->npeers++] = *e;
+	return 0;
+}
+
+/* The entries into out->peers, sized by count_entries. */
+static int store_entries(const struct pw_policy *pol, struct pw_compiled *out)
+{
+	struct store_sink ss = { .s.put = store_put, .out = out };
+	size_t n = out->npeers;
+
+	out->peers = malloc((n ? n : 1) * sizeof(*out->peers));
+	if (!out->peers)
+		return -ENOMEM;
+	out->npeers = 0;
+	return shapes_walk(pol, out, NULL, &ss.s);
 }
 
 /* SHA-256 over the mode, the slots as runs of equal values, and the peer
@@ -508,26 +605,17 @@ static int class_words(const struct ctx *c, struct pw_compiled *out)
 	return 0;
 }
 
-/* The classes, for `check` to show: their action, rules, shape and entry
- * counts (a shape's entries, which its classes share). */
+/* The classes: their action, rules and shape (entry counts: count_entries). */
 static int export_classes(const struct ctx *c, struct pw_compiled *out)
 {
 	size_t total = 0, o = 0;
-	size_t *per_shape = calloc(c->shp.n + 1, sizeof(*per_shape));
 
 	for (size_t i = 0; i < c->cls.n; i++)
 		total += c->cls.v[i].n;
 	out->classes = calloc(c->cls.n + 1, sizeof(*out->classes));
 	out->class_rules = malloc((total + 1) * sizeof(*out->class_rules));
-	if (!out->classes || !out->class_rules || !per_shape) {
-		free(per_shape);
+	if (!out->classes || !out->class_rules)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < out->npeers; i++) {
-		uint32_t sh = out->peers[i].key.scope >> 1;
-		if (sh >= 1 && sh <= c->shp.n)
-			per_shape[sh]++;
-	}
 	for (size_t i = 0; i < c->cls.n; i++) {
 		const struct pclass *k = &c->cls.v[i];
 		struct pw_class *x = &out->classes[i];
@@ -535,11 +623,9 @@ static int export_classes(const struct ctx *c, struct pw_compiled *out)
 		x->nrules = (uint32_t)k->n;
 		x->rules = out->class_rules + o;
 		x->shape = k->shape;
-		x->entries = per_shape[k->shape];
 		memcpy(x->rules, k->ids, k->n * sizeof(*k->ids));
 		o += k->n;
 	}
-	free(per_shape);
 	return class_words(c, out);
 }
 
@@ -820,7 +906,27 @@ static void hash_names(struct pw_sha256 *s, const struct pw_compiled *c)
 		pw_sha256_update(s, &c->dns_users[i].uid, sizeof(c->dns_users[i].uid));
 }
 
-static void hash_compiled(struct pw_compiled *c)
+struct hash_sink {
+	struct sink s;
+	struct pw_sha256 *sha;
+};
+
+static int hash_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	pw_sha256_update(((struct hash_sink *)s)->sha, e, sizeof(*e));
+	return 0;
+}
+
+/* An outline's entries into the hash as the walk makes them: the same
+ * bytes, in the same order, as the stored array's. */
+static int hash_entries(const struct pw_compiled *c, struct pw_sha256 *sha)
+{
+	struct hash_sink hs = { .s.put = hash_put, .sha = sha };
+
+	return shapes_walk(c->outline, c, NULL, &hs.s);
+}
+
+static int hash_compiled(struct pw_compiled *c)
 {
 	struct pw_sha256 s;
 	uint64_t n = c->npeers;
@@ -838,44 +944,44 @@ static void hash_compiled(struct pw_compiled *c)
 		i = j;
 	}
 	pw_sha256_update(&s, &n, sizeof(n));
-	pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
+	if (c->peers)
+		pw_sha256_update(&s, c->peers, c->npeers * sizeof(*c->peers));
+	else if (hash_entries(c, &s))
+		return -ENOMEM;
 	if (c->nclasses) {	/* the trie answers ranks: the classes say whose */
 		pw_sha256_update(&s, &c->nclass_words, sizeof(c->nclass_words));
 		pw_sha256_update(&s, c->class_words, c->nclass_words * sizeof(*c->class_words));
 	}
 	hash_names(&s, c);
 	pw_sha256_final(&s, c->hash);
+	return 0;
 }
 
-int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+/* The slots, classes, shapes and their words, names and fingerprints. */
+static int compile_tables(struct ctx *c, struct pw_diag *d)
 {
-	struct ctx c = { .pol = pol, .out = out };
-	size_t cap = 0;
+	const struct pw_policy *pol = c->pol;
+	struct pw_compiled *out = c->out;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (pol->nrules >= PW_MAX_RULES) {
-		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
-			      "the policy has %zu rules; portwall takes at most %u: merge rules "
-			      "with the same action into port lists", pol->nrules, PW_MAX_RULES - 1);
-		return -1;
-	}
 	out->slots = calloc(PW_SLOT_COUNT, sizeof(*out->slots));
-	c.dkey = malloc((pol->nrules + 1) * sizeof(*c.dkey));
-	c.akey = malloc((pol->nrules + 1) * sizeof(*c.akey));
-	rc = out->slots && c.dkey && c.akey ? 0 : -ENOMEM;
+	c->dkey = malloc((pol->nrules + 1) * sizeof(*c->dkey));
+	c->akey = malloc((pol->nrules + 1) * sizeof(*c->akey));
+	rc = out->slots && c->dkey && c->akey ? 0 : -ENOMEM;
 	if (!rc)
-		rc = group_rules(&c);
+		rc = group_rules(c);
 	if (!rc)
-		rc = pw_for_each_segment(pol, fill_segment, &c);
+		rc = pw_for_each_segment(pol, fill_segment, c);
 	if (!rc)
-		rc = shape_classes(&c);
-	for (uint32_t k = 1; !rc && k <= c.shp.n; k++)
-		rc = shape_entries(&c, k, &cap);
+		rc = shape_classes(c);
 	if (!rc)
-		rc = export_classes(&c, out);
+		rc = export_classes(c, out);
+	out->nclasses = (uint32_t)c->cls.n;
+	out->nshapes = (uint32_t)c->shp.n;
 	if (!rc)
-		rc = compile_names(pol, out, (uint32_t)c.cls.n, d);
+		rc = count_entries(pol, out);
+	if (!rc)
+		rc = compile_names(pol, out, out->nclasses, d);
 	if (!rc) {
 		out->rule_fp = malloc((pol->nrules + 1) * sizeof(*out->rule_fp));
 		if (!out->rule_fp)
@@ -885,30 +991,60 @@ int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_d
 		if (!rc)
 			out->rule_fp[0] = 1;
 	}
-	out->nclasses = (uint32_t)c.cls.n;
-	out->nshapes = (uint32_t)c.shp.n;
+	return rc;
+}
+
+/* The tables, the entries counted (and stored unless outline), the hash. */
+static int compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d, bool outline)
+{
+	struct ctx c = { .pol = pol, .out = out };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (pol->nrules >= PW_MAX_RULES) {
+		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
+			      "the policy has %zu rules; portwall takes at most %u: merge rules "
+			      "with the same action into port lists", pol->nrules, PW_MAX_RULES - 1);
+		return -1;
+	}
+	rc = compile_tables(&c, d);
 	idset_free(&c.cls);
 	idset_free(&c.shp);
 	free(c.group);
 	free(c.dkey);
 	free(c.akey);
+	out->nrules = (uint32_t)pol->nrules;
+	out->mode = pol->mode;
+	out->outline = outline ? pol : NULL;
 	if (!rc && out->npeers > PW_MAX_PEER_ENTRIES) {
 		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0,
 			      "the policy needs %zu peer-trie entries; portwall takes at most %u: "
 			      "merge peer prefixes, or give rules that share ports the same peers",
 			      out->npeers, PW_MAX_PEER_ENTRIES);
 		rc = -E2BIG;
-	} else if (rc) {	/* the first error wins: a names error stays */
-		pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
+	} else {
+		if (!rc && !outline)
+			rc = store_entries(pol, out);
+		if (!rc)
+			rc = hash_compiled(out);
+		if (rc)	/* the first error wins: a names error stays */
+			pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
 	}
 	if (rc) {
 		pw_compiled_free(out);
 		return -1;
 	}
-	out->nrules = (uint32_t)pol->nrules;
-	out->mode = pol->mode;
-	hash_compiled(out);
 	return 0;
+}
+
+int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+{
+	return compile(pol, out, d, false);
+}
+
+int pw_compile_outline(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d)
+{
+	return compile(pol, out, d, true);
 }
 
 void pw_compiled_free(struct pw_compiled *c)
@@ -931,6 +1067,14 @@ static int cmp_scope(const struct pw_peer_entry *e, uint32_t scope)
 	return e->key.scope < scope ? -1 : e->key.scope > scope;
 }
 
+static bool entry_has(const struct pw_peer_entry *e, uint8_t fam, const uint8_t addr[16])
+{
+	struct pw_prefix p = { .fam = fam, .len = (uint8_t)(e->key.prefixlen - PW_PEER_SCOPE_BITS) };
+
+	memcpy(p.addr, e->key.addr, 16);
+	return pw_prefix_has_addr(&p, fam, addr);
+}
+
 const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t shape,
 					 uint8_t fam, const uint8_t addr[16])
 {
@@ -938,6 +1082,8 @@ const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t s
 	size_t lo = 0, hi = c->npeers;
 	const struct pw_peer_entry *best = NULL;
 
+	if (!c->peers)
+		return NULL;	/* an outline: pw_class_answer walks its entries */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (cmp_scope(&c->peers[mid], scope) < 0)
@@ -947,9 +1093,7 @@ const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t s
 	}
 	for (size_t i = lo; i < c->npeers && c->peers[i].key.scope == scope; i++) {
 		const struct pw_peer_entry *e = &c->peers[i];
-		struct pw_prefix p = { .fam = fam, .len = (uint8_t)(e->key.prefixlen - PW_PEER_SCOPE_BITS) };
-		memcpy(p.addr, e->key.addr, 16);
-		if (pw_prefix_has_addr(&p, fam, addr) && (!best || e->key.prefixlen > best->key.prefixlen))
+		if (entry_has(e, fam, addr) && (!best || e->key.prefixlen > best->key.prefixlen))
 			best = e;
 	}
 	return best ? &best->val : NULL;
@@ -962,12 +1106,49 @@ uint32_t pw_class_rule(const struct pw_compiled *c, uint32_t cls, uint32_t rank)
 	return c->classes[cls - 1].rules[rank - 1];
 }
 
+/* The longest entry of one family holding an address, as the walk makes them. */
+struct find_sink {
+	struct sink s;
+	uint8_t fam;
+	const uint8_t *addr;
+	struct pw_peer_entry best;
+	bool found;
+};
+
+static int find_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	struct find_sink *f = (struct find_sink *)s;
+
+	if ((e->key.scope & 1) == f->fam && entry_has(e, f->fam, f->addr) &&
+	    (!f->found || e->key.prefixlen > f->best.key.prefixlen)) {
+		f->best = *e;
+		f->found = true;
+	}
+	return 0;
+}
+
+/* The rank the trie gives (shape of cls, address), 0 for none: stored
+ * entries looked up, an outline's walked from cls's own rules (the same
+ * entries as its shape's, none kept). */
+static uint32_t shape_rank(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16])
+{
+	const struct pw_class *k = &c->classes[cls - 1];
+
+	if (c->peers || !c->outline) {
+		const struct pw_peer_val *v = pw_peer_lookup(c, k->shape, fam, addr);
+		return v ? v->rule : 0;
+	}
+	struct find_sink f = { .s.put = find_put, .fam = fam, .addr = addr };
+	if (shape_walk(c->outline, k->shape, k->rules, k->nrules, &f.s))
+		return 0;	/* out of memory: no answer */
+	return f.found ? f.best.val.rule : 0;
+}
+
 uint32_t pw_class_answer(const struct pw_compiled *c, uint32_t cls, uint8_t fam, const uint8_t addr[16])
 {
 	if (!cls || cls > c->nclasses)
 		return 0;
-	const struct pw_peer_val *v = pw_peer_lookup(c, c->classes[cls - 1].shape, fam, addr);
-	return v ? pw_class_rule(c, cls, v->rule) : 0;
+	return pw_class_rule(c, cls, shape_rank(c, cls, fam, addr));
 }
 
 void pw_decide_packet(const struct pw_compiled *c, uint32_t slot, uint8_t fam,

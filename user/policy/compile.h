@@ -62,8 +62,11 @@ struct pw_cuser {
 
 struct pw_compiled {
 	struct pw_slot *slots;		/* PW_SLOT_COUNT entries, index = slot */
-	struct pw_peer_entry *peers;	/* sorted by (scope, address, length) */
+	struct pw_peer_entry *peers;	/* sorted by (scope, address, length); NULL in an outline */
 	size_t npeers;
+	/* an outline (pw_compile_outline): the entries are counted and hashed
+	 * but not stored; pw_class_answer walks them from this policy */
+	const struct pw_policy *outline;
 	uint32_t nclasses;		/* peer classes (deny and allow), ids 1..nclasses */
 	struct pw_class *classes;	/* index = class id - 1 */
 	uint32_t *class_rules;		/* storage of every class's rule ids */
@@ -131,10 +134,16 @@ int pw_for_each_segment(const struct pw_policy *pol,
 
 /* Compile. Returns 0, or -1 with d->error set. */
 int pw_compile(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d);
+/* Compile all but the peer-trie entries, for what `check` shows: the
+ * slots, classes with their entry counts, npeers, names and the same
+ * hash, without the entries' memory (28 bytes each: 57 MB for a set of a
+ * million prefixes that two rules name). pol must outlive out. */
+int pw_compile_outline(const struct pw_policy *pol, struct pw_compiled *out, struct pw_diag *d);
 void pw_compiled_free(struct pw_compiled *c);
 
 /* The peer trie's answer for (shape, address) by longest prefix, as the
- * kernel's LPM trie gives it (a rank); NULL when no entry matches. */
+ * kernel's LPM trie gives it (a rank); NULL when no entry matches, and in
+ * an outline (which stores none; pw_class_answer answers there too). */
 const struct pw_peer_val *pw_peer_lookup(const struct pw_compiled *c, uint32_t shape,
 					 uint8_t fam, const uint8_t addr[16]);
 /* The rank-th rule of class cls (1-based), 0 for rank 0 or out of range. */

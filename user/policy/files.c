@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <poll.h>
 #include <unistd.h>
@@ -73,6 +74,38 @@ static int read_fd(int fd, char **out, size_t *len)
 	return 0;
 }
 
+/* A regular file of size bytes, read into pages of its own (released as
+ * the parser goes, pw_file_release) with room for one byte more: a file
+ * that grew fills it and is found changed. */
+static int read_reg(int fd, size_t size, struct pw_file *f)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = size + 1, n = 0;
+	size_t map = (cap + page - 1) / page * page;
+	char *buf = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return -ENOMEM;
+	while (n < cap) {
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got > 0) {
+			n += (size_t)got;
+			continue;
+		}
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = -errno;
+			munmap(buf, map);
+			return e;
+		}
+		break;
+	}
+	f->text = buf;
+	f->len = n;
+	f->map = map;
+	return 0;
+}
+
 /* Did the file change between the two looks (a writer still at it)? */
 static bool changed(const struct stat *a, const struct stat *b, size_t len)
 {
@@ -113,7 +146,8 @@ int pw_file_read(const char *path, bool streams, struct pw_file *f, char *msg, s
 	if (fd < 0)
 		return snprintf(msg, n, "%s", strerror(errno)), -errno;
 	rc = judge_open(fd, path, streams, f, msg, n);
-	if (!rc && (rc = read_fd(fd, &f->text, &f->len)))
+	if (!rc && (rc = S_ISREG(f->sb.st_mode) ? read_reg(fd, (size_t)f->sb.st_size, f) :
+		     read_fd(fd, &f->text, &f->len)))
 		snprintf(msg, n, "%s", rc == -ETIMEDOUT ? "nothing came from it for 10 s" : strerror(-rc));
 	if (!rc && S_ISREG(f->sb.st_mode) && (fstat(fd, &after) || changed(&f->sb, &after, f->len))) {
 		snprintf(msg, n, "%s changed while it was read (a writer is still at it): try again when it is done",
@@ -134,9 +168,24 @@ int pw_file_read(const char *path, bool streams, struct pw_file *f, char *msg, s
 
 void pw_file_free(struct pw_file *f)
 {
-	free(f->text);
+	if (f->map && f->text)
+		munmap(f->text, f->map);
+	else
+		free(f->text);
 	f->text = NULL;
 	f->len = 0;
+	f->map = 0;
+	f->released = 0;
+}
+
+void pw_file_release(struct pw_file *f, size_t upto)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), to = upto / page * page;
+
+	if (!f->map || to <= f->released || to > f->map)
+		return;
+	madvise(f->text + f->released, to - f->released, MADV_DONTNEED);
+	f->released = to;
 }
 
 /* Every directory from the one holding path's last name up to /, judged

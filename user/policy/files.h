@@ -13,6 +13,8 @@
 struct pw_file {
 	char *text;
 	size_t len;
+	size_t map;		/* a regular file's text is mapped: its bytes, else 0 (malloc'd) */
+	size_t released;	/* the bytes of text pw_file_release gave back */
 	struct stat sb;
 	char real[PATH_MAX];
 };
@@ -26,6 +28,9 @@ struct pw_file {
  * 0, or -errno with what is wrong in msg. */
 int pw_file_read(const char *path, bool streams, struct pw_file *f, char *msg, size_t n);
 void pw_file_free(struct pw_file *f);
+/* The text before byte upto is read and done with: its whole pages go
+ * back to the system (a regular file's; the bytes read zero after). */
+void pw_file_release(struct pw_file *f, size_t upto);
 
 /* StrictModes for a file pw_file_read read: the file, then every directory
  * from the one holding the name given up to /, and the same for its real

@@ -37,6 +37,17 @@ struct names {
 	size_t n, cap;
 };
 
+struct pfx_list {
+	struct pw_prefix *p;
+	size_t n, cap;
+	bool any;
+	/* p is a set's prefixes (pw_set.pfx), not the list's own: a peer list
+	 * that is one @set, shared; the first change copies it */
+	bool borrowed;
+	char **names;		/* host names and wildcards, owned */
+	size_t nnames, names_cap;
+};
+
 struct parser {
 	struct pw_policy *pol;
 	struct pw_diag *d;
@@ -58,6 +69,12 @@ struct parser {
 	struct names unknown;	/* unknown sets reported already */
 	bool keep;		/* keep_sources */
 	const struct pw_parse_opts *mem;	/* files from memory, or NULL */
+	/* a long set list read as it comes (set_flush): the prefixes taken
+	 * from its tokens so far, the token where the next look starts, and
+	 * whether the list broke its "item, item," run (no more taken) */
+	struct pfx_list pend;
+	size_t pend_at;
+	bool pend_off;
 };
 
 static const char *const dir_names[] = { "in", "out" };
@@ -172,6 +189,12 @@ static const char *hint(char *buf, size_t n, const struct tok *t, const char *co
 	return buf;
 }
 
+static bool stmt_is_rule(const struct stmt *st)
+{
+	return st->n && st->t[0].type == T_WORD && (strcmp(st->t[0].s, "allow") == 0 ||
+						    strcmp(st->t[0].s, "deny") == 0);
+}
+
 /* Tokenize one physical line into st. Returns 0 or -1. */
 static int tokenize_line(struct parser *p, struct stmt *st, const char *line, size_t len, int lineno)
 {
@@ -234,11 +257,12 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 		st->t[st->n - 1].end_col = col_at(line, &cp, i);
 		text_end = i;
 	}
-	/* keep the statement text (comment stripped, trimmed) */
+	/* keep the statement text (comment stripped, trimmed): a rule's only,
+	 * the one statement that shows it (a set's list may be megabytes) */
 	size_t b = 0;
 	while (b < text_end && (line[b] == ' ' || line[b] == '\t'))
 		b++;
-	if (text_end > b) {
+	if (text_end > b && stmt_is_rule(st)) {
 		size_t add = text_end - b + (st->text_len ? 1 : 0);
 		if (grow((void **)&st->text, &st->text_cap, st->text_len + add + 1, 1))
 			return oom(p);
@@ -325,16 +349,11 @@ static void normalize_ranges(struct pw_range *r, size_t *n)
 	*n = o + 1;
 }
 
-static int cmp_prefix(const void *a, const void *b)
-{
-	return pw_prefix_cmp(a, b);
-}
-
 static void normalize_prefixes(struct pw_prefix *p, size_t *n)
 {
 	if (*n == 0)
 		return;
-	qsort(p, *n, sizeof(*p), cmp_prefix);
+	pw_prefix_sort(p, *n);
 	size_t o = 0;
 	for (size_t i = 1; i < *n; i++)
 		if (pw_prefix_cmp(&p[i], &p[o]) != 0)
@@ -396,21 +415,29 @@ static const struct pw_set *find_set(const struct pw_policy *pol, const char *na
 	return NULL;
 }
 
-struct pfx_list {
-	struct pw_prefix *p;
-	size_t n, cap;
-	bool any;
-	char **names;		/* host names and wildcards, owned */
-	size_t nnames, names_cap;
-};
-
 static void pfx_list_free(struct pfx_list *l)
 {
 	for (size_t i = 0; i < l->nnames; i++)
 		free(l->names[i]);
 	free(l->names);
-	free(l->p);
+	if (!l->borrowed)
+		free(l->p);
 	memset(l, 0, sizeof(*l));
+}
+
+/* Make a borrowed list its own (a copy of the set's prefixes). */
+static int pfx_own(struct pfx_list *l)
+{
+	if (!l->borrowed)
+		return 0;
+	struct pw_prefix *o = malloc((l->n ? l->n : 1) * sizeof(*o));
+	if (!o)
+		return -1;
+	memcpy(o, l->p, l->n * sizeof(*o));
+	l->p = o;
+	l->cap = l->n;
+	l->borrowed = false;
+	return 0;
 }
 
 static int push_name(struct parser *p, struct pfx_list *l, const char *name)
@@ -448,10 +475,25 @@ static void normalize_names(char **v, size_t *n)
 
 static int push_prefix(struct parser *p, struct pfx_list *l, const struct pw_prefix *x)
 {
-	if (grow((void **)&l->p, &l->cap, l->n + 1, sizeof(*l->p)))
+	if (pfx_own(l) || grow((void **)&l->p, &l->cap, l->n + 1, sizeof(*l->p)))
 		return oom(p);
 	l->p[l->n++] = *x;
 	return 0;
+}
+
+/* Sort the prefixes and names and drop repeats (a borrowed list is a
+ * set's: sorted already), then give back the room the list grew into. */
+static void pfx_list_settle(struct pfx_list *l)
+{
+	if (!l->borrowed) {
+		normalize_prefixes(l->p, &l->n);
+		if (l->n < l->cap) {
+			struct pw_prefix *s = realloc(l->p, (l->n ? l->n : 1) * sizeof(*s));
+			l->p = s ? s : l->p;
+			l->cap = s ? l->n : l->cap;
+		}
+	}
+	normalize_names(l->names, &l->nnames);
 }
 
 static bool names_have(const struct names *l, const char *name)
@@ -503,16 +545,26 @@ static int unknown_set(struct parser *p, const struct tok *t)
 	return names_add(p, &p->unknown, name);
 }
 
-/* @NAME: the prefixes and names of a set defined before. */
+/* @NAME: the prefixes and names of a set defined before. A list that is
+ * empty so far borrows the set's prefixes (sorted and unique already)
+ * instead of copying them: a rule naming a set of a million costs none. */
 static int peer_set(struct parser *p, const struct tok *t, struct pfx_list *l)
 {
 	const struct pw_set *s = find_set(p->pol, t->s + 1);
 
 	if (!s)
 		return unknown_set(p, t);
-	for (size_t i = 0; i < s->n; i++)
-		if (push_prefix(p, l, &s->pfx[i]))
-			return -1;
+	if (l->n == 0 && s->n) {
+		free(l->p);
+		l->p = s->pfx;
+		l->n = s->n;
+		l->cap = 0;
+		l->borrowed = true;
+	} else {
+		for (size_t i = 0; i < s->n; i++)
+			if (push_prefix(p, l, &s->pfx[i]))
+				return -1;
+	}
 	for (size_t i = 0; i < s->nnames; i++)
 		if (push_name(p, l, s->names[i]))
 			return -1;
@@ -723,14 +775,19 @@ static int set_define(struct parser *p, const struct stmt *st)
 		return err_end(p, st, "\"=\"");
 	if (st->t[2].type != T_EQ)
 		return err_at(p, &st->t[2], "expected \"=\", got \"%s\"", tok_show(&st->t[2]));
+	l = p->pend;	/* the prefixes set_flush took from the list already */
+	p->pend = (struct pfx_list){ 0 };
 	if (parse_peer_list(p, st, &i, &l))
 		goto fail;
 	if (i < st->n) {
 		err_at(p, &st->t[i], "expected \",\" or end of line, got \"%s\"", tok_show(&st->t[i]));
 		goto fail;
 	}
-	normalize_prefixes(l.p, &l.n);
-	normalize_names(l.names, &l.nnames);
+	pfx_list_settle(&l);
+	if (pfx_own(&l)) {	/* set b = @a: b has its own copy */
+		oom(p);
+		goto fail;
+	}
 	if (grow((void **)&p->pol->sets, &p->sets_cap, p->pol->nsets + 1,
 		 sizeof(*p->pol->sets))) {
 		oom(p);
@@ -1168,8 +1225,7 @@ static void rule_settle_peers(struct rule_acc *a)
 
 	if (!a->have_peers)
 		return;
-	normalize_prefixes(a->peers.p, &a->peers.n);
-	normalize_names(a->peers.names, &a->peers.nnames);
+	pfx_list_settle(&a->peers);
 	/* "any", or both whole address families, is no restriction */
 	for (size_t k = 0; k < a->peers.n; k++) {
 		all4 |= a->peers.p[k].fam == PW_FAM_V4 && a->peers.p[k].len == 0;
@@ -1187,6 +1243,7 @@ static int rule_store(struct parser *p, const struct stmt *st, struct rule_acc *
 {
 	a->r.peers = a->peers.p;
 	a->r.npeers = a->peers.n;
+	a->r.peers_shared = a->peers.borrowed;
 	a->r.names = a->peers.names;
 	a->r.nnames = a->peers.nnames;
 	a->r.text = strdup(st->text ? st->text : "");
@@ -1341,20 +1398,89 @@ static int check_line(struct parser *p, const char *line, size_t ll, int lineno)
 	return 0;
 }
 
-/* Parse text that belongs to p->file. A line ending in "," goes on. A
+/* A statement read (or skipped): what set_flush took from it goes too. */
+static void stmt_done(struct parser *p, struct stmt *st)
+{
+	stmt_clear(st);
+	pfx_list_free(&p->pend);
+	p->pend_at = 0;
+	p->pend_off = false;
+}
+
+/* Is the statement "set NAME = ..." with a name set_define takes? */
+static bool set_head_ok(const struct parser *p, const struct stmt *st)
+{
+	return st->n > 3 && is_kw(st, 0, "set") && st->t[1].type == T_WORD && valid_set_name(st->t[1].s) &&
+	       !find_set(p->pol, st->t[1].s) && st->t[2].type == T_EQ;
+}
+
+/* An item set_flush may take: a prefix, as parse_peer_item reads it. */
+static bool plain_prefix(const struct tok *t, struct pw_prefix *x)
+{
+	return t->type == T_WORD && t->s[0] != '@' && strcmp(t->s, "any") != 0 &&
+	       pw_prefix_parse(t->s, x) == PW_ADDR_OK;
+}
+
+#define SET_FLUSH_TOKENS 1024	/* a list this long is taken in as it comes */
+
+/* A long set list is read as it comes, so that a set of a million
+ * prefixes never holds two million tokens: the items that are plain
+ * prefixes go into p->pend (set_define starts from it) and their tokens
+ * are dropped. Only what changes no message goes: in the list's run of
+ * "item," pairs from its start, prefix items with their comma, never the
+ * last pair (an error at the end points at it); the items left keep
+ * their order, and a set's prefixes are sorted anyway. */
+static int set_flush(struct parser *p, struct stmt *st)
+{
+	struct pw_prefix x;
+	int rc = 0;
+
+	if (st->n < SET_FLUSH_TOKENS || p->pend_off || !set_head_ok(p, st))
+		return 0;
+	size_t r = p->pend_at ? p->pend_at : 3, o = r;
+	for (; r + 2 < st->n; r += 2) {
+		struct tok *it = &st->t[r], *comma = &st->t[r + 1];
+		if (it->type == T_COMMA || comma->type != T_COMMA) {
+			p->pend_off = true;	/* the list ends in an error here */
+			break;
+		}
+		if (!plain_prefix(it, &x)) {
+			st->t[o++] = *it;
+			st->t[o++] = *comma;
+			continue;
+		}
+		if (push_prefix(p, &p->pend, &x)) {
+			rc = -1;	/* out of memory: the pair stays where it is */
+			break;
+		}
+		free(it->s);
+		free(comma->s);
+	}
+	memmove(st->t + o, st->t + r, (st->n - r) * sizeof(*st->t));
+	st->n = o + (st->n - r);
+	p->pend_at = o;
+	return rc;
+}
+
+#define PW_RELEASE_STEP (1u << 20)	/* read text goes back to the system a MiB at a time */
+
+/* Parse text that belongs to p->file (own: its file, whose pages read
+ * may go back). A line ending in "," goes on. A
  * UTF-8 byte order mark at the start is skipped. An error is recorded
  * and parsing goes on at the next statement, so one run reports every
  * error of the file; a statement with a wrong line is skipped whole. */
-static int parse_text(struct parser *p, const char *text, size_t len)
+static int parse_text(struct parser *p, const char *text, size_t len, struct pw_file *own)
 {
 	struct stmt st = { 0 };
-	size_t pos = 0;
+	size_t pos = 0, given = 0;
 	int lineno = 0, rc = 0;
 	bool skip = false;	/* inside a statement already reported */
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
 	while (pos < len && !p->oom) {
+		if (own && pos - given >= PW_RELEASE_STEP)	/* what is tokenized is copied */
+			pw_file_release(own, given = pos);
 		const char *line = text + pos;
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - line) : len - pos;
@@ -1371,18 +1497,24 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 		}
 		if (bad || tokenize_line(p, &st, line, ll, lineno)) {
 			rc = -1;
-			stmt_clear(&st);
+			stmt_done(p, &st);
 			skip = line_goes_on(line, ll);
 			continue;
 		}
-		if (st.n == 0 || (st.t[st.n - 1].type == T_COMMA && pos < len))
-			continue;	/* the list goes on on the next line */
+		if (st.n == 0)
+			continue;
+		if (st.t[st.n - 1].type == T_COMMA && pos < len) {
+			if (set_flush(p, &st))	/* the list goes on on the next line */
+				rc = -1;
+			continue;
+		}
 		if (statement(p, &st))
 			rc = -1;
-		stmt_clear(&st);
+		stmt_done(p, &st);
 	}
 	if (!p->oom && st.n > 0 && statement(p, &st))
 		rc = -1;
+	stmt_done(p, &st);
 	stmt_free(&st);
 	return p->oom ? -1 : rc;
 }
@@ -1420,7 +1552,7 @@ static const char *intern_file(struct parser *p, const char *path, const char *t
 }
 
 static int enter_file(struct parser *p, const char *path, const char *real, const struct tok *from,
-		      const char *text, size_t len)
+		      const char *text, size_t len, struct pw_file *own)
 {
 	const char *saved = p->file;
 
@@ -1448,7 +1580,7 @@ static int enter_file(struct parser *p, const char *path, const char *real, cons
 	p->stack[p->depth++] = p->seen[p->nseen - 1];
 	p->file = f;
 	p->file_named = NULL;
-	int rc = parse_text(p, text, len);
+	int rc = parse_text(p, text, len, own);
 	free(p->file_named);
 	p->file_named = saved_named;
 	p->depth--;
@@ -1571,7 +1703,7 @@ static int parse_mem(struct parser *p, const char *path, const struct tok *from)
 		if (strcmp(o->mem_paths[i], path))
 			continue;
 		snprintf(key, sizeof(key), "\x01%s", path);	/* no file system: the name is the key */
-		return enter_file(p, path, key, from, o->mem_src[i].text, o->mem_src[i].len);
+		return enter_file(p, path, key, from, o->mem_src[i].text, o->mem_src[i].len, NULL);
 	}
 	if (from)
 		return err_at(p, from, "included file %s is not among the stored files", path);
@@ -1603,7 +1735,7 @@ static int parse_file(struct parser *p, const char *path, const struct tok *from
 		pw_file_free(&f);
 		return -1;
 	}
-	rc = enter_file(p, path, f.real, from, f.text, f.len);
+	rc = enter_file(p, path, f.real, from, f.text, f.len, &f);
 	pw_file_free(&f);
 	return rc;
 }
@@ -1667,7 +1799,7 @@ int pw_policy_parse_text(const char *name, const char *text, size_t len,
 	/* a name that is no file still gets a unique key for include cycles */
 	if (!realpath(name, real))
 		snprintf(real, sizeof(real), "\x01%s", name);
-	return finish(&p, name, enter_file(&p, name, real, NULL, text, len));
+	return finish(&p, name, enter_file(&p, name, real, NULL, text, len, NULL));
 }
 
 static void free_names(char **v, size_t n)
@@ -1682,7 +1814,8 @@ void pw_policy_free(struct pw_policy *pol)
 	for (size_t i = 0; i < pol->nrules; i++) {
 		struct pw_rule *r = &pol->rules[i];
 		free(r->ranges);
-		free(r->peers);
+		if (!r->peers_shared)
+			free(r->peers);
 		free_names(r->names, r->nnames);
 		free(r->ports_text);
 		free(r->peers_text);

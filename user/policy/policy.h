@@ -40,6 +40,9 @@ struct pw_rule {
 	bool restricted;
 	struct pw_prefix *peers;
 	size_t npeers;
+	/* peers are a set's (pw_set.pfx, the rule's list was one @set):
+	 * shared, freed with the set */
+	bool peers_shared;
 	/* peer host names and wildcards ("*.example.com"), lowercased, sorted
 	 * and unique (strcmp); a rule with names is restricted */
 	char **names;
