@@ -13,6 +13,7 @@
 #include <libsmartcols/libsmartcols.h>
 
 #include "cli/cmds.h"
+#include "cli/table.h"
 #include "datapath/exc.h"
 #include "datapath/loader.h"
 #include "datapath/state.h"
@@ -139,11 +140,7 @@ static int parse(int argc, char **argv, struct allow_opts *o)
 
 enum { C_ID, C_DIR, C_PROTO, C_PORT, C_PEER, C_LEFT, C_EXPIRES, C_COMMENT, C_COUNT };
 
-static const struct {
-	const char *name;
-	double whint;
-	int flags, json;
-} COLS[C_COUNT] = {
+static const struct pw_listcol COLS[C_COUNT] = {
 	[C_ID] = { "ID", 3, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER },
 	[C_DIR] = { "DIR", 3, 0, SCOLS_JSON_STRING },
 	[C_PROTO] = { "PROTO", 5, 0, SCOLS_JSON_STRING },
@@ -179,18 +176,9 @@ static int fill_line(struct libscols_line *ln, const struct pw_exc_row *r)
 
 static int print_rows(const struct pw_exc_row *rows, int n, bool json)
 {
-	struct libscols_table *tb = scols_new_table();
+	struct libscols_table *tb = pw_list_table("exceptions", COLS, C_COUNT, json);
 	int rc = tb ? 0 : -ENOMEM;
 
-	if (tb && json) {
-		scols_table_enable_json(tb, 1);
-		scols_table_set_name(tb, "exceptions");
-	}
-	for (int c = 0; c < C_COUNT && !rc; c++) {
-		struct libscols_column *cl = scols_table_new_column(tb, COLS[c].name, COLS[c].whint, COLS[c].flags);
-		if (!cl || scols_column_set_json_type(cl, COLS[c].json))
-			rc = -ENOMEM;
-	}
 	for (int i = 0; i < n && !rc; i++) {
 		struct libscols_line *ln = scols_table_new_line(tb, NULL);
 		rc = ln ? fill_line(ln, &rows[i]) : -ENOMEM;

@@ -11,16 +11,13 @@
 #include <libsmartcols/libsmartcols.h>
 
 #include "cli/cmds.h"
+#include "cli/table.h"
 #include "datapath/loader.h"
 #include "datapath/state.h"
 
 enum { C_PROTO, C_LOCAL, C_LPORT, C_PEER, C_PPORT, C_ORIGIN, C_STATE, C_AGE, C_EXPIRES, C_COUNT };
 
-static const struct {
-	const char *name;
-	double whint;
-	int flags, json;
-} COLS[C_COUNT] = {
+static const struct pw_listcol COLS[C_COUNT] = {
 	[C_PROTO] = { "PROTO", 6, 0, SCOLS_JSON_STRING },
 	[C_LOCAL] = { "LOCAL", 16, 0, SCOLS_JSON_STRING },
 	[C_LPORT] = { "PORT", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER },
@@ -88,18 +85,9 @@ static int fill_line(struct libscols_line *ln, const struct pw_ct_row *r)
 
 static int print_rows(const struct pw_ct_row *rows, size_t n, bool json, int origin)
 {
-	struct libscols_table *tb = scols_new_table();
+	struct libscols_table *tb = pw_list_table("conntrack", COLS, C_COUNT, json);
 	int rc = tb ? 0 : -ENOMEM;
 
-	if (tb && json) {
-		scols_table_enable_json(tb, 1);
-		scols_table_set_name(tb, "conntrack");
-	}
-	for (int c = 0; c < C_COUNT && !rc; c++) {
-		struct libscols_column *cl = scols_table_new_column(tb, COLS[c].name, COLS[c].whint, COLS[c].flags);
-		if (!cl || scols_column_set_json_type(cl, COLS[c].json))
-			rc = -ENOMEM;
-	}
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (origin >= 0 && pw_ct_row_origin(&rows[i]) != (uint32_t)origin)
 			continue;

@@ -1,4 +1,5 @@
-/* table.c - libsmartcols tables for status and top (see table.h). */
+/* table.c - libsmartcols tables: status and top, and the lists of
+ * conntrack and allow --list (see table.h). */
 #include "cli/table.h"
 
 #include <errno.h>
@@ -24,16 +25,22 @@ size_t pw_term_width(int fd)
 	return 0;
 }
 
-struct libscols_table *pw_table_new(const struct pw_col *cols, size_t n, size_t width)
+/* The user's character set: UTF-8 comments measured and shown as such,
+ * not escaped as \xNN (control characters still are). */
+static void user_ctype(void)
 {
 	static bool locale_set;
-	struct libscols_table *tb = scols_new_table();
 
-	/* the user's character set: UTF-8 comments measured and shown as
-	 * such, not escaped as \xNN (control characters still are) */
 	if (!locale_set)
 		setlocale(LC_CTYPE, "");
 	locale_set = true;
+}
+
+struct libscols_table *pw_table_new(const struct pw_col *cols, size_t n, size_t width)
+{
+	struct libscols_table *tb = scols_new_table();
+
+	user_ctype();
 	if (!tb || scols_table_set_column_separator(tb, "  ")) {
 		scols_unref_table(tb);
 		return NULL;
@@ -45,6 +52,26 @@ struct libscols_table *pw_table_new(const struct pw_col *cols, size_t n, size_t 
 		/* a cut column starts from a small share: the others keep theirs */
 		double whint = cols[i].flags & SCOLS_FL_TRUNC ? 0.1 : 0;
 		if (!scols_table_new_column(tb, cols[i].name, whint, cols[i].flags)) {
+			scols_unref_table(tb);
+			return NULL;
+		}
+	}
+	return tb;
+}
+
+struct libscols_table *pw_list_table(const char *name, const struct pw_listcol *cols, size_t n, bool json)
+{
+	struct libscols_table *tb = scols_new_table();
+
+	user_ctype();
+
+	if (tb && json && (scols_table_enable_json(tb, 1) || scols_table_set_name(tb, name))) {
+		scols_unref_table(tb);
+		return NULL;
+	}
+	for (size_t c = 0; tb && c < n; c++) {
+		struct libscols_column *cl = scols_table_new_column(tb, cols[c].name, cols[c].whint, cols[c].flags);
+		if (!cl || scols_column_set_json_type(cl, cols[c].json)) {
 			scols_unref_table(tb);
 			return NULL;
 		}

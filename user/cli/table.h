@@ -5,6 +5,7 @@
 #ifndef PW_TABLE_H
 #define PW_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libsmartcols/libsmartcols.h>
@@ -29,6 +30,18 @@ int pw_table_row(struct libscols_table *tb, const char *const *cells, size_t n);
 /* printf to stdout, the line cut to width characters (UTF-8 counted by
  * character; 0: whole), then a newline. */
 void pw_print_cut(size_t width, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A column of a list (conntrack, allow --list): its width hint and its
+ * type in JSON (SCOLS_JSON_STRING, SCOLS_JSON_NUMBER). */
+struct pw_listcol {
+	const char *name;
+	double whint;
+	int flags, json;
+};
+
+/* A list table of n columns; with json, an array named name in JSON
+ * (scols_print_table prints either). NULL when out of memory. */
+struct libscols_table *pw_list_table(const char *name, const struct pw_listcol *cols, size_t n, bool json);
 
 /* Print the table to stdout, each line after indent; then free it.
  * 0 or -errno. */

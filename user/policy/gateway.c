@@ -99,27 +99,20 @@ static int col_at(struct cursor *c, size_t i)
 static int lex_string(struct gw_parser *p, struct gw_stmt *st, struct cursor *cu, size_t len, size_t *i,
 		      int lineno)
 {
-	const char *line = cu->line;
 	int col = col_at(cu, *i);
-	size_t j = *i + 1, k = 0;
-	char *s = malloc(len - *i + 1);
+	char *s;
+	size_t end;
+	int rc = pw_unquote(cu->line, len, *i, &s, &end);
 
-	if (!s)
+	if (rc < 0)
 		return oom(p);
-	while (j < len && line[j] != '"') {
-		if (line[j] == '\\' && j + 1 < len && (line[j + 1] == '"' || line[j + 1] == '\\'))
-			j++;
-		s[k++] = line[j++];
-	}
-	s[k] = '\0';
-	if (j >= len) {
-		free(s);
+	if (rc) {
 		pw_diag_error(p->d, p->gw->file, lineno, col,
 			      "unterminated string: close it with \" on the same line");
 		return -1;
 	}
-	int rc = push_tok(p, st, GW_STR, s, lineno, col, col_at(cu, j + 1));
-	*i = j + 1;
+	rc = push_tok(p, st, GW_STR, s, lineno, col, col_at(cu, end));
+	*i = end;
 	return rc;
 }
 

@@ -223,26 +223,16 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 			st->n++;
 			i++;
 		} else if (c == '"') {
-			size_t j = i + 1, k = 0;
-			char *s = malloc(len - i + 1);
-			if (!s)
+			int rc = pw_unquote(line, len, i, &t->s, &i);
+			if (rc < 0)
 				return oom(p);
-			while (j < len && line[j] != '"') {
-				if (line[j] == '\\' && j + 1 < len && (line[j + 1] == '"' || line[j + 1] == '\\'))
-					j++;
-				s[k++] = line[j++];
-			}
-			s[k] = '\0';
-			if (j >= len) {
-				free(s);
+			if (rc) {
 				pw_diag_error(p->d, p->file, lineno, t->col,
 					      "unterminated string: close it with \" on the same line");
 				return -1;
 			}
 			t->type = T_STR;
-			t->s = s;
 			st->n++;
-			i = j + 1;
 		} else {
 			size_t j = i;
 			while (j < len && !strchr(" \t\r\f\v,=\"#", line[j]))
@@ -272,6 +262,28 @@ static int tokenize_line(struct parser *p, struct stmt *st, const char *line, si
 		st->text_len += text_end - b;
 		st->text[st->text_len] = '\0';
 	}
+	return 0;
+}
+
+int pw_unquote(const char *line, size_t len, size_t i, char **out, size_t *end)
+{
+	size_t j = i + 1, k = 0;
+	char *s = malloc(len - i + 1);
+
+	if (!s)
+		return -ENOMEM;
+	while (j < len && line[j] != '"') {
+		if (line[j] == '\\' && j + 1 < len && (line[j + 1] == '"' || line[j + 1] == '\\'))
+			j++;
+		s[k++] = line[j++];
+	}
+	s[k] = '\0';
+	if (j >= len) {
+		free(s);
+		return 1;
+	}
+	*out = s;
+	*end = j + 1;
 	return 0;
 }
 

@@ -166,6 +166,12 @@ void pw_policy_free(struct pw_policy *pol);
  * newline is fine), with why in why, or -1. The gateway file's too. */
 long pw_text_bad(const char *line, size_t len, char *why, size_t n);
 
+/* The quoted string whose opening quote is line[i], \" and \\ taken as
+ * escapes: a malloc'd copy without quotes in *out and the index just past
+ * the closing quote in *end. 0; 1 when the line ends first (unterminated,
+ * nothing allocated); -ENOMEM. The gateway file's strings too. */
+int pw_unquote(const char *line, size_t len, size_t i, char **out, size_t *end);
+
 /* Names shared by the parser, `explain` and `test`. */
 int pw_proto_by_name(const char *s);		/* IP protocol number or -1 */
 const char *pw_proto_name(unsigned proto);	/* NULL when unnamed */
