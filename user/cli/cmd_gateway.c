@@ -2,11 +2,13 @@
  * first statement is gateway, protect or default forward): every policy it
  * names checked, a packet judged by its protected ends' policies in
  * userspace. The gateway datapath is not built yet (docs/gateway.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "cli/table.h"
 #include "lib/json.h"
 #include "lib/sha256.h"
 #include "policy/analyze.h"
@@ -68,50 +70,80 @@ static int load(const char *path, enum pw_file_check files, bool json, struct pw
 
 /* A line per protected host: where it is named, its policy, that policy's
  * rules and defaults (what reaches the host and what it may send). */
-static void print_hosts(const struct pw_gateway *gw)
+static int print_hosts(const struct pw_gateway *gw)
 {
-	char a[64], io[16];
-	int w = 6;
+	static const struct pw_col cols[] = { { "PROTECTED HOST", 0 }, { "LINE", SCOLS_FL_RIGHT }, { "POLICY", 0 },
+					      { "RULES", SCOLS_FL_RIGHT }, { "IN/OUT", 0 } };
+	struct libscols_table *tb = pw_table_new(cols, 5, 0);
+	int rc = tb ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < gw->npolicies; i++)
-		if ((int)strlen(gw->policies[i].path) > w)
-			w = (int)strlen(gw->policies[i].path);
-	printf("%-39s %-5s %-*s  %-5s %s\n", "PROTECTED HOST", "LINE", w, "POLICY", "RULES", "IN/OUT");
-	for (size_t i = 0; i < gw->nhosts; i++) {
+	for (size_t i = 0; i < gw->nhosts && !rc; i++) {
 		const struct pw_gw_host *h = &gw->hosts[i];
 		const struct pw_gw_policy *pp = &gw->policies[h->policy];
+		char a[64], line[16], rules[16], io[32];
 		ip_text(&h->ip, a, sizeof(a));
-		snprintf(io, sizeof(io), "%s/%s", act_name(pp->pol.dflt[PW_DIR_IN]), act_name(pp->pol.dflt[PW_DIR_OUT]));
-		printf("%-39s %-5d %-*s  %-5u %s%s\n", a, h->line, w, pp->path, pp->c.nrules, io,
-		       pp->pol.mode == PW_MODE_MONITOR ? " (monitor)" : "");
+		snprintf(line, sizeof(line), "%d", h->line);
+		snprintf(rules, sizeof(rules), "%u", pp->c.nrules);
+		snprintf(io, sizeof(io), "%s/%s%s", act_name(pp->pol.dflt[PW_DIR_IN]), act_name(pp->pol.dflt[PW_DIR_OUT]),
+			 pp->pol.mode == PW_MODE_MONITOR ? " (monitor)" : "");
+		const char *cells[] = { a, line, pp->path, rules, io };
+		rc = pw_table_row(tb, cells, 5);
 	}
+	if (rc) {
+		scols_unref_table(tb);
+		return rc;
+	}
+	return pw_table_print(tb, "");
 }
 
-static void print_policies(const struct pw_gateway *gw)
+/* A line per policy: the hosts it protects, its size, defaults, mode, hash. */
+static int print_policies(const struct pw_gateway *gw)
 {
-	char hash[65], io[16];
-	int w = 6;
+	static const struct pw_col cols[] = { { "POLICY", 0 }, { "HOSTS", SCOLS_FL_RIGHT }, { "RULES", SCOLS_FL_RIGHT },
+					      { "IN/OUT", 0 }, { "MODE", 0 }, { "HASH (SHA-256)", 0 }, { "NAME", 0 } };
+	struct libscols_table *tb = pw_table_new(cols, 7, 0);
+	int rc = tb ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < gw->npolicies; i++)
-		if ((int)strlen(gw->policies[i].path) > w)
-			w = (int)strlen(gw->policies[i].path);
-	printf("\n%-*s  %-5s %-5s %-9s %-7s %-16s  %s\n", w, "POLICY", "HOSTS", "RULES", "IN/OUT", "MODE", "HASH (SHA-256)",
-	       "NAME");
-	for (size_t i = 0; i < gw->npolicies; i++) {
+	for (size_t i = 0; i < gw->npolicies && !rc; i++) {
 		const struct pw_gw_policy *pp = &gw->policies[i];
+		char hash[65], hosts[24], rules[16], io[16];
+		size_t nlen = strlen(pp->pol.name) + 3;
+		char *name = malloc(nlen);
+		if (!name) {
+			rc = -ENOMEM;
+			break;
+		}
 		pw_hex(pp->c.hash, sizeof(pp->c.hash), hash);
+		hash[16] = '\0';
+		snprintf(hosts, sizeof(hosts), "%zu", pp->nhosts);
+		snprintf(rules, sizeof(rules), "%u", pp->c.nrules);
 		snprintf(io, sizeof(io), "%s/%s", act_name(pp->pol.dflt[PW_DIR_IN]), act_name(pp->pol.dflt[PW_DIR_OUT]));
-		printf("%-*s  %-5zu %-5u %-9s %-7s %.16s  \"%s\"\n", w, pp->path, pp->nhosts, pp->c.nrules, io,
-		       pp->pol.mode == PW_MODE_MONITOR ? "monitor" : "enforce", hash, pp->pol.name);
+		snprintf(name, nlen, "\"%s\"", pp->pol.name);
+		const char *cells[] = { pp->path, hosts, rules, io,
+					pp->pol.mode == PW_MODE_MONITOR ? "monitor" : "enforce", hash, name };
+		rc = pw_table_row(tb, cells, 7);
+		free(name);
 	}
+	if (rc) {
+		scols_unref_table(tb);
+		return rc;
+	}
+	printf("\n");
+	return pw_table_print(tb, "");
 }
 
-static void print_check_text(const struct pw_gateway *gw, const struct pw_diag *d)
+/* 0, or -errno when a table could not be printed. */
+static int print_check_text(const struct pw_gateway *gw, const struct pw_diag *d)
 {
 	printf("gateway \"%s\" (%s)\ndefault forward %s (line %d): traffic of hosts no protect line names\n\n",
 	       gw->name, gw->file, act_name(gw->forward), gw->forward_line);
-	print_hosts(gw);
-	print_policies(gw);
+	int rc = print_hosts(gw);
+	if (!rc)
+		rc = print_policies(gw);
+	if (rc) {
+		fprintf(stderr, "portwall check: printing the tables failed: %s\n", strerror(-rc));
+		return rc;
+	}
 	printf("\nhosts: %zu; policies: %zu, each valid (portwall check FILE shows its rules)\n", gw->nhosts,
 	       gw->npolicies);
 	printf("apply: gateway enforcement is not built yet; test and explain judge packets in userspace\n");
@@ -123,6 +155,7 @@ static void print_check_text(const struct pw_gateway *gw, const struct pw_diag *
 		else
 			printf("%s: warning: %s\n", w->file, w->msg);
 	}
+	return 0;
 }
 
 static json_t *policy_json(const struct pw_gw_policy *pp)
@@ -180,8 +213,7 @@ int pw_gateway_check(const char *path, bool json, bool strict)
 	if (json) {
 		rc = print_check_json(&gw, &d, ok);
 	} else {
-		print_check_text(&gw, &d);
-		rc = ok ? PW_EXIT_OK : PW_EXIT_FAIL;
+		rc = print_check_text(&gw, &d) ? PW_EXIT_FAIL : ok ? PW_EXIT_OK : PW_EXIT_FAIL;
 	}
 	if (!ok)
 		fprintf(stderr, "portwall check: %zu warning%s and --strict: not valid\n", d.nwarn,
