@@ -5,25 +5,45 @@
 # policy, the unit refuses to start without them and does not restart), the
 # unit's sandbox stays under an exposure of 5, and dpkg --purge leaves nothing
 # (the unit's events files and metrics neither).
-# The machine is left as it was: files the package would replace (an earlier
-# `make install`) are saved first and put back; a portwall package already
-# installed skips the test rather than purge it. Root; about 30 s.
+# All of it runs in a throwaway root: a private mount namespace whose / is
+# an overlay (the machine's own / the lower layer, the upper a tmpfs), so
+# dpkg changes nothing of the machine; what it wrote is gone with the
+# namespace. Root; about 30 s.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 if [ "$(id -u)" -ne 0 ]; then echo "test_deb: needs root, skipped"; summary; exit 0; fi
-if dpkg-query -W -f='${Status}' portwall 2>/dev/null | grep -q "ok installed"; then
-	echo "test_deb: a portwall package is installed on this machine: not touched, skipped"; summary; exit 0
-fi
+
+# the throwaway root: set up in a new mount namespace, then this script
+# again, chrooted into it (the tree and /tmp are at the same paths there)
+case ${PW_DEB_THROWAWAY:-} in
+'')	out=$(unshare -m --propagation private env PW_DEB_THROWAWAY=setup bash "$0" 2>&1); rc=$?
+	sum='^[0-9]+ passed, [0-9]+ failed$'
+	printf '%s\n' "$out" | grep -vE "$sum"
+	line=$(printf '%s\n' "$out" | grep -E "$sum" | tail -n 1)
+	if [ -n "$line" ]; then
+		PASSED=${line%% passed*}; FAILED=${line#*, }; FAILED=${FAILED%% failed*}
+	else
+		fail "throwaway root: the test inside gave no summary (exit $rc)"
+	fi
+	[ ! -e /etc/.pw-deb-throwaway ] && pass "throwaway root: the machine's own / was not written" ||
+		{ fail "throwaway root: the machine's / was written (/etc/.pw-deb-throwaway)"; rm -f /etc/.pw-deb-throwaway; }
+	summary; exit ;;
+setup)	R=/mnt	# a tmpfs over it, seen by this namespace only
+	if ! { mount -t tmpfs -o mode=0700 pw-deb "$R" && mkdir "$R/u" "$R/w" "$R/m" &&
+		mount -t overlay pw-deb -o "lowerdir=/,upperdir=$R/u,workdir=$R/w" "$R/m"; }; then
+		fail "throwaway root: the overlay over / could not be mounted"; summary; exit 1
+	fi
+	for d in proc sys dev run tmp; do mount --rbind "/$d" "$R/m/$d" || { fail "throwaway root: bind /$d"; summary; exit 1; }; done
+	exec chroot "$R/m" env PW_DEB_THROWAWAY=in bash -c 'cd "$1" && exec bash tests/cli/test_deb.sh' _ "$PWD" ;;
+esac
+# in the throwaway root: what dpkg writes here lands in the tmpfs; a
+# marker the real / never sees shows it
+touch /etc/.pw-deb-throwaway
+expect_eq "throwaway root: / is the overlay" "$(findmnt -n -o FSTYPE /)" overlay
 
 T=$(mktemp -d /tmp/pw-deb-XXXXXX)
-installed=0
-cleanup() {
-	if [ "$installed" = 1 ]; then dpkg --purge portwall > /dev/null 2>&1; fi
-	# what was there before the package came is put back as it was
-	if [ -s "$T/saved.tar" ]; then tar -C / -xpf "$T/saved.tar"; fi
-	rm -rf "$T"
-}
+cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
 
 scripts/deps.sh > /dev/null 2>&1
@@ -51,16 +71,16 @@ expect_eq "package: no policy in /etc/portwall" "$(printf '%s\n' "${FILES[@]}" |
 expect_eq "package: conffiles" "$(dpkg-deb -f "$DEB" Package >/dev/null; dpkg-deb -I "$DEB" conffiles | sort | tr '\n' ' ')" \
 	"/etc/default/portwall /etc/portwall/README "
 
-# save what is there already (an earlier make install), to put it back
+# what is there already (an earlier make install) is removed, in the
+# throwaway root only, so that the purge's check below is exact
 pre=()
 for f in "${FILES[@]}" "${OWN_DIRS[@]}"; do [ -e "$f" ] && pre+=("$f"); done
 if [ ${#pre[@]} -gt 0 ]; then
-	echo "    note: present before the package, saved and put back after: ${pre[*]}"
-	tar -C / -cpf "$T/saved.tar" "${pre[@]#/}" 2>/dev/null
+	echo "    note: present before the package, removed in the throwaway root: ${pre[*]}"
 	rm -rf "${pre[@]}"
 fi
+dpkg --purge portwall > /dev/null 2>&1	# a package installed on the machine, in the throwaway root only
 
-installed=1
 out=$(dpkg -i "$DEB" 2>&1); rc=$?
 expect_eq "dpkg -i: exit 0" "$rc" 0 || echo "$out"
 expect_match "installed: portwall version" "$(/usr/sbin/portwall version 2>&1)" '^portwall [0-9]'
@@ -131,7 +151,6 @@ echo '{}' > /var/log/portwall/_sys_fs_bpf_portwall.events.jsonl
 echo '# metrics' > /var/lib/portwall/portwall.prom
 out=$(dpkg --purge portwall 2>&1); rc=$?
 expect_eq "dpkg --purge: exit 0" "$rc" 0 || echo "$out"
-installed=0
 left=()
 for f in "${FILES[@]}" "${OWN_DIRS[@]}" /etc/default/portwall /etc/portwall/README \
 	/var/lib/systemd/deb-systemd-helper-enabled/portwall.service \
