@@ -250,11 +250,20 @@ static __always_inline void pw_ct_created(const int t, int expired)
 		pw_ct_count_removed(gs, t);
 }
 
+/* The age of an entry last seen at last_ns: 0 when that is after now (a
+ * time written by another reader of the same clock, userspace's coarse
+ * clock or a mark, a tick ahead of the offset the loader measured: an
+ * unsigned difference would make it look ancient, and expired). */
+static __always_inline __u64 pw_ct_age(__u64 now, __u64 last_ns)
+{
+	return now > last_ns ? now - last_ns : 0;
+}
+
 /* Has the flow v of protocol proto timed out? */
 static __always_inline int pw_ct_expired(const struct pw_config *cfg, __u8 proto, const struct pw_ct_val *v,
 					 __u64 now)
 {
-	return now - v->last_ns > pw_ct_timeout(cfg, proto, v->flags);
+	return pw_ct_age(now, v->last_ns) > pw_ct_timeout(cfg, proto, v->flags);
 }
 
 /* Track the host's packet p of flow k in table t (pw_ct for TCP,
@@ -330,7 +339,7 @@ static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg,
 	if (!v)
 		return NULL;
 	*now = pw_ct_now(cfg);
-	if (*now - v->last_ns <= pw_ct_timeout(cfg, k->proto, v->flags))
+	if (pw_ct_age(*now, v->last_ns) <= pw_ct_timeout(cfg, k->proto, v->flags))
 		return v;
 	if (bpf_map_delete_elem(ct, k) == 0) {
 		struct pw_stats *gs = pw_gstats();
@@ -486,10 +495,11 @@ static __always_inline int pw_exc_pass(const struct pw_pkt *p, __u32 dir, const 
  * host's grows from its answers, and at the exception's expiry it ends
  * both ways as a revoked flow does, agent or not. Written once, then at
  * most once a second. */
-static __always_inline void pw_exc_mark(struct pw_ct_key *k, const int t, __u8 flags)
+static __always_inline void pw_exc_mark(const struct pw_config *cfg, struct pw_ct_key *k, const int t,
+					__u8 flags)
 {
 	struct pw_ct_val *v = bpf_map_lookup_elem(pw_ct_map(t), k);
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = pw_ct_now(cfg);	/* the clock pw_ct_expired reads */
 
 	if (v && (v->flags & PW_CT_REVOKED)) {
 		if (now - v->last_ns >= PW_CT_REFRESH_NS)
@@ -503,7 +513,7 @@ static __always_inline void pw_exc_mark(struct pw_ct_key *k, const int t, __u8 f
 /* Egress, a packet the out rules let out: is it the host's answer on a
  * flow a live in exception let in (from its port to its peer, not a bare
  * SYN)? Then the exception carries it, marked (pw_exc_mark), untracked. */
-static __always_inline int pw_exc_answer(const struct pw_pkt *p)
+static __always_inline int pw_exc_answer(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
 
@@ -511,9 +521,9 @@ static __always_inline int pw_exc_answer(const struct pw_pkt *p)
 	    !pw_exc_live(PW_DIR_IN, p, p->sport_be, p->dst) || !pw_ct_key_of(&k, p, PW_DIR_OUT))
 		return 0;
 	if (p->proto == IPPROTO_TCP)
-		pw_exc_mark(&k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
+		pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
 	else
-		pw_exc_mark(&k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
+		pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
 	return 1;
 }
 
@@ -848,7 +858,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 	if (action == PW_PASS) {
 		r.reason = r.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
 		if (c.dir == PW_DIR_OUT) {
-			if (st->exceptions && pw_exc_answer(p)) {
+			if (st->exceptions && pw_exc_answer(cfg, p)) {
 				/* the host's answer on an in exception's flow
 				 * (only while an exception exists: one compare) */
 				r.reason = PW_R_EXCEPTION;

@@ -212,7 +212,9 @@ static void revoke_dgram(struct pw_dp *dp, const struct pw_config *cfg, const st
 	uint64_t life = (uint64_t)(k->proto == 17 ? cfg->ct_udp : cfg->ct_other) * 1000000000ull;
 	struct pw_ct_val mark = { .last_ns = now, .flags = PW_CT_REVOKED, .dir = PW_DIR_IN };
 
-	if (!rev || k->kind != PW_CT_FLOW || now - v->last_ns > life)
+	/* the datapath's clock (pw_ct_now) may be a hair ahead of ours: a
+	 * time after now is a flow seen just now, not an ancient one */
+	if (!rev || k->kind != PW_CT_FLOW || (now > v->last_ns && now - v->last_ns > life))
 		return;	/* echo requests: their replies are judged as ICMP; timed out: not established */
 	if (bpf_map_update_elem(pw_dp_ct_fd(dp, PW_CT_TABLE_DGRAM), k, &mark, BPF_ANY) == 0)
 		pw_revoke_add(rev, k->proto, ntohs(k->lport_be));
