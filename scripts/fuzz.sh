@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh - run the libFuzzer harnesses (tests/fuzz/).
-#   fuzz.sh ci        the seed corpus, then 25 s each (FUZZ_CI_SECONDS) from a
+#   fuzz.sh ci        the seed corpus, then 15 s each (FUZZ_CI_SECONDS) from a
 #                     fixed seed and a fresh copy of the seeds: a finding is a
 #                     real bug, and its input is kept as build/fuzz/crash-*
 #   fuzz.sh SECONDS   each harness for SECONDS, growing build/fuzz/corpus/
@@ -14,7 +14,7 @@ for h in policy packet import gateway; do
 	corpus=$BUILD/fuzz/corpus/$h
 	mkdir -p "$corpus"
 	if [ "$mode" = ci ]; then
-		args=(-seed=1 -max_total_time="${FUZZ_CI_SECONDS:-25}")
+		args=(-seed=1 -max_total_time="${FUZZ_CI_SECONDS:-15}")
 		dirs=("tests/fuzz/seeds/$h")
 		[ $h = policy ] && dirs+=(policies)
 		# a fresh copy of the seeds: the same start every time

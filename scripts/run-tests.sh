@@ -46,8 +46,8 @@ for t in "$@"; do
 	run "$t (valgrind)" env PW_TEST_QUICK=1 $VG "$BUILD/tests/$t"
 done
 
-# the fuzzers: the seed corpus plus 25 s each from a fixed seed
-run "fuzz (seed corpus + 25 s each)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
+# the fuzzers: the seed corpus plus 15 s each from a fixed seed
+run "fuzz (seed corpus + 15 s each)" env BUILD="$BUILD" bash scripts/fuzz.sh ci
 
 # BPF_PROG_TEST_RUN suites (root; they say "skipped" otherwise)
 for t in ${BPF_TESTS:-}; do
