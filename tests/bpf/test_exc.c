@@ -135,7 +135,7 @@ TEST(exception_opens_exactly_its_port_peer_proto_direction)
 	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:9000 syn", D, PW_R_DROP_DENY);
 }
 
-TEST(exception_prefix_range_ipv6_and_out)
+TEST(exception_prefix_range_ipv6)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
 	add("in tcp port 8443-8445 from 198.51.100.0/24", 3600, false);
@@ -148,14 +148,8 @@ TEST(exception_prefix_range_ipv6_and_out)
 	EXPECT_PKT("in udp [2001:db8:1::5]:5000 [2001:db8::2]:5060", P, EXC);
 	EXPECT_PKT("out udp [2001:db8::2]:5060 [2001:db8:1::5]:5000", P, EXC);
 	EXPECT_PKT("in udp [2001:db8:2::5]:5000 [2001:db8::2]:5060", D, DEF);
-	/* out: the host connects to the peer's port; the peer's answer back */
-	add("out tcp port 443 to 203.0.113.10", 3600, false);
-	EXPECT_PKT("out tcp 192.0.2.2:41000 203.0.113.10:443 syn", P, EXC);
-	EXPECT_PKT("in tcp 203.0.113.10:443 192.0.2.2:41000 syn,ack", P, EXC);
-	EXPECT_PKT("in tcp 203.0.113.10:443 192.0.2.2:41000 syn", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:41000 203.0.113.11:443 syn", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:41000 203.0.113.10:444 syn", D, DEF);
-	EXPECT_PKT("in tcp 203.0.113.10:40000 192.0.2.2:443 syn", D, DEF);
+	/* out exceptions are refused (portwall allow says why): their
+	 * answers would reach every local port */
 }
 
 TEST(exception_ignored_after_its_expiry)

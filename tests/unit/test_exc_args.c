@@ -45,13 +45,13 @@ TEST(an_exception_is_what_was_typed)
 	CHECK(sp.peer.fam == PW_FAM_V4 && sp.peer.len == 32);
 	pw_exc_format(sp.dir, sp.proto, sp.port_lo, sp.port_hi, &sp.peer, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "in tcp port 8443 from 198.51.100.7");
-	REQUIRE(parse("out udp port 5060-5062 to 2001:db8:1::/48", false, &sp, err, sizeof(err)) == 0);
-	CHECK(sp.dir == PW_DIR_OUT && sp.proto == 17 && sp.port_lo == 5060 && sp.port_hi == 5062);
+	REQUIRE(parse("in udp port 5060-5062 from 2001:db8:1::/48", false, &sp, err, sizeof(err)) == 0);
+	CHECK(sp.dir == PW_DIR_IN && sp.proto == 17 && sp.port_lo == 5060 && sp.port_hi == 5062);
 	pw_exc_format(sp.dir, sp.proto, sp.port_lo, sp.port_hi, &sp.peer, buf, sizeof(buf));
-	CHECK_EQ_STR(buf, "out udp port 5060-5062 to 2001:db8:1::/48");
+	CHECK_EQ_STR(buf, "in udp port 5060-5062 from 2001:db8:1::/48");
 	struct pw_exc_key k[PW_EXC_PORTS];
 	CHECK_EQ_INT(pw_exc_keys(&sp, k), 3);
-	CHECK(k[2].port_be == htons(5062) && k[2].prefixlen == PW_EXC_KEY_BITS + 48 && k[2].dir == PW_DIR_OUT);
+	CHECK(k[2].port_be == htons(5062) && k[2].prefixlen == PW_EXC_KEY_BITS + 48 && k[2].dir == PW_DIR_IN);
 	CHECK(k[0].fam == PW_FAM_V6 && k[0].proto == 17 && k[0].addr[3] == 0xb8);
 	/* the widest allowed without --wide-peer, and wider with it */
 	CHECK(parse("in tcp port 22 from 198.51.0.0/16", false, &sp, err, sizeof(err)) == 0);
@@ -79,7 +79,11 @@ TEST(an_exception_that_would_open_more_is_refused)
 	refused("in tcp 8443 from 198.51.100.7", false, "too few");
 	refused("in tcp ports 8443 from 198.51.100.7", false, "\"port N\"");
 	refused("in tcp port 8443 to 198.51.100.7", false, "\"from PEER\"");
-	refused("out tcp port 8443 from 198.51.100.7", false, "\"to PEER\"");
+	refused("out tcp port 8443 from 198.51.100.7", false, "out exceptions are refused");
+	/* an out exception's answers would reach every local port (found by
+	 * an attack: a spoofed datagram from the peer's port to SNMP) */
+	refused("out udp port 53 to 203.0.113.10", false,
+		"add `allow out udp port 53 to 203.0.113.10` to the policy");
 	refused("in tcp port 8443 from host.example", false, "peer host.example");
 	refused("in tcp port 8443 from 198.51.100.7 extra", false, "too many");
 }

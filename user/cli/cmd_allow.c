@@ -30,7 +30,7 @@ struct allow_opts {
 
 static void usage(FILE *f)
 {
-	fputs("usage: portwall allow --for DURATION in|out tcp|udp port N[-M] from|to PEER\n"
+	fputs("usage: portwall allow --for DURATION in tcp|udp port N[-M] from PEER\n"
 	      "                      [--comment TEXT] [--wide-peer] [--pin-root DIR]\n"
 	      "       portwall allow --list [--json] [--pin-root DIR]\n"
 	      "       portwall allow --remove ID [--pin-root DIR]\n"
