@@ -115,47 +115,24 @@ static void ivlv_free(struct ivlv *v)
 
 /* In each: the last interval starting at or before x's start ends at or
  * after its end. */
-static bool covers4(const struct ivl4 *a, size_t n, uint32_t lo, uint32_t hi)
-{
-	size_t l = 0, h = n;
-
-	while (l < h) {
-		size_t mid = l + (h - l) / 2;
-		if (a[mid].lo <= lo)
-			l = mid + 1;
-		else
-			h = mid;
+#define PW_COVERS_FN(name, ivl_t, key_t)                                              \
+	static bool name(const ivl_t *a, size_t n, key_t lo, key_t hi)                 \
+	{                                                                              \
+		size_t l = 0, h = n;                                                   \
+                                                                                       \
+		while (l < h) {                                                        \
+			size_t mid = l + (h - l) / 2;                                  \
+			if (a[mid].lo <= lo)                                           \
+				l = mid + 1;                                           \
+			else                                                           \
+				h = mid;                                               \
+		}                                                                      \
+		return l > 0 && a[l - 1].hi >= hi;                                     \
 	}
-	return l > 0 && a[l - 1].hi >= hi;
-}
-
-static bool covers64(const struct ivl64 *a, size_t n, uint64_t lo, uint64_t hi)
-{
-	size_t l = 0, h = n;
-
-	while (l < h) {
-		size_t mid = l + (h - l) / 2;
-		if (a[mid].lo <= lo)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	return l > 0 && a[l - 1].hi >= hi;
-}
-
-static bool covers128(const struct ivl *a, size_t n, struct ivl x)
-{
-	size_t l = 0, h = n;
-
-	while (l < h) {
-		size_t mid = l + (h - l) / 2;
-		if (a[mid].lo <= x.lo)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	return l > 0 && a[l - 1].hi >= x.hi;
-}
+PW_COVERS_FN(covers4, struct ivl4, uint32_t)
+PW_COVERS_FN(covers64, struct ivl64, uint64_t)
+PW_COVERS_FN(covers128, struct ivl, unsigned __int128)
+#undef PW_COVERS_FN
 
 /* Is every address of p inside the intervals v? (A /64-edged interval
  * holds x exactly when its upper halves hold x's.) */
@@ -166,7 +143,7 @@ static bool ivlv_covers(const struct ivlv *v, const struct pw_prefix *p)
 	if (!v->v6)
 		return covers4(v->a4, v->n4, (uint32_t)x.lo, (uint32_t)x.hi);
 	return covers64(v->a64, v->n64, (uint64_t)(x.lo >> 64), (uint64_t)(x.hi >> 64)) ||
-	       covers128(v->a128, v->n128, x);
+	       covers128(v->a128, v->n128, x.lo, x.hi);
 }
 
 static const struct pw_prefix whole[2] = { { .fam = PW_FAM_V4 }, { .fam = PW_FAM_V6 } };
