@@ -12,9 +12,14 @@
 #   Mpps      frames the receiver processed / the generator's wall time
 #   ns/pkt    the NAPI thread's CPU time / frames processed
 #   lost      frames the veth ring refused (receiver too slow), in %
-#   prog ns   the XDP program's own run time a frame (kernel.bpf_stats_enabled,
-#             which adds two clock reads a run to every program alike); the
-#             rest of ns/pkt is veth, NAPI and (after XDP_PASS) the stack
+#   rx busy   the NAPI thread's CPU time / the generator's wall time. The
+#             generator outruns the receiver when the ring loses frames; if
+#             busy is then below ~95% the thread was off its CPU part of the
+#             time, and only ns/pkt compares the configurations
+#   prog ns   the XDP program's own run time a frame, read in a separate pass
+#             with kernel.bpf_stats_enabled on (it adds two clock reads a run
+#             to every program alike); the rates are measured with it off.
+#             The rest of ns/pkt is veth, NAPI and (after XDP_PASS) the stack
 # Medians and min-max over BENCH_ROUNDS rounds; ratios are to the empty
 # drop program in the same round. A benchmark, never a test. Root.
 set -u
@@ -170,74 +175,121 @@ xdp_stats() {
 	else echo "0 0"; fi
 }
 
-# measure ROUND CONFIG CASE: one line to $OUT/raw.tsv
+# gen CASE PACKETS: the generator's "sent N ns T" line
+gen() {
+	"$LIVE" --tx-netns /run/netns/"$TX" --tx-if "$TXIF" --rx-netns /run/netns/"$RX" --rx-if "$RXIF" \
+		--case "$1" --packets "$2" --cpu 0
+}
+
+# measure ROUND CONFIG CASE: the rate pass, bpf_stats off (its two clock
+# reads a run would pull every ratio towards 1): one line to $OUT/raw.tsv
 measure() {
-	local pid c0 c1 r0 r1 line sent ns p0 p1
+	local pid c0 c1 r0 r1 line sent ns
 	pid=$(napi_pid)
 	[ -n "$pid" ] || { echo "live.sh: no NAPI thread for $RXIF" >&2; return 1; }
 	taskset -pc 1 "$pid" >/dev/null
-	c0=$(cpu_ns "$pid"); r0=$(rx_count); p0=$(xdp_stats)
-	line=$("$LIVE" --tx-netns /run/netns/"$TX" --tx-if "$TXIF" --rx-netns /run/netns/"$RX" --rx-if "$RXIF" \
-		--case "$3" --packets "$PACKETS" --cpu 0) || return 1
+	c0=$(cpu_ns "$pid"); r0=$(rx_count)
+	line=$(gen "$3" "$PACKETS") || return 1
 	sleep 0.05	# let the receiver drain its ring
-	c1=$(cpu_ns "$pid"); r1=$(rx_count); p1=$(xdp_stats)
+	c1=$(cpu_ns "$pid"); r1=$(rx_count)
 	sent=$(echo "$line" | awk '{ print $2 }'); ns=$(echo "$line" | awk '{ print $4 }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$sent" "$((r1 - r0))" "$ns" "$((c1 - c0))" \
-		"$(echo "$p0 $p1" | awk '{ print ($4 > $2) ? ($3 - $1) / ($4 - $2) : 0 }')" >> "$OUT/raw.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$sent" "$((r1 - r0))" "$ns" "$((c1 - c0))" \
+		>> "$OUT/raw.tsv"
+}
+
+# prog_ns ROUND CONFIG CASE: the XDP program's own ns a frame, in a pass of
+# its own with bpf_stats on (a quarter of the frames): to $OUT/prog.tsv
+prog_ns() {
+	local p0 p1
+	p0=$(xdp_stats)
+	gen "$3" "$((PACKETS / 4))" > /dev/null || return 1
+	p1=$(xdp_stats)
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
+		"$(echo "$p0 $p1" | awk '{ print ($4 > $2) ? ($3 - $1) / ($4 - $2) : 0 }')" >> "$OUT/prog.tsv"
 }
 
 setup || { echo "live.sh: setting up the namespaces failed" >&2; exit 1; }
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-sysctl -qw kernel.bpf_stats_enabled=1
+sysctl -qw kernel.bpf_stats_enabled=0
 trap 'sysctl -qw kernel.bpf_stats_enabled="$stats_was"; cleanup' EXIT
-: > "$OUT/raw.tsv"
+: > "$OUT/raw.tsv"; : > "$OUT/prog.tsv"
 echo "# live packet rates: $PACKETS frames of 128 bytes per case, $ROUNDS rounds; $(uname -r), $(nproc) CPUs"
+echo "# rates with kernel.bpf_stats_enabled=0; prog ns in a separate pass with it on"
 for round in $(seq "$ROUNDS"); do
 	for cfg in $CONFIGS; do
 		config_up "$cfg" || { echo "live.sh: $cfg did not load" >&2; exit 1; }
 		for c in $CASES; do
 			measure "$round" "$cfg" "$c" || { echo "live.sh: $cfg / $c failed" >&2; exit 1; }
 		done
+		sysctl -qw kernel.bpf_stats_enabled=1
+		for c in $CASES; do
+			prog_ns "$round" "$cfg" "$c" || { echo "live.sh: $cfg / $c (prog ns) failed" >&2; exit 1; }
+		done
+		sysctl -qw kernel.bpf_stats_enabled=0
 		config_down "$cfg"
 	done
 	echo "  round $round done"
 done
 
-# the table: per config and case, medians and min-max over the rounds
+# the table: per config and case, medians and min-max over the rounds.
+# "x empty" is the ratio to the empty drop in the same round, by rate and by
+# receiver CPU (empty's ns/pkt over this one's: above 1 is faster). The
+# generator outran the receiver when the ring lost frames; "rx busy" (the
+# NAPI thread's CPU time over the generator's wall time) then below ~95% means
+# the thread was off its CPU part of the time (a loaded machine), and only
+# the CPU columns compare the configurations.
 awk -F'\t' -v cfgs="$CONFIGS" -v cases="$CASES" '
 function median(a, n,   i, j, t) {
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
 	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
+# the median over the rounds of this config/case against another
+function vs(c, o, kk, what,   q, rd, bb) {
+	q = 0
+	for (rd in rounds) if ((rd, o, kk) in R && (rd, c, kk) in R) {
+		if (what == "rate") bb[++q] = R[rd, c, kk] / R[rd, o, kk]
+		else bb[++q] = NS[rd, o, kk] / (NS[rd, c, kk] ? NS[rd, c, kk] : 1)
+	}
+	return q ? sprintf("%.2f", median(bb, q)) : "-"
+}
+FNR == NR { P[$2, $3, ++np[$2, $3]] = $4; next }
 {
-	mpps = $5 / ($6 / 1e3); k = $2 SUBSEP $3
-	rate[k, ++n[k]] = mpps; nsp[k, n[k]] = $7 / ($5 ? $5 : 1); lost[k, n[k]] = 100 * ($4 - $5) / $4
-	prog[k, n[k]] = $8
-	r[$1, $2, $3] = mpps
-	if ($2 == "empty-drop") base[$1, $3] = mpps
+	mpps = $5 / ($6 / 1e3); k = $2 SUBSEP $3; m = ++n[k]
+	rate[k, m] = mpps; nsp[k, m] = $7 / ($5 ? $5 : 1); lost[k, m] = 100 * ($4 - $5) / $4
+	busy[k, m] = 100 * $7 / $6
+	R[$1, $2, $3] = mpps; NS[$1, $2, $3] = nsp[k, m]
 	rounds[$1] = 1
 }
 END {
 	nc = split(cfgs, C, " "); nk = split(cases, K, " ")
-	printf "\n| configuration | case | Mpps median | min-max | x empty drop | rx CPU ns/pkt | prog ns | ring lost |\n"
-	printf "|---|---|---|---|---|---|---|---|\n"
+	printf "\n| configuration | case | Mpps median | min-max | x empty (rate) | rx busy | rx CPU ns/pkt | x empty (CPU) | prog ns | ring lost |\n"
+	printf "|---|---|---|---|---|---|---|---|---|---|\n"
 	for (i = 1; i <= nc; i++) for (j = 1; j <= nk; j++) {
 		k = C[i] SUBSEP K[j]; m = n[k]; if (!m) continue
 		lo = 1e18; hi = 0
 		for (x = 1; x <= m; x++) { a[x] = rate[k, x]; if (a[x] < lo) lo = a[x]; if (a[x] > hi) hi = a[x] }
 		med = median(a, m)
-		q = 0; for (rd in rounds) if ((rd, K[j]) in base) b[++q] = r[rd, C[i], K[j]] / base[rd, K[j]]
 		for (x = 1; x <= m; x++) a[x] = nsp[k, x]
 		cpu = median(a, m)
+		for (x = 1; x <= m; x++) a[x] = busy[k, x]
+		bz = median(a, m)
 		for (x = 1; x <= m; x++) a[x] = lost[k, x]
 		ls = median(a, m)
-		for (x = 1; x <= m; x++) a[x] = prog[k, x]
-		pg = median(a, m)
-		printf "| %s | %s | %.2f | %.2f-%.2f | %s | %.0f | %s | %.0f%% |\n", C[i], K[j], med, lo, hi,
-			q ? sprintf("%.2f", median(b, q)) : "-", cpu, (pg > 0 ? sprintf("%.0f", pg) : "-"), ls
+		q = np[C[i], K[j]]; for (x = 1; x <= q; x++) a[x] = P[C[i], K[j], x]
+		pg = q ? median(a, q) : 0
+		printf "| %s | %s | %.2f | %.2f-%.2f | %s | %.0f%% | %.0f | %s | %s | %.0f%% |\n", C[i], K[j], med, lo, hi,
+			vs(C[i], "empty-drop", K[j], "rate"), bz, cpu, vs(C[i], "empty-drop", K[j], "cpu"),
+			(pg > 0 ? sprintf("%.0f", pg) : "-"), ls
 		printf "%s\t%s\t%.3f\t%.3f\t%.3f\n", C[i], K[j], med, lo, hi > (OUT "/summary.tsv")
 	}
-}' OUT="$OUT" "$OUT/raw.tsv"
+	# portwall against the other filters, case by case (medians of per-round ratios)
+	printf "\n| case | portwall-ccp / xdp-filter (rate, CPU) | portwall-ccp / nftables (rate, CPU) | portwall-ccp / iptables (rate, CPU) |\n|---|---|---|---|\n"
+	for (j = 1; j <= nk; j++)
+		printf "| %s | %s, %s | %s, %s | %s, %s |\n", K[j],
+			vs("portwall-ccp", "xdp-filter", K[j], "rate"), vs("portwall-ccp", "xdp-filter", K[j], "cpu"),
+			vs("portwall-ccp", "nftables", K[j], "rate"), vs("portwall-ccp", "nftables", K[j], "cpu"),
+			vs("portwall-ccp", "iptables", K[j], "rate"), vs("portwall-ccp", "iptables", K[j], "cpu")
+}' OUT="$OUT" "$OUT/prog.tsv" "$OUT/raw.tsv"
 
 # the plot: Mpps per configuration, one bar group per case (gnuplot)
 if command -v gnuplot >/dev/null; then
