@@ -527,7 +527,10 @@ static void carry_or_adopt(struct tx *t)
 		r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, nold, t->c.nrules);
 	/* answers learned into the old half while the new one was written */
 	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
-	r->ended = pw_dp_flush_ct(&t->dp, t->half, by, &r->revoked);
+	/* the tables the old half judged alike are not walked: with a million
+	 * flows the walk is most of a reload (ct_same.c) */
+	r->ended = pw_dp_flush_ct_skip(&t->dp, t->half, pw_dp_ct_same(&t->dp, t->half ^ 1, t->half), by,
+				       &r->revoked);
 	/* in the netns (open_or_load entered it): its peers' TCP connections */
 	r->revoke_tcp_rc = pw_dp_revoke_tcp(&t->dp, t->half, &r->revoked);
 	t->m.ct_revoked = (uint64_t)r->revoked.total;

@@ -260,6 +260,12 @@ static int flush_table(const struct flush_ctx *x, int t)
 
 int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT], struct pw_revoke *rev)
 {
+	return pw_dp_flush_ct_skip(dp, half, 0, removed, rev);
+}
+
+int pw_dp_flush_ct_skip(struct pw_dp *dp, uint32_t half, unsigned skip, int removed[PW_CT_TABLE_COUNT],
+			struct pw_revoke *rev)
+{
 	struct pw_dp_slots m;
 	struct pw_state st;
 	int total = 0, trie = pw_dp_half_trie(dp, half);
@@ -278,7 +284,7 @@ int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUN
 	for (int t = PW_CT_TABLE_COUNT - 1; t >= 0; t--) {
 		/* flows the host opened (TCP, the rest) by the out rules, flows
 		 * peers started (and revoked flows' marks) by the in rules */
-		int n = flush_table(&x, t);
+		int n = skip & (1u << t) ? 0 : flush_table(&x, t);
 		if (removed)
 			removed[t] = n;
 		total += n;

@@ -251,6 +251,14 @@ void pw_revoke_format(const struct pw_revoke *r, char *buf, size_t n);
  * the host's packets of it drop too, and open no flow of the host's) and
  * counted in *rev when rev is not NULL. */
 int pw_dp_flush_ct(struct pw_dp *dp, uint32_t half, int removed[PW_CT_TABLE_COUNT], struct pw_revoke *rev);
+/* The same, leaving out the tables whose bit (1 << PW_CT_TABLE_x) is in
+ * skip: those pw_dp_ct_same found judged alike. */
+int pw_dp_flush_ct_skip(struct pw_dp *dp, uint32_t half, unsigned skip, int removed[PW_CT_TABLE_COUNT],
+			struct pw_revoke *rev);
+/* The conntrack tables (bits 1 << PW_CT_TABLE_x) whose flows half `to`
+ * judges, for every peer, as half `from` did (ct_same.c): a reload from
+ * `from` need not walk them. 0 when the slots cannot be read. */
+unsigned pw_dp_ct_same(const struct pw_dp *dp, uint32_t from, uint32_t to);
 /* Half `half` (slots m, trie) lets the opening packet of k (by origin) pass. */
 bool pw_dp_half_allows(const struct pw_dp_slots *m, uint32_t half, int trie, const struct pw_ct_key *k,
 		       uint32_t origin);
