@@ -524,7 +524,7 @@ static void carry_or_adopt(struct tx *t)
 	uint32_t nold = 0;
 	r->carry_rc = pw_dp_half_nrules(&t->dp, t->half ^ 1, &nold);
 	if (!r->carry_rc)
-		r->carry_rc = pw_dp_carry(&t->dp, t->half ^ 1, t->half, nold, t->c.nrules);
+		r->carry_rc = pw_dp_carry_fp(&t->dp, t->half ^ 1, t->half, nold, t->c.nrules, t->c.rule_fp);
 	/* answers learned into the old half while the new one was written */
 	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
 	/* the tables the old half judged alike are not walked: with a million

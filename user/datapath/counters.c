@@ -155,41 +155,47 @@ static void carry_free(struct carry *k)
 	free(k->keys);
 }
 
-/* Both halves' rule records and the old half's counters, in bulk. */
-static int carry_read(const struct pw_dp *dp, struct carry *k, uint32_t from, uint32_t to)
+/* Both halves' rule records and the old half's counters, in bulk; the
+ * new half's records are not read when the caller wrote them (fps: their
+ * fingerprints, nothing carried yet). */
+static int carry_read(const struct pw_dp *dp, struct carry *k, uint32_t from, uint32_t to, const uint64_t *fps)
 {
 	uint32_t cap = k->cap;
 	int rc = read_range(dp->rules_fd, from * cap, k->nold_ids, k->oi);
 
-	if (!rc)
+	for (uint32_t j = 0; fps && j < k->nnew_ids; j++)
+		k->ni[j].fingerprint = fps[j];
+	if (!rc && !fps)
 		rc = read_range(dp->rules_fd, to * cap, k->nnew_ids, k->ni);
 	if (!rc)
 		rc = read_range(dp->rule_stats_fd, from * 2 * cap, 2 * k->nold_ids, k->os);
 	return rc;
 }
 
+/* A half's records are its rules' (fingerprints not 0) up to the first
+ * id without one, and nothing after it (reset_rules writes them in one
+ * batch that reaches the last policy's end): the end is found by halving,
+ * 18 lookups, not by reading every record (65,536 rules: two reads of
+ * 20 ms a reload). */
 int pw_dp_half_nrules(const struct pw_dp *dp, uint32_t half, uint32_t *nrules)
 {
-	const uint32_t chunk = 1024;
-	uint32_t cap = dp->rule_capacity;
-	struct pw_rule_info *v = calloc(chunk, sizeof(*v));	/* valgrind cannot see the kernel fill it */
-	int rc = 0;
+	uint32_t cap = dp->rule_capacity, lo = 1, hi = cap;	/* the end is in [lo, hi] */
 
 	*nrules = cap ? cap - 1 : 0;
-	if (!v)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < cap && rc == 0; i += chunk) {
-		uint32_t n = cap - i < chunk ? cap - i : chunk;
-		rc = read_range(dp->rules_fd, (half & 1) * cap + i, n, v);
-		for (uint32_t j = i ? 0 : 1; rc == 0 && j < n; j++)
-			if (v[j].fingerprint == 0) {
-				*nrules = i + j - 1;
-				free(v);
-				return 0;
-			}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2, k = (half & 1) * cap + mid;
+		struct pw_rule_info v;
+		memset(&v, 0, sizeof(v));	/* valgrind cannot see the kernel fill it */
+		if (bpf_map_lookup_elem(dp->rules_fd, &k, &v))
+			return -errno;
+		if (v.fingerprint == 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	free(v);
-	return rc;
+	if (lo < cap)
+		*nrules = lo - 1;
+	return 0;
 }
 
 /* The old policy's rules 0..nold by fingerprint, to look them up. */
@@ -257,13 +263,18 @@ static int write_new(const struct pw_dp *dp, struct carry *k, uint32_t to)
 
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew)
 {
+	return pw_dp_carry_fp(dp, from, to, nold, nnew, NULL);
+}
+
+int pw_dp_carry_fp(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew, const uint64_t *fps)
+{
 	struct carry k;
 	int rc = carry_alloc(&k, dp, nold, nnew);
 
 	from &= 1;
 	to &= 1;
 	if (!rc)
-		rc = carry_read(dp, &k, from, to);
+		rc = carry_read(dp, &k, from, to, fps);
 	if (!rc) {
 		sort_old(&k, nold);
 		for (uint32_t j = 0; j <= nnew; j++) {

@@ -158,6 +158,9 @@ int pw_dp_rule_count_half(const struct pw_dp *dp, uint32_t half, uint32_t rule, 
  * nothing writes half `from` any more): every rule of `to` that has the
  * fingerprint of a rule of `from` takes that rule's total as its carry. */
 int pw_dp_carry(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew);
+/* The same when the caller wrote half `to`'s records itself (reset_rules):
+ * fps[0..nnew] their fingerprints, so they are not read back. */
+int pw_dp_carry_fp(struct pw_dp *dp, uint32_t from, uint32_t to, uint32_t nold, uint32_t nnew, const uint64_t *fps);
 /* The highest rule id half `half` records (its last policy's rule count:
  * the records end at the first id past 0 with no fingerprint). 0 or -errno. */
 int pw_dp_half_nrules(const struct pw_dp *dp, uint32_t half, uint32_t *nrules);
