@@ -53,8 +53,10 @@ int pw_dp_ct_clock(uint64_t *tick_ns, uint64_t *off)
 	*tick_ns = *off = 0;
 	if (!p)
 		return -errno;
-	for (i = 0; i < PW_CLOCK_SAMPLES && rc == 0; i++) {
+	for (i = 0; i < PW_CLOCK_SAMPLES; i++) {
 		rc = clock_sample(bpf_program__fd(p->progs.pw_clock), &s);
+		if (rc)
+			break;
 		offs[i] = s.coarse_ns - s.jiffies * s.tick_ns;
 	}
 	clock_bpf__destroy(p);
