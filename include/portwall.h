@@ -772,7 +772,13 @@ struct pw_meta {
 	struct pw_policy_rec prev;	/* in the other half: what rollback returns to */
 	__u8 niface;
 	__u8 confirm_pending;	/* apply --confirm not confirmed yet: PW_CONFIRM_* */
-	__u8 pad[2];
+	/* 1 from just before a reload or rollback puts a half in force until
+	 * its conntrack walk has finished: while it is 1, the half in force
+	 * may hold flows its policy refuses (the walk was killed), so the next
+	 * reload walks every table (no pw_dp_ct_same skip) and the same policy
+	 * applied again is not "unchanged". 0 in a pin of an older build. */
+	__u8 ct_walk_due;
+	__u8 pad[1];
 	__u32 netns_ino;	/* inode of the namespace the ifindexes are of; 0: unknown */
 	__u64 confirm_deadline;	/* seconds since the epoch */
 	__u64 ct_adopted;	/* flows userspace put into pw_ct (adoption) */

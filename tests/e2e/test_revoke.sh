@@ -139,4 +139,40 @@ apply "$T/P2.policy"; expect_eq "reload P2 (the same rules, the set now 192.0.2.
 expect_eq "after the set lost the client: the connection out is no longer tracked" "$(host7000)" '[]'
 echo h4 > "$T/h7000/say"
 got "$T/h7000/got" h4; expect_eq "after the set lost the client: the connection carries nothing" "$?" 1
+# A reload killed after its flip, before its walk (PORTWALL_FAULT): the
+# policy in force may then hold flows it refuses. The next reload walks
+# every table even where the slots match (pw_meta.ct_walk_due), and the
+# same file applied again is no "unchanged" no-op: it walks too.
+for port in 7002 7003; do
+	mkdir -p "$T/h$port"
+	peer "$C" dserve tcp "$port" "$T/h$port" 60 > "$T/h$port/srv" 2>&1 & PIDS+=($!)
+done
+mkq() {	# mkq NAME LINES...: B with default out drop and LINES
+	local n=$1; shift
+	{ grep -v '^default out' "$T/B.policy" | sed "s/\"B\"/\"$n\"/"; echo "default out drop"; printf '%s\n' "$@"; } > "$T/$n.policy"
+}
+hostp() { "$PW" conntrack --json --pin-root "$ROOT" --origin host | jq -c "[.conntrack[] | select(.\"peer-port\" == $1) | .state]"; }
+mkq Q1 "allow out tcp port 7002 to 192.0.2.1" "allow out tcp port 7003 to 192.0.2.1"
+mkq Q2 "allow out tcp port 7003 to 192.0.2.1"
+mkq Q2b "allow out tcp port 7003 to 192.0.2.1" "allow in udp port 40001"
+mkq Q3 "allow in udp port 40001"
+apply "$T/Q1.policy"; expect_eq "reload Q1 (tcp 7002 and 7003 out)" "$?" 0
+for port in 7002 7003; do
+	echo o1 > "$T/h$port/say"
+	peer "$S" dconnect tcp 192.0.2.1 "$port" "$T/h$port" 60 > "$T/h$port/out" 2>&1 & PIDS+=($!)
+done
+for port in 7002 7003; do got "$T/h$port/got" o1; expect_eq "under Q1: the connection out to $port carries" "$?" 0; done
+{ PORTWALL_FAULT=before-walk apply "$T/Q2.policy"; } 2>/dev/null
+expect_eq "reload Q2 (without 7002) killed after its flip" "$?" 137
+expect_eq "after the kill: the flow to 7002 is still tracked" "$(hostp 7002)" '["established"]'
+apply "$T/Q2b.policy"; expect_eq "reload Q2b (Q2's TCP slots, one more udp port)" "$?" 0
+expect_eq "after Q2b: the flow to 7002 the killed reload left is ended" "$(hostp 7002)" '[]'
+expect_eq "after Q2b: the flow to 7003 is kept" "$(hostp 7003)" '["established"]'
+echo o2 > "$T/h7002/say"
+got "$T/h7002/got" o2; expect_eq "after Q2b: the connection to 7002 carries nothing" "$?" 1
+{ PORTWALL_FAULT=before-walk apply "$T/Q3.policy"; } 2>/dev/null
+expect_eq "reload Q3 (without 7003) killed after its flip" "$?" 137
+apply "$T/Q3.policy"; expect_eq "Q3 applied again" "$?" 0
+expect_eq "Q3 again is a reload, not unchanged" "$(grep -c '^unchanged' "$T/apply.out")" 0
+expect_eq "after Q3 again: the flow to 7003 is ended" "$(hostp 7003)" '[]'
 summary

@@ -45,6 +45,7 @@ struct tx {
 	bool first;
 	uint32_t half;		/* the half the new policy goes into */
 	uint32_t top_gen;	/* the highest generation recorded before */
+	bool walk_due;		/* the half in force had not finished its walk (pw_meta.ct_walk_due) */
 	struct pw_config cfg;
 	struct pw_ip res[PW_RESOLVERS_MAX];	/* whose answers teach the host names */
 	size_t nres;
@@ -355,8 +356,8 @@ static bool unchanged(struct tx *t)
 	const struct pw_meta *m = &t->m;
 	struct pw_state st;
 
-	if (t->first || memcmp(t->c.hash, m->cur.hash, sizeof(t->c.hash)) || t->c.mode != m->cur.mode ||
-	    strcmp(t->abspath, m->cur.path) || strncmp(t->pol.name, m->cur.name, sizeof(m->cur.name) - 1) ||
+	if (t->first || m->ct_walk_due || memcmp(t->c.hash, m->cur.hash, sizeof(t->c.hash)) ||
+	    t->c.mode != m->cur.mode || strcmp(t->abspath, m->cur.path) || strncmp(t->pol.name, m->cur.name, sizeof(m->cur.name) - 1) ||
 	    t->o->confirm || t->r->replaced_pending ||
 	    pw_dp_read_state(&t->dp, &st))
 		return false;
@@ -475,6 +476,9 @@ static int record(struct tx *t)
 	pw_fault_point("before-record");
 	if (!t->first)
 		m->prev = m->cur;	/* what rollback returns to: the half about to be left */
+	/* from the flip until the walk has finished (carry_or_adopt) */
+	t->walk_due = m->ct_walk_due;
+	m->ct_walk_due = !t->first;
 	m->cur.generation = t->top_gen + 1;
 	m->cur.mode = t->c.mode;
 	m->cur.applied_unix = (uint64_t)time(NULL);
@@ -528,9 +532,13 @@ static void carry_or_adopt(struct tx *t)
 	/* answers learned into the old half while the new one was written */
 	pw_dp_relearn(&t->dp, t->half, pw_mono_ns());
 	/* the tables the old half judged alike are not walked: with a million
-	 * flows the walk is most of a reload (ct_same.c) */
-	r->ended = pw_dp_flush_ct_skip(&t->dp, t->half, pw_dp_ct_same(&t->dp, t->half ^ 1, t->half), by,
-				       &r->revoked);
+	 * flows the walk is most of a reload (ct_same.c); unless the old
+	 * half's own walk never finished */
+	unsigned skip = t->walk_due ? 0 : pw_dp_ct_same(&t->dp, t->half ^ 1, t->half);
+	pw_fault_point("before-walk");	/* in force, its flows not judged yet */
+	r->ended = pw_dp_flush_ct_skip(&t->dp, t->half, skip, by, &r->revoked);
+	if (r->ended >= 0)
+		t->m.ct_walk_due = 0;	/* recorded by the meta writes that follow */
 	/* in the netns (open_or_load entered it): its peers' TCP connections */
 	r->revoke_tcp_rc = pw_dp_revoke_tcp(&t->dp, t->half, &r->revoked);
 	t->m.ct_revoked = (uint64_t)r->revoked.total;

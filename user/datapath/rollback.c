@@ -89,6 +89,10 @@ int pw_dp_rollback(struct pw_dp *dp, struct pw_meta *m, struct pw_rollback *r, c
 		rc = pw_dp_half_nrules(dp, to, &nto);
 	if (!rc)
 		rc = pw_dp_zero_stats(dp, to, nto);
+	/* from the flip until the walk below has finished (pw_meta.ct_walk_due) */
+	m->ct_walk_due = 1;
+	if (!rc && pw_dp_write_meta(dp, m))
+		rc = -errno;
 	if (!rc)
 		rc = pw_dp_activate(dp, to, m->prev.generation);
 	if (rc)
@@ -100,6 +104,8 @@ int pw_dp_rollback(struct pw_dp *dp, struct pw_meta *m, struct pw_rollback *r, c
 	r->ended = pw_dp_flush_ct(dp, to, by, &r->revoked);
 	if (r->ended < 0)
 		r->ended = errno ? -errno : -EIO;
+	else
+		m->ct_walk_due = 0;
 	revoke_tcp(dp, m, to, r);
 	m->ct_flushed += (uint64_t)by[PW_CT_TABLE_TCP];
 	m->ct_dgram_flushed += (uint64_t)by[PW_CT_TABLE_DGRAM];
