@@ -4,8 +4,12 @@
  *   pwprobe tcp ADDR PORT [TIMEOUT_MS [BYTES [SRC_ADDR]]]  -> "ok" / "timeout" / "refused"
  *   pwprobe udp ADDR PORT COUNT                             -> sends COUNT datagrams
  *   pwprobe udpecho ADDR PORT [TIMEOUT_MS]                  -> "ok" / "timeout"
- *   pwprobe push SECONDS PORT DELAY_MS BYTES    listener that waits, then sends
- *   pwprobe pull ADDR PORT TIMEOUT_MS BYTES     connects, only reads -> "ok" / "timeout"
+ *   pwprobe push SECONDS PORT DELAY_MS BYTES [GO_FILE]
+ *                                               listener that waits (for GO_FILE to
+ *                                               exist first, if given), then sends
+ *   pwprobe pull ADDR PORT TIMEOUT_MS BYTES [GO_FILE]
+ *                                               connects, only reads -> "ok" / "timeout"
+ *                                               (TIMEOUT_MS from when GO_FILE exists)
  *   pwprobe stream ADDR PORT SECONDS            TCP both ways -> "sent N received M errors E"
  *   pwprobe udpflow ADDR PORT COUNT INTERVAL_MS -> "sent N received M"
  *   pwprobe scan ADDR FIRST LAST TIMEOUT_MS       -> the ports that answered SYN-ACK
@@ -207,8 +211,10 @@ static int udp_send(const char *addr, int port, int count, int echo_timeout)
 	return ok ? 0 : 1;
 }
 
-/* a listener that, for each connection, waits delay ms and then speaks first */
-static int push(int secs, int port, int delay, int bytes)
+/* a listener that, for each connection, waits for go to exist (when given,
+ * bounded by secs: the test says when "afterwards" is, not a clock) and
+ * delay ms, and then speaks first */
+static int push(int secs, int port, int delay, int bytes, const char *go)
 {
 	int fd = listen_on(port, SOCK_STREAM);
 	char buf[4096];
@@ -228,6 +234,8 @@ static int push(int secs, int port, int delay, int bytes)
 		int c = accept(fd, NULL, NULL);
 		if (c < 0)
 			continue;
+		while (go && access(go, F_OK) && now_ms() < end)
+			usleep(20000);
 		usleep((useconds_t)delay * 1000);
 		for (int sent = 0; sent < bytes;) {
 			ssize_t w = write(c, buf, (size_t)(bytes - sent < (int)sizeof(buf) ? bytes - sent : (int)sizeof(buf)));
@@ -241,7 +249,7 @@ static int push(int secs, int port, int delay, int bytes)
 	return 0;
 }
 
-static int pull(const char *addr, int port, int timeout, int bytes)
+static int pull(const char *addr, int port, int timeout, int bytes, const char *go)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -256,6 +264,8 @@ static int pull(const char *addr, int port, int timeout, int bytes)
 	}
 	printf("connected\n");
 	fflush(stdout);
+	for (long give_up = now_ms() + 60000; go && access(go, F_OK) && now_ms() < give_up;)
+		usleep(20000);
 	long end = now_ms() + timeout;
 	int got = 0;
 	while (got < bytes && now_ms() < end) {
@@ -434,9 +444,9 @@ int main(int argc, char **argv)
 		return udp_send(argv[2], atoi(argv[3]), 1, argc > 4 ? atoi(argv[4]) : 1000);
 	if (argc >= 6 && strcmp(argv[1], "push") == 0)
 		return push(atoi(argv[2]) > 0 && atoi(argv[2]) <= 600 ? atoi(argv[2]) : 60, atoi(argv[3]),
-			    atoi(argv[4]), atoi(argv[5]));
+			    atoi(argv[4]), atoi(argv[5]), argc > 6 ? argv[6] : NULL);
 	if (argc >= 6 && strcmp(argv[1], "pull") == 0)
-		return pull(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+		return pull(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? argv[6] : NULL);
 	if (argc >= 5 && strcmp(argv[1], "stream") == 0)
 		return stream(argv[2], atoi(argv[3]), atoi(argv[4]) > 0 && atoi(argv[4]) <= 300 ? atoi(argv[4]) : 10);
 	if (argc >= 6 && strcmp(argv[1], "udpflow") == 0)

@@ -25,15 +25,18 @@ expect_eq "before apply: telnet port reachable" "$(probe 192.0.2.2 23 1000)" ok
 # the peer speaks first afterwards (to a port no in rule allows). Port 80:
 # ccp.policy is default out drop, and its feeds go out on 80 to anyone.
 # One to a port no out rule allows (2525) is not adopted: its peer's data
-# after the apply drops.
-e2e_bg "$C" "$T/push" push 60 80 2500 1000
-e2e_bg "$S" "$T/pull" pull 198.51.100.25 80 8000 1000
+# after the apply drops. The peers speak once $T/go exists, made when apply
+# has returned (a fixed delay raced apply on a loaded machine); the pulls
+# read for 5 s from then.
+e2e_bg "$C" "$T/push" push 60 80 100 1000 "$T/go"
+e2e_bg "$S" "$T/pull" pull 198.51.100.25 80 5000 1000 "$T/go"
 PULL=$BG
-e2e_bg "$C" "$T/push2" push 60 2525 2500 1000
-e2e_bg "$S" "$T/pull2" pull 198.51.100.25 2525 8000 1000
+e2e_bg "$C" "$T/push2" push 60 2525 100 1000 "$T/go"
+e2e_bg "$S" "$T/pull2" pull 198.51.100.25 2525 5000 1000 "$T/go"
 PULL2=$BG
 
 out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+: > "$T/go"
 expect_eq "apply: exit 0" "$rc" 0
 expect_match "apply: says what it did" "$out" "^applied \"Cisco Customer Collaboration Platform\" .* generation 1, "
 expect_match "apply: XDP native on veth" "$out" "$VS: XDP native, tc egress"
