@@ -127,7 +127,8 @@ static void load(struct loaded *l, const char *name, const char *text, size_t le
 	}
 	pw_diag_free(&d);
 	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1,
-				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words) };
+				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words),
+				 .flat4_chunks = pw_dp_flat4_chunks_for(l->c.nflat4) };
 	if (pw_dp_load(&l->dp, &o, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
 		exit(1);

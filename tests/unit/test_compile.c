@@ -8,6 +8,7 @@
 #include "policy/analyze.h"
 #include "lib/sha256.h"
 #include "policy/compile.h"
+#include "policy/flat4.h"
 #include "harness.h"
 #include "oracle.h"
 
@@ -113,13 +114,25 @@ TEST(deny_wins_over_longer_prefix)
 	CHECK_EQ_INT(comp.peers[1].val.rule, 1);
 	CHECK_EQ_INT(pw_class_rule(&comp, s->allow_class, 1), 1);
 	/* the half's pw_classes words: each class's run (shape, then rules) */
-	REQUIRE(comp.nclass_words == 1 + 2 + 2 + 2);
+	REQUIRE(comp.nclass_words == 1 + 2 + 3 + 3);
 	uint32_t o = comp.class_words[s->deny_class];
 	CHECK_EQ_INT(comp.class_words[o], dc->shape);
-	CHECK_EQ_INT(comp.class_words[o + 1], 2);
+	CHECK_EQ_INT(comp.class_words[o + 2], 2);
 	o = comp.class_words[s->allow_class];
 	CHECK_EQ_INT(comp.class_words[o], ac->shape);
-	CHECK_EQ_INT(comp.class_words[o + 1], 1);
+	CHECK_EQ_INT(comp.class_words[o + 2], 1);
+	/* IPv4 roots in the flat chunks: the /24 fills a chunk of the third
+	 * byte, the /32 one of the fourth */
+	const uint8_t in24[4] = { 203, 0, 113, 9 }, out24[4] = { 203, 0, 114, 9 }, host[4] = { 203, 0, 113, 7 };
+	uint32_t rd = comp.class_words[comp.class_words[s->deny_class] + 1];
+	uint32_t ra = comp.class_words[comp.class_words[s->allow_class] + 1];
+	CHECK(rd & PW_FLAT_NEXT);
+	CHECK(ra & PW_FLAT_NEXT);
+	CHECK_EQ_INT(comp.nflat4, 3 + 4);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, rd, in24), 1);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, rd, out24), 0);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, ra, host), 1);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, ra, in24), 0);
 }
 
 TEST(set_stored_once_for_many_rules)
