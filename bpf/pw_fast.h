@@ -37,26 +37,25 @@
 /* The class's answer for (class, peer) as pw_policy gives it, the address
  * read from the packet in 4-byte words (peer: the address in the IP header,
  * bounds-checked by the caller). */
-static __always_inline __u32 pw_fast_trie(void *trie, __u32 half, __u32 cls, int v6, const __u8 *peer,
-					  struct pw_peer_scratch *ps)
+static __always_inline __u32 pw_fast_trie(void *trie, __u32 half, __u32 cls, int v6, const __u8 *peer)
 {
-	struct pw_peer_key *k = &ps->pk;
-	__u32 *a = (__u32 *)k->addr, *kw = &ps->w;
+	struct pw_peer_key k;
+	__u32 *a = (__u32 *)k.addr;
 	struct pw_peer_val *v;
-	__u32 o = pw_class_word(half, cls, kw);
-	__u32 root = v6 ? 0 : pw_class_word(half, o + 1, kw);
+	__u32 o = pw_class_word(half, cls);
+	__u32 root = v6 ? 0 : pw_class_word(half, o + 1);
 
-	if (root)
-		return pw_class_rule(half, o, pw_flat4_rank(half, root, bpf_ntohl(*(const __u32 *)peer), kw), kw);
+	if (root)	/* an IPv4 peer of a flat shape: no helper call */
+		return pw_class_rule(half, o, pw_flat4_rank(half, root, bpf_ntohl(*(const __u32 *)peer)));
 
-	k->prefixlen = PW_PEER_SCOPE_BITS + (v6 ? 128 : 32);
-	k->scope = pw_peer_scope(pw_class_word(half, o, kw), v6 ? PW_FAM_V6 : PW_FAM_V4);
+	k.prefixlen = PW_PEER_SCOPE_BITS + (v6 ? 128 : 32);
+	k.scope = pw_peer_scope(pw_class_word(half, o), v6 ? PW_FAM_V6 : PW_FAM_V4);
 	a[0] = *(const __u32 *)peer;
 	a[1] = v6 ? *(const __u32 *)(peer + 4) : 0;
 	a[2] = v6 ? *(const __u32 *)(peer + 8) : 0;
 	a[3] = v6 ? *(const __u32 *)(peer + 12) : 0;
-	v = bpf_map_lookup_elem(trie, k);
-	return pw_class_rule(half, o, v ? v->rule : 0, kw);
+	v = bpf_map_lookup_elem(trie, &k);
+	return pw_class_rule(half, o, v ? v->rule : 0);
 }
 
 /* The policy's verdict for (slot, peer), as pw_policy gives it: the
@@ -73,13 +72,12 @@ static __always_inline __u32 pw_fast_policy(__u32 half, __u32 slot, int v6, cons
 		return 0;
 	if (s->deny_class | s->allow_class) {
 		void *trie = bpf_map_lookup_elem(&pw_peers, &half);
-		struct pw_peer_scratch *ps = pw_peer_keys();
-		if (!trie || !ps)
+		if (!trie)
 			return 0;
 		if (s->deny_class)
-			td = pw_fast_trie(trie, half, s->deny_class, v6, peer, ps);
+			td = pw_fast_trie(trie, half, s->deny_class, v6, peer);
 		if (!td && s->allow_class)
-			ta = pw_fast_trie(trie, half, s->allow_class, v6, peer, ps);
+			ta = pw_fast_trie(trie, half, s->allow_class, v6, peer);
 	}
 	return pw_decide(s, td, ta, action);
 }

@@ -47,34 +47,25 @@ static __always_inline __u32 pw_slot_of(__u32 dir, const struct pw_pkt *p, int l
 	}
 }
 
-/* The peer-class lookups below take their keys in the per-CPU
- * pw_peer_scratch (k: its word), not on the stack: the programs' frames,
- * with the DNS learner's, are near the verifier's 512 bytes. */
-static __always_inline struct pw_peer_scratch *pw_peer_keys(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&pw_peer_scratch, &zero);
-}
-
 /* Word i of half `half` of pw_classes, 0 past the half. */
-static __always_inline __u32 pw_class_word(__u32 half, __u32 i, __u32 *k)
+static __always_inline __u32 pw_class_word(__u32 half, __u32 i)
 {
 	if (i >= pw_class_words)
 		return 0;
-	*k = (half & 1) * pw_class_words + i;
-	const __u32 *w = bpf_map_lookup_elem(&pw_classes, k);
+	__u32 k = (half & 1) * pw_class_words + i;
+	const __u32 *w = bpf_map_lookup_elem(&pw_classes, &k);
 	return w ? *w : 0;
 }
 
 /* The rank-th rule of the class whose run is at o (rank 0: none). */
-static __always_inline __u32 pw_class_rule(__u32 half, __u32 o, __u32 rank, __u32 *k)
+static __always_inline __u32 pw_class_rule(__u32 half, __u32 o, __u32 rank)
 {
-	return rank ? pw_class_word(half, o + PW_CLASS_RUN_HEAD - 1 + rank, k) : 0;
+	return rank ? pw_class_word(half, o + PW_CLASS_RUN_HEAD - 1 + rank) : 0;
 }
 
 /* The flat IPv4 lookup's rank for address a (host byte order) from entry
  * e (a root): a chunk per address byte, at most four array reads. */
-static __always_inline __u32 pw_flat4_rank(__u32 half, __u32 e, __u32 a, __u32 *k)
+static __always_inline __u32 pw_flat4_rank(__u32 half, __u32 e, __u32 a)
 {
 #pragma nounroll
 	for (int i = 0; i < 4; i++) {
@@ -83,8 +74,8 @@ static __always_inline __u32 pw_flat4_rank(__u32 half, __u32 e, __u32 a, __u32 *
 		__u32 c = e & ~PW_FLAT_NEXT;
 		if (c >= pw_flat4_chunks)
 			return 0;
-		*k = (half & 1) * pw_flat4_chunks + c;
-		const struct pw_chunk *ch = bpf_map_lookup_elem(&pw_flat4, k);
+		__u32 k = (half & 1) * pw_flat4_chunks + c;
+		const struct pw_chunk *ch = bpf_map_lookup_elem(&pw_flat4, &k);
 		if (!ch)
 			return 0;
 		e = ch->e[(a >> (24 - 8 * i)) & 0xff];
@@ -93,35 +84,33 @@ static __always_inline __u32 pw_flat4_rank(__u32 half, __u32 e, __u32 a, __u32 *
 }
 
 /* The trie's answer for (shape, peer): a rank, 0 when nothing matches. */
-static __always_inline __u32 pw_trie(void *trie, __u32 shape, __u8 fam, const __u8 *peer,
-				     struct pw_peer_key *k)
+static __always_inline __u32 pw_trie(void *trie, __u32 shape, __u8 fam, const __u8 *peer)
 {
+	struct pw_peer_key k;
 	struct pw_peer_val *v;
 
-	k->prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
-	k->scope = pw_peer_scope(shape, fam);
-	__builtin_memcpy(k->addr, peer, 16);
-	v = bpf_map_lookup_elem(trie, k);
+	k.prefixlen = PW_PEER_SCOPE_BITS + (fam == PW_FAM_V6 ? 128 : 32);
+	k.scope = pw_peer_scope(shape, fam);
+	__builtin_memcpy(k.addr, peer, 16);
+	v = bpf_map_lookup_elem(trie, &k);
 	return v ? v->rule : 0;
 }
 
 /* Class cls's answer for the peer (its first rule covering it, 0: none):
  * an IPv4 peer of a shape with a flat root from pw_flat4, else the trie. */
-static __always_inline __u32 pw_class_answer(__u32 half, void *trie, __u32 cls, __u8 fam, const __u8 *addr,
-					     struct pw_peer_scratch *ps)
+static __always_inline __u32 pw_class_answer(__u32 half, void *trie, __u32 cls, __u8 fam, const __u8 *addr)
 {
-	__u32 *k = &ps->w;
-	__u32 o = pw_class_word(half, cls, k);
-	__u32 root = fam == PW_FAM_V4 ? pw_class_word(half, o + 1, k) : 0;
+	__u32 o = pw_class_word(half, cls);
+	__u32 root = fam == PW_FAM_V4 ? pw_class_word(half, o + 1) : 0;
 	__u32 rank;
 
 	if (root) {
 		__u32 a = (__u32)addr[0] << 24 | (__u32)addr[1] << 16 | (__u32)addr[2] << 8 | addr[3];
-		rank = pw_flat4_rank(half, root, a, k);
+		rank = pw_flat4_rank(half, root, a);
 	} else {
-		rank = pw_trie(trie, pw_class_word(half, o, k), fam, addr, &ps->pk);
+		rank = pw_trie(trie, pw_class_word(half, o), fam, addr);
 	}
-	return pw_class_rule(half, o, rank, k);
+	return pw_class_rule(half, o, rank);
 }
 
 /* The policy's verdict for (slot, peer) in half `half`: the deciding rule,
@@ -140,12 +129,11 @@ static __always_inline __u32 pw_policy(__u32 half, __u32 slot, __u8 fam, const _
 	}
 	if (s->deny_class | s->allow_class) {
 		void *trie = bpf_map_lookup_elem(&pw_peers, &half);
-		struct pw_peer_scratch *ps = pw_peer_keys();
-		if (trie && ps) {
+		if (trie) {
 			if (s->deny_class)
-				td = pw_class_answer(half, trie, s->deny_class, fam, addr, ps);
+				td = pw_class_answer(half, trie, s->deny_class, fam, addr);
 			if (!td && s->allow_class)
-				ta = pw_class_answer(half, trie, s->allow_class, fam, addr, ps);
+				ta = pw_class_answer(half, trie, s->allow_class, fam, addr);
 		}
 	}
 	__u32 rule = pw_decide(s, td, ta, &act);

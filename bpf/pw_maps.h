@@ -90,19 +90,6 @@ struct {
 	__type(value, struct pw_chunk);
 } pw_flat4 SEC(".maps");
 
-/* The peer lookups' keys (bpf/pw_judge.h), per CPU: kept off the stack,
- * which the programs' frames with the DNS learner's nearly fill. */
-struct pw_peer_scratch {
-	struct pw_peer_key pk;
-	__u32 w;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pw_peer_scratch);
-} pw_peer_scratch SEC(".maps");
 
 /* TCP flows the host opened. */
 struct {
