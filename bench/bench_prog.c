@@ -61,6 +61,19 @@ static const struct bcase cases[] = {
 	{ "restricted port, denied peer (trie)", NULL,
 	  "in tcp 203.0.113.9:40000 192.0.2.2:22 syn",
 	  "in tcp 10.0.0.1:40000 192.0.2.2:22 syn" },
+	/* the same lookups taken apart (bench/RESULTS.md, 2026-12-03 flat):
+	 * a peer in no set of the port's classes, dropped by the default; a
+	 * peer the deny set misses and the allow class lets in; an IPv6 peer
+	 * of the deny set (the trie: no flat lookup for IPv6) */
+	{ "restricted port, peer in no set (default)", NULL,
+	  "in tcp 198.51.100.7:40000 192.0.2.2:38001 syn",
+	  "in tcp 10.0.0.1:40000 192.0.2.2:2000 syn" },
+	{ "restricted port, deny set missed, allowed", NULL,
+	  "in tcp 198.51.100.7:40000 192.0.2.2:22 syn",
+	  "in tcp 192.0.22.7:40000 192.0.2.2:22 syn" },
+	{ "restricted port, IPv6 peer (trie)", NULL,
+	  "in tcp [2001:db8::7]:40000 [2001:db8::2]:22 syn",
+	  "in tcp [2001:db8:0:4::1]:40000 [2001:db8::2]:22 syn" },
 	{ "tracked reply (conntrack)", "out",
 	  "in udp 198.51.100.25:53 192.0.2.2:40000",
 	  "in udp 198.51.100.25:53 192.0.2.2:40000" },
@@ -127,7 +140,8 @@ static void load(struct loaded *l, const char *name, const char *text, size_t le
 	}
 	pw_diag_free(&d);
 	struct pw_dp_opts o = { .rule_capacity = l->c.nrules + 1,
-				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words) };
+				 .class_words = pw_dp_class_words_for(l->c.nrules + 1, l->c.nclass_words),
+				 .flat4_chunks = pw_dp_flat4_chunks_for(l->c.nflat4) };
 	if (pw_dp_load(&l->dp, &o, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
 		exit(1);

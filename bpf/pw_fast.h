@@ -43,6 +43,10 @@ static __always_inline __u32 pw_fast_trie(void *trie, __u32 half, __u32 cls, int
 	__u32 *a = (__u32 *)k.addr;
 	struct pw_peer_val *v;
 	__u32 o = pw_class_word(half, cls);
+	__u32 root = v6 ? 0 : pw_class_word(half, o + 1);
+
+	if (root)	/* an IPv4 peer of a flat shape: no helper call */
+		return pw_class_rule(half, o, pw_flat4_rank(half, root, bpf_ntohl(*(const __u32 *)peer)));
 
 	k.prefixlen = PW_PEER_SCOPE_BITS + (v6 ? 128 : 32);
 	k.scope = pw_peer_scope(pw_class_word(half, o), v6 ? PW_FAM_V6 : PW_FAM_V4);

@@ -60,7 +60,27 @@ static __always_inline __u32 pw_class_word(__u32 half, __u32 i)
 /* The rank-th rule of the class whose run is at o (rank 0: none). */
 static __always_inline __u32 pw_class_rule(__u32 half, __u32 o, __u32 rank)
 {
-	return rank ? pw_class_word(half, o + rank) : 0;
+	return rank ? pw_class_word(half, o + PW_CLASS_RUN_HEAD - 1 + rank) : 0;
+}
+
+/* The flat IPv4 lookup's rank for address a (host byte order) from entry
+ * e (a root): a chunk per address byte, at most four array reads. */
+static __always_inline __u32 pw_flat4_rank(__u32 half, __u32 e, __u32 a)
+{
+#pragma nounroll
+	for (int i = 0; i < 4; i++) {
+		if (!(e & PW_FLAT_NEXT))
+			return e;
+		__u32 c = e & ~PW_FLAT_NEXT;
+		if (c >= pw_flat4_chunks)
+			return 0;
+		__u32 k = (half & 1) * pw_flat4_chunks + c;
+		const struct pw_chunk *ch = bpf_map_lookup_elem(&pw_flat4, &k);
+		if (!ch)
+			return 0;
+		e = ch->e[(a >> (24 - 8 * i)) & 0xff];
+	}
+	return e & PW_FLAT_NEXT ? 0 : e;
 }
 
 /* The trie's answer for (shape, peer): a rank, 0 when nothing matches. */
@@ -74,6 +94,23 @@ static __always_inline __u32 pw_trie(void *trie, __u32 shape, __u8 fam, const __
 	__builtin_memcpy(k.addr, peer, 16);
 	v = bpf_map_lookup_elem(trie, &k);
 	return v ? v->rule : 0;
+}
+
+/* Class cls's answer for the peer (its first rule covering it, 0: none):
+ * an IPv4 peer of a shape with a flat root from pw_flat4, else the trie. */
+static __always_inline __u32 pw_class_answer(__u32 half, void *trie, __u32 cls, __u8 fam, const __u8 *addr)
+{
+	__u32 o = pw_class_word(half, cls);
+	__u32 root = fam == PW_FAM_V4 ? pw_class_word(half, o + 1) : 0;
+	__u32 rank;
+
+	if (root) {
+		__u32 a = (__u32)addr[0] << 24 | (__u32)addr[1] << 16 | (__u32)addr[2] << 8 | addr[3];
+		rank = pw_flat4_rank(half, root, a);
+	} else {
+		rank = pw_trie(trie, pw_class_word(half, o), fam, addr);
+	}
+	return pw_class_rule(half, o, rank);
 }
 
 /* The policy's verdict for (slot, peer) in half `half`: the deciding rule,
@@ -93,14 +130,10 @@ static __always_inline __u32 pw_policy(__u32 half, __u32 slot, __u8 fam, const _
 	if (s->deny_class | s->allow_class) {
 		void *trie = bpf_map_lookup_elem(&pw_peers, &half);
 		if (trie) {
-			if (s->deny_class) {
-				__u32 o = pw_class_word(half, s->deny_class);
-				td = pw_class_rule(half, o, pw_trie(trie, pw_class_word(half, o), fam, addr));
-			}
-			if (!td && s->allow_class) {
-				__u32 o = pw_class_word(half, s->allow_class);
-				ta = pw_class_rule(half, o, pw_trie(trie, pw_class_word(half, o), fam, addr));
-			}
+			if (s->deny_class)
+				td = pw_class_answer(half, trie, s->deny_class, fam, addr);
+			if (!td && s->allow_class)
+				ta = pw_class_answer(half, trie, s->allow_class, fam, addr);
 		}
 	}
 	__u32 rule = pw_decide(s, td, ta, &act);

@@ -78,6 +78,19 @@ struct {
 	__type(value, struct pw_exc_val);
 } pw_exc SEC(".maps");
 
+/* The flat IPv4 lookup of both halves (include/portwall.h): pw_flat4_chunks
+ * chunks a half, set by the loader. Memory-mapped by the loader. */
+const volatile __u32 pw_flat4_chunks = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2);		/* set by the loader: 2 * pw_flat4_chunks */
+	__type(key, __u32);
+	__type(value, struct pw_chunk);
+} pw_flat4 SEC(".maps");
+
+
 /* TCP flows the host opened. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -124,12 +124,32 @@ struct pw_slot {
  * entries answer the rank (1-based) of the first rule covering the
  * prefix. So a set that 100 rules on 100 ports use is in the trie once.
  * A half's words:
- *   [c]               class c (1..nclasses): the index of its run
- *   run [o]           the shape (trie scope) of the class
- *   run [o + rank]    the class's rank-th rule id
- * class(c, peer) = rank ? words[o + rank] : 0, o = words[c],
- * rank = trie(words[o], peer). Word 0 is 0.
+ *   [c]                 class c (1..nclasses): the index of its run
+ *   run [o]             the shape (trie scope) of the class
+ *   run [o + 1]         its IPv4 root in pw_flat4 (below), 0: the trie
+ *   run [o + 1 + rank]  the class's rank-th rule id
+ * class(c, peer) = rank ? words[o + 1 + rank] : 0, o = words[c],
+ * rank = IPv4 and a root ? flat4(root, peer) : trie(words[o], peer).
+ * Word 0 is 0.
  */
+#define PW_CLASS_RUN_HEAD 2u	/* shape, IPv4 root */
+
+/*
+ * The flat IPv4 lookup (map pw_flat4: BPF_MAP_TYPE_ARRAY of struct
+ * pw_chunk, two halves of pw_flat4_chunks each, memory-mapped): a shape
+ * without host names (whose learned addresses go into the trie) answers
+ * IPv4 peers from a trie of 256-way chunks, one per address byte, the
+ * prefixes expanded into them longest last (so each entry holds what
+ * longest-prefix matching answers there). An entry is a rank (0: no
+ * match) or PW_FLAT_NEXT | the chunk of the next byte. At most four
+ * array reads, no helper call; the peer trie keeps every entry too, so
+ * userspace reads (conntrack flush, explain) are unchanged.
+ */
+#define PW_FLAT_NEXT 0x80000000u
+
+struct pw_chunk {
+	__u32 e[256];
+};
 
 /*
  * The peer trie (BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC). The first 32
@@ -183,6 +203,7 @@ static inline __u32 pw_decide(const struct pw_slot *s, __u32 td, __u32 ta, __u8 
 _Static_assert(sizeof(struct pw_slot) == 20, "pw_slot layout");
 _Static_assert(sizeof(struct pw_peer_key) == 24, "pw_peer_key layout");
 _Static_assert(sizeof(struct pw_peer_val) == 4, "pw_peer_val layout");
+_Static_assert(sizeof(struct pw_chunk) == 1024, "pw_chunk layout");
 
 
 /* ------------------------------------------------------------------------

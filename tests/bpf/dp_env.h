@@ -57,7 +57,8 @@ static int up_with(const char *path, const char *text, uint32_t ct_capacity,
 	}
 	pw_diag_free(&d);
 	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1, .ct_capacity = ct_capacity,
-				 .class_words = pw_dp_class_words_for(E.c.nrules + 1, E.c.nclass_words) };
+				 .class_words = pw_dp_class_words_for(E.c.nrules + 1, E.c.nclass_words),
+				 .flat4_chunks = pw_dp_flat4_chunks_for(E.c.nflat4) };
 	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
 		fprintf(stderr, "    load: %s\n", err);
 		pw_compiled_free(&E.c);

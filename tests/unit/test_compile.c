@@ -8,6 +8,7 @@
 #include "policy/analyze.h"
 #include "lib/sha256.h"
 #include "policy/compile.h"
+#include "policy/flat4.h"
 #include "harness.h"
 #include "oracle.h"
 
@@ -113,13 +114,25 @@ TEST(deny_wins_over_longer_prefix)
 	CHECK_EQ_INT(comp.peers[1].val.rule, 1);
 	CHECK_EQ_INT(pw_class_rule(&comp, s->allow_class, 1), 1);
 	/* the half's pw_classes words: each class's run (shape, then rules) */
-	REQUIRE(comp.nclass_words == 1 + 2 + 2 + 2);
+	REQUIRE(comp.nclass_words == 1 + 2 + 3 + 3);
 	uint32_t o = comp.class_words[s->deny_class];
 	CHECK_EQ_INT(comp.class_words[o], dc->shape);
-	CHECK_EQ_INT(comp.class_words[o + 1], 2);
+	CHECK_EQ_INT(comp.class_words[o + 2], 2);
 	o = comp.class_words[s->allow_class];
 	CHECK_EQ_INT(comp.class_words[o], ac->shape);
-	CHECK_EQ_INT(comp.class_words[o + 1], 1);
+	CHECK_EQ_INT(comp.class_words[o + 2], 1);
+	/* IPv4 roots in the flat chunks: the /24 fills a chunk of the third
+	 * byte, the /32 one of the fourth */
+	const uint8_t in24[4] = { 203, 0, 113, 9 }, out24[4] = { 203, 0, 114, 9 }, host[4] = { 203, 0, 113, 7 };
+	uint32_t rd = comp.flat4_roots[dc->shape], ra = comp.flat4_roots[ac->shape];
+	CHECK_EQ_INT(comp.class_words[comp.class_words[s->deny_class] + 1], 0);	/* the loader writes it */
+	CHECK(rd & PW_FLAT_NEXT);
+	CHECK(ra & PW_FLAT_NEXT);
+	CHECK_EQ_INT(comp.nflat4, 3 + 4);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, rd, in24), 1);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, rd, out24), 0);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, ra, host), 1);
+	CHECK_EQ_INT(pw_flat4_lookup(comp.flat4, comp.nflat4, ra, in24), 0);
 }
 
 TEST(set_stored_once_for_many_rules)
@@ -147,14 +160,15 @@ TEST(nested_ranges_many_class_words)
 {
 	/* 100 restricted rules on nested port ranges: port p is in rules
 	 * 1..101-p, so 100 classes of 1..100 rules; their runs need more
-	 * words than four a rule, which the loader sizes from the policy */
+	 * words than four a rule, which the loader sizes from the policy
+	 * (a run: shape, IPv4 root, rules) */
 	char text[8192];
 	size_t o = 0;
 	for (int i = 1; i <= 100; i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "allow in tcp port 1-%d from 192.0.2.%d\n", 101 - i, i);
 	REQUIRE(build(text) == 0);
 	CHECK_EQ_INT(comp.nclasses, 100);
-	CHECK_EQ_INT(comp.nclass_words, 1 + 100 + 100 + 5050);
+	CHECK_EQ_INT(comp.nclass_words, 1 + 100 + 100 * 2 + 5050);
 	EXPECT(IN, 'T', 1, "192.0.2.100", PW_PASS, 100);
 	EXPECT(IN, 'T', 50, "192.0.2.51", PW_PASS, 51);
 	EXPECT(IN, 'T', 50, "192.0.2.52", PW_DROP, 0);

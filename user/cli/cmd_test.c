@@ -271,6 +271,7 @@ static int load_private(struct tctx *t, const char *policy, bool verbose, char *
 	t->nrules = t->c.nrules;
 	struct pw_dp_opts lo = { .rule_capacity = t->c.nrules + 1,
 				  .class_words = pw_dp_class_words_for(t->c.nrules + 1, t->c.nclass_words),
+				  .flat4_chunks = pw_dp_flat4_chunks_for(t->c.nflat4),
 				  .verbose = verbose };
 	struct pw_config cfg;
 	int rc = pw_dp_load(&t->dp, &lo, err, errsz);

@@ -290,6 +290,7 @@ static int open_or_load(struct tx *t)
 	struct pw_dp_opts lo = {
 		.rule_capacity = pw_dp_rule_capacity_for(t->c.nrules),
 		.class_words = pw_dp_class_words_for(pw_dp_rule_capacity_for(t->c.nrules), t->c.nclass_words),
+		.flat4_chunks = pw_dp_flat4_chunks_for(t->c.nflat4),
 		.ct_capacity = t->o->ct_capacity,
 		.verbose = t->o->verbose,
 	};

@@ -35,7 +35,8 @@ bool pw_ct_key_allowed(const struct pw_compiled *c, const struct pw_ct_key *k, u
 }
 
 /* The kernel's answer for (class, address) in a half, as the datapath
- * reads pw_classes and the trie; 0 when none. */
+ * reads pw_classes and the trie (which holds what pw_flat4 holds, and
+ * the learned addresses); 0 when none. */
 static uint32_t trie_rule(const struct pw_dp_slots *m, uint32_t half, int trie, uint32_t cls, uint8_t fam,
 			  const uint8_t *addr)
 {
@@ -47,7 +48,7 @@ static uint32_t trie_rule(const struct pw_dp_slots *m, uint32_t half, int trie, 
 	memcpy(pk.addr, addr, 16);
 	if (bpf_map_lookup_elem(trie, &pk, &v) || !v.rule)
 		return 0;
-	return pw_dp_class_get(m, half, o + v.rule);
+	return pw_dp_class_get(m, half, o + PW_CLASS_RUN_HEAD - 1 + v.rule);
 }
 
 /* Does half `half` allow flow k as the kernel would judge its opening

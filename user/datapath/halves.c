@@ -230,6 +230,25 @@ static size_t learned_room(const struct pw_compiled *c)
 	return most * PW_LEARNED_CAPACITY;
 }
 
+/* The half's pw_classes words and pw_flat4 chunks: each class's IPv4 root
+ * (its shape's, compile.c) when the chunks fit this datapath, else 0 (the
+ * trie answers, as it holds every entry). */
+static void write_classes(const struct pw_dp *dp, const struct pw_dp_slots *m, uint32_t half,
+			  const struct pw_compiled *c)
+{
+	bool flat = c->nflat4 && c->nflat4 <= dp->flat4_chunks && c->flat4_roots;
+
+	for (uint32_t i = 0; i < c->nclass_words; i++)	/* what follows is never read */
+		*pw_dp_class_word(m, half, i) = c->class_words[i];
+	for (uint32_t k = 1; flat && k <= c->nclasses; k++) {
+		uint32_t o = c->class_words[k];
+		*pw_dp_class_word(m, half, o + 1) = c->flat4_roots[c->class_words[o]];
+	}
+	if (flat)
+		memcpy(m->f4 + (size_t)(half & 1) * dp->flat4_chunks * sizeof(struct pw_chunk), c->flat4,
+		       (size_t)c->nflat4 * sizeof(struct pw_chunk));
+}
+
 int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -245,9 +264,13 @@ int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m)
 	m->cw_words = dp->class_words;
 	m->cw_len = (2 * (size_t)m->cw_words * 8 + (size_t)page - 1) & ~((size_t)page - 1);
 	m->cw = mmap(NULL, m->cw_len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->classes_fd, 0);
-	if (m->cw == MAP_FAILED) {
+	m->f4_len = 2 * (size_t)dp->flat4_chunks * sizeof(struct pw_chunk);
+	m->f4 = m->cw == MAP_FAILED ? MAP_FAILED :
+		mmap(NULL, m->f4_len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->flat4_fd, 0);
+	if (m->cw == MAP_FAILED || m->f4 == MAP_FAILED) {
 		int e = errno;
-		m->cw = NULL;
+		m->cw = m->cw == MAP_FAILED ? NULL : m->cw;
+		m->f4 = NULL;
 		pw_dp_unmap_slots(m);
 		return -e;
 	}
@@ -260,8 +283,11 @@ void pw_dp_unmap_slots(struct pw_dp_slots *m)
 		munmap(m->base, m->len);
 	if (m->cw)
 		munmap(m->cw, m->cw_len);
+	if (m->f4)
+		munmap(m->f4, m->f4_len);
 	m->base = NULL;
 	m->cw = NULL;
+	m->f4 = NULL;
 }
 
 /* A new trie of c's entries for half `half`, or with share the one in
@@ -314,8 +340,7 @@ int pw_dp_write_half(struct pw_dp *dp, uint32_t half, const struct pw_compiled *
 		return pw_errf(err, n, -errno, "mapping the decision slots failed: %s", strerror(errno));
 	for (uint32_t i = 0; i < PW_SLOT_COUNT; i++)
 		memcpy(pw_dp_slot(&m, half, i), &c->slots[i], sizeof(c->slots[i]));
-	for (uint32_t i = 0; i < c->nclass_words; i++)	/* what follows is never read */
-		*pw_dp_class_word(&m, half, i) = c->class_words[i];
+	write_classes(dp, &m, half, c);
 	pw_dp_unmap_slots(&m);
 	rc = install_trie(dp, half, c, true, err, n);
 	if (rc)

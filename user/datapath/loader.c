@@ -67,6 +67,9 @@ static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err,
 	bpf_map__set_max_entries(dp->in->maps.pw_classes, 2 * dp->class_words);
 	dp->in->rodata->pw_class_words = dp->class_words;	/* both programs read a half's */
 	dp->out->rodata->pw_class_words = dp->class_words;
+	bpf_map__set_max_entries(dp->in->maps.pw_flat4, 2 * dp->flat4_chunks);
+	dp->in->rodata->pw_flat4_chunks = dp->flat4_chunks;
+	dp->out->rodata->pw_flat4_chunks = dp->flat4_chunks;
 	uint32_t ct = o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY;
 	bpf_map__set_max_entries(dp->in->maps.pw_ct, ct);	/* TCP the host opens */
 	bpf_map__set_max_entries(dp->in->maps.pw_ct_dgram, ct / PW_CT_DGRAM_SHARE);	/* the rest it opens */
@@ -119,6 +122,7 @@ static const struct pin_map pin_maps[] = {
 	{ "pw_dns_users", offsetof(struct pw_dp, dns_users_fd) },
 	{ "pw_classes", offsetof(struct pw_dp, classes_fd) },
 	{ "pw_exc", offsetof(struct pw_dp, exc_fd) },
+	{ "pw_flat4", offsetof(struct pw_dp, flat4_fd) },
 };
 /* the programs by pin name: [link][dir] (enum pw_link, PW_DIR_*). The L3
  * pins are optional when opening: an older portwall pinned none. */
@@ -163,6 +167,7 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
 	dp->rule_capacity = o->rule_capacity ? o->rule_capacity : 1024;
 	dp->class_words = o->class_words ? o->class_words : pw_dp_class_words_for(dp->rule_capacity, 0);
+	dp->flat4_chunks = o->flat4_chunks ? o->flat4_chunks : PW_FLAT4_DEFAULT;
 	rc = open_objects(dp, o, err, n);
 	if (!rc)
 		rc = load_objects(dp, err, n);
@@ -320,6 +325,10 @@ int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t n)
 	len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(dp->classes_fd, &info, &len) == 0)
 		dp->class_words = info.max_entries / 2;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(dp->flat4_fd, &info, &len) == 0)
+		dp->flat4_chunks = info.max_entries / 2;
 	/* the BTF the maps were made with, for the peer tries of reloads */
 	memset(&info, 0, sizeof(info));
 	len = sizeof(info);

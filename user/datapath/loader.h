@@ -23,7 +23,7 @@ struct pw_dp {
 	int prog_fd[PW_DIR_COUNT];	/* XDP ingress, tc egress: Ethernet frames */
 	int prog_l3_fd[PW_DIR_COUNT];	/* the same from the IP header (PW_LINK_L3);
 					 * -1 when opened from pins that predate them */
-	int state_fd, slots_fd, classes_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
+	int state_fd, slots_fd, classes_fd, flat4_fd, peers_fd, ct_fd, frags_fd, ct_in_fd, frag_src_fd, ct_dgram_fd;
 	int rule_stats_fd, rules_fd, reason_stats_fd, port_drops_fd, stats_fd, ratelimit_fd, events_fd, meta_fd;
 	int names_fd, resolvers_fd, dnsq_fd, learned_fd, dns_stats_fd, dns_users_fd;	/* host names (docs/dns.md) */
 	int exc_fd;			/* timed exceptions (datapath/exc.h) */
@@ -32,6 +32,7 @@ struct pw_dp {
 	bool pinned;			/* opened from pins: the fds are ours to close */
 	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
 	uint32_t class_words;		/* pw_classes words a half */
+	uint32_t flat4_chunks;		/* pw_flat4 chunks a half */
 	int ncpus;			/* possible CPUs: per-CPU values come in this many */
 	char root[256];			/* the pin root opened from, "" unknown */
 };
@@ -39,6 +40,7 @@ struct pw_dp {
 struct pw_dp_opts {
 	uint32_t rule_capacity;		/* 0: enough for the first policy */
 	uint32_t class_words;		/* pw_classes' a half, 0: from the rule capacity */
+	uint32_t flat4_chunks;		/* pw_flat4's a half, 0: PW_FLAT4_DEFAULT */
 	uint32_t ct_capacity;		/* pw_ct's, 0: PW_CT_CAPACITY (the other
 					 * conntrack tables are sized from it) */
 	bool verbose;			/* libbpf's own messages on stderr */
@@ -49,6 +51,15 @@ struct pw_dp_opts {
 static inline uint32_t pw_dp_rule_capacity_for(uint32_t nrules)
 {
 	return nrules * 2 + 2 > 4096 ? nrules * 2 + 2 : 4096;
+}
+
+/* The pw_flat4 chunks a half has when the caller says nothing; a first
+ * apply gives a policy twice its own (a reload may need more; one that
+ * needs more than there are is answered by the trie alone). */
+#define PW_FLAT4_DEFAULT 64u
+static inline uint32_t pw_dp_flat4_chunks_for(uint32_t nchunks)
+{
+	return nchunks * 2 > PW_FLAT4_DEFAULT ? nchunks * 2 : PW_FLAT4_DEFAULT;
 }
 
 /* The pw_classes words a half has, for a rule capacity and the words a
@@ -112,6 +123,8 @@ struct pw_dp_slots {
 	uint8_t *cw;			/* pw_classes, mapped (elements of 8 bytes) */
 	size_t cw_len;
 	uint32_t cw_words;		/* words a half */
+	uint8_t *f4;			/* pw_flat4, mapped */
+	size_t f4_len;
 };
 int pw_dp_map_slots(const struct pw_dp *dp, struct pw_dp_slots *m);
 void pw_dp_unmap_slots(struct pw_dp_slots *m);

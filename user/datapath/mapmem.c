@@ -108,6 +108,8 @@ void pw_mapmem(const struct pw_compiled *c, int ncpus, uint32_t ct_capacity, str
 	add(m, "pw_slots", PW_MEM_POLICY, pw_mem_array(2 * PW_SLOT_COUNT, sizeof(struct pw_slot), true));
 	add(m, "pw_classes", PW_MEM_POLICY, pw_mem_array(2ull * pw_dp_class_words_for(cap, c->nclass_words),
 								  sizeof(uint32_t), true));
+	add(m, "pw_flat4", PW_MEM_POLICY,
+	    pw_mem_array(2ull * pw_dp_flat4_chunks_for(c->nflat4), sizeof(struct pw_chunk), true));
 	add(m, "pw_state", PW_MEM_POLICY, pw_mem_array(1, sizeof(struct pw_state), false));
 	add(m, "pw_meta", PW_MEM_POLICY, pw_mem_array(1, sizeof(struct pw_meta), false));
 	add(m, "pw_rules", PW_MEM_POLICY, pw_mem_array(2ull * cap, sizeof(struct pw_rule_info), false));

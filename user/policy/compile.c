@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "lib/sha256.h"
+#include "policy/flat4.h"
 #include "policy/hostname.h"
 
 const char *const pw_group_names[PW_GROUP_COUNT] = { "tcp", "udp", "icmp", "icmpv6", "proto" };
@@ -550,6 +551,75 @@ static int store_entries(const struct pw_policy *pol, struct pw_compiled *out)
 	return shapes_walk(pol, out, NULL, &ss.s);
 }
 
+/* The flat IPv4 chunks (include/portwall.h, "The flat IPv4 lookup"):
+ * each shape's IPv4 entries as its walk gives them, a shape without host
+ * names (their learned addresses go to the trie alone) while the chunks
+ * fit; a shape that does not fit or comes out of order keeps root 0. */
+struct flat_sink {
+	struct sink s;
+	struct pw_flat4 f;
+	uint32_t *roots;		/* [shape]: PW_FLAT_NEXT | chunk, 0: the trie */
+	const bool *names;		/* [shape]: a rule of it names hosts */
+	uint32_t shape, root;
+	int bad;			/* the open shape was dropped */
+};
+
+static int flat_put(struct sink *s, const struct pw_peer_entry *e)
+{
+	struct flat_sink *fs = (struct flat_sink *)s;
+
+	if ((e->key.scope & 1) != PW_FAM_V4 || fs->bad || fs->names[fs->shape])
+		return 0;
+	int rc = fs->root ? 0 : pw_flat4_open(&fs->f, &fs->root);	/* its first IPv4 entry */
+	if (!rc)
+		rc = pw_flat4_put(&fs->f, fs->root, e);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {	/* out of order or too big: the trie answers the shape */
+		pw_flat4_drop(&fs->f);
+		fs->bad = 1;
+	}
+	return 0;
+}
+
+/* Close the open shape (its root kept unless dropped), go on to `shape`. */
+static int flat_shape(struct sink *s, uint32_t shape)
+{
+	struct flat_sink *fs = (struct flat_sink *)s;
+
+	if (fs->shape && fs->root && !fs->bad)
+		fs->roots[fs->shape] = fs->root;
+	fs->shape = shape;
+	fs->root = 0;
+	fs->bad = 0;
+	return 0;
+}
+
+static int flat_build(const struct pw_policy *pol, struct pw_compiled *out)
+{
+	struct flat_sink fs = { .s.put = flat_put };
+	bool *names = calloc(out->nshapes + 1, sizeof(*names));
+	int rc;
+
+	out->flat4_roots = calloc(out->nshapes + 1, sizeof(*out->flat4_roots));
+	if (!names || !out->flat4_roots) {
+		free(names);
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < out->nclasses; k++)
+		for (uint32_t i = 0; i < out->classes[k].nrules; i++)
+			names[out->classes[k].shape] |= pol->rules[out->classes[k].rules[i] - 1].nnames > 0;
+	fs.roots = out->flat4_roots;
+	fs.names = names;
+	rc = shapes_walk(pol, out, flat_shape, &fs.s);
+	if (!rc)
+		rc = flat_shape(&fs.s, 0);
+	free(names);
+	out->flat4 = fs.f.chunks;
+	out->nflat4 = rc ? 0 : fs.f.n;
+	return rc;
+}
+
 /* SHA-256 over the mode, the slots as runs of equal values, and the peer
  * entries: the same tables give the same hash, whatever the text said. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -587,7 +657,7 @@ static int class_words(const struct ctx *c, struct pw_compiled *out)
 	size_t n = 1 + c->cls.n;
 
 	for (size_t i = 0; i < c->cls.n; i++)
-		n += 1 + c->cls.v[i].n;
+		n += PW_CLASS_RUN_HEAD + c->cls.v[i].n;
 	if (n > UINT32_MAX)
 		return -E2BIG;
 	out->class_words = calloc(n, sizeof(*out->class_words));
@@ -598,8 +668,9 @@ static int class_words(const struct ctx *c, struct pw_compiled *out)
 		const struct pclass *k = &c->cls.v[i];
 		out->class_words[i + 1] = o;
 		out->class_words[o] = k->shape;
-		memcpy(&out->class_words[o + 1], k->ids, k->n * sizeof(*k->ids));
-		o += 1 + (uint32_t)k->n;
+		out->class_words[o + 1] = 0;	/* the IPv4 root: the loader writes it (flat4_roots) */
+		memcpy(&out->class_words[o + PW_CLASS_RUN_HEAD], k->ids, k->n * sizeof(*k->ids));
+		o += PW_CLASS_RUN_HEAD + (uint32_t)k->n;
 	}
 	out->nclass_words = (uint32_t)n;
 	return 0;
@@ -1026,6 +1097,8 @@ static int compile(const struct pw_policy *pol, struct pw_compiled *out, struct 
 		if (!rc && !outline)
 			rc = store_entries(pol, out);
 		if (!rc)
+			rc = flat_build(pol, out);
+		if (!rc)
 			rc = hash_compiled(out);
 		if (rc)	/* the first error wins: a names error stays */
 			pw_diag_error(d, pol->nfiles ? pol->files[0] : NULL, 0, 0, "out of memory compiling the policy");
@@ -1054,6 +1127,8 @@ void pw_compiled_free(struct pw_compiled *c)
 	free(c->classes);
 	free(c->class_rules);
 	free(c->class_words);
+	free(c->flat4);
+	free(c->flat4_roots);
 	free(c->rule_fp);
 	for (size_t i = 0; i < c->nnames; i++)
 		free(c->names[i].text);

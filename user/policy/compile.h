@@ -73,6 +73,9 @@ struct pw_compiled {
 	uint32_t nshapes;		/* trie scopes 1..nshapes */
 	uint32_t *class_words;		/* a half's pw_classes words (portwall.h) */
 	uint32_t nclass_words;
+	struct pw_chunk *flat4;		/* a half's pw_flat4 chunks (portwall.h) */
+	uint32_t nflat4;
+	uint32_t *flat4_roots;		/* [shape 1..nshapes]: its IPv4 root, 0: the trie */
 	uint32_t nrules;		/* rule ids 1..nrules */
 	uint8_t mode;			/* PW_MODE_* */
 	uint8_t hash[32];		/* SHA-256 of mode, slots and peer entries */
