@@ -13,48 +13,6 @@
 #include "harness.h"
 #include "policy/packet.h"
 
-struct out {
-	int verdict, reason;
-	uint32_t rule;
-};
-
-static struct out pkt(const char *words)
-{
-	char err[256];
-	struct pw_pktspec s;
-	uint8_t frame[PW_PKT_OUT_MAX];
-	struct out o = { -1, -1, 0 };
-	struct pw_dp_result r;
-
-	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
-		FAILF("bad packet \"%s\": %s", words, err);
-		return o;
-	}
-	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
-	if (pw_dp_judge_link(&E.dp, E.c.nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, len, &r)) {
-		FAILF("running \"%s\" failed", words);
-		return o;
-	}
-	o.verdict = r.verdict;
-	o.reason = r.reason;
-	o.rule = r.rule;
-	return o;
-}
-
-static const char *rname(int r)
-{
-	return r >= 0 && r < PW_R_COUNT ? pw_reason_names[r] : "none";
-}
-
-#define EXPECT_PKT(words, verd, why)                                                          \
-	do {                                                                                  \
-		struct out _o = pkt(words);                                                   \
-		if (_o.verdict != (verd) || _o.reason != (why))                               \
-			FAILF("%s: got %s/%s, expected %s/%s", words,                         \
-			      _o.verdict == PW_PASS ? "PASS" : "DROP", rname(_o.reason),      \
-			      (verd) == PW_PASS ? "PASS" : "DROP", rname(why));               \
-	} while (0)
-
 #define P PW_PASS
 #define D PW_DROP
 #define EXC PW_R_EXCEPTION
@@ -113,41 +71,41 @@ static void set_expiry(uint32_t id, uint64_t at)
 TEST(exception_opens_exactly_its_port_peer_proto_direction)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	CHECK(state_exceptions() == 0);
 	REQUIRE(add("in tcp port 8443 from 198.51.100.7", 3600, false) == 1);
 	CHECK(state_exceptions() == 1);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack,psh len 100", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack,psh len 100"), P, EXC, 0);
 	/* the host's answer from the port, never its own bare SYN */
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn", D, DEF);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), D, DEF, 0);
 	/* another peer, port, protocol, direction */
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn", D, DEF);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8444 syn", D, DEF);
-	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:8443", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:40000 198.51.100.7:8443 syn", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:8444 198.51.100.7:40000 syn,ack", D, DEF);
-	EXPECT_PKT("in tcp [2001:db8::7]:40000 [2001:db8::2]:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8444 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:8443"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.7:8443 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8444 198.51.100.7:40000 syn,ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:8443 syn"), D, DEF, 0);
 	/* the policy's own verdicts are unchanged */
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:22 syn", P, PW_R_ALLOW_RULE);
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:9000 syn", D, PW_R_DROP_DENY);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:22 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:9000 syn"), D, PW_R_DROP_DENY, 2);
 }
 
 TEST(exception_prefix_range_ipv6)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
 	add("in tcp port 8443-8445 from 198.51.100.0/24", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.9:40000 192.0.2.2:8445 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.9:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.9:40000 192.0.2.2:8446 syn", D, DEF);
-	EXPECT_PKT("in tcp 203.0.113.9:40000 192.0.2.2:8444 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.9:40000 192.0.2.2:8445 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.9:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.9:40000 192.0.2.2:8446 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:40000 192.0.2.2:8444 syn"), D, DEF, 0);
 	CHECK(state_exceptions() == 3);
 	add("in udp port 5060 from 2001:db8:1::/48", 3600, false);
-	EXPECT_PKT("in udp [2001:db8:1::5]:5000 [2001:db8::2]:5060", P, EXC);
-	EXPECT_PKT("out udp [2001:db8::2]:5060 [2001:db8:1::5]:5000", P, EXC);
-	EXPECT_PKT("in udp [2001:db8:2::5]:5000 [2001:db8::2]:5060", D, DEF);
+	EXPECT_PKT(pkt("in udp [2001:db8:1::5]:5000 [2001:db8::2]:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::5]:5000"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:2::5]:5000 [2001:db8::2]:5060"), D, DEF, 0);
 	/* out exceptions are refused (portwall allow says why): their
 	 * answers would reach every local port */
 }
@@ -156,18 +114,18 @@ TEST(exception_ignored_after_its_expiry)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	set_expiry(id, pw_exc_now_ns() - 1000000000ull);	/* a second ago */
 	/* the entry is still there (no agent), it passes nothing either way */
 	CHECK(state_exceptions() == 1);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), D, DEF, 0);
 	/* near future: passes until then, not after (the clock moves on) */
 	set_expiry(id, pw_exc_now_ns() + 1500000000ull);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	usleep(1600000);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	/* the agent's cleanup deletes it and the count */
 	CHECK(pw_exc_expire(&E.dp) == 1);
 	CHECK(state_exceptions() == 0);
@@ -180,22 +138,22 @@ TEST(fast_path_drops_only_without_exceptions)
 	REQUIRE(up_with("t.policy", POLICY, 0, no_events) == 0);
 	/* the fast path drops it (no event due): it counts no suppressed
 	 * event twice, and the slow path would say the same verdict */
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	/* the fast path also drops datagrams and segments that are no reply
 	 * (no event due): those wait for the slow path too */
-	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:5060", D, DEF);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", P, EXC);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:5060"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, EXC, 0);
 	uint32_t uid = add("in udp port 5060 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:5060", P, EXC);
-	EXPECT_PKT("in udp 198.51.100.8:40000 192.0.2.2:5060", D, DEF);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.8:40000 192.0.2.2:5060"), D, DEF, 0);
 	char err[200];
 	REQUIRE(pw_exc_remove(&E.dp, uid, err, sizeof(err)) == 0);
 	REQUIRE(pw_exc_remove(&E.dp, id, err, sizeof(err)) == 0);
 	CHECK(state_exceptions() == 0);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	CHECK(pw_exc_remove(&E.dp, id, err, sizeof(err)) == -ENOENT);
 	(void)st;
 }
@@ -210,10 +168,10 @@ TEST(exception_kept_across_a_reload_and_refused_twice)
 	REQUIRE(pw_dp_write_half(&E.dp, 1, &E.c, &E.cfg, err, sizeof(err)) == 0);
 	REQUIRE(pw_dp_activate(&E.dp, 1, 2) == 0);
 	CHECK(state_exceptions() == 1);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	/* a rollback to half 0 */
 	REQUIRE(pw_dp_activate(&E.dp, 0, 1) == 0);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	/* the same port to the same peer again: refused, the first one kept */
 	struct pw_exc_spec sp = { .secs = 60 };
 	char *argv[] = { "in", "tcp", "port", "8443", "from", "198.51.100.7" };
@@ -242,32 +200,32 @@ TEST(exception_flow_ends_at_expiry_under_default_out_allow)
 	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
 	uint32_t uid = add("in udp port 5060 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100", P, EXC);
-	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", P, EXC);
-	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
 	/* the host's own new connection from that port is the out rules' */
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40001 syn", P, PW_R_ALLOW_DEFAULT);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40001 syn"), P, PW_R_ALLOW_DEFAULT, 0);
 	/* and its flows to others are tracked as ever */
-	EXPECT_PKT("out tcp 192.0.2.2:41000 203.0.113.9:443 syn", P, PW_R_ALLOW_DEFAULT);
-	EXPECT_PKT("in tcp 203.0.113.9:443 192.0.2.2:41000 syn,ack", P, PW_R_REPLY);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.9:443 syn"), P, PW_R_ALLOW_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:443 192.0.2.2:41000 syn,ack"), P, PW_R_REPLY, 0);
 	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
 	set_expiry(uid, pw_exc_now_ns() - 1000000000ull);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
 	/* the agent deletes the entries: the flows stay ended */
 	CHECK(pw_exc_expire(&E.dp) == 2);
 	CHECK(state_exceptions() == 0);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", D, DEF);
-	EXPECT_PKT("in tcp 203.0.113.9:443 192.0.2.2:41000 ack", P, PW_R_REPLY);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:443 192.0.2.2:41000 ack"), P, PW_R_REPLY, 0);
 }
 
 struct pw_test pw_tests[PW_MAX_TESTS];
