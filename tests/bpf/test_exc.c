@@ -2,9 +2,14 @@
  * private maps, root): an exception opens exactly its protocol, port(s),
  * peer and direction, and its replies; nothing after its expiry; the fast
  * path's bare-SYN drop leaves the packet to the slow path only while an
- * exception exists; a reload keeps them; removing one closes it. */
+ * exception exists; a reload keeps them; removing one closes it. The
+ * answers pass only on the flows the exception let open (tracked: an out
+ * exception's by the host, an in exception's datagrams by the peer), so a
+ * spoofed packet from the peer's port reaches no other local port. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include <bpf/bpf.h>
 
@@ -66,6 +71,53 @@ static void set_expiry(uint32_t id, uint64_t at)
 			REQUIRE(bpf_map_update_elem(E.dp.exc_fd, &k, &v, BPF_EXIST) == 0);
 		}
 	}
+}
+
+/* The state conntrack shows (portwall conntrack) for the first flow of
+ * proto between local port lport and the peer's port rport, or "none". */
+static const char *ct_state(uint8_t proto, uint16_t lport, uint16_t rport)
+{
+	static char buf[40];
+	struct pw_ct_row *rows;
+	size_t n;
+
+	if (pw_dp_ct_list(&E.dp, &rows, &n))
+		return "error";
+	snprintf(buf, sizeof(buf), "none");
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].k.proto == proto && ntohs(rows[i].k.lport_be) == lport &&
+		    ntohs(rows[i].k.rport_be) == rport) {
+			snprintf(buf, sizeof(buf), "%s", pw_ct_row_state(&rows[i]));
+			break;
+		}
+	free(rows);
+	return buf;
+}
+
+/* A reload to text: the half not in force written, put in force, and the
+ * flows it refuses flushed, as apply does. 0 or -1. */
+static int reload(const char *text)
+{
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+	struct pw_state st;
+	char err[400];
+	int rc = -1;
+
+	if (pw_policy_parse_text("r.policy", text, strlen(text), &pol, &d) || pw_compile(&pol, &c, &d)) {
+		FAILF("reload: %s", d.error[0] ? d.error : "does not compile");
+		pw_diag_free(&d);
+		return -1;
+	}
+	pw_diag_free(&d);
+	if (pw_dp_read_state(&E.dp, &st) == 0 && pw_dp_write_half(&E.dp, st.active ^ 1, &c, &E.cfg, err, sizeof(err)) == 0 &&
+	    pw_dp_activate(&E.dp, st.active ^ 1, st.generation + 1) == 0 &&
+	    pw_dp_flush_ct(&E.dp, st.active ^ 1, NULL, NULL) >= 0)
+		rc = 0;
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	return rc;
 }
 
 TEST(exception_opens_exactly_its_port_peer_proto_direction)
@@ -206,6 +258,10 @@ TEST(exception_flow_ends_at_expiry_under_default_out_allow)
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), P, EXC, 0);
 	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	/* the host's datagram to another port of the peer: no answer, its own
+	 * flow (the out rules let it), not marked */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:161"), P, PW_R_ALLOW_DEFAULT, 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 161), "unreplied");
 	/* the host's own new connection from that port is the out rules' */
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40001 syn"), P, PW_R_ALLOW_DEFAULT, 0);
 	/* and its flows to others are tracked as ever */
@@ -226,6 +282,207 @@ TEST(exception_flow_ends_at_expiry_under_default_out_allow)
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
 	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
 	EXPECT_PKT(pkt("in tcp 203.0.113.9:443 192.0.2.2:41000 ack"), P, PW_R_REPLY, 0);
+}
+
+/* rule numbers as the datapath counts them */
+static const char *const OUT_POLICY =
+	"allow in tcp port 22\n"			/* rule 1 */
+	"deny in udp port 161\n"			/* rule 2: SNMP, closed */
+	"deny in tcp port 9000\n"			/* rule 3 */
+	"allow out udp port 123 to 203.0.113.10\n"	/* rule 4 */
+	"default out drop\n";
+/* the same with the host's queries to 203.0.113.10 allowed by rule 4 */
+static const char *const OUT_POLICY_53 =
+	"allow in tcp port 22\n"
+	"deny in udp port 161\n"
+	"deny in tcp port 9000\n"
+	"allow out udp port 53 to 203.0.113.10\n"
+	"default out drop\n";
+
+#define Q "out udp 192.0.2.2:40000 203.0.113.10:53"
+#define A "in udp 203.0.113.10:53 192.0.2.2:40000"
+#define UNREACH "in icmp 203.0.113.10 192.0.2.2 icmp-type destination-unreachable icmp-code 3 quote udp "
+
+/* The attack that had out exceptions refused: a datagram from the peer's
+ * port 53 to any local port passed. Now only the answers of the host's own
+ * queries pass: the 5-tuple of a flow the exception let out. */
+TEST(out_exception_lets_in_only_the_answers_of_its_flows)
+{
+	REQUIRE(up_with("t.policy", OUT_POLICY, 0, NULL) == 0);
+	EXPECT_PKT(pkt(Q), D, DEF, 0);
+	REQUIRE(add("out udp port 53 to 203.0.113.10", 3600, false) == 1);
+	/* before the host asked anything: no flow, no way in */
+	EXPECT_PKT(pkt(A), D, DEF, 0);
+	EXPECT_PKT(pkt(Q), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(17, 40000, 53), "exception,unreplied");
+	EXPECT_PKT(pkt(A), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(17, 40000, 53), "exception,replied");
+	/* the attack: from the peer's port 53 to other local ports, tagged,
+	 * as a first fragment, to the ports deny rules close */
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161 vlan 7"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001 vlan 7"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161 frag first frag-id 9 len 1400"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161 frag later frag-id 9"), D, PW_R_DROP_FRAGMENT, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001 frag first frag-id 11 len 1400"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:53 192.0.2.2:9000 ack"), D, PW_R_DROP_DENY, 3);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:53 192.0.2.2:40000 ack"), D, DEF, 0);
+	/* another peer, another port of the peer */
+	EXPECT_PKT(pkt("in udp 203.0.113.11:53 192.0.2.2:40000"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:54 192.0.2.2:40000"), D, DEF, 0);
+	/* the answer tagged or fragmented passes as any tracked flow's does */
+	EXPECT_PKT(pkt(A " vlan 7"), P, EXC, 0);
+	EXPECT_PKT(pkt(A " frag first frag-id 10 len 1400"), P, EXC, 0);
+	EXPECT_PKT(pkt(A " frag later frag-id 10"), P, PW_R_FRAGMENT_OK, 0);
+	/* what it lets out: the peer's port 53, no other port, peer or protocol */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40000 203.0.113.10:54"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40000 203.0.113.11:53"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 203.0.113.10:53 syn"), D, DEF, 0);
+	/* the peer's port unreachable about the query; not about another */
+	EXPECT_PKT(pkt(UNREACH "192.0.2.2:40000 203.0.113.10:53"), P, EXC, 0);
+	EXPECT_PKT(pkt(UNREACH "192.0.2.2:40001 203.0.113.10:53"), D, DEF, 0);
+	/* IPv6 alike */
+	add("out udp port 53 to 2001:db8:53::10", 3600, false);
+	EXPECT_PKT(pkt("in udp [2001:db8:53::10]:53 [2001:db8::2]:40000"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:40000 [2001:db8:53::10]:53"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:53::10]:53 [2001:db8::2]:40000"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:53::10]:53 [2001:db8::2]:40001"), D, DEF, 0);
+}
+
+#define SYN "out tcp 192.0.2.2:41000 203.0.113.10:443 syn"
+#define SYNACK "in tcp 203.0.113.10:443 192.0.2.2:41000 syn,ack"
+#define PMTU "in icmp 198.51.100.1 192.0.2.2 icmp-type destination-unreachable icmp-code 4 " \
+	     "quote tcp 192.0.2.2:41000 203.0.113.10:443"
+
+/* A connection an out exception lets out: tracked by the host's own
+ * segments as any flow of the host's (the fast path drops without an
+ * event where it may: no_events), ended both ways at the expiry. */
+TEST(out_exception_connection_tracked_and_ended_at_expiry)
+{
+	struct pw_stats st[2];
+
+	REQUIRE(up_with("t.policy", OUT_POLICY, 0, no_events) == 0);
+	uint32_t id = add("out tcp port 443 to 203.0.113.10", 3600, false);
+	EXPECT_PKT(pkt(SYNACK), D, DEF, 0);	/* before the host's SYN */
+	EXPECT_PKT(pkt(SYN), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,syn-sent");
+	EXPECT_PKT(pkt(SYNACK), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,established");
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack,psh len 1000"), P, EXC, 0);
+	/* a bare SYN is never an answer; other local ports have no flow */
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41001 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:9000 ack"), D, PW_R_DROP_DENY, 3);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:443 192.0.2.2:41000"), D, DEF, 0);
+	/* the peer's RST changes no state (only the host's segments do), as
+	 * for every tracked flow: counted as ignored */
+	REQUIRE(pw_dp_stats(&E.dp, &st[0]) == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 rst"), P, EXC, 0);
+	REQUIRE(pw_dp_stats(&E.dp, &st[1]) == 0);
+	CHECK(st[1].ct_ignored == st[0].ct_ignored + 1);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,established");
+	/* PMTU: a router's error quoting the host's segment */
+	EXPECT_PKT(pkt(PMTU), P, EXC, 0);
+	/* the host's FIN: half-closed, the peer may still answer */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 fin,ack"), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,fin-sent");
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 fin,ack"), P, EXC, 0);
+	/* a new connection from the port again: a fresh flow */
+	EXPECT_PKT(pkt(SYN), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,syn-sent");
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), P, EXC, 0);
+	/* at expiry the flow ends both ways, its entry still there */
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt(PMTU), D, DEF, 0);
+	EXPECT_PKT(pkt(SYN), D, DEF, 0);
+	/* and after the agent deleted the exception (the fast path drops) */
+	CHECK(pw_exc_expire(&E.dp) == 1);
+	CHECK(state_exceptions() == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), D, DEF, 0);
+}
+
+/* A reload keeps an exception's flows (its flush drops only what the
+ * policy refuses, and an exception's flow is the exception's); --remove
+ * ends them at once; a policy that lets the host's packet out makes the
+ * flow the host's own, which the exception's end leaves alone. */
+TEST(out_exception_flows_kept_by_reload_ended_by_remove)
+{
+	char err[200];
+
+	REQUIRE(up_with("t.policy", OUT_POLICY, 0, NULL) == 0);
+	uint32_t id = add("out udp port 53 to 203.0.113.10", 3600, false);
+	uint32_t tid = add("out tcp port 443 to 203.0.113.10", 3600, false);
+	EXPECT_PKT(pkt(Q), P, EXC, 0);
+	EXPECT_PKT(pkt(SYN), P, EXC, 0);
+	EXPECT_PKT(pkt(SYNACK), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), P, EXC, 0);
+	REQUIRE(reload(OUT_POLICY) == 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,established");
+	EXPECT_PKT(pkt(A), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), P, EXC, 0);
+	REQUIRE(pw_exc_remove(&E.dp, tid, err, sizeof(err)) == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt(A), P, EXC, 0);	/* the other exception's flow goes on */
+	/* rule 4 now lets the queries out: the host's next one makes the
+	 * flow its own */
+	REQUIRE(reload(OUT_POLICY_53) == 0);
+	EXPECT_PKT(pkt(Q), P, PW_R_ALLOW_RULE, 4);
+	CHECK_EQ_STR(ct_state(17, 40000, 53), "replied");
+	REQUIRE(pw_exc_remove(&E.dp, id, err, sizeof(err)) == 0);
+	EXPECT_PKT(pkt(A), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001"), D, DEF, 0);
+}
+
+/* An in exception's datagrams: the host's answers pass only on a flow the
+ * peer started (pw_ct_in), not from the port to any port of that peer as
+ * they did when judged statelessly. Its TCP answers are judged as a
+ * listener's segments are (never a bare SYN). */
+TEST(in_exception_answers_only_on_the_peers_flow)
+{
+	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	/* before the peer sent anything (this passed, stateless) */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,seen");
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	/* to another port of the peer (this passed too) */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:161"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5061 198.51.100.7:5000"), D, DEF, 0);
+	add("in tcp port 8443 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), D, DEF, 0);
+	/* a reload keeps the peer's flow */
+	REQUIRE(reload(POLICY) == 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,seen");
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+}
+
+/* The host's own flow with the 5-tuple of an in exception's answer (it
+ * connected from that port, the out rules let it): its segments pass as
+ * its own and are tracked, not overwritten with a revoked flow's mark
+ * (which ended the host's own connection at the exception's expiry). */
+TEST(in_exception_leaves_the_hosts_own_flow_alone)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), P, PW_R_ALLOW_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, PW_R_ALLOW_DEFAULT, 0);
+	CHECK_EQ_STR(ct_state(6, 8443, 40000), "established");
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), P, PW_R_ALLOW_DEFAULT, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, PW_R_ALLOW_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, PW_R_REPLY, 0);
 }
 
 struct pw_test pw_tests[PW_MAX_TESTS];
