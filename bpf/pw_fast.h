@@ -235,7 +235,7 @@ static __always_inline int pw_fast_in(const struct pw_config *cfg, const struct 
 		if (udp) {	/* a datagram a peer sends: its flow, for the host's answers */
 			if (!pw_fast_ct_key(&k, ip, data_end, v6, proto, sport_be, dport_be))
 				return PW_FAST_SLOW;
-			pw_ct_in_note(cfg, &k);
+			pw_ct_in_note(cfg, &k, 0);
 		}
 		pw_fast_count(cfg, PW_DIR_IN, rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT, rule, h->wire_len);
 		return PW_PASS;

@@ -302,10 +302,13 @@ static __always_inline int pw_ct_expired(const struct pw_config *cfg, __u8 proto
 /* Track the host's packet p of flow k in table t (pw_ct for TCP,
  * pw_ct_dgram for the rest). Writes at most once a second per flow,
  * unless the state changes; an expired entry of the key is started
- * afresh, as a new flow. Returns 1 when the key is a flow a reload
- * revoked (PW_CT_REVOKED, live): the packet is dropped, nothing written. */
+ * afresh, as a new flow. mark (a constant): PW_CT_EXC for a packet only an
+ * out exception lets out (the flow is the exception's), 0 for one the out
+ * rules let out (the flow is the host's own, whatever opened it). Returns
+ * 1 when the key is a flow a reload revoked (PW_CT_REVOKED, live): the
+ * packet is dropped, nothing written. */
 static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const struct pw_pkt *p,
-					   struct pw_ct_key *k, const int t)
+					   struct pw_ct_key *k, const int t, const __u8 mark)
 {
 	struct pw_ct_val *v, nv = {};
 	const int tcp = t == PW_CT_TABLE_TCP;
@@ -316,7 +319,7 @@ static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const st
 		/* a half-closed or reset flow stays closing: only a SYN
 		 * starts it over, a keepalive ACK does not re-establish it.
 		 * A revoked flow's mark, timed out, is a flow of the host's */
-		v->flags = tcp ? pw_tcp_next(v->flags & (PW_CT_FIN | PW_CT_CLOSING), p->tcp_flags) : 0;
+		v->flags = (tcp ? pw_tcp_next(v->flags & (PW_CT_FIN | PW_CT_CLOSING), p->tcp_flags) : 0) | mark;
 		v->last_ns = now;
 		v->dir = PW_DIR_OUT;
 		pw_ct_created(t, 1);
@@ -330,7 +333,7 @@ static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const st
 		return 1;
 	}
 	if (v) {
-		__u8 next = tcp ? pw_tcp_next(v->flags, p->tcp_flags) : v->flags;
+		__u8 next = ((tcp ? pw_tcp_next(v->flags, p->tcp_flags) : v->flags) & ~PW_CT_EXC) | mark;
 		if (now - v->last_ns < PW_CT_REFRESH_NS && next == v->flags)
 			return 0;
 		v->last_ns = now;
@@ -338,7 +341,7 @@ static __always_inline int pw_ct_track_out(const struct pw_config *cfg, const st
 		return 0;
 	}
 	nv.last_ns = now;
-	nv.flags = tcp ? pw_tcp_next(0, p->tcp_flags) : 0;
+	nv.flags = (tcp ? pw_tcp_next(0, p->tcp_flags) : 0) | mark;
 	nv.dir = PW_DIR_OUT;
 	if (bpf_map_update_elem(pw_ct_map(t), k, &nv, BPF_NOEXIST) == 0)
 		pw_ct_created(t, 0);
@@ -357,8 +360,8 @@ static __always_inline int pw_ct_outbound(const struct pw_config *cfg, const str
 	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
 		return 0;	/* the host's echo reply opens nothing */
 	if (p->proto == IPPROTO_TCP)
-		return pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP);
-	return pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM);
+		return pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP, 0);
+	return pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM, 0);
 }
 
 /* A live entry of table t for key k, or NULL; an expired one is deleted.
@@ -386,9 +389,13 @@ static __always_inline struct pw_ct_val *pw_ct_live(const struct pw_config *cfg,
  * rest: one lookup, in the table of its protocol)? With refresh (an inbound
  * packet of it): the entry is refreshed and marked replied, except for
  * TCP, whose state only the host's own segments change; an inbound FIN or
- * RST there is counted as ignored (a blind one could stall the flow). */
-static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct_key *k, __u32 tcp_flags,
-				       __u32 refresh)
+ * RST there is counted as ignored (a blind one could stall the flow).
+ * want (a constant): 0 for a flow of the host's own, PW_CT_EXC for one an
+ * out exception opened (its caller checks the exception lives). The one
+ * test of the flags covers both marks, so the reply paths pay nothing for
+ * the exceptions' flows. */
+static __always_inline int pw_ct_match_as(const struct pw_config *cfg, struct pw_ct_key *k, __u32 tcp_flags,
+					  __u32 refresh, const __u8 want)
 {
 	__u64 now = 0;
 	struct pw_ct_val *v;
@@ -398,7 +405,7 @@ static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct
 	/* two call sites, one map each (pw_ct_map) */
 	v = k->proto == IPPROTO_TCP ? pw_ct_live(cfg, PW_CT_TABLE_TCP, k, &now)
 				    : pw_ct_live(cfg, PW_CT_TABLE_DGRAM, k, &now);
-	if (!v || (v->flags & PW_CT_REVOKED))
+	if (!v || (v->flags & (PW_CT_REVOKED | PW_CT_EXC)) != want)
 		return 0;	/* a revoked flow's mark is no flow: it only blocks */
 	if (!refresh)
 		return 1;
@@ -417,8 +424,15 @@ static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct
 	return 1;
 }
 
-/* Remember (or refresh) flow k, which a peer started, in pw_ct_in. */
-static __always_inline void pw_ct_in_note(const struct pw_config *cfg, struct pw_ct_key *k)
+static __always_inline int pw_ct_match(const struct pw_config *cfg, struct pw_ct_key *k, __u32 tcp_flags,
+				       __u32 refresh)
+{
+	return pw_ct_match_as(cfg, k, tcp_flags, refresh, 0);
+}
+
+/* Remember (or refresh) flow k, which a peer started, in pw_ct_in; flags
+ * (a constant): PW_CT_EXC when an in exception let it in, else 0. */
+static __always_inline void pw_ct_in_note(const struct pw_config *cfg, struct pw_ct_key *k, const __u8 flags)
 {
 	struct pw_ct_val *v, nv = {};
 	__u64 now = pw_ct_now(cfg);
@@ -428,11 +442,14 @@ static __always_inline void pw_ct_in_note(const struct pw_config *cfg, struct pw
 		int expired = pw_ct_expired(cfg, k->proto, v, now);
 		if (expired || now - v->last_ns >= PW_CT_REFRESH_NS)
 			v->last_ns = now;
+		if (flags & ~v->flags)
+			v->flags |= flags;
 		if (expired)
 			pw_ct_created(PW_CT_TABLE_IN, 1);	/* started afresh */
 		return;
 	}
 	nv.last_ns = now;
+	nv.flags = flags;
 	nv.dir = PW_DIR_IN;
 	if (bpf_map_update_elem(&pw_ct_in, k, &nv, BPF_NOEXIST) == 0)
 		pw_ct_created(PW_CT_TABLE_IN, 0);
@@ -450,7 +467,7 @@ static __always_inline void pw_ct_inbound(const struct pw_config *cfg, const str
 		return;
 	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_IN) || k.kind == PW_CT_ECHO_OUT)
 		return;	/* the reply to the host's own echo request opens nothing */
-	pw_ct_in_note(cfg, &k);
+	pw_ct_in_note(cfg, &k, 0);
 }
 
 /* Egress: would the in rules let in the packet this one answers (the
@@ -482,81 +499,6 @@ static __always_inline int pw_ct_in_reply(const struct pw_config *cfg, const str
 		return 0;
 	if (now - v->last_ns >= PW_CT_REFRESH_NS)
 		v->last_ns = now;
-	return 1;
-}
-
-/* ---- timed exceptions (pw_exc, portwall.h) --------------------------------- */
-
-/* Is there a live exception of direction edir for (proto, port, peer)? */
-static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 port_be, const __u8 *peer)
-{
-	struct pw_exc_key k;
-	struct pw_exc_val *v;
-
-	k.prefixlen = PW_EXC_KEY_BITS + (p->fam == PW_FAM_V6 ? 128 : 32);
-	k.dir = edir;
-	k.proto = p->proto;
-	k.fam = p->fam;
-	k.pad = 0;
-	k.port_be = port_be;
-	k.pad2 = 0;
-	__builtin_memcpy(k.addr, peer, 16);
-	v = bpf_map_lookup_elem(&pw_exc, &k);
-	return v && bpf_ktime_get_boot_ns() < v->expires_ns;
-}
-
-/* A packet the policy drops: does a timed exception let it through? The
- * packet of the exception's own direction matches (its port, its peer);
- * the other direction's packet is the reply, matched with the same key
- * seen from the other side, and a TCP reply is never a bare SYN. TCP and
- * UDP only (an exception names a port). */
-static __always_inline int pw_exc_pass(const struct pw_pkt *p, __u32 dir, const __u8 *peer)
-{
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
-		return 0;
-	/* the key's port: the destination port of the exception's own
-	 * direction (the local one in, the peer's out), its reply's source */
-	if (pw_exc_live(dir, p, p->dport_be, peer))
-		return 1;
-	if (pw_bare_syn(p))
-		return 0;
-	return pw_exc_live(dir ^ 1, p, p->sport_be, peer);
-}
-
-/* The flow k of the host's answer on an in exception, in table t: marked
- * as a revoked flow is (PW_CT_REVOKED, a peer's), so that no flow of the
- * host's grows from its answers, and at the exception's expiry it ends
- * both ways as a revoked flow does, agent or not. Written once, then at
- * most once a second. */
-static __always_inline void pw_exc_mark(const struct pw_config *cfg, struct pw_ct_key *k, const int t,
-					__u8 flags)
-{
-	struct pw_ct_val *v = bpf_map_lookup_elem(pw_ct_map(t), k);
-	__u64 now = pw_ct_now(cfg);	/* the clock pw_ct_expired reads */
-
-	if (v && (v->flags & PW_CT_REVOKED)) {
-		if (now - v->last_ns >= PW_CT_REFRESH_NS)
-			v->last_ns = now;
-		return;
-	}
-	struct pw_ct_val nv = { .last_ns = now, .flags = flags, .dir = PW_DIR_IN };
-	bpf_map_update_elem(pw_ct_map(t), k, &nv, BPF_ANY);
-}
-
-/* Egress, a packet the out rules let out: is it the host's answer on a
- * flow a live in exception let in (from its port to its peer, not a bare
- * SYN)? Then the exception carries it, marked (pw_exc_mark), untracked. */
-static __always_inline int pw_exc_answer(const struct pw_config *cfg, const struct pw_pkt *p)
-{
-	struct pw_ct_key k;
-
-	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || pw_bare_syn(p) || p->frag == PW_FRAG_LATER ||
-	    !pw_exc_live(PW_DIR_IN, p, p->sport_be, p->dst) || !pw_ct_key_of(&k, p, PW_DIR_OUT))
-		return 0;
-	if (p->proto == IPPROTO_TCP)
-		pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
-	else
-		pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
 	return 1;
 }
 
@@ -642,6 +584,141 @@ static __always_inline int pw_icmp_related_out(const struct pw_config *cfg, __u3
 	if (action == PW_PASS)
 		return 1;
 	return pw_ct_key_of(&k, &in, PW_DIR_IN) && pw_ct_match(cfg, &k, 0, 0);
+}
+
+/* ---- timed exceptions (pw_exc, portwall.h) --------------------------------- */
+
+/* Is there a live exception of direction edir for (proto, port, peer)? */
+static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 port_be, const __u8 *peer)
+{
+	struct pw_exc_key k;
+	struct pw_exc_val *v;
+
+	k.prefixlen = PW_EXC_KEY_BITS + (p->fam == PW_FAM_V6 ? 128 : 32);
+	k.dir = edir;
+	k.proto = p->proto;
+	k.fam = p->fam;
+	k.pad = 0;
+	k.port_be = port_be;
+	k.pad2 = 0;
+	__builtin_memcpy(k.addr, peer, 16);
+	v = bpf_map_lookup_elem(&pw_exc, &k);
+	return v && bpf_ktime_get_boot_ns() < v->expires_ns;
+}
+
+/* Is k a live flow an in exception let a peer start (pw_ct_in, PW_CT_EXC)?
+ * Refreshed as the host's replies refresh pw_ct_in. */
+static __always_inline int pw_ct_in_exc(const struct pw_config *cfg, struct pw_ct_key *k)
+{
+	__u64 now = 0;
+	struct pw_ct_val *v = pw_ct_live(cfg, PW_CT_TABLE_IN, k, &now);
+
+	if (!v || !(v->flags & PW_CT_EXC))
+		return 0;
+	if (now - v->last_ns >= PW_CT_REFRESH_NS)
+		v->last_ns = now;
+	return 1;
+}
+
+/* An inbound ICMP error the other chances drop: does it quote the host's
+ * packet of a flow a live out exception opened (PMTU for its connections,
+ * a port unreachable for its query)? Nothing is refreshed. */
+static __always_inline int pw_exc_related(const struct pw_config *cfg, const struct pw_pkt *p)
+{
+	struct pw_pkt in = {};
+	struct pw_ct_key k;
+
+	if (!pw_is_icmp_error(p) || !p->in_ok || !pw_addr_eq(p->in_src, p->dst))
+		return 0;	/* not read, or not a packet this host sent */
+	pw_quoted(&in, p);
+	if ((in.proto != IPPROTO_TCP && in.proto != IPPROTO_UDP) || !pw_exc_live(PW_DIR_OUT, &in, in.dport_be, in.dst) ||
+	    !pw_ct_key_of(&k, &in, PW_DIR_OUT))
+		return 0;
+	return pw_ct_match_as(cfg, &k, 0, 0, PW_CT_EXC);
+}
+
+enum { PW_EXC_NONE = 0, PW_EXC_PASS = 1, PW_EXC_REVOKED = 2 };
+
+/* A packet every other chance drops (dir: its direction, peer: its remote
+ * address): does a timed exception let it through? TCP and UDP only (an
+ * exception names a port), and an inbound ICMP error about one of its
+ * flows. The packet of the exception's own direction matches by its port
+ * and peer, and opens (or goes on) a flow of the exception's, PW_CT_EXC:
+ * out, the host's flow in pw_ct / pw_ct_dgram with the TCP state of any
+ * (PW_EXC_REVOKED where that key is a revoked flow's mark); in, a datagram,
+ * the peer's in pw_ct_in. The other direction's packet is an answer, never
+ * a bare SYN: it passes only while the exception lives, and only on such
+ * a flow, so the peer's answers reach the host's own flows' 5-tuples and
+ * no other port. The host's TCP answer on an in exception needs none: as
+ * for a local listener, the host's kernel sends a segment other than a
+ * bare SYN only within a connection it holds. */
+static __always_inline int pw_exc_chance(const struct pw_config *cfg, const struct pw_pkt *p, __u32 dir,
+					 const __u8 *peer)
+{
+	struct pw_ct_key k;
+
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return dir == PW_DIR_IN && pw_exc_related(cfg, p);
+	/* the key's port: the destination port of the exception's own
+	 * direction (the local one in, the peer's out), its answer's source */
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, dir))
+		return PW_EXC_NONE;	/* cannot happen: judged as fragments first */
+	if (pw_exc_live(dir, p, p->dport_be, peer)) {
+		if (dir == PW_DIR_OUT)	/* two call sites, one map each (pw_ct_map) */
+			return p->proto == IPPROTO_TCP
+				       ? PW_EXC_PASS + pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP, PW_CT_EXC)
+				       : PW_EXC_PASS + pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM, PW_CT_EXC);
+		if (p->proto == IPPROTO_UDP)
+			pw_ct_in_note(cfg, &k, PW_CT_EXC);
+		return PW_EXC_PASS;
+	}
+	if (pw_bare_syn(p) || !pw_exc_live(dir ^ 1, p, p->sport_be, peer))
+		return PW_EXC_NONE;
+	if (dir == PW_DIR_IN)	/* the peer's answer on an out exception's flow */
+		return pw_ct_match_as(cfg, &k, p->tcp_flags, 1, PW_CT_EXC);
+	return p->proto == IPPROTO_TCP || pw_ct_in_exc(cfg, &k);
+}
+
+/* The flow k of the host's answer on an in exception, in table t: marked
+ * as a revoked flow is (PW_CT_REVOKED, a peer's), so that no flow of the
+ * host's grows from its answers, and at the exception's expiry it ends
+ * both ways as a revoked flow does, agent or not. Written once, then at
+ * most once a second. A live flow of the host's own with that key (one the
+ * out rules let it open, whose answers pass by conntrack) is never marked:
+ * returns 0 and the host's packet is tracked as any of its own; 1 when the
+ * mark carries it. */
+static __always_inline int pw_exc_mark(const struct pw_config *cfg, struct pw_ct_key *k, const int t, __u8 flags)
+{
+	struct pw_ct_val *v = bpf_map_lookup_elem(pw_ct_map(t), k);
+	__u64 now = pw_ct_now(cfg);	/* the clock pw_ct_expired reads */
+
+	if (v && (v->flags & PW_CT_REVOKED)) {
+		if (now - v->last_ns >= PW_CT_REFRESH_NS)
+			v->last_ns = now;
+		return 1;
+	}
+	if (v && !pw_ct_expired(cfg, k->proto, v, now))
+		return 0;
+	struct pw_ct_val nv = { .last_ns = now, .flags = flags, .dir = PW_DIR_IN };
+	/* none (another CPU's new flow wins the race), or an expired one */
+	bpf_map_update_elem(pw_ct_map(t), k, &nv, v ? BPF_EXIST : BPF_NOEXIST);
+	return 1;
+}
+
+/* Egress, a packet the out rules let out: is it the host's answer on a
+ * flow a live in exception let in (from its port to its peer, not a bare
+ * SYN; a datagram only on a flow the exception let the peer start, in
+ * pw_ct_in)? Then the exception carries it, marked (pw_exc_mark). */
+static __always_inline int pw_exc_answer(const struct pw_config *cfg, const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+
+	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || pw_bare_syn(p) || p->frag == PW_FRAG_LATER ||
+	    !pw_exc_live(PW_DIR_IN, p, p->sport_be, p->dst) || !pw_ct_key_of(&k, p, PW_DIR_OUT))
+		return 0;
+	if (p->proto == IPPROTO_TCP)
+		return pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
+	return pw_ct_in_exc(cfg, &k) && pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
 }
 
 /* ---- fragments ------------------------------------------------------------ */
@@ -940,10 +1017,16 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 		}
 		/* last, a timed exception: only what every other chance
 		 * drops pays for it, and only while one exists (one compare) */
-		if (r.action == PW_DROP && st->exceptions && pw_exc_pass(p, c.dir, peer)) {
-			r.action = PW_PASS;
-			r.reason = PW_R_EXCEPTION;
-			r.rule = 0;
+		if (r.action == PW_DROP && st->exceptions) {
+			int e = pw_exc_chance(cfg, p, c.dir, peer);
+			if (e == PW_EXC_PASS) {
+				r.action = PW_PASS;
+				r.reason = PW_R_EXCEPTION;
+				r.rule = 0;
+			} else if (e == PW_EXC_REVOKED) {
+				r.reason = PW_R_DROP_REVOKED;
+				r.has_slot = 0;
+			}
 		}
 	}
 pass:

@@ -329,6 +329,15 @@ enum {
 				 * into pw_ct for TCP, pw_ct_dgram for the rest):
 				 * neither direction passes by it, and the host's
 				 * packets of it open no flow (docs/reliability.md) */
+	PW_CT_EXC = 1 << 4,	/* a flow that exists only by a timed exception:
+				 * in pw_ct / pw_ct_dgram the host opened it by an
+				 * out exception, in pw_ct_in a peer by an in
+				 * exception. No packet passes by the entry alone
+				 * (pw_ct_match, the in rules' reply path): only
+				 * while that exception lives (pw_exc_flow), so at
+				 * its expiry or removal the flow ends, agent or
+				 * not; the host's packet the out rules let out
+				 * makes it a flow of the host's own */
 };
 
 struct pw_ct_val {
@@ -603,10 +612,14 @@ struct pw_dns_stats {
  * datapath looks here only where the policy drops a packet, and only
  * while pw_state.exceptions is not 0; an entry whose expires_ns has passed
  * (CLOCK_BOOTTIME: bpf_ktime_get_boot_ns, counting suspend) passes nothing,
- * whether or not the agent has deleted it yet. Stateless both ways: the
- * packets of the exception's direction match (port, peer); their replies
- * match the same key seen from the other side (TCP: never a bare SYN), so
- * at expiry the flows it let through end too (docs/policy.md).
+ * whether or not the agent has deleted it yet. The packets of the
+ * exception's direction match (port, peer) and open a tracked flow marked
+ * PW_CT_EXC (out: in pw_ct / pw_ct_dgram with the TCP state of any flow the
+ * host opened; in, UDP: in pw_ct_in); the answers pass only on that flow
+ * and only while the exception lives, so at expiry the flows it let through
+ * end too. The host's TCP answers on an in exception are judged as a
+ * listener's are, by the exception of their local port (never a bare SYN)
+ * (docs/policy.md).
  */
 #define PW_EXC_CAPACITY 256	/* keys */
 #define PW_EXC_PORTS 16		/* ports one exception may name */

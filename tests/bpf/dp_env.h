@@ -1,6 +1,8 @@
 /* dp_env.h - one private datapath loaded with a policy, for the
- * BPF_PROG_TEST_RUN tests (test_datapath, test_evasion, test_dns): parse, compile,
- * load both programs on fresh maps, write half 0 and put it in force. */
+ * BPF_PROG_TEST_RUN tests (test_datapath, test_evasion, test_dns, test_exc):
+ * parse, compile, load both programs on fresh maps, write half 0 and put it
+ * in force; pkt() runs a packet described in words, EXPECT_PKT checks its
+ * verdict, reason and rule. */
 #ifndef PW_TEST_DP_ENV_H
 #define PW_TEST_DP_ENV_H
 
@@ -13,6 +15,7 @@
 #include "policy/compile.h"
 #include "lib/diag.h"
 #include "datapath/loader.h"
+#include "policy/packet.h"
 #include "policy/policy.h"
 #include "harness.h"
 
@@ -112,5 +115,58 @@ static inline int dp_main(const char *suite, int argc, char **argv)
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
+
+/* A packet's outcome: verdict, reason, deciding rule, the frame's length. */
+struct dp_out {
+	int verdict, reason;
+	uint32_t rule;
+	size_t len;
+};
+
+/* Run a packet described in words (the packet language of `portwall
+ * test`) through the program of its direction. */
+static inline struct dp_out pkt(const char *words)
+{
+	char err[256];
+	struct pw_pktspec s;
+	uint8_t frame[PW_PKT_OUT_MAX];
+	struct dp_out o = { -1, -1, 0, 0 };
+	struct pw_dp_result r;
+
+	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
+		FAILF("bad packet \"%s\": %s", words, err);
+		return o;
+	}
+	o.len = pw_pkt_build(&s, frame, sizeof(frame));
+	if (pw_dp_judge_link(&E.dp, E.c.nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, o.len, &r)) {
+		FAILF("running \"%s\" failed", words);
+		return o;
+	}
+	o.verdict = r.verdict;
+	o.reason = r.reason;
+	o.rule = r.rule;
+	return o;
+}
+
+static inline const char *dp_vname(int v)
+{
+	return v == PW_PASS ? "PASS" : v == PW_DROP ? "DROP" : "?";
+}
+
+static inline const char *dp_rname(int r)
+{
+	return r >= 0 && r < PW_R_COUNT ? pw_reason_names[r] : "none";
+}
+
+/* The outcome o (a struct dp_out, e.g. pkt("...")) is verdict verd, reason
+ * why and rule rul, or the test fails saying what it got. */
+#define EXPECT_PKT(o, verd, why, rul)                                                       \
+	do {                                                                                \
+		struct dp_out _o = (o);                                                     \
+		if (_o.verdict != (verd) || _o.reason != (why) || _o.rule != (uint32_t)(rul)) \
+			FAILF("%s: got %s/%s/rule %u, expected %s/%s/rule %u", #o,           \
+			      dp_vname(_o.verdict), dp_rname(_o.reason), _o.rule, dp_vname(verd), \
+			      dp_rname(why), (unsigned)(rul));                                \
+	} while (0)
 
 #endif

@@ -35,36 +35,6 @@ static int up(const char *text)
 	return up_with("t.policy", text, 0, NULL);
 }
 
-struct out {
-	int verdict, reason;
-	uint32_t rule;
-	size_t len;
-};
-
-/* Run a packet described in words through the program of its direction. */
-static struct out pkt(const char *words)
-{
-	char err[256];
-	struct pw_pktspec s;
-	uint8_t frame[PW_PKT_OUT_MAX];
-	struct out o = { -1, -1, 0, 0 };
-	struct pw_dp_result r;
-
-	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
-		FAILF("bad packet \"%s\": %s", words, err);
-		return o;
-	}
-	o.len = pw_pkt_build(&s, frame, sizeof(frame));
-	if (pw_dp_judge_link(&E.dp, E.c.nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, o.len, &r)) {
-		FAILF("running \"%s\" failed", words);
-		return o;
-	}
-	o.verdict = r.verdict;
-	o.reason = r.reason;
-	o.rule = r.rule;
-	return o;
-}
-
 /* Run a packet for its effect on state only: no counters read before and
  * after (pkt() reads them all, about a hundred map reads a packet, which
  * makes a flood of tens of thousands of packets take half a minute under
@@ -87,9 +57,9 @@ static int run_only(const char *words)
 }
 
 /* Run raw bytes (for malformed frames) */
-static struct out raw(uint32_t dir, const uint8_t *frame, size_t len)
+static struct dp_out raw(uint32_t dir, const uint8_t *frame, size_t len)
 {
-	struct out o = { -1, -1, 0, len };
+	struct dp_out o = { -1, -1, 0, len };
 	struct pw_dp_result r;
 
 	if (pw_dp_judge(&E.dp, E.c.nrules, dir, frame, len, &r)) {
@@ -101,25 +71,6 @@ static struct out raw(uint32_t dir, const uint8_t *frame, size_t len)
 	o.rule = r.rule;
 	return o;
 }
-
-static const char *vname(int v)
-{
-	return v == PW_PASS ? "PASS" : v == PW_DROP ? "DROP" : "?";
-}
-
-static const char *rname(int r)
-{
-	return r >= 0 && r < PW_R_COUNT ? pw_reason_names[r] : "none";
-}
-
-#define EXPECT_PKT(o, verd, why, rul)                                                       \
-	do {                                                                                \
-		struct out _o = (o);                                                        \
-		if (_o.verdict != (verd) || _o.reason != (why) || _o.rule != (uint32_t)(rul)) \
-			FAILF("%s: got %s/%s/rule %u, expected %s/%s/rule %u", #o,           \
-			      vname(_o.verdict), rname(_o.reason), _o.rule, vname(verd),      \
-			      rname(why), (unsigned)(rul));                                   \
-	} while (0)
 
 #define P PW_PASS
 #define D PW_DROP
@@ -200,7 +151,7 @@ TEST(vendor_tables_kernel_equals_explain)
 			}
 			pw_explain(&E.pol, &E.c, &q, &v, line, sizeof(line));
 			row_packet(r, words, sizeof(words));
-			struct out o = pkt(words);
+			struct dp_out o = pkt(words);
 			int want = strcmp(r->verdict, "PASS") == 0 ? P : D;
 			bool always = strcmp(r->by, "always") == 0;
 			int reason = always ? PW_R_NEIGHBOR : v.rule ? (want == P ? PW_R_ALLOW_RULE : PW_R_DROP_DENY)
@@ -209,7 +160,7 @@ TEST(vendor_tables_kernel_equals_explain)
 			if (o.verdict != want || v.action != want || o.reason != reason ||
 			    (!always && o.rule != v.rule))
 				FAILF("%s: %s\n      kernel %s/%s/rule %u, explain: %s", vt->policy, words,
-				      vname(o.verdict), rname(o.reason), o.rule, line);
+				      dp_vname(o.verdict), dp_rname(o.reason), o.rule, line);
 		}
 	}
 	printf("    %u vendor-table packets, kernel and explain compared (%u rows of host names: explain's)\n",
@@ -902,10 +853,10 @@ static void collect(const struct pw_event *e, void *ctx)
 TEST(counters_and_events_exact)
 {
 	REQUIRE(up(WEB_POLICY) == 0);
-	struct out a = pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn");
-	struct out b = pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 ack len 100");
-	struct out c = pkt("in tcp 203.0.113.9:40001 192.0.2.2:443 syn");
-	struct out d = pkt("in udp [2001:db8::7]:40002 [2001:db8::2]:5353");
+	struct dp_out a = pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 syn");
+	struct dp_out b = pkt("in tcp 198.51.100.7:40000 192.0.2.2:443 ack len 100");
+	struct dp_out c = pkt("in tcp 203.0.113.9:40001 192.0.2.2:443 syn");
+	struct dp_out d = pkt("in udp [2001:db8::7]:40002 [2001:db8::2]:5353");
 	EXPECT_PKT(a, P, PW_R_ALLOW_RULE, 1);
 	EXPECT_PKT(c, D, PW_R_DROP_DENY, 3);
 	EXPECT_PKT(d, D, PW_R_DROP_DEFAULT, 0);
@@ -1047,13 +998,13 @@ static void twins(const char *fast, const char *slow)
 	uint64_t d1[TALLY_N], d2[TALLY_N];
 
 	REQUIRE(tally_read(&t0) == 0);
-	struct out a = pkt(fast);
+	struct dp_out a = pkt(fast);
 	REQUIRE(tally_read(&t1) == 0);
-	struct out b = pkt(slow);
+	struct dp_out b = pkt(slow);
 	REQUIRE(tally_read(&t2) == 0);
 	if (a.verdict != b.verdict || a.reason != b.reason || a.rule != b.rule)
-		FAILF("\"%s\": %s/%s/rule %u, its twin %s/%s/rule %u", fast, vname(a.verdict), rname(a.reason),
-		      a.rule, vname(b.verdict), rname(b.reason), b.rule);
+		FAILF("\"%s\": %s/%s/rule %u, its twin %s/%s/rule %u", fast, dp_vname(a.verdict), dp_rname(a.reason),
+		      a.rule, dp_vname(b.verdict), dp_rname(b.reason), b.rule);
 	tally_delta(&t0, &t1, a.len, d1, TALLY_N);
 	tally_delta(&t1, &t2, b.len, d2, TALLY_N);
 	for (int k = 0; k < TALLY_N; k++)
@@ -1283,7 +1234,7 @@ TEST(fragment_flood_from_one_source_flushes_no_other)
 			break;
 		}
 	}
-	struct out legit = pkt("in udp 198.51.100.7:5060 192.0.2.2:5060 frag later frag-id 7");
+	struct dp_out legit = pkt("in udp 198.51.100.7:5060 192.0.2.2:5060 frag later frag-id 7");
 	EXPECT_PKT(legit, P, PW_R_FRAGMENT_OK, 0);
 	/* the flooder's own: remembered within its share, not past it */
 	EXPECT_PKT(pkt("in udp 203.0.113.9:40000 192.0.2.2:5060 frag later frag-id 1000"), P, PW_R_FRAGMENT_OK, 0);

@@ -2,9 +2,14 @@
  * private maps, root): an exception opens exactly its protocol, port(s),
  * peer and direction, and its replies; nothing after its expiry; the fast
  * path's bare-SYN drop leaves the packet to the slow path only while an
- * exception exists; a reload keeps them; removing one closes it. */
+ * exception exists; a reload keeps them; removing one closes it. The
+ * answers pass only on the flows the exception let open (tracked: an out
+ * exception's by the host, an in exception's datagrams by the peer), so a
+ * spoofed packet from the peer's port reaches no other local port. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include <bpf/bpf.h>
 
@@ -12,48 +17,6 @@
 #include "datapath/exc.h"
 #include "harness.h"
 #include "policy/packet.h"
-
-struct out {
-	int verdict, reason;
-	uint32_t rule;
-};
-
-static struct out pkt(const char *words)
-{
-	char err[256];
-	struct pw_pktspec s;
-	uint8_t frame[PW_PKT_OUT_MAX];
-	struct out o = { -1, -1, 0 };
-	struct pw_dp_result r;
-
-	if (pw_pkt_parse_line(words, &s, err, sizeof(err))) {
-		FAILF("bad packet \"%s\": %s", words, err);
-		return o;
-	}
-	size_t len = pw_pkt_build(&s, frame, sizeof(frame));
-	if (pw_dp_judge_link(&E.dp, E.c.nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, len, &r)) {
-		FAILF("running \"%s\" failed", words);
-		return o;
-	}
-	o.verdict = r.verdict;
-	o.reason = r.reason;
-	o.rule = r.rule;
-	return o;
-}
-
-static const char *rname(int r)
-{
-	return r >= 0 && r < PW_R_COUNT ? pw_reason_names[r] : "none";
-}
-
-#define EXPECT_PKT(words, verd, why)                                                          \
-	do {                                                                                  \
-		struct out _o = pkt(words);                                                   \
-		if (_o.verdict != (verd) || _o.reason != (why))                               \
-			FAILF("%s: got %s/%s, expected %s/%s", words,                         \
-			      _o.verdict == PW_PASS ? "PASS" : "DROP", rname(_o.reason),      \
-			      (verd) == PW_PASS ? "PASS" : "DROP", rname(why));               \
-	} while (0)
 
 #define P PW_PASS
 #define D PW_DROP
@@ -110,44 +73,91 @@ static void set_expiry(uint32_t id, uint64_t at)
 	}
 }
 
+/* The state conntrack shows (portwall conntrack) for the first flow of
+ * proto between local port lport and the peer's port rport, or "none". */
+static const char *ct_state(uint8_t proto, uint16_t lport, uint16_t rport)
+{
+	static char buf[40];
+	struct pw_ct_row *rows;
+	size_t n;
+
+	if (pw_dp_ct_list(&E.dp, &rows, &n))
+		return "error";
+	snprintf(buf, sizeof(buf), "none");
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].k.proto == proto && ntohs(rows[i].k.lport_be) == lport &&
+		    ntohs(rows[i].k.rport_be) == rport) {
+			snprintf(buf, sizeof(buf), "%s", pw_ct_row_state(&rows[i]));
+			break;
+		}
+	free(rows);
+	return buf;
+}
+
+/* A reload to text: the half not in force written, put in force, and the
+ * flows it refuses flushed, as apply does. 0 or -1. */
+static int reload(const char *text)
+{
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+	struct pw_state st;
+	char err[400];
+	int rc = -1;
+
+	if (pw_policy_parse_text("r.policy", text, strlen(text), &pol, &d) || pw_compile(&pol, &c, &d)) {
+		FAILF("reload: %s", d.error[0] ? d.error : "does not compile");
+		pw_diag_free(&d);
+		return -1;
+	}
+	pw_diag_free(&d);
+	if (pw_dp_read_state(&E.dp, &st) == 0 && pw_dp_write_half(&E.dp, st.active ^ 1, &c, &E.cfg, err, sizeof(err)) == 0 &&
+	    pw_dp_activate(&E.dp, st.active ^ 1, st.generation + 1) == 0 &&
+	    pw_dp_flush_ct(&E.dp, st.active ^ 1, NULL, NULL) >= 0)
+		rc = 0;
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	return rc;
+}
+
 TEST(exception_opens_exactly_its_port_peer_proto_direction)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	CHECK(state_exceptions() == 0);
 	REQUIRE(add("in tcp port 8443 from 198.51.100.7", 3600, false) == 1);
 	CHECK(state_exceptions() == 1);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack,psh len 100", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack,psh len 100"), P, EXC, 0);
 	/* the host's answer from the port, never its own bare SYN */
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn", D, DEF);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), D, DEF, 0);
 	/* another peer, port, protocol, direction */
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn", D, DEF);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8444 syn", D, DEF);
-	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:8443", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:40000 198.51.100.7:8443 syn", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:8444 198.51.100.7:40000 syn,ack", D, DEF);
-	EXPECT_PKT("in tcp [2001:db8::7]:40000 [2001:db8::2]:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8444 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:8443"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 198.51.100.7:8443 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8444 198.51.100.7:40000 syn,ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp [2001:db8::7]:40000 [2001:db8::2]:8443 syn"), D, DEF, 0);
 	/* the policy's own verdicts are unchanged */
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:22 syn", P, PW_R_ALLOW_RULE);
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:9000 syn", D, PW_R_DROP_DENY);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:22 syn"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:9000 syn"), D, PW_R_DROP_DENY, 2);
 }
 
 TEST(exception_prefix_range_ipv6)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
 	add("in tcp port 8443-8445 from 198.51.100.0/24", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.9:40000 192.0.2.2:8445 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.9:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.9:40000 192.0.2.2:8446 syn", D, DEF);
-	EXPECT_PKT("in tcp 203.0.113.9:40000 192.0.2.2:8444 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.9:40000 192.0.2.2:8445 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.9:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.9:40000 192.0.2.2:8446 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:40000 192.0.2.2:8444 syn"), D, DEF, 0);
 	CHECK(state_exceptions() == 3);
 	add("in udp port 5060 from 2001:db8:1::/48", 3600, false);
-	EXPECT_PKT("in udp [2001:db8:1::5]:5000 [2001:db8::2]:5060", P, EXC);
-	EXPECT_PKT("out udp [2001:db8::2]:5060 [2001:db8:1::5]:5000", P, EXC);
-	EXPECT_PKT("in udp [2001:db8:2::5]:5000 [2001:db8::2]:5060", D, DEF);
+	EXPECT_PKT(pkt("in udp [2001:db8:1::5]:5000 [2001:db8::2]:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::5]:5000"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:2::5]:5000 [2001:db8::2]:5060"), D, DEF, 0);
 	/* out exceptions are refused (portwall allow says why): their
 	 * answers would reach every local port */
 }
@@ -156,18 +166,18 @@ TEST(exception_ignored_after_its_expiry)
 {
 	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	set_expiry(id, pw_exc_now_ns() - 1000000000ull);	/* a second ago */
 	/* the entry is still there (no agent), it passes nothing either way */
 	CHECK(state_exceptions() == 1);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), D, DEF, 0);
 	/* near future: passes until then, not after (the clock moves on) */
 	set_expiry(id, pw_exc_now_ns() + 1500000000ull);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	usleep(1600000);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	/* the agent's cleanup deletes it and the count */
 	CHECK(pw_exc_expire(&E.dp) == 1);
 	CHECK(state_exceptions() == 0);
@@ -180,22 +190,22 @@ TEST(fast_path_drops_only_without_exceptions)
 	REQUIRE(up_with("t.policy", POLICY, 0, no_events) == 0);
 	/* the fast path drops it (no event due): it counts no suppressed
 	 * event twice, and the slow path would say the same verdict */
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.8:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	/* the fast path also drops datagrams and segments that are no reply
 	 * (no event due): those wait for the slow path too */
-	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:5060", D, DEF);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", P, EXC);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:5060"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, EXC, 0);
 	uint32_t uid = add("in udp port 5060 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in udp 198.51.100.7:40000 192.0.2.2:5060", P, EXC);
-	EXPECT_PKT("in udp 198.51.100.8:40000 192.0.2.2:5060", D, DEF);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:40000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.8:40000 192.0.2.2:5060"), D, DEF, 0);
 	char err[200];
 	REQUIRE(pw_exc_remove(&E.dp, uid, err, sizeof(err)) == 0);
 	REQUIRE(pw_exc_remove(&E.dp, id, err, sizeof(err)) == 0);
 	CHECK(state_exceptions() == 0);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), D, DEF, 0);
 	CHECK(pw_exc_remove(&E.dp, id, err, sizeof(err)) == -ENOENT);
 	(void)st;
 }
@@ -210,10 +220,10 @@ TEST(exception_kept_across_a_reload_and_refused_twice)
 	REQUIRE(pw_dp_write_half(&E.dp, 1, &E.c, &E.cfg, err, sizeof(err)) == 0);
 	REQUIRE(pw_dp_activate(&E.dp, 1, 2) == 0);
 	CHECK(state_exceptions() == 1);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	/* a rollback to half 0 */
 	REQUIRE(pw_dp_activate(&E.dp, 0, 1) == 0);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
 	/* the same port to the same peer again: refused, the first one kept */
 	struct pw_exc_spec sp = { .secs = 60 };
 	char *argv[] = { "in", "tcp", "port", "8443", "from", "198.51.100.7" };
@@ -242,32 +252,237 @@ TEST(exception_flow_ends_at_expiry_under_default_out_allow)
 	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
 	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
 	uint32_t uid = add("in udp port 5060 from 198.51.100.7", 3600, false);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack", P, EXC);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", P, EXC);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100", P, EXC);
-	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", P, EXC);
-	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", P, EXC);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn,ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	/* the host's datagram to another port of the peer: no answer, its own
+	 * flow (the out rules let it), not marked */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:161"), P, PW_R_ALLOW_DEFAULT, 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 161), "unreplied");
 	/* the host's own new connection from that port is the out rules' */
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40001 syn", P, PW_R_ALLOW_DEFAULT);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40001 syn"), P, PW_R_ALLOW_DEFAULT, 0);
 	/* and its flows to others are tracked as ever */
-	EXPECT_PKT("out tcp 192.0.2.2:41000 203.0.113.9:443 syn", P, PW_R_ALLOW_DEFAULT);
-	EXPECT_PKT("in tcp 203.0.113.9:443 192.0.2.2:41000 syn,ack", P, PW_R_REPLY);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.9:443 syn"), P, PW_R_ALLOW_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:443 192.0.2.2:41000 syn,ack"), P, PW_R_REPLY, 0);
 	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
 	set_expiry(uid, pw_exc_now_ns() - 1000000000ull);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", D, DEF);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
 	/* the agent deletes the entries: the flows stay ended */
 	CHECK(pw_exc_expire(&E.dp) == 2);
 	CHECK(state_exceptions() == 0);
-	EXPECT_PKT("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack", D, DEF);
-	EXPECT_PKT("out udp 192.0.2.2:5060 198.51.100.7:5000", D, PW_R_DROP_REVOKED);
-	EXPECT_PKT("in udp 198.51.100.7:5000 192.0.2.2:5060", D, DEF);
-	EXPECT_PKT("in tcp 203.0.113.9:443 192.0.2.2:41000 ack", P, PW_R_REPLY);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.9:443 192.0.2.2:41000 ack"), P, PW_R_REPLY, 0);
+}
+
+/* rule numbers as the datapath counts them */
+static const char *const OUT_POLICY =
+	"allow in tcp port 22\n"			/* rule 1 */
+	"deny in udp port 161\n"			/* rule 2: SNMP, closed */
+	"deny in tcp port 9000\n"			/* rule 3 */
+	"allow out udp port 123 to 203.0.113.10\n"	/* rule 4 */
+	"default out drop\n";
+/* the same with the host's queries to 203.0.113.10 allowed by rule 4 */
+static const char *const OUT_POLICY_53 =
+	"allow in tcp port 22\n"
+	"deny in udp port 161\n"
+	"deny in tcp port 9000\n"
+	"allow out udp port 53 to 203.0.113.10\n"
+	"default out drop\n";
+
+#define Q "out udp 192.0.2.2:40000 203.0.113.10:53"
+#define A "in udp 203.0.113.10:53 192.0.2.2:40000"
+#define UNREACH "in icmp 203.0.113.10 192.0.2.2 icmp-type destination-unreachable icmp-code 3 quote udp "
+
+/* The attack that had out exceptions refused: a datagram from the peer's
+ * port 53 to any local port passed. Now only the answers of the host's own
+ * queries pass: the 5-tuple of a flow the exception let out. */
+TEST(out_exception_lets_in_only_the_answers_of_its_flows)
+{
+	REQUIRE(up_with("t.policy", OUT_POLICY, 0, NULL) == 0);
+	EXPECT_PKT(pkt(Q), D, DEF, 0);
+	REQUIRE(add("out udp port 53 to 203.0.113.10", 3600, false) == 1);
+	/* before the host asked anything: no flow, no way in */
+	EXPECT_PKT(pkt(A), D, DEF, 0);
+	EXPECT_PKT(pkt(Q), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(17, 40000, 53), "exception,unreplied");
+	EXPECT_PKT(pkt(A), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(17, 40000, 53), "exception,replied");
+	/* the attack: from the peer's port 53 to other local ports, tagged,
+	 * as a first fragment, to the ports deny rules close */
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161 vlan 7"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001 vlan 7"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161 frag first frag-id 9 len 1400"), D, PW_R_DROP_DENY, 2);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:161 frag later frag-id 9"), D, PW_R_DROP_FRAGMENT, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001 frag first frag-id 11 len 1400"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:53 192.0.2.2:9000 ack"), D, PW_R_DROP_DENY, 3);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:53 192.0.2.2:40000 ack"), D, DEF, 0);
+	/* another peer, another port of the peer */
+	EXPECT_PKT(pkt("in udp 203.0.113.11:53 192.0.2.2:40000"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:54 192.0.2.2:40000"), D, DEF, 0);
+	/* the answer tagged or fragmented passes as any tracked flow's does */
+	EXPECT_PKT(pkt(A " vlan 7"), P, EXC, 0);
+	EXPECT_PKT(pkt(A " frag first frag-id 10 len 1400"), P, EXC, 0);
+	EXPECT_PKT(pkt(A " frag later frag-id 10"), P, PW_R_FRAGMENT_OK, 0);
+	/* what it lets out: the peer's port 53, no other port, peer or protocol */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40000 203.0.113.10:54"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:40000 203.0.113.11:53"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:40000 203.0.113.10:53 syn"), D, DEF, 0);
+	/* the peer's port unreachable about the query; not about another */
+	EXPECT_PKT(pkt(UNREACH "192.0.2.2:40000 203.0.113.10:53"), P, EXC, 0);
+	EXPECT_PKT(pkt(UNREACH "192.0.2.2:40001 203.0.113.10:53"), D, DEF, 0);
+	/* IPv6 alike */
+	add("out udp port 53 to 2001:db8:53::10", 3600, false);
+	EXPECT_PKT(pkt("in udp [2001:db8:53::10]:53 [2001:db8::2]:40000"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:40000 [2001:db8:53::10]:53"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:53::10]:53 [2001:db8::2]:40000"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:53::10]:53 [2001:db8::2]:40001"), D, DEF, 0);
+}
+
+#define SYN "out tcp 192.0.2.2:41000 203.0.113.10:443 syn"
+#define SYNACK "in tcp 203.0.113.10:443 192.0.2.2:41000 syn,ack"
+#define PMTU "in icmp 198.51.100.1 192.0.2.2 icmp-type destination-unreachable icmp-code 4 " \
+	     "quote tcp 192.0.2.2:41000 203.0.113.10:443"
+
+/* A connection an out exception lets out: tracked by the host's own
+ * segments as any flow of the host's (the fast path drops without an
+ * event where it may: no_events), ended both ways at the expiry. */
+TEST(out_exception_connection_tracked_and_ended_at_expiry)
+{
+	struct pw_stats st[2];
+
+	REQUIRE(up_with("t.policy", OUT_POLICY, 0, no_events) == 0);
+	uint32_t id = add("out tcp port 443 to 203.0.113.10", 3600, false);
+	EXPECT_PKT(pkt(SYNACK), D, DEF, 0);	/* before the host's SYN */
+	EXPECT_PKT(pkt(SYN), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,syn-sent");
+	EXPECT_PKT(pkt(SYNACK), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,established");
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack,psh len 1000"), P, EXC, 0);
+	/* a bare SYN is never an answer; other local ports have no flow */
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 syn"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41001 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:9000 ack"), D, PW_R_DROP_DENY, 3);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:443 192.0.2.2:41000"), D, DEF, 0);
+	/* the peer's RST changes no state (only the host's segments do), as
+	 * for every tracked flow: counted as ignored */
+	REQUIRE(pw_dp_stats(&E.dp, &st[0]) == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 rst"), P, EXC, 0);
+	REQUIRE(pw_dp_stats(&E.dp, &st[1]) == 0);
+	CHECK(st[1].ct_ignored == st[0].ct_ignored + 1);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,established");
+	/* PMTU: a router's error quoting the host's segment */
+	EXPECT_PKT(pkt(PMTU), P, EXC, 0);
+	/* the host's FIN: half-closed, the peer may still answer */
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 fin,ack"), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,fin-sent");
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 fin,ack"), P, EXC, 0);
+	/* a new connection from the port again: a fresh flow */
+	EXPECT_PKT(pkt(SYN), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,syn-sent");
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), P, EXC, 0);
+	/* at expiry the flow ends both ways, its entry still there */
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt(PMTU), D, DEF, 0);
+	EXPECT_PKT(pkt(SYN), D, DEF, 0);
+	/* and after the agent deleted the exception (the fast path drops) */
+	CHECK(pw_exc_expire(&E.dp) == 1);
+	CHECK(state_exceptions() == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), D, DEF, 0);
+}
+
+/* A reload keeps an exception's flows (its flush drops only what the
+ * policy refuses, and an exception's flow is the exception's); --remove
+ * ends them at once; a policy that lets the host's packet out makes the
+ * flow the host's own, which the exception's end leaves alone. */
+TEST(out_exception_flows_kept_by_reload_ended_by_remove)
+{
+	char err[200];
+
+	REQUIRE(up_with("t.policy", OUT_POLICY, 0, NULL) == 0);
+	uint32_t id = add("out udp port 53 to 203.0.113.10", 3600, false);
+	uint32_t tid = add("out tcp port 443 to 203.0.113.10", 3600, false);
+	EXPECT_PKT(pkt(Q), P, EXC, 0);
+	EXPECT_PKT(pkt(SYN), P, EXC, 0);
+	EXPECT_PKT(pkt(SYNACK), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), P, EXC, 0);
+	REQUIRE(reload(OUT_POLICY) == 0);
+	CHECK_EQ_STR(ct_state(6, 41000, 443), "exception,established");
+	EXPECT_PKT(pkt(A), P, EXC, 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), P, EXC, 0);
+	REQUIRE(pw_exc_remove(&E.dp, tid, err, sizeof(err)) == 0);
+	EXPECT_PKT(pkt("in tcp 203.0.113.10:443 192.0.2.2:41000 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:41000 203.0.113.10:443 ack"), D, DEF, 0);
+	EXPECT_PKT(pkt(A), P, EXC, 0);	/* the other exception's flow goes on */
+	/* rule 4 now lets the queries out: the host's next one makes the
+	 * flow its own */
+	REQUIRE(reload(OUT_POLICY_53) == 0);
+	EXPECT_PKT(pkt(Q), P, PW_R_ALLOW_RULE, 4);
+	CHECK_EQ_STR(ct_state(17, 40000, 53), "replied");
+	REQUIRE(pw_exc_remove(&E.dp, id, err, sizeof(err)) == 0);
+	EXPECT_PKT(pkt(A), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("in udp 203.0.113.10:53 192.0.2.2:40001"), D, DEF, 0);
+}
+
+/* An in exception's datagrams: the host's answers pass only on a flow the
+ * peer started (pw_ct_in), not from the port to any port of that peer as
+ * they did when judged statelessly. Its TCP answers are judged as a
+ * listener's segments are (never a bare SYN). */
+TEST(in_exception_answers_only_on_the_peers_flow)
+{
+	REQUIRE(up_with("t.policy", POLICY, 0, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	/* before the peer sent anything (this passed, stateless) */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,seen");
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	/* to another port of the peer (this passed too) */
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:161"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5061 198.51.100.7:5000"), D, DEF, 0);
+	add("in tcp port 8443 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, EXC, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), D, DEF, 0);
+	/* a reload keeps the peer's flow */
+	REQUIRE(reload(POLICY) == 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,seen");
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, DEF, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+}
+
+/* The host's own flow with the 5-tuple of an in exception's answer (it
+ * connected from that port, the out rules let it): its segments pass as
+ * its own and are tracked, not overwritten with a revoked flow's mark
+ * (which ended the host's own connection at the exception's expiry). */
+TEST(in_exception_leaves_the_hosts_own_flow_alone)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	uint32_t id = add("in tcp port 8443 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), P, PW_R_ALLOW_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 syn,ack"), P, PW_R_REPLY, 0);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, PW_R_ALLOW_DEFAULT, 0);
+	CHECK_EQ_STR(ct_state(6, 8443, 40000), "established");
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack,psh len 100"), P, PW_R_ALLOW_DEFAULT, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 ack"), P, PW_R_ALLOW_DEFAULT, 0);
+	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, PW_R_REPLY, 0);
 }
 
 struct pw_test pw_tests[PW_MAX_TESTS];

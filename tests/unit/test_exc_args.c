@@ -52,7 +52,17 @@ TEST(an_exception_is_what_was_typed)
 	struct pw_exc_key k[PW_EXC_PORTS];
 	CHECK_EQ_INT(pw_exc_keys(&sp, k), 3);
 	CHECK(k[2].port_be == htons(5062) && k[2].prefixlen == PW_EXC_KEY_BITS + 48 && k[2].dir == PW_DIR_IN);
-	CHECK(k[0].fam == PW_FAM_V6 && k[0].proto == 17 && k[0].addr[3] == 0xb8);
+	/* out: the peer's port (its answers pass only on the host's flows) */
+	REQUIRE(parse("out udp port 53 to 203.0.113.10", false, &sp, err, sizeof(err)) == 0);
+	CHECK(sp.dir == PW_DIR_OUT && sp.proto == 17 && sp.port_lo == 53 && sp.port_hi == 53);
+	pw_exc_format(sp.dir, sp.proto, sp.port_lo, sp.port_hi, &sp.peer, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "out udp port 53 to 203.0.113.10");
+	REQUIRE(parse("out tcp port 8443-8445 to 2001:db8:1::/48", false, &sp, err, sizeof(err)) == 0);
+	pw_exc_format(sp.dir, sp.proto, sp.port_lo, sp.port_hi, &sp.peer, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "out tcp port 8443-8445 to 2001:db8:1::/48");
+	CHECK_EQ_INT(pw_exc_keys(&sp, k), 3);
+	CHECK(k[2].port_be == htons(8445) && k[2].prefixlen == PW_EXC_KEY_BITS + 48 && k[2].dir == PW_DIR_OUT);
+	CHECK(k[0].fam == PW_FAM_V6 && k[0].proto == 6 && k[0].addr[3] == 0xb8);
 	/* the widest allowed without --wide-peer, and wider with it */
 	CHECK(parse("in tcp port 22 from 198.51.0.0/16", false, &sp, err, sizeof(err)) == 0);
 	CHECK(parse("in tcp port 22 from 198.0.0.0/8", true, &sp, err, sizeof(err)) == 0);
@@ -79,11 +89,9 @@ TEST(an_exception_that_would_open_more_is_refused)
 	refused("in tcp 8443 from 198.51.100.7", false, "too few");
 	refused("in tcp ports 8443 from 198.51.100.7", false, "\"port N\"");
 	refused("in tcp port 8443 to 198.51.100.7", false, "\"from PEER\"");
-	refused("out tcp port 8443 from 198.51.100.7", false, "out exceptions are refused");
-	/* an out exception's answers would reach every local port (found by
-	 * an attack: a spoofed datagram from the peer's port to SNMP) */
-	refused("out udp port 53 to 203.0.113.10", false,
-		"add `allow out udp port 53 to 203.0.113.10` to the policy");
+	refused("out tcp port 8443 from 198.51.100.7", false, "\"to PEER\"");
+	refused("out udp port 53 to any", false, "never opens a port to any peer");
+	refused("out udp port 53 to 0.0.0.0/0", true, "every address");
 	refused("in tcp port 8443 from host.example", false, "peer host.example");
 	refused("in tcp port 8443 from 198.51.100.7 extra", false, "too many");
 }

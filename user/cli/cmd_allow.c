@@ -30,7 +30,7 @@ struct allow_opts {
 
 static void usage(FILE *f)
 {
-	fputs("usage: portwall allow --for DURATION in tcp|udp port N[-M] from PEER\n"
+	fputs("usage: portwall allow --for DURATION in|out tcp|udp port N[-M] from|to PEER\n"
 	      "                      [--comment TEXT] [--wide-peer] [--pin-root DIR]\n"
 	      "       portwall allow --list [--json] [--pin-root DIR]\n"
 	      "       portwall allow --remove ID [--pin-root DIR]\n"
@@ -38,9 +38,12 @@ static void usage(FILE *f)
 	      "  without editing its file, and kept across reloads and rollbacks until it\n"
 	      "  expires. DURATION: 90s, 30m, 2h, 1d (at most 7d). One protocol, one port or\n"
 	      "  a range of at most 16, one peer address or prefix (no wider than /16 for\n"
-	      "  IPv4, /48 for IPv6 without --wide-peer; never any). At expiry the\n"
-	      "  datapath refuses its new connections and ends the flows it let through,\n"
-	      "  whether or not `portwall run` is running (run deletes expired entries).\n", f);
+	      "  IPv4, /48 for IPv6 without --wide-peer; never any). in: PEER may reach\n"
+	      "  local port N; out: the host may reach PEER's port N, and only the answers\n"
+	      "  of the flows it opens so come back (tracked, as connection tracking does).\n"
+	      "  At expiry the datapath refuses its new connections and ends the flows it\n"
+	      "  let through, whether or not `portwall run` is running (run deletes\n"
+	      "  expired entries).\n", f);
 }
 
 /* The option letters into o; -1 on a bad one (said). */

@@ -234,7 +234,8 @@ struct flush_ctx {
 /* Delete the flows of table t that half x->half (slots, trie) forbids:
  * first find them, then delete (deleting during a walk would upset it).
  * A flow goes when the policy refuses it; a revoked flow's mark when the
- * policy allows the service again. A table not read whole is flushed as
+ * policy allows the service again; a timed exception's flow (PW_CT_EXC)
+ * stays, since the datapath passes nothing by it once its exception is gone. A table not read whole is flushed as
  * far as it was read. */
 static int flush_table(const struct flush_ctx *x, int t)
 {
@@ -245,6 +246,8 @@ static int flush_table(const struct flush_ctx *x, int t)
 	ct_flows(fd, &r);
 	for (size_t i = 0; i < r.n; i++) {
 		bool mark = t != PW_CT_TABLE_IN && (r.vals[i].flags & PW_CT_REVOKED);
+		if (r.vals[i].flags & PW_CT_EXC)
+			continue;	/* a timed exception's flow: kept as the exception is, it ends with it */
 		if (kernel_allowed(x->m, x->half, x->trie, &r.keys[i], origin_of(t, &r.vals[i])) != mark)
 			continue;
 		r.vals[ngone] = r.vals[i];

@@ -85,18 +85,29 @@ int pw_dp_ct_list(const struct pw_dp *dp, struct pw_ct_row **rows, size_t *n)
 	return rc;
 }
 
+/* The state's word (TCP: by the host's own segments) and, for a timed
+ * exception's flow (PW_CT_EXC: its answers pass only while it lives), the
+ * same with "exception," before it. */
 const char *pw_ct_row_state(const struct pw_ct_row *r)
 {
+	static const char *const words[][2] = {
+		{ "reset", "exception,reset" },		{ "fin-sent", "exception,fin-sent" },
+		{ "established", "exception,established" }, { "syn-sent", "exception,syn-sent" },
+		{ "seen", "exception,seen" },		{ "replied", "exception,replied" },
+		{ "unreplied", "exception,unreplied" },
+	};
 	uint8_t f = r->v.flags;
+	int w, exc = (f & PW_CT_EXC) != 0;
 
 	if (f & PW_CT_REVOKED)
 		return "revoked";
 	if (r->k.proto == 6)
-		return f & PW_CT_CLOSING ? "reset" : f & PW_CT_FIN ? "fin-sent" : f & PW_CT_REPLIED ? "established" :
-										      "syn-sent";
-	if (r->table == PW_CT_TABLE_IN)
-		return "seen";	/* the host's replies are not recorded in it */
-	return f & PW_CT_REPLIED ? "replied" : "unreplied";
+		w = f & PW_CT_CLOSING ? 0 : f & PW_CT_FIN ? 1 : f & PW_CT_REPLIED ? 2 : 3;
+	else if (r->table == PW_CT_TABLE_IN)
+		w = 4;	/* the host's replies are not recorded in it */
+	else
+		w = f & PW_CT_REPLIED ? 5 : 6;
+	return words[w][exc];
 }
 
 uint32_t pw_ct_row_origin(const struct pw_ct_row *r)

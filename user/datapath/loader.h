@@ -232,7 +232,8 @@ struct pw_ct_row {
  * (free it). 0 or -errno. */
 int pw_dp_ct_list(const struct pw_dp *dp, struct pw_ct_row **rows, size_t *n);
 /* "established", "syn-sent", "fin-sent", "reset" (TCP), "replied",
- * "unreplied" (the host's other flows), "seen" (a peer's), "revoked". */
+ * "unreplied" (the host's other flows), "seen" (a peer's), "revoked";
+ * "exception," before the word for a timed exception's flow. */
 const char *pw_ct_row_state(const struct pw_ct_row *r);
 /* Who started the flow: PW_DIR_OUT the host, PW_DIR_IN a peer (pw_ct_in,
  * and the marks of revoked flows). */

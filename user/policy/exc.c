@@ -91,15 +91,6 @@ int pw_exc_parse(int argc, char **argv, bool wide, struct pw_exc_spec *sp, char 
 		return -1;
 	}
 	sp->dir = strcmp(argv[0], "in") ? PW_DIR_OUT : PW_DIR_IN;
-	if (sp->dir == PW_DIR_OUT) {
-		/* the datapath would let the peer's answers (from its port) in
-		 * to any local port, without a flow of the host's behind them:
-		 * more than the operator typed */
-		snprintf(err, n, "out exceptions are refused: their answers would be let in to every local "
-			 "port, not only to the host's own connections; add `allow out %s port %s to %s` to the "
-			 "policy (connection tracking lets its answers back) and reload", argv[1], argv[3], argv[5]);
-		return -1;
-	}
 	if (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp")) {
 		snprintf(err, n, "protocol %s: an exception opens one port of tcp or udp; %s", argv[1], usage);
 		return -1;
