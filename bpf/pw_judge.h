@@ -623,7 +623,7 @@ static __always_inline int pw_ct_in_exc(const struct pw_config *cfg, struct pw_c
 /* An inbound ICMP error the other chances drop: does it quote the host's
  * packet of a flow a live out exception opened (PMTU for its connections,
  * a port unreachable for its query)? Nothing is refreshed. */
-static __always_inline int pw_exc_related(const struct pw_config *cfg, const struct pw_pkt *p)
+static __noinline int pw_exc_related(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_pkt in = {};
 	struct pw_ct_key k;
