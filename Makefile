@@ -179,17 +179,12 @@ bench-live:
 $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/bpf $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-# the build of `make test` uses every core (TEST_JOBS), then the suites run
-# in lanes at once (scripts/run-tests.sh); it ends with its whole wall time
-TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test: deps
-	$(Q)start=$$(date +%s); $(MAKE) --no-print-directory -j$(TEST_JOBS) $(BUILD)/portwall $(BUILD)/san/portwall $(BUILD)/pwprobe \
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/san/portwall $(BUILD)/pwprobe \
 		$(BUILD)/bench/empty.bpf.o $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_packet $(BUILD)/fuzz/fuzz_import $(BUILD)/fuzz/fuzz_gateway \
 		$(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests/san-%) \
-		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%) \
-		|| exit 1; \
-	BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS); rc=$$?; \
-	echo "make test: $$(( $$(date +%s) - start )) s wall, build and suites"; exit $$rc
+		$(BPF_TESTS:%=$(BUILD)/tests/%) $(BPF_TESTS:%=$(BUILD)/tests/san-%)
+	$(Q)BUILD=$(BUILD) BPF_TESTS="$(BPF_TESTS)" scripts/run-tests.sh $(UNIT_TESTS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/portwall $(BUILD)/pwprobe
