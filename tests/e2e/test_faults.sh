@@ -86,7 +86,7 @@ expect_eq "A: in force and named" "$(enforced) $(named)" "A A"
 expect_eq "pin directory is 0700" "$(stat -c %a "$ROOT")" 700
 bad=$(find "$ROOT" -mindepth 1 \( -type d ! -perm 0700 -o ! -type d ! -perm 0600 \) -printf '%p %m\n')
 expect_eq "every pin is 0600" "$bad" ""
-expect_eq "$ROOT holds the maps, programs and the XDP link" "$(ls "$ROOT" | wc -l)" 29
+expect_eq "$ROOT holds the maps, programs and the XDP link" "$(ls "$ROOT" | wc -l)" 30
 expect_eq "lock directory /run/portwall is 0700" "$(stat -c %a /run/portwall)" 700
 expect_eq "the lock file is 0600, root's" "$(stat -c '%a %U' "$lockf")" "600 root"
 
