@@ -121,4 +121,32 @@ expect_match "metrics: packets passed by an exception" "$(cat "$T/m.prom" 2>/dev
 kill -TERM "$RUN"
 wait "$RUN"
 expect_eq "run: SIGTERM exits 0" "$?" 0
+# an out exception: the host may open connections to the peer's port, and
+# only the answers of those connections come back; a packet from the
+# peer's port to another of the host's ports is not an answer (before the
+# exceptions tracked their flows it passed by source port and peer alone)
+printf 'policy "O"\ndefault in drop\ndefault out drop\nallow in tcp port 22\n' > "$T/O.policy"
+apply "$T/O.policy"; expect_eq "apply O (default out drop)" "$?" 0
+e2e_bg "$S" "$T/srv2" serve 60 8444 udp 8444
+oprobe() { ins "$S" "$PROBE" tcp "$1" "$2" "${3:-700}" 1000 2>&1; }   # ADDR PORT [TIMEOUT_MS]
+out=$(allow --for 6s out tcp port 8443 to 198.51.100.7); rc=$?
+expect_match "allow --for 6s out: exit 0, says what it opened" "$rc $out" \
+	"^0 exception [0-9]+: allow out tcp port 8443 to 198.51.100.7 for 6s"
+OID=$(allow --list --json | jq '.exceptions[] | select(.dir == "out") | .id')
+out=$(allow --for 6s out udp port 5353 to 198.51.100.7); rc=$?
+expect_eq "allow --for 6s out udp port 5353: exit 0" "$rc" 0
+# the host's echo on 8444 would answer (the out exception lets its
+# answer to 5353 out): only a datagram that reached it comes back
+expect_eq "spoof: a datagram from the peer's port 5353 to the host's 8444, refused" \
+	"$(peer "$C" udp 5353 198.51.100.2 8444 0.7)" timeout
+expect_eq "spoof: a SYN from the peer's port 8443 to the host's 8444, refused" \
+	"$(peer "$C" connect 8443 198.51.100.2 8444 0.7)" timeout
+e2e_bg "$C" "$T/csrv" serve 60 8443,8446 udp 5353
+expect_eq "out udp: the host's query to the peer's 5353 is answered" \
+	"$(ins "$S" "$PROBE" udpecho 198.51.100.7 5353 1000 2>&1)" ok
+expect_eq "out: the host connects to the peer's 8443" "$(oprobe 198.51.100.7 8443 2000)" ok
+expect_eq "out: another peer's 8443 still refused" "$(oprobe 198.51.100.8 8443)" timeout
+expect_eq "out: the peer's other port still refused" "$(oprobe 198.51.100.7 8446)" timeout
+wait_expired "$OID"; expect_eq "the out exception's time runs out" "$?" 0
+expect_eq "after the expiry: the host's new connection is refused" "$(oprobe 198.51.100.7 8443)" timeout
 summary
