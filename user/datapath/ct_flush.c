@@ -235,8 +235,8 @@ struct flush_ctx {
  * first find them, then delete (deleting during a walk would upset it).
  * A flow goes when the policy refuses it; a revoked flow's mark when the
  * policy allows the service again; a timed exception's flow (PW_CT_EXC)
- * stays, since the datapath passes nothing by it once its exception is gone. A table not read whole is flushed as
- * far as it was read. */
+ * stays, since the datapath passes nothing by it once its exception is
+ * gone. A table not read whole is flushed as far as it was read. */
 static int flush_table(const struct flush_ctx *x, int t)
 {
 	int fd = pw_dp_ct_fd(x->dp, t);
