@@ -16,10 +16,12 @@ e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
 # the peer: a mail server on 25, push servers (speak first, after a delay)
 e2e_bg "$C" "$T/cli" serve 240 25,587 udp 9999
 e2e_bg "$C" "$T/push1" push 240 2626 9000 1000
-e2e_bg "$C" "$T/push2" push 240 2727 3000 1000
-e2e_bg "$C" "$T/push3" push 240 2828 3000 1000
+# the connections open before the first apply are pushed to only once it
+# is done (go-adopt), however long it takes
+e2e_bg "$C" "$T/push2" push 240 2727 500 1000 "$T/go-adopt"
+e2e_bg "$C" "$T/push3" push 240 2828 500 1000 "$T/go-adopt"
 e2e_bg "$C" "$T/push4" push 240 2929 3000 1000
-e2e_bg "$C" "$T/push5" push 240 3030 3000 1000
+e2e_bg "$C" "$T/push5" push 240 3030 500 1000 "$T/go-adopt"
 e2e_bg "$C" "$T/push6" push 240 3131 6000 1000
 # the host's services; 7444 and 5353 are allowed in too, with nothing on
 # them: an unprivileged user can bind them
@@ -40,11 +42,11 @@ EOF
 
 # connections open before the first apply: one the policy lets out (2727),
 # one it does not (2828), and a connected UDP socket of nobody's (9999)
-ins "$S" $PEER hold 192.0.2.1 2727 41727 10 > "$T/hold-ok" 2>&1 & PIDS+=($!)
-ins "$S" $PEER hold 192.0.2.1 2828 41828 10 > "$T/hold-no" 2>&1 & PIDS+=($!)
+ins "$S" $PEER hold 192.0.2.1 2727 41727 15 > "$T/hold-ok" 2>&1 & PIDS+=($!)
+ins "$S" $PEER hold 192.0.2.1 2828 41828 15 > "$T/hold-no" 2>&1 & PIDS+=($!)
 # a dual-stack socket's IPv4 connection (tcp6 lists it as ::ffff:192.0.2.1)
-ins "$S" $PEER hold ::ffff:192.0.2.1 3030 41303 10 > "$T/hold-v6" 2>&1 & PIDS+=($!)
-nobody $PEER udphold 41999 192.0.2.1 9998 8 > "$T/hold-udp" 2>&1 & PIDS+=($!)
+ins "$S" $PEER hold ::ffff:192.0.2.1 3030 41303 15 > "$T/hold-v6" 2>&1 & PIDS+=($!)
+nobody $PEER udphold 41999 192.0.2.1 9998 15 > "$T/hold-udp" 2>&1 & PIDS+=($!)
 for _ in $(seq 30); do [ -s "$T/hold-ok" ] && [ -s "$T/hold-no" ] && [ -s "$T/hold-udp" ] && [ -s "$T/hold-v6" ] &&
 	break; sleep 0.1; done
 # the smallest tables (TCP 1,024, datagrams 512, flows peers start 256), for the flood in 4
@@ -53,9 +55,10 @@ expect_match "apply: the allowed connections adopted (one of a dual-stack socket
 	'^adopted 2 open connections$'
 expect_match "apply: the others left out, and said so" "$(cat "$T/apply.out")" \
 	'^left out 2 open connections the policy does not let out'
+touch "$T/go-adopt"
 # the peer of the silent UDP socket speaks now: not adopted, so dropped
 ins "$C" $PEER udp 9998 192.0.2.2 41999 1 >/dev/null
-wait_line() { for _ in $(seq 120); do [ "$(tail -n 1 "$1")" != open ] && break; sleep 0.1; done; tail -n 1 "$1"; }
+wait_line() { for _ in $(seq 200); do [ "$(tail -n 1 "$1")" != open ] && break; sleep 0.1; done; tail -n 1 "$1"; }
 expect_eq "adopted: the allowed connection's push gets in" "$(wait_line "$T/hold-ok")" ok
 expect_eq "adopted: the dual-stack socket's IPv4 connection too" "$(wait_line "$T/hold-v6")" ok
 expect_eq "not adopted: the forbidden connection's push drops" "$(wait_line "$T/hold-no")" timeout
