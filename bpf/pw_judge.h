@@ -682,8 +682,10 @@ static __always_inline int pw_exc_chance(const struct pw_config *cfg, const stru
 /* The flow k of the host's answer on an in exception, in table t: marked
  * as a revoked flow is (PW_CT_REVOKED, a peer's), so that no flow of the
  * host's grows from its answers, and at the exception's expiry it ends
- * both ways as a revoked flow does, agent or not. Written once, then at
- * most once a second. A live flow of the host's own with that key (one the
+ * both ways as a revoked flow does, agent or not; PW_CT_EXC besides, so
+ * that a reload keeps it while the exception lives even under a policy
+ * that allows the port (ct_flush.c). Written once, then at most once a
+ * second. A live flow of the host's own with that key (one the
  * out rules let it open, whose answers pass by conntrack) is never marked:
  * returns 0 and the host's packet is tracked as any of its own; 1 when the
  * mark carries it. */
@@ -717,8 +719,8 @@ static __always_inline int pw_exc_answer(const struct pw_config *cfg, const stru
 	    !pw_exc_live(PW_DIR_IN, p, p->sport_be, p->dst) || !pw_ct_key_of(&k, p, PW_DIR_OUT))
 		return 0;
 	if (p->proto == IPPROTO_TCP)
-		return pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED);
-	return pw_ct_in_exc(cfg, &k) && pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
+		return pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED | PW_CT_EXC);
+	return pw_ct_in_exc(cfg, &k) && pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED | PW_CT_EXC);
 }
 
 /* ---- fragments ------------------------------------------------------------ */
@@ -980,8 +982,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 				r.reason = PW_R_DROP_REVOKED;
 				r.has_slot = 0;
 			}
-		} else
-			pw_ct_inbound(cfg, p);
+		}
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 		/* a TCP SYN without ACK opens a connection: it is never a reply,
@@ -1029,6 +1030,13 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 			}
 		}
 	}
+	/* an inbound packet the rules let in notes its flow; so does one
+	 * monitor mode lets in, so that the reload to enforce ends it both
+	 * ways as a revoked service's (else the host's answers, let out,
+	 * would open a flow of the host's that carries the peer's on). One
+	 * call site: the inlined tracking once */
+	if (c.dir == PW_DIR_IN && (action == PW_PASS || (r.action == PW_DROP && cfg->mode == PW_MODE_MONITOR)))
+		pw_ct_inbound(cfg, p);
 pass:
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
 		pw_frag_remember(cfg, p, c.dir);

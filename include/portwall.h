@@ -337,7 +337,10 @@ enum {
 				 * while that exception lives (pw_exc_flow), so at
 				 * its expiry or removal the flow ends, agent or
 				 * not; the host's packet the out rules let out
-				 * makes it a flow of the host's own */
+				 * makes it a flow of the host's own. With
+				 * PW_CT_REVOKED: the mark of the host's answers
+				 * on an in exception's flow, which a reload
+				 * keeps while the exception lives */
 };
 
 struct pw_ct_val {

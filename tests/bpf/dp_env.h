@@ -80,6 +80,39 @@ static int up_with(const char *path, const char *text, uint32_t ct_capacity,
 	return 0;
 }
 
+/* A reload to text (tweak, when given, changes the config first): the
+ * half not in force written, put in force, and the flows it refuses
+ * flushed and revoked, as apply does. 0 or -1, the failure said (FAILF). */
+static inline int reload_with(const char *text, void (*tweak)(struct pw_config *cfg))
+{
+	struct pw_policy pol;
+	struct pw_compiled c;
+	struct pw_diag d = { 0 };
+	struct pw_state st;
+	struct pw_revoke rev = { 0 };	/* as apply's: revoked flows marked */
+	char err[400];
+	int rc = -1;
+
+	if (pw_policy_parse_text("r.policy", text, strlen(text), &pol, &d) || pw_compile(&pol, &c, &d)) {
+		FAILF("reload: %s", d.error[0] ? d.error : "does not compile");
+		pw_diag_free(&d);
+		return -1;
+	}
+	pw_diag_free(&d);
+	if (tweak)
+		tweak(&E.cfg);
+	err[0] = '\0';
+	if (pw_dp_read_state(&E.dp, &st) == 0 && pw_dp_write_half(&E.dp, st.active ^ 1, &c, &E.cfg, err, sizeof(err)) == 0 &&
+	    pw_dp_activate(&E.dp, st.active ^ 1, st.generation + 1) == 0 &&
+	    pw_dp_flush_ct(&E.dp, st.active ^ 1, NULL, &rev) >= 0)
+		rc = 0;
+	else
+		FAILF("reload: %s", err[0] ? err : "the half, its activation or the flush failed");
+	pw_compiled_free(&c);
+	pw_policy_free(&pol);
+	return rc;
+}
+
 /* Per-CPU buckets, counters and LRU lists: keep every run on one CPU. */
 static inline void dp_pin_cpu(void)
 {

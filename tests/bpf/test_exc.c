@@ -94,30 +94,28 @@ static const char *ct_state(uint8_t proto, uint16_t lport, uint16_t rport)
 	return buf;
 }
 
-/* A reload to text: the half not in force written, put in force, and the
- * flows it refuses flushed, as apply does. 0 or -1. */
+/* Every entry of table t made as old as ct_udp and more: timed out, as
+ * after a long silence on its path. */
+static void age_table(int t)
+{
+	int fd = pw_dp_ct_fd(&E.dp, t);
+	struct pw_ct_key k, next;
+	struct pw_ct_val v;
+	int rc;
+
+	for (rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		if (bpf_map_lookup_elem(fd, &k, &v) == 0) {
+			v.last_ns = 1;
+			REQUIRE(bpf_map_update_elem(fd, &k, &v, BPF_EXIST) == 0);
+		}
+	}
+}
+
+/* A reload to text, the config as it is. */
 static int reload(const char *text)
 {
-	struct pw_policy pol;
-	struct pw_compiled c;
-	struct pw_diag d = { 0 };
-	struct pw_state st;
-	char err[400];
-	int rc = -1;
-
-	if (pw_policy_parse_text("r.policy", text, strlen(text), &pol, &d) || pw_compile(&pol, &c, &d)) {
-		FAILF("reload: %s", d.error[0] ? d.error : "does not compile");
-		pw_diag_free(&d);
-		return -1;
-	}
-	pw_diag_free(&d);
-	if (pw_dp_read_state(&E.dp, &st) == 0 && pw_dp_write_half(&E.dp, st.active ^ 1, &c, &E.cfg, err, sizeof(err)) == 0 &&
-	    pw_dp_activate(&E.dp, st.active ^ 1, st.generation + 1) == 0 &&
-	    pw_dp_flush_ct(&E.dp, st.active ^ 1, NULL, NULL) >= 0)
-		rc = 0;
-	pw_compiled_free(&c);
-	pw_policy_free(&pol);
-	return rc;
+	return reload_with(text, NULL);
 }
 
 TEST(exception_opens_exactly_its_port_peer_proto_direction)
@@ -485,6 +483,58 @@ TEST(in_exception_leaves_the_hosts_own_flow_alone)
 	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, PW_R_REPLY, 0);
 }
 
+static const char *const OUT_ALLOW_5060 =	/* a rule as OUT_ALLOW: the rule capacity */
+	"allow in udp port 5060\n"
+	"default out allow\n";
+
+/* An in exception's UDP session through a reload to a policy that allows
+ * its port and back: it goes on by the exception, and still ends at the
+ * expiry. The detour's reload dropped the mark of the host's answers (a
+ * revoked flow's mark when the policy allows the service again): after
+ * the expiry the host's next datagram opened a flow of its own, through
+ * which the peer's went on passing. */
+TEST(in_exception_session_ends_at_expiry_after_a_detour_reload)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	REQUIRE(reload(OUT_ALLOW_5060) == 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, PW_R_REPLY, 0);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+}
+
+/* The exception expires during the detour, whose policy carries the
+ * session on by its rule, long enough for the mark to time out (the
+ * host's answers pass as replies there, and refresh only the peer's
+ * flow). The reload back ends the session as a revoked service's: the
+ * peer's flow is no longer the exception's to keep. */
+TEST(in_exception_session_ended_by_the_reload_after_its_expiry)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	REQUIRE(reload(OUT_ALLOW_5060) == 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	age_table(PW_CT_TABLE_DGRAM);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, PW_R_REPLY, 0);
+	/* a reload while it lives on by the rule keeps it */
+	REQUIRE(reload(OUT_ALLOW_5060) == 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, PW_R_REPLY, 0);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "revoked");
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+}
+
 struct pw_test pw_tests[PW_MAX_TESTS];
 int pw_ntests, pw_test_failed;
 
@@ -492,3 +542,4 @@ int main(int argc, char **argv)
 {
 	return dp_main("test_exc", argc, argv);
 }
+

@@ -15,7 +15,6 @@ e2e_bg "$S" "$T/srv" serve 30 443,8443
 printf 'policy "cnt"\ndefault in drop\nallow in tcp port 443 comment "web"\nallow in tcp port 8443 comment "alt"\n' > "$T/p.policy"
 "$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$T/m.prom" > "$T/run.log" 2>&1 &
 PIDS+=($!)
-wait_for() { for _ in $(seq 50); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 wait_for "$T/run.log" '^running:'; expect_eq "run started" "$?" 0
 for port in 443 443 8443; do ins "$C" "$PROBE" tcp 192.0.2.2 "$port" 2000 100 > /dev/null; done
 rule() { "$PW" status --json --pin-root "$ROOT" | jq -r ".rules[] | select(.id == $1) | \"\(.in.packets) \(.in.bytes) \(.out.packets) \(.out.bytes)\""; }

@@ -14,7 +14,6 @@ e2e_setup test_events pwv
 e2e_hosts "198.51.100.100/24 203.0.113.100/24" "198.51.100.7/24 198.51.100.8/24 203.0.113.9/24"
 # IPv4 only: no MLD reports among the events counted
 for ns in "$S" "$C"; do ins "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
-wait_for() { for _ in $(seq 50); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 EV=$T/ev/events.jsonl
 mkdir -m 0700 "$T/ev"
 

@@ -105,7 +105,6 @@ expect_eq "before run: the expired 9443 entry is still listed" "$(count)" 1
 "$PW" run "$T/A.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$T/m.prom" > "$T/run.log" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
-wait_for() { for _ in $(seq 60); do grep -qE "$2" "$1" && return 0; sleep 0.1; done; return 1; }
 wait_for "$T/run.log" '^running:'; expect_eq "run: started" "$?" 0
 allow --for 2s in tcp port 8444 from 198.51.100.7 > /dev/null
 allow --for 1h in tcp port 8445 from 198.51.100.7 > /dev/null

@@ -20,7 +20,6 @@ for ns in "$S" "$C"; do ins "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 ne
 MADE= HOST_JOURNAL=$(ls -d /run/systemd/journal 2>/dev/null)
 [ -d /run/systemd ] || { mkdir /run/systemd && MADE=1; }
 trap 'e2e_cleanup; [ -n "$MADE" ] && rmdir /run/systemd' EXIT
-wait_for() { for _ in $(seq 50); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 F=$T/j.policy
 printf '%s\n' 'policy "journal"' 'default in drop' 'allow in tcp port 443 comment "web"' \

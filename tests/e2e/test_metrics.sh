@@ -15,7 +15,6 @@ trap 'e2e_cleanup; rm -f /run/portwall/$(printf "%s" "$ROOT"x | tr / _).*' EXIT
 e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
 e2e_bg "$S" "$T/srv" serve 120 443,23
 probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }
-wait_for() { for _ in $(seq 70); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 ADDR=127.0.0.1:19469
 # GET (or METHOD) URL PATH inside the server's namespace: "STATUS CONTENT-TYPE" then the body
 fetch() {

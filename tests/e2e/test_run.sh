@@ -11,8 +11,6 @@ e2e_setup test_run pwr
 e2e_hosts "192.0.2.2/24" "192.0.2.1/24"
 e2e_bg "$S" "$T/srv" serve 120 443,23,8080
 probe() { ins "$C" "$PROBE" tcp "$@" 2>&1; }
-# wait_for FILE REGEX: up to 5 s
-wait_for() { for _ in $(seq 50); do grep -qE "$2" "$1" && return 0; sleep 0.1; done; return 1; }
 
 printf 'policy "run test"\ndefault in drop\nallow in tcp port 443 comment "web"\n' > "$T/p.policy"
 "$PW" run "$T/p.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$T/portwall.prom" > "$T/run.log" 2>&1 &

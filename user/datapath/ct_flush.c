@@ -1,6 +1,7 @@
 /* ct_flush.c - which tracked flows a policy allows: after a reload the
  * flows the new policy forbids are forgotten (their entries would keep
  * letting packets through), and adoption tracks only what it allows. */
+#include "datapath/exc.h"
 #include "datapath/loader.h"
 
 #include <arpa/inet.h>
@@ -228,15 +229,34 @@ struct flush_ctx {
 	int trie;
 	struct pw_config cfg;	/* of half */
 	uint64_t now;
+	uint64_t boot_ns;	/* CLOCK_BOOTTIME, the exceptions' clock */
 	struct pw_revoke *rev;
 };
+
+/* Is flow (k, v) of table t a timed exception's, to keep whatever the
+ * policy says? An out exception's flow (the host's, PW_CT_EXC), since the
+ * datapath passes nothing by it once its exception is gone; an in
+ * exception's (a peer's in pw_ct_in, or the mark of the host's answers on
+ * it) while that exception lives. Once it is over, those are judged as
+ * any: a peer's flow the policy refuses is revoked (marked), the mark
+ * stays unless the policy allows the service. A mark dropped during the
+ * exception (by a reload to a policy that allowed its port) would let the
+ * host's next answer after the expiry open a flow of its own, and the
+ * peer's session go on through it. */
+static bool exc_kept(const struct flush_ctx *x, int t, const struct pw_ct_key *k, const struct pw_ct_val *v)
+{
+	if (!(v->flags & PW_CT_EXC))
+		return false;
+	if (t != PW_CT_TABLE_IN && !(v->flags & PW_CT_REVOKED))
+		return true;
+	return pw_exc_covers_in(x->dp, k, x->boot_ns);
+}
 
 /* Delete the flows of table t that half x->half (slots, trie) forbids:
  * first find them, then delete (deleting during a walk would upset it).
  * A flow goes when the policy refuses it; a revoked flow's mark when the
- * policy allows the service again; a timed exception's flow (PW_CT_EXC)
- * stays, since the datapath passes nothing by it once its exception is
- * gone. A table not read whole is flushed as far as it was read. */
+ * policy allows the service again; a timed exception's as exc_kept says.
+ * A table not read whole is flushed as far as it was read. */
 static int flush_table(const struct flush_ctx *x, int t)
 {
 	int fd = pw_dp_ct_fd(x->dp, t);
@@ -246,8 +266,8 @@ static int flush_table(const struct flush_ctx *x, int t)
 	ct_flows(fd, &r);
 	for (size_t i = 0; i < r.n; i++) {
 		bool mark = t != PW_CT_TABLE_IN && (r.vals[i].flags & PW_CT_REVOKED);
-		if (r.vals[i].flags & PW_CT_EXC)
-			continue;	/* a timed exception's flow: kept as the exception is, it ends with it */
+		if (exc_kept(x, t, &r.keys[i], &r.vals[i]))
+			continue;
 		if (kernel_allowed(x->m, x->half, x->trie, &r.keys[i], origin_of(t, &r.vals[i])) != mark)
 			continue;
 		r.vals[ngone] = r.vals[i];
@@ -282,7 +302,7 @@ int pw_dp_flush_ct_skip(struct pw_dp *dp, uint32_t half, unsigned skip, int remo
 		return -1;
 	}
 	struct flush_ctx x = { .dp = dp, .m = &m, .half = half, .trie = trie, .cfg = st.cfg[half & 1],
-			       .now = pw_mono_ns(), .rev = rev };
+			       .now = pw_mono_ns(), .boot_ns = pw_exc_now_ns(), .rev = rev };
 	/* the in table first: the marks of its revoked flows go into
 	 * pw_ct_dgram, whose walk then keeps them */
 	for (int t = PW_CT_TABLE_COUNT - 1; t >= 0; t--) {

@@ -230,3 +230,13 @@ int pw_exc_live_count(const struct pw_dp *dp)
 	free(a);
 	return n;
 }
+
+bool pw_exc_covers_in(const struct pw_dp *dp, const struct pw_ct_key *k, uint64_t now)
+{
+	struct pw_exc_key ek = { .prefixlen = PW_EXC_KEY_BITS + (k->fam == PW_FAM_V6 ? 128 : 32),
+				 .dir = PW_DIR_IN, .proto = k->proto, .fam = k->fam, .port_be = k->lport_be };
+	struct pw_exc_val v;
+
+	memcpy(ek.addr, k->remote, sizeof(ek.addr));
+	return bpf_map_lookup_elem(dp->exc_fd, &ek, &v) == 0 && now < v.expires_ns;
+}

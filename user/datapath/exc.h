@@ -5,6 +5,7 @@
 #ifndef PW_DP_EXC_H
 #define PW_DP_EXC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,12 @@ int pw_exc_remove(struct pw_dp *dp, uint32_t id, char *err, size_t n);
 
 /* How many exceptions are live (not expired): the metrics' gauge. Or -errno. */
 int pw_exc_live_count(const struct pw_dp *dp);
+
+/* Is the flow k a peer started (pw_ct_in), or the mark of the host's
+ * answers on it (pw_ct, pw_ct_dgram), covered by an in exception live at
+ * now (CLOCK_BOOTTIME), as the datapath's pw_exc_live finds it: its
+ * protocol, local port and peer? */
+bool pw_exc_covers_in(const struct pw_dp *dp, const struct pw_ct_key *k, uint64_t now);
 
 /* Delete the expired exceptions (the agent's cleanup; the datapath
  * already ignores them). Returns how many keys were deleted, or -errno. */
