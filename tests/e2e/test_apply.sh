@@ -141,6 +141,20 @@ expect_eq "confirm: confirmed policy stays" "$(probe 192.0.2.2 443 700)" timeout
 "$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" >/dev/null 2>&1
 expect_eq "confirm: ccp back, 443 open" "$(probe 192.0.2.2 443 2000 1000)" ok
 
+# a reload whose IPv4 peer sets need more flat lookup chunks than the
+# first apply made room for: looked up in the trie, the same verdicts, and
+# said (100 /32s in as many /16s of 10/8, which no packet here comes from)
+{ cat policies/ccp.policy; printf 'set many = %s\n' "$(seq -s ', ' -f '10.%g.0.1' 0 99)"
+  echo 'allow in tcp port 9443 from @many'; } > "$T/many.policy"
+out=$("$PW" apply "$T/many.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1); rc=$?
+expect_eq "flat lookup full: apply exit 0" "$rc" 0
+expect_match "flat lookup full: says the trie answers, and how to make room" "$out" \
+	'^portwall apply: note: the IPv4 peer sets need [0-9]+ lookup chunks, the loaded datapath has room for 64: .*the trie .*unload and apply again to make room$'
+expect_eq "flat lookup full: 443 still open" "$(probe 192.0.2.2 443 2000 1000)" ok
+expect_eq "flat lookup full: 23 still blocked" "$(probe 192.0.2.2 23 700)" timeout
+out=$("$PW" apply policies/ccp.policy --iface "$VS" --netns "$S" --pin-root "$ROOT" 2>&1)
+expect_eq "flat lookup: a reload that fits says nothing of it" "$(printf '%s\n' "$out" | grep -c 'lookup chunks')" 0
+
 # errors that change nothing
 out=$("$PW" apply policies/ccp.policy --iface nosuch0 --netns "$S" --pin-root "${ROOT}x" 2>&1); rc=$?
 expect_eq "missing interface: exit 1" "$rc" 1

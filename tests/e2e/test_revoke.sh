@@ -176,6 +176,17 @@ expect_eq "reload Q3 (without 7003) killed after its flip" "$?" 137
 apply "$T/Q3.policy"; expect_eq "Q3 applied again" "$?" 0
 expect_eq "Q3 again is a reload, not unchanged" "$(grep -c '^unchanged' "$T/apply.out")" 0
 expect_eq "after Q3 again: the flow to 7003 is ended" "$(hostp 7003)" '[]'
+# A reload whose walk stops part way (PORTWALL_FAULT=ct-read: a read error
+# after the first batch) flushes what it read, says so, and leaves the walk
+# due: the same file again is a reload that walks, not "unchanged".
+{ PORTWALL_FAULT=ct-read apply "$T/Q2b.policy"; }
+expect_eq "reload Q2b, its walk's read failing part way" "$?" 0
+expect_match "the unfinished walk is said" "$(cat "$T/apply.err")" \
+	'^portwall: ending the tracked flows the new policy refuses failed \(reading its tables: Input/output error\); those not read go on until they time out or the next reload, which walks every table$'
+apply "$T/Q2b.policy"; expect_eq "Q2b applied again" "$?" 0
+expect_eq "Q2b again is a reload, not unchanged (its walk was not done)" "$(grep -c '^unchanged' "$T/apply.out")" 0
+apply "$T/Q2b.policy"
+expect_eq "Q2b a third time is unchanged (the walk done)" "$(grep -c '^unchanged' "$T/apply.out")" 1
 # Monitor mode lets in what the policy would drop; the reload to enforce
 # ends those sessions both ways, as a revoked service's. Before, the
 # server's datagram answers, let out by default out allow, opened a flow of

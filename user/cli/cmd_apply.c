@@ -428,12 +428,17 @@ static void print_notes(const struct pw_apply_result *r)
 	if (r->capacity_ignored)
 		fprintf(stderr, "portwall apply: note: --ct-capacity takes effect on a first apply only "
 			"(unload, then apply)\n");
+	if (r->flat4_need)
+		fprintf(stderr, "portwall apply: note: the IPv4 peer sets need %u lookup chunks, the loaded datapath "
+			"has room for %u: their peers are looked up in the trie (the same verdicts, slower); unload "
+			"and apply again to make room\n", r->flat4_need, r->flat4_room);
 	if (r->carry_rc)
 		fprintf(stderr, "portwall apply: carrying rule counters over failed: %s (they restart at 0)\n",
 			strerror(-r->carry_rc));
 	if (r->ended < 0)
 		fprintf(stderr, "portwall: ending the tracked flows the new policy refuses failed (reading its "
-			"tables); they go on until they time out or the next reload\n");
+			"tables: %s); those not read go on until they time out or the next reload, which walks "
+			"every table\n", strerror(-r->ended));
 	if (r->ended > 0)
 		printf("ended %d tracked flow%s the new policy no longer allows\n", r->ended, r->ended == 1 ? "" : "s");
 	pw_print_revoked("reload", "new", &r->revoked, r->revoke_tcp_rc);

@@ -380,6 +380,10 @@ static int choose_half(struct tx *t)
 		return fail(t, PW_LEFT_SAID, "reading the policy state failed: %s", strerror(errno));
 	t->half = t->first ? 0 : (st.active ^ 1) & 1;
 	t->r->capacity_ignored = !t->first && t->o->ct_capacity;
+	if (t->c.flat4_roots && t->c.nflat4 > t->dp.flat4_chunks) {	/* write_classes leaves them to the trie */
+		t->r->flat4_need = t->c.nflat4;
+		t->r->flat4_room = t->dp.flat4_chunks;
+	}
 	if (t->first) {
 		pw_config_default(&t->cfg, t->c.mode, t->dp.ncpus);
 	} else {
@@ -540,6 +544,8 @@ static void carry_or_adopt(struct tx *t)
 	r->ended = pw_dp_flush_ct_skip(&t->dp, t->half, skip, by, &r->revoked);
 	if (r->ended >= 0)
 		t->m.ct_walk_due = 0;	/* recorded by the meta writes that follow */
+	else
+		r->ended = errno ? -errno : -EIO;	/* the walk stays due: the next reload walks every table */
 	/* in the netns (open_or_load entered it): its peers' TCP connections */
 	r->revoke_tcp_rc = pw_dp_revoke_tcp(&t->dp, t->half, &r->revoked);
 	t->m.ct_revoked = (uint64_t)r->revoked.total;

@@ -86,8 +86,12 @@ struct pw_apply_result {
 	enum pw_apply_left left;
 	bool removed_unfinished;	/* pins of a killed first apply were removed */
 	bool capacity_ignored;	/* --ct-capacity on a reload */
+	/* the IPv4 peer sets' lookup chunks a reload needs beyond the room of
+	 * the loaded pw_flat4 (its peers are looked up in the trie), else 0 */
+	uint32_t flat4_need, flat4_room;
 	int carry_rc;		/* carrying rule counters: 0 or -errno */
-	int ended;		/* tracked flows the new policy forbids, ended */
+	int ended;		/* tracked flows the new policy forbids, ended; -errno:
+				 * a table not read whole (the walk stays due) */
 	struct pw_revoke revoked;	/* established flows of revoked services, ended */
 	int revoke_tcp_rc;	/* 0, or -errno: the TCP connections were not read */
 	int adopted;		/* open connections adopted, or -errno */

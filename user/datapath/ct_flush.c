@@ -3,6 +3,7 @@
  * letting packets through), and adoption tracks only what it allows. */
 #include "datapath/exc.h"
 #include "datapath/loader.h"
+#include "datapath/state.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,6 +165,8 @@ static int ct_flows(int fd, struct ct_read *r)
 		if (rc && first && count == 0 && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP))
 			return flows_one_by_one(fd, bound, r);
 		r->n += count;
+		if (pw_fault_fails("ct-read"))
+			return -EIO;	/* a read that stops after its first batch */
 		if (rc)
 			return e == ENOENT ? 0 : -e;	/* ENOENT: the walk is done */
 		cursor = next;
@@ -231,6 +234,7 @@ struct flush_ctx {
 	uint64_t now;
 	uint64_t boot_ns;	/* CLOCK_BOOTTIME, the exceptions' clock */
 	struct pw_revoke *rev;
+	int read_rc;		/* 0, or the -errno of a table not read whole */
 };
 
 /* Is flow (k, v) of table t a timed exception's, to keep whatever the
@@ -257,13 +261,15 @@ static bool exc_kept(const struct flush_ctx *x, int t, const struct pw_ct_key *k
  * A flow goes when the policy refuses it; a revoked flow's mark when the
  * policy allows the service again; a timed exception's as exc_kept says.
  * A table not read whole is flushed as far as it was read. */
-static int flush_table(const struct flush_ctx *x, int t)
+static int flush_table(struct flush_ctx *x, int t)
 {
 	int fd = pw_dp_ct_fd(x->dp, t);
 	struct ct_read r = { 0 };
 	size_t ngone = 0;
+	int rc = ct_flows(fd, &r);
 
-	ct_flows(fd, &r);
+	if (rc && !x->read_rc)
+		x->read_rc = rc;
 	for (size_t i = 0; i < r.n; i++) {
 		bool mark = t != PW_CT_TABLE_IN && (r.vals[i].flags & PW_CT_REVOKED);
 		if (exc_kept(x, t, &r.keys[i], &r.vals[i]))
@@ -315,6 +321,10 @@ int pw_dp_flush_ct_skip(struct pw_dp *dp, uint32_t half, unsigned skip, int remo
 	}
 	pw_dp_unmap_slots(&m);
 	close(trie);
+	if (x.read_rc) {	/* what was read is flushed, yet the walk is not done */
+		errno = -x.read_rc;
+		return -1;
+	}
 	return total;
 }
 

@@ -262,7 +262,9 @@ void pw_revoke_format(const struct pw_revoke *r, char *buf, size_t n);
 /* Delete the tracked flows half `half` does not allow (after a reload or
  * a rollback put it in force), from every table, judged by the kernel's
  * own slots and trie of that half. Returns how many were removed, or -1
- * when the tables cannot be read; removed[t], when not NULL, how many of
+ * (errno set) when the tables cannot be read, or one was read only part
+ * way (what was read is flushed; the walk is not done, so the caller keeps
+ * pw_meta.ct_walk_due set); removed[t], when not NULL, how many of
  * table t (enum pw_ct_table). The live flows of pw_ct_in it removes are
  * revoked services' flows: each is marked revoked in pw_ct_dgram (so that
  * the host's packets of it drop too, and open no flow of the host's) and

@@ -282,6 +282,13 @@ void pw_fault_point(const char *name)
 		kill(getpid(), SIGKILL);
 }
 
+bool pw_fault_fails(const char *name)
+{
+	const char *f = getenv("PORTWALL_FAULT");
+
+	return f && strcmp(f, name) == 0;
+}
+
 int pw_link_unpin_all(const char *root)
 {
 	DIR *d = opendir(root);

@@ -51,6 +51,9 @@ void pw_lock_remove(const char *root, const char *what, bool held);
  * NAME, so that each window between two steps is tested, not only the
  * ones a random delay happens to hit. A no-op otherwise. */
 void pw_fault_point(const char *name);
+/* For the fault tests of error paths: true when PORTWALL_FAULT=NAME, for
+ * the step NAME to fail as if the kernel had refused it. */
+bool pw_fault_fails(const char *name);
 /* The pin of the XDP link on interface f: by ifindex, so that a rename or
  * a new interface of the old name cannot take another's pin. */
 void pw_link_pin(const char *root, const struct pw_iface *f, char *buf, size_t size);
