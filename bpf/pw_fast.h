@@ -252,9 +252,8 @@ static __always_inline int pw_fast_in(const struct pw_config *cfg, const struct 
 		}
 	}
 	/* no reply: a drop, here only when no timed exception may let it in
-	 * (the slow path looks), no event is due, and it is no datagram
-	 * monitor mode lets in (the slow path notes its flow) */
-	if (exceptions || !pw_fast_no_event(cfg) || (udp && cfg->mode == PW_MODE_MONITOR))
+	 * (the slow path looks) and no event is due */
+	if (exceptions || !pw_fast_no_event(cfg))
 		return PW_FAST_SLOW;
 	pw_fast_count(cfg, PW_DIR_IN, rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT, rule, h->wire_len);
 	__u64 *d = bpf_map_lookup_elem(&pw_port_drops, &slot);

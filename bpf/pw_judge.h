@@ -695,8 +695,13 @@ static __always_inline int pw_exc_mark(const struct pw_config *cfg, struct pw_ct
 	__u64 now = pw_ct_now(cfg);	/* the clock pw_ct_expired reads */
 
 	if (v && (v->flags & PW_CT_REVOKED)) {
-		if (now - v->last_ns >= PW_CT_REFRESH_NS)
+		/* a reload's mark (revoke_dgram, pw_dp_revoke_tcp) the
+		 * exception now carries becomes its mark: the flush keeps it
+		 * while the exception lives */
+		if (now - v->last_ns >= PW_CT_REFRESH_NS || !(v->flags & PW_CT_EXC)) {
 			v->last_ns = now;
+			v->flags |= PW_CT_EXC;
+		}
 		return 1;
 	}
 	if (v && !pw_ct_expired(cfg, k->proto, v, now))
@@ -982,7 +987,8 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 				r.reason = PW_R_DROP_REVOKED;
 				r.has_slot = 0;
 			}
-		}
+		} else
+			pw_ct_inbound(cfg, p);
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 		/* a TCP SYN without ACK opens a connection: it is never a reply,
@@ -1030,13 +1036,6 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 			}
 		}
 	}
-	/* an inbound packet the rules let in notes its flow; so does one
-	 * monitor mode lets in, so that the reload to enforce ends it both
-	 * ways as a revoked service's (else the host's answers, let out,
-	 * would open a flow of the host's that carries the peer's on). One
-	 * call site: the inlined tracking once */
-	if (c.dir == PW_DIR_IN && (action == PW_PASS || (r.action == PW_DROP && cfg->mode == PW_MODE_MONITOR)))
-		pw_ct_inbound(cfg, p);
 pass:
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)
 		pw_frag_remember(cfg, p, c.dir);

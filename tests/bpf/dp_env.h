@@ -25,6 +25,8 @@ struct env {
 	struct pw_dp dp;
 	struct pw_config cfg;
 	bool up;
+	bool want_l3;	/* the next up_with loads the L3 programs too (a test
+			 * that runs "link l3" frames sets it; dp_main clears it) */
 };
 
 static struct env E;
@@ -61,7 +63,8 @@ static int up_with(const char *path, const char *text, uint32_t ct_capacity,
 	pw_diag_free(&d);
 	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1, .ct_capacity = ct_capacity,
 				 .class_words = pw_dp_class_words_for(E.c.nrules + 1, E.c.nclass_words),
-				 .flat4_chunks = pw_dp_flat4_chunks_for(E.c.nflat4) };
+				 .flat4_chunks = pw_dp_flat4_chunks_for(E.c.nflat4),
+				 .no_l3 = !E.want_l3 };	/* a load is mostly the verifier's time */
 	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
 		fprintf(stderr, "    load: %s\n", err);
 		pw_compiled_free(&E.c);
@@ -125,7 +128,8 @@ static inline void dp_pin_cpu(void)
 
 /* The main of a suite of TEST()s on this datapath (harness.h): root only,
  * on one CPU, each test's datapath closed after it; argv[1] picks the
- * tests whose name holds it. */
+ * tests whose name holds it. The L3 programs are loaded for a test that
+ * sets E.want_l3 before its up_with. */
 static inline int dp_main(const char *suite, int argc, char **argv)
 {
 	int passed = 0, failed = 0;
@@ -139,6 +143,7 @@ static inline int dp_main(const char *suite, int argc, char **argv)
 		if (argc > 1 && !strstr(pw_tests[i].name, argv[1]))
 			continue;
 		pw_test_failed = 0;
+		E.want_l3 = false;
 		pw_tests[i].fn();
 		down();
 		printf("%s %s\n", pw_test_failed ? "FAIL" : "ok  ", pw_tests[i].name);

@@ -2124,8 +2124,6 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 	} else if (dir == PW_DIR_OUT && !bare_syn(o)) {	/* a bare SYN goes on no flow */
 		second_chance_out(o, &e);
 	}
-	if (dir == PW_DIR_IN && e.verdict == PW_DROP && pol->mode == PW_MODE_MONITOR)
-		peer_opened(o);	/* monitor mode lets it in: its flow, for the reload to enforce to end */
 	return e;
 }
 

@@ -665,6 +665,7 @@ int main(int argc, char **argv)
 		printf("test_evasion needs root (BPF_PROG_TEST_RUN): skipped\n0 passed, 0 failed\n");
 		return 0;
 	}
+	E.want_l3 = true;	/* the cases pick their link */
 	corpus_dir = getenv("PW_EVASION_DIR") ? getenv("PW_EVASION_DIR") : "tests/evasion";
 	dump_frames = getenv("PW_EVASION_DUMP") && strcmp(getenv("PW_EVASION_DUMP"), "0") != 0;
 	if (find_cases() || pw_ntests == 0) {

@@ -535,6 +535,58 @@ TEST(in_exception_session_ended_by_the_reload_after_its_expiry)
 	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
 }
 
+/* The session an in rule let in before the exception: the reload that
+ * closed the port marked it (revoke_dgram, a reload's mark), and the
+ * exception carries it on that mark, which becomes the exception's; a
+ * detour through the port's policy and back then keeps it, and the expiry
+ * ends the session. Found by an attack (atk25 F1): the detour dropped the
+ * reload's mark and the host's next answer after the expiry opened a flow
+ * of its own. */
+TEST(in_exception_carrying_a_reloads_mark_ends_at_expiry_after_a_detour)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW_5060, 0, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, PW_R_ALLOW_RULE, 1);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, PW_R_REPLY, 0);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "revoked");
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
+	REQUIRE(reload(OUT_ALLOW_5060) == 0);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), D, DEF, 0);
+}
+
+/* The same mark by way of an exception re-added after its expiry (IPv6,
+ * ended by removal): the reload after the expiry revoked the session, the
+ * new exception carries it on, a detour and back keeps the mark, and the
+ * removal ends it (atk25 F1b). */
+TEST(in_exception_readded_v6_session_ends_at_removal_after_a_detour)
+{
+	char err[200];
+
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 2001:db8:1::/48", 3600, false);
+	EXPECT_PKT(pkt("in udp [2001:db8:1::7]:5000 [2001:db8::2]:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::7]:5000"), P, EXC, 0);
+	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::7]:5000"), D, PW_R_DROP_REVOKED, 0);
+	CHECK(pw_exc_expire(&E.dp) == 1);
+	uint32_t id2 = add("in udp port 5060 from 2001:db8:1::/48", 3600, false);
+	EXPECT_PKT(pkt("in udp [2001:db8:1::7]:5000 [2001:db8::2]:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::7]:5000"), P, EXC, 0);
+	REQUIRE(reload(OUT_ALLOW_5060) == 0);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:1::7]:5000 [2001:db8::2]:5060"), P, EXC, 0);
+	REQUIRE(pw_exc_remove(&E.dp, id2, err, sizeof(err)) == 0);
+	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::7]:5000"), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt("in udp [2001:db8:1::7]:5000 [2001:db8::2]:5060"), D, DEF, 0);
+}
+
 struct pw_test pw_tests[PW_MAX_TESTS];
 int pw_ntests, pw_test_failed;
 

@@ -11,7 +11,6 @@
 # "Revoking a service"). `portwall conntrack` lists the flows before and
 # after: a TCP connection the server opened to the client (host), the
 # clients' datagram flows (peer), and after the reload the revoked ones.
-# Last, monitor mode to enforce: the sessions monitor let in end both ways.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -187,38 +186,4 @@ apply "$T/Q2b.policy"; expect_eq "Q2b applied again" "$?" 0
 expect_eq "Q2b again is a reload, not unchanged (its walk was not done)" "$(grep -c '^unchanged' "$T/apply.out")" 0
 apply "$T/Q2b.policy"
 expect_eq "Q2b a third time is unchanged (the walk done)" "$(grep -c '^unchanged' "$T/apply.out")" 1
-# Monitor mode lets in what the policy would drop; the reload to enforce
-# ends those sessions both ways, as a revoked service's. Before, the
-# server's datagram answers, let out by default out allow, opened a flow of
-# the host's through which the client's datagrams went on in enforce mode.
-{ cat "$T/B.policy"; echo "mode monitor"; } | sed 's/"B"/"M"/' > "$T/M.policy"
-apply "$T/M.policy"; expect_eq "reload M (B in monitor mode)" "$?" 0
-for x in udp:5454 tcp:8444; do
-	p=${x%:*} port=${x#*:}
-	mkdir -p "$T/s$port" "$T/c$port"
-	peer "$S" dserve "$p" "$port" "$T/s$port" 30 > "$T/s$port/out" 2>&1 & PIDS+=($!)
-done
-sleep 0.3	# the listeners bound
-for x in udp:5454 tcp:8444; do
-	p=${x%:*} port=${x#*:}
-	echo m1 > "$T/c$port/say"
-	peer "$C" dconnect "$p" 192.0.2.2 "$port" "$T/c$port" 30 > "$T/c$port/out" 2>&1 & PIDS+=($!)
-done
-for port in 5454 8444; do
-	got "$T/s$port/got" m1; expect_eq "monitor: the client's line on $port (B drops it) arrived" "$?" 0
-	echo n1 > "$T/s$port/say"
-	got "$T/c$port/got" n1; expect_eq "monitor: the server's answer on $port arrived" "$?" 0
-done
-apply "$T/B.policy"; expect_eq "reload B (enforce)" "$?" 0
-expect_eq "the reload to enforce says which sessions it ended" "$(grep '^reload:' "$T/apply.out")" \
-	"reload: 2 established flows of revoked services ended (udp 5454 x1, tcp 8444 x1); they are not carried into the new policy"
-for port in 5454 8444; do
-	echo m2 > "$T/c$port/say"
-	echo n2 > "$T/s$port/say"
-done
-sleep 1.5	# TCP retransmits meanwhile
-for port in 5454 8444; do
-	expect_eq "enforce: the client's line on $port did not arrive" "$(tr '\n' ' ' < "$T/s$port/got")" "m1 "
-	expect_eq "enforce: the server's line on $port did not arrive" "$(tr '\n' ' ' < "$T/c$port/got")" "n1 "
-done
 summary

@@ -74,6 +74,10 @@ static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err,
 	bpf_map__set_max_entries(dp->in->maps.pw_ct, ct);	/* TCP the host opens */
 	bpf_map__set_max_entries(dp->in->maps.pw_ct_dgram, ct / PW_CT_DGRAM_SHARE);	/* the rest it opens */
 	bpf_map__set_max_entries(dp->in->maps.pw_ct_in, ct / PW_CT_IN_SHARE);	/* flows peers start */
+	if (o->no_l3) {
+		bpf_program__set_autoload(dp->in->progs.pw_ingress_l3, false);
+		bpf_program__set_autoload(dp->out->progs.pw_egress_l3, false);
+	}
 	return 0;
 }
 

@@ -44,6 +44,9 @@ struct pw_dp_opts {
 	uint32_t ct_capacity;		/* pw_ct's, 0: PW_CT_CAPACITY (the other
 					 * conntrack tables are sized from it) */
 	bool verbose;			/* libbpf's own messages on stderr */
+	bool no_l3;			/* the L3 programs neither loaded nor verified
+					 * (prog_l3_fd < 0): for the BPF_PROG_TEST_RUN
+					 * suites that run none, half the verifier's time */
 };
 
 /* The rule capacity a first apply gives a policy of nrules rules: twice
