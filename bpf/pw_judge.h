@@ -637,49 +637,8 @@ static __noinline int pw_exc_related(const struct pw_config *cfg, const struct p
 	return pw_ct_match_as(cfg, &k, 0, 0, PW_CT_EXC);
 }
 
-enum { PW_EXC_NONE = 0, PW_EXC_PASS = 1, PW_EXC_REVOKED = 2 };
-
-/* A packet every other chance drops (dir: its direction, peer: its remote
- * address): does a timed exception let it through? TCP and UDP only (an
- * exception names a port), and an inbound ICMP error about one of its
- * flows. The packet of the exception's own direction matches by its port
- * and peer, and opens (or goes on) a flow of the exception's, PW_CT_EXC:
- * out, the host's flow in pw_ct / pw_ct_dgram with the TCP state of any
- * (PW_EXC_REVOKED where that key is a revoked flow's mark); in, a datagram,
- * the peer's in pw_ct_in. The other direction's packet is an answer, never
- * a bare SYN: it passes only while the exception lives, and only on such
- * a flow, so the peer's answers reach the host's own flows' 5-tuples and
- * no other port. The host's TCP answer on an in exception needs none: as
- * for a local listener, the host's kernel sends a segment other than a
- * bare SYN only within a connection it holds. */
-static __always_inline int pw_exc_chance(const struct pw_config *cfg, const struct pw_pkt *p, __u32 dir,
-					 const __u8 *peer)
-{
-	struct pw_ct_key k;
-
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
-		return dir == PW_DIR_IN && pw_exc_related(cfg, p);
-	/* the key's port: the destination port of the exception's own
-	 * direction (the local one in, the peer's out), its answer's source */
-	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, dir))
-		return PW_EXC_NONE;	/* cannot happen: judged as fragments first */
-	if (pw_exc_live(dir, p, p->dport_be, peer)) {
-		if (dir == PW_DIR_OUT)	/* two call sites, one map each (pw_ct_map) */
-			return p->proto == IPPROTO_TCP
-				       ? PW_EXC_PASS + pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP, PW_CT_EXC)
-				       : PW_EXC_PASS + pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM, PW_CT_EXC);
-		if (p->proto == IPPROTO_UDP)
-			pw_ct_in_note(cfg, &k, PW_CT_EXC);
-		return PW_EXC_PASS;
-	}
-	if (pw_bare_syn(p) || !pw_exc_live(dir ^ 1, p, p->sport_be, peer))
-		return PW_EXC_NONE;
-	if (dir == PW_DIR_IN)	/* the peer's answer on an out exception's flow */
-		return pw_ct_match_as(cfg, &k, p->tcp_flags, 1, PW_CT_EXC);
-	return p->proto == IPPROTO_TCP || pw_ct_in_exc(cfg, &k);
-}
-
-/* The flow k of the host's answer on an in exception, in table t: marked
+/* The flow k of the host's answer on an in exception (and of the peer's
+ * datagram it let in), in table t: marked
  * as a revoked flow is (PW_CT_REVOKED, a peer's), so that no flow of the
  * host's grows from its answers, and at the exception's expiry it ends
  * both ways as a revoked flow does, agent or not; PW_CT_EXC besides, so
@@ -712,10 +671,75 @@ static __always_inline int pw_exc_mark(const struct pw_config *cfg, struct pw_ct
 	return 1;
 }
 
+enum { PW_EXC_NONE = 0, PW_EXC_PASS = 1, PW_EXC_REVOKED = 2 };
+
+/* A packet every other chance drops (dir: its direction, peer: its remote
+ * address): does a timed exception let it through? TCP and UDP only (an
+ * exception names a port), and an inbound ICMP error about one of its
+ * flows. The packet of the exception's own direction matches by its port
+ * and peer, and opens (or goes on) a flow of the exception's, PW_CT_EXC:
+ * out, the host's flow in pw_ct / pw_ct_dgram with the TCP state of any
+ * (PW_EXC_REVOKED where that key is a revoked flow's mark); in, a datagram,
+ * the peer's in pw_ct_in. The other direction's packet is an answer, never
+ * a bare SYN: it passes only while the exception lives, and only on such
+ * a flow, so the peer's answers reach the host's own flows' 5-tuples and
+ * no other port. The host's TCP answer on an in exception needs none: as
+ * for a local listener, the host's kernel sends a segment other than a
+ * bare SYN only within a connection it holds. */
+static __always_inline int pw_exc_chance(const struct pw_config *cfg, const struct pw_pkt *p, __u32 dir,
+					 const __u8 *peer)
+{
+	struct pw_ct_key k;
+
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return dir == PW_DIR_IN && pw_exc_related(cfg, p);
+	/* the key's port: the destination port of the exception's own
+	 * direction (the local one in, the peer's out), its answer's source */
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, dir))
+		return PW_EXC_NONE;	/* cannot happen: judged as fragments first */
+	if (pw_exc_live(dir, p, p->dport_be, peer)) {
+		if (dir == PW_DIR_OUT)	/* two call sites, one map each (pw_ct_map) */
+			return p->proto == IPPROTO_TCP
+				       ? PW_EXC_PASS + pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_TCP, PW_CT_EXC)
+				       : PW_EXC_PASS + pw_ct_track_out(cfg, p, &k, PW_CT_TABLE_DGRAM, PW_CT_EXC);
+		if (p->proto == IPPROTO_UDP) {
+			/* the note lets the host answer; the mark, written
+			 * and kept alive by the peer's datagrams too, ends
+			 * the session at expiry even if only the peer spoke
+			 * for longer than the UDP timeout, or others' flows
+			 * evicted the note (pw_exc_answer) */
+			pw_ct_in_note(cfg, &k, PW_CT_EXC);
+			pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED | PW_CT_EXC);
+		}
+		return PW_EXC_PASS;
+	}
+	if (pw_bare_syn(p) || !pw_exc_live(dir ^ 1, p, p->sport_be, peer))
+		return PW_EXC_NONE;
+	if (dir == PW_DIR_IN)	/* the peer's answer on an out exception's flow */
+		return pw_ct_match_as(cfg, &k, p->tcp_flags, 1, PW_CT_EXC);
+	return p->proto == IPPROTO_TCP || pw_ct_in_exc(cfg, &k);
+}
+
+/* Is k the live mark of an in exception's datagram flow (PW_CT_REVOKED |
+ * PW_CT_EXC in pw_ct_dgram, written by the peer's datagrams it let in)?
+ * Refreshed. */
+static __always_inline int pw_exc_marked(const struct pw_config *cfg, struct pw_ct_key *k)
+{
+	__u64 now = 0;
+	struct pw_ct_val *v = pw_ct_live(cfg, PW_CT_TABLE_DGRAM, k, &now);
+
+	if (!v || (v->flags & (PW_CT_REVOKED | PW_CT_EXC)) != (PW_CT_REVOKED | PW_CT_EXC))
+		return 0;
+	if (now - v->last_ns >= PW_CT_REFRESH_NS)
+		v->last_ns = now;
+	return 1;
+}
+
 /* Egress, a packet the out rules let out: is it the host's answer on a
  * flow a live in exception let in (from its port to its peer, not a bare
- * SYN; a datagram only on a flow the exception let the peer start, in
- * pw_ct_in)? Then the exception carries it, marked (pw_exc_mark). */
+ * SYN; a datagram only on a flow the exception let the peer start: its
+ * note in pw_ct_in, or its mark)? Then the exception carries it, marked
+ * (pw_exc_mark). */
 static __always_inline int pw_exc_answer(const struct pw_config *cfg, const struct pw_pkt *p)
 {
 	struct pw_ct_key k;
@@ -725,7 +749,9 @@ static __always_inline int pw_exc_answer(const struct pw_config *cfg, const stru
 		return 0;
 	if (p->proto == IPPROTO_TCP)
 		return pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED | PW_CT_EXC);
-	return pw_ct_in_exc(cfg, &k) && pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED | PW_CT_EXC);
+	if (pw_ct_in_exc(cfg, &k))
+		return pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED | PW_CT_EXC);
+	return pw_exc_marked(cfg, &k);	/* the note evicted or timed out */
 }
 
 /* ---- fragments ------------------------------------------------------------ */

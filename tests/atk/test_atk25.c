@@ -8,8 +8,7 @@
 
 #include <bpf/bpf.h>
 
-#include "dp_env.h"
-#include "datapath/exc.h"
+#include "exc_env.h"
 #include "harness.h"
 #include "policy/packet.h"
 
@@ -18,71 +17,6 @@
 #define EXC PW_R_EXCEPTION
 #define DEF PW_R_DROP_DEFAULT
 #define REV PW_R_DROP_REVOKED
-
-static uint32_t add(const char *words, uint64_t secs, bool wide)
-{
-	char buf[200], err[400], *argv[8];
-	int argc = 0;
-	struct pw_exc_spec sp = { .secs = secs };
-	uint32_t id = 0;
-
-	snprintf(buf, sizeof(buf), "%s", words);
-	for (char *t = strtok(buf, " "); t && argc < 8; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	if (pw_exc_parse(argc, argv, wide, &sp, err, sizeof(err)) || pw_exc_add(&E.dp, &sp, &id, err, sizeof(err)))
-		FAILF("adding \"%s\": %s", words, err);
-	return id;
-}
-
-static void set_expiry(uint32_t id, uint64_t at)
-{
-	struct pw_exc_key k, next;
-	struct pw_exc_val v;
-	int rc;
-
-	for (rc = bpf_map_get_next_key(E.dp.exc_fd, NULL, &next); rc == 0;
-	     rc = bpf_map_get_next_key(E.dp.exc_fd, &k, &next)) {
-		k = next;
-		if (bpf_map_lookup_elem(E.dp.exc_fd, &k, &v) == 0 && v.id == id) {
-			v.expires_ns = at;
-			REQUIRE(bpf_map_update_elem(E.dp.exc_fd, &k, &v, BPF_EXIST) == 0);
-		}
-	}
-}
-
-static void expire(uint32_t id)
-{
-	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
-}
-
-static const char *ct_state(uint8_t proto, uint16_t lport, uint16_t rport)
-{
-	static char buf[40];
-	struct pw_ct_row *rows;
-	size_t n;
-
-	if (pw_dp_ct_list(&E.dp, &rows, &n))
-		return "error";
-	snprintf(buf, sizeof(buf), "none");
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].k.proto == proto && ntohs(rows[i].k.lport_be) == lport &&
-		    ntohs(rows[i].k.rport_be) == rport) {
-			snprintf(buf, sizeof(buf), "%s", pw_ct_row_state(&rows[i]));
-			break;
-		}
-	free(rows);
-	return buf;
-}
-
-static int reload(const char *text)
-{
-	return reload_with(text, NULL);
-}
-
-static void ct_udp_2s(struct pw_config *cfg)
-{
-	cfg->ct_udp = 2;
-}
 
 static void monitor_cfg(struct pw_config *cfg)
 {
@@ -189,27 +123,6 @@ TEST(atk_ctrl_exc_mark_detour_holds)
 	/* reloads after the removal keep it ended */
 	REQUIRE(reload(OUT_ALLOW) == 0);
 	EXPECT_PKT(pkt(POUT), D, REV, 0);
-	EXPECT_PKT(pkt(PIN), D, DEF, 0);
-}
-
-/* F4 (no reload): the peer streams, the host answers less often than
- * ct_udp: the mark times out during the exception (only the host's
- * answers refresh it; the peer's packet deletes it expired). At expiry
- * the host's next datagram opens a flow of its own, and the peer's go on.
- * ct_udp 2 s for the test. */
-TEST(atk_f4_mark_times_out_during_exception_session_outlives_expiry)
-{
-	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, ct_udp_2s) == 0);
-	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
-	EXPECT_PKT(pkt(PIN), P, EXC, 0);
-	EXPECT_PKT(pkt(POUT), P, EXC, 0);
-	for (int i = 0; i < 3; i++) {	/* 3.3 s of the peer alone */
-		usleep(1100000);
-		EXPECT_PKT(pkt(PIN), P, EXC, 0);
-	}
-	expire(id);
-	EXPECT_PKT(pkt(POUT), D, REV, 0);
-	EXPECT_PKT(pkt(PIN), D, DEF, 0);
 	EXPECT_PKT(pkt(PIN), D, DEF, 0);
 }
 
@@ -350,33 +263,6 @@ TEST(atk_d1_partial_walk_flushes_what_it_read_and_says_so)
 	pw_diag_free(&d);
 }
 
-
-/* F6 (enforce): the exception's peer evicts its own pw_ct_in note (the
- * EXC flow) with datagrams to a port the policy lets in to all (DNS),
- * before the host's first answer (a late SIP answer): that answer finds
- * no exception flow, is no exception answer, and opens a flow of the
- * host's (no mark); the peer's datagrams then pass as its replies and go
- * on after the exception's end, and across reloads. */
-TEST(atk_f6_peer_evicts_its_exc_note_host_answer_opens_own_flow)
-{
-	static const char *const pol = "allow in udp port 53\ndefault out allow\n";
-	char w[120];
-
-	REQUIRE(up_with("t.policy", pol, 4096, NULL) == 0);
-	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
-	EXPECT_PKT(pkt(PIN), P, EXC, 0);
-	for (int i = 0; i < 3072; i++) {
-		snprintf(w, sizeof(w), "in udp 198.51.100.7:%d 192.0.2.2:53", 10000 + i);
-		pkt(w);
-	}
-	EXPECT_PKT(pkt(POUT), P, EXC, 0);
-	EXPECT_PKT(pkt(PIN), P, EXC, 0);
-	expire(id);
-	REQUIRE(reload(pol) == 0);
-	EXPECT_PKT(pkt(PIN), D, DEF, 0);
-	EXPECT_PKT(pkt(POUT), D, REV, 0);
-	EXPECT_PKT(pkt(PIN), D, DEF, 0);
-}
 
 /* Control, TCP: an in exception's connection under default out allow
  * through a detour reload and back, then removed: ends both ways. */

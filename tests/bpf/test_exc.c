@@ -13,8 +13,7 @@
 
 #include <bpf/bpf.h>
 
-#include "dp_env.h"
-#include "datapath/exc.h"
+#include "exc_env.h"
 #include "harness.h"
 #include "policy/packet.h"
 
@@ -22,6 +21,13 @@
 #define D PW_DROP
 #define EXC PW_R_EXCEPTION
 #define DEF PW_R_DROP_DEFAULT
+#define SIP_IN "in udp 198.51.100.7:5000 192.0.2.2:5060"
+#define SIP_OUT "out udp 192.0.2.2:5060 198.51.100.7:5000"
+
+static void ct_udp_2s(struct pw_config *cfg)
+{
+	cfg->ct_udp = 2;
+}
 
 static const char *const POLICY =
 	"allow in tcp port 22\n"		/* rule 1 */
@@ -34,89 +40,12 @@ static void no_events(struct pw_config *cfg)
 	cfg->ev_burst = 0;
 }
 
-/* Add "WORDS" (the rule words of `portwall allow`) for secs; its id. */
-static uint32_t add(const char *words, uint64_t secs, bool wide)
-{
-	char buf[200], err[400], *argv[8];
-	int argc = 0;
-	struct pw_exc_spec sp = { .secs = secs };
-	uint32_t id = 0;
-
-	snprintf(buf, sizeof(buf), "%s", words);
-	for (char *t = strtok(buf, " "); t && argc < 8; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	if (pw_exc_parse(argc, argv, wide, &sp, err, sizeof(err)) || pw_exc_add(&E.dp, &sp, &id, err, sizeof(err)))
-		FAILF("adding \"%s\": %s", words, err);
-	return id;
-}
-
 static uint32_t state_exceptions(void)
 {
 	struct pw_state st;
 	return pw_dp_read_state(&E.dp, &st) ? 9999 : st.exceptions;
 }
 
-/* Every key of exception id gets expires_ns = at. */
-static void set_expiry(uint32_t id, uint64_t at)
-{
-	struct pw_exc_key k, next;
-	struct pw_exc_val v;
-	int rc;
-
-	for (rc = bpf_map_get_next_key(E.dp.exc_fd, NULL, &next); rc == 0;
-	     rc = bpf_map_get_next_key(E.dp.exc_fd, &k, &next)) {
-		k = next;
-		if (bpf_map_lookup_elem(E.dp.exc_fd, &k, &v) == 0 && v.id == id) {
-			v.expires_ns = at;
-			REQUIRE(bpf_map_update_elem(E.dp.exc_fd, &k, &v, BPF_EXIST) == 0);
-		}
-	}
-}
-
-/* The state conntrack shows (portwall conntrack) for the first flow of
- * proto between local port lport and the peer's port rport, or "none". */
-static const char *ct_state(uint8_t proto, uint16_t lport, uint16_t rport)
-{
-	static char buf[40];
-	struct pw_ct_row *rows;
-	size_t n;
-
-	if (pw_dp_ct_list(&E.dp, &rows, &n))
-		return "error";
-	snprintf(buf, sizeof(buf), "none");
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].k.proto == proto && ntohs(rows[i].k.lport_be) == lport &&
-		    ntohs(rows[i].k.rport_be) == rport) {
-			snprintf(buf, sizeof(buf), "%s", pw_ct_row_state(&rows[i]));
-			break;
-		}
-	free(rows);
-	return buf;
-}
-
-/* Every entry of table t made as old as ct_udp and more: timed out, as
- * after a long silence on its path. */
-static void age_table(int t)
-{
-	int fd = pw_dp_ct_fd(&E.dp, t);
-	struct pw_ct_key k, next;
-	struct pw_ct_val v;
-	int rc;
-
-	for (rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &k, &next)) {
-		k = next;
-		if (bpf_map_lookup_elem(fd, &k, &v) == 0) {
-			v.last_ns = 1;
-			REQUIRE(bpf_map_update_elem(fd, &k, &v, BPF_EXIST) == 0);
-		}
-	}
-}
-
-/* A reload to text, the config as it is. */
-static int reload(const char *text)
-{
-	return reload_with(text, NULL);
-}
 
 TEST(exception_opens_exactly_its_port_peer_proto_direction)
 {
@@ -448,7 +377,7 @@ TEST(in_exception_answers_only_on_the_peers_flow)
 	/* before the peer sent anything (this passed, stateless) */
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, DEF, 0);
 	EXPECT_PKT(pkt("in udp 198.51.100.7:5000 192.0.2.2:5060"), P, EXC, 0);
-	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,seen");
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,answers exception,seen");
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
 	/* to another port of the peer (this passed too) */
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:161"), D, DEF, 0);
@@ -458,7 +387,7 @@ TEST(in_exception_answers_only_on_the_peers_flow)
 	EXPECT_PKT(pkt("out tcp 192.0.2.2:8443 198.51.100.7:40000 syn"), D, DEF, 0);
 	/* a reload keeps the peer's flow */
 	REQUIRE(reload(POLICY) == 0);
-	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,seen");
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,answers exception,seen");
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), P, EXC, 0);
 	set_expiry(id, pw_exc_now_ns() - 1000000000ull);
 	EXPECT_PKT(pkt("out udp 192.0.2.2:5060 198.51.100.7:5000"), D, DEF, 0);
@@ -585,6 +514,57 @@ TEST(in_exception_readded_v6_session_ends_at_removal_after_a_detour)
 	REQUIRE(pw_exc_remove(&E.dp, id2, err, sizeof(err)) == 0);
 	EXPECT_PKT(pkt("out udp [2001:db8::2]:5060 [2001:db8:1::7]:5000"), D, PW_R_DROP_REVOKED, 0);
 	EXPECT_PKT(pkt("in udp [2001:db8:1::7]:5000 [2001:db8::2]:5060"), D, DEF, 0);
+}
+
+/* The peer streams and the host answers less often than the UDP timeout
+ * (2 s here): the mark of the host's side is kept alive by the peer's
+ * datagrams the exception lets in, so at expiry the host's next answer
+ * ends the session (revoked) instead of opening a flow of its own whose
+ * replies the peer's datagrams would then be. Found by an attack (atk25
+ * F4): only the host's answers refreshed the mark. */
+TEST(in_exception_session_of_a_peer_alone_ends_at_expiry)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, ct_udp_2s) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	EXPECT_PKT(pkt(SIP_OUT), P, EXC, 0);
+	for (int i = 0; i < 3; i++) {	/* 3.3 s of the peer alone */
+		usleep(1100000);
+		EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	}
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,answers exception,seen");
+	expire(id);
+	EXPECT_PKT(pkt(SIP_OUT), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt(SIP_IN), D, DEF, 0);
+	EXPECT_PKT(pkt(SIP_IN), D, DEF, 0);
+}
+
+/* The peer evicts its own note in pw_ct_in (3,072 datagrams to a port the
+ * policy lets in to all, a pw_ct_in of 4,096 entries) before the host's
+ * first answer: the mark its first datagram wrote carries the answer, and
+ * the session ends at expiry. Found by an attack (atk25 F6): the answer
+ * found no note and opened a flow of the host's that outlived the
+ * exception, and every reload after. */
+TEST(in_exception_session_ends_though_the_peer_evicted_its_note)
+{
+	static const char *const pol = "allow in udp port 53\ndefault out allow\n";
+	char w[120];
+
+	REQUIRE(up_with("t.policy", pol, 4096, NULL) == 0);
+	uint32_t id = add("in udp port 5060 from 198.51.100.7", 3600, false);
+	EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	for (int i = 0; i < 3072; i++) {
+		snprintf(w, sizeof(w), "in udp 198.51.100.7:%d 192.0.2.2:53", 10000 + i);
+		pkt(w);
+	}
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,answers");
+	EXPECT_PKT(pkt(SIP_OUT), P, EXC, 0);
+	EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	expire(id);
+	REQUIRE(reload(pol) == 0);
+	EXPECT_PKT(pkt(SIP_IN), D, DEF, 0);
+	EXPECT_PKT(pkt(SIP_OUT), D, PW_R_DROP_REVOKED, 0);
+	EXPECT_PKT(pkt(SIP_IN), D, DEF, 0);
 }
 
 struct pw_test pw_tests[PW_MAX_TESTS];

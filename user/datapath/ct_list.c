@@ -99,8 +99,8 @@ const char *pw_ct_row_state(const struct pw_ct_row *r)
 	uint8_t f = r->v.flags;
 	int w, exc = (f & PW_CT_EXC) != 0;
 
-	if (f & PW_CT_REVOKED)
-		return "revoked";
+	if (f & PW_CT_REVOKED)	/* an in exception's mark ends as a revoked flow */
+		return exc ? "exception,answers" : "revoked";
 	if (r->k.proto == 6)
 		w = f & PW_CT_CLOSING ? 0 : f & PW_CT_FIN ? 1 : f & PW_CT_REPLIED ? 2 : 3;
 	else if (r->table == PW_CT_TABLE_IN)

@@ -236,7 +236,9 @@ struct pw_ct_row {
 int pw_dp_ct_list(const struct pw_dp *dp, struct pw_ct_row **rows, size_t *n);
 /* "established", "syn-sent", "fin-sent", "reset" (TCP), "replied",
  * "unreplied" (the host's other flows), "seen" (a peer's), "revoked";
- * "exception," before the word for a timed exception's flow. */
+ * "exception," before the word for a timed exception's flow;
+ * "exception,answers" the mark of the host's side of an in exception's
+ * flow (ended at the exception's end as a revoked flow is). */
 const char *pw_ct_row_state(const struct pw_ct_row *r);
 /* Who started the flow: PW_DIR_OUT the host, PW_DIR_IN a peer (pw_ct_in,
  * and the marks of revoked flows). */
