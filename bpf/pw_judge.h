@@ -588,7 +588,9 @@ static __always_inline int pw_icmp_related_out(const struct pw_config *cfg, __u3
 
 /* ---- timed exceptions (pw_exc, portwall.h) --------------------------------- */
 
-/* Is there a live exception of direction edir for (proto, port, peer)? */
+/* Is there a live exception of direction edir for (proto, port, peer)?
+ * The narrowest prefix answers; an expired one (not yet deleted by the
+ * agent) hands over to the next wider one, PW_EXC_NEST entries at most. */
 static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 port_be, const __u8 *peer)
 {
 	struct pw_exc_key k;
@@ -602,8 +604,18 @@ static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 
 	k.port_be = port_be;
 	k.pad2 = 0;
 	__builtin_memcpy(k.addr, peer, 16);
-	v = bpf_map_lookup_elem(&pw_exc, &k);
-	return v && bpf_ktime_get_boot_ns() < v->expires_ns;
+	__u64 now = bpf_ktime_get_boot_ns();
+	for (int i = 0; i < PW_EXC_NEST; i++) {
+		v = bpf_map_lookup_elem(&pw_exc, &k);
+		if (!v)
+			return 0;
+		if (now < v->expires_ns)
+			return 1;
+		if (v->plen == 0)
+			return 0;
+		k.prefixlen = PW_EXC_KEY_BITS + v->plen - 1;
+	}
+	return 0;
 }
 
 /* Is k a live flow an in exception let a peer start (pw_ct_in, PW_CT_EXC)?

@@ -628,6 +628,11 @@ struct pw_dns_stats {
 #define PW_EXC_PORTS 16		/* ports one exception may name */
 #define PW_EXC_KEY_BITS 64	/* bits of pw_exc_key before addr */
 #define PW_EXC_COMMENT 64
+/* Nested prefixes of one port: an expired narrower entry the agent has not
+ * deleted yet must not hide a live wider one (LPM answers the narrowest).
+ * A lookup steps from an expired entry to the next wider one, at most
+ * PW_EXC_NEST entries in all (pw_exc_live, pw_exc_covers_in). */
+#define PW_EXC_NEST 4
 
 struct pw_exc_key {
 	__u32 prefixlen;	/* PW_EXC_KEY_BITS + the peer prefix's length */

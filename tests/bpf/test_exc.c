@@ -567,6 +567,39 @@ TEST(in_exception_session_ends_though_the_peer_evicted_its_note)
 	EXPECT_PKT(pkt(SIP_IN), D, DEF, 0);
 }
 
+/* Nested exceptions on one port: a /24 for an hour, a /28 and a /32 inside
+ * it for less. Once the narrower ones expire (the agent not by to delete
+ * them) the /24 still lets its peers in, their flows go on, and a reload
+ * keeps them (pw_exc_covers_in looks through as the datapath does). Found
+ * by an attack (atk25 F5): the expired /32, the trie's narrowest match,
+ * hid the live /24, so its peer was refused and a reload revoked its
+ * session. */
+TEST(expired_narrow_exceptions_do_not_hide_a_live_wide_one)
+{
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, NULL) == 0);
+	add("in udp port 5060 from 198.51.100.0/24", 3600, false);
+	uint32_t b = add("in udp port 5060 from 198.51.100.0/28", 600, false);
+	uint32_t c = add("in udp port 5060 from 198.51.100.7", 600, false);
+	EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	EXPECT_PKT(pkt(SIP_OUT), P, EXC, 0);
+	expire(b);
+	expire(c);
+	/* the reload's flush asks pw_exc_covers_in */
+	struct pw_ct_key k = { .lport_be = htons(5060), .rport_be = htons(5000), .proto = 17, .fam = PW_FAM_V4 };
+	inet_pton(AF_INET, "198.51.100.7", k.remote);
+	CHECK(pw_exc_covers_in(&E.dp, &k, pw_exc_now_ns()));
+	inet_pton(AF_INET, "198.51.101.7", k.remote);
+	CHECK(!pw_exc_covers_in(&E.dp, &k, pw_exc_now_ns()));
+	EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	EXPECT_PKT(pkt(SIP_OUT), P, EXC, 0);
+	REQUIRE(reload(OUT_ALLOW) == 0);
+	CHECK_EQ_STR(ct_state(17, 5060, 5000), "exception,answers exception,seen");
+	EXPECT_PKT(pkt(SIP_IN), P, EXC, 0);
+	EXPECT_PKT(pkt(SIP_OUT), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp 198.51.100.8:5000 192.0.2.2:5060"), P, EXC, 0);
+	EXPECT_PKT(pkt("in udp 198.51.101.7:5000 192.0.2.2:5060"), D, DEF, 0);
+}
+
 struct pw_test pw_tests[PW_MAX_TESTS];
 int pw_ntests, pw_test_failed;
 

@@ -238,5 +238,14 @@ bool pw_exc_covers_in(const struct pw_dp *dp, const struct pw_ct_key *k, uint64_
 	struct pw_exc_val v;
 
 	memcpy(ek.addr, k->remote, sizeof(ek.addr));
-	return bpf_map_lookup_elem(dp->exc_fd, &ek, &v) == 0 && now < v.expires_ns;
+	for (int i = 0; i < PW_EXC_NEST; i++) {	/* as pw_exc_live does */
+		if (bpf_map_lookup_elem(dp->exc_fd, &ek, &v))
+			return false;
+		if (now < v.expires_ns)
+			return true;
+		if (v.plen == 0)
+			return false;
+		ek.prefixlen = PW_EXC_KEY_BITS + v.plen - 1u;
+	}
+	return false;
 }
