@@ -259,7 +259,11 @@ static __always_inline int pw_fast_in(const struct pw_config *cfg, const struct 
 	__u64 *d = bpf_map_lookup_elem(&pw_port_drops, &slot);
 	if (d)
 		(*d)++;
-	return cfg->mode == PW_MODE_MONITOR ? PW_PASS : PW_DROP;
+	if (cfg->mode != PW_MODE_MONITOR)
+		return PW_DROP;
+	if (udp)	/* the flow monitor mode lets in, kept as the slow path does */
+		pw_ct_in_note(cfg, &k, 0);
+	return PW_PASS;
 }
 
 /* The fast path for a packet of protocol proto (a constant: IPPROTO_TCP or

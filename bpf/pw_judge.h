@@ -669,9 +669,9 @@ static __always_inline int pw_exc_mark(const struct pw_config *cfg, struct pw_ct
 		/* a reload's mark (revoke_dgram, pw_dp_revoke_tcp) the
 		 * exception now carries becomes its mark: the flush keeps it
 		 * while the exception lives */
-		if (now - v->last_ns >= PW_CT_REFRESH_NS || !(v->flags & PW_CT_EXC)) {
+		if (now - v->last_ns >= PW_CT_REFRESH_NS || (flags & PW_CT_EXC & ~v->flags)) {
 			v->last_ns = now;
-			v->flags |= PW_CT_EXC;
+			v->flags |= flags & PW_CT_EXC;
 		}
 		return 1;
 	}
@@ -764,6 +764,39 @@ static __always_inline int pw_exc_answer(const struct pw_config *cfg, const stru
 	if (pw_ct_in_exc(cfg, &k))
 		return pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED | PW_CT_EXC);
 	return pw_exc_marked(cfg, &k);	/* the note evicted or timed out */
+}
+
+enum { PW_MON_NONE = 0, PW_MON_ANSWER = 1, PW_MON_UNTRACKED = 2 };
+
+/* Monitor mode, egress, a packet whose local port the in rules refuse:
+ * would the host's flow it opens or goes on be born of a peer's packet
+ * only monitor mode let in? Then it opens no flow of the host's (under
+ * default out allow such a flow would outlive the switch to enforce,
+ * whose in rules drop the peer's packets, and its peer's would pass as
+ * replies):
+ *  - PW_MON_ANSWER, not TCP: the host's answer on a peer's flow noted in
+ *    pw_ct_in at its would-be drop. It passes as a reply; the host's
+ *    side is marked as a revoked flow's (pw_exc_mark, PW_CT_REVOKED), so
+ *    that the reload to enforce ends the session though the note timed
+ *    out or was evicted meanwhile;
+ *  - PW_MON_UNTRACKED, TCP: a segment other than a bare SYN on no entry of
+ *    pw_ct (a connection the host did not open: its SYN would have been
+ *    tracked), left untracked;
+ *  - PW_MON_NONE: any other, tracked as the host's. */
+static __always_inline int pw_mon_answer(const struct pw_config *cfg, const struct pw_pkt *p)
+{
+	struct pw_ct_key k;
+	__u64 now = 0;
+
+	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT))
+		return PW_MON_NONE;
+	if (p->proto == IPPROTO_TCP)
+		return pw_bare_syn(p) || bpf_map_lookup_elem(pw_ct_map(PW_CT_TABLE_TCP), &k) ? PW_MON_NONE
+											       : PW_MON_UNTRACKED;
+	if (k.kind == PW_CT_ECHO_OUT || !pw_ct_live(cfg, PW_CT_TABLE_IN, &k, &now))
+		return PW_MON_NONE;
+	pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
+	return PW_MON_ANSWER;
 }
 
 /* ---- fragments ------------------------------------------------------------ */
@@ -983,6 +1016,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 
 	const __u8 *peer = c.dir == PW_DIR_IN ? p->src : p->dst;
 	__u8 action;
+	int mon, track = 0;	/* track the flow after the verdict (below) */
 
 	if (c.dir == PW_DIR_OUT && p->proto == IPPROTO_TCP && !pw_bare_syn(p)) {
 		/* a local listener's segment: the in rules of its local
@@ -1018,15 +1052,15 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 				 * (only while an exception exists: one compare) */
 				r.reason = PW_R_EXCEPTION;
 				r.rule = 0;
-			} else if (pw_ct_outbound(cfg, p)) {
-				/* the host's packet of a peer's flow a reload
-				 * revoked: it ends both ways, and opens no flow */
-				r.action = PW_DROP;
-				r.reason = PW_R_DROP_REVOKED;
-				r.has_slot = 0;
-			}
+			} else if (cfg->mode == PW_MODE_MONITOR && (mon = pw_mon_answer(cfg, p))) {
+				if (mon == PW_MON_ANSWER) {
+					r.reason = PW_R_REPLY;
+					r.rule = 0;
+				}
+			} else
+				track = 1;	/* a revoked flow's packet drops */
 		} else
-			pw_ct_inbound(cfg, p);
+			track = 1;
 	} else {
 		r.reason = r.rule ? PW_R_DROP_DENY : PW_R_DROP_DEFAULT;
 		/* a TCP SYN without ACK opens a connection: it is never a reply,
@@ -1057,7 +1091,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 			if (pw_ct_key_of(&k, p, PW_DIR_OUT) && pw_ct_match(cfg, &k, 0, 0)) {
 				r.action = PW_PASS;
 				r.reason = PW_R_REPLY;
-				pw_ct_outbound(cfg, p);
+				track = 2;
 			}
 		}
 		/* last, a timed exception: only what every other chance
@@ -1073,6 +1107,26 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 				r.has_slot = 0;
 			}
 		}
+		/* monitor mode lets the drop pass: its flow is kept with its
+		 * origin, as if allowed, so that the reload to enforce judges
+		 * it (a peer's datagrams by the in rules, the host's flows by
+		 * the out rules) instead of an answer opening a flow of the
+		 * host's that outlives the switch */
+		if (r.action == PW_DROP && cfg->mode == PW_MODE_MONITOR && r.reason != PW_R_DROP_REVOKED)
+			track = c.dir == PW_DIR_IN || !pw_mon_answer(cfg, p) ? 2 : 0;
+	}
+	/* one call site each way (the tables' code is inlined once): a peer's
+	 * flow the policy let in (pw_ct_in); the host's, whose revoked mark
+	 * drops a packet the policy passed (1), not one it passes otherwise
+	 * or monitor mode lets through (2) */
+	if (track && c.dir == PW_DIR_IN)
+		pw_ct_inbound(cfg, p);
+	else if (track && pw_ct_outbound(cfg, p) && track == 1) {
+		/* the host's packet of a peer's flow a reload revoked: it
+		 * ends both ways, and opens no flow */
+		r.action = PW_DROP;
+		r.reason = PW_R_DROP_REVOKED;
+		r.has_slot = 0;
 	}
 pass:
 	if (r.action == PW_PASS && p->frag == PW_FRAG_FIRST)

@@ -1730,6 +1730,11 @@ static struct ostats OS;
 /* TCP states are pw_ct_val's flags, as the kernel keeps them: 0 SYN-SENT,
  * PW_CT_REPLIED established, PW_CT_FIN and PW_CT_CLOSING besides */
 enum { ST_NEW = 0, ST_REPLIED = PW_CT_REPLIED, ST_CLOSING = PW_CT_CLOSING, ST_FIN = PW_CT_FIN };
+/* the mark of the host's side of a peer's flow (in pw_ct_dgram, opened by
+ * the peer): monitor mode writes it on the host's answer to a datagram only
+ * monitor mode let in; it is no flow of the host's, and the host's packets
+ * on it drop as a revoked flow's */
+#define ST_REVOKED PW_CT_REVOKED
 
 /* the model's value of a flow: who opened it, its state */
 static uint32_t ct_val(unsigned dir, unsigned st)
@@ -1784,6 +1789,15 @@ static struct kset *host_table(uint8_t proto)
 	return proto == IPP_TCP ? &CT : &CT_DGRAM;
 }
 
+/* A flow the host opened with key k (not a revoked flow's mark, which
+ * only blocks), or NULL. */
+static uint32_t *host_flow(const struct pw_ct_key *k)
+{
+	uint32_t *v = kset_get(host_table(k->proto), k);
+
+	return v && *v != ct_val(PW_DIR_IN, ST_REVOKED) ? v : NULL;
+}
+
 static bool pkt_flow(struct pw_ct_key *k, const struct opkt *o, unsigned dir)
 {
 	return flow_key(k, dir, o->fam, o->proto, o->type, o->src, o->dst,
@@ -1819,6 +1833,7 @@ struct paths {
 	unsigned long port_proto[2];	/* DCCP, SCTP, UDP-Lite read: whole, first fragments */
 	unsigned long related_out[2];	/* the host's ICMP errors related: by the in rules, by a flow it opened */
 	unsigned long flow_out_after_drop;	/* the out rules dropped a later packet of a pw_ct flow */
+	unsigned long mon_answer;	/* monitor mode: the host's answers on a peer's flow it let in */
 };
 
 static struct paths PATHS;
@@ -1861,7 +1876,7 @@ static bool related(const struct pw_policy *pol, const struct opkt *o)
 		return false;	/* not read, or not a packet this host sent */
 	if (flow_key(&k, PW_DIR_OUT, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
 		     o->q_dport) &&
-	    (kset_get(host_table(k.proto), &k) || kset_get(&CT_IN, &k)))
+	    (host_flow(&k) || kset_get(&CT_IN, &k)))
 		return true;
 	if (o->q_proto != IPP_TCP)
 		return false;	/* the host's UDP goes out only on a flow (pw_ct_dgram or pw_ct_in) */
@@ -1893,7 +1908,7 @@ static bool related_out(const struct pw_policy *pol, const struct opkt *o)
 		return true;
 	}
 	if (flow_key(&k, PW_DIR_IN, o->fam, o->q_proto, o->q_type, o->q_src, o->q_dst, o->q_sport,
-		     o->q_dport) && kset_get(host_table(k.proto), &k)) {
+		     o->q_dport) && host_flow(&k)) {
 		PATHS.related_out[1]++;
 		return true;
 	}
@@ -1956,15 +1971,19 @@ static unsigned tcp_class(unsigned st)
 
 /* The host's packet the out rules let pass: its flow opens or is
  * refreshed in the table of its protocol, TCP's state moves. The host's
- * echo reply opens nothing. */
-static void host_opened(const struct opkt *o)
+ * echo reply opens nothing. True when the key is a revoked flow's mark:
+ * the packet drops, nothing changes. */
+static bool host_opened(const struct opkt *o)
 {
 	struct pw_ct_key k;
 	bool added;
 
 	if (!pkt_flow(&k, o, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN)
-		return;
-	uint32_t *v = kset_put(host_table(o->proto), &k, &added);
+		return false;
+	uint32_t *v = kset_get(host_table(o->proto), &k);
+	if (v && *v == ct_val(PW_DIR_IN, ST_REVOKED))
+		return true;
+	v = kset_put(host_table(o->proto), &k, &added);
 	if (added) {
 		*v = ct_val(PW_DIR_OUT, ST_NEW);
 		if (o->proto == IPP_TCP)
@@ -1973,10 +1992,36 @@ static void host_opened(const struct opkt *o)
 			OS.ct_dgram_created++;
 	}
 	if (o->proto != IPP_TCP)
-		return;
+		return false;
 	unsigned was = *v & 0xff, st = tcp_after(was, o->flags);
 	PATHS.tcp_moves[tcp_class(st)] += !added && tcp_class(st) != tcp_class(was);
 	*v = ct_val(PW_DIR_OUT, st);
+	return false;
+}
+
+enum { MON_NONE, MON_ANSWER, MON_UNTRACKED };
+
+/* Monitor mode, egress, a packet whose local port the in rules refuse
+ * (pw_mon_answer): TCP other than a bare SYN on no tracked connection is
+ * left untracked; another protocol's answer on a peer's flow in pw_ct_in
+ * (noted at its would-be drop) is a reply, and marks the host's side as a
+ * revoked flow's unless the host has a flow of its own there. */
+static int mon_answer(const struct opkt *o)
+{
+	struct pw_ct_key k;
+	bool added;
+
+	if (!pkt_flow(&k, o, PW_DIR_OUT))
+		return MON_NONE;
+	if (o->proto == IPP_TCP)
+		return bare_syn(o) || kset_get(&CT, &k) ? MON_NONE : MON_UNTRACKED;
+	if (k.kind == PW_CT_ECHO_OUT || !kset_get(&CT_IN, &k))
+		return MON_NONE;
+	uint32_t *v = kset_put(&CT_DGRAM, &k, &added);
+	if (added)
+		*v = ct_val(PW_DIR_IN, ST_REVOKED);
+	PATHS.mon_answer++;
+	return MON_ANSWER;
 }
 
 /* A peer's packet the policy let in, not TCP: its pw_ct_in flow opens. The
@@ -2004,7 +2049,7 @@ static void second_chance(const struct pw_policy *pol, const struct opkt *o, str
 	struct pw_ct_key k;
 	uint32_t *v;
 
-	if (pkt_flow(&k, o, PW_DIR_IN) && (v = kset_get(host_table(o->proto), &k))) {
+	if (pkt_flow(&k, o, PW_DIR_IN) && (v = host_flow(&k))) {
 		e->verdict = PW_PASS;
 		e->reason = PW_R_REPLY;
 		if (o->proto != IPP_TCP)
@@ -2025,7 +2070,7 @@ static void second_chance_out(const struct opkt *o, struct expect *e)
 {
 	struct pw_ct_key k;
 
-	if (!pkt_flow(&k, o, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN || !kset_get(host_table(o->proto), &k))
+	if (!pkt_flow(&k, o, PW_DIR_OUT) || k.kind == PW_CT_ECHO_IN || !host_flow(&k))
 		return;
 	e->verdict = PW_PASS;
 	e->reason = PW_R_REPLY;
@@ -2105,11 +2150,15 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 
 	e.rule = oracle_decide(pol, dir, g, item, o->fam, dir == PW_DIR_IN ? o->src : o->dst, &action);
 	e.verdict = action;
+	bool monitor = pol->mode == PW_MODE_MONITOR;
 	if (action == PW_PASS) {
 		e.reason = e.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
-		if (dir == PW_DIR_OUT)
-			host_opened(o);
-		else
+		int m = dir == PW_DIR_OUT && monitor ? mon_answer(o) : MON_NONE;
+		if (m == MON_ANSWER)
+			e = (struct expect){ PW_PASS, PW_R_REPLY, 0 };
+		else if (dir == PW_DIR_OUT && m == MON_NONE && host_opened(o))
+			e = (struct expect){ PW_DROP, PW_R_DROP_REVOKED, e.rule };
+		else if (dir == PW_DIR_IN)
 			peer_opened(o);
 		return e;
 	}
@@ -2123,6 +2172,13 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 		}
 	} else if (dir == PW_DIR_OUT && !bare_syn(o)) {	/* a bare SYN goes on no flow */
 		second_chance_out(o, &e);
+	}
+	/* monitor mode passes the drop: its flow is kept with its origin */
+	if (e.verdict == PW_DROP && monitor) {
+		if (dir == PW_DIR_IN)
+			peer_opened(o);
+		else if (mon_answer(o) == MON_NONE)
+			host_opened(o);
 	}
 	return e;
 }
@@ -2287,7 +2343,8 @@ static uint32_t ct_value(const uint8_t *key, const uint8_t *val)
 	if (k.proto == IPP_TCP)
 		st = v.flags;
 	else
-		st = v.flags & ~PW_CT_REPLIED ? 0xff : v.flags & PW_CT_REPLIED ? ST_REPLIED : ST_NEW;
+		st = v.flags == PW_CT_REVOKED ? ST_REVOKED
+		     : v.flags & ~PW_CT_REPLIED ? 0xff : v.flags & PW_CT_REPLIED ? ST_REPLIED : ST_NEW;
 	return ct_val(v.dir, st);
 }
 
@@ -2796,6 +2853,7 @@ static void print_coverage(void)
 	printf("    egress ICMP errors related: by the in rules %lu, by a flow the host opened %lu\n",
 	       PATHS.related_out[0], PATHS.related_out[1]);
 	printf("    egress packets of a host's flow the out rules drop (passed): %lu\n", PATHS.flow_out_after_drop);
+	printf("    monitor mode: the host's answers on a peer's flow only it let in: %lu\n", PATHS.mon_answer);
 	printf("    the host's TCP moved pw_ct: SYN-SENT again %lu, ESTABLISHED %lu, reset %lu, half-closed %lu\n",
 	       PATHS.tcp_moves[0], PATHS.tcp_moves[1], PATHS.tcp_moves[2], PATHS.tcp_moves[3]);
 	printf("    pw_stats: ct_created %llu, ct_dgram_created %llu, ct_in_created %llu, ct_ignored %llu, "
@@ -2829,6 +2887,7 @@ static void check_coverage(void)
 	for (int i = 0; i < 4; i++)
 		CHECK(PATHS.tcp_moves[i] > 0);
 	CHECK(PATHS.flow_out_after_drop > 0);
+	CHECK(PATHS.mon_answer > 0);
 	CHECK(OS.ct_created > 0);
 	CHECK(OS.ct_dgram_created > 0);
 	CHECK(OS.ct_in_created > 0);

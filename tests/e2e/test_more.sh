@@ -48,6 +48,25 @@ st=$("$PW" status --json --pin-root "$ROOT")
 expect_eq "monitor: status says monitor" "$(printf '%s' "$st" | jq -r .policy.mode)" monitor
 expect_match "monitor: would-drops counted on in tcp/23" "$(printf '%s' "$st" | jq '[.top_drops[] | select(.port == "in tcp/23") | .packets] | add')" '^[1-9]'
 
+# monitor mode, then enforce: a peer's UDP session and TCP connection on
+# ports no rule opens, let through by monitor mode under default out
+# allow, end at the switch (the host's answers opened flows of its own
+# that outlived it: the attack's F2; docs/datapath.md, step 7)
+printf 'policy "m"\nallow in tcp port 22\ndefault out allow\n' > "$T/m.policy"
+apply "$T/m.policy" --mode monitor; expect_eq "monitor to enforce: apply in monitor mode" "$?" 0
+ins "$S" /usr/bin/python3 tests/e2e/pwpeer.py uecho 192.0.2.2 7001 40 > "$T/uecho" 2>&1 & PIDS+=($!)
+for _ in $(seq 30); do [ -s "$T/uecho" ] && break; sleep 0.1; done
+ins "$C" /usr/bin/python3 tests/e2e/pwpeer.py utalk 192.0.2.2 7001 45001 "$T/mflag" 30 > "$T/utalk" 2>&1 & PIDS+=($!)
+ins "$C" /usr/bin/python3 tests/e2e/pwpeer.py talk 192.0.2.2 8080 45002 "$T/mflag" 30 > "$T/talk" 2>&1 & PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T/talk" ] && [ -s "$T/utalk" ] && break; sleep 0.1; done
+expect_eq "monitor: a UDP session to a closed port answered" "$(head -n 1 "$T/utalk")" open
+expect_eq "monitor: a TCP connection to a closed port opened" "$(head -n 1 "$T/talk")" open
+apply "$T/m.policy" --mode enforce; expect_eq "monitor to enforce: apply in enforce mode" "$?" 0
+touch "$T/mflag"
+for _ in $(seq 150); do [ "$(wc -l < "$T/talk")" -ge 2 ] && [ "$(wc -l < "$T/utalk")" -ge 2 ] && break; sleep 0.1; done
+expect_eq "enforce: the UDP session monitor mode let in carries nothing" "$(tail -n 1 "$T/utalk")" timeout
+expect_eq "enforce: the TCP connection monitor mode let in carries nothing" "$(tail -n 1 "$T/talk")" timeout
+
 # settings: conntrack timeouts and the event rate, kept across reloads
 apply policies/ccp.policy --ct-timeout udp=30,tcp-est=3600 --event-rate 200; expect_eq "settings: apply" "$?" 0
 apply policies/ccp.policy
