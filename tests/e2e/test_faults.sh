@@ -48,7 +48,7 @@ HB=$("$PW" check --json "$T/b.policy" | jq -r .hash)
 expect_match "A and B compile to different hashes" "$HA $HB" '^sha256:[0-9a-f]{64} sha256:[0-9a-f]{64}$'
 [ "$HA" != "$HB" ] || fail "A and B have the same hash"
 
-e2e_bg "$S" "$T/srv" serve 200 5000,5001,5002
+e2e_bg "$S" "$T/srv" serve 600 5000,5001,5002
 apply() { "$PW" apply "$1" --iface "$VS" --netns "$S" --pin-root "$ROOT"; }
 
 # which policy the datapath enforces: "A", "B", or what it saw

@@ -54,7 +54,7 @@ expect_match "monitor: would-drops counted on in tcp/23" "$(printf '%s' "$st" | 
 # that outlived it: the attack's F2; docs/datapath.md, step 7)
 printf 'policy "m"\nallow in tcp port 22\ndefault out allow\n' > "$T/m.policy"
 apply "$T/m.policy" --mode monitor; expect_eq "monitor to enforce: apply in monitor mode" "$?" 0
-ins "$S" /usr/bin/python3 tests/e2e/pwpeer.py uecho 192.0.2.2 7001 40 > "$T/uecho" 2>&1 & PIDS+=($!)
+ins "$S" /usr/bin/python3 tests/e2e/pwpeer.py uecho 192.0.2.2 7001 90 > "$T/uecho" 2>&1 & PIDS+=($!)
 for _ in $(seq 30); do [ -s "$T/uecho" ] && break; sleep 0.1; done
 ins "$C" /usr/bin/python3 tests/e2e/pwpeer.py utalk 192.0.2.2 7001 45001 "$T/mflag" 30 > "$T/utalk" 2>&1 & PIDS+=($!)
 ins "$C" /usr/bin/python3 tests/e2e/pwpeer.py talk 192.0.2.2 8080 45002 "$T/mflag" 30 > "$T/talk" 2>&1 & PIDS+=($!)
