@@ -618,18 +618,26 @@ static __always_inline int pw_exc_live(__u8 edir, const struct pw_pkt *p, __u16 
 	return 0;
 }
 
-/* Is k a live flow an in exception let a peer start (pw_ct_in, PW_CT_EXC)?
- * Refreshed as the host's replies refresh pw_ct_in. */
-static __always_inline int pw_ct_in_exc(const struct pw_config *cfg, struct pw_ct_key *k)
+/* Is k a live entry of table t with every flag of want (constants)?
+ * Refreshed, at most once a second. */
+static __always_inline int pw_ct_live_as(const struct pw_config *cfg, const int t, struct pw_ct_key *k,
+					 const __u8 want)
 {
 	__u64 now = 0;
-	struct pw_ct_val *v = pw_ct_live(cfg, PW_CT_TABLE_IN, k, &now);
+	struct pw_ct_val *v = pw_ct_live(cfg, t, k, &now);
 
-	if (!v || !(v->flags & PW_CT_EXC))
+	if (!v || (v->flags & want) != want)
 		return 0;
 	if (now - v->last_ns >= PW_CT_REFRESH_NS)
 		v->last_ns = now;
 	return 1;
+}
+
+/* Is k a live flow an in exception let a peer start (pw_ct_in, PW_CT_EXC)?
+ * Refreshed as the host's replies refresh pw_ct_in. */
+static __always_inline int pw_ct_in_exc(const struct pw_config *cfg, struct pw_ct_key *k)
+{
+	return pw_ct_live_as(cfg, PW_CT_TABLE_IN, k, PW_CT_EXC);
 }
 
 /* An inbound ICMP error the other chances drop: does it quote the host's
@@ -732,21 +740,6 @@ static __always_inline int pw_exc_chance(const struct pw_config *cfg, const stru
 	return p->proto == IPPROTO_TCP || pw_ct_in_exc(cfg, &k);
 }
 
-/* Is k the live mark of an in exception's datagram flow (PW_CT_REVOKED |
- * PW_CT_EXC in pw_ct_dgram, written by the peer's datagrams it let in)?
- * Refreshed. */
-static __always_inline int pw_exc_marked(const struct pw_config *cfg, struct pw_ct_key *k)
-{
-	__u64 now = 0;
-	struct pw_ct_val *v = pw_ct_live(cfg, PW_CT_TABLE_DGRAM, k, &now);
-
-	if (!v || (v->flags & (PW_CT_REVOKED | PW_CT_EXC)) != (PW_CT_REVOKED | PW_CT_EXC))
-		return 0;
-	if (now - v->last_ns >= PW_CT_REFRESH_NS)
-		v->last_ns = now;
-	return 1;
-}
-
 /* Egress, a packet the out rules let out: is it the host's answer on a
  * flow a live in exception let in (from its port to its peer, not a bare
  * SYN; a datagram only on a flow the exception let the peer start: its
@@ -763,7 +756,8 @@ static __always_inline int pw_exc_answer(const struct pw_config *cfg, const stru
 		return pw_exc_mark(cfg, &k, PW_CT_TABLE_TCP, PW_CT_REVOKED | PW_CT_REPLIED | PW_CT_EXC);
 	if (pw_ct_in_exc(cfg, &k))
 		return pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED | PW_CT_EXC);
-	return pw_exc_marked(cfg, &k);	/* the note evicted or timed out */
+	/* the note evicted or timed out: the mark the peer's datagrams wrote */
+	return pw_ct_live_as(cfg, PW_CT_TABLE_DGRAM, &k, PW_CT_REVOKED | PW_CT_EXC);
 }
 
 enum { PW_MON_NONE = 0, PW_MON_ANSWER = 1, PW_MON_UNTRACKED = 2 };
@@ -774,14 +768,16 @@ enum { PW_MON_NONE = 0, PW_MON_ANSWER = 1, PW_MON_UNTRACKED = 2 };
  * default out allow such a flow would outlive the switch to enforce,
  * whose in rules drop the peer's packets, and its peer's would pass as
  * replies):
- *  - PW_MON_ANSWER, not TCP: the host's answer on a peer's flow noted in
- *    pw_ct_in at its would-be drop. It passes as a reply; the host's
- *    side is marked as a revoked flow's (pw_exc_mark, PW_CT_REVOKED), so
- *    that the reload to enforce ends the session though the note timed
- *    out or was evicted meanwhile;
- *  - PW_MON_UNTRACKED, TCP: a segment other than a bare SYN on no entry of
- *    pw_ct (a connection the host did not open: its SYN would have been
- *    tracked), left untracked;
+ *  - PW_MON_ANSWER, a datagram flow (not an echo: the host's echo reply
+ *    opens nothing anyway, and a spoofed ping must not write into
+ *    pw_ct_dgram): the host's answer on a peer's flow noted in pw_ct_in
+ *    at its would-be drop, with no live flow of the host's own there. It
+ *    passes as a reply; the host's side is marked as a revoked flow's
+ *    (pw_exc_mark, PW_CT_REVOKED), so that the reload to enforce ends the
+ *    session though the note timed out or was evicted meanwhile;
+ *  - PW_MON_UNTRACKED, TCP: a segment other than a bare SYN on no live
+ *    entry of pw_ct (a connection the host did not open: its SYN would
+ *    have been tracked), left untracked;
  *  - PW_MON_NONE: any other, tracked as the host's. */
 static __always_inline int pw_mon_answer(const struct pw_config *cfg, const struct pw_pkt *p)
 {
@@ -791,12 +787,10 @@ static __always_inline int pw_mon_answer(const struct pw_config *cfg, const stru
 	if (p->frag == PW_FRAG_LATER || !pw_ct_key_of(&k, p, PW_DIR_OUT))
 		return PW_MON_NONE;
 	if (p->proto == IPPROTO_TCP)
-		return pw_bare_syn(p) || bpf_map_lookup_elem(pw_ct_map(PW_CT_TABLE_TCP), &k) ? PW_MON_NONE
-											       : PW_MON_UNTRACKED;
-	if (k.kind == PW_CT_ECHO_OUT || !pw_ct_live(cfg, PW_CT_TABLE_IN, &k, &now))
+		return pw_bare_syn(p) || pw_ct_live(cfg, PW_CT_TABLE_TCP, &k, &now) ? PW_MON_NONE : PW_MON_UNTRACKED;
+	if (k.kind != PW_CT_FLOW || !pw_ct_live(cfg, PW_CT_TABLE_IN, &k, &now))
 		return PW_MON_NONE;
-	pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED);
-	return PW_MON_ANSWER;
+	return pw_exc_mark(cfg, &k, PW_CT_TABLE_DGRAM, PW_CT_REVOKED) ? PW_MON_ANSWER : PW_MON_NONE;
 }
 
 /* ---- fragments ------------------------------------------------------------ */

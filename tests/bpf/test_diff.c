@@ -2004,8 +2004,9 @@ enum { MON_NONE, MON_ANSWER, MON_UNTRACKED };
 /* Monitor mode, egress, a packet whose local port the in rules refuse
  * (pw_mon_answer): TCP other than a bare SYN on no tracked connection is
  * left untracked; another protocol's answer on a peer's flow in pw_ct_in
- * (noted at its would-be drop) is a reply, and marks the host's side as a
- * revoked flow's unless the host has a flow of its own there. */
+ * (noted at its would-be drop), not an echo, is a reply and marks the
+ * host's side as a revoked flow's; on a flow of the host's own it is the
+ * host's packet as any. */
 static int mon_answer(const struct opkt *o)
 {
 	struct pw_ct_key k;
@@ -2015,8 +2016,8 @@ static int mon_answer(const struct opkt *o)
 		return MON_NONE;
 	if (o->proto == IPP_TCP)
 		return bare_syn(o) || kset_get(&CT, &k) ? MON_NONE : MON_UNTRACKED;
-	if (k.kind == PW_CT_ECHO_OUT || !kset_get(&CT_IN, &k))
-		return MON_NONE;
+	if (k.kind != PW_CT_FLOW || !kset_get(&CT_IN, &k) || host_flow(&k))
+		return MON_NONE;	/* an echo; no peer's flow; the host's own */
 	uint32_t *v = kset_put(&CT_DGRAM, &k, &added);
 	if (added)
 		*v = ct_val(PW_DIR_IN, ST_REVOKED);

@@ -11,6 +11,7 @@
  * revoked a flow the enforced policy allows. */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "dp_env.h"
@@ -137,6 +138,33 @@ TEST(monitor_tcp_connection_ends_at_the_switch)
 	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack"), P, DEF, 0);
 	REQUIRE(reload_with(OUT_ALLOW, enforce_cfg) == 0);
 	EXPECT_PKT(pkt("in tcp 198.51.100.7:40000 192.0.2.2:8443 ack,psh len 100"), D, DEF, 0);
+}
+
+/* Spoofed pings in monitor mode (any source, any id): the host's echo
+ * replies write nothing into pw_ct_dgram, where they could push out the
+ * marks that end monitor mode's sessions at the switch (found by the
+ * review of 92f6c8b: every echo reply wrote a mark there). A datagram
+ * session's answer does write its mark. */
+TEST(monitor_echo_replies_write_no_marks)
+{
+	char w[160];
+	struct pw_ct_row *rows;
+	size_t n, dgram = 0;
+
+	REQUIRE(up_with("t.policy", OUT_ALLOW, 0, monitor_cfg) == 0);
+	for (int i = 0; i < 64; i++) {
+		snprintf(w, sizeof(w), "in icmp 198.51.100.%d 192.0.2.2 icmp-type echo-request icmp-id %d", 1 + i, 100 + i);
+		EXPECT_PKT(pkt(w), P, DEF, 0);
+		snprintf(w, sizeof(w), "out icmp 192.0.2.2 198.51.100.%d icmp-type echo-reply icmp-id %d", 1 + i, 100 + i);
+		pkt(w);
+	}
+	EXPECT_PKT(pkt(PIN), P, DEF, 0);
+	EXPECT_PKT(pkt(POUT), P, PW_R_REPLY, 0);
+	REQUIRE(pw_dp_ct_list(&E.dp, &rows, &n) == 0);
+	for (size_t i = 0; i < n; i++)
+		dgram += rows[i].table == PW_CT_TABLE_DGRAM;
+	free(rows);
+	CHECK_EQ_INT(dgram, 1);	/* the session's mark alone */
 }
 
 struct pw_test pw_tests[PW_MAX_TESTS];
