@@ -76,7 +76,7 @@ mkdir "$N/svc"; chown 65534 "$N/svc"	# a service user's own directory
 nobody ln -s "$T/secret" "$N/svc/s.prom.tmp"
 "$PW" run "$T/ok.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$SH/m.prom" \
 	> "$T/run1.log" 2>&1 & R1=$!; PIDS+=($R1)
-for _ in $(seq 80); do [ -s "$SH/m.prom" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$SH/m.prom" ] && break; kill -0 "$R1" 2>/dev/null || break; sleep 0.1; done
 expect_match "metrics in a sticky directory: written" "$(cat "$SH/m.prom" 2>/dev/null)" '^portwall_policy_generation'
 expect_eq "metrics: the planted link's target is untouched" "$(cat "$T/secret")" "root only"
 expect_eq "metrics: the file is root's" "$(stat -c %U "$SH/m.prom")" root
@@ -87,8 +87,11 @@ for target in "$SH/f.prom" "$N/svc/s.prom"; do
 	rm -f "$T/run2.log"
 	"$PW" run "$T/ok.policy" --iface "$VS" --netns "$S" --pin-root "$ROOT" --metrics-file "$target" \
 		> "$T/run2.log" 2>&1 & R2=$!; PIDS+=($R2)
-	for _ in $(seq 80); do [ -s "$target" ] && break; sleep 0.1; done
+	# up to 30 s: the agent writes after its first apply, which a loaded CI
+	# machine under the sanitizers once took more than 8 s to finish
+	for _ in $(seq 300); do [ -s "$target" ] && break; kill -0 "$R2" 2>/dev/null || break; sleep 0.1; done
 	expect_match "metrics beside a planted ${target##*/}.tmp: written" "$(cat "$target" 2>/dev/null)" '^portwall_'
+	[ -s "$target" ] || sed 's/^/        run: /' "$T/run2.log" | tail -5
 	kill -TERM "$R2"; for _ in $(seq 30); do kill -0 "$R2" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$R2" 2>/dev/null && fail "run beside ${target##*/}.tmp stops on SIGTERM" ||
 		pass "run beside ${target##*/}.tmp stops on SIGTERM"
