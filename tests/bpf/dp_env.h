@@ -15,6 +15,7 @@
 #include "policy/compile.h"
 #include "lib/diag.h"
 #include "datapath/loader.h"
+#include "dp_reset.h"
 #include "policy/packet.h"
 #include "policy/policy.h"
 #include "harness.h"
@@ -25,20 +26,58 @@ struct env {
 	struct pw_dp dp;
 	struct pw_config cfg;
 	bool up;
+	bool loaded;		/* dp holds programs loaded with opts */
+	struct pw_dp_opts opts;	/* the shape of dp's maps */
+	int loads;		/* pw_dp_load()s this run, for the suite's last lines */
 	bool want_l3;	/* the next up_with loads the L3 programs too (a test
 			 * that runs "link l3" frames sets it; dp_main clears it) */
 };
 
 static struct env E;
 
+/* The test's policy freed; the loaded programs stay for the next test
+ * with maps of the same shape (dp_reset.h), dp_unload() closes them. */
 static void down(void)
 {
 	if (!E.up)
 		return;
-	pw_dp_close(&E.dp);
 	pw_compiled_free(&E.c);
 	pw_policy_free(&E.pol);
 	E.up = false;
+}
+
+static void dp_unload(void)
+{
+	down();
+	if (E.loaded)
+		pw_dp_close(&E.dp);
+	E.loaded = false;
+}
+
+/* The rule capacity a test loads with: a power of two of at least 256, so
+ * that most policies share one shape of maps (and one verification). */
+static inline uint32_t dp_rule_capacity(uint32_t nrules)
+{
+	uint32_t cap = 256;
+
+	while (cap < nrules + 1)
+		cap *= 2;
+	return cap;
+}
+
+/* dp loaded with o: the programs already loaded with maps of that shape,
+ * reset to how a fresh load leaves them, or loaded anew. 0 or -1. */
+static int dp_ready(const struct pw_dp_opts *o, char *err, size_t n)
+{
+	if (E.loaded && memcmp(&E.opts, o, sizeof(*o)) == 0 && dp_reset_maps(&E.dp) == 0)
+		return 0;
+	dp_unload();
+	if (pw_dp_load(&E.dp, o, err, n))
+		return -1;
+	E.loaded = true;
+	E.loads++;
+	E.opts = *o;
+	return 0;
 }
 
 /* Load a policy (text, or the file path when text is NULL) into a fresh
@@ -61,11 +100,12 @@ static int up_with(const char *path, const char *text, uint32_t ct_capacity,
 		return -1;
 	}
 	pw_diag_free(&d);
-	struct pw_dp_opts o = { .rule_capacity = E.c.nrules + 1, .ct_capacity = ct_capacity,
-				 .class_words = pw_dp_class_words_for(E.c.nrules + 1, E.c.nclass_words),
+	uint32_t cap = dp_rule_capacity(E.c.nrules);
+	struct pw_dp_opts o = { .rule_capacity = cap, .ct_capacity = ct_capacity,
+				 .class_words = pw_dp_class_words_for(cap, E.c.nclass_words),
 				 .flat4_chunks = pw_dp_flat4_chunks_for(E.c.nflat4),
 				 .no_l3 = !E.want_l3 };	/* a load is mostly the verifier's time */
-	if (pw_dp_load(&E.dp, &o, err, sizeof(err))) {
+	if (dp_ready(&o, err, sizeof(err))) {
 		fprintf(stderr, "    load: %s\n", err);
 		pw_compiled_free(&E.c);
 		pw_policy_free(&E.pol);
@@ -150,6 +190,8 @@ static inline int dp_main(const char *suite, int argc, char **argv)
 		fflush(stdout);
 		pw_test_failed ? failed++ : passed++;
 	}
+	dp_unload();
+	printf("    the programs were loaded (and verified) %d times for %d tests\n", E.loads, passed + failed);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
