@@ -30,6 +30,19 @@ expect_eq "script: exit 0" "$RC" 0
 expect_eq "script: three lines" "$(printf '%s\n' "$OUT" | wc -l)" 3
 expect_eq "script: verdicts in order" "$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" "PASS/allow-rule PASS/reply DROP/default "
 
+# "link l3" packets: the L3 programs are loaded for the first one, onto the
+# same maps: a flow the Ethernet program saw open gets its reply by L3
+cat > "$T/l3" <<'S'
+out tcp 192.0.2.2:40000 198.51.100.25:587 syn
+in  tcp 198.51.100.25:587 192.0.2.2:40000 syn,ack link l3
+in  tcp 198.51.100.99:587 192.0.2.2:40000 syn,ack link l3
+in  tcp 198.51.100.7:51000 192.0.2.2:443 syn link l3
+S
+run "$PW" test policies/ccp.policy -f "$T/l3"
+expect_eq "link l3 script: exit 0" "$RC" 0
+expect_eq "link l3 script: the reply by the state the Ethernet program wrote" \
+	"$(printf '%s\n' "$OUT" | awk '{print $1 "/" $2}' | tr '\n' ' ')" "PASS/allow-rule PASS/reply DROP/default PASS/allow-rule "
+
 # ccp.policy is default out drop: a listener's replies and a ping's reply
 # go out, the vendor's outbound rows open flows whose replies get in, any
 # other port or peer drops

@@ -81,6 +81,33 @@ unload
 expect_eq "tun: unload leaves no pins" "$(ls "$ROOT" 2>/dev/null | wc -l)" 0
 expect_eq "tun: unload takes XDP off" "$(ins "$S" ip -d link show "$D" | grep -c xdp)" 0
 expect_eq "tun: unloaded, 7444 answers again" "$(syn "$D" 192.0.2.1 192.0.2.2 7444)" synack
+# --- the L3 programs come with the first interface that needs them --------
+# a first apply on Ethernet alone verifies none; a reload that adds the
+# tun device loads them onto the maps in force and pins them
+V=pwlv$$
+ins "$S" ip link add "$V" type veth peer name "${V}p" && ins "$S" ip link set "$V" up &&
+	ins "$S" ip link set "${V}p" up || fail "a veth pair beside the tun device"
+apply "$V"
+expect_eq "ethernet first: apply succeeds" "$?" 0
+expect_eq "ethernet first: no L3 program pinned" "$(ls "$ROOT" | grep -c '_l3$')" 0
+expect_eq "ethernet first: 7444 still answers on the tun device" "$(syn "$D" 192.0.2.1 192.0.2.2 7444)" synack
+apply "$V,$D"
+expect_eq "tun added by a reload: apply succeeds" "$?" 0
+expect_match "tun added by a reload: with the l3 programs" "$(cat "$T/apply.out")" "$D: XDP generic.*l3 programs"
+expect_eq "tun added by a reload: both L3 programs pinned" "$(ls "$ROOT" | grep '_l3$' | tr '\n' ' ')" \
+	"prog_egress_l3 prog_ingress_l3 "
+expect_eq "tun added by a reload: the same generation (same policy), two interfaces" \
+	"$("$PW" status --json --pin-root "$ROOT" | jq -r '"\(.policy.generation) \(.interfaces | length)"')" "1 2"
+expect_eq "tun added by a reload: allowed 7443 answers" "$(syn "$D" 192.0.2.1 192.0.2.2 7443)" synack
+expect_eq "tun added by a reload: 7444 gets nothing" "$(syn "$D" 192.0.2.1 192.0.2.2 7444)" none
+expect_eq "tun added by a reload: a connect to 25 does not go out" "$(egress "$D" 192.0.2.1 25)" none
+# the L3 programs count into the same maps as the Ethernet ones
+expect_match "tun added by a reload: its drops in the shared counters" "$(reason in default)" '^[1-9]'
+unload
+expect_eq "tun added by a reload: unload leaves no pins" "$(ls "$ROOT" 2>/dev/null | wc -l)" 0
+expect_eq "tun added by a reload: unloaded, 7444 answers again" "$(syn "$D" 192.0.2.1 192.0.2.2 7444)" synack
+ins "$S" ip link del "$V" 2>/dev/null
+
 # native XDP on a tun device never sees a tun packet: refused
 apply "$D" --xdp-mode native
 expect_eq "tun: --xdp-mode native fails" "$?" 1

@@ -55,6 +55,7 @@ struct tctx {
 	struct pw_applied applied;	/* live: the policy in force */
 	const struct pw_policy *rules;	/* where rule ids point */
 	uint32_t nrules;
+	bool verbose;			/* -v: libbpf's messages, for a late L3 load */
 };
 
 /* Run the packet s, already parsed. */
@@ -69,7 +70,15 @@ static int run_packet(struct tctx *t, const struct pw_pktspec *sp, const char *w
 		fprintf(stderr, "portwall test: %spacket too large\n", where);
 		return PW_EXIT_USAGE;
 	}
-	struct pw_dp_result res;
+	struct pw_dp_result res = { 0 };
+	char err[600];
+	/* the L3 programs are loaded for the first "link l3" packet (on the
+	 * live maps too, unpinned, when no such interface is attached): they
+	 * are half a private load's verifier time */
+	if (s.l3 && pw_dp_load_l3(&t->dp, t->verbose, err, sizeof(err))) {
+		fprintf(stderr, "portwall test: %s\n", err);
+		return PW_EXIT_FAIL;
+	}
 	int rc = pw_dp_judge_link(&t->dp, t->nrules, s.l3 ? PW_LINK_L3 : PW_LINK_ETHER, s.dir, frame, len, &res);
 	int verdict = res.verdict, reason = res.reason;
 	uint32_t rule = res.rule;
@@ -269,10 +278,11 @@ static int load_private(struct tctx *t, const char *policy, bool verbose, char *
 	pw_diag_free(&d);
 	t->rules = &t->pol;
 	t->nrules = t->c.nrules;
+	t->verbose = verbose;
 	struct pw_dp_opts lo = { .rule_capacity = t->c.nrules + 1,
 				  .class_words = pw_dp_class_words_for(t->c.nrules + 1, t->c.nclass_words),
 				  .flat4_chunks = pw_dp_flat4_chunks_for(t->c.nflat4),
-				  .verbose = verbose };
+				  .verbose = verbose, .no_l3 = true };
 	struct pw_config cfg;
 	int rc = pw_dp_load(&t->dp, &lo, err, errsz);
 	if (!rc) {

@@ -252,15 +252,29 @@ static int open_loaded(struct tx *t)
 	return 0;
 }
 
-/* A datapath pinned by a portwall older than the L3 programs cannot take
- * an interface without a link-layer header. */
-static int have_programs(struct tx *t)
+/* Does an interface of this apply have no link-layer header? */
+static bool needs_l3(const struct tx *t)
 {
 	for (int i = 0; i < t->nif; i++)
-		if (pw_dp_prog(&t->dp, t->link[i], PW_DIR_IN) < 0 || pw_dp_prog(&t->dp, t->link[i], PW_DIR_OUT) < 0)
-			return fail(t, PW_LEFT_OLD, "%s needs the programs for interfaces without a link-layer header, "
-				    "which the portwall loaded under %s (an older version) lacks: portwall unload, "
-				    "then apply again", t->names[i], t->o->root);
+		if (t->link[i] == PW_LINK_L3)
+			return true;
+	return false;
+}
+
+/* An interface without a link-layer header takes the L3 programs, which
+ * a first apply without one (or an older portwall) did not load. */
+static int have_programs(struct tx *t)
+{
+	char err[600];
+
+	if (!needs_l3(t) || (pw_dp_prog(&t->dp, PW_LINK_L3, PW_DIR_IN) >= 0 &&
+			     pw_dp_prog(&t->dp, PW_LINK_L3, PW_DIR_OUT) >= 0))
+		return 0;
+	/* the first interface without a link-layer header since the first
+	 * apply: its programs verified now, on the maps in force, and pinned */
+	if (pw_dp_load_l3(&t->dp, t->o->verbose, err, sizeof(err)) ||
+	    pw_dp_pin_progs(&t->dp, t->o->root, err, sizeof(err)))
+		return fail(t, PW_LEFT_OLD, "%s", err);
 	return 0;
 }
 
@@ -293,6 +307,7 @@ static int open_or_load(struct tx *t)
 		.flat4_chunks = pw_dp_flat4_chunks_for(t->c.nflat4),
 		.ct_capacity = t->o->ct_capacity,
 		.verbose = t->o->verbose,
+		.no_l3 = !needs_l3(t),	/* loaded by the first reload that needs them */
 	};
 	if (pw_dp_load(&t->dp, &lo, err, sizeof(err)))
 		return fail(t, PW_LEFT_NOTHING, "%s", err);

@@ -33,6 +33,12 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 /* Give every map of the egress object the ingress object's map of the
  * same name, so that both programs share one set of maps. */
+void pw_dp_set_verbose(bool on)
+{
+	verbose = on;
+	libbpf_set_print(print_fn);
+}
+
 static int share_maps(struct bpf_object *from, struct bpf_object *to, char *err, size_t n)
 {
 	struct bpf_map *m;
@@ -164,8 +170,7 @@ int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t n
 	int rc;
 
 	memset(dp, 0, sizeof(*dp));
-	verbose = o->verbose;
-	libbpf_set_print(print_fn);
+	pw_dp_set_verbose(o->verbose);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0)
 		return pw_errf(err, n, -EINVAL, "cannot count the CPUs (libbpf_num_possible_cpus: %d)", dp->ncpus);
@@ -216,13 +221,31 @@ int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t n)
 		if (bpf_obj_pin(*fd_at((struct pw_dp *)dp, pin_maps[i].off), path))
 			return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 	}
+	return pw_dp_pin_progs(dp, root, err, n);
+}
+
+int pw_dp_pin_progs(const struct pw_dp *dp, const char *root, char *err, size_t n)
+{
+	char path[512];
+
 	for (int l = 0; l < PW_LINK_COUNT; l++)
 		for (int d = 0; d < PW_DIR_COUNT; d++) {
+			int fd = pw_dp_prog(dp, (uint8_t)l, (uint32_t)d);
 			snprintf(path, sizeof(path), "%s/%s", root, pin_progs[l][d]);
-			if (bpf_obj_pin(pw_dp_prog(dp, (uint8_t)l, (uint32_t)d), path))
+			if (fd < 0 || access(path, F_OK) == 0)
+				continue;	/* not loaded (the L3 ones, until needed), or pinned */
+			if (bpf_obj_pin(fd, path))
 				return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 		}
 	return 0;
+}
+
+int pw_dp_map_fd(const struct pw_dp *dp, const char *name)
+{
+	for (size_t i = 0; i < NPIN; i++)
+		if (strcmp(pin_maps[i].name, name) == 0)
+			return *fd_at((struct pw_dp *)dp, pin_maps[i].off);
+	return -1;
 }
 
 int pw_dp_prog(const struct pw_dp *dp, uint8_t link, uint32_t dir)
@@ -367,6 +390,10 @@ void pw_dp_close(struct pw_dp *dp)
 		dp->pinned = false;
 		return;
 	}
+	for (int d = 0; d < PW_DIR_COUNT && dp->l3_later; d++)
+		if (dp->prog_l3_fd[d] >= 0)
+			close(dp->prog_l3_fd[d]);	/* pw_dp_load_l3's */
+	dp->l3_later = false;
 	if (dp->out)
 		egress_bpf__destroy(dp->out);
 	if (dp->in)

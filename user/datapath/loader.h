@@ -30,6 +30,7 @@ struct pw_dp {
 	int btf_fd;			/* the programs' BTF, for new peer tries */
 	uint32_t btf_key_id, btf_val_id;
 	bool pinned;			/* opened from pins: the fds are ours to close */
+	bool l3_later;			/* prog_l3_fd came from pw_dp_load_l3: ours to close */
 	uint32_t rule_capacity;		/* rule ids 0..rule_capacity-1 can be counted */
 	uint32_t class_words;		/* pw_classes words a half */
 	uint32_t flat4_chunks;		/* pw_flat4 chunks a half */
@@ -96,9 +97,20 @@ static inline int pw_ct_host_table(uint8_t proto)
  * message (what failed and what to do) in err. */
 int pw_dp_load(struct pw_dp *dp, const struct pw_dp_opts *o, char *err, size_t errsz);
 void pw_dp_close(struct pw_dp *dp);
+/* libbpf's own messages on stderr (the verifier's log included) or not. */
+void pw_dp_set_verbose(bool on);
 
-/* Pin every map and both programs under root (created 0700). */
+/* Pin every map and the programs loaded under root (created 0700). */
 int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* Pin the programs loaded and not pinned yet under root. */
+int pw_dp_pin_progs(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* The fd of the map pinned as name (pw_ct, ...), -1 for none. */
+int pw_dp_map_fd(const struct pw_dp *dp, const char *name);
+/* load_l3.c: the programs for interfaces without a link-layer header
+ * loaded onto dp's maps, when dp has none (a first apply loads them only
+ * for such an interface: they are half its verifier's time). Not pinned
+ * (pw_dp_pin_progs). 0, or -errno with a message. */
+int pw_dp_load_l3(struct pw_dp *dp, bool verbose, char *err, size_t errsz);
 /* Open a loaded datapath from its pins. Returns 0, -ENOENT when nothing is
  * pinned there, or another -errno with a message. */
 int pw_dp_open_pinned(struct pw_dp *dp, const char *root, char *err, size_t errsz);
