@@ -167,6 +167,7 @@ bench: deps
 	$(Q)$(BUILD)/bench/bench_prog $(BENCH_ARGS)
 	$(Q)$(BUILD)/bench/bench_dns $(BENCH_DNS_ARGS)
 	$(Q)PORTWALL=$(BUILD)/portwall GEN_SCALE=$(BUILD)/bench/gen_scale CT_FILL=$(BUILD)/bench/ct_fill bench/reload.sh
+	$(Q)PORTWALL=$(BUILD)/portwall bench/first_apply.sh
 
 # live packet rates on a veth pair: portwall against nftables, iptables,
 # xdp-filter and an empty XDP drop (root; BENCH_ROUNDS, BENCH_PACKETS)
