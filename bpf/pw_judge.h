@@ -1046,13 +1046,7 @@ static __always_inline int pw_verdict(struct pw_pkt *p, struct pw_hook *h, const
 				 * (only while an exception exists: one compare) */
 				r.reason = PW_R_EXCEPTION;
 				r.rule = 0;
-			} else if (cfg->mode == PW_MODE_MONITOR && (p->proto == IPPROTO_TCP || !r.rule) &&
-				   (mon = pw_mon_answer(cfg, p))) {
-				/* an answer on a peer's flow only monitor mode let
-				 * in, when nothing but default out allow lets it
-				 * out: a datagram an out rule names is the host's
-				 * own flow, which a datagram forged from its peer
-				 * must not turn into a revoked one */
+			} else if (cfg->mode == PW_MODE_MONITOR && (mon = pw_mon_answer(cfg, p))) {
 				if (mon == PW_MON_ANSWER) {
 					r.reason = PW_R_REPLY;
 					r.rule = 0;

@@ -654,42 +654,6 @@ TEST(conntrack_revoked_mark_ends_both_ways)
 	down();
 }
 
-/* A reload that takes away the in rule of a peer's datagrams revokes the
- * peer's flow, but a flow of the host's own on the same key (the out
- * rules let the host open it: ntpd to its server, port 123 both ends)
- * stays and goes on; before, the revoked mark was written over it and
- * the host's own datagrams dropped as revoked. */
-TEST(conntrack_revoke_keeps_the_hosts_own_flow_on_the_key)
-{
-	static const char *const A =
-		"default in drop\ndefault out drop\n"
-		"allow in udp port 123\n"				/* rule 1 */
-		"allow out udp port 123 to 203.0.113.10\n";		/* rule 2 */
-	static const char *const B = "default in drop\ndefault out drop\nallow out udp port 123 to 203.0.113.10\n";
-	struct pw_ct_key u = v4_key(17, "192.0.2.2", 123, "203.0.113.10", 123);
-	struct pw_ct_val v;
-
-	struct pw_ct_key w = v4_key(17, "192.0.2.2", 123, "203.0.113.10", 40000);
-
-	REQUIRE(up(A) == 0);
-	EXPECT_PKT(pkt("out udp 192.0.2.2:123 203.0.113.10:123"), P, PW_R_ALLOW_RULE, 2);
-	EXPECT_PKT(pkt("in udp 203.0.113.10:123 192.0.2.2:123"), P, PW_R_ALLOW_RULE, 1);	/* noted */
-	/* a peer's session alone, from another port, answered */
-	EXPECT_PKT(pkt("in udp 203.0.113.10:40000 192.0.2.2:123"), P, PW_R_ALLOW_RULE, 1);
-	EXPECT_PKT(pkt("out udp 192.0.2.2:123 203.0.113.10:40000"), P, PW_R_REPLY, 0);
-	REQUIRE(reload_with(B, NULL) == 0);
-	REQUIRE(bpf_map_lookup_elem(E.dp.ct_dgram_fd, &u, &v) == 0);
-	CHECK(!(v.flags & PW_CT_REVOKED) && v.dir == PW_DIR_OUT);
-	EXPECT_PKT(pkt("out udp 192.0.2.2:123 203.0.113.10:123"), P, PW_R_ALLOW_RULE, 1);
-	EXPECT_PKT(pkt("in udp 203.0.113.10:123 192.0.2.2:123"), P, PW_R_REPLY, 0);
-	/* the session the host only answered is revoked, both ways */
-	REQUIRE(bpf_map_lookup_elem(E.dp.ct_dgram_fd, &w, &v) == 0);
-	CHECK(v.flags == PW_CT_REVOKED && v.dir == PW_DIR_IN);
-	EXPECT_PKT(pkt("in udp 203.0.113.10:40000 192.0.2.2:123"), D, PW_R_DROP_DEFAULT, 0);
-	EXPECT_PKT(pkt("out udp 192.0.2.2:123 203.0.113.10:40000"), D, PW_R_DROP_DEFAULT, 0);
-	down();
-}
-
 /* ---- policy semantics in the kernel ------------------------------------ */
 
 /* ---- the host's own ICMP errors (egress "related") ------------------------ */

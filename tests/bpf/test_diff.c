@@ -2154,7 +2154,7 @@ static struct expect o_policy(const struct pw_policy *pol, unsigned dir, const s
 	bool monitor = pol->mode == PW_MODE_MONITOR;
 	if (action == PW_PASS) {
 		e.reason = e.rule ? PW_R_ALLOW_RULE : PW_R_ALLOW_DEFAULT;
-		int m = dir == PW_DIR_OUT && monitor && (o->proto == IPP_TCP || !e.rule) ? mon_answer(o) : MON_NONE;
+		int m = dir == PW_DIR_OUT && monitor ? mon_answer(o) : MON_NONE;
 		if (m == MON_ANSWER)
 			e = (struct expect){ PW_PASS, PW_R_REPLY, 0 };
 		else if (dir == PW_DIR_OUT && m == MON_NONE && host_opened(o))

@@ -106,28 +106,6 @@ TEST(monitor_hosts_own_flow_goes_on_under_the_fixed_policy)
 	EXPECT_PKT(pkt("in udp 203.0.113.10:123 192.0.2.2:123"), P, PW_R_REPLY, 0);
 }
 
-/* A datagram forged from the host's NTP server, to the host's own fixed
- * port, while monitor mode runs (it passes, noted as a peer's flow): the
- * host's own query, which an out rule lets out, is its own flow, not an
- * answer on the forged one, and goes on after the switch to enforce.
- * Before, it was marked as the answer to a refused session and dropped
- * as revoked once enforced: the forger locked the host out of NTP. */
-TEST(monitor_forged_datagram_does_not_revoke_a_flow_an_out_rule_allows)
-{
-	static const char *const pol =
-		"allow in tcp port 22\n"
-		"allow out udp port 123 to 203.0.113.10\n"	/* rule 2 */
-		"default out drop\n";
-
-	REQUIRE(up_with("t.policy", pol, 0, monitor_cfg) == 0);
-	EXPECT_PKT(pkt("in udp 203.0.113.10:123 192.0.2.2:123"), P, DEF, 0);	/* forged */
-	EXPECT_PKT(pkt("out udp 192.0.2.2:123 203.0.113.10:123"), P, PW_R_ALLOW_RULE, 2);
-	EXPECT_PKT(pkt("in udp 203.0.113.10:123 192.0.2.2:123"), P, PW_R_REPLY, 0);
-	REQUIRE(reload_with(pol, enforce_cfg) == 0);
-	EXPECT_PKT(pkt("out udp 192.0.2.2:123 203.0.113.10:123"), P, PW_R_ALLOW_RULE, 2);
-	EXPECT_PKT(pkt("in udp 203.0.113.10:123 192.0.2.2:123"), P, PW_R_REPLY, 0);
-}
-
 /* The same through a monitor-to-monitor reload first (the fixed policy
  * tried in monitor mode), IPv6, default out allow in the fixed policy;
  * and, enforced unfixed, the host's flow the out rules refuse ends. */

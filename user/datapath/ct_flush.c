@@ -207,35 +207,21 @@ static int delete_keys(int fd, const struct pw_ct_key *keys, size_t n)
 	return removed;
 }
 
-/* Was a flow last seen at `last` live at `now`, for a lifetime of life ns?
- * The datapath's clock (pw_ct_now) may be a hair ahead of ours: a time
- * after now is a flow seen just now, not an ancient one. */
-static bool live_at(uint64_t last, uint64_t now, uint64_t life)
-{
-	return now <= last || now - last <= life;
-}
-
 /* A flow of pw_ct_in the policy no longer lets in, live at `now`: its
  * service was revoked. It is ended both ways: a mark in pw_ct_dgram (the
  * table the host's packets of it look in) drops them and opens no flow of
- * the host's; the peer's packets are the in rules' to drop. A live flow
- * of the host's own on that key (the out rules let it open it, as a
- * client of the peer's port) is not the peer's session: it stays, for
- * pw_ct_dgram's own flush to judge by the out rules. Writing the mark
- * over it dropped the host's own NTP or WireGuard datagrams as revoked,
- * and a datagram forged from its peer during monitor mode was enough. */
+ * the host's; the peer's packets are the in rules' to drop. */
 static void revoke_dgram(struct pw_dp *dp, const struct pw_config *cfg, const struct pw_ct_key *k,
 			 const struct pw_ct_val *v, uint64_t now, struct pw_revoke *rev)
 {
 	uint64_t life = (uint64_t)(k->proto == 17 ? cfg->ct_udp : cfg->ct_other) * 1000000000ull;
-	struct pw_ct_val mark = { .last_ns = now, .flags = PW_CT_REVOKED, .dir = PW_DIR_IN }, cur;
-	int fd = pw_dp_ct_fd(dp, PW_CT_TABLE_DGRAM);
+	struct pw_ct_val mark = { .last_ns = now, .flags = PW_CT_REVOKED, .dir = PW_DIR_IN };
 
-	if (!rev || k->kind != PW_CT_FLOW || !live_at(v->last_ns, now, life))
+	/* the datapath's clock (pw_ct_now) may be a hair ahead of ours: a
+	 * time after now is a flow seen just now, not an ancient one */
+	if (!rev || k->kind != PW_CT_FLOW || (now > v->last_ns && now - v->last_ns > life))
 		return;	/* echo requests: their replies are judged as ICMP; timed out: not established */
-	if (bpf_map_lookup_elem(fd, k, &cur) == 0 && !(cur.flags & PW_CT_REVOKED) && live_at(cur.last_ns, now, life))
-		return;	/* the host's own flow */
-	if (bpf_map_update_elem(fd, k, &mark, BPF_ANY) == 0)
+	if (bpf_map_update_elem(pw_dp_ct_fd(dp, PW_CT_TABLE_DGRAM), k, &mark, BPF_ANY) == 0)
 		pw_revoke_add(rev, k->proto, ntohs(k->lport_be));
 }
 
