@@ -66,11 +66,16 @@ static inline uint32_t dp_rule_capacity(uint32_t nrules)
 }
 
 /* dp loaded with o: the programs already loaded with maps of that shape,
- * reset to how a fresh load leaves them, or loaded anew. 0 or -1. */
+ * reset to how a fresh load leaves them, or loaded anew. 0 or -1 (a reset
+ * that fails fails the test: a fresh load would hide the map it missed). */
 static int dp_ready(const struct pw_dp_opts *o, char *err, size_t n)
 {
-	if (E.loaded && memcmp(&E.opts, o, sizeof(*o)) == 0 && dp_reset_maps(&E.dp) == 0)
-		return 0;
+	if (E.loaded && memcmp(&E.opts, o, sizeof(*o)) == 0) {
+		if (dp_reset_maps(&E.dp) == 0)
+			return 0;
+		snprintf(err, n, "the maps of the last test could not be reset (above)");
+		return -1;
+	}
 	dp_unload();
 	if (pw_dp_load(&E.dp, o, err, n))
 		return -1;

@@ -51,14 +51,15 @@ static int dp_reset_array(int fd, bool percpu, uint32_t value_size, uint32_t max
 {
 	enum { CHUNK = 4096 };
 	size_t vsz = percpu ? ((value_size + 7) & ~7u) * (size_t)ncpus : value_size;
-	uint32_t *keys = calloc(CHUNK, sizeof(*keys));
-	char *vals = calloc(CHUNK, vsz), *zero = calloc(1, vsz);
+	uint32_t chunk = max < CHUNK ? max : CHUNK;	/* pw_dns_scratch: one slot of KBs a CPU */
+	uint32_t *keys = calloc(chunk, sizeof(*keys));
+	char *vals = calloc(chunk, vsz), *zero = calloc(1, vsz);
 	int rc = keys && vals && zero ? 0 : -ENOMEM;
 
-	uint32_t cursor = 0, n = CHUNK;
+	uint32_t cursor = 0, n = chunk;
 	bool first = true, done = false;
-	while (!rc && !done) {	/* the batch cursor of an array is the next index */
-		n = CHUNK;
+	while (!rc && !done) {	/* the batch cursor: opaque, passed back as given */
+		n = chunk;
 		if (bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, keys, vals, &n, NULL)) {
 			if (errno != ENOENT)
 				rc = -errno;
@@ -130,8 +131,15 @@ static int dp_reset_maps(struct pw_dp *dp)
 
 	pw_dp_read_events(dp, dp_reset_ignore, NULL);	/* the ring buffer, drained */
 	bpf_object__for_each_map(m, dp->in->obj) {
-		if (bpf_map__is_internal(m) || strcmp(bpf_map__name(m), "pw_peer_tmpl") == 0)
-			continue;	/* .rodata, frozen; the template of pw_peers' tries */
+		const char *name = bpf_map__name(m);
+		if ((bpf_map__is_internal(m) && (strstr(name, ".rodata") || strstr(name, ".kconfig"))) ||
+		    strcmp(name, "pw_peer_tmpl") == 0)
+			continue;	/* frozen (constants, the kernel's config); pw_peers' template */
+		if (bpf_map__is_internal(m)) {	/* .data's initial values are not zeros */
+			fprintf(stderr, "    resetting map %s: a global variable of the programs; teach "
+				"tests/bpf/dp_reset.h to restore it\n", bpf_map__name(m));
+			return -1;
+		}
 		int fd = bpf_map__fd(m), rc = 0;
 		enum bpf_map_type type = bpf_map__type(m);
 		uint32_t ks = bpf_map__key_size(m), max = bpf_map__max_entries(m);

@@ -278,7 +278,6 @@ static int load_private(struct tctx *t, const char *policy, bool verbose, char *
 	pw_diag_free(&d);
 	t->rules = &t->pol;
 	t->nrules = t->c.nrules;
-	t->verbose = verbose;
 	struct pw_dp_opts lo = { .rule_capacity = t->c.nrules + 1,
 				  .class_words = pw_dp_class_words_for(t->c.nrules + 1, t->c.nclass_words),
 				  .flat4_chunks = pw_dp_flat4_chunks_for(t->c.nflat4),
@@ -324,6 +323,7 @@ int cmd_test(int argc, char **argv)
 		return rc;
 	if (a.policy && pw_gateway_sniff_file(a.policy) == 1)
 		return pw_gateway_test(a.policy, t.json, a.script, argc - optind, argv + optind);
+	t.verbose = a.verbose;
 	rc = a.policy ? load_private(&t, a.policy, a.verbose, err, sizeof(err))
 		      : open_live(&t, a.root, err, sizeof(err));
 	if (rc > 0)

@@ -273,7 +273,7 @@ static int have_programs(struct tx *t)
 	/* the first interface without a link-layer header since the first
 	 * apply: its programs verified now, on the maps in force, and pinned */
 	if (pw_dp_load_l3(&t->dp, t->o->verbose, err, sizeof(err)) ||
-	    pw_dp_pin_progs(&t->dp, t->o->root, err, sizeof(err)))
+	    pw_dp_pin_l3(&t->dp, t->o->root, err, sizeof(err)))
 		return fail(t, PW_LEFT_OLD, "%s", err);
 	return 0;
 }

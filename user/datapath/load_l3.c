@@ -88,6 +88,10 @@ int pw_dp_load_l3(struct pw_dp *dp, bool verbose, char *err, size_t n)
 {
 	if (dp->prog_l3_fd[PW_DIR_IN] >= 0 && dp->prog_l3_fd[PW_DIR_OUT] >= 0)
 		return 0;
+	if (!dp->class_words || !dp->flat4_chunks)	/* their maps' sizes not read from the pins */
+		return pw_errf(err, n, -EPROTO, "the sizes of pw_classes and pw_flat4 are unknown: the programs for "
+			       "interfaces without a link-layer header cannot be loaded on these maps (portwall "
+			       "unload, then apply again)");
 	pw_dp_set_verbose(verbose);
 	struct ingress_bpf *in = ingress_bpf__open();
 	struct egress_bpf *out = egress_bpf__open();

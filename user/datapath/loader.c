@@ -221,22 +221,34 @@ int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t n)
 		if (bpf_obj_pin(*fd_at((struct pw_dp *)dp, pin_maps[i].off), path))
 			return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 	}
-	return pw_dp_pin_progs(dp, root, err, n);
-}
-
-int pw_dp_pin_progs(const struct pw_dp *dp, const char *root, char *err, size_t n)
-{
-	char path[512];
-
 	for (int l = 0; l < PW_LINK_COUNT; l++)
 		for (int d = 0; d < PW_DIR_COUNT; d++) {
 			int fd = pw_dp_prog(dp, (uint8_t)l, (uint32_t)d);
+			if (fd < 0)
+				continue;	/* the L3 ones, until an interface needs them */
 			snprintf(path, sizeof(path), "%s/%s", root, pin_progs[l][d]);
-			if (fd < 0 || access(path, F_OK) == 0)
-				continue;	/* not loaded (the L3 ones, until needed), or pinned */
 			if (bpf_obj_pin(fd, path))
 				return pw_errf(err, n, -errno, "pinning %s failed: %s", path, strerror(errno));
 		}
+	return 0;
+}
+
+int pw_dp_pin_l3(const struct pw_dp *dp, const char *root, char *err, size_t n)
+{
+	char path[PW_DIR_COUNT][512];
+
+	for (int d = 0; d < PW_DIR_COUNT; d++) {
+		snprintf(path[d], sizeof(path[d]), "%s/%s", root, pin_progs[PW_LINK_L3][d]);
+		unlink(path[d]);	/* one of a pair pinned before: the pair is the new one */
+	}
+	for (int d = 0; d < PW_DIR_COUNT; d++) {
+		if (bpf_obj_pin(dp->prog_l3_fd[d], path[d]) == 0)
+			continue;
+		int rc = pw_errf(err, n, -errno, "pinning %s failed: %s", path[d], strerror(errno));
+		for (int u = 0; u < d; u++)
+			unlink(path[u]);	/* none of the pair, not half of it */
+		return rc;
+	}
 	return 0;
 }
 
@@ -387,7 +399,10 @@ void pw_dp_close(struct pw_dp *dp)
 		}
 		if (dp->btf_fd >= 0)
 			close(dp->btf_fd);
-		dp->pinned = false;
+		for (size_t i = 0; i < NPIN; i++)
+			*fd_at(dp, pin_maps[i].off) = -1;
+		dp->prog_fd[0] = dp->prog_fd[1] = dp->prog_l3_fd[0] = dp->prog_l3_fd[1] = dp->btf_fd = -1;
+		dp->pinned = dp->l3_later = false;
 		return;
 	}
 	for (int d = 0; d < PW_DIR_COUNT && dp->l3_later; d++)

@@ -102,14 +102,15 @@ void pw_dp_set_verbose(bool on);
 
 /* Pin every map and the programs loaded under root (created 0700). */
 int pw_dp_pin(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
-/* Pin the programs loaded and not pinned yet under root. */
-int pw_dp_pin_progs(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
+/* Pin the L3 programs pw_dp_load_l3 loaded under root (replacing one of a
+ * pair pinned before; on failure neither is left pinned). */
+int pw_dp_pin_l3(const struct pw_dp *dp, const char *root, char *err, size_t errsz);
 /* The fd of the map pinned as name (pw_ct, ...), -1 for none. */
 int pw_dp_map_fd(const struct pw_dp *dp, const char *name);
 /* load_l3.c: the programs for interfaces without a link-layer header
  * loaded onto dp's maps, when dp has none (a first apply loads them only
  * for such an interface: they are half its verifier's time). Not pinned
- * (pw_dp_pin_progs). 0, or -errno with a message. */
+ * (pw_dp_pin_l3). 0, or -errno with a message. */
 int pw_dp_load_l3(struct pw_dp *dp, bool verbose, char *err, size_t errsz);
 /* Open a loaded datapath from its pins. Returns 0, -ENOENT when nothing is
  * pinned there, or another -errno with a message. */
