@@ -56,10 +56,10 @@ static int dp_reset_array(int fd, bool percpu, uint32_t value_size, uint32_t max
 	char *vals = calloc(chunk, vsz), *zero = calloc(1, vsz);
 	int rc = keys && vals && zero ? 0 : -ENOMEM;
 
-	uint32_t cursor = 0, n = chunk;
+	uint32_t cursor = 0;
 	bool first = true, done = false;
 	while (!rc && !done) {	/* the batch cursor: opaque, passed back as given */
-		n = chunk;
+		uint32_t n = chunk;
 		if (bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, keys, vals, &n, NULL)) {
 			if (errno != ENOENT)
 				rc = -errno;
@@ -74,7 +74,6 @@ static int dp_reset_array(int fd, bool percpu, uint32_t value_size, uint32_t max
 			if (bpf_map_update_elem(fd, &keys[i], zero, BPF_ANY))
 				rc = -errno;
 	}
-	(void)max;
 	free(keys);
 	free(vals);
 	free(zero);

@@ -12,8 +12,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "egress.skel.h"
-#include "ingress.skel.h"
+#include "datapath/skel_sizes.h"
 #include "lib/diag.h"
 
 /* Each map of obj on dp's map of that name; the ones no pin names (the
@@ -40,8 +39,7 @@ static void pick_l3(const struct pw_dp *dp, struct ingress_bpf *in, struct egres
 {
 	bpf_program__set_autoload(in->progs.pw_ingress, false);
 	bpf_program__set_autoload(out->progs.pw_egress, false);
-	in->rodata->pw_class_words = out->rodata->pw_class_words = dp->class_words;
-	in->rodata->pw_flat4_chunks = out->rodata->pw_flat4_chunks = dp->flat4_chunks;
+	pw_dp_skel_sizes(dp, in, out);
 }
 
 static int load_both(const struct pw_dp *dp, struct ingress_bpf *in, struct egress_bpf *out, char *err, size_t n)

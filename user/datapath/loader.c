@@ -17,8 +17,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "egress.skel.h"
-#include "ingress.skel.h"
+#include "datapath/skel_sizes.h"
 #include "lib/diag.h"
 
 static bool verbose;
@@ -31,14 +30,14 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-/* Give every map of the egress object the ingress object's map of the
- * same name, so that both programs share one set of maps. */
 void pw_dp_set_verbose(bool on)
 {
 	verbose = on;
 	libbpf_set_print(print_fn);
 }
 
+/* Give every map of the egress object the ingress object's map of the
+ * same name, so that both programs share one set of maps. */
 static int share_maps(struct bpf_object *from, struct bpf_object *to, char *err, size_t n)
 {
 	struct bpf_map *m;
@@ -71,11 +70,8 @@ static int open_objects(struct pw_dp *dp, const struct pw_dp_opts *o, char *err,
 	bpf_map__set_max_entries(dp->in->maps.pw_rule_stats, 4 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_rules, 2 * dp->rule_capacity);
 	bpf_map__set_max_entries(dp->in->maps.pw_classes, 2 * dp->class_words);
-	dp->in->rodata->pw_class_words = dp->class_words;	/* both programs read a half's */
-	dp->out->rodata->pw_class_words = dp->class_words;
 	bpf_map__set_max_entries(dp->in->maps.pw_flat4, 2 * dp->flat4_chunks);
-	dp->in->rodata->pw_flat4_chunks = dp->flat4_chunks;
-	dp->out->rodata->pw_flat4_chunks = dp->flat4_chunks;
+	pw_dp_skel_sizes(dp, dp->in, dp->out);
 	uint32_t ct = o->ct_capacity ? o->ct_capacity : PW_CT_CAPACITY;
 	bpf_map__set_max_entries(dp->in->maps.pw_ct, ct);	/* TCP the host opens */
 	bpf_map__set_max_entries(dp->in->maps.pw_ct_dgram, ct / PW_CT_DGRAM_SHARE);	/* the rest it opens */
